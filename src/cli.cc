@@ -1,0 +1,89 @@
+// Shared flag definitions and their resolution into endpoints and options.
+#include "cli.h"
+
+#include <cstdlib>
+
+#include "duration.h"
+#include "errors.h"
+#include "log.h"
+
+namespace migcheck {
+
+const CLI::Validator& duration_validator() {
+  static const CLI::Validator v(
+      [](std::string& s) -> std::string {
+        try {
+          parse_duration(s);
+          return {};
+        } catch (const UsageError& e) {
+          return e.what();
+        }
+      },
+      "DURATION");
+  return v;
+}
+
+void add_side_flags(CLI::App& app, SideOptions& s, const std::string& side) {
+  const std::string g = side == "source" ? "Source connection" : "Target connection";
+  app.add_option("--" + side + "-user", s.user, "ACL user name for the " + side)->group(g);
+  app.add_option("--" + side + "-pass", s.pass,
+                 "password for the " + side + " (or MIGCHECK_" +
+                     std::string(side == "source" ? "SOURCE" : "TARGET") + "_PASS)")
+      ->group(g);
+  app.add_flag("--" + side + "-tls", s.tls, "use TLS for the " + side + " (as rediss://)")->group(g);
+  app.add_option("--" + side + "-cacert", s.cacert, "CA certificate file to verify the " + side)
+      ->group(g)->check(CLI::ExistingFile);
+  app.add_option("--" + side + "-cert", s.cert, "client certificate (PEM) for the " + side)
+      ->group(g)->check(CLI::ExistingFile);
+  app.add_option("--" + side + "-key", s.key, "client private key (PEM) for the " + side)
+      ->group(g)->check(CLI::ExistingFile);
+  app.add_flag("--" + side + "-insecure", s.insecure,
+               "do not verify the " + side + "'s TLS certificate (warns)")->group(g);
+  app.add_flag("--" + side + "-cluster", s.cluster,
+               "require the " + side + " to be a Redis Cluster (detected otherwise)")->group(g);
+}
+
+void add_common_flags(CLI::App& app, CommonOptions& o) {
+  app.add_option("--store", o.store, "SQLite result store")->capture_default_str();
+  app.add_flag("-q,--quiet", o.quiet, "no progress or informational output");
+  app.add_flag("--verbose", o.verbose, "debug output");
+  app.add_option("--connect-timeout", o.connect_timeout, "connect timeout")
+      ->check(duration_validator())->capture_default_str();
+  app.add_option("--timeout", o.command_timeout, "per-reply timeout")
+      ->check(duration_validator())->capture_default_str();
+  app.add_option("--retry-for", o.retry_for,
+                 "keep reconnecting to a lost server this long before giving up")
+      ->check(duration_validator())->capture_default_str();
+  app.add_option("--read-from", o.read_from, "cluster sources: read from primary or replica")
+      ->check(CLI::IsMember({"primary", "replica"}))->capture_default_str();
+}
+
+Endpoint resolve_endpoint(const SideOptions& s, const char* env_var) {
+  Endpoint ep = parse_uri(s.uri);
+  if (!s.user.empty()) ep.user = s.user;
+  if (!s.pass.empty()) {
+    ep.password = s.pass;
+  } else if (ep.password.empty()) {
+    if (const char* env = std::getenv(env_var); env && *env) ep.password = env;
+  }
+  if (s.tls) ep.tls.enabled = true;
+  if (!s.cacert.empty()) ep.tls.cacert = s.cacert;
+  if (!s.cert.empty()) ep.tls.cert = s.cert;
+  if (!s.key.empty()) ep.tls.key = s.key;
+  if (s.insecure) ep.tls.insecure = true;
+  if (s.cluster) ep.cluster = true;
+  if ((!ep.tls.cert.empty() || !ep.tls.cacert.empty() || ep.tls.insecure) && !ep.tls.enabled)
+    throw UsageError("TLS options given for " + ep.display() + " but TLS is off: use rediss:// or --*-tls");
+  return ep;
+}
+
+ClientOptions client_options(const CommonOptions& o, bool for_source) {
+  ClientOptions c;
+  c.conn.connect_timeout = parse_duration(o.connect_timeout);
+  c.conn.command_timeout = parse_duration(o.command_timeout);
+  c.retry_for = parse_duration(o.retry_for);
+  c.read_from_replica = for_source && o.read_from == "replica";
+  return c;
+}
+
+}  // namespace migcheck

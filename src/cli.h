@@ -1,0 +1,55 @@
+// The one CLI grammar shared by every command: connection flags per side
+// (named as RIOT-X users know them), --store, --quiet, timeouts and retry.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "client.h"
+#include "uri.h"
+
+namespace migcheck {
+
+struct SideOptions {
+  std::string uri;
+  std::string user;
+  std::string pass;
+  bool tls = false;
+  std::string cacert, cert, key;
+  bool insecure = false;
+  bool cluster = false;
+};
+
+struct CommonOptions {
+  SideOptions source, target;
+  std::string store = "migcheck.db";
+  bool quiet = false;
+  bool verbose = false;
+  std::string connect_timeout = "5s";
+  std::string command_timeout = "30s";
+  std::string retry_for = "60s";
+  std::string read_from = "primary";  // or "replica" (cluster sources)
+};
+
+// `--source-user` ... `--source-cluster` for side "source" (and "target").
+void add_side_flags(CLI::App& app, SideOptions& side, const std::string& side_name);
+// Store, quiet/verbose, timeouts, --retry-for, --read-from.
+void add_common_flags(CLI::App& app, CommonOptions& opts);
+
+// The endpoint of a side: the URI, overridden by flags, with the password
+// from $env_var when neither gives one. Throws UsageError.
+Endpoint resolve_endpoint(const SideOptions& side, const char* env_var);
+ClientOptions client_options(const CommonOptions& opts, bool for_source);
+
+// A CLI11 validator for durations ("500ms", "5s", "2m").
+const CLI::Validator& duration_validator();
+
+// Exit codes, diff(1) style.
+inline constexpr int kExitSame = 0;
+inline constexpr int kExitDiffer = 1;
+inline constexpr int kExitError = 2;
+
+}  // namespace migcheck

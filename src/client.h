@@ -1,0 +1,97 @@
+// A logical server: one standalone node or a whole Redis Cluster behind one
+// seed endpoint. Routes keyed commands by slot, pipelines them per node,
+// follows MOVED/ASK, backs off on TRYAGAIN/CLUSTERDOWN, and reconnects after
+// connection loss (re-issuing unanswered commands) for up to retry_for.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "connection.h"
+#include "errors.h"
+#include "slot.h"
+
+namespace migcheck {
+
+struct ClientOptions {
+  ConnectOptions conn;
+  Millis retry_for{60000};      // keep reconnecting this long before giving up
+  bool read_from_replica = false;  // cluster: route reads and scans to replicas
+  int max_redirects = 16;
+};
+
+struct NodeInfo {
+  Endpoint endpoint;
+  std::string id;       // cluster node id, empty for standalone
+  bool primary = true;
+  std::string primary_id;  // for replicas
+  std::vector<std::pair<int, int>> slots;  // inclusive ranges, primaries only
+};
+
+class Client {
+ public:
+  Client(Endpoint seed, ClientOptions opts);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  bool cluster() const { return cluster_; }
+  const Endpoint& seed() const { return seed_; }
+  std::string display() const { return seed_.display(); }
+  const std::vector<NodeInfo>& nodes() const { return nodes_; }
+  // Nodes that hold the keyspace and are to be scanned: primaries, or one
+  // replica per primary with read_from_replica (falling back to the primary).
+  std::vector<size_t> scan_nodes() const;
+
+  // Keyed commands: the key is found by key_of(). Replies in order.
+  std::vector<Reply> execute(std::span<const Command> cmds);
+  // Overlapped form: submit writes the batch to every node involved and
+  // returns; collect reads the replies. One batch in flight per client.
+  void submit(std::span<const Command> cmds);
+  std::vector<Reply> collect();
+
+  // One command on one node (SCAN, INFO, DBSIZE...), with reconnects.
+  Reply on_node(size_t node, const Command& cmd);
+  Connection& connection(size_t node);
+
+  // Server time minus local wall time, per node, in ms; measured with TIME
+  // at connect so that PTTL can become an absolute expiry on the server's clock.
+  int64_t clock_offset_ms(size_t node);
+  size_t node_for_key(std::string_view key) const;
+
+  void refresh_topology();
+  const ClientOptions& options() const { return opts_; }
+  // Position of the key argument of a command we issue.
+  static size_t key_index(const Command& cmd);
+
+ private:
+  struct NodeConn;
+  void discover(Connection& seed_conn);
+  Connection& ensure(size_t node);
+  size_t node_index_for(const std::string& address);
+  void reconnect_wait(size_t node, const ConnectionError& why,
+                      std::chrono::steady_clock::time_point& first_failure);
+
+  Endpoint seed_;
+  ClientOptions opts_;
+  bool cluster_ = false;
+  std::vector<NodeInfo> nodes_;
+  std::vector<std::unique_ptr<NodeConn>> conns_;  // parallel to nodes_
+  std::array<uint16_t, kSlots> slot_primary_{};
+  std::array<uint16_t, kSlots> slot_read_{};  // replica with read_from_replica
+  // The batch in flight.
+  std::span<const Command> batch_;
+  std::vector<size_t> batch_node_;
+  bool in_flight_ = false;
+};
+
+// INFO text -> value of one "name:value" line, or empty.
+std::string info_field(const std::string& info, std::string_view name);
+
+}  // namespace migcheck

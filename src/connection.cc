@@ -1,0 +1,129 @@
+// Connection set-up and the pipelined request/reply loop.
+#include "connection.h"
+
+#include <mutex>
+
+#include "errors.h"
+#include "log.h"
+
+namespace migcheck {
+
+Connection::Connection(Endpoint ep, ConnectOptions opts)
+    : ep_(std::move(ep)), opts_(std::move(opts)), in_(64 * 1024) {
+  if (ep_.tls.enabled && ep_.tls.insecure) {
+    static std::once_flag warned;
+    std::call_once(warned, [&] {
+      log::warn("TLS certificate verification is off for " + ep_.display() +
+                " (--insecure): the connection is encrypted but not authenticated");
+    });
+  }
+  transport_ = std::make_unique<Transport>(ep_, opts_.connect_timeout);
+  handshake();
+}
+
+Connection::~Connection() = default;
+
+void Connection::handshake() {
+  const std::string name = ep_.display();
+  std::vector<Command> setup;
+  if (!ep_.password.empty()) {
+    if (ep_.user.empty()) setup.push_back({"AUTH", ep_.password});
+    else setup.push_back({"AUTH", ep_.user, ep_.password});
+  }
+  if (opts_.select_db && ep_.db != 0) setup.push_back({"SELECT", std::to_string(ep_.db)});
+  if (opts_.readonly) setup.push_back({"READONLY"});
+  if (!opts_.client_name.empty()) setup.push_back({"CLIENT", "SETNAME", opts_.client_name});
+  if (setup.empty()) return;
+  std::vector<Reply> replies;
+  try {
+    replies = pipeline(setup);
+  } catch (const ConnectionError& e) {
+    // A TLS server answering a plain client, or the reverse, shows up here.
+    throw ConnectionError(e.what(), e.retryable);
+  } catch (const ProtocolError& e) {
+    throw ConnectionError("cannot talk to " + name + ": " + e.what() +
+                              (ep_.tls.enabled ? "" : " (is it a TLS-only port? use rediss://)"),
+                          false);
+  }
+  for (size_t i = 0; i < setup.size(); ++i) {
+    const Reply& r = replies[i];
+    if (!r.is_error()) continue;
+    const std::string& cmd = setup[i][0];
+    if (cmd == "AUTH")
+      throw ConnectionError("authentication failed for " + name + ": " + r.str, false);
+    if (cmd == "CLIENT") continue;  // CLIENT may be refused by ACLs; the name is cosmetic
+    if (cmd == "SELECT")
+      throw ConnectionError("cannot select database " + std::to_string(ep_.db) + " on " + name +
+                                ": " + r.str, false);
+    if (r.error_code() == "NOAUTH")
+      throw ConnectionError("authentication required by " + name +
+                                ": give a password in the URI, --*-pass or MIGCHECK_*_PASS", false);
+    throw ConnectionError(cmd + " failed on " + name + ": " + r.str, false);
+  }
+}
+
+void Connection::append(std::span<const std::string> args) {
+  append_command(out_, args);
+  ++pending_;
+}
+
+void Connection::flush() {
+  if (out_.empty()) return;
+  try {
+    transport_->write_all(out_, opts_.command_timeout);
+  } catch (...) {
+    broken_ = true;
+    throw;
+  }
+  out_.clear();
+}
+
+Reply Connection::read() {
+  if (pending_ == 0) throw ProtocolError("read() with no command pending on " + name());
+  flush();
+  try {
+    for (;;) {
+      if (auto r = parser_.next()) {
+        --pending_;
+        return std::move(*r);
+      }
+      size_t n = transport_->read_some(in_.data(), in_.size(), opts_.command_timeout);
+      parser_.feed(std::string_view(in_.data(), n));
+    }
+  } catch (...) {
+    broken_ = true;
+    throw;
+  }
+}
+
+Reply Connection::command(std::span<const std::string> args) {
+  append(args);
+  return read();
+}
+
+Reply Connection::command(std::initializer_list<std::string_view> args) {
+  Command c = make_command(args);
+  return command(std::span<const std::string>(c));
+}
+
+std::vector<Reply> Connection::pipeline(std::span<const Command> cmds) {
+  std::vector<Reply> out;
+  out.reserve(cmds.size());
+  size_t sent = 0;
+  while (out.size() < cmds.size()) {
+    while (sent < cmds.size() && pending_ < opts_.max_in_flight) append(cmds[sent++]);
+    // Read half a window before topping up, so writes and server work overlap.
+    size_t target = sent == cmds.size() ? cmds.size() : out.size() + std::max<size_t>(1, pending_ / 2);
+    while (out.size() < target) out.push_back(read());
+  }
+  return out;
+}
+
+Reply checked(Connection& c, std::initializer_list<std::string_view> cmd) {
+  Reply r = c.command(cmd);
+  if (r.is_error())
+    throw ProtocolError(std::string(*cmd.begin()) + " failed on " + c.name() + ": " + r.str);
+  return r;
+}
+
+}  // namespace migcheck

@@ -1,0 +1,54 @@
+// What migcheck knows about a server: engine, version, topology, memory,
+// eviction, keyspace notifications and the RDB version of its DUMP payloads.
+// Gathered read-only (INFO, CONFIG GET, RANDOMKEY + DUMP); a refused CONFIG
+// is a fact ("unknown (CONFIG not allowed)"), never a failure.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "client.h"
+
+namespace migcheck {
+
+struct NodeFacts {
+  std::string address;
+  std::string role;  // "primary" / "replica"
+  std::vector<std::pair<int, int>> slots;
+  int64_t keys = 0;
+};
+
+struct ServerFacts {
+  std::string endpoint;  // display form, no password
+  std::string engine;    // "redis" or "valkey"
+  std::string version;
+  std::string mode;      // "standalone" or "cluster"
+  std::string role;      // "master" / "slave" (INFO replication role)
+  bool tls = false;
+  std::map<int, int64_t> keys_per_db;  // from INFO keyspace, summed over primaries
+  int64_t used_memory = -1;
+  int64_t maxmemory = -1;  // 0 = unlimited
+  std::string maxmemory_policy;
+  std::string notify_keyspace_events;  // or "unknown (CONFIG not allowed)"
+  bool config_allowed = false;
+  std::optional<int> rdb_version;   // read off a real DUMP
+  std::string rdb_version_note;     // why it is unknown
+  std::vector<NodeFacts> nodes;     // cluster topology (one entry standalone)
+};
+
+ServerFacts gather_facts(Client& client);
+nlohmann::json to_json(const ServerFacts& f);
+ServerFacts facts_from_json(const nlohmann::json& j);
+
+// The RDB version in the footer of a DUMP payload, if it looks like one.
+std::optional<int> dump_rdb_version(std::string_view payload);
+
+// CONFIG GET name on one node; nullopt when CONFIG is refused or renamed away.
+std::optional<std::string> config_get(Client& client, size_t node, const std::string& name);
+
+}  // namespace migcheck

@@ -1,0 +1,139 @@
+// The SQLite result store: runs, per-round counts, differences, per-key
+// outcomes of repair/replicate, and resume checkpoints. Versioned schema
+// (PRAGMA user_version, application_id), WAL, batched transactions. A file
+// that is not a migcheck store, or is from a newer schema, is refused and
+// never modified. Thread-safe: every method takes an internal mutex.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+struct sqlite3;
+
+namespace migcheck {
+
+// Difference kinds, as stored and printed.
+inline constexpr std::string_view kKindMissing = "missing";  // on source, not on target
+inline constexpr std::string_view kKindExtra = "extra";      // on target, not on source
+inline constexpr std::string_view kKindType = "type";
+inline constexpr std::string_view kKindTtl = "ttl";
+inline constexpr std::string_view kKindValue = "value";
+
+struct RunRecord {
+  int64_t id = 0;
+  std::string command;          // "compare", "repair", "replicate"
+  std::optional<int64_t> parent;  // repair: the compare run it works from
+  int64_t started_ms = 0;       // unix epoch ms
+  int64_t finished_ms = 0;      // 0 while running
+  std::string status;           // "running", "done", "interrupted", "failed"
+  int exit_code = -1;
+  std::string source;           // Endpoint::display(): never a password
+  std::string target;
+  std::string options_json;     // the options of the run, no secrets
+  std::string source_info_json; // server facts (engine, version, memory...)
+  std::string target_info_json;
+  std::string totals_json;      // command-specific totals and counters
+  std::string version;          // migcheck version that wrote the run
+};
+
+struct RoundRecord {
+  int64_t run = 0;
+  int round = 0;
+  int64_t keys_checked = 0;
+  int64_t differences = 0;
+  int64_t started_ms = 0;
+  int64_t finished_ms = 0;
+};
+
+struct Difference {
+  int round = 0;
+  int db = 0;
+  std::string key;  // binary-safe bytes, stored as BLOB
+  std::string kind;
+  std::string source_type;  // "none" when absent
+  std::string target_type;
+  int64_t source_ttl_ms = -2;  // -1 persistent, -2 absent, else remaining ms
+  int64_t target_ttl_ms = -2;
+  std::string source_digest;  // hex, empty when not computed
+  std::string target_digest;
+  int64_t source_size = -1;  // elements (collections) or bytes (strings); -1 unknown
+  int64_t target_size = -1;
+  std::string detail;  // free text, e.g. "changed while read in chunks"
+};
+
+// What repair/replicate did with one key.
+struct Outcome {
+  int db = 0;
+  std::string key;
+  std::string action;   // "restore", "fallback", "delete", "none"
+  std::string outcome;  // "repaired", "copied", "deleted", "skipped", "failed", "planned"
+  std::string error;    // the server's error text, when failed
+  std::string detail;
+};
+
+struct DifferenceFilter {
+  std::optional<int> round;       // unset = the run's last round
+  std::vector<std::string> kinds; // empty = all kinds
+};
+
+class Store {
+ public:
+  // Opens or creates the store. create=false refuses a missing file.
+  // Throws StoreError: not SQLite, not a migcheck store, newer schema,
+  // read-only path when writing is needed, I/O errors.
+  explicit Store(const std::string& path, bool create = true);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  const std::string& path() const { return path_; }
+
+  // Runs. begin_run fills id/started_ms/status and returns the new id.
+  int64_t begin_run(RunRecord run);
+  void set_server_info(int64_t run, std::string_view source_json, std::string_view target_json);
+  void set_totals(int64_t run, std::string_view totals_json);
+  void finish_run(int64_t run, std::string_view status, int exit_code);
+  std::optional<RunRecord> run(int64_t id);
+  // Latest run, optionally of one command ("compare").
+  std::optional<RunRecord> latest_run(std::optional<std::string_view> command = std::nullopt);
+  std::vector<RunRecord> runs();
+
+  // Rounds (upsert by run+round).
+  void put_round(const RoundRecord& r);
+  std::vector<RoundRecord> rounds(int64_t run);
+  int last_round(int64_t run);  // 0 when the run has no rounds
+
+  // Differences, inserted in one transaction per call.
+  void add_differences(int64_t run, std::span<const Difference> diffs);
+  // Streams differences in key order of insertion, in pages, so memory stays bounded.
+  void for_each_difference(int64_t run, const DifferenceFilter& f,
+                           const std::function<void(const Difference&)>& fn);
+  int64_t count_differences(int64_t run, const DifferenceFilter& f);
+  // kind -> count and type -> count (source type, or target type for extras).
+  std::vector<std::pair<std::string, int64_t>> count_by_kind(int64_t run, int round);
+  std::vector<std::pair<std::string, int64_t>> count_by_type(int64_t run, int round);
+
+  // Per-key outcomes of repair/replicate, one transaction per call.
+  void add_outcomes(int64_t run, std::span<const Outcome> outcomes);
+  void for_each_outcome(int64_t run, const std::function<void(const Outcome&)>& fn);
+  std::vector<std::pair<std::string, int64_t>> count_outcomes(int64_t run);
+
+  // Resume checkpoints: named opaque values per run (JSON text).
+  void put_checkpoint(int64_t run, std::string_view name, std::string_view value);
+  std::optional<std::string> checkpoint(int64_t run, std::string_view name);
+
+ private:
+  std::string path_;
+  std::mutex mu_;
+  struct Db;
+  std::unique_ptr<Db> db_;
+};
+
+}  // namespace migcheck

@@ -1,0 +1,75 @@
+// Unit tests for endpoint URI parsing and redaction.
+#include "uri.h"
+
+#include <catch2/catch_test_macros.hpp>
+
+#include "errors.h"
+
+using namespace migcheck;
+
+TEST_CASE("uri: plain host, port and db") {
+  Endpoint e = parse_uri("redis://example.com:6380/3");
+  CHECK(e.host == "example.com");
+  CHECK(e.port == 6380);
+  CHECK(e.db == 3);
+  CHECK(e.db_given);
+  CHECK_FALSE(e.tls.enabled);
+  CHECK(e.display() == "redis://example.com:6380/3");
+}
+
+TEST_CASE("uri: defaults and bare host:port") {
+  Endpoint e = parse_uri("redis://h");
+  CHECK(e.port == 6379);
+  CHECK(e.db == 0);
+  CHECK_FALSE(e.db_given);
+  Endpoint b = parse_uri("10.0.0.1:7000");
+  CHECK(b.host == "10.0.0.1");
+  CHECK(b.port == 7000);
+}
+
+TEST_CASE("uri: user, password, percent-encoding, redaction") {
+  Endpoint e = parse_uri("rediss://al%40ice:p%3Ass%2Fw@host:1/0");
+  CHECK(e.tls.enabled);
+  CHECK(e.user == "al@ice");
+  CHECK(e.password == "p:ss/w");
+  CHECK(e.display() == "rediss://al@ice@host:1");
+  CHECK(e.display().find("p:ss") == std::string::npos);
+  Endpoint p = parse_uri("redis://:secret@h:2");
+  CHECK(p.user.empty());
+  CHECK(p.password == "secret");
+  Endpoint q = parse_uri("redis://secret@h");
+  CHECK(q.password == "secret");
+  CHECK(q.display() == "redis://h:6379");
+}
+
+TEST_CASE("uri: IPv6 literal") {
+  Endpoint e = parse_uri("redis://[::1]:6390/2");
+  CHECK(e.host == "::1");
+  CHECK(e.port == 6390);
+  CHECK(e.db == 2);
+  CHECK(e.address() == "[::1]:6390");
+  CHECK(parse_uri("redis://[fe80::1]").port == 6379);
+}
+
+TEST_CASE("uri: unix socket") {
+  Endpoint e = parse_uri("unix:///tmp/redis.sock");
+  CHECK(e.is_unix());
+  CHECK(e.unix_path == "/tmp/redis.sock");
+  CHECK(parse_uri("unix:///tmp/r.sock?db=4").db == 4);
+  CHECK(e.display() == "unix:///tmp/redis.sock");
+}
+
+TEST_CASE("uri: malformed input is a UsageError without the password") {
+  const char* bad[] = {"", "http://h", "redis://", "redis://h:0", "redis://h:99999", "redis://h:12x",
+                       "redis://h/abc", "redis://[::1", "redis://::1:80", "unix://relative",
+                       "redis://u:pw@h:bad", "redis://%zz@h", "redis://h /0"};
+  for (const char* b : bad) {
+    INFO(b);
+    try {
+      parse_uri(b);
+      FAIL("accepted");
+    } catch (const UsageError& e) {
+      CHECK(std::string(e.what()).find("pw") == std::string::npos);
+    }
+  }
+}
