@@ -49,15 +49,15 @@ void Connection::handshake() {
     const Reply& r = replies[i];
     if (!r.is_error()) continue;
     const std::string& cmd = setup[i][0];
+    if (r.error_code() == "NOAUTH")
+      throw ConnectionError("authentication required by " + name +
+                                ": give a password in the URI, --*-pass or MIGCHECK_*_PASS", false);
     if (cmd == "AUTH")
       throw ConnectionError("authentication failed for " + name + ": " + r.str, false);
     if (cmd == "CLIENT") continue;  // CLIENT may be refused by ACLs; the name is cosmetic
     if (cmd == "SELECT")
       throw ConnectionError("cannot select database " + std::to_string(ep_.db) + " on " + name +
                                 ": " + r.str, false);
-    if (r.error_code() == "NOAUTH")
-      throw ConnectionError("authentication required by " + name +
-                                ": give a password in the URI, --*-pass or MIGCHECK_*_PASS", false);
     throw ConnectionError(cmd + " failed on " + name + ": " + r.str, false);
   }
 }

@@ -1,0 +1,637 @@
+// The SQLite result store: owns the database connection, the schema and its
+// versioning (application_id 'MIGC', user_version), and every SQL statement
+// of migcheck. Files that are not ours, or are from a newer schema, are
+// inspected read-only and refused before anything is written to them.
+#include "store.h"
+
+#include <sqlite3.h>
+
+#include <chrono>
+#include <filesystem>
+#include <system_error>
+#include <utility>
+
+#include "errors.h"
+
+namespace migcheck {
+namespace {
+
+constexpr int32_t kApplicationId = 0x4D494743;  // 'MIGC'
+constexpr int64_t kSchemaVersion = 1;
+constexpr size_t kPageRows = 1000;
+
+#ifdef MIGCHECK_VERSION
+constexpr const char* kVersion = MIGCHECK_VERSION;
+#else
+constexpr const char* kVersion = "dev";
+#endif
+
+// differences_page exists for the paging of for_each_difference: its
+// implicit rowid suffix lets "run=? AND round=? AND id>? ORDER BY id" seek
+// and read in order; with only (run, round, kind) SQLite sorts every page.
+constexpr const char* kSchema = R"sql(
+CREATE TABLE runs(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  command TEXT NOT NULL,
+  parent INTEGER REFERENCES runs(id),
+  started_ms INTEGER NOT NULL,
+  finished_ms INTEGER NOT NULL DEFAULT 0,
+  status TEXT NOT NULL,
+  exit_code INTEGER NOT NULL DEFAULT -1,
+  source TEXT NOT NULL DEFAULT '',
+  target TEXT NOT NULL DEFAULT '',
+  options_json TEXT NOT NULL DEFAULT '',
+  source_info_json TEXT NOT NULL DEFAULT '',
+  target_info_json TEXT NOT NULL DEFAULT '',
+  totals_json TEXT NOT NULL DEFAULT '',
+  version TEXT NOT NULL DEFAULT '');
+CREATE TABLE rounds(
+  run INTEGER NOT NULL REFERENCES runs(id),
+  round INTEGER NOT NULL,
+  keys_checked INTEGER NOT NULL DEFAULT 0,
+  differences INTEGER NOT NULL DEFAULT 0,
+  started_ms INTEGER NOT NULL DEFAULT 0,
+  finished_ms INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY(run, round));
+CREATE TABLE differences(
+  id INTEGER PRIMARY KEY,
+  run INTEGER NOT NULL REFERENCES runs(id),
+  round INTEGER NOT NULL,
+  db INTEGER NOT NULL,
+  key BLOB NOT NULL,
+  kind TEXT NOT NULL,
+  source_type TEXT NOT NULL,
+  target_type TEXT NOT NULL,
+  source_ttl_ms INTEGER NOT NULL,
+  target_ttl_ms INTEGER NOT NULL,
+  source_digest TEXT NOT NULL,
+  target_digest TEXT NOT NULL,
+  source_size INTEGER NOT NULL,
+  target_size INTEGER NOT NULL,
+  detail TEXT NOT NULL);
+CREATE INDEX differences_by_kind ON differences(run, round, kind);
+CREATE INDEX differences_page ON differences(run, round);
+CREATE TABLE outcomes(
+  id INTEGER PRIMARY KEY,
+  run INTEGER NOT NULL REFERENCES runs(id),
+  db INTEGER NOT NULL,
+  key BLOB NOT NULL,
+  action TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  error TEXT NOT NULL,
+  detail TEXT NOT NULL);
+CREATE INDEX outcomes_by_run ON outcomes(run);
+CREATE TABLE checkpoints(
+  run INTEGER NOT NULL REFERENCES runs(id),
+  name TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY(run, name));
+)sql";
+
+constexpr const char* kRunColumns =
+    "id, command, parent, started_ms, finished_ms, status, exit_code, source, target, "
+    "options_json, source_info_json, target_info_json, totals_json, version";
+
+constexpr const char* kDifferenceColumns =
+    "id, round, db, key, kind, source_type, target_type, source_ttl_ms, target_ttl_ms, "
+    "source_digest, target_digest, source_size, target_size, detail";
+
+int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+// One open sqlite3 handle, closed on destruction, plus the error reporting
+// that names the store path.
+class Connection {
+ public:
+  Connection(const std::string& path, int flags) : path_(path) {
+    sqlite3* h = nullptr;
+    int rc = sqlite3_open_v2(path.c_str(), &h, flags, nullptr);
+    h_.reset(h);  // sqlite3_open_v2 allocates a handle even when it fails
+    if (rc != SQLITE_OK) {
+      if (!h) throw StoreError("cannot open store " + path + ": " + sqlite3_errstr(rc));
+      fail("open");
+    }
+    sqlite3_extended_result_codes(h, 1);
+  }
+
+  sqlite3* get() const { return h_.get(); }
+  const std::string& path() const { return path_; }
+
+  // Throws the StoreError for the connection's most recent error; `doing` is
+  // "open", "read" or "write".
+  [[noreturn]] void fail(std::string_view doing) const {
+    int code = sqlite3_extended_errcode(get());
+    int primary = code & 0xff;
+    if (primary == SQLITE_NOTADB)
+      throw StoreError(path_ + " is not a migcheck store (not an SQLite database)");
+    std::string msg =
+        "cannot " + std::string(doing) + " store " + path_ + ": " + sqlite3_errmsg(get());
+    // "unable to open database file" and "disk I/O error" say nothing about why.
+    if (primary == SQLITE_CANTOPEN || primary == SQLITE_IOERR) {
+      if (int e = sqlite3_system_errno(get()); e != 0)
+        msg += " (" + std::generic_category().message(e) + ")";
+    }
+    throw StoreError(msg);
+  }
+
+  void exec(const char* sql, std::string_view doing) {
+    if (sqlite3_exec(get(), sql, nullptr, nullptr, nullptr) != SQLITE_OK) fail(doing);
+  }
+
+ private:
+  struct Closer {
+    void operator()(sqlite3* h) const { sqlite3_close_v2(h); }
+  };
+  std::unique_ptr<sqlite3, Closer> h_;
+  std::string path_;
+};
+
+// One prepared statement, finalized on destruction. Bind indexes are 1-based,
+// column indexes 0-based, as in the C API.
+class Statement {
+ public:
+  Statement(Connection& c, std::string_view sql) : c_(c) {
+    sqlite3_stmt* s = nullptr;
+    int rc = sqlite3_prepare_v2(c.get(), sql.data(), static_cast<int>(sql.size()), &s, nullptr);
+    s_.reset(s);
+    if (rc != SQLITE_OK) c_.fail("read");
+  }
+
+  Statement& bind_int(int i, int64_t v) { return check(sqlite3_bind_int64(get(), i, v)); }
+  Statement& bind_null(int i) { return check(sqlite3_bind_null(get(), i)); }
+  // A null data pointer would bind NULL; a default string_view has one.
+  Statement& bind_text(int i, std::string_view v) {
+    const char* p = v.data() ? v.data() : "";
+    return check(sqlite3_bind_text64(get(), i, p, v.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
+  }
+  // A zero-length blob is bound explicitly: sqlite3_bind_blob with a null
+  // pointer would bind NULL, and an empty key is a valid key.
+  Statement& bind_blob(int i, std::string_view v) {
+    if (v.empty()) return check(sqlite3_bind_zeroblob(get(), i, 0));
+    return check(sqlite3_bind_blob64(get(), i, v.data(), v.size(), SQLITE_TRANSIENT));
+  }
+
+  // True while there is a row; false when done.
+  bool step() {
+    int rc = sqlite3_step(get());
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    c_.fail(sqlite3_stmt_readonly(get()) ? "read" : "write");
+  }
+  void run() {
+    while (step()) {
+    }
+  }
+  void reset() {
+    sqlite3_reset(get());  // its error was already reported by step()
+  }
+
+  bool is_null(int col) { return sqlite3_column_type(get(), col) == SQLITE_NULL; }
+  int64_t int64(int col) { return sqlite3_column_int64(get(), col); }
+  int int32(int col) { return sqlite3_column_int(get(), col); }
+  std::string text(int col) {
+    auto* p = reinterpret_cast<const char*>(sqlite3_column_text(get(), col));
+    return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(get(), col)))
+             : std::string();
+  }
+  std::string blob(int col) {
+    auto* p = static_cast<const char*>(sqlite3_column_blob(get(), col));
+    return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(get(), col)))
+             : std::string();
+  }
+
+ private:
+  sqlite3_stmt* get() const { return s_.get(); }
+  Statement& check(int rc) {
+    if (rc != SQLITE_OK) c_.fail("write");
+    return *this;
+  }
+  struct Finalizer {
+    void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+  };
+  Connection& c_;
+  std::unique_ptr<sqlite3_stmt, Finalizer> s_;
+};
+
+// BEGIN IMMEDIATE on construction; ROLLBACK on destruction unless committed.
+class Transaction {
+ public:
+  explicit Transaction(Connection& c) : c_(c) { c_.exec("BEGIN IMMEDIATE", "write"); }
+  ~Transaction() {
+    // A failed statement may already have ended the transaction.
+    if (!committed_ && !sqlite3_get_autocommit(c_.get()))
+      sqlite3_exec(c_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  void commit() {
+    c_.exec("COMMIT", "write");
+    committed_ = true;
+  }
+
+ private:
+  Connection& c_;
+  bool committed_ = false;
+};
+
+int64_t query_int(Connection& c, const char* sql) {
+  Statement s(c, sql);
+  return s.step() ? s.int64(0) : 0;
+}
+
+enum class Contents { kEmpty, kCurrent };
+
+// Decides whether a database may be used, without writing to it.
+Contents inspect(Connection& c) {
+  // The first read of the header is where a non-SQLite file shows up (as
+  // SQLITE_NOTADB, which Connection::fail words).
+  int64_t objects = query_int(c, "SELECT count(*) FROM sqlite_master");
+  int64_t app = query_int(c, "PRAGMA application_id");
+  int64_t version = query_int(c, "PRAGMA user_version");
+  const std::string& path = c.path();
+  if (app == kApplicationId) {
+    if (version > kSchemaVersion)
+      throw StoreError(path + " was written by a newer migcheck (schema " +
+                       std::to_string(version) + ", this build knows " +
+                       std::to_string(kSchemaVersion) + "); refusing to modify it");
+    if (version == kSchemaVersion) return Contents::kCurrent;
+    if (objects == 0) return Contents::kEmpty;
+    throw StoreError(path + " has an unknown migcheck schema (" + std::to_string(version) +
+                     "); refusing to modify it");
+  }
+  if (app == 0 && version == 0 && objects == 0) return Contents::kEmpty;
+  throw StoreError(path +
+                   " is not a migcheck store (foreign SQLite database); refusing to modify it");
+}
+
+std::string kinds_clause(const DifferenceFilter& f) {
+  if (f.kinds.empty()) return "";
+  std::string s = " AND kind IN (";
+  for (size_t i = 0; i < f.kinds.size(); ++i) s += i ? ",?" : "?";
+  return s + ")";
+}
+
+RunRecord read_run(Statement& s) {
+  RunRecord r;
+  r.id = s.int64(0);
+  r.command = s.text(1);
+  if (!s.is_null(2)) r.parent = s.int64(2);
+  r.started_ms = s.int64(3);
+  r.finished_ms = s.int64(4);
+  r.status = s.text(5);
+  r.exit_code = s.int32(6);
+  r.source = s.text(7);
+  r.target = s.text(8);
+  r.options_json = s.text(9);
+  r.source_info_json = s.text(10);
+  r.target_info_json = s.text(11);
+  r.totals_json = s.text(12);
+  r.version = s.text(13);
+  return r;
+}
+
+// Reads columns 1.. of kDifferenceColumns (column 0 is the id).
+Difference read_difference(Statement& s) {
+  Difference d;
+  d.round = s.int32(1);
+  d.db = s.int32(2);
+  d.key = s.blob(3);
+  d.kind = s.text(4);
+  d.source_type = s.text(5);
+  d.target_type = s.text(6);
+  d.source_ttl_ms = s.int64(7);
+  d.target_ttl_ms = s.int64(8);
+  d.source_digest = s.text(9);
+  d.target_digest = s.text(10);
+  d.source_size = s.int64(11);
+  d.target_size = s.int64(12);
+  d.detail = s.text(13);
+  return d;
+}
+
+std::vector<std::pair<std::string, int64_t>> read_counts(Statement& s) {
+  std::vector<std::pair<std::string, int64_t>> out;
+  while (s.step()) out.emplace_back(s.text(0), s.int64(1));
+  return out;
+}
+
+}  // namespace
+
+struct Store::Db {
+  explicit Db(Connection c) : conn(std::move(c)) {}
+  Connection conn;
+
+  // The round a filter means: its own, or the run's last one.
+  int resolve_round(int64_t run, const DifferenceFilter& f) {
+    if (f.round) return *f.round;
+    for (const char* sql : {"SELECT max(round) FROM rounds WHERE run = ?",
+                            "SELECT max(round) FROM differences WHERE run = ?"}) {
+      Statement s(conn, sql);
+      s.bind_int(1, run);
+      if (s.step() && !s.is_null(0)) return s.int32(0);
+    }
+    return 0;
+  }
+
+  void require_changed(int64_t run) {
+    if (sqlite3_changes(conn.get()) == 0)
+      throw StoreError("store " + conn.path() + " has no run " + std::to_string(run));
+  }
+};
+
+Store::Store(const std::string& path, bool create) : path_(path) {
+  std::error_code ec;
+  bool exists = std::filesystem::exists(path, ec);
+  if (ec) throw StoreError("cannot open store " + path + ": " + ec.message());
+  if (!exists && !create) throw StoreError("cannot open store " + path + ": no such file");
+  // SQLite would block on a FIFO and misread devices and /proc files as empty.
+  if (exists && !std::filesystem::is_regular_file(path, ec))
+    throw StoreError("cannot open store " + path + ": not a regular file");
+
+  // Refusals are decided on a read-only connection, so a file that is not
+  // ours is never written, not even by a journal rollback or a checkpoint.
+  Contents contents = Contents::kEmpty;
+  if (exists) {
+    Connection probe(path, SQLITE_OPEN_READONLY);
+    contents = inspect(probe);
+  }
+
+  Connection c(path, SQLITE_OPEN_READWRITE | (exists ? 0 : SQLITE_OPEN_CREATE));
+  sqlite3_busy_timeout(c.get(), 5000);
+  c.exec("PRAGMA foreign_keys = ON", "open");
+  if (contents != Contents::kCurrent) {
+    Transaction tx(c);
+    // Checked again under the write lock: another process may have created
+    // (or claimed) the file since the probe.
+    if (inspect(c) == Contents::kEmpty) {
+      c.exec(kSchema, "write");
+      c.exec(("PRAGMA application_id = " + std::to_string(kApplicationId)).c_str(), "write");
+      c.exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str(), "write");
+    }
+    tx.commit();
+  }
+  // A store opened from a read-only file can still be read; switching its
+  // journal mode would be a write.
+  if (!sqlite3_db_readonly(c.get(), "main")) c.exec("PRAGMA journal_mode = WAL", "write");
+  c.exec("PRAGMA synchronous = NORMAL", "open");
+  db_ = std::make_unique<Db>(std::move(c));
+}
+
+Store::~Store() = default;
+
+int64_t Store::begin_run(RunRecord run) {
+  std::lock_guard lock(mu_);
+  Statement s(
+      db_->conn,
+      "INSERT INTO runs(command, parent, started_ms, finished_ms, status, exit_code, source, "
+      "target, options_json, source_info_json, target_info_json, totals_json, version) "
+      "VALUES(?, ?, ?, 0, 'running', -1, ?, ?, ?, ?, ?, ?, ?)");
+  s.bind_text(1, run.command);
+  if (run.parent)
+    s.bind_int(2, *run.parent);
+  else
+    s.bind_null(2);
+  s.bind_int(3, now_ms());
+  s.bind_text(4, run.source);
+  s.bind_text(5, run.target);
+  s.bind_text(6, run.options_json);
+  s.bind_text(7, run.source_info_json);
+  s.bind_text(8, run.target_info_json);
+  s.bind_text(9, run.totals_json);
+  s.bind_text(10, kVersion);
+  s.run();
+  return sqlite3_last_insert_rowid(db_->conn.get());
+}
+
+void Store::set_server_info(int64_t run, std::string_view source_json,
+                            std::string_view target_json) {
+  std::lock_guard lock(mu_);
+  Statement s(db_->conn, "UPDATE runs SET source_info_json = ?, target_info_json = ? WHERE id = ?");
+  s.bind_text(1, source_json).bind_text(2, target_json).bind_int(3, run);
+  s.run();
+  db_->require_changed(run);
+}
+
+void Store::set_totals(int64_t run, std::string_view totals_json) {
+  std::lock_guard lock(mu_);
+  Statement s(db_->conn, "UPDATE runs SET totals_json = ? WHERE id = ?");
+  s.bind_text(1, totals_json).bind_int(2, run);
+  s.run();
+  db_->require_changed(run);
+}
+
+void Store::finish_run(int64_t run, std::string_view status, int exit_code) {
+  std::lock_guard lock(mu_);
+  Statement s(db_->conn, "UPDATE runs SET finished_ms = ?, status = ?, exit_code = ? WHERE id = ?");
+  s.bind_int(1, now_ms()).bind_text(2, status).bind_int(3, exit_code).bind_int(4, run);
+  s.run();
+  db_->require_changed(run);
+}
+
+std::optional<RunRecord> Store::run(int64_t id) {
+  std::lock_guard lock(mu_);
+  Statement s(db_->conn, std::string("SELECT ") + kRunColumns + " FROM runs WHERE id = ?");
+  s.bind_int(1, id);
+  if (!s.step()) return std::nullopt;
+  return read_run(s);
+}
+
+std::optional<RunRecord> Store::latest_run(std::optional<std::string_view> command) {
+  std::lock_guard lock(mu_);
+  std::string sql = std::string("SELECT ") + kRunColumns + " FROM runs";
+  if (command) sql += " WHERE command = ?";
+  sql += " ORDER BY id DESC LIMIT 1";
+  Statement s(db_->conn, sql);
+  if (command) s.bind_text(1, *command);
+  if (!s.step()) return std::nullopt;
+  return read_run(s);
+}
+
+std::vector<RunRecord> Store::runs() {
+  std::lock_guard lock(mu_);
+  Statement s(db_->conn, std::string("SELECT ") + kRunColumns + " FROM runs ORDER BY id");
+  std::vector<RunRecord> out;
+  while (s.step()) out.push_back(read_run(s));
+  return out;
+}
+
+void Store::put_round(const RoundRecord& r) {
+  std::lock_guard lock(mu_);
+  Statement s(db_->conn,
+              "INSERT INTO rounds(run, round, keys_checked, differences, started_ms, finished_ms) "
+              "VALUES(?, ?, ?, ?, ?, ?) ON CONFLICT(run, round) DO UPDATE SET "
+              "keys_checked = excluded.keys_checked, differences = excluded.differences, "
+              "started_ms = excluded.started_ms, finished_ms = excluded.finished_ms");
+  s.bind_int(1, r.run).bind_int(2, r.round).bind_int(3, r.keys_checked);
+  s.bind_int(4, r.differences).bind_int(5, r.started_ms).bind_int(6, r.finished_ms);
+  s.run();
+}
+
+std::vector<RoundRecord> Store::rounds(int64_t run) {
+  std::lock_guard lock(mu_);
+  Statement s(db_->conn,
+              "SELECT run, round, keys_checked, differences, started_ms, finished_ms "
+              "FROM rounds WHERE run = ? ORDER BY round");
+  s.bind_int(1, run);
+  std::vector<RoundRecord> out;
+  while (s.step()) {
+    out.push_back(
+        RoundRecord{s.int64(0), s.int32(1), s.int64(2), s.int64(3), s.int64(4), s.int64(5)});
+  }
+  return out;
+}
+
+int Store::last_round(int64_t run) {
+  std::lock_guard lock(mu_);
+  Statement s(db_->conn, "SELECT max(round) FROM rounds WHERE run = ?");
+  s.bind_int(1, run);
+  return s.step() && !s.is_null(0) ? s.int32(0) : 0;
+}
+
+void Store::add_differences(int64_t run, std::span<const Difference> diffs) {
+  if (diffs.empty()) return;
+  std::lock_guard lock(mu_);
+  Transaction tx(db_->conn);
+  Statement s(db_->conn,
+              "INSERT INTO differences(run, round, db, key, kind, source_type, target_type, "
+              "source_ttl_ms, target_ttl_ms, source_digest, target_digest, source_size, "
+              "target_size, detail) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  for (const Difference& d : diffs) {
+    s.bind_int(1, run).bind_int(2, d.round).bind_int(3, d.db).bind_blob(4, d.key);
+    s.bind_text(5, d.kind).bind_text(6, d.source_type).bind_text(7, d.target_type);
+    s.bind_int(8, d.source_ttl_ms).bind_int(9, d.target_ttl_ms);
+    s.bind_text(10, d.source_digest).bind_text(11, d.target_digest);
+    s.bind_int(12, d.source_size).bind_int(13, d.target_size).bind_text(14, d.detail);
+    s.run();
+    s.reset();
+  }
+  tx.commit();
+}
+
+void Store::for_each_difference(int64_t run, const DifferenceFilter& f,
+                                const std::function<void(const Difference&)>& fn) {
+  // INDEXED BY pins the (run, round) index whose rowid order makes each page
+  // a seek; the planner may otherwise prefer the kind index and sort.
+  const std::string sql = std::string("SELECT ") + kDifferenceColumns +
+                          " FROM differences INDEXED BY differences_page"
+                          " WHERE run = ? AND round = ? AND id > ?" +
+                          kinds_clause(f) + " ORDER BY id LIMIT " + std::to_string(kPageRows);
+  std::optional<int> round;
+  int64_t last_id = 0;
+  std::vector<Difference> page;
+  for (;;) {
+    page.clear();
+    {
+      // The lock and the statement live only while a page is fetched, so the
+      // callback may call back into the store.
+      std::lock_guard lock(mu_);
+      if (!round) round = db_->resolve_round(run, f);
+      Statement s(db_->conn, sql);
+      s.bind_int(1, run).bind_int(2, *round).bind_int(3, last_id);
+      for (size_t i = 0; i < f.kinds.size(); ++i) s.bind_text(static_cast<int>(4 + i), f.kinds[i]);
+      while (s.step()) {
+        last_id = s.int64(0);
+        page.push_back(read_difference(s));
+      }
+    }
+    for (const Difference& d : page) fn(d);
+    if (page.size() < kPageRows) return;
+  }
+}
+
+int64_t Store::count_differences(int64_t run, const DifferenceFilter& f) {
+  std::lock_guard lock(mu_);
+  int round = db_->resolve_round(run, f);
+  Statement s(db_->conn,
+              "SELECT count(*) FROM differences WHERE run = ? AND round = ?" + kinds_clause(f));
+  s.bind_int(1, run).bind_int(2, round);
+  for (size_t i = 0; i < f.kinds.size(); ++i) s.bind_text(static_cast<int>(3 + i), f.kinds[i]);
+  return s.step() ? s.int64(0) : 0;
+}
+
+std::vector<std::pair<std::string, int64_t>> Store::count_by_kind(int64_t run, int round) {
+  std::lock_guard lock(mu_);
+  Statement s(db_->conn,
+              "SELECT kind, count(*) FROM differences WHERE run = ? AND round = ? "
+              "GROUP BY kind ORDER BY kind");
+  s.bind_int(1, run).bind_int(2, round);
+  return read_counts(s);
+}
+
+std::vector<std::pair<std::string, int64_t>> Store::count_by_type(int64_t run, int round) {
+  std::lock_guard lock(mu_);
+  Statement s(db_->conn,
+              "SELECT CASE WHEN kind = 'extra' THEN target_type ELSE source_type END AS type, "
+              "count(*) FROM differences WHERE run = ? AND round = ? GROUP BY type ORDER BY type");
+  s.bind_int(1, run).bind_int(2, round);
+  return read_counts(s);
+}
+
+void Store::add_outcomes(int64_t run, std::span<const Outcome> outcomes) {
+  if (outcomes.empty()) return;
+  std::lock_guard lock(mu_);
+  Transaction tx(db_->conn);
+  Statement s(db_->conn,
+              "INSERT INTO outcomes(run, db, key, action, outcome, error, detail) "
+              "VALUES(?, ?, ?, ?, ?, ?, ?)");
+  for (const Outcome& o : outcomes) {
+    s.bind_int(1, run).bind_int(2, o.db).bind_blob(3, o.key).bind_text(4, o.action);
+    s.bind_text(5, o.outcome).bind_text(6, o.error).bind_text(7, o.detail);
+    s.run();
+    s.reset();
+  }
+  tx.commit();
+}
+
+void Store::for_each_outcome(int64_t run, const std::function<void(const Outcome&)>& fn) {
+  const std::string sql =
+      "SELECT id, db, key, action, outcome, error, detail FROM outcomes "
+      "WHERE run = ? AND id > ? ORDER BY id LIMIT " +
+      std::to_string(kPageRows);
+  int64_t last_id = 0;
+  std::vector<Outcome> page;
+  for (;;) {
+    page.clear();
+    {
+      std::lock_guard lock(mu_);  // released before the callbacks, as above
+      Statement s(db_->conn, sql);
+      s.bind_int(1, run).bind_int(2, last_id);
+      while (s.step()) {
+        last_id = s.int64(0);
+        page.push_back(Outcome{s.int32(1), s.blob(2), s.text(3), s.text(4), s.text(5), s.text(6)});
+      }
+    }
+    for (const Outcome& o : page) fn(o);
+    if (page.size() < kPageRows) return;
+  }
+}
+
+std::vector<std::pair<std::string, int64_t>> Store::count_outcomes(int64_t run) {
+  std::lock_guard lock(mu_);
+  Statement s(
+      db_->conn,
+      "SELECT outcome, count(*) FROM outcomes WHERE run = ? GROUP BY outcome ORDER BY outcome");
+  s.bind_int(1, run);
+  return read_counts(s);
+}
+
+void Store::put_checkpoint(int64_t run, std::string_view name, std::string_view value) {
+  std::lock_guard lock(mu_);
+  Statement s(db_->conn,
+              "INSERT INTO checkpoints(run, name, value) VALUES(?, ?, ?) "
+              "ON CONFLICT(run, name) DO UPDATE SET value = excluded.value");
+  s.bind_int(1, run).bind_text(2, name).bind_text(3, value);
+  s.run();
+}
+
+std::optional<std::string> Store::checkpoint(int64_t run, std::string_view name) {
+  std::lock_guard lock(mu_);
+  Statement s(db_->conn, "SELECT value FROM checkpoints WHERE run = ? AND name = ?");
+  s.bind_int(1, run).bind_text(2, name);
+  if (!s.step()) return std::nullopt;
+  return s.text(0);
+}
+
+}  // namespace migcheck
