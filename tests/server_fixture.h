@@ -122,7 +122,9 @@ class TestServer {
   std::string debug_digest();                              // throws on an error reply
   std::string debug_digest_value(const std::string& key);  // throws on an error reply
 
-  void stop();     // SIGTERM, then SIGKILL after a few seconds; no-op when stopped
+  // SHUTDOWN NOSAVE NOW FORCE (or SIGTERM when that is refused), SIGKILL after 5 s;
+  // a no-op when stopped.
+  void stop();
   void kill9();    // SIGKILL
   void restart();  // stop if running, start again on the same port and dir (data is gone)
 
