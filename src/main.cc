@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <exception>
 
+#include "argv_scrub.h"
 #include "cli.h"
 #include "commands.h"
 #include "errors.h"
@@ -43,6 +44,8 @@ int main(int argc, char** argv) {
     log::error(e.what());
     return kExitError;
   }
+  // Parsed values are copies: the process title may now lose its secrets.
+  scrub_argv(argc, argv);
   try {
     return run ? run() : kExitError;
   } catch (const Interrupted& e) {
