@@ -61,11 +61,12 @@ echo; echo "== migcheck compare (after repair)"
 "$mig" compare "$src" "$dst" --store "$store" --rounds 1 --quiet; rc=$?
 echo "compare exit code: $rc (0 = identical)"
 echo; echo "== migcheck report"
-"$mig" report --store "$store" --out "$out/report" ; echo "report exit code: $?"
+"$mig" report --store "$store" --run 1 --out "$out"; echo "report exit code: $?"
+"$mig" report --store "$store" --out "$out"; echo "report exit code: $?"
 set -e
 echo
 echo "demo: results are in $out"
 echo "  store:       $store"
-ls "$out"/report* 2>/dev/null | sed 's/^/  report:      /'
-html=$(ls "$out"/report*.html 2>/dev/null | head -1 || true)
+ls "$out"/*report* 2>/dev/null | sed 's/^/  report:      /'
+html=$(ls -t "$out"/*report*.html 2>/dev/null | head -1 || true)
 [ -n "$html" ] && echo "HTML report: $html"
