@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes a reproducible mixed Redis dataset as RESP commands on stdout, for
-`redis-cli --pipe`. Types by key index (i % 50): 36 strings (8-200 random
+`redis-cli --pipe`. Types by key index (i % 50): 33 strings (8-200 random
 bytes), 4 each hashes, lists, sets and sorted sets (3-20 elements), 1 stream
 with a consumer group; every 500th key name is binary (NUL, 0xff bytes); 20%
 of keys get an absolute expiry (PEXPIREAT), so two servers loaded a few
