@@ -1,0 +1,696 @@
+// The compare engine: rounds, producer threads (scan, sample, re-check from
+// the store), worker threads (overlapped reads of both sides, classification)
+// and the run's records in the store.
+#include "compare/compare.h"
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "cli.h"
+#include "errors.h"
+#include "log.h"
+#include "progress.h"
+#include "rate_limiter.h"
+#include "scanner.h"
+#include "server_info.h"
+
+namespace migcheck {
+namespace {
+
+int64_t wall_ms() {
+  return std::chrono::duration_cast<Millis>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+int64_t since_ms(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - t).count();
+}
+
+// A batch of keys for the workers: source keys are compared in full; target
+// keys (from the target scan) are only checked for existence on the source.
+struct WorkItem {
+  enum class Side : uint8_t { Source, Target } side = Side::Source;
+  std::vector<std::string> keys;
+};
+
+// Bounded FIFO between producers and workers: producers block when it is
+// full, so a fast scan never runs ahead of the reads by more than `cap` batches.
+class WorkQueue {
+ public:
+  explicit WorkQueue(size_t cap) : cap_(std::max<size_t>(cap, 1)) {}
+  // false when the queue was closed (abort): the item is dropped.
+  bool push(WorkItem item) {
+    std::unique_lock lock(mu_);
+    not_full_.wait(lock, [&] { return q_.size() < cap_ || closed_; });
+    if (closed_) return false;
+    q_.push_back(std::move(item));
+    not_empty_.notify_one();
+    return true;
+  }
+  // nullopt when every producer is finished and the queue is drained, or on abort.
+  std::optional<WorkItem> pop() {
+    std::unique_lock lock(mu_);
+    not_empty_.wait(lock, [&] { return !q_.empty() || producers_ == 0 || closed_; });
+    if (closed_ || q_.empty()) return std::nullopt;
+    WorkItem item = std::move(q_.front());
+    q_.pop_front();
+    not_full_.notify_one();
+    return item;
+  }
+  void add_producer() {
+    std::lock_guard lock(mu_);
+    ++producers_;
+  }
+  void producer_done() {
+    std::lock_guard lock(mu_);
+    if (--producers_ == 0) not_empty_.notify_all();
+  }
+  void close() {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+    not_empty_.notify_all();
+    not_full_.notify_all();
+  }
+
+ private:
+  const size_t cap_;
+  std::mutex mu_;
+  std::condition_variable not_full_, not_empty_;
+  std::deque<WorkItem> q_;
+  int producers_ = 0;
+  bool closed_ = false;
+};
+
+// One worker's clients and readers, kept across rounds.
+struct Worker {
+  std::unique_ptr<Client> src, tgt;
+  std::unique_ptr<KeyReader> src_reader, tgt_reader, src_retry, tgt_retry, src_exists, tgt_meta;
+  std::vector<Difference> diffs;
+  std::map<std::string, int64_t, std::less<>> keys_by_type;
+  std::deque<KeyState> held;  // re-read states (stable addresses)
+  std::vector<const KeyState*> s_state, t_state;
+  std::vector<size_t> retry_idx;
+  std::vector<std::string> retry_keys, absent_keys;
+};
+
+int major_version(const std::string& v) {
+  try {
+    return v.empty() ? 0 : std::stoi(v);
+  } catch (...) {
+    return 0;
+  }
+}
+
+std::string describe(const ServerFacts& f) {
+  std::string d = f.engine + " " + f.version + " " + f.mode;
+  if (f.mode == "cluster") {
+    int primaries = 0;
+    for (const auto& n : f.nodes) primaries += n.role == "primary";
+    d += " (" + std::to_string(primaries) + " primaries)";
+  }
+  return d;
+}
+
+nlohmann::json stats_json(const ReaderStats& s) {
+  return {{"keys", s.keys},         {"steps", s.steps},
+          {"commands", s.commands}, {"chunked_keys", s.chunked_keys},
+          {"chunk_commands", s.chunk_commands}, {"unstable", s.unstable},
+          {"errors", s.errors}};
+}
+
+class Engine {
+ public:
+  Engine(const CompareOptions& o, Store& store)
+      : o_(o), store_(store), limiter_(o.max_ops_per_sec, &abort_), progress_(o.progress) {
+    batch_ = std::max<size_t>(o.batch, 1);
+    // With a rate cap, a step of a batch should be a small fraction of a
+    // second of budget, or the source sees bursts followed by silence.
+    if (limiter_.limited())
+      batch_ = std::clamp<size_t>(static_cast<size_t>(o.max_ops_per_sec / 40), 1, batch_);
+    workers_.resize(std::max<size_t>(o.connections, 1));
+  }
+
+  CompareResult run() {
+    const auto t0 = std::chrono::steady_clock::now();
+    RunRecord rec;
+    rec.command = "compare";
+    rec.source = o_.source.display();
+    rec.target = o_.target.display();
+    rec.options_json = options_json().dump();
+    result_.run_id = store_.begin_run(rec);
+    log::info("compare run " + std::to_string(result_.run_id) + ": " + o_.source.display() + " db " +
+              std::to_string(o_.source.db) + " -> " + o_.target.display() + " db " + std::to_string(o_.target.db) +
+              " (store " + store_.path() + ")");
+    try {
+      prepare();
+      for (int round = 1; round <= o_.rounds; ++round) {
+        if (round > 1) {
+          log::info("round " + std::to_string(round - 1) + ": " + std::to_string(result_.rounds.back().differences) +
+                    " difference(s); re-checking them in " + format_duration(o_.interval));
+          wait_interval();
+        }
+        run_round(round);
+        if (result_.rounds.back().differences == 0) break;
+      }
+      result_.elapsed_ms = since_ms(t0);
+      finish();
+      store_.finish_run(result_.run_id, "done", result_.exit_code);
+    } catch (const Interrupted&) {
+      try_finish(t0, "interrupted");
+      throw;
+    } catch (...) {
+      try_finish(t0, "failed");
+      throw;
+    }
+    return result_;
+  }
+
+ private:
+  nlohmann::json options_json() const {
+    return {{"source", o_.source.display()},
+            {"target", o_.target.display()},
+            {"db", o_.source.db},
+            {"target_db", o_.target.db},
+            {"rounds", o_.rounds},
+            {"interval_ms", o_.interval.count()},
+            {"ttl_tolerance_ms", o_.ttl_tolerance.count()},
+            {"match", o_.match},
+            {"types", o_.types},
+            {"scan_count", o_.scan_count},
+            {"batch", o_.batch},
+            {"connections", o_.connections},
+            {"max_ops_per_sec", o_.max_ops_per_sec},
+            {"sample", o_.sample},
+            {"target_scan", o_.target_scan},
+            {"chunk", o_.chunk},
+            {"big_string", o_.big_string},
+            {"store", o_.store_path},
+            {"read_from_replica", o_.source_client.read_from_replica}};
+  }
+
+  void try_finish(std::chrono::steady_clock::time_point t0, const char* status) {
+    abort_ = true;
+    try {
+      aggregate();
+      result_.elapsed_ms = since_ms(t0);
+      store_.set_totals(result_.run_id, totals_json().dump());
+      store_.finish_run(result_.run_id, status, kExitError);
+    } catch (const std::exception& e) {
+      log::warn(std::string("cannot record the end of the run: ") + e.what());
+    }
+  }
+
+  void prepare() {
+    src_main_ = std::make_unique<Client>(o_.source, o_.source_client);
+    tgt_main_ = std::make_unique<Client>(o_.target, o_.target_client);
+    ServerFacts sf = gather_facts(*src_main_);
+    ServerFacts tf = gather_facts(*tgt_main_);
+    store_.set_server_info(result_.run_id, to_json(sf).dump(), to_json(tf).dump());
+    result_.source_desc = describe(sf);
+    result_.target_desc = describe(tf);
+    log::info("source: " + result_.source_desc + "; target: " + result_.target_desc);
+    // Stream counters that only 7.0+ keeps cannot be compared with an older server.
+    stream_ext_ = (sf.engine == "valkey" || major_version(sf.version) >= 7) &&
+                  (tf.engine == "valkey" || major_version(tf.version) >= 7);
+    if (!stream_ext_)
+      log::warn("a server older than 7.0: stream entries-added, max-deleted-entry-id and entries-read are not compared");
+    if (o_.source.address() == o_.target.address() && o_.source.db == o_.target.db &&
+        o_.source.unix_path == o_.target.unix_path)
+      log::warn("source and target are the same database: every key will compare equal");
+    auto it = sf.keys_per_db.find(o_.source.db);
+    source_keys_ = it == sf.keys_per_db.end() ? 0 : it->second;
+    if (o_.sample > 0 && static_cast<int64_t>(o_.sample) >= source_keys_) {
+      log::info("--sample " + std::to_string(o_.sample) + " covers the whole source (" +
+                std::to_string(source_keys_) + " keys): checking every key");
+      sample_ = 0;
+    } else {
+      sample_ = o_.sample;
+    }
+    if (!o_.target_scan) log::info("--no-target-scan: keys that exist only on the target are not looked for");
+    if (src_main_->cluster() && o_.source_client.read_from_replica)
+      log::info("reading the source from replicas: replication lag there shows as differences in early rounds");
+  }
+
+  void wait_interval() {
+    const auto until = std::chrono::steady_clock::now() + o_.interval;
+    while (std::chrono::steady_clock::now() < until) {
+      check_stop();
+      std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+          until - std::chrono::steady_clock::now(), Millis(50)));
+    }
+    check_stop();
+  }
+
+  void check_stop() {
+    if (o_.stop && o_.stop->load())
+      throw Interrupted("interrupted: compare run " + std::to_string(result_.run_id) + " recorded as interrupted");
+  }
+
+  ReaderOptions reader_options(bool source) {
+    ReaderOptions r;
+    r.chunk = std::max<size_t>(o_.chunk, 1);
+    r.big_string = std::max<size_t>(o_.big_string, 1);
+    r.stream_extended_meta = stream_ext_;
+    if (source) {
+      r.types = o_.types;
+      r.limiter = &limiter_;
+    }
+    return r;
+  }
+
+  void ensure_worker(Worker& w) {
+    if (w.src) return;
+    w.src = std::make_unique<Client>(o_.source, o_.source_client);
+    w.tgt = std::make_unique<Client>(o_.target, o_.target_client);
+    w.src_reader = std::make_unique<KeyReader>(*w.src, reader_options(true));
+    w.src_retry = std::make_unique<KeyReader>(*w.src, reader_options(true));
+    w.src_exists = std::make_unique<KeyReader>(*w.src, reader_options(true));
+    w.tgt_reader = std::make_unique<KeyReader>(*w.tgt, reader_options(false));
+    w.tgt_retry = std::make_unique<KeyReader>(*w.tgt, reader_options(false));
+    w.tgt_meta = std::make_unique<KeyReader>(*w.tgt, reader_options(false));
+  }
+
+  void fail(std::exception_ptr e) {
+    {
+      std::lock_guard lock(err_mu_);
+      if (!error_) error_ = e;
+    }
+    abort_ = true;
+    if (queue_) queue_->close();
+  }
+
+  bool stopping() const { return abort_.load() || (o_.stop && o_.stop->load()); }
+
+  // Pushes full batches from `buf`; with `all`, the remainder too.
+  bool push_batches(std::vector<std::string>& buf, WorkItem::Side side, bool all) {
+    while (buf.size() >= batch_ || (all && !buf.empty())) {
+      const size_t n = std::min(batch_, buf.size());
+      WorkItem item;
+      item.side = side;
+      item.keys.assign(std::make_move_iterator(buf.begin()), std::make_move_iterator(buf.begin() + n));
+      buf.erase(buf.begin(), buf.begin() + n);
+      if (!queue_->push(std::move(item))) return false;
+    }
+    return true;
+  }
+
+  void produce_scan(Client& client, WorkItem::Side side) {
+    ScanOptions so;
+    so.match = o_.match;
+    if (o_.types.size() == 1) so.type = o_.types.front();
+    so.count = o_.scan_count;
+    so.limiter = side == WorkItem::Side::Source ? &limiter_ : nullptr;
+    Scanner scanner(client, so);
+    std::vector<std::string> buf;
+    while (!stopping() && scanner.next(buf)) {
+      if (!push_batches(buf, side, false)) return;
+    }
+    if (!stopping()) push_batches(buf, side, true);
+  }
+
+  void produce_sample(Client& client, WorkItem::Side side) {
+    SampleOptions so;
+    so.keys = sample_;
+    so.match = o_.match;
+    so.limiter = side == WorkItem::Side::Source ? &limiter_ : nullptr;
+    Sampler sampler(client, so);
+    std::vector<std::string> buf;
+    while (!stopping() && sampler.next(buf)) {
+      if (!push_batches(buf, side, false)) return;
+    }
+    if (!stopping()) push_batches(buf, side, true);
+    if (side == WorkItem::Side::Source && sampler.sampled() < sample_)
+      log::info("sampled " + std::to_string(sampler.sampled()) + " distinct keys (fewer than --sample " +
+                std::to_string(sample_) + ": the keyspace or the matching part is small)");
+  }
+
+  // Keys that differed in `prev_round`, each once, in the order they were
+  // stored. A key's rows (ttl and value) are stored together; SCAN returning
+  // a key twice (the table was resized meanwhile) or a key found by both
+  // scans makes rows apart, caught by a set of 64-bit key hashes: 16 bytes
+  // per differing key, and a false "seen" needs a 64-bit collision.
+  void produce_recheck(int prev_round) {
+    IdSet seen;
+    std::string prev;
+    bool have_prev = false;
+    std::vector<std::string> buf;
+    bool ok = true;
+    DifferenceFilter f;
+    f.round = prev_round;
+    store_.for_each_difference(result_.run_id, f, [&](const Difference& d) {
+      if (!ok || stopping()) return;
+      if (have_prev && d.key == prev) return;
+      prev = d.key;
+      have_prev = true;
+      if (!seen.insert(element_id(d.key))) return;
+      buf.push_back(d.key);
+      ok = push_batches(buf, WorkItem::Side::Source, false);
+    });
+    if (ok && !stopping()) push_batches(buf, WorkItem::Side::Source, true);
+  }
+
+  void run_round(int round) {
+    check_stop();
+    const auto t0 = std::chrono::steady_clock::now();
+    const int64_t started = wall_ms();
+    round_keys_ = 0;
+    round_diffs_ = 0;
+    int64_t total = -1;
+    if (round == 1) {
+      if (sample_ > 0) total = static_cast<int64_t>(sample_);
+      else if (o_.match.empty() && o_.types.empty()) total = source_keys_;
+    } else {
+      DifferenceFilter f;
+      f.round = round - 1;
+      total = store_.count_differences(result_.run_id, f);
+    }
+    progress_.start("round " + std::to_string(round), total);
+
+    queue_ = std::make_unique<WorkQueue>(workers_.size() * 2 + 2);
+    std::vector<std::thread> producers;
+    auto spawn = [&](auto fn) {
+      queue_->add_producer();
+      producers.emplace_back([this, fn] {
+        try {
+          fn();
+        } catch (...) {
+          fail(std::current_exception());
+        }
+        queue_->producer_done();
+      });
+    };
+    if (round == 1) {
+      if (sample_ > 0) {
+        spawn([this] { produce_sample(*src_main_, WorkItem::Side::Source); });
+        if (o_.target_scan) spawn([this] { produce_sample(*tgt_main_, WorkItem::Side::Target); });
+      } else {
+        spawn([this] { produce_scan(*src_main_, WorkItem::Side::Source); });
+        if (o_.target_scan) spawn([this] { produce_scan(*tgt_main_, WorkItem::Side::Target); });
+      }
+    } else {
+      spawn([this, round] { produce_recheck(round - 1); });
+    }
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < workers_.size(); ++i)
+      threads.emplace_back([this, i, round] {
+        try {
+          work(workers_[i], round);
+        } catch (...) {
+          fail(std::current_exception());
+        }
+      });
+    // A stop request (signal) closes the queue, so producers and workers end.
+    std::thread watcher([this] {
+      while (!abort_.load()) {
+        if (o_.stop && o_.stop->load()) {
+          abort_ = true;  // also wakes a rate-limited sleeper
+          queue_->close();
+          break;
+        }
+        std::unique_lock lock(watch_mu_);
+        watch_cv_.wait_for(lock, Millis(50), [&] { return round_over_; });
+        if (round_over_) break;
+      }
+    });
+    for (auto& t : producers) t.join();
+    for (auto& t : threads) t.join();
+    {
+      std::lock_guard lock(watch_mu_);
+      round_over_ = true;
+    }
+    watch_cv_.notify_all();
+    watcher.join();
+    round_over_ = false;
+    progress_.finish();
+
+    // Recorded even when the round was cut short (interrupted, failed): the
+    // run's status says so, and its rows are there to be listed.
+    RoundSummary rs;
+    rs.round = round;
+    rs.keys_checked = round_keys_.load();
+    rs.differences = round_diffs_.load();
+    rs.elapsed_ms = since_ms(t0);
+    result_.rounds.push_back(rs);
+    RoundRecord rr;
+    rr.run = result_.run_id;
+    rr.round = round;
+    rr.keys_checked = rs.keys_checked;
+    rr.differences = rs.differences;
+    rr.started_ms = started;
+    rr.finished_ms = wall_ms();
+    store_.put_round(rr);
+    if (round == 1) {
+      result_.keys_checked = rs.keys_checked;
+      result_.keys_per_sec = rs.elapsed_ms > 0 ? 1000.0 * static_cast<double>(rs.keys_checked) / static_cast<double>(rs.elapsed_ms) : 0;
+    }
+    if (error_) std::rethrow_exception(error_);
+    check_stop();
+  }
+
+  void work(Worker& w, int round) {
+    ensure_worker(w);
+    while (auto item = queue_->pop()) {
+      if (stopping()) break;
+      if (item->side == WorkItem::Side::Source) compare_batch(w, item->keys, round);
+      else check_target_only(w, item->keys, round);
+      flush(w);
+    }
+  }
+
+  void flush(Worker& w) {
+    if (w.diffs.empty()) return;
+    store_.add_differences(result_.run_id, w.diffs);
+    progress_.add_differences(static_cast<int64_t>(w.diffs.size()));
+    round_diffs_ += static_cast<int64_t>(w.diffs.size());
+    w.diffs.clear();
+  }
+
+  void compare_batch(Worker& w, const std::vector<std::string>& keys, int round) {
+    const size_t n = keys.size();
+    read_together(*w.src_reader, keys, *w.tgt_reader, keys);
+    auto src = w.src_reader->results();
+    auto tgt = w.tgt_reader->results();
+    w.s_state.resize(n);
+    w.t_state.resize(n);
+    w.held.clear();
+    for (size_t i = 0; i < n; ++i) {
+      w.s_state[i] = &src[i];
+      w.t_state[i] = &tgt[i];
+    }
+    // A key that changed while read is read again at once (twice at most):
+    // most churn settles within milliseconds, and a difference that is only
+    // churn should not need a whole round to drop out.
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      w.retry_idx.clear();
+      for (size_t i = 0; i < n; ++i)
+        if (w.s_state[i]->status == ReadStatus::Unstable || w.t_state[i]->status == ReadStatus::Unstable)
+          w.retry_idx.push_back(i);
+      if (w.retry_idx.empty()) break;
+      w.retry_keys.clear();
+      for (size_t i : w.retry_idx) w.retry_keys.push_back(keys[i]);
+      read_together(*w.src_retry, w.retry_keys, *w.tgt_retry, w.retry_keys);
+      auto rs = w.src_retry->results();
+      auto rt = w.tgt_retry->results();
+      for (size_t j = 0; j < w.retry_idx.size(); ++j) {
+        w.held.push_back(rs[j]);
+        w.s_state[w.retry_idx[j]] = &w.held.back();
+        w.held.push_back(rt[j]);
+        w.t_state[w.retry_idx[j]] = &w.held.back();
+      }
+    }
+    int64_t checked = 0;
+    for (size_t i = 0; i < n; ++i) {
+      const KeyState& s = *w.s_state[i];
+      const KeyState& t = *w.t_state[i];
+      if (s.status == ReadStatus::Filtered) continue;
+      // With several --type filters SCAN cannot filter: a key only on the
+      // target is in scope when the target's type is.
+      if (!s.exists && !o_.types.empty() && t.exists &&
+          std::find(o_.types.begin(), o_.types.end(), t.type_name) == o_.types.end())
+        continue;
+      ++checked;
+      if (round == 1) {
+        auto it = w.keys_by_type.find(s.type_name);
+        if (it == w.keys_by_type.end()) it = w.keys_by_type.emplace(s.type_name, 0).first;
+        ++it->second;
+      }
+      classify_key(keys[i], o_.source.db, round, s, t, o_.ttl_tolerance, w.diffs);
+    }
+    round_keys_ += checked;
+    progress_.add_keys(checked);
+  }
+
+  // Target-scan batch: EXISTS on the source; the absent ones are extra.
+  void check_target_only(Worker& w, const std::vector<std::string>& keys, int round) {
+    auto ex = w.src_exists->read(keys, ReadLevel::Exists);
+    w.absent_keys.clear();
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (ex[i].status == ReadStatus::Absent) w.absent_keys.push_back(keys[i]);
+      else if (ex[i].status == ReadStatus::Error)
+        log::debug("cannot check source existence of a target key: " + ex[i].detail);
+    }
+    target_scanned_ += static_cast<int64_t>(keys.size());
+    if (w.absent_keys.empty()) return;
+    auto meta = w.tgt_meta->read(w.absent_keys, ReadLevel::Meta);
+    KeyState none;
+    for (size_t i = 0; i < w.absent_keys.size(); ++i) {
+      const KeyState& t = meta[i];
+      if (!t.exists) continue;
+      if (!o_.types.empty() && std::find(o_.types.begin(), o_.types.end(), t.type_name) == o_.types.end())
+        continue;
+      classify_key(w.absent_keys[i], o_.source.db, round, none, t, o_.ttl_tolerance, w.diffs);
+    }
+  }
+
+  nlohmann::json totals_json() {
+    nlohmann::json rounds = nlohmann::json::array();
+    for (const auto& r : result_.rounds)
+      rounds.push_back({{"round", r.round}, {"keys_checked", r.keys_checked},
+                        {"differences", r.differences}, {"elapsed_ms", r.elapsed_ms}});
+    nlohmann::json by_kind = nlohmann::json::object(), by_type = nlohmann::json::object();
+    for (auto& [k, v] : result_.differences_by_kind) by_kind[k] = v;
+    for (auto& [k, v] : result_.differences_by_type) by_type[k] = v;
+    return {{"keys_checked", result_.keys_checked},
+            {"keys_by_type", result_.keys_by_type},
+            {"target_keys_scanned", result_.target_keys_scanned},
+            {"differences", result_.differences},
+            {"differences_by_kind", by_kind},
+            {"differences_by_type", by_type},
+            {"rounds", rounds},
+            {"elapsed_ms", result_.elapsed_ms},
+            {"keys_per_sec", result_.keys_per_sec},
+            {"sampled", sample_ > 0},
+            {"source_reader", stats_json(result_.source_stats)},
+            {"target_reader", stats_json(result_.target_stats)}};
+  }
+
+  // Sums the workers' counters into the result (once; workers are joined).
+  void aggregate() {
+    if (aggregated_) return;
+    aggregated_ = true;
+    for (auto& w : workers_) {
+      for (auto& [t, n] : w.keys_by_type) result_.keys_by_type[t] += n;
+      for (KeyReader* r : {w.src_reader.get(), w.src_retry.get(), w.src_exists.get()})
+        if (r) result_.source_stats += r->stats();
+      for (KeyReader* r : {w.tgt_reader.get(), w.tgt_retry.get(), w.tgt_meta.get()})
+        if (r) result_.target_stats += r->stats();
+    }
+    result_.target_keys_scanned = target_scanned_.load();
+  }
+
+  void finish() {
+    aggregate();
+    const RoundSummary& last = result_.rounds.back();
+    result_.differences = last.differences;
+    result_.differences_by_kind = store_.count_by_kind(result_.run_id, last.round);
+    result_.differences_by_type = store_.count_by_type(result_.run_id, last.round);
+    result_.exit_code = result_.differences > 0 ? kExitDiffer : kExitSame;
+    store_.set_totals(result_.run_id, totals_json().dump());
+  }
+
+  const CompareOptions& o_;
+  Store& store_;
+  std::atomic<bool> abort_{false};
+  RateLimiter limiter_;
+  Progress progress_;
+  size_t batch_ = 500;
+  uint64_t sample_ = 0;
+  bool stream_ext_ = true;
+  int64_t source_keys_ = 0;
+  std::unique_ptr<Client> src_main_, tgt_main_;
+  std::vector<Worker> workers_;
+  std::unique_ptr<WorkQueue> queue_;
+  std::mutex err_mu_;
+  std::exception_ptr error_;
+  std::atomic<int64_t> round_keys_{0}, round_diffs_{0}, target_scanned_{0};
+  std::mutex watch_mu_;
+  std::condition_variable watch_cv_;
+  bool round_over_ = false;
+  bool aggregated_ = false;
+  CompareResult result_;
+};
+
+std::string ttl_text(const KeyState& s) {
+  if (!s.exists) return "absent";
+  if (s.pttl < 0) return "no expiry";
+  return "expires in " + std::to_string(s.pttl) + " ms";
+}
+
+}  // namespace
+
+void classify_key(std::string_view key, int db, int round, const KeyState& s, const KeyState& t,
+                  Millis ttl_tolerance, std::vector<Difference>& out) {
+  auto row = [&](std::string_view kind) -> Difference& {
+    Difference& d = out.emplace_back();
+    d.round = round;
+    d.db = db;
+    d.key.assign(key);
+    d.kind.assign(kind);
+    d.source_type = s.exists ? s.type_name : "none";
+    d.target_type = t.exists ? t.type_name : "none";
+    d.source_ttl_ms = s.exists ? s.pttl : -2;
+    d.target_ttl_ms = t.exists ? t.pttl : -2;
+    if (s.status == ReadStatus::Ok && s.exists && !s.digest.is_zero()) d.source_digest = s.digest.hex();
+    if (t.status == ReadStatus::Ok && t.exists && !t.digest.is_zero()) d.target_digest = t.digest.hex();
+    d.source_size = s.exists ? s.size : -1;
+    d.target_size = t.exists ? t.size : -1;
+    return d;
+  };
+  if (s.status == ReadStatus::Error || t.status == ReadStatus::Error) {
+    Difference& d = row(kKindValue);
+    d.detail = "cannot read the key: ";
+    if (s.status == ReadStatus::Error) d.detail += "source " + s.detail;
+    if (t.status == ReadStatus::Error)
+      d.detail += std::string(s.status == ReadStatus::Error ? "; " : "") + "target " + t.detail;
+    return;
+  }
+  if (!s.exists && !t.exists) return;
+  if (s.exists && !t.exists) {
+    row(kKindMissing).detail = t.status == ReadStatus::Unstable ? "target " + t.detail : "";
+    return;
+  }
+  if (!s.exists && t.exists) {
+    row(kKindExtra).detail = s.status == ReadStatus::Unstable ? "source " + s.detail : "";
+    return;
+  }
+  if (s.type_name != t.type_name) {
+    row(kKindType).detail = "source " + s.type_name + ", target " + t.type_name;
+    return;
+  }
+  if (s.has_expiry() != t.has_expiry()) {
+    row(kKindTtl).detail = "source " + ttl_text(s) + ", target " + ttl_text(t);
+  } else if (s.has_expiry()) {
+    const int64_t delta = t.expire_at_ms - s.expire_at_ms;
+    if (std::llabs(delta) > ttl_tolerance.count())
+      row(kKindTtl).detail = "target expires " + std::to_string(std::llabs(delta)) + " ms " +
+                             (delta > 0 ? "later" : "earlier") + " than source (tolerance " +
+                             std::to_string(ttl_tolerance.count()) + " ms)";
+  }
+  if (s.status == ReadStatus::Unstable || t.status == ReadStatus::Unstable) {
+    Difference& d = row(kKindValue);
+    d.detail = s.status == ReadStatus::Unstable ? "source " + s.detail : "target " + t.detail;
+    d.detail += "; re-checked next round";
+    return;
+  }
+  if (s.digest != t.digest) {
+    Difference& d = row(kKindValue);
+    if (s.size != t.size)
+      d.detail = "size " + std::to_string(s.size) + " on source, " + std::to_string(t.size) + " on target";
+  }
+}
+
+CompareResult run_compare(const CompareOptions& opts, Store& store) {
+  if (opts.rounds < 1) throw UsageError("--rounds must be at least 1");
+  Engine engine(opts, store);
+  return engine.run();
+}
+
+}  // namespace migcheck

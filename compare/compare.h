@@ -1,0 +1,93 @@
+// The compare engine: a multi-round, key-by-key comparison of a source and a
+// target, recorded as one run in the Store.
+//
+// Round 1 scans the source (every scan node) and, unless disabled, the
+// target; worker threads read both sides of each batch at once with
+// KeyReaders and store one Difference row per kind per key. Each later round
+// waits, then re-reads only the keys that differed in the round before (read
+// back from the store), so differences that in-flight replication was about
+// to fix drop out. What differs in the last round is the result.
+//
+// Data flows one way: scanner/sampler/store threads -> bounded queue ->
+// workers (read, digest, classify) -> store. Memory is bounded by the queue,
+// the batch size and one big key per worker, not by the number of keys.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "client.h"
+#include "duration.h"
+#include "reader.h"
+#include "store.h"
+#include "uri.h"
+
+namespace migcheck {
+
+struct CompareOptions {
+  Endpoint source{};  // db = the source db
+  Endpoint target{};  // db = the target db (already mapped)
+  ClientOptions source_client{};
+  ClientOptions target_client{};
+
+  int rounds = 3;
+  Millis interval{5000};
+  Millis ttl_tolerance{1000};
+  std::string match{};             // SCAN MATCH glob; empty = all
+  std::vector<std::string> types{};  // source types to check; empty = all
+  size_t scan_count = 1000;
+  size_t batch = 500;              // keys per pipelined batch
+  size_t connections = 4;          // worker threads, each with a client per side
+  double max_ops_per_sec = 0;      // cap on commands/s to the source; 0 = none
+  uint64_t sample = 0;             // > 0: check this many sampled keys instead of all
+  bool target_scan = true;         // look for keys that exist only on the target
+  size_t chunk = 1000;             // elements per chunk of big collections
+  size_t big_string = 1 << 20;     // strings longer are read in windows of this size
+  bool progress = true;            // progress line on stderr
+  std::string store_path{};        // for the options recorded with the run
+  // Raised by a signal handler: workers stop, the run is marked interrupted.
+  const std::atomic<bool>* stop = nullptr;
+};
+
+struct RoundSummary {
+  int round = 0;
+  int64_t keys_checked = 0;
+  int64_t differences = 0;  // difference rows (a key may have a ttl and a value row)
+  int64_t elapsed_ms = 0;
+};
+
+struct CompareResult {
+  int64_t run_id = 0;
+  int exit_code = 0;  // kExitSame / kExitDiffer
+  std::vector<RoundSummary> rounds;
+  int64_t keys_checked = 0;  // round 1
+  std::map<std::string, int64_t> keys_by_type;  // round 1, by source type ("none": gone meanwhile)
+  int64_t target_keys_scanned = 0;
+  int64_t differences = 0;  // rows in the last round
+  std::vector<std::pair<std::string, int64_t>> differences_by_kind;  // last round
+  std::vector<std::pair<std::string, int64_t>> differences_by_type;  // last round
+  ReaderStats source_stats;
+  ReaderStats target_stats;
+  int64_t elapsed_ms = 0;
+  double keys_per_sec = 0;  // round 1
+  std::string source_desc;  // "redis 7.0.15 standalone"
+  std::string target_desc;
+};
+
+// Runs the comparison as a new run in `store`. Per-key problems (WRONGTYPE,
+// NOPERM, keys vanishing) are differences or drop out; lost servers, refused
+// SCAN, store failures throw (the run is recorded as failed), a raised stop
+// flag throws Interrupted (the run is recorded as interrupted).
+CompareResult run_compare(const CompareOptions& opts, Store& store);
+
+// The difference rows (0, 1 or 2) of one key given both sides' states.
+// `round`, `db` and `key` are copied into the rows.
+void classify_key(std::string_view key, int db, int round, const KeyState& source,
+                  const KeyState& target, Millis ttl_tolerance, std::vector<Difference>& out);
+
+}  // namespace migcheck

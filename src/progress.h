@@ -1,0 +1,54 @@
+// The progress line of a long command: on a TTY one redrawn line (keys done
+// of total, keys/s, ETA, differences so far); elsewhere a plain line every
+// 10 s; nothing with --quiet. Workers only bump atomic counters; a ticker
+// thread owned here does the printing.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace migcheck {
+
+class Progress {
+ public:
+  // enabled=false (--quiet): counters still count, nothing is printed.
+  explicit Progress(bool enabled);
+  ~Progress();
+  Progress(const Progress&) = delete;
+  Progress& operator=(const Progress&) = delete;
+
+  // Starts a phase ("round 2"), resetting the counters; total <= 0 = unknown.
+  void start(std::string label, int64_t total);
+  void add_keys(int64_t n) { keys_.fetch_add(n, std::memory_order_relaxed); }
+  void add_differences(int64_t n) { diffs_.fetch_add(n, std::memory_order_relaxed); }
+  // Ends the phase with a final line (on a TTY: the redrawn line, kept).
+  void finish();
+
+  int64_t keys() const { return keys_.load(); }
+  int64_t differences() const { return diffs_.load(); }
+  // The line as it would be printed now (also for tests).
+  std::string line() const;
+
+ private:
+  void run();
+  std::string line_locked() const;
+  const bool enabled_;
+  const bool tty_;
+  std::atomic<int64_t> keys_{0};
+  std::atomic<int64_t> diffs_{0};
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::string label_;
+  int64_t total_ = 0;
+  std::chrono::steady_clock::time_point started_{};
+  bool active_ = false;
+  bool stop_ = false;
+  std::thread ticker_;
+};
+
+}  // namespace migcheck

@@ -1,0 +1,64 @@
+// A token bucket shared by threads: caps the commands per second sent to a
+// server (--max-ops-per-sec). A caller asks for the tokens of a whole
+// pipelined step at once and may go into debt; it then sleeps until the
+// debt is paid, so the long-run rate is exact and bursts stay one step long.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <mutex>
+#include <thread>
+
+namespace migcheck {
+
+class RateLimiter {
+ public:
+  // per_second <= 0: unlimited (acquire() returns at once).
+  explicit RateLimiter(double per_second, const std::atomic<bool>* cancel = nullptr)
+      : rate_(per_second), tokens_(std::max(per_second / 10, 1.0)), cancel_(cancel) {}
+
+  bool limited() const { return rate_ > 0; }
+  double rate() const { return rate_; }
+
+  // Takes n tokens, sleeping as long as the bucket is in debt. Returns early
+  // (without the full wait) when the cancel flag is raised.
+  void acquire(size_t n) {
+    if (rate_ <= 0 || n == 0) return;
+    std::chrono::duration<double> wait{};
+    {
+      std::lock_guard lock(mu_);
+      refill();
+      tokens_ -= static_cast<double>(n);
+      if (tokens_ < 0) wait = std::chrono::duration<double>(-tokens_ / rate_);
+    }
+    auto until = std::chrono::steady_clock::now() +
+                 std::chrono::duration_cast<std::chrono::steady_clock::duration>(wait);
+    while (std::chrono::steady_clock::now() < until) {
+      if (cancel_ && cancel_->load()) return;
+      std::this_thread::sleep_for(
+          std::min<std::chrono::steady_clock::duration>(until - std::chrono::steady_clock::now(),
+                                                        std::chrono::milliseconds(50)));
+    }
+  }
+
+ private:
+  void refill() {
+    auto now = std::chrono::steady_clock::now();
+    if (last_ != std::chrono::steady_clock::time_point{}) {
+      double add = std::chrono::duration<double>(now - last_).count() * rate_;
+      // A bucket of a tenth of a second: an idle period does not buy a burst.
+      tokens_ = std::min(tokens_ + add, std::max(rate_ / 10, 1.0));
+    }
+    last_ = now;
+  }
+
+  const double rate_;
+  double tokens_;
+  const std::atomic<bool>* cancel_;
+  std::mutex mu_;
+  std::chrono::steady_clock::time_point last_{};
+};
+
+}  // namespace migcheck

@@ -1,0 +1,226 @@
+// SCAN cursors per node, RANDOMKEY sampling and the glob matcher used to
+// filter samples the way MATCH filters SCAN.
+#include "scanner.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "errors.h"
+#include "log.h"
+
+namespace migcheck {
+
+bool glob_match(std::string_view p, std::string_view s) {
+  // Iterative with one backtrack point for '*', as stringmatchlen behaves.
+  size_t pi = 0, si = 0;
+  size_t star_p = std::string_view::npos, star_s = 0;
+  while (si < s.size()) {
+    if (pi < p.size()) {
+      char c = p[pi];
+      if (c == '*') {
+        while (pi < p.size() && p[pi] == '*') ++pi;
+        if (pi == p.size()) return true;
+        star_p = pi;
+        star_s = si;
+        continue;
+      }
+      if (c == '?') {
+        ++pi;
+        ++si;
+        continue;
+      }
+      if (c == '[') {
+        size_t q = pi + 1;
+        bool negate = q < p.size() && p[q] == '^';
+        if (negate) ++q;
+        bool matched = false;
+        while (q < p.size() && p[q] != ']') {
+          if (p[q] == '\\' && q + 1 < p.size()) {
+            if (p[q + 1] == s[si]) matched = true;
+            q += 2;
+          } else if (q + 2 < p.size() && p[q + 1] == '-' && p[q + 2] != ']') {
+            unsigned char lo = static_cast<unsigned char>(p[q]), hi = static_cast<unsigned char>(p[q + 2]);
+            if (lo > hi) std::swap(lo, hi);
+            unsigned char ch = static_cast<unsigned char>(s[si]);
+            if (ch >= lo && ch <= hi) matched = true;
+            q += 3;
+          } else {
+            if (p[q] == s[si]) matched = true;
+            ++q;
+          }
+        }
+        if (negate) matched = !matched;
+        if (matched) {
+          pi = q < p.size() ? q + 1 : q;
+          ++si;
+          continue;
+        }
+      } else {
+        if (c == '\\' && pi + 1 < p.size()) c = p[++pi];
+        if (c == s[si]) {
+          ++pi;
+          ++si;
+          continue;
+        }
+      }
+    }
+    if (star_p == std::string_view::npos) return false;
+    pi = star_p;
+    si = ++star_s;
+  }
+  while (pi < p.size() && p[pi] == '*') ++pi;
+  return pi == p.size();
+}
+
+Scanner::Scanner(Client& client, ScanOptions opts) : client_(client), opts_(std::move(opts)) {
+  opts_.count = std::max<size_t>(opts_.count, 1);
+  for (size_t n : client_.scan_nodes()) {
+    NodeCursor c;
+    c.address = client_.nodes()[n].endpoint.address();
+    cursors_.push_back(std::move(c));
+    nodes_.push_back(n);
+  }
+}
+
+bool Scanner::done() const {
+  return std::all_of(cursors_.begin(), cursors_.end(), [](const NodeCursor& c) { return c.done; });
+}
+
+size_t Scanner::node_index(size_t c) {
+  // The client's node list changes after a topology refresh: find the node
+  // by address again when its index no longer points at it.
+  const auto& nodes = client_.nodes();
+  size_t n = nodes_[c];
+  if (n < nodes.size() && nodes[n].endpoint.address() == cursors_[c].address) return n;
+  for (size_t i = 0; i < nodes.size(); ++i)
+    if (nodes[i].endpoint.address() == cursors_[c].address) return nodes_[c] = i;
+  throw ConnectionError("node " + cursors_[c].address + " of " + client_.display() +
+                            " left the cluster during the scan; run again",
+                        false);
+}
+
+bool Scanner::next(std::vector<std::string>& out) {
+  if (cursors_.empty() || done()) return false;
+  while (cursors_[next_ % cursors_.size()].done) ++next_;
+  const size_t c = next_++ % cursors_.size();
+  NodeCursor& cur = cursors_[c];
+  Command cmd{"SCAN", cur.cursor, "COUNT", std::to_string(opts_.count)};
+  if (!opts_.match.empty()) {
+    cmd.push_back("MATCH");
+    cmd.push_back(opts_.match);
+  }
+  if (!opts_.type.empty()) {
+    cmd.push_back("TYPE");
+    cmd.push_back(opts_.type);
+  }
+  if (opts_.limiter) opts_.limiter->acquire(1);
+  Reply r = client_.on_node(node_index(c), cmd);
+  ++calls_;
+  if (r.is_error())
+    throw ProtocolError("SCAN failed on " + cur.address + " of " + client_.display() + ": " + r.str);
+  if (!r.is_array() || r.elements.size() != 2 || !r.elements[1].is_array())
+    throw ProtocolError("unexpected reply to SCAN from " + cur.address + ": " + r.summary());
+  for (Reply& k : r.elements[1].elements) out.push_back(std::move(k.str));
+  const uint64_t n = r.elements[1].elements.size();
+  cur.keys += n;
+  keys_ += n;
+  cur.cursor = std::move(r.elements[0].str);
+  if (cur.cursor == "0") cur.done = true;
+  return true;
+}
+
+void Scanner::restore(const std::vector<NodeCursor>& saved) {
+  for (const NodeCursor& s : saved) {
+    auto it = std::find_if(cursors_.begin(), cursors_.end(),
+                           [&](const NodeCursor& c) { return c.address == s.address; });
+    if (it == cursors_.end())
+      throw UsageError("cannot resume: node " + s.address + " is no longer a scan node of " + client_.display());
+    *it = s;
+  }
+  keys_ = 0;
+  for (const auto& c : cursors_) keys_ += c.keys;
+}
+
+nlohmann::json Scanner::cursors_json() const {
+  nlohmann::json j = nlohmann::json::array();
+  for (const auto& c : cursors_)
+    j.push_back({{"address", c.address}, {"cursor", c.cursor}, {"done", c.done}, {"keys", c.keys}});
+  return j;
+}
+
+std::vector<NodeCursor> Scanner::cursors_from_json(const nlohmann::json& j) {
+  std::vector<NodeCursor> out;
+  if (!j.is_array()) return out;
+  for (const auto& e : j) {
+    NodeCursor c;
+    c.address = e.value("address", "");
+    c.cursor = e.value("cursor", "0");
+    c.done = e.value("done", false);
+    c.keys = e.value("keys", uint64_t{0});
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+Sampler::Sampler(Client& client, SampleOptions opts) : client_(client), opts_(std::move(opts)) {
+  std::vector<std::pair<size_t, uint64_t>> sizes;
+  uint64_t total = 0;
+  for (size_t n : client_.scan_nodes()) {
+    Reply r = client_.on_node(n, {"DBSIZE"});
+    uint64_t k = r.is_integer() && r.integer > 0 ? static_cast<uint64_t>(r.integer) : 0;
+    sizes.emplace_back(n, k);
+    total += k;
+  }
+  uint64_t assigned = 0;
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    NodeQuota q;
+    q.node = sizes[i].first;
+    if (total > 0) {
+      q.quota = i + 1 == sizes.size()
+                    ? opts_.keys - std::min(assigned, opts_.keys)
+                    : static_cast<uint64_t>(std::llround(static_cast<double>(opts_.keys) *
+                                                         static_cast<double>(sizes[i].second) /
+                                                         static_cast<double>(total)));
+      q.quota = std::min(q.quota, sizes[i].second);
+    }
+    assigned += q.quota;
+    q.done = q.quota == 0;
+    nodes_.push_back(q);
+  }
+}
+
+bool Sampler::next(std::vector<std::string>& out) {
+  if (std::all_of(nodes_.begin(), nodes_.end(), [](const NodeQuota& q) { return q.done; })) return false;
+  while (nodes_[next_ % nodes_.size()].done) ++next_;
+  NodeQuota& q = nodes_[next_++ % nodes_.size()];
+  const uint64_t left = q.quota - q.got;
+  const size_t draws = static_cast<size_t>(std::min<uint64_t>(1000, left + left / 4 + 8));
+  std::vector<Command> cmds(draws, Command{"RANDOMKEY"});
+  if (opts_.limiter) opts_.limiter->acquire(draws);
+  std::vector<Reply> replies;
+  try {
+    replies = client_.connection(q.node).pipeline(cmds);
+  } catch (const ConnectionError& e) {
+    if (!e.retryable) throw;
+    // One command through on_node reconnects (with the client's retry
+    // policy); the next call pipelines on the new connection.
+    replies.push_back(client_.on_node(q.node, {"RANDOMKEY"}));
+  }
+  q.draws += replies.size();
+  draws_ += replies.size();
+  for (Reply& r : replies) {
+    if (r.is_error()) throw ProtocolError("RANDOMKEY failed on " + client_.nodes()[q.node].endpoint.display() + ": " + r.str);
+    if (!r.is_string() || q.got >= q.quota) continue;
+    if (!opts_.match.empty() && !glob_match(opts_.match, r.str)) continue;
+    if (!seen_.insert(r.str).second) continue;
+    out.push_back(std::move(r.str));
+    ++q.got;
+    ++sampled_;
+  }
+  // Enough, or the node keeps answering keys we have (a keyspace about the
+  // size of the quota, or a MATCH few keys pass): stop drawing from it.
+  if (q.got >= q.quota || q.draws > 20 * q.quota + 1000) q.done = true;
+  return true;
+}
+
+}  // namespace migcheck

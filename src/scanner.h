@@ -1,0 +1,102 @@
+// Where keys come from: SCAN over every scan node of a Client (MATCH, COUNT,
+// TYPE; per-node cursors exposed for checkpoints and resume) and RANDOMKEY
+// sampling. Both only read, and charge a RateLimiter when given one.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include "client.h"
+#include "rate_limiter.h"
+
+namespace migcheck {
+
+// Redis glob semantics (stringmatchlen): * ? [abc] [^a-z] and \ escapes.
+bool glob_match(std::string_view pattern, std::string_view s);
+
+struct ScanOptions {
+  std::string match{};      // MATCH pattern; empty = every key
+  std::string type{};       // SCAN TYPE filter (one type name); empty = every type
+  size_t count = 1000;      // COUNT hint per SCAN call
+  RateLimiter* limiter = nullptr;
+};
+
+// Where one node's scan stands. `address` identifies the node across runs.
+struct NodeCursor {
+  std::string address;
+  std::string cursor = "0";
+  bool done = false;
+  uint64_t keys = 0;  // keys returned so far on this node
+};
+
+class Scanner {
+ public:
+  Scanner(Client& client, ScanOptions opts);
+
+  // One SCAN call on the next unfinished node (round robin over nodes) and
+  // its keys appended to `out` (possibly none). False once every node is done.
+  // Throws ProtocolError if the server refuses SCAN, ConnectionError if lost.
+  bool next(std::vector<std::string>& out);
+  bool done() const;
+
+  const std::vector<NodeCursor>& cursors() const { return cursors_; }
+  // Continue from saved cursors (matched by node address; nodes not in
+  // `saved` start from 0, saved nodes that are gone are an error).
+  void restore(const std::vector<NodeCursor>& saved);
+  nlohmann::json cursors_json() const;
+  static std::vector<NodeCursor> cursors_from_json(const nlohmann::json& j);
+
+  uint64_t keys_seen() const { return keys_; }
+  uint64_t calls() const { return calls_; }
+
+ private:
+  size_t node_index(size_t c);
+  Client& client_;
+  ScanOptions opts_;
+  std::vector<NodeCursor> cursors_;
+  std::vector<size_t> nodes_;  // parallel to cursors_: index into client.nodes()
+  size_t next_ = 0;
+  uint64_t keys_ = 0;
+  uint64_t calls_ = 0;
+};
+
+struct SampleOptions {
+  uint64_t keys = 1000;     // distinct keys wanted in total
+  std::string match{};      // keys not matching are drawn but not returned
+  RateLimiter* limiter = nullptr;
+};
+
+// Draws distinct keys with pipelined RANDOMKEY, from every scan node in
+// proportion to its key count. Stops short of `keys` when the keyspace (or
+// the part matching) is smaller, or draws keep repeating.
+class Sampler {
+ public:
+  Sampler(Client& client, SampleOptions opts);
+  // Appends a batch of new distinct keys; false when the sample is complete.
+  bool next(std::vector<std::string>& out);
+  uint64_t sampled() const { return sampled_; }
+  uint64_t draws() const { return draws_; }
+
+ private:
+  struct NodeQuota {
+    size_t node;
+    uint64_t quota = 0;
+    uint64_t got = 0;
+    uint64_t draws = 0;
+    bool done = false;
+  };
+  Client& client_;
+  SampleOptions opts_;
+  std::vector<NodeQuota> nodes_;
+  std::unordered_set<std::string> seen_;
+  size_t next_ = 0;
+  uint64_t sampled_ = 0;
+  uint64_t draws_ = 0;
+};
+
+}  // namespace migcheck
