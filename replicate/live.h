@@ -1,0 +1,104 @@
+// Live mode's inputs: keyspace notifications from every primary of the
+// source (a dedicated subscriber connection per node, since notifications
+// are node-local), a bounded queue that coalesces events per key, and the
+// check of notify-keyspace-events with the exact value to set.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "client.h"
+#include "duration.h"
+#include "replicate/copier.h"
+
+namespace migcheck {
+
+// What notify-keyspace-events must contain for live mode, judged from the
+// server's value. `types` narrows the type classes needed (--type).
+struct NotifyCheck {
+  bool ok = false;
+  bool keyevent = true;       // subscribe to __keyevent@db__ (E) or __keyspace@db__ (K)
+  std::string missing;        // flags to add, e.g. "E$e"
+  std::string suggested;      // the value to set, e.g. "KEA"
+};
+NotifyCheck check_notify_flags(std::string_view value, const std::vector<std::string>& types = {});
+
+// Keys changed on the source, coalesced: a key queued twice is queued once,
+// with the time of its first event (so lag counts from the oldest change).
+// Bounded by the number of distinct keys; push() says when a key did not fit.
+class EventQueue {
+ public:
+  explicit EventQueue(size_t capacity);
+  enum class Push { Queued, Coalesced, Full };
+  Push push(std::string_view key, SteadyTime at);
+  // Up to `max` keys, oldest first; waits up to `wait` when empty.
+  size_t pop(std::vector<std::pair<std::string, SteadyTime>>& out, size_t max, Millis wait);
+  size_t size() const;
+  size_t capacity() const { return capacity_; }
+  void wake();  // ends a pop() wait early (stopping)
+
+ private:
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  const size_t capacity_;
+  std::unordered_map<std::string, SteadyTime> queued_;
+  std::deque<const std::string*> order_;  // keys of queued_ (node-stable)
+  bool woken_ = false;
+};
+
+struct ListenerStats {
+  uint64_t events = 0;      // notifications received
+  uint64_t ignored = 0;     // keymiss / new: not changes
+  uint64_t reconnects = 0;  // subscriber connections lost and re-made
+};
+
+// Subscribes on every primary of `source` and calls `on_key(key, event, at)`
+// from its own thread for each notification that may have changed a key.
+// A lost subscriber is re-made; events of the gap are lost, so
+// `events_lost()` turns true until taken with take_events_lost() (the caller
+// rescans). Subscriptions are confirmed on every node before start() returns.
+class KeyspaceListener {
+ public:
+  using Handler = std::function<void(std::string_view key, std::string_view event, SteadyTime at)>;
+  KeyspaceListener(const Client& source, int db, bool keyevent, ConnectOptions conn, Handler on_key);
+  ~KeyspaceListener();
+  KeyspaceListener(const KeyspaceListener&) = delete;
+  KeyspaceListener& operator=(const KeyspaceListener&) = delete;
+
+  void start();  // throws ConnectionError if a node cannot be subscribed to
+  void stop();
+  ListenerStats stats() const;
+  bool take_events_lost() { return lost_.exchange(false); }
+  SteadyTime last_event() const;
+  size_t nodes() const { return endpoints_.size(); }
+
+ private:
+  struct Sub;
+  void run();
+  void handle(Sub& sub);
+  std::vector<Endpoint> endpoints_;
+  std::vector<std::unique_ptr<Sub>> subs_;
+  int db_;
+  bool keyevent_;
+  ConnectOptions conn_;
+  Handler on_key_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> lost_{false};
+  std::atomic<uint64_t> events_{0}, ignored_{0}, reconnects_{0};
+  std::atomic<int64_t> last_event_ns_{0};
+};
+
+}  // namespace migcheck

@@ -1,0 +1,436 @@
+// Repair: differences of a compare run -> bounded queue of batches -> worker
+// threads (copy engine, then KeyReaders on both sides to verify) -> outcomes
+// in the store. Memory is bounded by the queue and the batch size.
+#include "replicate/repair.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "cli.h"
+#include "compare/compare.h"
+#include "errors.h"
+#include "log.h"
+#include "progress.h"
+#include "reader.h"
+#include "server_info.h"
+
+namespace migcheck {
+namespace {
+
+int64_t since_ms(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - t0).count();
+}
+
+int major_version(const std::string& v) {
+  try {
+    return v.empty() ? 0 : std::stoi(v);
+  } catch (...) {
+    return 0;
+  }
+}
+
+constexpr size_t kMaxFailuresKept = 20;
+
+// One worker's connections for one source db.
+struct Side {
+  std::unique_ptr<Client> src, tgt;
+  std::unique_ptr<Copier> copier;
+  std::unique_ptr<KeyReader> src_reader, tgt_reader;
+};
+
+class Engine {
+ public:
+  Engine(const RepairOptions& o, Store& store) : o_(o), store_(store), progress_(o.progress) {}
+
+  RepairResult run() {
+    const auto t0 = std::chrono::steady_clock::now();
+    prepare();
+    RunRecord rec;
+    rec.command = "repair";
+    rec.parent = result_.compare_run;
+    rec.source = o_.source.display();
+    rec.target = o_.target.display();
+    rec.options_json = options_json().dump();
+    result_.run_id = store_.begin_run(rec);
+    log::info(std::string(o_.dry_run ? "dry run: " : "") + "repair run " + std::to_string(result_.run_id) +
+              " of compare run " + std::to_string(result_.compare_run) + " (round " +
+              std::to_string(result_.round) + "): " + o_.source.display() + " -> " + o_.target.display());
+    try {
+      facts();
+      work();
+      result_.elapsed_ms = since_ms(t0);
+      const int64_t remaining = o_.dry_run ? result_.planned + result_.kept_extra + result_.skipped + result_.failed
+                                           : result_.failed + result_.kept_extra + result_.skipped;
+      result_.exit_code = remaining > 0 ? kExitDiffer : kExitSame;
+      store_.set_totals(result_.run_id, totals_json().dump());
+      store_.finish_run(result_.run_id, "done", result_.exit_code);
+    } catch (const Interrupted&) {
+      finish_abnormally(t0, "interrupted");
+      throw;
+    } catch (...) {
+      finish_abnormally(t0, "failed");
+      throw;
+    }
+    return result_;
+  }
+
+ private:
+  void prepare() {
+    std::optional<RunRecord> cmp = o_.compare_run ? store_.run(*o_.compare_run) : store_.latest_run("compare");
+    if (!cmp) {
+      throw UsageError(o_.compare_run ? "no run " + std::to_string(*o_.compare_run) + " in " + store_.path()
+                                      : "no compare run in " + store_.path() + ": run migcheck compare first");
+    }
+    if (cmp->command != "compare")
+      throw UsageError("run " + std::to_string(cmp->id) + " is a " + cmp->command + " run, not a compare run");
+    if (cmp->status == "running")
+      log::warn("compare run " + std::to_string(cmp->id) + " has not finished: repairing what it found so far");
+    result_.compare_run = cmp->id;
+    result_.round = store_.last_round(cmp->id);
+    // The compare run's db mapping and TTL tolerance.
+    auto copts = nlohmann::json::parse(cmp->options_json.empty() ? "{}" : cmp->options_json, nullptr, false);
+    if (copts.is_object()) {
+      cmp_db_ = copts.value("db", 0);
+      cmp_target_db_ = copts.value("target_db", cmp_db_);
+      if (copts.contains("ttl_tolerance_ms") && copts["ttl_tolerance_ms"].is_number_integer())
+        tolerance_ = Millis(copts["ttl_tolerance_ms"].get<int64_t>());
+    }
+    if (o_.source.db_given && o_.source.db != cmp_db_)
+      throw UsageError("compare run " + std::to_string(cmp->id) + " compared db " + std::to_string(cmp_db_) +
+                       " but the source URI names db " + std::to_string(o_.source.db));
+    if (o_.target.db_given) cmp_target_db_ = o_.target.db;
+    if (cmp->source != o_.source.display() || cmp->target != o_.target.display())
+      log::warn("compare run " + std::to_string(cmp->id) + " compared " + cmp->source + " -> " + cmp->target +
+                "; repairing " + o_.source.display() + " -> " + o_.target.display());
+    for (const auto& k : o_.kinds)
+      if (k != kKindMissing && k != kKindExtra && k != kKindType && k != kKindTtl && k != kKindValue)
+        throw UsageError("unknown difference kind '" + k + "' (missing, extra, type, ttl, value)");
+  }
+
+  void facts() {
+    Endpoint s = o_.source, t = o_.target;
+    s.db = cmp_db_;
+    t.db = cmp_target_db_;
+    Client sc(s, o_.source_client), tc(t, o_.target_client);
+    ServerFacts sf = gather_facts(sc), tf = gather_facts(tc);
+    store_.set_server_info(result_.run_id, to_json(sf).dump(), to_json(tf).dump());
+    stream_ext_ = (sf.engine == "valkey" || major_version(sf.version) >= 7) &&
+                  (tf.engine == "valkey" || major_version(tf.version) >= 7);
+    if (sf.rdb_version && tf.rdb_version && *sf.rdb_version > *tf.rdb_version && !o_.structural)
+      log::info("the source writes RDB " + std::to_string(*sf.rdb_version) + " payloads, the target reads up to RDB " +
+                std::to_string(*tf.rdb_version) + ": values will be written by type");
+  }
+
+  nlohmann::json options_json() const {
+    return {{"source", o_.source.display()},
+            {"target", o_.target.display()},
+            {"compare_run", result_.compare_run},
+            {"round", result_.round},
+            {"kinds", o_.kinds},
+            {"delete_extra", o_.delete_extra},
+            {"dry_run", o_.dry_run},
+            {"struct", o_.structural},
+            {"batch", o_.batch},
+            {"connections", o_.connections},
+            {"ttl_tolerance_ms", tolerance_.count()},
+            {"store", o_.store_path}};
+  }
+
+  nlohmann::json totals_json() const {
+    const auto& c = result_.copy;
+    return {{"compare_run", result_.compare_run},
+            {"round", result_.round},
+            {"dry_run", o_.dry_run},
+            {"selected", result_.selected},
+            {"repaired", result_.repaired},
+            {"deleted", result_.deleted},
+            {"kept_extra", result_.kept_extra},
+            {"skipped", result_.skipped},
+            {"failed", result_.failed},
+            {"planned", result_.planned},
+            {"restored", c.restored},
+            {"fallbacks", c.fallbacks},
+            {"chunked", c.chunked},
+            {"bytes", c.bytes},
+            {"elapsed_ms", result_.elapsed_ms}};
+  }
+
+  void finish_abnormally(std::chrono::steady_clock::time_point t0, const char* status) {
+    close_queue();
+    join_workers();
+    try {
+      result_.elapsed_ms = since_ms(t0);
+      store_.set_totals(result_.run_id, totals_json().dump());
+      store_.finish_run(result_.run_id, status, kExitError);
+    } catch (const std::exception& e) {
+      log::warn(std::string("cannot record the end of the run: ") + e.what());
+    }
+  }
+
+  // ---- producer / consumer --------------------------------------------------
+
+  void work() {
+    const size_t n = std::max<size_t>(o_.connections, 1);
+    for (size_t i = 0; i < n; ++i) threads_.emplace_back([this] { worker(); });
+    DifferenceFilter f;
+    f.round = result_.round;
+    f.kinds = o_.kinds;
+    // Rows, not keys (a key may have a ttl and a value row): close enough for an ETA.
+    progress_.start(o_.dry_run ? "repair (dry run)" : "repair", store_.count_differences(result_.compare_run, f));
+    std::vector<Difference> batch;
+    const size_t batch_size = std::max<size_t>(o_.batch, 1);
+    size_t keys_in_batch = 0;
+    try {
+      store_.for_each_difference(result_.compare_run, f, [&](const Difference& d) {
+        if (stopping()) return;
+        // Rows of one key (ttl + value) stay in one batch.
+        const bool new_key = batch.empty() || batch.back().key != d.key || batch.back().db != d.db;
+        if (new_key && keys_in_batch >= batch_size) {
+          push(std::move(batch));
+          batch.clear();
+          keys_in_batch = 0;
+        }
+        keys_in_batch += new_key;
+        batch.push_back(d);
+      });
+      if (!batch.empty() && !stopping()) push(std::move(batch));
+    } catch (...) {
+      close_queue();
+      join_workers();
+      throw;
+    }
+    close_queue();
+    join_workers();
+    progress_.finish();
+    if (worker_error_) std::rethrow_exception(worker_error_);
+    if (o_.stop && o_.stop->load())
+      throw Interrupted("interrupted: repair run " + std::to_string(result_.run_id) + " recorded as interrupted");
+  }
+
+  bool stopping() const { return (o_.stop && o_.stop->load()) || failed_.load(); }
+
+  void push(std::vector<Difference> batch) {
+    std::unique_lock lock(mu_);
+    cv_space_.wait(lock, [&] { return queue_.size() < 2 * threads_.size() || failed_.load(); });
+    if (failed_) return;
+    queue_.push_back(std::move(batch));
+    cv_work_.notify_one();
+  }
+
+  void close_queue() {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+    cv_work_.notify_all();
+    cv_space_.notify_all();
+  }
+
+  void join_workers() {
+    for (auto& t : threads_)
+      if (t.joinable()) t.join();
+    threads_.clear();
+  }
+
+  void worker() {
+    std::map<int, Side> sides;
+    CopyCounters counters;
+    try {
+      for (;;) {
+        std::vector<Difference> batch;
+        {
+          std::unique_lock lock(mu_);
+          cv_work_.wait(lock, [&] { return !queue_.empty() || closed_; });
+          if (queue_.empty()) break;
+          batch = std::move(queue_.front());
+          queue_.pop_front();
+          cv_space_.notify_one();
+        }
+        if (stopping()) continue;
+        process(batch, sides);
+      }
+    } catch (...) {
+      std::lock_guard lock(mu_);
+      if (!worker_error_) worker_error_ = std::current_exception();
+      failed_ = true;
+      cv_space_.notify_all();
+    }
+    std::lock_guard lock(mu_);
+    for (auto& [db, s] : sides)
+      if (s.copier) result_.copy += s.copier->counters();
+  }
+
+  Side& side(std::map<int, Side>& sides, int db) {
+    auto [it, inserted] = sides.try_emplace(db);
+    Side& s = it->second;
+    if (!inserted) return s;
+    Endpoint se = o_.source, te = o_.target;
+    se.db = db;
+    te.db = db == cmp_db_ ? cmp_target_db_ : db;
+    s.src = std::make_unique<Client>(se, o_.source_client);
+    s.tgt = std::make_unique<Client>(te, o_.target_client);
+    CopyOptions co;
+    co.db = db;
+    co.structural = o_.structural;
+    co.dry_run = o_.dry_run;
+    co.batch = std::max<size_t>(o_.batch, 1);
+    co.shared = shared_;
+    s.copier = std::make_unique<Copier>(*s.src, *s.tgt, co);
+    ReaderOptions ro;
+    ro.stream_extended_meta = stream_ext_;
+    s.src_reader = std::make_unique<KeyReader>(*s.src, ro);
+    s.tgt_reader = std::make_unique<KeyReader>(*s.tgt, ro);
+    return s;
+  }
+
+  // Compares both sides of `keys`; index -> difference rows (empty = equal).
+  std::vector<std::vector<Difference>> verify(Side& s, int db, const std::vector<std::string>& keys) {
+    std::vector<std::vector<Difference>> out(keys.size());
+    if (keys.empty()) return out;
+    read_together(*s.src_reader, keys, *s.tgt_reader, keys, ReadLevel::Full);
+    auto sr = s.src_reader->results();
+    auto tr = s.tgt_reader->results();
+    for (size_t i = 0; i < keys.size(); ++i) classify_key(keys[i], db, 0, sr[i], tr[i], tolerance_, out[i]);
+    return out;
+  }
+
+  static std::string describe(const std::vector<Difference>& rows) {
+    std::string d;
+    for (const auto& r : rows) {
+      if (!d.empty()) d += "; ";
+      d += r.kind;
+      if (!r.detail.empty()) d += ": " + r.detail;
+    }
+    return d;
+  }
+
+  void process(const std::vector<Difference>& batch, std::map<int, Side>& sides) {
+    std::vector<Outcome> outs;
+    RepairResult tally;
+    // Group by db, keys in order, one entry per key.
+    std::map<int, std::vector<const Difference*>> by_db;
+    for (const auto& d : batch) {
+      auto& v = by_db[d.db];
+      if (v.empty() || v.back()->key != d.key) v.push_back(&d);
+      else if (v.back()->kind == kKindExtra && d.kind != kKindExtra) v.back() = &d;
+    }
+    for (auto& [db, diffs] : by_db) {
+      std::vector<std::string> keys;
+      for (const Difference* d : diffs) {
+        ++tally.selected;
+        if (d->kind == kKindExtra && !o_.delete_extra) {
+          ++tally.kept_extra;
+          outs.push_back({db, d->key, "none", "skipped", "", "extra key kept (use --delete-extra)"});
+          continue;
+        }
+        keys.push_back(d->key);
+      }
+      if (keys.empty()) continue;
+      Side& s = side(sides, db);
+      std::vector<CopyResult> results = s.copier->copy(keys);
+      if (o_.dry_run) {
+        for (auto& r : results) {
+          if (r.outcome.outcome == "planned") ++tally.planned;
+          else if (r.outcome.outcome == "failed") ++tally.failed;
+          else ++tally.skipped;
+          outs.push_back(std::move(r.outcome));
+        }
+        continue;
+      }
+      // Verify what was written; what still differs gets one more copy (the
+      // source may have changed meanwhile), then the verdict.
+      std::map<std::string, Outcome> done;
+      for (int attempt = 0; attempt < 2 && !results.empty(); ++attempt) {
+        std::vector<std::string> check;
+        std::vector<Outcome> written;
+        for (auto& r : results) {
+          if (r.outcome.outcome == "copied" || r.outcome.outcome == "deleted") {
+            check.push_back(r.outcome.key);
+            written.push_back(std::move(r.outcome));
+          } else {
+            done[r.outcome.key] = std::move(r.outcome);
+          }
+        }
+        results.clear();
+        auto rows = verify(s, db, check);
+        std::vector<std::string> again;
+        for (size_t i = 0; i < check.size(); ++i) {
+          Outcome o = std::move(written[i]);
+          if (rows[i].empty()) {
+            o.outcome = "repaired";
+          } else if (attempt == 0) {
+            again.push_back(check[i]);
+            continue;
+          } else {
+            o.outcome = "failed";
+            o.detail = "still differs after the write: " + describe(rows[i]) +
+                       (o.detail.empty() ? "" : " (" + o.detail + ")");
+          }
+          done[o.key] = std::move(o);
+        }
+        if (!again.empty()) results = s.copier->copy(again);
+      }
+      for (const auto& key : keys) {
+        auto it = done.find(key);
+        if (it == done.end()) continue;
+        Outcome& o = it->second;
+        if (o.outcome == "repaired") {
+          ++tally.repaired;
+          if (o.action == "delete") ++tally.deleted;
+        } else if (o.outcome == "failed") {
+          ++tally.failed;
+          tally.failures.push_back(o);
+        } else {
+          ++tally.skipped;
+        }
+        outs.push_back(std::move(o));
+      }
+    }
+    store_.add_outcomes(result_.run_id, outs);
+    progress_.add_keys(static_cast<int64_t>(batch.size()));
+    progress_.add_differences(tally.failed + tally.kept_extra + tally.skipped + tally.planned);
+    std::lock_guard lock(mu_);
+    result_.selected += tally.selected;
+    result_.repaired += tally.repaired;
+    result_.deleted += tally.deleted;
+    result_.kept_extra += tally.kept_extra;
+    result_.skipped += tally.skipped;
+    result_.failed += tally.failed;
+    result_.planned += tally.planned;
+    for (auto& f : tally.failures)
+      if (result_.failures.size() < kMaxFailuresKept) result_.failures.push_back(std::move(f));
+  }
+
+  const RepairOptions& o_;
+  Store& store_;
+  RepairResult result_;
+  int cmp_db_ = 0;
+  int cmp_target_db_ = 0;
+  Millis tolerance_{o_.ttl_tolerance};
+  bool stream_ext_ = true;
+  std::shared_ptr<CopyShared> shared_ = std::make_shared<CopyShared>();
+  Progress progress_;
+
+  std::mutex mu_;
+  std::condition_variable cv_work_, cv_space_;
+  std::deque<std::vector<Difference>> queue_;
+  bool closed_ = false;
+  std::vector<std::thread> threads_;
+  std::atomic<bool> failed_{false};
+  std::exception_ptr worker_error_;
+};
+
+}  // namespace
+
+RepairResult run_repair(const RepairOptions& opts, Store& store) {
+  Engine engine(opts, store);
+  return engine.run();
+}
+
+}  // namespace migcheck

@@ -1,0 +1,777 @@
+// Replicate: scanner / event queue (main thread) -> per-worker inboxes,
+// keys routed by hash so one key always meets the same copier (whose
+// pipeline coalesces repeats and orders passes of a key) -> copy engine ->
+// counters, lag histogram and not-copied keys in the store.
+#include "replicate/replicate.h"
+
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <bit>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "cli.h"
+#include "compare/compare.h"
+#include "errors.h"
+#include "log.h"
+#include "rate_limiter.h"
+#include "replicate/live.h"
+#include "scanner.h"
+#include "server_info.h"
+
+namespace migcheck {
+namespace {
+
+constexpr size_t kKeptOutcomes = 50;     // skipped / failed keys kept for the summary
+constexpr size_t kStoreFlush = 500;      // outcomes buffered per worker before a store write
+constexpr size_t kMaxPendingOverflow = 100000;  // overflow records waiting for the store
+
+int64_t since_ms(SteadyTime t0) {
+  return std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - t0).count();
+}
+
+std::string grouped(int64_t v) {
+  std::string s = std::to_string(v < 0 ? -v : v);
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
+  return v < 0 ? "-" + s : s;
+}
+
+std::string ms_text(double ms) {
+  char buf[32];
+  if (ms < 10) std::snprintf(buf, sizeof buf, "%.1fms", ms);
+  else if (ms < 10000) std::snprintf(buf, sizeof buf, "%.0fms", ms);
+  else std::snprintf(buf, sizeof buf, "%.1fs", ms / 1000);
+  return buf;
+}
+
+const char* mode_name(ReplicateMode m) {
+  return m == ReplicateMode::Scan ? "scan" : m == ReplicateMode::Live ? "live" : "liveonly";
+}
+
+bool is_filtered(const Outcome& o) {
+  return o.action == "none" && o.outcome == "skipped" && o.detail.ends_with(" not selected");
+}
+
+// Log-linear histogram of lags in microseconds: 32 sub-buckets per power of
+// two (about 3% resolution), bounded size whatever the number of events.
+class LagHistogram {
+ public:
+  void add(uint64_t us) {
+    ++buckets_[index(us)];
+    ++count_;
+    max_ = std::max(max_, us);
+  }
+  void merge(const LagHistogram& o) {
+    for (size_t i = 0; i < kBuckets; ++i) buckets_[i] += o.buckets_[i];
+    count_ += o.count_;
+    max_ = std::max(max_, o.max_);
+  }
+  uint64_t count() const { return count_; }
+  double percentile_ms(double p) const {
+    if (count_ == 0) return 0;
+    const auto want = static_cast<uint64_t>(std::max(1.0, p * static_cast<double>(count_) + 0.5));
+    uint64_t seen = 0;
+    for (size_t i = 0; i < kBuckets; ++i) {
+      seen += buckets_[i];
+      if (seen >= want) return std::min(static_cast<double>(upper(i)), static_cast<double>(max_)) / 1000.0;
+    }
+    return static_cast<double>(max_) / 1000.0;
+  }
+  double max_ms() const { return static_cast<double>(max_) / 1000.0; }
+  LagStats stats() const {
+    return {count_, percentile_ms(0.5), percentile_ms(0.9), percentile_ms(0.99), max_ms()};
+  }
+
+ private:
+  static constexpr size_t kSub = 32;
+  static constexpr size_t kBuckets = kSub + 59 * kSub;
+  static size_t index(uint64_t v) {
+    if (v < kSub) return static_cast<size_t>(v);
+    const int e = 63 - std::countl_zero(v);  // >= 5
+    const uint64_t sub = (v >> (e - 5)) & (kSub - 1);
+    return std::min(kBuckets - 1, kSub + static_cast<size_t>(e - 5) * kSub + static_cast<size_t>(sub));
+  }
+  static uint64_t upper(size_t i) {
+    if (i < kSub) return i;
+    const size_t e = (i - kSub) / kSub + 5;
+    const uint64_t sub = (i - kSub) % kSub;
+    return ((kSub + sub + 1) << (e - 5)) - 1;
+  }
+  std::vector<uint64_t> buckets_ = std::vector<uint64_t>(kBuckets, 0);
+  uint64_t count_ = 0;
+  uint64_t max_ = 0;
+};
+
+// Redraws the progress line from `line()` every second on a TTY, every ten
+// seconds elsewhere.
+class Ticker {
+ public:
+  Ticker(bool enabled, std::function<std::string()> line) : line_(std::move(line)) {
+    if (!enabled) return;
+    const auto every = isatty(STDERR_FILENO) == 1 ? std::chrono::seconds(1) : std::chrono::seconds(10);
+    thread_ = std::thread([this, every] {
+      std::unique_lock lock(mu_);
+      while (!cv_.wait_for(lock, every, [&] { return stop_; })) {
+        lock.unlock();
+        log::progress_line(line_(), false);
+        lock.lock();
+      }
+    });
+  }
+  ~Ticker() { stop(false); }
+  void stop(bool final_line) {
+    {
+      std::lock_guard lock(mu_);
+      if (stop_) return;
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) {
+      thread_.join();
+      if (final_line) log::progress_line(line_(), true);
+    }
+  }
+
+ private:
+  std::function<std::string()> line_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+using Keyed = std::pair<std::string, SteadyTime>;
+
+class Engine;
+
+// One copy worker: a client per side, a copier, and an inbox of keys.
+class Worker {
+ public:
+  Worker(Engine& engine, size_t index);
+  ~Worker() { close_and_join(); }
+  void start() { thread_ = std::thread([this] { run(); }); }
+  // Blocks while the inbox is full (back-pressure on the scanner / queue).
+  void push(std::vector<Keyed>& keys, const std::atomic<bool>& abort);
+  bool drained() {
+    std::lock_guard lock(mu_);
+    return inbox_.empty() && idle_;
+  }
+  void close_and_join() {
+    {
+      std::lock_guard lock(mu_);
+      closing_ = true;
+    }
+    cv_in_.notify_all();
+    cv_space_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+  const CopyCounters& counters() const { return copier_->counters(); }
+  std::exception_ptr error() const { return error_; }
+
+ private:
+  void run();
+  Engine& engine_;
+  std::unique_ptr<Client> src_, tgt_;
+  std::unique_ptr<Copier> copier_;
+  std::mutex mu_;
+  std::condition_variable cv_in_, cv_space_;
+  std::deque<Keyed> inbox_;
+  size_t capacity_;
+  bool closing_ = false;
+  bool idle_ = true;
+  std::thread thread_;
+  std::exception_ptr error_;
+  std::vector<Outcome> to_store_;
+};
+
+class Engine {
+ public:
+  Engine(const ReplicateOptions& o, Store& store)
+      : o_(o), store_(store), limiter_(o.max_ops_per_sec, &abort_), queue_(o.queue_capacity) {
+    batch_ = std::max<size_t>(o.batch, 1);
+    worker_source_client_ = o.source_client;
+    if (limiter_.limited())
+      batch_ = std::clamp<size_t>(static_cast<size_t>(o.max_ops_per_sec / 40), 1, batch_);
+  }
+
+  ReplicateResult run();
+
+  // For workers.
+  const ReplicateOptions& opts() const { return o_; }
+  const ClientOptions& worker_source_client() const { return worker_source_client_; }
+  size_t batch() const { return batch_; }
+  CopyOptions copy_options() {
+    CopyOptions co;
+    co.db = o_.source.db;
+    co.structural = o_.structural;
+    co.dry_run = o_.dry_run;
+    co.mem_limit = o_.mem_limit;
+    // One SCAN TYPE filter is applied by the scanner; events need the copier's.
+    co.types = o_.types;
+    co.batch = batch_;
+    co.shared = shared_;
+    co.limiter = limiter_.limited() ? &limiter_ : nullptr;
+    return co;
+  }
+  void on_results(std::vector<CopyResult>& rs, std::vector<Outcome>& to_store);
+  void flush(std::vector<Outcome>& to_store) {
+    if (to_store.empty()) return;
+    store_.add_outcomes(result_.run_id, to_store);
+    to_store.clear();
+  }
+  void worker_failed(std::exception_ptr e) {
+    std::lock_guard lock(mu_);
+    if (!worker_error_) worker_error_ = e;
+    abort_ = true;
+  }
+
+ private:
+  void prepare();
+  void check_notifications();
+  bool scan_pass();
+  void live_loop();
+  void dispatch(std::vector<std::string>& keys, SteadyTime queued);
+  void dispatch(std::vector<Keyed>& keys);
+  void drain_events(Millis wait);
+  bool workers_drained();
+  void stop_workers();
+  void on_event(std::string_view key, SteadyTime at);
+  void verify();
+  bool stopping() const { return abort_.load() || (o_.stop && o_.stop->load()); }
+  std::string progress_line();
+  nlohmann::json options_json() const;
+  nlohmann::json totals_json() const;
+  void finish_abnormally(SteadyTime t0, const char* status);
+
+  const ReplicateOptions& o_;
+  Store& store_;
+  ReplicateResult result_;
+  size_t batch_ = 500;
+  ClientOptions worker_source_client_;
+  std::atomic<bool> abort_{false};
+  RateLimiter limiter_;
+  std::shared_ptr<CopyShared> shared_ = std::make_shared<CopyShared>();
+  std::unique_ptr<Client> src_main_, tgt_main_;
+  bool keyevent_ = true;
+  std::unique_ptr<KeyspaceListener> listener_;
+  EventQueue queue_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::exception_ptr worker_error_;
+  SteadyTime pass_end_{};
+  std::atomic<SteadyTime::rep> last_event_ticks_{0};
+  // Keys that did not fit the queue: a rescan started after them covers them.
+  std::atomic<uint64_t> overflow_epoch_{0};
+  uint64_t covered_epoch_ = 0;
+  std::atomic<bool> rescan_requested_{false};
+  SteadyTime overflow_logged_{};
+  std::vector<Outcome> overflow_outcomes_;
+
+  // Shared by workers (mu_).
+  std::mutex mu_;
+  LagHistogram lag_;
+  // Live counters for the progress line.
+  std::atomic<int64_t> done_{0}, copied_{0}, by_type_{0}, deleted_{0}, skipped_{0}, failed_{0};
+  std::atomic<uint64_t> bytes_{0}, applied_{0};
+  std::atomic<int64_t> scanned_{0};
+  SteadyTime started_{};
+  std::atomic<const char*> phase_{"scan"};  // read by the ticker thread
+};
+
+Worker::Worker(Engine& engine, size_t index) : engine_(engine) {
+  const auto& o = engine.opts();
+  ClientOptions sc = engine.worker_source_client(), tc = o.target_client;
+  sc.conn.client_name = tc.conn.client_name = "migcheck-replicate-" + std::to_string(index);
+  src_ = std::make_unique<Client>(o.source, sc);
+  tgt_ = std::make_unique<Client>(o.target, tc);
+  copier_ = std::make_unique<Copier>(*src_, *tgt_, engine.copy_options(),
+                                     [this](std::vector<CopyResult>& rs) { engine_.on_results(rs, to_store_); });
+  capacity_ = 4 * engine.batch();
+}
+
+void Worker::push(std::vector<Keyed>& keys, const std::atomic<bool>& abort) {
+  std::unique_lock lock(mu_);
+  for (auto& k : keys) {
+    if (inbox_.size() >= capacity_) {
+      cv_in_.notify_one();
+      cv_space_.wait(lock, [&] { return inbox_.size() < capacity_ || closing_ || abort.load(); });
+      if (closing_ || abort.load()) return;
+    }
+    inbox_.push_back(std::move(k));
+  }
+  idle_ = false;
+  cv_in_.notify_one();
+}
+
+void Worker::run() {
+  std::vector<Keyed> take;
+  try {
+    for (;;) {
+      take.clear();
+      {
+        std::unique_lock lock(mu_);
+        if (inbox_.empty() && copier_->idle()) {
+          idle_ = true;
+          cv_in_.wait(lock, [&] { return !inbox_.empty() || closing_; });
+          if (inbox_.empty()) break;  // closing, nothing left
+        }
+        // One batch for the next probe stage, no more: keys wait in the
+        // inbox, where back-pressure works.
+        const size_t room = engine_.batch() > copier_->waiting() ? engine_.batch() - copier_->waiting() : 0;
+        while (!inbox_.empty() && take.size() < room) {
+          take.push_back(std::move(inbox_.front()));
+          inbox_.pop_front();
+        }
+        idle_ = false;
+        cv_space_.notify_all();
+      }
+      for (auto& [k, at] : take) copier_->add(std::move(k), at);
+      copier_->step();
+    }
+    engine_.flush(to_store_);
+  } catch (...) {
+    try {
+      engine_.flush(to_store_);
+    } catch (...) {
+    }
+    error_ = std::current_exception();
+    engine_.worker_failed(error_);
+    std::lock_guard lock(mu_);
+    inbox_.clear();
+    idle_ = true;
+    cv_space_.notify_all();
+  }
+}
+
+void Engine::on_results(std::vector<CopyResult>& rs, std::vector<Outcome>& to_store) {
+  LagHistogram local;
+  uint64_t applied = 0;
+  for (auto& r : rs) {
+    if (r.queued != SteadyTime{}) {
+      local.add(static_cast<uint64_t>(
+          std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::microseconds>(r.done - r.queued).count())));
+      ++applied;
+    }
+    const Outcome& o = r.outcome;
+    done_.fetch_add(1, std::memory_order_relaxed);
+    bytes_.fetch_add(r.bytes, std::memory_order_relaxed);
+    if (o.outcome == "copied") {
+      copied_.fetch_add(1, std::memory_order_relaxed);
+      if (o.action == "fallback") by_type_.fetch_add(1, std::memory_order_relaxed);
+    } else if (o.outcome == "deleted") {
+      deleted_.fetch_add(1, std::memory_order_relaxed);
+    } else if (o.outcome == "failed") {
+      failed_.fetch_add(1, std::memory_order_relaxed);
+      to_store.push_back(o);
+    } else if (o.outcome == "skipped" && !is_filtered(o)) {
+      skipped_.fetch_add(1, std::memory_order_relaxed);
+      to_store.push_back(o);
+    }
+  }
+  applied_.fetch_add(applied, std::memory_order_relaxed);
+  {
+    std::lock_guard lock(mu_);
+    lag_.merge(local);
+    for (auto& r : rs) {
+      const Outcome& o = r.outcome;
+      if (o.outcome == "failed" && result_.failures.size() < kKeptOutcomes) result_.failures.push_back(o);
+      if (o.outcome == "skipped" && !is_filtered(o) && result_.skipped.size() < kKeptOutcomes)
+        result_.skipped.push_back(o);
+    }
+  }
+  if (to_store.size() >= kStoreFlush) flush(to_store);
+}
+
+void Engine::prepare() {
+  src_main_ = std::make_unique<Client>(o_.source, o_.source_client);
+  tgt_main_ = std::make_unique<Client>(o_.target, o_.target_client);
+  if (o_.source.address() == o_.target.address() && o_.source.db == o_.target.db &&
+      o_.source.unix_path == o_.target.unix_path && !tgt_main_->cluster())
+    throw UsageError("source and target are the same database");
+  if (o_.mode != ReplicateMode::Scan) {
+    check_notifications();
+    if (worker_source_client_.read_from_replica) {
+      // An event comes from the primary; a replica may not have the change
+      // yet, and a stale copy would never be corrected.
+      log::warn("live mode copies from the primaries: --read-from replica applies to the scan only");
+      worker_source_client_.read_from_replica = false;
+    }
+  }
+}
+
+void Engine::check_notifications() {
+  std::vector<size_t> primaries;
+  for (size_t i = 0; i < src_main_->nodes().size(); ++i) {
+    const auto& n = src_main_->nodes()[i];
+    if (n.primary && (!src_main_->cluster() || !n.slots.empty())) primaries.push_back(i);
+  }
+  bool any_keyspace_only = false;
+  for (size_t node : primaries) {
+    const std::string where = src_main_->nodes()[node].endpoint.display();
+    auto v = config_get(*src_main_, node, "notify-keyspace-events");
+    if (!v) {
+      if (o_.assume_notifications) continue;
+      throw Error("cannot read notify-keyspace-events on " + where +
+                  " (CONFIG is refused there). Live mode needs keyspace notifications: enable them where the "
+                  "service allows it (ElastiCache: set notify-keyspace-events to KEA in the cluster's parameter "
+                  "group; Redis Cloud/Azure/Memorystore: the database's configuration), then rerun with "
+                  "--assume-notifications");
+    }
+    NotifyCheck c = check_notify_flags(*v, o_.types);
+    if (!c.ok) {
+      throw Error("notify-keyspace-events is \"" + *v + "\" on " + where + ": live mode needs events for every write" +
+                  " (missing: " + c.missing + "). Set it on every primary: CONFIG SET notify-keyspace-events " +
+                  c.suggested + " (minimal: K or E, plus g$lshzt x e, or A)");
+    }
+    if (!c.keyevent) any_keyspace_only = true;
+  }
+  // K without E: keyspace channels carry the same information.
+  keyevent_ = !any_keyspace_only;
+}
+
+void Engine::on_event(std::string_view key, SteadyTime at) {
+  if (!o_.match.empty() && !glob_match(o_.match, key)) return;
+  last_event_ticks_.store(at.time_since_epoch().count(), std::memory_order_relaxed);
+  if (queue_.push(key, at) != EventQueue::Push::Full) return;
+  // Never dropped in silence: recorded, and a rescan will copy it.
+  overflow_epoch_.fetch_add(1);
+  rescan_requested_ = true;
+  std::lock_guard lock(mu_);
+  // Bounded too: past this many unwritten records the rescan alone covers them.
+  if (overflow_outcomes_.size() < kMaxPendingOverflow)
+    overflow_outcomes_.push_back({o_.source.db, std::string(key), "none", "skipped", "",
+                                  "queue overflow: re-copy needed (a rescan was scheduled)"});
+  auto now = std::chrono::steady_clock::now();
+  if (overflow_logged_ == SteadyTime{} || now - overflow_logged_ > std::chrono::seconds(10)) {
+    overflow_logged_ = now;
+    log::warn("the event queue is full (" + std::to_string(queue_.capacity()) +
+              " keys): changed keys are recorded in the store and a rescan is scheduled; "
+              "consider --queue or more --connections");
+  }
+}
+
+void Engine::dispatch(std::vector<std::string>& keys, SteadyTime queued) {
+  std::vector<Keyed> k;
+  k.reserve(keys.size());
+  for (auto& key : keys) k.emplace_back(std::move(key), queued);
+  dispatch(k);
+}
+
+void Engine::dispatch(std::vector<Keyed>& keys) {
+  if (keys.empty()) return;
+  const size_t n = workers_.size();
+  if (n == 1) {
+    workers_[0]->push(keys, abort_);
+    return;
+  }
+  std::vector<std::vector<Keyed>> parts(n);
+  std::hash<std::string> h;
+  for (auto& k : keys) parts[h(k.first) % n].push_back(std::move(k));
+  for (size_t i = 0; i < n; ++i)
+    if (!parts[i].empty()) workers_[i]->push(parts[i], abort_);
+}
+
+void Engine::drain_events(Millis wait) {
+  std::vector<Keyed> evs;
+  queue_.pop(evs, batch_ * workers_.size() * 2, wait);
+  dispatch(evs);
+  std::vector<Outcome> overflow;
+  {
+    std::lock_guard lock(mu_);
+    overflow.swap(overflow_outcomes_);
+  }
+  if (!overflow.empty()) store_.add_outcomes(result_.run_id, overflow);
+}
+
+bool Engine::workers_drained() {
+  for (auto& w : workers_)
+    if (!w->drained()) return false;
+  return true;
+}
+
+bool Engine::scan_pass() {
+  ScanOptions so;
+  so.match = o_.match;
+  if (o_.types.size() == 1) so.type = o_.types.front();
+  so.count = o_.scan_count;
+  so.limiter = limiter_.limited() ? &limiter_ : nullptr;
+  Scanner scanner(*src_main_, so);
+  const uint64_t epoch = overflow_epoch_.load();
+  ++result_.scan_passes;
+  if (result_.scan_passes > 1) log::info("rescan " + std::to_string(result_.scan_passes - 1) + " of the source");
+  std::vector<std::string> keys;
+  const bool live = listener_ != nullptr;
+  for (;;) {
+    if (stopping()) return false;
+    keys.clear();
+    const bool more = scanner.next(keys);
+    scanned_.fetch_add(static_cast<int64_t>(keys.size()), std::memory_order_relaxed);
+    dispatch(keys, SteadyTime{});
+    if (live) drain_events(Millis(0));
+    if (!more) break;
+  }
+  covered_epoch_ = std::max(covered_epoch_, epoch);
+  pass_end_ = std::chrono::steady_clock::now();
+  return true;
+}
+
+void Engine::live_loop() {
+  phase_ = "live";
+  log::info("applying changes as they are notified" +
+            (o_.idle.count() > 0 ? " (stopping after " + format_duration(o_.idle) + " without events)"
+                                 : std::string(" (Ctrl-C to stop)")));
+  while (!stopping()) {
+    drain_events(Millis(100));
+    if (listener_->take_events_lost() || rescan_requested_.exchange(false)) {
+      if (!scan_pass()) break;
+      continue;
+    }
+    if (o_.idle.count() > 0) {
+      const SteadyTime last_event{SteadyTime::duration(last_event_ticks_.load())};
+      const SteadyTime quiet_since = std::max({last_event, pass_end_, started_});
+      if (std::chrono::steady_clock::now() - quiet_since >= o_.idle && queue_.size() == 0 && workers_drained()) {
+        log::info("no events for " + format_duration(o_.idle) + ": stopping");
+        break;
+      }
+    }
+  }
+}
+
+void Engine::stop_workers() {
+  for (auto& w : workers_) w->close_and_join();
+}
+
+std::string Engine::progress_line() {
+  const int64_t secs = std::max<int64_t>(1, since_ms(started_) / 1000);
+  std::string s = std::string("replicate [") + phase_.load() + "]: ";
+  if (o_.mode != ReplicateMode::LiveOnly) s += grouped(scanned_.load()) + " scanned, ";
+  s += grouped(copied_.load()) + " copied";
+  if (by_type_.load()) s += " (" + grouped(by_type_.load()) + " by type)";
+  s += ", " + grouped(deleted_.load()) + " deleted";
+  if (skipped_.load()) s += ", " + grouped(skipped_.load()) + " skipped";
+  s += ", " + grouped(failed_.load()) + " failed, " + format_bytes(bytes_.load()) + ", " +
+       grouped(done_.load() / secs) + " keys/s";
+  if (listener_) {
+    LagStats l;
+    {
+      std::lock_guard lock(mu_);
+      l = lag_.stats();
+    }
+    s += " | events " + grouped(static_cast<int64_t>(listener_->stats().events)) + ", queue " +
+         grouped(static_cast<int64_t>(queue_.size())) + ", lag p50 " + ms_text(l.p50_ms) + " p99 " + ms_text(l.p99_ms);
+  }
+  return s;
+}
+
+nlohmann::json Engine::options_json() const {
+  return {{"source", o_.source.display()},
+          {"target", o_.target.display()},
+          {"db", o_.source.db},
+          {"target_db", o_.target.db},
+          {"mode", mode_name(o_.mode)},
+          {"idle_ms", o_.idle.count()},
+          {"verify", o_.verify},
+          {"struct", o_.structural},
+          {"match", o_.match},
+          {"types", o_.types},
+          {"mem_limit", o_.mem_limit},
+          {"scan_count", o_.scan_count},
+          {"batch", o_.batch},
+          {"connections", o_.connections},
+          {"max_ops_per_sec", o_.max_ops_per_sec},
+          {"dry_run", o_.dry_run},
+          {"assume_notifications", o_.assume_notifications},
+          {"queue", o_.queue_capacity},
+          {"store", o_.store_path}};
+}
+
+nlohmann::json Engine::totals_json() const {
+  const auto& c = result_.copy;
+  nlohmann::json j = {{"mode", mode_name(o_.mode)},
+                      {"dry_run", o_.dry_run},
+                      {"interrupted", result_.interrupted},
+                      {"keys_scanned", result_.keys_scanned},
+                      {"scan_passes", result_.scan_passes},
+                      {"keys", c.keys},
+                      {"copied", c.copied},
+                      {"restored", c.restored},
+                      {"fallbacks", c.fallbacks},
+                      {"chunked", c.chunked},
+                      {"deleted", c.deleted},
+                      {"skipped", c.skipped},
+                      {"failed", c.failed},
+                      {"planned", c.planned},
+                      {"filtered", c.filtered},
+                      {"bytes", c.bytes},
+                      {"events", result_.events},
+                      {"events_applied", result_.events_applied},
+                      {"queue_overflows", result_.queue_overflows},
+                      {"overflows_uncovered", result_.overflows_uncovered},
+                      {"subscriber_reconnects", result_.subscriber_reconnects},
+                      {"lag_ms",
+                       {{"count", result_.lag.count},
+                        {"p50", result_.lag.p50_ms},
+                        {"p90", result_.lag.p90_ms},
+                        {"p99", result_.lag.p99_ms},
+                        {"max", result_.lag.max_ms}}},
+                      {"elapsed_ms", result_.elapsed_ms},
+                      {"keys_per_sec", result_.keys_per_sec}};
+  if (result_.verify_run) {
+    j["verify_run"] = *result_.verify_run;
+    j["verify_differences"] = result_.verify_differences;
+  }
+  return j;
+}
+
+void Engine::finish_abnormally(SteadyTime t0, const char* status) {
+  abort_ = true;
+  if (listener_) listener_->stop();
+  stop_workers();
+  try {
+    for (auto& w : workers_) result_.copy += w->counters();
+    result_.elapsed_ms = since_ms(t0);
+    store_.set_totals(result_.run_id, totals_json().dump());
+    store_.finish_run(result_.run_id, status, kExitError);
+  } catch (const std::exception& e) {
+    log::warn(std::string("cannot record the end of the run: ") + e.what());
+  }
+}
+
+void Engine::verify() {
+  CompareOptions co;
+  co.source = o_.source;
+  co.target = o_.target;
+  co.source_client = o_.source_client;
+  co.target_client = o_.target_client;
+  // In-flight changes of a live source settle between rounds.
+  co.rounds = o_.mode == ReplicateMode::Scan ? 2 : 3;
+  co.interval = Millis(1000);
+  co.match = o_.match;
+  co.types = o_.types;
+  co.target_scan = o_.types.empty();
+  co.scan_count = o_.scan_count;
+  co.batch = o_.batch;
+  co.connections = std::max<size_t>(o_.connections, 1);
+  co.max_ops_per_sec = o_.max_ops_per_sec;
+  co.progress = o_.progress;
+  co.store_path = o_.store_path;
+  co.stop = o_.stop;
+  log::info("verifying: comparing source and target");
+  CompareResult r = run_compare(co, store_);
+  result_.verify_run = r.run_id;
+  result_.verify_differences = r.differences;
+  if (r.differences > 0)
+    log::warn(std::to_string(r.differences) + " difference(s) remain after replication (compare run " +
+              std::to_string(r.run_id) + "; fix them with: migcheck repair)");
+}
+
+ReplicateResult Engine::run() {
+  const SteadyTime t0 = std::chrono::steady_clock::now();
+  started_ = t0;
+  prepare();
+  RunRecord rec;
+  rec.command = "replicate";
+  rec.source = o_.source.display();
+  rec.target = o_.target.display();
+  rec.options_json = options_json().dump();
+  result_.run_id = store_.begin_run(rec);
+  log::info(std::string(o_.dry_run ? "dry run: " : "") + "replicate run " + std::to_string(result_.run_id) + " (" +
+            mode_name(o_.mode) + "): " + o_.source.display() + " db " + std::to_string(o_.source.db) + " -> " +
+            o_.target.display() + " db " + std::to_string(o_.target.db));
+  try {
+    ServerFacts sf = gather_facts(*src_main_), tf = gather_facts(*tgt_main_);
+    store_.set_server_info(result_.run_id, to_json(sf).dump(), to_json(tf).dump());
+    result_.source_desc = sf.engine + " " + sf.version + " " + sf.mode;
+    result_.target_desc = tf.engine + " " + tf.version + " " + tf.mode;
+    if (sf.rdb_version && tf.rdb_version && *sf.rdb_version > *tf.rdb_version && !o_.structural)
+      log::info("the source writes RDB " + std::to_string(*sf.rdb_version) + " payloads, the target reads up to RDB " +
+                std::to_string(*tf.rdb_version) + ": values will be written by type");
+
+    if (o_.mode != ReplicateMode::Scan) {
+      listener_ = std::make_unique<KeyspaceListener>(
+          *src_main_, o_.source.db, keyevent_, o_.source_client.conn,
+          [this](std::string_view key, std::string_view, SteadyTime at) { on_event(key, at); });
+      listener_->start();
+      log::info("subscribed to keyspace notifications on " + std::to_string(listener_->nodes()) + " node(s)");
+    }
+    const size_t n = std::max<size_t>(o_.connections, 1);
+    for (size_t i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>(*this, i));
+    for (auto& w : workers_) w->start();
+
+    Ticker ticker(o_.progress, [this] { return progress_line(); });
+    bool complete = true;
+    if (o_.mode != ReplicateMode::LiveOnly) {
+      phase_ = "scan";
+      complete = scan_pass();
+      // The first pass is complete once every key it found has been written.
+      // (Live modes go straight on: with a busy source the workers may never
+      // be idle, and the live loop feeds them events meanwhile.)
+      while (!listener_ && complete && !workers_drained() && !stopping()) std::this_thread::sleep_for(Millis(5));
+      result_.keys_per_sec = static_cast<double>(scanned_.load()) * 1000.0 /
+                             static_cast<double>(std::max<int64_t>(1, since_ms(t0)));
+      if (complete && !stopping()) {
+        log::info("scan pass done: " + grouped(scanned_.load()) + " keys in " + format_duration(Millis(since_ms(t0))));
+      }
+    }
+    if (listener_ && complete && !stopping()) live_loop();
+    // Drain: no new events, apply what is queued, let the workers finish.
+    phase_ = "drain";
+    if (listener_) listener_->stop();
+    if (!abort_) {
+      while (queue_.size() > 0) drain_events(Millis(0));
+      drain_events(Millis(0));
+    }
+    stop_workers();
+    ticker.stop(true);
+    if (worker_error_) std::rethrow_exception(worker_error_);
+    // Stopped by a signal before the first pass was through: the target
+    // holds a part. (In the live tail a signal is the normal way to stop.)
+    result_.interrupted = !complete;
+    for (auto& w : workers_) result_.copy += w->counters();
+    result_.keys_scanned = scanned_.load();
+    if (listener_) {
+      auto ls = listener_->stats();
+      result_.events = ls.events;
+      result_.subscriber_reconnects = ls.reconnects;
+    }
+    result_.events_applied = applied_.load();
+    result_.queue_overflows = overflow_epoch_.load();
+    result_.overflows_uncovered =
+        overflow_epoch_.load() > covered_epoch_ ? overflow_epoch_.load() - covered_epoch_ : 0;
+    {
+      std::lock_guard lock(mu_);
+      result_.lag = lag_.stats();
+    }
+    if (o_.verify && !o_.dry_run && !result_.interrupted && !(o_.stop && o_.stop->load())) verify();
+    result_.elapsed_ms = since_ms(t0);
+    const bool not_copied = result_.copy.failed > 0 || result_.copy.skipped > 0 || result_.overflows_uncovered > 0;
+    result_.exit_code = result_.interrupted ? kExitError
+                        : (not_copied || result_.verify_differences > 0) ? kExitDiffer
+                                                                          : kExitSame;
+    store_.set_totals(result_.run_id, totals_json().dump());
+    store_.finish_run(result_.run_id, result_.interrupted ? "interrupted" : "done", result_.exit_code);
+  } catch (const Interrupted&) {
+    finish_abnormally(t0, "interrupted");
+    throw;
+  } catch (...) {
+    finish_abnormally(t0, "failed");
+    throw;
+  }
+  return result_;
+}
+
+}  // namespace
+
+ReplicateResult run_replicate(const ReplicateOptions& opts, Store& store) {
+  Engine engine(opts, store);
+  return engine.run();
+}
+
+}  // namespace migcheck

@@ -1,0 +1,80 @@
+// The replicate engine: copies the source's keys to the target with the copy
+// engine, in one SCAN pass (scan), or a pass followed by applying keyspace
+// notifications (live: subscribed before the pass, so nothing written during
+// it is missed), or notifications only (liveonly). Records a "replicate" run
+// with its counters, lag percentiles and the keys it could not copy.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "client.h"
+#include "duration.h"
+#include "replicate/copier.h"
+#include "store.h"
+#include "uri.h"
+
+namespace migcheck {
+
+enum class ReplicateMode { Scan, Live, LiveOnly };
+
+struct ReplicateOptions {
+  Endpoint source;  // db = the source db
+  Endpoint target;  // db = the target db (already mapped)
+  ClientOptions source_client;
+  ClientOptions target_client;
+  ReplicateMode mode = ReplicateMode::Scan;
+  Millis idle{0};                  // live modes: stop after this long without events (0 = never)
+  bool verify = false;             // compare at the end; differences -> exit 1
+  bool structural = false;         // --struct
+  std::string match;               // SCAN MATCH glob (live events are filtered by it too)
+  std::vector<std::string> types;  // lowercase type names; empty = all
+  uint64_t mem_limit = 0;          // skip keys whose MEMORY USAGE is above (0 = none)
+  size_t scan_count = 1000;
+  size_t batch = 1000;
+  size_t connections = 2;          // copy workers, each with a client per side
+  double max_ops_per_sec = 0;      // cap on commands/s to the source (0 = none)
+  bool dry_run = false;
+  bool assume_notifications = false;  // CONFIG refused: trust that events are on
+  size_t queue_capacity = 100000;  // distinct keys waiting to be applied
+  bool progress = true;
+  std::string store_path;
+  const std::atomic<bool>* stop = nullptr;  // SIGINT/SIGTERM: drain and stop
+};
+
+struct LagStats {
+  uint64_t count = 0;
+  double p50_ms = 0, p90_ms = 0, p99_ms = 0, max_ms = 0;
+};
+
+struct ReplicateResult {
+  int64_t run_id = 0;
+  int exit_code = 0;          // 0 all copied (and verified), 1 some keys not, 2 interrupted mid-pass
+  bool interrupted = false;   // stopped by a signal before the copy was complete
+  CopyCounters copy;
+  int64_t keys_scanned = 0;
+  int scan_passes = 0;
+  uint64_t events = 0;          // notifications received
+  uint64_t events_applied = 0;  // changed keys copied or deleted because of one
+  uint64_t queue_overflows = 0; // keys that did not fit the queue (recorded; rescanned)
+  uint64_t overflows_uncovered = 0;  // ... not covered by a completed rescan
+  uint64_t subscriber_reconnects = 0;
+  LagStats lag;
+  int64_t elapsed_ms = 0;
+  double keys_per_sec = 0;      // of the first pass
+  std::vector<Outcome> skipped;   // first ones, for the summary
+  std::vector<Outcome> failures;  // first ones
+  std::optional<int64_t> verify_run;
+  int64_t verify_differences = 0;
+  std::string source_desc, target_desc;
+};
+
+// Throws Error before the run starts when live mode cannot work (keyspace
+// notifications off: the message says what to set), and on lost servers or
+// store failures (the run is recorded as failed).
+ReplicateResult run_replicate(const ReplicateOptions& opts, Store& store);
+
+}  // namespace migcheck
