@@ -1,0 +1,197 @@
+// Cluster topologies end to end (issue: cluster to standalone, standalone to
+// cluster, cluster to cluster) for compare, repair and replicate, a slot
+// migrated while compare runs, replica reads, and unreachable announced
+// addresses. Real 3-master clusters; the CLI is the unit under test.
+#include <catch2/catch_test_macros.hpp>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <map>
+#include <thread>
+
+#include "cli_runner.h"
+#include "server_fixture.h"
+
+namespace t = migcheck::test;
+using t::run_migcheck;
+using namespace std::string_literals;
+
+namespace {
+
+using Cmds = std::vector<std::vector<std::string>>;
+
+// A small dataset of every type; the same commands load a standalone server or a cluster.
+Cmds dataset(int n) {
+  Cmds c;
+  for (int i = 0; i < n; ++i) {
+    std::string k = std::to_string(i);
+    c.push_back({"SET", "s:" + k, "value-" + k});
+    c.push_back({"HSET", "h:" + k, "a", k, "b", "x"});
+    c.push_back({"RPUSH", "l:" + k, "1", "2", k});
+    c.push_back({"SADD", "set:" + k, "m1", "m2", k});
+    c.push_back({"ZADD", "z:" + k, "1.5", "a", k, "b"});
+    if (i % 10 == 0) c.push_back({"XADD", "x:" + k, "1-1", "f", "v"});
+    if (i % 7 == 0) c.push_back({"PEXPIREAT", "s:" + k, "4102444800000"});
+  }
+  c.push_back({"SET", "bin:\0\xff"s, "binary"});
+  return c;
+}
+
+void load(t::TestCluster& cluster, const Cmds& cmds) {
+  std::map<t::TestServer*, Cmds> per_node;
+  for (const auto& c : cmds) per_node[&cluster.node_for_key(c[1])].push_back(c);
+  for (auto& [node, cs] : per_node) node->pipeline(cs);
+}
+
+std::string tmp_store(const std::string& name) {
+  auto p = std::filesystem::temp_directory_path() /
+           ("migcheck-cluster-" + name + "-" + std::to_string(::getpid()) + ".db");
+  std::filesystem::remove(p);
+  return p.string();
+}
+
+std::vector<nlohmann::json> diffs(const std::string& store) {
+  auto r = run_migcheck({"diffs", "--store", store, "--format", "jsonl"});
+  REQUIRE(r.exit_code == 0);
+  std::vector<nlohmann::json> out;
+  std::istringstream in(r.out);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
+std::map<std::string, std::string> by_key(const std::vector<nlohmann::json>& d) {
+  std::map<std::string, std::string> m;
+  for (auto& j : d) m[j.value("key", j.value("key_base64", ""))] += j["kind"].get<std::string>();
+  return m;
+}
+
+const std::vector<std::string> kFast = {"--rounds", "2", "--interval", "100ms", "--quiet"};
+
+std::vector<std::string> args(std::vector<std::string> a, const std::vector<std::string>& more = kFast) {
+  a.insert(a.end(), more.begin(), more.end());
+  return a;
+}
+
+}  // namespace
+
+TEST_CASE("cluster: compare, repair and replicate between cluster and standalone",
+          "[integration][cluster]") {
+  t::TestCluster cluster;
+  t::TestServer single;
+  load(cluster, dataset(60));
+  single.pipeline(dataset(60));
+
+  SECTION("cluster -> standalone: exact differences, then repair") {
+    single.pipeline({{"DEL", "s:1"}, {"HSET", "h:2", "a", "changed"}, {"SET", "only-target", "1"},
+                     {"PERSIST", "s:7"}});
+    std::string store = tmp_store("c2s");
+    auto r = run_migcheck(args({"compare", cluster.seed_uri(), single.uri(), "--store", store}));
+    INFO(r.err);
+    REQUIRE(r.exit_code == 1);
+    auto m = by_key(diffs(store));
+    CHECK(m == std::map<std::string, std::string>{{"s:1", "missing"}, {"h:2", "value"},
+                                                  {"only-target", "extra"}, {"s:7", "ttl"}});
+    r = run_migcheck({"repair", cluster.seed_uri(), single.uri(), "--store", store, "--delete-extra", "--quiet"});
+    INFO(r.err);
+    CHECK(r.exit_code == 0);
+    r = run_migcheck(args({"compare", cluster.seed_uri(), single.uri(), "--store", store}));
+    CHECK(r.exit_code == 0);
+  }
+
+  SECTION("standalone -> cluster: exact differences, then repair") {
+    cluster.cmd_routed({"DEL", "l:3"});
+    cluster.cmd_routed({"ZADD", "z:4", "9", "a"});
+    cluster.cmd_routed({"SET", "extra:{tag}", "1"});
+    std::string store = tmp_store("s2c");
+    auto r = run_migcheck(args({"compare", single.uri(), cluster.seed_uri(), "--store", store}));
+    INFO(r.err);
+    REQUIRE(r.exit_code == 1);
+    CHECK(by_key(diffs(store)) == std::map<std::string, std::string>{
+                                      {"l:3", "missing"}, {"z:4", "value"}, {"extra:{tag}", "extra"}});
+    r = run_migcheck({"repair", single.uri(), cluster.seed_uri(), "--store", store, "--delete-extra", "--quiet"});
+    INFO(r.err);
+    CHECK(r.exit_code == 0);
+    r = run_migcheck(args({"compare", single.uri(), cluster.seed_uri(), "--store", store}));
+    CHECK(r.exit_code == 0);
+  }
+}
+
+TEST_CASE("cluster: replicate scan cluster -> standalone and standalone -> cluster",
+          "[integration][cluster]") {
+  t::TestCluster cluster;
+  t::TestServer single;
+  load(cluster, dataset(80));
+  std::string store = tmp_store("repl");
+  auto r = run_migcheck({"replicate", cluster.seed_uri(), single.uri(), "--store", store, "--quiet"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  r = run_migcheck(args({"compare", cluster.seed_uri(), single.uri(), "--store", store}));
+  CHECK(r.exit_code == 0);
+
+  t::TestCluster other;
+  r = run_migcheck({"replicate", single.uri(), other.seed_uri(), "--store", store, "--quiet"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  r = run_migcheck(args({"compare", single.uri(), other.seed_uri(), "--store", store}));
+  CHECK(r.exit_code == 0);
+  // cluster -> cluster, the other way round, agrees too.
+  r = run_migcheck(args({"compare", other.seed_uri(), cluster.seed_uri(), "--store", store}));
+  CHECK(r.exit_code == 0);
+}
+
+TEST_CASE("cluster: a slot migrated while compare runs leaves no false differences",
+          "[integration][cluster]") {
+  t::TestCluster source;
+  t::TestServer target;
+  Cmds data;
+  // Many keys in one slot (hash tag) so the migration takes a while.
+  for (int i = 0; i < 3000; ++i) data.push_back({"SET", "{moving}:" + std::to_string(i), std::string(100, 'v')});
+  for (int i = 0; i < 3000; ++i) data.push_back({"SET", "other:" + std::to_string(i), "x"});
+  load(source, data);
+  target.pipeline(data);
+
+  t::TestServer& from = source.node_for_key("{moving}");
+  t::TestServer* to = &source.node(0) == &from ? &source.node(1) : &source.node(0);
+  const std::string slot = std::to_string(t::key_slot("{moving}"));
+  const std::string from_id = from.cmd({"CLUSTER", "MYID"}), to_id = to->cmd({"CLUSTER", "MYID"});
+
+  std::thread mover([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    to->cmd({"CLUSTER", "SETSLOT", slot, "IMPORTING", from_id});
+    from.cmd({"CLUSTER", "SETSLOT", slot, "MIGRATING", to_id});
+    for (;;) {
+      auto keys = from.reply({"CLUSTER", "GETKEYSINSLOT", slot, "100"});
+      if (keys.elements.empty()) break;
+      std::vector<std::string> mig = {"MIGRATE", "127.0.0.1", std::to_string(to->port()), "", "0", "5000", "KEYS"};
+      for (auto& k : keys.elements) mig.push_back(k.str);
+      from.cmd(mig);
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    for (int i = 0; i < source.size(); ++i) source.node(i).cmd({"CLUSTER", "SETSLOT", slot, "NODE", to_id});
+  });
+  std::string store = tmp_store("reshard");
+  auto r = run_migcheck({"compare", source.seed_uri(), target.uri(), "--store", store, "--rounds", "3",
+                         "--interval", "500ms", "--batch", "50", "--scan-count", "50", "--quiet"});
+  mover.join();
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+}
+
+TEST_CASE("cluster: announced addresses that cannot be reached are named in the error",
+          "[integration][cluster]") {
+  t::TestCluster cluster;
+  // Node 1 announces an address on which nothing listens (another loopback IP).
+  cluster.node(1).cmd({"CONFIG", "SET", "cluster-announce-ip", "127.0.0.2"});
+  // Wait until the seed sees the new address.
+  for (int i = 0; i < 100; ++i) {
+    if (cluster.node(0).cmd({"CLUSTER", "NODES"}).find("127.0.0.2") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  t::TestServer target;
+  auto r = run_migcheck({"compare", cluster.seed_uri(), target.uri(), "--store", tmp_store("nat"),
+                         "--rounds", "1", "--quiet", "--retry-for", "500ms", "--connect-timeout", "500ms"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("127.0.0.2:" + std::to_string(cluster.node(1).port())) != std::string::npos);
+  CHECK(r.err.find("announced") != std::string::npos);
+}
