@@ -195,3 +195,55 @@ TEST_CASE("cluster: announced addresses that cannot be reached are named in the 
   CHECK(r.err.find("127.0.0.2:" + std::to_string(cluster.node(1).port())) != std::string::npos);
   CHECK(r.err.find("announced") != std::string::npos);
 }
+
+TEST_CASE("cluster: --read-from replica keeps the reads off the primaries",
+          "[integration][cluster]") {
+  t::TestCluster cluster;
+  // Give every primary a replica.
+  std::vector<std::unique_ptr<t::TestServer>> replicas;
+  for (int i = 0; i < cluster.size(); ++i) {
+    replicas.push_back(std::make_unique<t::TestServer>(t::ServerOptions{.cluster = true}));
+    auto& r = *replicas.back();
+    r.cmd({"CLUSTER", "MEET", "127.0.0.1", std::to_string(cluster.node(0).port())});
+  }
+  for (int i = 0; i < cluster.size(); ++i) {
+    const std::string id = cluster.node(i).cmd({"CLUSTER", "MYID"});
+    for (int attempt = 0;; ++attempt) {
+      std::string rep = replicas[i]->cmd({"CLUSTER", "REPLICATE", id});
+      if (rep == "OK") break;
+      REQUIRE(attempt < 100);  // the replica has not learnt of the primary yet
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  load(cluster, dataset(50));
+  t::TestServer target;
+  target.pipeline(dataset(50));
+  // Wait until every replica has the data and every node sees the replicas.
+  for (int attempt = 0;; ++attempt) {
+    bool ready = true;
+    for (int i = 0; i < cluster.size(); ++i) {
+      ready = ready && replicas[i]->cmd({"DBSIZE"}) == cluster.node(i).cmd({"DBSIZE"});
+      ready = ready && replicas[i]->cmd({"INFO", "replication"}).find("master_link_status:up") != std::string::npos;
+      ready = ready && cluster.node(0).cmd({"CLUSTER", "SHARDS"}).find(std::to_string(replicas[i]->port())) !=
+                           std::string::npos;
+    }
+    if (ready) break;
+    REQUIRE(attempt < 200);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  auto calls = [](t::TestServer& s, const std::string& cmd) {
+    std::string info = s.cmd({"INFO", "commandstats"});
+    auto pos = info.find("cmdstat_" + cmd + ":calls=");
+    return pos == std::string::npos ? 0L : std::stol(info.substr(pos + cmd.size() + 15));
+  };
+  std::vector<long> primary_scans;
+  for (int i = 0; i < cluster.size(); ++i) primary_scans.push_back(calls(cluster.node(i), "type"));
+  auto r = run_migcheck({"compare", cluster.seed_uri(), target.uri(), "--store", tmp_store("replica"),
+                         "--read-from", "replica", "--rounds", "1", "--quiet"});
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  for (int i = 0; i < cluster.size(); ++i) {
+    CHECK(calls(cluster.node(i), "type") == primary_scans[i]);  // no per-key reads on primaries
+    CHECK(calls(*replicas[i], "type") > 0);
+  }
+}
