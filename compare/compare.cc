@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <deque>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -26,6 +27,9 @@
 namespace migcheck {
 namespace {
 
+constexpr std::string_view kCheckpoint = "compare";
+constexpr auto kCheckpointEvery = std::chrono::seconds(2);
+
 int64_t wall_ms() {
   return std::chrono::duration_cast<Millis>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -39,6 +43,30 @@ int64_t since_ms(std::chrono::steady_clock::time_point t) {
 struct WorkItem {
   enum class Side : uint8_t { Source, Target } side = Side::Source;
   std::vector<std::string> keys;
+  uint64_t seq = 0;  // per side, in push order
+  // Set on the last batch of a producer step: where the producer resumes to
+  // continue right after this batch (null: the round cannot be resumed).
+  std::optional<nlohmann::json> position;
+};
+
+// A worker's finished batch, waiting to be committed in sequence order.
+struct BatchResult {
+  std::vector<Difference> diffs;
+  std::map<std::string, int64_t, std::less<>> keys_by_type;
+  int64_t keys = 0;         // source keys checked
+  int64_t target_keys = 0;  // target keys looked up
+  std::optional<nlohmann::json> position;
+};
+
+// One producer's stream of batches. Results are committed (stored and
+// counted) only up to a position, in order, so a checkpoint's position,
+// counters and stored rows always describe the same batches.
+struct Stream {
+  uint64_t next_seq = 0;   // producer side
+  uint64_t next_commit = 0;
+  std::map<uint64_t, BatchResult> done;  // finished out of order
+  std::vector<BatchResult> held;         // in order, before the next position
+  nlohmann::json position;               // of the committed prefix; null = start
 };
 
 // Bounded FIFO between producers and workers: producers block when it is
@@ -94,7 +122,7 @@ struct Worker {
   std::unique_ptr<Client> src, tgt;
   std::unique_ptr<KeyReader> src_reader, tgt_reader, src_retry, tgt_retry, src_exists, tgt_meta;
   std::vector<Difference> diffs;
-  std::map<std::string, int64_t, std::less<>> keys_by_type;
+  std::map<std::string, int64_t, std::less<>> keys_by_type;  // of the current batch
   std::deque<KeyState> held;  // re-read states (stable addresses)
   std::vector<const KeyState*> s_state, t_state;
   std::vector<size_t> retry_idx;
@@ -140,29 +168,46 @@ class Engine {
 
   CompareResult run() {
     const auto t0 = std::chrono::steady_clock::now();
-    RunRecord rec;
-    rec.command = "compare";
-    rec.source = o_.source.display();
-    rec.target = o_.target.display();
-    rec.options_json = options_json().dump();
-    result_.run_id = store_.begin_run(rec);
-    log::info("compare run " + std::to_string(result_.run_id) + ": " + o_.source.display() + " db " +
+    int first_round = 1;
+    if (o_.resume_run > 0) {
+      first_round = reopen();
+    } else {
+      RunRecord rec;
+      rec.command = "compare";
+      rec.source = o_.source.display();
+      rec.target = o_.target.display();
+      rec.options_json = options_json().dump();
+      result_.run_id = store_.begin_run(rec);
+    }
+    log::info(std::string(o_.resume_run > 0 ? "resuming " : "") + "compare run " + std::to_string(result_.run_id) + ": " + o_.source.display() + " db " +
               std::to_string(o_.source.db) + " -> " + o_.target.display() + " db " + std::to_string(o_.target.db) +
               " (store " + store_.path() + ")");
     try {
       prepare();
-      for (int round = 1; round <= o_.rounds; ++round) {
-        if (round > 1) {
+      for (int round = first_round; round <= o_.rounds; ++round) {
+        const bool resumed = !resume_.is_null() && round == first_round;
+        // The round's start is checkpointed before the wait, so a stop
+        // during the wait resumes with this round, not the one before.
+        if (!resumed) {
+          reset_round_state();
+          save_checkpoint(round);
+        }
+        if (round > 1 && !resumed) {
           log::info("round " + std::to_string(round - 1) + ": " + std::to_string(result_.rounds.back().differences) +
                     " difference(s); re-checking them in " + format_duration(o_.interval));
           wait_interval();
         }
-        run_round(round);
+        run_round(round, resumed);
         if (result_.rounds.back().differences == 0) break;
       }
       result_.elapsed_ms = since_ms(t0);
       finish();
       store_.finish_run(result_.run_id, "done", result_.exit_code);
+    } catch (const UsageError&) {
+      // Refused before any work (e.g. a resume whose nodes changed): the
+      // checkpoint stays usable.
+      try_finish(t0, "interrupted");
+      throw;
     } catch (const Interrupted&) {
       try_finish(t0, "interrupted");
       throw;
@@ -174,6 +219,108 @@ class Engine {
   }
 
  private:
+  // Resume: validates the run, drops what was stored after its checkpoint
+  // and loads the finished rounds and counters. Returns the round to continue.
+  int reopen() {
+    const int64_t id = o_.resume_run;
+    const std::string what = "cannot resume run " + std::to_string(id) + ": ";
+    auto rec = store_.run(id);
+    if (!rec) throw UsageError(what + "no such run in " + store_.path());
+    if (rec->command != "compare") throw UsageError(what + "it is a " + rec->command + " run, not a compare run");
+    if (rec->status == "done") throw UsageError(what + "it is finished (done)");
+    auto cp = store_.checkpoint(id, kCheckpoint);
+    if (!cp) throw UsageError(what + "it has no checkpoint");
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(*cp);
+    } catch (const nlohmann::json::exception& e) {
+      throw StoreError(what + "its checkpoint is unreadable: " + e.what());
+    }
+    result_.run_id = id;
+    resume_ = j;
+    const int round = j.value("round", 1);
+    store_.rollback_run(id, j.value("max_diff_id", int64_t{0}), round - 1);
+    for (const auto& r : store_.rounds(id)) {
+      RoundSummary rs;
+      rs.round = r.round;
+      rs.keys_checked = r.keys_checked;
+      rs.differences = r.differences;
+      rs.elapsed_ms = std::max<int64_t>(0, r.finished_ms - r.started_ms);
+      result_.rounds.push_back(rs);
+    }
+    if (!result_.rounds.empty()) set_round1(result_.rounds.front());
+    if (j.contains("keys_by_type") && j["keys_by_type"].is_object())
+      for (const auto& el : j["keys_by_type"].items()) keys_by_type_[el.key()] = el.value().get<int64_t>();
+    target_scanned_ = j.value("target_keys_scanned", int64_t{0});
+    store_.reopen_run(id);
+    return round;
+  }
+
+  void set_round1(const RoundSummary& rs) {
+    result_.keys_checked = rs.keys_checked;
+    result_.keys_per_sec = rs.elapsed_ms > 0 ? 1000.0 * static_cast<double>(rs.keys_checked) / static_cast<double>(rs.elapsed_ms) : 0;
+  }
+
+  // The committed state of round `round`, taken under the commit lock so
+  // that positions, counters and the stored rows agree.
+  nlohmann::json snapshot(int round) {
+    std::lock_guard lock(commit_mu_);
+    nlohmann::json by_type = nlohmann::json::object();
+    for (auto& [t, n] : keys_by_type_) by_type[t] = n;
+    return {{"round", round},
+            {"max_diff_id", store_.max_difference_id()},
+            {"keys_checked", round_keys_.load()},
+            {"differences", round_diffs_.load()},
+            {"keys_by_type", by_type},
+            {"target_keys_scanned", target_scanned_.load()},
+            {"elapsed_ms", round_elapsed_base_ + since_ms(round_t0_)},
+            {"source", streams_[0].position},
+            {"target", streams_[1].position}};
+  }
+
+  void reset_round_state() {
+    std::lock_guard lock(commit_mu_);
+    streams_[0] = Stream{};
+    streams_[1] = Stream{};
+    round_keys_ = 0;
+    round_diffs_ = 0;
+    round_elapsed_base_ = 0;
+    round_t0_ = std::chrono::steady_clock::now();
+  }
+
+  void save_checkpoint(int round) {
+    store_.put_checkpoint(result_.run_id, kCheckpoint, snapshot(round).dump());
+  }
+
+  // A finished batch: committed with the batches before it once a position
+  // is reached, so the checkpoint never covers half of a producer step.
+  void commit(WorkItem::Side side, uint64_t seq, BatchResult r) {
+    std::lock_guard lock(commit_mu_);
+    Stream& st = streams_[side == WorkItem::Side::Source ? 0 : 1];
+    st.done.emplace(seq, std::move(r));
+    for (auto it = st.done.begin(); it != st.done.end() && it->first == st.next_commit;
+         it = st.done.erase(it), ++st.next_commit) {
+      const bool at_position = it->second.position.has_value();
+      st.held.push_back(std::move(it->second));
+      if (!at_position) continue;
+      std::vector<Difference> diffs;
+      for (auto& b : st.held) diffs.insert(diffs.end(), std::make_move_iterator(b.diffs.begin()),
+                                           std::make_move_iterator(b.diffs.end()));
+      store_.add_differences(result_.run_id, diffs);
+      const auto nd = static_cast<int64_t>(diffs.size());
+      round_diffs_ += nd;
+      progress_.add_differences(nd);
+      for (auto& b : st.held) {
+        round_keys_ += b.keys;
+        progress_.add_keys(b.keys);
+        target_scanned_ += b.target_keys;
+        for (auto& [t, n] : b.keys_by_type) keys_by_type_[t] += n;
+      }
+      st.position = std::move(*st.held.back().position);
+      st.held.clear();
+    }
+  }
+
   nlohmann::json options_json() const {
     return {{"source", o_.source.display()},
             {"target", o_.target.display()},
@@ -251,7 +398,7 @@ class Engine {
 
   void check_stop() {
     if (o_.stop && o_.stop->load())
-      throw Interrupted("interrupted: compare run " + std::to_string(result_.run_id) + " recorded as interrupted");
+      throw Interrupted("interrupted, resume with `migcheck compare --resume " + std::to_string(result_.run_id) + "`");
   }
 
   ReaderOptions reader_options(bool source) {
@@ -290,13 +437,18 @@ class Engine {
   bool stopping() const { return abort_.load() || (o_.stop && o_.stop->load()); }
 
   // Pushes full batches from `buf`; with `all`, the remainder too.
-  bool push_batches(std::vector<std::string>& buf, WorkItem::Side side, bool all) {
+  // The batch that empties `buf` carries `position`: everything the producer
+  // produced so far is then in batches.
+  bool push_batches(std::vector<std::string>& buf, WorkItem::Side side, bool all,
+                    const std::function<nlohmann::json()>& position) {
     while (buf.size() >= batch_ || (all && !buf.empty())) {
       const size_t n = std::min(batch_, buf.size());
       WorkItem item;
       item.side = side;
+      item.seq = streams_[side == WorkItem::Side::Source ? 0 : 1].next_seq++;
       item.keys.assign(std::make_move_iterator(buf.begin()), std::make_move_iterator(buf.begin() + n));
       buf.erase(buf.begin(), buf.begin() + n);
+      if (buf.empty()) item.position = position();
       if (!queue_->push(std::move(item))) return false;
     }
     return true;
@@ -309,11 +461,16 @@ class Engine {
     so.count = o_.scan_count;
     so.limiter = side == WorkItem::Side::Source ? &limiter_ : nullptr;
     Scanner scanner(client, so);
+    const nlohmann::json& saved = streams_[side == WorkItem::Side::Source ? 0 : 1].position;
+    if (saved.is_array()) scanner.restore(Scanner::cursors_from_json(saved));
+    auto pos = [&] { return scanner.cursors_json(); };
     std::vector<std::string> buf;
+    // Batches are cut only at the end of a SCAN call (once a batch is full),
+    // so the cursors after the call are a resume point for all of them.
     while (!stopping() && scanner.next(buf)) {
-      if (!push_batches(buf, side, false)) return;
+      if (buf.size() >= batch_ && !push_batches(buf, side, true, pos)) return;
     }
-    if (!stopping()) push_batches(buf, side, true);
+    if (!stopping()) push_batches(buf, side, true, pos);
   }
 
   void produce_sample(Client& client, WorkItem::Side side) {
@@ -322,11 +479,13 @@ class Engine {
     so.match = o_.match;
     so.limiter = side == WorkItem::Side::Source ? &limiter_ : nullptr;
     Sampler sampler(client, so);
+    // A sample is random: a resumed run draws it again from the start.
+    auto pos = [] { return nlohmann::json(); };
     std::vector<std::string> buf;
     while (!stopping() && sampler.next(buf)) {
-      if (!push_batches(buf, side, false)) return;
+      if (!push_batches(buf, side, true, pos)) return;
     }
-    if (!stopping()) push_batches(buf, side, true);
+    if (!stopping()) push_batches(buf, side, true, pos);
     if (side == WorkItem::Side::Source && sampler.sampled() < sample_)
       log::info("sampled " + std::to_string(sampler.sampled()) + " distinct keys (fewer than --sample " +
                 std::to_string(sample_) + ": the keyspace or the matching part is small)");
@@ -345,24 +504,45 @@ class Engine {
     bool ok = true;
     DifferenceFilter f;
     f.round = prev_round;
+    // Resumed: rows up to the saved id were checked; they only fill `seen`.
+    const nlohmann::json& saved = streams_[0].position;
+    const int64_t skip_to = saved.is_number_integer() ? saved.get<int64_t>() : 0;
+    int64_t last_id = skip_to;
+    auto pos = [&] { return nlohmann::json(last_id); };
     store_.for_each_difference(result_.run_id, f, [&](const Difference& d) {
       if (!ok || stopping()) return;
       if (have_prev && d.key == prev) return;
       prev = d.key;
       have_prev = true;
       if (!seen.insert(element_id(d.key))) return;
+      if (d.id <= skip_to) return;
       buf.push_back(d.key);
-      ok = push_batches(buf, WorkItem::Side::Source, false);
+      last_id = d.id;
+      ok = push_batches(buf, WorkItem::Side::Source, false, pos);
     });
-    if (ok && !stopping()) push_batches(buf, WorkItem::Side::Source, true);
+    if (ok && !stopping()) push_batches(buf, WorkItem::Side::Source, true, pos);
   }
 
-  void run_round(int round) {
+  void run_round(int round, bool resumed) {
     check_stop();
     const auto t0 = std::chrono::steady_clock::now();
     const int64_t started = wall_ms();
-    round_keys_ = 0;
-    round_diffs_ = 0;
+    reset_round_state();
+    round_t0_ = t0;
+    // A sampled round is not resumable mid-way: its checkpoint stays at its start.
+    const bool resumable = round > 1 || sample_ == 0;
+    if (resumed) {
+      const nlohmann::json& j = resume_;
+      if (resumable) {
+        round_keys_ = j.value("keys_checked", int64_t{0});
+        round_diffs_ = j.value("differences", int64_t{0});
+        round_elapsed_base_ = j.value("elapsed_ms", int64_t{0});
+        if (j.contains("source")) streams_[0].position = j["source"];
+        if (j.contains("target")) streams_[1].position = j["target"];
+      }
+      log::info("resuming round " + std::to_string(round) + " after " + std::to_string(round_keys_.load()) +
+                " checked key(s)");
+    }
     int64_t total = -1;
     if (round == 1) {
       if (sample_ > 0) total = static_cast<int64_t>(sample_);
@@ -373,6 +553,8 @@ class Engine {
       total = store_.count_differences(result_.run_id, f);
     }
     progress_.start("round " + std::to_string(round), total);
+    progress_.add_keys(round_keys_.load());
+    progress_.add_differences(round_diffs_.load());
 
     queue_ = std::make_unique<WorkQueue>(workers_.size() * 2 + 2);
     std::vector<std::thread> producers;
@@ -408,12 +590,24 @@ class Engine {
         }
       });
     // A stop request (signal) closes the queue, so producers and workers end.
-    std::thread watcher([this] {
+    // It also checkpoints the round every few seconds, so a killed process
+    // loses at most that much work.
+    std::thread watcher([this, round, resumable] {
+      auto last = std::chrono::steady_clock::now();
       while (!abort_.load()) {
         if (o_.stop && o_.stop->load()) {
           abort_ = true;  // also wakes a rate-limited sleeper
           queue_->close();
           break;
+        }
+        if (resumable && std::chrono::steady_clock::now() - last >= kCheckpointEvery) {
+          last = std::chrono::steady_clock::now();
+          try {
+            save_checkpoint(round);
+          } catch (...) {
+            fail(std::current_exception());
+            break;
+          }
         }
         std::unique_lock lock(watch_mu_);
         watch_cv_.wait_for(lock, Millis(50), [&] { return round_over_; });
@@ -430,6 +624,14 @@ class Engine {
     watcher.join();
     round_over_ = false;
     progress_.finish();
+    const bool complete = !error_ && !(o_.stop && o_.stop->load()) && !abort_.load();
+    if (!complete && resumable) {
+      try {
+        save_checkpoint(round);
+      } catch (const std::exception& e) {
+        log::warn(std::string("cannot checkpoint the run: ") + e.what());
+      }
+    }
 
     // Recorded even when the round was cut short (interrupted, failed): the
     // run's status says so, and its rows are there to be listed.
@@ -437,7 +639,7 @@ class Engine {
     rs.round = round;
     rs.keys_checked = round_keys_.load();
     rs.differences = round_diffs_.load();
-    rs.elapsed_ms = since_ms(t0);
+    rs.elapsed_ms = round_elapsed_base_ + since_ms(t0);
     result_.rounds.push_back(rs);
     RoundRecord rr;
     rr.run = result_.run_id;
@@ -447,10 +649,7 @@ class Engine {
     rr.started_ms = started;
     rr.finished_ms = wall_ms();
     store_.put_round(rr);
-    if (round == 1) {
-      result_.keys_checked = rs.keys_checked;
-      result_.keys_per_sec = rs.elapsed_ms > 0 ? 1000.0 * static_cast<double>(rs.keys_checked) / static_cast<double>(rs.elapsed_ms) : 0;
-    }
+    if (round == 1) set_round1(rs);
     if (error_) std::rethrow_exception(error_);
     check_stop();
   }
@@ -459,21 +658,22 @@ class Engine {
     ensure_worker(w);
     while (auto item = queue_->pop()) {
       if (stopping()) break;
-      if (item->side == WorkItem::Side::Source) compare_batch(w, item->keys, round);
-      else check_target_only(w, item->keys, round);
-      flush(w);
+      BatchResult r;
+      w.diffs.clear();
+      w.keys_by_type.clear();
+      if (item->side == WorkItem::Side::Source) r.keys = compare_batch(w, item->keys, round);
+      else r.target_keys = check_target_only(w, item->keys, round);
+      r.diffs = std::move(w.diffs);
+      w.diffs.clear();
+      r.keys_by_type = std::move(w.keys_by_type);
+      w.keys_by_type.clear();
+      r.position = std::move(item->position);
+      commit(item->side, item->seq, std::move(r));
     }
   }
 
-  void flush(Worker& w) {
-    if (w.diffs.empty()) return;
-    store_.add_differences(result_.run_id, w.diffs);
-    progress_.add_differences(static_cast<int64_t>(w.diffs.size()));
-    round_diffs_ += static_cast<int64_t>(w.diffs.size());
-    w.diffs.clear();
-  }
-
-  void compare_batch(Worker& w, const std::vector<std::string>& keys, int round) {
+  // Returns the keys checked (a type-filtered key is not).
+  int64_t compare_batch(Worker& w, const std::vector<std::string>& keys, int round) {
     const size_t n = keys.size();
     read_together(*w.src_reader, keys, *w.tgt_reader, keys);
     auto src = w.src_reader->results();
@@ -524,12 +724,12 @@ class Engine {
       }
       classify_key(keys[i], o_.source.db, round, s, t, o_.ttl_tolerance, w.diffs);
     }
-    round_keys_ += checked;
-    progress_.add_keys(checked);
+    return checked;
   }
 
   // Target-scan batch: EXISTS on the source; the absent ones are extra.
-  void check_target_only(Worker& w, const std::vector<std::string>& keys, int round) {
+  // Returns the number of target keys looked up.
+  int64_t check_target_only(Worker& w, const std::vector<std::string>& keys, int round) {
     auto ex = w.src_exists->read(keys, ReadLevel::Exists);
     w.absent_keys.clear();
     for (size_t i = 0; i < keys.size(); ++i) {
@@ -537,8 +737,7 @@ class Engine {
       else if (ex[i].status == ReadStatus::Error)
         log::debug("cannot check source existence of a target key: " + ex[i].detail);
     }
-    target_scanned_ += static_cast<int64_t>(keys.size());
-    if (w.absent_keys.empty()) return;
+    if (w.absent_keys.empty()) return static_cast<int64_t>(keys.size());
     auto meta = w.tgt_meta->read(w.absent_keys, ReadLevel::Meta);
     KeyState none;
     for (size_t i = 0; i < w.absent_keys.size(); ++i) {
@@ -548,6 +747,7 @@ class Engine {
         continue;
       classify_key(w.absent_keys[i], o_.source.db, round, none, t, o_.ttl_tolerance, w.diffs);
     }
+    return static_cast<int64_t>(keys.size());
   }
 
   nlohmann::json totals_json() {
@@ -576,8 +776,11 @@ class Engine {
   void aggregate() {
     if (aggregated_) return;
     aggregated_ = true;
+    {
+      std::lock_guard lock(commit_mu_);
+      for (auto& [t, n] : keys_by_type_) result_.keys_by_type[t] += n;
+    }
     for (auto& w : workers_) {
-      for (auto& [t, n] : w.keys_by_type) result_.keys_by_type[t] += n;
       for (KeyReader* r : {w.src_reader.get(), w.src_retry.get(), w.src_exists.get()})
         if (r) result_.source_stats += r->stats();
       for (KeyReader* r : {w.tgt_reader.get(), w.tgt_retry.get(), w.tgt_meta.get()})
@@ -616,6 +819,14 @@ class Engine {
   bool round_over_ = false;
   bool aggregated_ = false;
   CompareResult result_;
+  // Commit state (commit_mu_): per-side streams ([0] source, [1] target) and
+  // run-wide counters of committed batches.
+  std::mutex commit_mu_;
+  Stream streams_[2];
+  std::map<std::string, int64_t> keys_by_type_;
+  nlohmann::json resume_;  // the checkpoint resumed from; null for a new run
+  std::chrono::steady_clock::time_point round_t0_ = std::chrono::steady_clock::now();
+  int64_t round_elapsed_base_ = 0;  // elapsed before the resume
 };
 
 std::string ttl_text(const KeyState& s) {

@@ -50,8 +50,12 @@ struct CompareOptions {
   size_t big_string = 1 << 20;     // strings longer are read in windows of this size
   bool progress = true;            // progress line on stderr
   std::string store_path{};        // for the options recorded with the run
-  // Raised by a signal handler: workers stop, the run is marked interrupted.
+  // Raised by a signal handler: workers stop, the run is checkpointed and
+  // marked interrupted.
   const std::atomic<bool>* stop = nullptr;
+  // > 0: continue this stopped compare run from its checkpoint instead of
+  // starting a new one (the options above should be the run's own).
+  int64_t resume_run = 0;
 };
 
 struct RoundSummary {
@@ -79,7 +83,15 @@ struct CompareResult {
   std::string target_desc;
 };
 
-// Runs the comparison as a new run in `store`. Per-key problems (WRONGTYPE,
+// Checkpoints: the committed part of the current round (per-side SCAN
+// cursors, or the position in the previous round's differences, with the
+// counters of exactly the batches before that position and the largest
+// difference id then stored) is saved as checkpoint "compare" of the run
+// every few seconds, at each round start and when stopped. A resumed run
+// drops the rows stored after it and re-checks from there, so every key is
+// counted once.
+//
+// Runs the comparison as a new run in `store` (or resumes opts.resume_run). Per-key problems (WRONGTYPE,
 // NOPERM, keys vanishing) are differences or drop out; lost servers, refused
 // SCAN, store failures throw (the run is recorded as failed), a raised stop
 // flag throws Interrupted (the run is recorded as interrupted).

@@ -7,6 +7,8 @@
 #include <memory>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "cli.h"
 #include "commands.h"
 #include "compare/compare.h"
@@ -36,7 +38,46 @@ struct CompareCli {
   bool no_target_scan = false;
   size_t chunk = 1000;
   std::string big_string = "1mb";
+  int64_t resume = 0;
 };
+
+// --resume: the run must be a stopped compare run of `store`; its recorded
+// options replace the command line's (endpoints and credentials excepted).
+void apply_resumed_options(Store& store, int64_t id, CompareOptions& o) {
+  const std::string what = "cannot resume run " + std::to_string(id) + ": ";
+  auto rec = store.run(id);
+  if (!rec) throw UsageError(what + "no such run in " + store.path());
+  if (rec->command != "compare") throw UsageError(what + "it is a " + rec->command + " run, not a compare run");
+  if (rec->status == "done") throw UsageError(what + "it is finished (done)");
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(rec->options_json);
+  } catch (const nlohmann::json::exception& e) {
+    throw StoreError(what + "its options are unreadable: " + e.what());
+  }
+  o.source.db = j.value("db", o.source.db);
+  o.source.db_given = true;
+  o.target.db = j.value("target_db", o.target.db);
+  o.rounds = j.value("rounds", o.rounds);
+  o.interval = Millis(j.value("interval_ms", o.interval.count()));
+  o.ttl_tolerance = Millis(j.value("ttl_tolerance_ms", o.ttl_tolerance.count()));
+  o.match = j.value("match", o.match);
+  o.types = j.value("types", o.types);
+  o.scan_count = j.value("scan_count", o.scan_count);
+  o.batch = j.value("batch", o.batch);
+  o.connections = j.value("connections", o.connections);
+  o.max_ops_per_sec = j.value("max_ops_per_sec", o.max_ops_per_sec);
+  o.sample = j.value("sample", o.sample);
+  o.target_scan = j.value("target_scan", o.target_scan);
+  o.chunk = j.value("chunk", o.chunk);
+  o.big_string = j.value("big_string", o.big_string);
+  const bool replica = j.value("read_from_replica", o.source_client.read_from_replica);
+  o.source_client.read_from_replica = replica;
+  if (rec->source != o.source.display() || rec->target != o.target.display())
+    log::warn("resuming run " + std::to_string(id) + " recorded with " + rec->source + " -> " + rec->target +
+              " against " + o.source.display() + " -> " + o.target.display());
+  o.resume_run = id;
+}
 
 std::string grouped(int64_t v) {
   std::string s = std::to_string(v < 0 ? -v : v);
@@ -139,7 +180,9 @@ int run(const CompareCli& c) {
   o.progress = !c.common.quiet;
   o.store_path = c.common.store;
 
-  Store store(c.common.store, true);
+  // A resumed run needs its store: never create an empty one for it.
+  Store store(c.common.store, c.resume == 0);
+  if (c.resume > 0) apply_resumed_options(store, c.resume, o);
   // SIGINT/SIGTERM: the workers stop at a batch boundary and the run is
   // recorded as interrupted (exit 2); a second signal kills.
   signals::install();
@@ -176,6 +219,9 @@ void add_compare_command(CLI::App& app, Runner& runner) {
   sub->add_option("--target-db", c->target_db, "target database to compare the source database with")
       ->check(CLI::Range(0, 1 << 20))->group(g);
   sub->add_option("--sample", c->sample, "check only this many keys drawn at random (RANDOMKEY)")->group(g);
+  sub->add_option("--resume", c->resume,
+                  "continue this interrupted compare run (from --store) where it stopped, with its options")
+      ->check(CLI::PositiveNumber)->group(g);
   sub->add_flag("--no-target-scan", c->no_target_scan, "do not scan the target for keys missing on the source")
       ->group(g);
   const std::string p = "Speed and load";

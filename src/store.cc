@@ -295,6 +295,7 @@ RunRecord read_run(Statement& s) {
 // Reads columns 1.. of kDifferenceColumns (column 0 is the id).
 Difference read_difference(Statement& s) {
   Difference d;
+  d.id = s.int64(0);
   d.round = s.int32(1);
   d.db = s.int32(2);
   d.key = s.blob(3);
@@ -632,6 +633,35 @@ std::optional<std::string> Store::checkpoint(int64_t run, std::string_view name)
   s.bind_int(1, run).bind_text(2, name);
   if (!s.step()) return std::nullopt;
   return s.text(0);
+}
+
+void Store::reopen_run(int64_t run) {
+  std::lock_guard lock(mu_);
+  Statement s(db_->conn, "UPDATE runs SET finished_ms = 0, status = 'running', exit_code = -1 WHERE id = ?");
+  s.bind_int(1, run);
+  s.run();
+}
+
+int64_t Store::max_difference_id() {
+  std::lock_guard lock(mu_);
+  // max(rowid) is a single seek; per-run it would scan the run's rows.
+  return query_int(db_->conn, "SELECT coalesce(max(id), 0) FROM differences");
+}
+
+void Store::rollback_run(int64_t run, int64_t id, int round) {
+  std::lock_guard lock(mu_);
+  Transaction tx(db_->conn);
+  {
+    Statement s(db_->conn, "DELETE FROM differences WHERE run = ? AND id > ?");
+    s.bind_int(1, run).bind_int(2, id);
+    s.run();
+  }
+  {
+    Statement s(db_->conn, "DELETE FROM rounds WHERE run = ? AND round > ?");
+    s.bind_int(1, run).bind_int(2, round);
+    s.run();
+  }
+  tx.commit();
 }
 
 }  // namespace migcheck

@@ -66,6 +66,7 @@ struct Difference {
   int64_t source_size = -1;  // elements (collections) or bytes (strings); -1 unknown
   int64_t target_size = -1;
   std::string detail;  // free text, e.g. "changed while read in chunks"
+  int64_t id = 0;      // row id when read back from the store (insertion order)
 };
 
 // What repair/replicate did with one key.
@@ -128,6 +129,14 @@ class Store {
   // Resume checkpoints: named opaque values per run (JSON text).
   void put_checkpoint(int64_t run, std::string_view name, std::string_view value);
   std::optional<std::string> checkpoint(int64_t run, std::string_view name);
+
+  // Resume support. reopen_run marks a stopped run running again (same id).
+  void reopen_run(int64_t run);
+  // The largest difference row id in the store (any run); 0 when none.
+  int64_t max_difference_id();
+  // Drops the run's difference rows inserted after `id`, and the round
+  // records after `round`: the work a resumed run redoes.
+  void rollback_run(int64_t run, int64_t id, int round);
 
  private:
   std::string path_;

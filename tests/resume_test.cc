@@ -1,0 +1,219 @@
+// Integration tests of resumable compare runs: SIGINT checkpoints and exits 2,
+// `--resume RUN` continues and ends with the totals of an uninterrupted run.
+#include <catch2/catch_test_macros.hpp>
+#include <nlohmann/json.hpp>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cli_runner.h"
+#include "server_fixture.h"
+#include "store.h"
+
+using namespace migcheck;
+using migcheck::test::run_migcheck;
+using migcheck::test::TestServer;
+
+namespace {
+
+std::string tmp_path(const std::string& name) {
+  auto p = std::filesystem::temp_directory_path() /
+           ("migcheck-resume-" + name + "-" + std::to_string(::getpid()));
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(p.string() + suffix);
+  return p.string();
+}
+
+// migcheck in a child process with stdout/stderr to files; run_process does
+// not expose the pid, and the test must signal it.
+pid_t spawn_migcheck(std::vector<std::string> args, const std::string& out, const std::string& err) {
+  args.insert(args.begin(), MIGCHECK_BINARY);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int in = ::open("/dev/null", O_RDONLY);
+    const int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    const int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (in < 0 || o < 0 || e < 0) ::_exit(127);
+    ::dup2(in, 0);
+    ::dup2(o, 1);
+    ::dup2(e, 2);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+// Exit code, or 128 + signal; -1 if it did not end within `timeout`.
+int wait_exit(pid_t pid, std::chrono::seconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  int status = 0;
+  while (std::chrono::steady_clock::now() < until) {
+    const pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, &status, 0);
+  return -1;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+// (key, kind, round) rows of `diffs --format jsonl` for every round of a run.
+std::multiset<std::string> diff_rows(const std::string& store, int64_t run, int rounds) {
+  std::multiset<std::string> rows;
+  for (int round = 1; round <= rounds; ++round) {
+    auto r = run_migcheck({"diffs", "--store", store, "--run", std::to_string(run), "--round",
+                           std::to_string(round), "--format", "jsonl"});
+    REQUIRE(r.exit_code <= 1);
+    std::istringstream in(r.out);
+    for (std::string line; std::getline(in, line);) {
+      if (line.empty()) continue;
+      auto j = nlohmann::json::parse(line);
+      rows.insert(std::to_string(round) + " " + j.value("kind", "") + " " + j["key"].dump());
+    }
+  }
+  return rows;
+}
+
+struct Totals {
+  std::vector<std::pair<int64_t, int64_t>> rounds;  // (keys checked, differences)
+  bool operator==(const Totals&) const = default;
+};
+
+Totals totals(const std::string& store_path, int64_t run) {
+  Store store(store_path, false);
+  Totals t;
+  for (const auto& r : store.rounds(run)) t.rounds.emplace_back(r.keys_checked, r.differences);
+  return t;
+}
+
+void load(TestServer& source, TestServer& target) {
+  constexpr int kKeys = 30000;
+  for (int base = 0; base < kKeys; base += 1000) {
+    std::vector<std::string> mset{"MSET"};
+    for (int i = base; i < base + 1000; ++i) {
+      mset.push_back("k:" + std::to_string(i));
+      mset.push_back("v" + std::to_string(i));
+    }
+    source.pipeline({mset});
+    target.pipeline({mset});
+  }
+  // A few differences of each kind, spread over the keyspace.
+  target.pipeline({{"DEL", "k:17", "k:9001", "k:23456"},
+                   {"SET", "k:42", "changed"},
+                   {"SET", "k:15000", "changed"},
+                   {"SET", "only:target:1", "x"},
+                   {"SET", "only:target:2", "y"}});
+  source.pipeline({{"EXPIRE", "k:777", "100000"}, {"EXPIRE", "k:29999", "100000"}});
+}
+
+}  // namespace
+
+TEST_CASE("resume: an interrupted compare resumed ends with the totals of an uninterrupted run",
+          "[resume][integration]") {
+  TestServer source;
+  TestServer target;
+  load(source, target);
+  const std::vector<std::string> common{"--rounds", "2", "--interval", "100ms", "--max-ops-per-sec", "40000",
+                                        "--connections", "3", "--batch", "200", "--scan-count", "300"};
+
+  const std::string full_store = tmp_path("full.db");
+  auto args = std::vector<std::string>{"compare", source.uri(), target.uri(), "--store", full_store, "-q"};
+  args.insert(args.end(), common.begin(), common.end());
+  auto full = run_migcheck(args);
+  INFO(full.err);
+  REQUIRE(full.exit_code == 1);
+
+  const std::string store = tmp_path("resumed.db");
+  const std::string out = tmp_path("out.txt"), err = tmp_path("err.txt");
+  args = {"compare", source.uri(), target.uri(), "--store", store, "-q"};
+  args.insert(args.end(), common.begin(), common.end());
+  const pid_t pid = spawn_migcheck(args, out, err);
+  REQUIRE(pid > 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  ::kill(pid, SIGINT);
+  const int code = wait_exit(pid, std::chrono::seconds(60));
+  const std::string stderr_text = slurp(err);
+  INFO(stderr_text);
+  REQUIRE(code == 2);
+  CHECK(stderr_text.find("interrupted, resume with `migcheck compare --resume 1`") != std::string::npos);
+  {
+    Store s(store, false);
+    auto rec = s.run(1);
+    REQUIRE(rec);
+    CHECK(rec->status == "interrupted");
+    // Stopped mid-way through round 1, with part of it committed.
+    auto cp = s.checkpoint(1, "compare");
+    REQUIRE(cp);
+    auto j = nlohmann::json::parse(*cp);
+    CHECK(j.value("round", 0) == 1);
+    CHECK(j.value("keys_checked", int64_t{0}) > 0);
+    CHECK(j.value("keys_checked", int64_t{0}) < 30000);
+  }
+
+  // Resumed with other options on the command line: the run's own are used.
+  auto resumed = run_migcheck({"compare", source.uri(), target.uri(), "--store", store, "-q", "--resume", "1",
+                               "--rounds", "1"});
+  INFO(resumed.err);
+  REQUIRE(resumed.exit_code == 1);
+  {
+    Store s(store, false);
+    auto rec = s.run(1);
+    REQUIRE(rec);
+    CHECK(rec->status == "done");
+    CHECK(s.runs().size() == 1);
+  }
+  const Totals want = totals(full_store, 1);
+  REQUIRE(want.rounds.size() == 2);
+  CHECK(want.rounds[0].first == 30000);
+  CHECK(want.rounds[0].second == 9);
+  CHECK(totals(store, 1) == want);
+  CHECK(diff_rows(store, 1, 2) == diff_rows(full_store, 1, 2));
+
+  // A finished run, a missing run and a run of another store are refused.
+  auto again = run_migcheck({"compare", source.uri(), target.uri(), "--store", store, "--resume", "1"});
+  CHECK(again.exit_code == 2);
+  CHECK(again.err.find("finished") != std::string::npos);
+  auto missing = run_migcheck({"compare", source.uri(), target.uri(), "--store", store, "--resume", "7"});
+  CHECK(missing.exit_code == 2);
+  CHECK(missing.err.find("no such run") != std::string::npos);
+  CHECK(totals(store, 1) == want);
+
+  for (const auto& p : {full_store, store, out, err})
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(p + suffix);
+}
+
+TEST_CASE("resume: a run of another command is refused", "[resume][integration]") {
+  const std::string store = tmp_path("other.db");
+  {
+    Store s(store, true);
+    RunRecord rec;
+    rec.command = "repair";
+    const int64_t id = s.begin_run(rec);
+    s.finish_run(id, "interrupted", 2);
+  }
+  TestServer server;
+  auto r = run_migcheck({"compare", server.uri(), server.uri(), "--store", store, "--resume", "1"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("not a compare run") != std::string::npos);
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(store + suffix);
+}
