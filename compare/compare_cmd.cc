@@ -147,16 +147,7 @@ int run(const CompareCli& c) {
   log::set_quiet(c.common.quiet);
   log::set_verbose(c.common.verbose);
   CompareOptions o;
-  o.source = resolve_endpoint(c.common.source, "MIGCHECK_SOURCE_PASS");
-  o.target = resolve_endpoint(c.common.target, "MIGCHECK_TARGET_PASS");
-  if (c.db >= 0) {
-    o.source.db = c.db;
-    o.source.db_given = true;
-  }
-  // The target db: --target-db, else --db, else the target URI's, else the source's.
-  if (c.target_db >= 0) o.target.db = c.target_db;
-  else if (c.db >= 0) o.target.db = c.db;
-  else if (!o.target.db_given) o.target.db = o.source.db;
+  resolve_sides(c.common, c.db, c.target_db, o.source, o.target);
   o.source_client = client_options(c.common, true);
   o.target_client = client_options(c.common, false);
   o.rounds = c.rounds;

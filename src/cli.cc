@@ -77,6 +77,19 @@ Endpoint resolve_endpoint(const SideOptions& s, const char* env_var) {
   return ep;
 }
 
+void resolve_sides(const CommonOptions& o, int db, int target_db, Endpoint& source,
+                   Endpoint& target) {
+  source = resolve_endpoint(o.source, "MIGCHECK_SOURCE_PASS");
+  target = resolve_endpoint(o.target, "MIGCHECK_TARGET_PASS");
+  if (db >= 0) {
+    source.db = db;
+    source.db_given = true;
+  }
+  if (target_db >= 0) target.db = target_db;
+  else if (db >= 0) target.db = db;
+  else if (!target.db_given) target.db = source.db;
+}
+
 ClientOptions client_options(const CommonOptions& o, bool for_source) {
   ClientOptions c;
   c.conn.connect_timeout = parse_duration(o.connect_timeout);

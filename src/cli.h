@@ -42,6 +42,10 @@ void add_common_flags(CLI::App& app, CommonOptions& opts);
 // The endpoint of a side: the URI, overridden by flags, with the password
 // from $env_var when neither gives one. Throws UsageError.
 Endpoint resolve_endpoint(const SideOptions& side, const char* env_var);
+// Both endpoints with --db / --target-db applied: the target db is
+// --target-db, else --db, else the target URI's, else the source's.
+void resolve_sides(const CommonOptions& opts, int db, int target_db, Endpoint& source,
+                   Endpoint& target);
 ClientOptions client_options(const CommonOptions& opts, bool for_source);
 
 // A CLI11 validator for durations ("500ms", "5s", "2m").
