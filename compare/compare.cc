@@ -13,6 +13,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <unordered_set>
 
 #include <nlohmann/json.hpp>
 
@@ -21,6 +22,7 @@
 #include "log.h"
 #include "progress.h"
 #include "rate_limiter.h"
+#include "reports/encoding.h"
 #include "scanner.h"
 #include "server_info.h"
 
@@ -55,6 +57,7 @@ struct BatchResult {
   std::map<std::string, int64_t, std::less<>> keys_by_type;
   int64_t keys = 0;         // source keys checked
   int64_t target_keys = 0;  // target keys looked up
+  std::vector<BigKeyInfo> big_keys;  // round 1: source keys read in chunks
   std::optional<nlohmann::json> position;
 };
 
@@ -123,6 +126,7 @@ struct Worker {
   std::unique_ptr<KeyReader> src_reader, tgt_reader, src_retry, tgt_retry, src_exists, tgt_meta;
   std::vector<Difference> diffs;
   std::map<std::string, int64_t, std::less<>> keys_by_type;  // of the current batch
+  std::vector<BigKeyInfo> big_keys;                          // of the current batch
   std::deque<KeyState> held;  // re-read states (stable addresses)
   std::vector<const KeyState*> s_state, t_state;
   std::vector<size_t> retry_idx;
@@ -152,6 +156,29 @@ nlohmann::json stats_json(const ReaderStats& s) {
           {"commands", s.commands}, {"chunked_keys", s.chunked_keys},
           {"chunk_commands", s.chunk_commands}, {"unstable", s.unstable},
           {"errors", s.errors}};
+}
+
+// A big key as totals.big_keys and the checkpoint list it, binary-safe the
+// way the reports write keys: text as "key", other bytes as "key_base64".
+nlohmann::json big_key_json(const BigKeyInfo& k) {
+  nlohmann::json j = {{"db", k.db}, {"type", k.type}, {"size", k.size}};
+  if (is_valid_utf8(k.key))
+    j["key"] = k.key;
+  else
+    j["key_base64"] = base64_encode(k.key);
+  return j;
+}
+
+BigKeyInfo big_key_from_json(const nlohmann::json& j) {
+  BigKeyInfo k;
+  if (j.contains("key"))
+    k.key = j["key"].get<std::string>();
+  else
+    k.key = base64_decode(j.value("key_base64", "")).value_or("");
+  k.db = j.value("db", 0);
+  k.type = j.value("type", "");
+  k.size = j.value("size", int64_t{-1});
+  return k;
 }
 
 class Engine {
@@ -252,6 +279,15 @@ class Engine {
     if (j.contains("keys_by_type") && j["keys_by_type"].is_object())
       for (const auto& el : j["keys_by_type"].items()) keys_by_type_[el.key()] = el.value().get<int64_t>();
     target_scanned_ = j.value("target_keys_scanned", int64_t{0});
+    // A checkpoint without big_keys (written before they were recorded)
+    // leaves them unknown: totals then carry none rather than a wrong count.
+    if (auto bk = j.find("big_keys"); bk != j.end() && bk->is_object()) {
+      for (const auto& h : bk->value("ids", nlohmann::json::array()))
+        big_ids_.insert(h.get<uint64_t>());
+      for (const auto& k : bk->value("keys", nlohmann::json::array()))
+        big_listed_.push_back(big_key_from_json(k));
+      big_keys_known_ = round > 1;
+    }
     store_.reopen_run(id);
     return round;
   }
@@ -267,12 +303,15 @@ class Engine {
     std::lock_guard lock(commit_mu_);
     nlohmann::json by_type = nlohmann::json::object();
     for (auto& [t, n] : keys_by_type_) by_type[t] = n;
+    nlohmann::json big_listed = nlohmann::json::array();
+    for (const auto& k : big_listed_) big_listed.push_back(big_key_json(k));
     return {{"round", round},
             {"max_diff_id", store_.max_difference_id()},
             {"keys_checked", round_keys_.load()},
             {"differences", round_diffs_.load()},
             {"keys_by_type", by_type},
             {"target_keys_scanned", target_scanned_.load()},
+            {"big_keys", {{"ids", big_ids_}, {"keys", big_listed}}},
             {"elapsed_ms", round_elapsed_base_ + since_ms(round_t0_)},
             {"source", streams_[0].position},
             {"target", streams_[1].position}};
@@ -306,8 +345,8 @@ class Engine {
       std::vector<Difference> diffs;
       for (auto& b : st.held) diffs.insert(diffs.end(), std::make_move_iterator(b.diffs.begin()),
                                            std::make_move_iterator(b.diffs.end()));
-      store_.add_differences(result_.run_id, diffs);
-      const auto nd = static_cast<int64_t>(diffs.size());
+      // Counted as stored: a key SCAN returned twice is recorded once.
+      const int64_t nd = store_.add_differences(result_.run_id, diffs);
       round_diffs_ += nd;
       progress_.add_differences(nd);
       for (auto& b : st.held) {
@@ -315,6 +354,9 @@ class Engine {
         progress_.add_keys(b.keys);
         target_scanned_ += b.target_keys;
         for (auto& [t, n] : b.keys_by_type) keys_by_type_[t] += n;
+        for (auto& k : b.big_keys)
+          if (big_ids_.insert(element_id(k.key)).second && big_listed_.size() < kBigKeysListed)
+            big_listed_.push_back(std::move(k));
       }
       st.position = std::move(*st.held.back().position);
       st.held.clear();
@@ -650,6 +692,7 @@ class Engine {
     rr.finished_ms = wall_ms();
     store_.put_round(rr);
     if (round == 1) set_round1(rs);
+    if (round == 1 && complete) big_keys_known_ = true;
     if (error_) std::rethrow_exception(error_);
     check_stop();
   }
@@ -667,6 +710,8 @@ class Engine {
       w.diffs.clear();
       r.keys_by_type = std::move(w.keys_by_type);
       w.keys_by_type.clear();
+      r.big_keys = std::move(w.big_keys);
+      w.big_keys.clear();
       r.position = std::move(item->position);
       commit(item->side, item->seq, std::move(r));
     }
@@ -721,6 +766,8 @@ class Engine {
         auto it = w.keys_by_type.find(s.type_name);
         if (it == w.keys_by_type.end()) it = w.keys_by_type.emplace(s.type_name, 0).first;
         ++it->second;
+        if (s.chunked && s.exists)
+          w.big_keys.push_back({keys[i], o_.source.db, s.type_name, s.size});
       }
       classify_key(keys[i], o_.source.db, round, s, t, o_.ttl_tolerance, w.diffs);
     }
@@ -758,18 +805,26 @@ class Engine {
     nlohmann::json by_kind = nlohmann::json::object(), by_type = nlohmann::json::object();
     for (auto& [k, v] : result_.differences_by_kind) by_kind[k] = v;
     for (auto& [k, v] : result_.differences_by_type) by_type[k] = v;
-    return {{"keys_checked", result_.keys_checked},
-            {"keys_by_type", result_.keys_by_type},
-            {"target_keys_scanned", result_.target_keys_scanned},
-            {"differences", result_.differences},
-            {"differences_by_kind", by_kind},
-            {"differences_by_type", by_type},
-            {"rounds", rounds},
-            {"elapsed_ms", result_.elapsed_ms},
-            {"keys_per_sec", result_.keys_per_sec},
-            {"sampled", sample_ > 0},
-            {"source_reader", stats_json(result_.source_stats)},
-            {"target_reader", stats_json(result_.target_stats)}};
+    nlohmann::json totals = {{"keys_checked", result_.keys_checked},
+                             {"keys_by_type", result_.keys_by_type},
+                             {"target_keys_scanned", result_.target_keys_scanned},
+                             {"differences", result_.differences},
+                             {"differences_by_kind", by_kind},
+                             {"differences_by_type", by_type},
+                             {"rounds", rounds},
+                             {"elapsed_ms", result_.elapsed_ms},
+                             {"keys_per_sec", result_.keys_per_sec},
+                             {"sampled", sample_ > 0},
+                             {"source_reader", stats_json(result_.source_stats)},
+                             {"target_reader", stats_json(result_.target_stats)}};
+    // Only a complete round 1 has looked at every key: before that, no count
+    // (the report says "not evaluated") rather than a partial one.
+    if (big_keys_known_) {
+      nlohmann::json keys = nlohmann::json::array();
+      for (const auto& k : result_.big_keys_listed) keys.push_back(big_key_json(k));
+      totals["big_keys"] = {{"count", result_.big_keys}, {"keys", keys}};
+    }
+    return totals;
   }
 
   // Sums the workers' counters into the result (once; workers are joined).
@@ -779,6 +834,8 @@ class Engine {
     {
       std::lock_guard lock(commit_mu_);
       for (auto& [t, n] : keys_by_type_) result_.keys_by_type[t] += n;
+      result_.big_keys = static_cast<int64_t>(big_ids_.size());
+      result_.big_keys_listed = big_listed_;
     }
     for (auto& w : workers_) {
       for (KeyReader* r : {w.src_reader.get(), w.src_retry.get(), w.src_exists.get()})
@@ -824,6 +881,13 @@ class Engine {
   std::mutex commit_mu_;
   Stream streams_[2];
   std::map<std::string, int64_t> keys_by_type_;
+  // Big keys (see CompareResult::big_keys): counted in round 1 only, since
+  // later rounds re-read keys round 1 already saw; each key once, as SCAN may
+  // return a key twice, by a set of 64-bit key hashes (element_id) that the
+  // checkpoint carries, so a resumed run counts what it re-reads once too.
+  std::unordered_set<uint64_t> big_ids_;
+  std::vector<BigKeyInfo> big_listed_;  // the first kBigKeysListed, in commit (scan) order
+  bool big_keys_known_ = false;         // round 1 is complete (main thread only, no lock)
   nlohmann::json resume_;  // the checkpoint resumed from; null for a new run
   std::chrono::steady_clock::time_point round_t0_ = std::chrono::steady_clock::now();
   int64_t round_elapsed_base_ = 0;  // elapsed before the resume

@@ -38,18 +38,18 @@ struct CompareOptions {
   int rounds = 3;
   Millis interval{5000};
   Millis ttl_tolerance{1000};
-  std::string match{};             // SCAN MATCH glob; empty = all
+  std::string match{};               // SCAN MATCH glob; empty = all
   std::vector<std::string> types{};  // source types to check; empty = all
   size_t scan_count = 1000;
-  size_t batch = 500;              // keys per pipelined batch
-  size_t connections = 4;          // worker threads, each with a client per side
-  double max_ops_per_sec = 0;      // cap on commands/s to the source; 0 = none
-  uint64_t sample = 0;             // > 0: check this many sampled keys instead of all
-  bool target_scan = true;         // look for keys that exist only on the target
-  size_t chunk = 1000;             // elements per chunk of big collections
-  size_t big_string = 1 << 20;     // strings longer are read in windows of this size
-  bool progress = true;            // progress line on stderr
-  std::string store_path{};        // for the options recorded with the run
+  size_t batch = 500;           // keys per pipelined batch
+  size_t connections = 4;       // worker threads, each with a client per side
+  double max_ops_per_sec = 0;   // cap on commands/s to the source; 0 = none
+  uint64_t sample = 0;          // > 0: check this many sampled keys instead of all
+  bool target_scan = true;      // look for keys that exist only on the target
+  size_t chunk = 1000;          // elements per chunk of big collections
+  size_t big_string = 1 << 20;  // strings longer are read in windows of this size
+  bool progress = true;         // progress line on stderr
+  std::string store_path{};     // for the options recorded with the run
   // Raised by a signal handler: workers stop, the run is checkpointed and
   // marked interrupted.
   const std::atomic<bool>* stop = nullptr;
@@ -58,6 +58,9 @@ struct CompareOptions {
   int64_t resume_run = 0;
 };
 
+// How many big keys the run's totals list (all are counted).
+constexpr size_t kBigKeysListed = 20;
+
 struct RoundSummary {
   int round = 0;
   int64_t keys_checked = 0;
@@ -65,14 +68,27 @@ struct RoundSummary {
   int64_t elapsed_ms = 0;
 };
 
+// A key read in chunks on the source in round 1 (see CompareResult::big_keys).
+struct BigKeyInfo {
+  std::string key;    // bytes
+  int db = 0;         // the source db
+  std::string type;   // TYPE's answer
+  int64_t size = -1;  // bytes (strings), elements (collections), length (streams)
+};
+
 struct CompareResult {
   int64_t run_id = 0;
   int exit_code = 0;  // kExitSame / kExitDiffer
   std::vector<RoundSummary> rounds;
-  int64_t keys_checked = 0;  // round 1
+  int64_t keys_checked = 0;                     // round 1
   std::map<std::string, int64_t> keys_by_type;  // round 1, by source type ("none": gone meanwhile)
   int64_t target_keys_scanned = 0;
-  int64_t differences = 0;  // rows in the last round
+  // Big keys: distinct source keys read in chunks in round 1 (later rounds
+  // re-read keys already counted there), and the first kBigKeysListed of
+  // them in scan order. Recorded as totals.big_keys once round 1 is complete.
+  int64_t big_keys = 0;
+  std::vector<BigKeyInfo> big_keys_listed;
+  int64_t differences = 0;                                           // rows in the last round
   std::vector<std::pair<std::string, int64_t>> differences_by_kind;  // last round
   std::vector<std::pair<std::string, int64_t>> differences_by_type;  // last round
   ReaderStats source_stats;
@@ -91,10 +107,10 @@ struct CompareResult {
 // drops the rows stored after it and re-checks from there, so every key is
 // counted once.
 //
-// Runs the comparison as a new run in `store` (or resumes opts.resume_run). Per-key problems (WRONGTYPE,
-// NOPERM, keys vanishing) are differences or drop out; lost servers, refused
-// SCAN, store failures throw (the run is recorded as failed), a raised stop
-// flag throws Interrupted (the run is recorded as interrupted).
+// Runs the comparison as a new run in `store` (or resumes opts.resume_run). Per-key problems
+// (WRONGTYPE, NOPERM, keys vanishing) are differences or drop out; lost servers, refused SCAN,
+// store failures throw (the run is recorded as failed), a raised stop flag throws Interrupted (the
+// run is recorded as interrupted).
 CompareResult run_compare(const CompareOptions& opts, Store& store);
 
 // The difference rows (0, 1 or 2) of one key given both sides' states.

@@ -272,6 +272,21 @@ CopyCounters& CopyCounters::operator+=(const CopyCounters& o) {
   return *this;
 }
 
+CopyCounters& CopyCounters::operator-=(const CopyCounters& o) {
+  keys -= o.keys;
+  copied -= o.copied;
+  restored -= o.restored;
+  fallbacks -= o.fallbacks;
+  chunked -= o.chunked;
+  deleted -= o.deleted;
+  skipped -= o.skipped;
+  filtered -= o.filtered;
+  failed -= o.failed;
+  planned -= o.planned;
+  bytes -= o.bytes;
+  return *this;
+}
+
 std::string temp_key_for(std::string_view key, std::string_view unique) {
   std::string_view tag = hash_tag(key);
   const bool own_tag = tag.size() != key.size();

@@ -10,6 +10,8 @@
 // No CLI here: both commands drive it.
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -65,7 +67,11 @@ struct CopyCounters {
   int64_t planned = 0;    // dry run
   uint64_t bytes = 0;     // value bytes read from the source
   CopyCounters& operator+=(const CopyCounters& o);
+  CopyCounters& operator-=(const CopyCounters& o);
 };
+// As JSON in resume checkpoints.
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CopyCounters, keys, copied, restored, fallbacks, chunked, deleted,
+                                                skipped, filtered, failed, planned, bytes)
 
 struct CopyResult {
   Outcome outcome;

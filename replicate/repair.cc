@@ -1,6 +1,8 @@
 // Repair: differences of a compare run -> bounded queue of batches -> worker
 // threads (copy engine, then KeyReaders on both sides to verify) -> outcomes
-// in the store. Memory is bounded by the queue and the batch size.
+// in the store, committed in the order of the differences so that one
+// position (the last difference id done) and the counters up to it make a
+// resume checkpoint. Memory is bounded by the queue and the batch size.
 #include "replicate/repair.h"
 
 #include <nlohmann/json.hpp>
@@ -20,6 +22,7 @@
 #include "log.h"
 #include "progress.h"
 #include "reader.h"
+#include "resume.h"
 #include "server_info.h"
 
 namespace migcheck {
@@ -38,6 +41,23 @@ int major_version(const std::string& v) {
 }
 
 constexpr size_t kMaxFailuresKept = 20;
+constexpr const char* kCheckpoint = "repair";
+constexpr auto kCheckpointEvery = std::chrono::seconds(2);
+
+// Differences of a few keys, numbered in the order they were read.
+struct Batch {
+  uint64_t seq = 0;
+  int64_t last_id = 0;  // the largest difference id in it
+  std::vector<Difference> diffs;
+};
+
+// What a worker did with a batch, waiting for its turn to be committed.
+struct BatchDone {
+  int64_t last_id = 0;
+  int64_t rows = 0;  // difference rows (the progress unit)
+  std::vector<Outcome> outcomes;
+  RepairResult tally;  // counts, failures and the copy counters of this batch only
+};
 
 // One worker's connections for one source db.
 struct Side {
@@ -51,24 +71,33 @@ class Engine {
   Engine(const RepairOptions& o, Store& store) : o_(o), store_(store), progress_(o.progress) {}
 
   RepairResult run() {
-    const auto t0 = std::chrono::steady_clock::now();
+    t0_ = std::chrono::steady_clock::now();
+    nlohmann::json cp;
+    if (o_.resume_run > 0) cp = load_checkpoint(store_, o_.resume_run, kCheckpoint);
     prepare();
-    RunRecord rec;
-    rec.command = "repair";
-    rec.parent = result_.compare_run;
-    rec.source = o_.source.display();
-    rec.target = o_.target.display();
-    rec.options_json = options_json().dump();
-    result_.run_id = store_.begin_run(rec);
-    log::info(std::string(o_.dry_run ? "dry run: " : "") + "repair run " + std::to_string(result_.run_id) +
-              " of compare run " + std::to_string(result_.compare_run) + " (round " +
-              std::to_string(result_.round) + "): " + o_.source.display() + " -> " + o_.target.display());
+    if (o_.resume_run > 0) {
+      reopen(cp);
+    } else {
+      RunRecord rec;
+      rec.command = "repair";
+      rec.parent = result_.compare_run;
+      rec.source = o_.source.display();
+      rec.target = o_.target.display();
+      rec.options_json = options_json().dump();
+      result_.run_id = store_.begin_run(rec);
+    }
+    log::info(std::string(o_.dry_run ? "dry run: " : "") + (o_.resume_run > 0 ? "resuming " : "") +
+              "repair run " + std::to_string(result_.run_id) + " of compare run " +
+              std::to_string(result_.compare_run) + " (round " + std::to_string(result_.round) +
+              "): " + o_.source.display() + " -> " + o_.target.display());
+    const auto t0 = t0_;
     try {
       facts();
       work();
-      result_.elapsed_ms = since_ms(t0);
-      const int64_t remaining = o_.dry_run ? result_.planned + result_.kept_extra + result_.skipped + result_.failed
-                                           : result_.failed + result_.kept_extra + result_.skipped;
+      result_.elapsed_ms = elapsed_ms();
+      const int64_t remaining =
+          o_.dry_run ? result_.planned + result_.kept_extra + result_.skipped + result_.failed
+                     : result_.failed + result_.kept_extra + result_.skipped;
       result_.exit_code = remaining > 0 ? kExitDiffer : kExitSame;
       store_.set_totals(result_.run_id, totals_json().dump());
       store_.finish_run(result_.run_id, "done", result_.exit_code);
@@ -83,20 +112,65 @@ class Engine {
   }
 
  private:
+  int64_t elapsed_ms() const { return elapsed_base_ + since_ms(t0_); }
+
+  // --resume: outcomes stored after the checkpoint are dropped (their keys
+  // are repaired again), the counters continue from the checkpoint's.
+  void reopen(const nlohmann::json& cp) {
+    result_.run_id = o_.resume_run;
+    result_.round = cp.value("round", result_.round);
+    after_id_ = cp.value("after_id", int64_t{0});
+    elapsed_base_ = cp.value("elapsed_ms", int64_t{0});
+    result_.selected = cp.value("selected", int64_t{0});
+    result_.repaired = cp.value("repaired", int64_t{0});
+    result_.deleted = cp.value("deleted", int64_t{0});
+    result_.kept_extra = cp.value("kept_extra", int64_t{0});
+    result_.skipped = cp.value("skipped", int64_t{0});
+    result_.failed = cp.value("failed", int64_t{0});
+    result_.planned = cp.value("planned", int64_t{0});
+    result_.copy = cp.value("copy", CopyCounters{});
+    store_.rollback_outcomes(result_.run_id, cp.value("max_outcome_id", int64_t{0}));
+    store_.reopen_run(result_.run_id);
+  }
+
+  // Called with commit_mu_ held: the position, the counters and the
+  // outcomes stored so far agree.
+  void save_checkpoint() {
+    nlohmann::json j = {{"after_id", after_id_},
+                        {"round", result_.round},
+                        {"max_outcome_id", store_.max_outcome_id()},
+                        {"elapsed_ms", elapsed_ms()},
+                        {"selected", result_.selected},
+                        {"repaired", result_.repaired},
+                        {"deleted", result_.deleted},
+                        {"kept_extra", result_.kept_extra},
+                        {"skipped", result_.skipped},
+                        {"failed", result_.failed},
+                        {"planned", result_.planned},
+                        {"copy", result_.copy}};
+    store_.put_checkpoint(result_.run_id, kCheckpoint, j.dump());
+    last_checkpoint_ = std::chrono::steady_clock::now();
+  }
+
   void prepare() {
-    std::optional<RunRecord> cmp = o_.compare_run ? store_.run(*o_.compare_run) : store_.latest_run("compare");
+    std::optional<RunRecord> cmp =
+        o_.compare_run ? store_.run(*o_.compare_run) : store_.latest_run("compare");
     if (!cmp) {
-      throw UsageError(o_.compare_run ? "no run " + std::to_string(*o_.compare_run) + " in " + store_.path()
-                                      : "no compare run in " + store_.path() + ": run migcheck compare first");
+      throw UsageError(o_.compare_run
+                           ? "no run " + std::to_string(*o_.compare_run) + " in " + store_.path()
+                           : "no compare run in " + store_.path() + ": run migcheck compare first");
     }
     if (cmp->command != "compare")
-      throw UsageError("run " + std::to_string(cmp->id) + " is a " + cmp->command + " run, not a compare run");
+      throw UsageError("run " + std::to_string(cmp->id) + " is a " + cmp->command +
+                       " run, not a compare run");
     if (cmp->status == "running")
-      log::warn("compare run " + std::to_string(cmp->id) + " has not finished: repairing what it found so far");
+      log::warn("compare run " + std::to_string(cmp->id) +
+                " has not finished: repairing what it found so far");
     result_.compare_run = cmp->id;
     result_.round = store_.last_round(cmp->id);
     // The compare run's db mapping and TTL tolerance.
-    auto copts = nlohmann::json::parse(cmp->options_json.empty() ? "{}" : cmp->options_json, nullptr, false);
+    auto copts =
+        nlohmann::json::parse(cmp->options_json.empty() ? "{}" : cmp->options_json, nullptr, false);
     if (copts.is_object()) {
       cmp_db_ = copts.value("db", 0);
       cmp_target_db_ = copts.value("target_db", cmp_db_);
@@ -104,14 +178,16 @@ class Engine {
         tolerance_ = Millis(copts["ttl_tolerance_ms"].get<int64_t>());
     }
     if (o_.source.db_given && o_.source.db != cmp_db_)
-      throw UsageError("compare run " + std::to_string(cmp->id) + " compared db " + std::to_string(cmp_db_) +
-                       " but the source URI names db " + std::to_string(o_.source.db));
+      throw UsageError("compare run " + std::to_string(cmp->id) + " compared db " +
+                       std::to_string(cmp_db_) + " but the source URI names db " +
+                       std::to_string(o_.source.db));
     if (o_.target.db_given) cmp_target_db_ = o_.target.db;
     if (cmp->source != o_.source.display() || cmp->target != o_.target.display())
-      log::warn("compare run " + std::to_string(cmp->id) + " compared " + cmp->source + " -> " + cmp->target +
-                "; repairing " + o_.source.display() + " -> " + o_.target.display());
+      log::warn("compare run " + std::to_string(cmp->id) + " compared " + cmp->source + " -> " +
+                cmp->target + "; repairing " + o_.source.display() + " -> " + o_.target.display());
     for (const auto& k : o_.kinds)
-      if (k != kKindMissing && k != kKindExtra && k != kKindType && k != kKindTtl && k != kKindValue)
+      if (k != kKindMissing && k != kKindExtra && k != kKindType && k != kKindTtl &&
+          k != kKindValue)
         throw UsageError("unknown difference kind '" + k + "' (missing, extra, type, ttl, value)");
   }
 
@@ -125,8 +201,9 @@ class Engine {
     stream_ext_ = (sf.engine == "valkey" || major_version(sf.version) >= 7) &&
                   (tf.engine == "valkey" || major_version(tf.version) >= 7);
     if (sf.rdb_version && tf.rdb_version && *sf.rdb_version > *tf.rdb_version && !o_.structural)
-      log::info("the source writes RDB " + std::to_string(*sf.rdb_version) + " payloads, the target reads up to RDB " +
-                std::to_string(*tf.rdb_version) + ": values will be written by type");
+      log::info("the source writes RDB " + std::to_string(*sf.rdb_version) +
+                " payloads, the target reads up to RDB " + std::to_string(*tf.rdb_version) +
+                ": values will be written by type");
   }
 
   nlohmann::json options_json() const {
@@ -163,13 +240,21 @@ class Engine {
             {"elapsed_ms", result_.elapsed_ms}};
   }
 
-  void finish_abnormally(std::chrono::steady_clock::time_point t0, const char* status) {
+  void finish_abnormally(std::chrono::steady_clock::time_point, const char* status) {
     close_queue();
     join_workers();
     try {
-      result_.elapsed_ms = since_ms(t0);
+      {
+        std::lock_guard lock(commit_mu_);
+        save_checkpoint();
+      }
+      result_.elapsed_ms = elapsed_ms();
       store_.set_totals(result_.run_id, totals_json().dump());
       store_.finish_run(result_.run_id, status, kExitError);
+      if (std::string_view(status) == "failed")
+        log::info("repair run " + std::to_string(result_.run_id) +
+                  " stopped; continue it with `migcheck repair --resume " +
+                  std::to_string(result_.run_id) + " SOURCE TARGET`");
     } catch (const std::exception& e) {
       log::warn(std::string("cannot record the end of the run: ") + e.what());
     }
@@ -183,25 +268,33 @@ class Engine {
     DifferenceFilter f;
     f.round = result_.round;
     f.kinds = o_.kinds;
+    f.after_id = after_id_;
     // Rows, not keys (a key may have a ttl and a value row): close enough for an ETA.
-    progress_.start(o_.dry_run ? "repair (dry run)" : "repair", store_.count_differences(result_.compare_run, f));
-    std::vector<Difference> batch;
+    progress_.start(o_.dry_run ? "repair (dry run)" : "repair",
+                    store_.count_differences(result_.compare_run, f));
+    last_checkpoint_ = std::chrono::steady_clock::now();
+    Batch batch;
+    uint64_t seq = 0;
     const size_t batch_size = std::max<size_t>(o_.batch, 1);
     size_t keys_in_batch = 0;
+    auto send = [&] {
+      batch.seq = seq++;
+      batch.last_id = batch.diffs.back().id;
+      push(std::move(batch));
+      batch = Batch{};
+      keys_in_batch = 0;
+    };
     try {
       store_.for_each_difference(result_.compare_run, f, [&](const Difference& d) {
         if (stopping()) return;
         // Rows of one key (ttl + value) stay in one batch.
-        const bool new_key = batch.empty() || batch.back().key != d.key || batch.back().db != d.db;
-        if (new_key && keys_in_batch >= batch_size) {
-          push(std::move(batch));
-          batch.clear();
-          keys_in_batch = 0;
-        }
+        const bool new_key =
+            batch.diffs.empty() || batch.diffs.back().key != d.key || batch.diffs.back().db != d.db;
+        if (new_key && keys_in_batch >= batch_size) send();
         keys_in_batch += new_key;
-        batch.push_back(d);
+        batch.diffs.push_back(d);
       });
-      if (!batch.empty() && !stopping()) push(std::move(batch));
+      if (!batch.diffs.empty() && !stopping()) send();
     } catch (...) {
       close_queue();
       join_workers();
@@ -211,13 +304,12 @@ class Engine {
     join_workers();
     progress_.finish();
     if (worker_error_) std::rethrow_exception(worker_error_);
-    if (o_.stop && o_.stop->load())
-      throw Interrupted("interrupted: repair run " + std::to_string(result_.run_id) + " recorded as interrupted");
+    if (o_.stop && o_.stop->load()) throw Interrupted(resume_hint("repair", result_.run_id));
   }
 
   bool stopping() const { return (o_.stop && o_.stop->load()) || failed_.load(); }
 
-  void push(std::vector<Difference> batch) {
+  void push(Batch batch) {
     std::unique_lock lock(mu_);
     cv_space_.wait(lock, [&] { return queue_.size() < 2 * threads_.size() || failed_.load(); });
     if (failed_) return;
@@ -243,7 +335,7 @@ class Engine {
     CopyCounters counters;
     try {
       for (;;) {
-        std::vector<Difference> batch;
+        Batch batch;
         {
           std::unique_lock lock(mu_);
           cv_work_.wait(lock, [&] { return !queue_.empty() || closed_; });
@@ -253,7 +345,16 @@ class Engine {
           cv_space_.notify_one();
         }
         if (stopping()) continue;
-        process(batch, sides);
+        BatchDone done;
+        done.last_id = batch.last_id;
+        done.rows = static_cast<int64_t>(batch.diffs.size());
+        // The copy counters of this batch: the copiers' growth across it.
+        CopyCounters before;
+        for (auto& [db, s] : sides) before += s.copier->counters();
+        process(batch.diffs, sides, done);
+        for (auto& [db, s] : sides) done.tally.copy += s.copier->counters();
+        done.tally.copy -= before;
+        commit(batch.seq, std::move(done));
       }
     } catch (...) {
       std::lock_guard lock(mu_);
@@ -261,9 +362,33 @@ class Engine {
       failed_ = true;
       cv_space_.notify_all();
     }
-    std::lock_guard lock(mu_);
-    for (auto& [db, s] : sides)
-      if (s.copier) result_.copy += s.copier->counters();
+  }
+
+  // Stores batches in the order they were read, so everything up to the
+  // position is in the store; a batch done early waits for those before it.
+  void commit(uint64_t seq, BatchDone done) {
+    std::lock_guard lock(commit_mu_);
+    waiting_.emplace(seq, std::move(done));
+    for (auto it = waiting_.begin(); it != waiting_.end() && it->first == next_commit_;
+         it = waiting_.erase(it), ++next_commit_) {
+      BatchDone& d = it->second;
+      const RepairResult& t = d.tally;
+      store_.add_outcomes(result_.run_id, d.outcomes);
+      progress_.add_keys(d.rows);
+      progress_.add_differences(t.failed + t.kept_extra + t.skipped + t.planned);
+      result_.selected += t.selected;
+      result_.repaired += t.repaired;
+      result_.deleted += t.deleted;
+      result_.kept_extra += t.kept_extra;
+      result_.skipped += t.skipped;
+      result_.failed += t.failed;
+      result_.planned += t.planned;
+      result_.copy += t.copy;
+      for (auto& f : d.tally.failures)
+        if (result_.failures.size() < kMaxFailuresKept) result_.failures.push_back(std::move(f));
+      after_id_ = d.last_id;
+    }
+    if (std::chrono::steady_clock::now() - last_checkpoint_ >= kCheckpointEvery) save_checkpoint();
   }
 
   Side& side(std::map<int, Side>& sides, int db) {
@@ -290,13 +415,15 @@ class Engine {
   }
 
   // Compares both sides of `keys`; index -> difference rows (empty = equal).
-  std::vector<std::vector<Difference>> verify(Side& s, int db, const std::vector<std::string>& keys) {
+  std::vector<std::vector<Difference>> verify(Side& s, int db,
+                                              const std::vector<std::string>& keys) {
     std::vector<std::vector<Difference>> out(keys.size());
     if (keys.empty()) return out;
     read_together(*s.src_reader, keys, *s.tgt_reader, keys, ReadLevel::Full);
     auto sr = s.src_reader->results();
     auto tr = s.tgt_reader->results();
-    for (size_t i = 0; i < keys.size(); ++i) classify_key(keys[i], db, 0, sr[i], tr[i], tolerance_, out[i]);
+    for (size_t i = 0; i < keys.size(); ++i)
+      classify_key(keys[i], db, 0, sr[i], tr[i], tolerance_, out[i]);
     return out;
   }
 
@@ -310,15 +437,18 @@ class Engine {
     return d;
   }
 
-  void process(const std::vector<Difference>& batch, std::map<int, Side>& sides) {
-    std::vector<Outcome> outs;
-    RepairResult tally;
+  void process(const std::vector<Difference>& batch, std::map<int, Side>& sides,
+               BatchDone& done_batch) {
+    std::vector<Outcome>& outs = done_batch.outcomes;
+    RepairResult& tally = done_batch.tally;
     // Group by db, keys in order, one entry per key.
     std::map<int, std::vector<const Difference*>> by_db;
     for (const auto& d : batch) {
       auto& v = by_db[d.db];
-      if (v.empty() || v.back()->key != d.key) v.push_back(&d);
-      else if (v.back()->kind == kKindExtra && d.kind != kKindExtra) v.back() = &d;
+      if (v.empty() || v.back()->key != d.key)
+        v.push_back(&d);
+      else if (v.back()->kind == kKindExtra && d.kind != kKindExtra)
+        v.back() = &d;
     }
     for (auto& [db, diffs] : by_db) {
       std::vector<std::string> keys;
@@ -326,7 +456,8 @@ class Engine {
         ++tally.selected;
         if (d->kind == kKindExtra && !o_.delete_extra) {
           ++tally.kept_extra;
-          outs.push_back({db, d->key, "none", "skipped", "", "extra key kept (use --delete-extra)"});
+          outs.push_back(
+              {db, d->key, "none", "skipped", "", "extra key kept (use --delete-extra)"});
           continue;
         }
         keys.push_back(d->key);
@@ -336,9 +467,12 @@ class Engine {
       std::vector<CopyResult> results = s.copier->copy(keys);
       if (o_.dry_run) {
         for (auto& r : results) {
-          if (r.outcome.outcome == "planned") ++tally.planned;
-          else if (r.outcome.outcome == "failed") ++tally.failed;
-          else ++tally.skipped;
+          if (r.outcome.outcome == "planned")
+            ++tally.planned;
+          else if (r.outcome.outcome == "failed")
+            ++tally.failed;
+          else
+            ++tally.skipped;
           outs.push_back(std::move(r.outcome));
         }
         continue;
@@ -392,19 +526,6 @@ class Engine {
         outs.push_back(std::move(o));
       }
     }
-    store_.add_outcomes(result_.run_id, outs);
-    progress_.add_keys(static_cast<int64_t>(batch.size()));
-    progress_.add_differences(tally.failed + tally.kept_extra + tally.skipped + tally.planned);
-    std::lock_guard lock(mu_);
-    result_.selected += tally.selected;
-    result_.repaired += tally.repaired;
-    result_.deleted += tally.deleted;
-    result_.kept_extra += tally.kept_extra;
-    result_.skipped += tally.skipped;
-    result_.failed += tally.failed;
-    result_.planned += tally.planned;
-    for (auto& f : tally.failures)
-      if (result_.failures.size() < kMaxFailuresKept) result_.failures.push_back(std::move(f));
   }
 
   const RepairOptions& o_;
@@ -419,11 +540,19 @@ class Engine {
 
   std::mutex mu_;
   std::condition_variable cv_work_, cv_space_;
-  std::deque<std::vector<Difference>> queue_;
+  std::deque<Batch> queue_;
   bool closed_ = false;
   std::vector<std::thread> threads_;
   std::atomic<bool> failed_{false};
   std::exception_ptr worker_error_;
+
+  // Ordered commit and resume (commit_mu_).
+  std::mutex commit_mu_;
+  std::map<uint64_t, BatchDone> waiting_;
+  uint64_t next_commit_ = 0;
+  int64_t after_id_ = 0;  // every difference up to this id is done and stored
+  std::chrono::steady_clock::time_point t0_{}, last_checkpoint_{};
+  int64_t elapsed_base_ = 0;  // elapsed before a resume
 };
 
 }  // namespace

@@ -29,13 +29,16 @@ struct RepairOptions {
   std::vector<std::string> kinds;      // empty = every kind
   bool delete_extra = false;           // extra keys are kept unless this is set
   bool dry_run = false;
-  bool structural = false;             // --struct: never DUMP/RESTORE
+  bool structural = false;  // --struct: never DUMP/RESTORE
   size_t batch = 500;
   size_t connections = 1;
-  Millis ttl_tolerance{1000};          // as compare's; the compare run's own when it recorded one
-  bool progress = true;                // progress line on stderr
-  std::string store_path;              // recorded with the run
+  Millis ttl_tolerance{1000};  // as compare's; the compare run's own when it recorded one
+  bool progress = true;        // progress line on stderr
+  std::string store_path;      // recorded with the run
   const std::atomic<bool>* stop = nullptr;  // raised by a signal: stop at a batch boundary
+  // > 0: continue this stopped repair run from its checkpoint (the options
+  // above must be the run's recorded ones: see repair_cmd).
+  int64_t resume_run = 0;
 };
 
 struct RepairResult {
@@ -49,8 +52,8 @@ struct RepairResult {
   int64_t kept_extra = 0;  // extra keys left alone (no --delete-extra)
   int64_t skipped = 0;     // other skips (e.g. module type)
   int64_t failed = 0;
-  int64_t planned = 0;     // dry run
-  CopyCounters copy;       // what the copy engine did (fallbacks, chunked, bytes)
+  int64_t planned = 0;  // dry run
+  CopyCounters copy;    // what the copy engine did (fallbacks, chunked, bytes)
   int64_t elapsed_ms = 0;
   // A few failed keys with their error, for the summary.
   std::vector<Outcome> failures;
@@ -58,7 +61,10 @@ struct RepairResult {
 
 // Records the run in `store`. Per-key failures are outcomes; lost servers,
 // a missing compare run or store failures throw (the run recorded as failed),
-// a raised stop flag throws Interrupted (recorded as interrupted).
+// a raised stop flag throws Interrupted (recorded as interrupted). Either way
+// the run is checkpointed: the last difference done, in the compare run's
+// order, and the counters up to it, saved every few seconds and on the way
+// out, so --resume repairs each remaining key once and counts it once.
 RepairResult run_repair(const RepairOptions& opts, Store& store);
 
 }  // namespace migcheck

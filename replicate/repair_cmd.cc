@@ -10,6 +10,7 @@
 #include "log.h"
 #include "replicate/repair.h"
 #include "reports/html_escape.h"
+#include "resume.h"
 #include "signals.h"
 #include "store.h"
 
@@ -25,12 +26,31 @@ struct RepairCli {
   bool structural = false;
   size_t batch = 500;
   size_t connections = 1;
+  int64_t resume = 0;
 };
 
+// --resume: the recorded options of the stopped run replace the command
+// line's (endpoints and credentials excepted).
+void apply_resumed_options(Store& store, int64_t id, RepairOptions& o) {
+  ResumableRun r = resumable_run(store, id, "repair");
+  const nlohmann::json& j = r.options;
+  if (j.contains("compare_run") && j["compare_run"].is_number_integer())
+    o.compare_run = j["compare_run"].get<int64_t>();
+  o.kinds = j.value("kinds", o.kinds);
+  o.delete_extra = j.value("delete_extra", o.delete_extra);
+  o.dry_run = j.value("dry_run", o.dry_run);
+  o.structural = j.value("struct", o.structural);
+  o.batch = j.value("batch", o.batch);
+  o.connections = j.value("connections", o.connections);
+  o.resume_run = id;
+}
+
 void print_summary(const RepairOptions& o, const RepairResult& r, const std::string& store_path) {
-  std::printf("migcheck repair: run %lld (from compare run %lld, round %d)%s\n", static_cast<long long>(r.run_id),
-              static_cast<long long>(r.compare_run), r.round, o.dry_run ? " [dry run: nothing written]" : "");
-  std::printf("  source  %s\n  target  %s\n\n", o.source.display().c_str(), o.target.display().c_str());
+  std::printf("migcheck repair: run %lld (from compare run %lld, round %d)%s\n",
+              static_cast<long long>(r.run_id), static_cast<long long>(r.compare_run), r.round,
+              o.dry_run ? " [dry run: nothing written]" : "");
+  std::printf("  source  %s\n  target  %s\n\n", o.source.display().c_str(),
+              o.target.display().c_str());
   std::printf("  differing keys selected  %lld\n", static_cast<long long>(r.selected));
   if (o.dry_run) {
     std::printf("  would be written         %lld\n", static_cast<long long>(r.planned));
@@ -40,15 +60,18 @@ void print_summary(const RepairOptions& o, const RepairResult& r, const std::str
     std::printf("\n");
     if (r.copy.fallbacks || r.copy.chunked)
       std::printf("    written by type        %lld (%lld big, in chunks)\n",
-                  static_cast<long long>(r.copy.fallbacks + r.copy.chunked), static_cast<long long>(r.copy.chunked));
+                  static_cast<long long>(r.copy.fallbacks + r.copy.chunked),
+                  static_cast<long long>(r.copy.chunked));
     std::printf("  failed                   %lld\n", static_cast<long long>(r.failed));
   }
   if (r.kept_extra)
     std::printf("  extra keys kept          %lld (use --delete-extra to delete them)\n",
                 static_cast<long long>(r.kept_extra));
-  if (r.skipped) std::printf("  skipped                  %lld\n", static_cast<long long>(r.skipped));
+  if (r.skipped)
+    std::printf("  skipped                  %lld\n", static_cast<long long>(r.skipped));
   if (!r.failures.empty()) {
-    std::printf("\nFailed keys%s:\n", r.failed > static_cast<int64_t>(r.failures.size()) ? " (first ones)" : "");
+    std::printf("\nFailed keys%s:\n",
+                r.failed > static_cast<int64_t>(r.failures.size()) ? " (first ones)" : "");
     for (const auto& f : r.failures)
       std::printf("  %s: %s%s%s\n", printable_bytes(f.key).c_str(), f.error.c_str(),
                   f.error.empty() || f.detail.empty() ? "" : " - ", f.detail.c_str());
@@ -58,7 +81,8 @@ void print_summary(const RepairOptions& o, const RepairResult& r, const std::str
     std::printf("Result: REPAIRED (every selected difference verified fixed).\n");
   else
     std::printf("Result: %s. Outcomes: migcheck report --store %s --run %lld\n",
-                o.dry_run ? "DRY RUN" : "DIFFERENCES REMAIN", store_path.c_str(), static_cast<long long>(r.run_id));
+                o.dry_run ? "DRY RUN" : "DIFFERENCES REMAIN", store_path.c_str(),
+                static_cast<long long>(r.run_id));
   std::fflush(stdout);
 }
 
@@ -83,8 +107,10 @@ int run(const RepairCli& c) {
   o.stop = signals::stop_flag();
   // The store must hold the compare run already.
   Store store(c.common.store, false);
+  if (c.resume > 0) apply_resumed_options(store, c.resume, o);
   RepairResult r = run_repair(o, store);
-  if (!c.common.quiet) print_summary(o, r, c.common.store);
+  if (!c.common.quiet)
+    print_summary(o, r, c.common.store);
   else if (r.exit_code != kExitSame)
     std::printf("%lld failed, %lld extra kept (run %lld)\n", static_cast<long long>(r.failed),
                 static_cast<long long>(r.kept_extra), static_cast<long long>(r.run_id));
@@ -95,23 +121,37 @@ int run(const RepairCli& c) {
 
 void add_repair_command(CLI::App& app, Runner& runner) {
   auto c = std::make_shared<RepairCli>();
-  auto* sub = app.add_subcommand(
-      "repair",
-      "Fix the differences of a compare run: copy each key from SOURCE to TARGET again (or delete it), then "
-      "verify; exit 0 all fixed, 1 some remain, 2 error");
-  sub->add_option("source", c->common.source.uri, "source URI (redis://, rediss://, unix://)")->required();
+  auto* sub = app.add_subcommand("repair",
+                                 "Fix the differences of a compare run: copy each key from SOURCE "
+                                 "to TARGET again (or delete it), then "
+                                 "verify; exit 0 all fixed, 1 some remain, 2 error");
+  sub->add_option("source", c->common.source.uri, "source URI (redis://, rediss://, unix://)")
+      ->required();
   sub->add_option("target", c->common.target.uri, "target URI")->required();
   const std::string g = "Repair";
   sub->add_option("--run", c->run, "the compare run to repair (default: the latest)")->group(g);
-  sub->add_option("--kind", c->kinds, "only differences of these kinds: missing, extra, type, ttl, value")
-      ->check(CLI::IsMember({"missing", "extra", "type", "ttl", "value"}))->group(g);
-  sub->add_flag("--delete-extra", c->delete_extra, "delete keys that exist only on the target")->group(g);
+  sub->add_option("--kind", c->kinds,
+                  "only differences of these kinds: missing, extra, type, ttl, value")
+      ->check(CLI::IsMember({"missing", "extra", "type", "ttl", "value"}))
+      ->group(g);
+  sub->add_option(
+         "--resume", c->resume,
+         "continue this interrupted repair run (from --store) where it stopped, with its options")
+      ->check(CLI::PositiveNumber)
+      ->group(g);
+  sub->add_flag("--delete-extra", c->delete_extra, "delete keys that exist only on the target")
+      ->group(g);
   sub->add_flag("--dry-run", c->dry_run, "record what would be done; write nothing")->group(g);
-  sub->add_flag("--struct", c->structural, "write every value by type instead of DUMP/RESTORE")->group(g);
+  sub->add_flag("--struct", c->structural, "write every value by type instead of DUMP/RESTORE")
+      ->group(g);
   sub->add_option("--batch", c->batch, "keys per pipelined batch")
-      ->check(CLI::Range(size_t{1}, size_t{100000}))->capture_default_str()->group(g);
+      ->check(CLI::Range(size_t{1}, size_t{100000}))
+      ->capture_default_str()
+      ->group(g);
   sub->add_option("--connections", c->connections, "worker connections per side")
-      ->check(CLI::Range(size_t{1}, size_t{64}))->capture_default_str()->group(g);
+      ->check(CLI::Range(size_t{1}, size_t{64}))
+      ->capture_default_str()
+      ->group(g);
   add_side_flags(*sub, c->common.source, "source");
   add_side_flags(*sub, c->common.target, "target");
   add_common_flags(*sub, c->common);

@@ -17,7 +17,9 @@ namespace migcheck {
 namespace {
 
 constexpr int32_t kApplicationId = 0x4D494743;  // 'MIGC'
-constexpr int64_t kSchemaVersion = 1;
+// 2: differences_key, which lets a round ignore a key it already recorded
+// (SCAN may return a key twice). Stores of schema 1 are upgraded on open.
+constexpr int64_t kSchemaVersion = 2;
 constexpr size_t kPageRows = 1000;
 
 #ifdef MIGCHECK_VERSION
@@ -71,6 +73,7 @@ CREATE TABLE differences(
   detail TEXT NOT NULL);
 CREATE INDEX differences_by_kind ON differences(run, round, kind);
 CREATE INDEX differences_page ON differences(run, round);
+CREATE INDEX differences_key ON differences(run, round, db, key, kind);
 CREATE TABLE outcomes(
   id INTEGER PRIMARY KEY,
   run INTEGER NOT NULL REFERENCES runs(id),
@@ -241,7 +244,11 @@ int64_t query_int(Connection& c, const char* sql) {
   return s.step() ? s.int64(0) : 0;
 }
 
-enum class Contents { kEmpty, kCurrent };
+enum class Contents { kEmpty, kCurrent, kUpgradable };
+
+// Schema 1 -> 2: one index; the rows are unchanged.
+constexpr const char* kUpgradeFrom1 =
+    "CREATE INDEX IF NOT EXISTS differences_key ON differences(run, round, db, key, kind)";
 
 // Decides whether a database may be used, without writing to it.
 Contents inspect(Connection& c) {
@@ -257,6 +264,7 @@ Contents inspect(Connection& c) {
                        std::to_string(version) + ", this build knows " +
                        std::to_string(kSchemaVersion) + "); refusing to modify it");
     if (version == kSchemaVersion) return Contents::kCurrent;
+    if (version == 1 && objects > 0) return Contents::kUpgradable;
     if (objects == 0) return Contents::kEmpty;
     throw StoreError(path + " has an unknown migcheck schema (" + std::to_string(version) +
                      "); refusing to modify it");
@@ -366,11 +374,15 @@ Store::Store(const std::string& path, bool create) : path_(path) {
     Transaction tx(c);
     // Checked again under the write lock: another process may have created
     // (or claimed) the file since the probe.
-    if (inspect(c) == Contents::kEmpty) {
+    const Contents now = inspect(c);
+    if (now == Contents::kEmpty) {
       c.exec(kSchema, "write");
       c.exec(("PRAGMA application_id = " + std::to_string(kApplicationId)).c_str(), "write");
-      c.exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str(), "write");
+    } else if (now == Contents::kUpgradable) {
+      c.exec(kUpgradeFrom1, "write");
     }
+    if (now != Contents::kCurrent)
+      c.exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str(), "write");
     tx.commit();
   }
   // A store opened from a read-only file can still be read; switching its
@@ -491,14 +503,20 @@ int Store::last_round(int64_t run) {
   return s.step() && !s.is_null(0) ? s.int32(0) : 0;
 }
 
-void Store::add_differences(int64_t run, std::span<const Difference> diffs) {
-  if (diffs.empty()) return;
+int64_t Store::add_differences(int64_t run, std::span<const Difference> diffs) {
+  if (diffs.empty()) return 0;
   std::lock_guard lock(mu_);
   Transaction tx(db_->conn);
-  Statement s(db_->conn,
-              "INSERT INTO differences(run, round, db, key, kind, source_type, target_type, "
-              "source_ttl_ms, target_ttl_ms, source_digest, target_digest, source_size, "
-              "target_size, detail) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  // A row the round already holds for the key is kept, not doubled: SCAN may
+  // return a key twice, and a resumed round may read a key again.
+  Statement s(
+      db_->conn,
+      "INSERT INTO differences(run, round, db, key, kind, source_type, target_type, "
+      "source_ttl_ms, target_ttl_ms, source_digest, target_digest, source_size, "
+      "target_size, detail) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14 "
+      "WHERE NOT EXISTS(SELECT 1 FROM differences INDEXED BY differences_key "
+      "WHERE run = ?1 AND round = ?2 AND db = ?3 AND key = ?4 AND kind = ?5)");
+  int64_t inserted = 0;
   for (const Difference& d : diffs) {
     s.bind_int(1, run).bind_int(2, d.round).bind_int(3, d.db).bind_blob(4, d.key);
     s.bind_text(5, d.kind).bind_text(6, d.source_type).bind_text(7, d.target_type);
@@ -506,9 +524,11 @@ void Store::add_differences(int64_t run, std::span<const Difference> diffs) {
     s.bind_text(10, d.source_digest).bind_text(11, d.target_digest);
     s.bind_int(12, d.source_size).bind_int(13, d.target_size).bind_text(14, d.detail);
     s.run();
+    inserted += sqlite3_changes(db_->conn.get());
     s.reset();
   }
   tx.commit();
+  return inserted;
 }
 
 void Store::for_each_difference(int64_t run, const DifferenceFilter& f,
@@ -520,7 +540,7 @@ void Store::for_each_difference(int64_t run, const DifferenceFilter& f,
                           " WHERE run = ? AND round = ? AND id > ?" +
                           kinds_clause(f) + " ORDER BY id LIMIT " + std::to_string(kPageRows);
   std::optional<int> round;
-  int64_t last_id = 0;
+  int64_t last_id = f.after_id;
   std::vector<Difference> page;
   for (;;) {
     page.clear();
@@ -545,10 +565,10 @@ void Store::for_each_difference(int64_t run, const DifferenceFilter& f,
 int64_t Store::count_differences(int64_t run, const DifferenceFilter& f) {
   std::lock_guard lock(mu_);
   int round = db_->resolve_round(run, f);
-  Statement s(db_->conn,
-              "SELECT count(*) FROM differences WHERE run = ? AND round = ?" + kinds_clause(f));
-  s.bind_int(1, run).bind_int(2, round);
-  for (size_t i = 0; i < f.kinds.size(); ++i) s.bind_text(static_cast<int>(3 + i), f.kinds[i]);
+  Statement s(db_->conn, "SELECT count(*) FROM differences WHERE run = ? AND round = ? AND id > ?" +
+                             kinds_clause(f));
+  s.bind_int(1, run).bind_int(2, round).bind_int(3, f.after_id);
+  for (size_t i = 0; i < f.kinds.size(); ++i) s.bind_text(static_cast<int>(4 + i), f.kinds[i]);
   return s.step() ? s.int64(0) : 0;
 }
 
@@ -637,7 +657,8 @@ std::optional<std::string> Store::checkpoint(int64_t run, std::string_view name)
 
 void Store::reopen_run(int64_t run) {
   std::lock_guard lock(mu_);
-  Statement s(db_->conn, "UPDATE runs SET finished_ms = 0, status = 'running', exit_code = -1 WHERE id = ?");
+  Statement s(db_->conn,
+              "UPDATE runs SET finished_ms = 0, status = 'running', exit_code = -1 WHERE id = ?");
   s.bind_int(1, run);
   s.run();
 }
@@ -662,6 +683,18 @@ void Store::rollback_run(int64_t run, int64_t id, int round) {
     s.run();
   }
   tx.commit();
+}
+
+int64_t Store::max_outcome_id() {
+  std::lock_guard lock(mu_);
+  return query_int(db_->conn, "SELECT coalesce(max(id), 0) FROM outcomes");
+}
+
+void Store::rollback_outcomes(int64_t run, int64_t id) {
+  std::lock_guard lock(mu_);
+  Statement s(db_->conn, "DELETE FROM outcomes WHERE run = ? AND id > ?");
+  s.bind_int(1, run).bind_int(2, id);
+  s.run();
 }
 
 }  // namespace migcheck

@@ -28,19 +28,19 @@ inline constexpr std::string_view kKindValue = "value";
 
 struct RunRecord {
   int64_t id = 0;
-  std::string command;          // "compare", "repair", "replicate"
+  std::string command;            // "compare", "repair", "replicate"
   std::optional<int64_t> parent;  // repair: the compare run it works from
-  int64_t started_ms = 0;       // unix epoch ms
-  int64_t finished_ms = 0;      // 0 while running
-  std::string status;           // "running", "done", "interrupted", "failed"
+  int64_t started_ms = 0;         // unix epoch ms
+  int64_t finished_ms = 0;        // 0 while running
+  std::string status;             // "running", "done", "interrupted", "failed"
   int exit_code = -1;
-  std::string source;           // Endpoint::display(): never a password
+  std::string source;  // Endpoint::display(): never a password
   std::string target;
-  std::string options_json;     // the options of the run, no secrets
-  std::string source_info_json; // server facts (engine, version, memory...)
+  std::string options_json;      // the options of the run, no secrets
+  std::string source_info_json;  // server facts (engine, version, memory...)
   std::string target_info_json;
-  std::string totals_json;      // command-specific totals and counters
-  std::string version;          // migcheck version that wrote the run
+  std::string totals_json;  // command-specific totals and counters
+  std::string version;      // migcheck version that wrote the run
 };
 
 struct RoundRecord {
@@ -80,8 +80,9 @@ struct Outcome {
 };
 
 struct DifferenceFilter {
-  std::optional<int> round;       // unset = the run's last round
-  std::vector<std::string> kinds; // empty = all kinds
+  std::optional<int> round;        // unset = the run's last round
+  std::vector<std::string> kinds;  // empty = all kinds
+  int64_t after_id = 0;            // only rows with a larger id (resume)
 };
 
 class Store {
@@ -111,8 +112,10 @@ class Store {
   std::vector<RoundRecord> rounds(int64_t run);
   int last_round(int64_t run);  // 0 when the run has no rounds
 
-  // Differences, inserted in one transaction per call.
-  void add_differences(int64_t run, std::span<const Difference> diffs);
+  // Differences, inserted in one transaction per call. A row whose run,
+  // round, db, key and kind the store already holds is skipped; returns the
+  // number of rows inserted.
+  int64_t add_differences(int64_t run, std::span<const Difference> diffs);
   // Streams differences in key order of insertion, in pages, so memory stays bounded.
   void for_each_difference(int64_t run, const DifferenceFilter& f,
                            const std::function<void(const Difference&)>& fn);
@@ -137,6 +140,10 @@ class Store {
   // Drops the run's difference rows inserted after `id`, and the round
   // records after `round`: the work a resumed run redoes.
   void rollback_run(int64_t run, int64_t id, int round);
+  // The largest outcome row id in the store (any run); 0 when none.
+  int64_t max_outcome_id();
+  // Drops the run's outcome rows inserted after `id`.
+  void rollback_outcomes(int64_t run, int64_t id);
 
  private:
   std::string path_;

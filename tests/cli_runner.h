@@ -1,7 +1,14 @@
 // Runs the built migcheck binary for end-to-end tests.
 #pragma once
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -15,5 +22,63 @@ inline ProcessResult run_migcheck(std::vector<std::string> args,
   args.insert(args.begin(), MIGCHECK_BINARY);
   return run_process(args, timeout, env);
 }
+
+// migcheck in a child process, stdout/stderr to files, for tests that
+// signal it mid-run (run_process does not expose the pid). Killed (SIGKILL)
+// if still running when destroyed.
+class Spawned {
+ public:
+  Spawned(std::vector<std::string> args, std::string out, std::string err)
+      : out_(std::move(out)), err_(std::move(err)) {
+    args.insert(args.begin(), MIGCHECK_BINARY);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      const int in = ::open("/dev/null", O_RDONLY);
+      const int o = ::open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      const int e = ::open(err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      if (in < 0 || o < 0 || e < 0) ::_exit(127);
+      ::dup2(in, 0);
+      ::dup2(o, 1);
+      ::dup2(e, 2);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+  }
+  ~Spawned() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      int status = 0;
+      ::waitpid(pid_, &status, 0);
+    }
+  }
+  Spawned(const Spawned&) = delete;
+  Spawned& operator=(const Spawned&) = delete;
+
+  void signal(int sig) const {
+    if (pid_ > 0) ::kill(pid_, sig);
+  }
+  // Exit code, or 128 + signal; -1 if it did not end within `timeout` (then killed).
+  int wait(std::chrono::milliseconds timeout = std::chrono::seconds(120)) {
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    int status = 0;
+    while (pid_ > 0 && std::chrono::steady_clock::now() < until) {
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = 0;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return -1;
+  }
+  const std::string& out_path() const { return out_; }
+  const std::string& err_path() const { return err_; }
+
+ private:
+  std::string out_, err_;
+  pid_t pid_ = -1;
+};
 
 }  // namespace migcheck::test

@@ -17,6 +17,11 @@
 #include "cli_runner.h"
 #include "compare/compare.h"
 #include "errors.h"
+#include "report_schema_validator.h"
+#include "reports/assets.h"
+#include "reports/encoding.h"
+#include "reports/report_json.h"
+#include "reports/report_model.h"
 #include "server_fixture.h"
 #include "store.h"
 
@@ -68,7 +73,8 @@ Rows rows(Store& store, int64_t run, std::optional<int> round = std::nullopt) {
 }
 
 int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -103,9 +109,10 @@ Cmds dataset(int n, bool reversed) {
 
 }  // namespace
 
-TEST_CASE("compare: each change is reported for exactly its key, with the right kind", "[compare][integration]") {
-  TestServer source;                     // Redis 7.0, default encodings
-  TestServer target(big_encodings());    // Valkey 8, other encodings
+TEST_CASE("compare: each change is reported for exactly its key, with the right kind",
+          "[compare][integration]") {
+  TestServer source;                   // Redis 7.0, default encodings
+  TestServer target(big_encodings());  // Valkey 8, other encodings
   source.pipeline(dataset(60, false));
   target.pipeline(dataset(60, true));
   const std::string far = std::to_string(now_ms() + 3600 * 1000);
@@ -123,10 +130,10 @@ TEST_CASE("compare: each change is reported for exactly its key, with the right 
   target.pipeline(both);
   source.cmd({"SET", "missing:k", "only on source"});
   target.pipeline({{"SET", "extra:k", "only on target"},
-                   {"SET", "s:3", "value-3!"},                  // string value
-                   {"LSET", "l:4", "1", "two"},                 // one list element
-                   {"HSET", "h:5", "b", "X"},                   // one hash field
-                   {"SREM", "st:6", "m1"},                      // one set member
+                   {"SET", "s:3", "value-3!"},   // string value
+                   {"LSET", "l:4", "1", "two"},  // one list element
+                   {"HSET", "h:5", "b", "X"},    // one hash field
+                   {"SREM", "st:6", "m1"},       // one set member
                    {"SADD", "st:6", "m0"},
                    {"ZADD", "z:7", "1001", "c"},                // one score
                    {"XDEL", "x:entry", "2-1"},                  // one stream entry
@@ -142,10 +149,10 @@ TEST_CASE("compare: each change is reported for exactly its key, with the right 
   CompareOptions o = options(source, target);
   o.rounds = 2;
   CompareResult r = run_compare(o, store);
-  const Rows expected = {{"s:3", "value"},     {"l:4", "value"},      {"h:5", "value"},
-                         {"st:6", "value"},    {"z:7", "value"},      {"x:entry", "value"},
-                         {"x:group", "value"}, {"ttl:diff", "ttl"},   {"ttl:gone", "ttl"},
-                         {"both", "ttl"},      {"both", "value"},     {"type:k", "type"},
+  const Rows expected = {{"s:3", "value"},         {"l:4", "value"},    {"h:5", "value"},
+                         {"st:6", "value"},        {"z:7", "value"},    {"x:entry", "value"},
+                         {"x:group", "value"},     {"ttl:diff", "ttl"}, {"ttl:gone", "ttl"},
+                         {"both", "ttl"},          {"both", "value"},   {"type:k", "type"},
                          {"missing:k", "missing"}, {"extra:k", "extra"}};
   CHECK(rows(store, r.run_id) == expected);
   CHECK(rows(store, r.run_id, 1) == expected);
@@ -203,11 +210,13 @@ TEST_CASE("compare: each change is reported for exactly its key, with the right 
   CHECK(rows(store, tolerant.run_id) == loose);
 }
 
-TEST_CASE("compare: equal data in other encodings, orders and engines has no differences; only reads are sent",
-          "[compare][integration]") {
-  TestServer source;                                                  // Redis 7.0
-  TestServer same_order(ServerOptions{.binary = "valkey-server"});    // Valkey 8, same config
-  TestServer other(big_encodings());                                  // Valkey 8, other encodings
+TEST_CASE(
+    "compare: equal data in other encodings, orders and engines has no differences; only reads are "
+    "sent",
+    "[compare][integration]") {
+  TestServer source;                                                // Redis 7.0
+  TestServer same_order(ServerOptions{.binary = "valkey-server"});  // Valkey 8, same config
+  TestServer other(big_encodings());                                // Valkey 8, other encodings
   const std::string at = std::to_string(now_ms() + 600000);
   Cmds extra = {{"SET", "exp", "v", "PXAT", at},
                 {"HSET", "exph", "f", "v"},
@@ -241,11 +250,34 @@ TEST_CASE("compare: equal data in other encodings, orders and engines has no dif
   }
 
   // Only read commands reached the servers (plus the handshake and INFO).
-  const std::set<std::string> allowed = {
-      "info",     "type",          "pttl",       "getrange",   "lrange",  "hscan",   "sscan",
-      "zrange",   "xinfo|stream",  "scan",       "exists",     "randomkey", "dump",  "client|setname",
-      "time",     "config|get",    "config|resetstat", "dbsize", "strlen", "llen",   "hlen",
-      "scard",    "zcard",         "xlen",       "xrange",     "xpending", "select", "ping"};
+  const std::set<std::string> allowed = {"info",
+                                         "type",
+                                         "pttl",
+                                         "getrange",
+                                         "lrange",
+                                         "hscan",
+                                         "sscan",
+                                         "zrange",
+                                         "xinfo|stream",
+                                         "scan",
+                                         "exists",
+                                         "randomkey",
+                                         "dump",
+                                         "client|setname",
+                                         "time",
+                                         "config|get",
+                                         "config|resetstat",
+                                         "dbsize",
+                                         "strlen",
+                                         "llen",
+                                         "hlen",
+                                         "scard",
+                                         "zcard",
+                                         "xlen",
+                                         "xrange",
+                                         "xpending",
+                                         "select",
+                                         "ping"};
   for (TestServer* s : {&source, &same_order, &other}) {
     std::istringstream in(s->cmd({"INFO", "commandstats"}));
     for (std::string line; std::getline(in, line);) {
@@ -257,7 +289,8 @@ TEST_CASE("compare: equal data in other encodings, orders and engines has no dif
   }
 }
 
-TEST_CASE("compare: a 200k-member set and hash compare correctly, read in chunks", "[compare][integration]") {
+TEST_CASE("compare: a 200k-member set and hash compare correctly, read in chunks",
+          "[compare][integration]") {
   TestServer source;
   TestServer target(ServerOptions{.binary = "valkey-server"});
   Cmds c;
@@ -283,7 +316,8 @@ TEST_CASE("compare: a 200k-member set and hash compare correctly, read in chunks
   CHECK(same.target_stats.chunked_keys == 2);
   CHECK(same.source_stats.chunk_commands > 500);
 
-  target.pipeline({{"SREM", "big:set", "member-123456"}, {"SADD", "big:set", "member-x"},
+  target.pipeline({{"SREM", "big:set", "member-123456"},
+                   {"SADD", "big:set", "member-x"},
                    {"HSET", "big:hash", "field-199999", "0"}});
   CompareResult diff = run_compare(o, store);
   CHECK(rows(store, diff.run_id) == Rows{{"big:set", "value"}, {"big:hash", "value"}});
@@ -293,8 +327,127 @@ TEST_CASE("compare: a 200k-member set and hash compare correctly, read in chunks
   });
 }
 
-TEST_CASE("compare: a key changed on the source and fixed on the target between rounds is not reported",
-          "[compare][integration]") {
+TEST_CASE(
+    "compare: big keys (read in chunks) are counted once in totals.big_keys and reach the report",
+    "[compare][integration]") {
+  TestServer source;
+  TestServer target;
+  // With --chunk 10 and --big-string 256: one big key of every type, one
+  // with a name that is not UTF-8, and small keys of every type.
+  const std::string binary_key = "big:\xff\x00"s + "bin";
+  Cmds c;
+  std::vector<std::string> list{"RPUSH", "big:list"}, bin{"RPUSH", binary_key},
+      hash{"HSET", "big:hash"}, set{"SADD", "big:set"}, zset{"ZADD", "big:zset"};
+  // Hashes and sets of listpack encoding come back whole from one HSCAN or
+  // SSCAN, whatever its COUNT: these two have more elements than any
+  // default *-max-listpack-entries (128 or 512).
+  for (int i = 0; i < 600; ++i) {
+    const std::string k = std::to_string(i);
+    if (i < 15) {
+      list.push_back(k);
+      bin.push_back(k);
+    }
+    if (i < 30) {
+      zset.insert(zset.end(), {k, "m" + k});
+      c.push_back({"XADD", "big:stream", "*", "f", k});
+    }
+    hash.insert(hash.end(), {"f" + k, k});
+    set.push_back("m" + k);
+  }
+  for (auto* cmd : {&list, &bin, &hash, &set, &zset}) c.push_back(*cmd);
+  c.push_back({"SET", "big:string", std::string(1000, 'x')});
+  for (auto& cmd : dataset(20, false)) c.push_back(cmd);
+  source.pipeline(c);
+  target.pipeline(c);
+  // A difference in a big key, so round 2 re-reads it; a big key only on the
+  // target (the target scan reads no values).
+  std::vector<std::string> extra{"RPUSH", "only:target:big"};
+  for (int i = 0; i < 50; ++i) extra.push_back(std::to_string(i));
+  target.pipeline({{"HSET", "big:hash", "f7", "changed"}, extra});
+
+  const std::map<std::string, std::pair<std::string, int64_t>> want{
+      {"big:list", {"list", 15}},      {binary_key, {"list", 15}}, {"big:hash", {"hash", 600}},
+      {"big:set", {"set", 600}},       {"big:zset", {"zset", 30}}, {"big:stream", {"stream", 30}},
+      {"big:string", {"string", 1000}}};
+
+  Store store(tmp_store("bigkeys"));
+  CompareOptions o = options(source, target);
+  o.rounds = 2;
+  o.chunk = 10;
+  o.big_string = 256;
+  CompareResult r = run_compare(o, store);
+  REQUIRE(r.rounds.size() == 2);  // big:hash differs in round 2 too, and is not counted again
+  CHECK(r.big_keys == 7);
+  CHECK(r.big_keys_listed.size() == 7);
+
+  auto rec = store.run(r.run_id);
+  REQUIRE(rec);
+  auto totals = nlohmann::json::parse(rec->totals_json);
+  REQUIRE(totals.contains("big_keys"));
+  const auto& bk = totals["big_keys"];
+  CHECK(bk["count"] == 7);
+  INFO(bk.dump());
+  REQUIRE(bk["keys"].size() == 7);
+  std::map<std::string, std::pair<std::string, int64_t>> got;
+  for (const auto& k : bk["keys"]) {
+    CHECK(k["db"] == 0);
+    std::string key;
+    if (k.contains("key")) {
+      key = k["key"].get<std::string>();
+    } else {
+      key = base64_decode(k["key_base64"].get<std::string>()).value_or("?");
+      CHECK(key == binary_key);  // only the non-UTF-8 name is base64
+    }
+    got[key] = {k["type"].get<std::string>(), k["size"].get<int64_t>()};
+  }
+  CHECK(got == want);
+
+  // The report's big-keys check and section reflect them.
+  ReportModel m = build_report(store, {.run = r.run_id, .sample_limit = 100, .now_ms = 0});
+  CHECK(m.big_keys.evaluated);
+  CHECK(m.big_keys.count == 7);
+  CHECK(m.big_keys.keys.size() == 7);
+  auto check = std::find_if(m.checks.begin(), m.checks.end(),
+                            [](const Check& ch) { return ch.id == "big_keys"; });
+  REQUIRE(check != m.checks.end());
+  CHECK(check->status == CheckStatus::kWarn);
+  CHECK(check->detail.find("7 big keys") != std::string::npos);
+  const nlohmann::json doc = nlohmann::json::parse(report_json_text(m));
+  CHECK(doc["big_keys"]["evaluated"] == true);
+  CHECK(doc["big_keys"]["count"] == 7);
+  CHECK(doc["big_keys"]["keys"].size() == 7);
+  CHECK(migcheck::test::validate_against_schema(nlohmann::json::parse(asset("report.schema.json")),
+                                                doc)
+            .empty());
+
+  // More big keys than are listed: all counted, the first kBigKeysListed listed.
+  Cmds more;
+  for (int i = 0; i < 25; ++i)
+    more.push_back({"RPUSH", "big:more:" + std::to_string(i), "1", "2", "3", "4", "5", "6", "7",
+                    "8", "9", "10", "11"});
+  source.pipeline(more);
+  target.pipeline(more);
+  CompareResult many = run_compare(o, store);
+  CHECK(many.big_keys == 32);
+  auto many_totals = nlohmann::json::parse(store.run(many.run_id)->totals_json);
+  CHECK(many_totals["big_keys"]["count"] == 32);
+  CHECK(many_totals["big_keys"]["keys"].size() == kBigKeysListed);
+
+  // Default thresholds: nothing is big; the check passes.
+  CompareResult none = run_compare(options(source, target), store);
+  auto none_totals = nlohmann::json::parse(store.run(none.run_id)->totals_json);
+  CHECK(none_totals["big_keys"]["count"] == 0);
+  CHECK(none_totals["big_keys"]["keys"].empty());
+  ReportModel nm = build_report(store, {.run = none.run_id, .sample_limit = 100, .now_ms = 0});
+  auto none_check = std::find_if(nm.checks.begin(), nm.checks.end(),
+                                 [](const Check& ch) { return ch.id == "big_keys"; });
+  REQUIRE(none_check != nm.checks.end());
+  CHECK(none_check->status == CheckStatus::kPass);
+}
+
+TEST_CASE(
+    "compare: a key changed on the source and fixed on the target between rounds is not reported",
+    "[compare][integration]") {
   TestServer source;
   TestServer target;
   source.pipeline({{"SET", "k", "v2"}, {"SET", "still", "a"}, {"SET", "same", "x"}});
@@ -342,11 +495,13 @@ TEST_CASE("compare: a key changed on the source and fixed on the target between 
   CHECK(stored[2].differences == 1);
 }
 
-TEST_CASE("compare: binary keys round-trip through the CLI and diffs --format jsonl", "[compare][integration]") {
+TEST_CASE("compare: binary keys round-trip through the CLI and diffs --format jsonl",
+          "[compare][integration]") {
   TestServer source;
   TestServer target(ServerOptions{.binary = "valkey-server"});
-  const std::vector<std::string> keys = {"bin\0key"s, "\xff\xfe\x80"s, "new\nline", "emoji \xf0\x9f\x99\x82",
-                                         "esc\x1b[31mred", "", "plain"};
+  const std::vector<std::string> keys = {
+      "bin\0key"s, "\xff\xfe\x80"s, "new\nline", "emoji \xf0\x9f\x99\x82", "esc\x1b[31mred",
+      "",          "plain"};
   Cmds load;
   for (const auto& k : keys) load.push_back({"SET", k, "v"});
   source.pipeline(load);
@@ -354,8 +509,8 @@ TEST_CASE("compare: binary keys round-trip through the CLI and diffs --format js
   target.cmd({"SET", "only\x01target", "v"});
   const std::string store = tmp_store("binary");
 
-  auto r = run_migcheck({"compare", source.uri(), target.uri(), "--store", store, "--rounds", "2", "--interval",
-                         "50ms", "--connections", "1"});
+  auto r = run_migcheck({"compare", source.uri(), target.uri(), "--store", store, "--rounds", "2",
+                         "--interval", "50ms", "--connections", "1"});
   INFO(r.err);
   CHECK(r.exit_code == 1);
   CHECK(r.out.find("Result: DIFFERENT (7 differences)") != std::string::npos);
@@ -414,12 +569,14 @@ TEST_CASE("compare: binary keys round-trip through the CLI and diffs --format js
   // Identical -> 0; unreadable store / unreachable server -> 2 with a message.
   target.pipeline(load);
   target.cmd({"DEL", "only\x01target"});
-  CHECK(run_migcheck({"compare", source.uri(), target.uri(), "--store", store, "-q"}).exit_code == 0);
+  CHECK(run_migcheck({"compare", source.uri(), target.uri(), "--store", store, "-q"}).exit_code ==
+        0);
   auto nostore = run_migcheck({"diffs", "--store", store + ".absent"});
   CHECK(nostore.exit_code == 2);
   CHECK_FALSE(nostore.err.empty());
-  auto down = run_migcheck({"compare", source.uri(), "redis://127.0.0.1:" + std::to_string(test::free_port()),
-                            "--store", store, "-q", "--connect-timeout", "1s"});
+  auto down = run_migcheck({"compare", source.uri(),
+                            "redis://127.0.0.1:" + std::to_string(test::free_port()), "--store",
+                            store, "-q", "--connect-timeout", "1s"});
   CHECK(down.exit_code == 2);
   CHECK(down.err.find("error") != std::string::npos);
   Store s(store, false);
@@ -428,7 +585,8 @@ TEST_CASE("compare: binary keys round-trip through the CLI and diffs --format js
   CHECK(failed->status == "failed");
 }
 
-TEST_CASE("compare: a source reachable only as a read-only ACL user works", "[compare][integration]") {
+TEST_CASE("compare: a source reachable only as a read-only ACL user works",
+          "[compare][integration]") {
   TestServer source(ServerOptions{.password = "admin-pw",
                                   .acl_users = {"reader on >reader-pw ~* +@read +info"},
                                   .enable_debug = false,
@@ -452,14 +610,15 @@ TEST_CASE("compare: a source reachable only as a read-only ACL user works", "[co
   CHECK(run->source_info_json.find("CONFIG not allowed") != std::string::npos);
 
   // The CLI with the password from the environment.
-  auto cli = run_migcheck({"compare", source.uri(), target.uri(), "--source-user", "reader", "--store",
-                           tmp_store("acl-cli"), "--rounds", "1", "-q"},
+  auto cli = run_migcheck({"compare", source.uri(), target.uri(), "--source-user", "reader",
+                           "--store", tmp_store("acl-cli"), "--rounds", "1", "-q"},
                           {{"MIGCHECK_SOURCE_PASS", "reader-pw"}});
   INFO(cli.err);
   CHECK(cli.exit_code == 1);
 }
 
-TEST_CASE("compare: --match, --type, --db/--target-db, --no-target-scan and --sample", "[compare][integration]") {
+TEST_CASE("compare: --match, --type, --db/--target-db, --no-target-scan and --sample",
+          "[compare][integration]") {
   TestServer source;
   TestServer target;
   Cmds s{{"SELECT", "2"}}, t{{"SELECT", "5"}};
@@ -486,27 +645,33 @@ TEST_CASE("compare: --match, --type, --db/--target-db, --no-target-scan and --sa
     CompareResult r = run_compare(o, store);
     return std::make_pair(rows(store, r.run_id), r);
   };
-  const Rows all = {{"a:7", "missing"}, {"b:9", "value"}, {"a:extra", "extra"}, {"b:extra", "extra"}};
+  const Rows all = {
+      {"a:7", "missing"}, {"b:9", "value"}, {"a:extra", "extra"}, {"b:extra", "extra"}};
   CHECK(run([](CompareOptions&) {}).first == all);
-  CHECK(run([](CompareOptions& o) { o.match = "a:*"; }).first == Rows{{"a:7", "missing"}, {"a:extra", "extra"}});
-  CHECK(run([](CompareOptions& o) { o.types = {"hash"}; }).first == Rows{{"b:9", "value"}, {"b:extra", "extra"}});
+  CHECK(run([](CompareOptions& o) { o.match = "a:*"; }).first ==
+        Rows{{"a:7", "missing"}, {"a:extra", "extra"}});
+  CHECK(run([](CompareOptions& o) { o.types = {"hash"}; }).first ==
+        Rows{{"b:9", "value"}, {"b:extra", "extra"}});
   auto [multi, multi_r] = run([](CompareOptions& o) { o.types = {"hash", "string"}; });
   CHECK(multi == all);
   CHECK(multi_r.keys_checked == 100);
-  CHECK(run([](CompareOptions& o) { o.target_scan = false; }).first == Rows{{"a:7", "missing"}, {"b:9", "value"}});
+  CHECK(run([](CompareOptions& o) { o.target_scan = false; }).first ==
+        Rows{{"a:7", "missing"}, {"b:9", "value"}});
   auto [sampled, sampled_r] = run([](CompareOptions& o) { o.sample = 30; });
   CHECK(sampled_r.keys_checked == 30);
   for (const auto& row : sampled) CHECK(all.count(row) == 1);
 
   // The same mapping through the CLI flags.
-  auto cli = run_migcheck({"compare", source.uri(), target.uri(), "--store", tmp_store("filters-cli"), "--db", "2",
-                           "--target-db", "5", "--rounds", "1", "-q", "--type", "HASH"});
+  auto cli =
+      run_migcheck({"compare", source.uri(), target.uri(), "--store", tmp_store("filters-cli"),
+                    "--db", "2", "--target-db", "5", "--rounds", "1", "-q", "--type", "HASH"});
   INFO(cli.err);
   CHECK(cli.exit_code == 1);
 }
 
-TEST_CASE("compare: keys expiring, vanishing and changing type during the run leave no false differences",
-          "[compare][integration]") {
+TEST_CASE(
+    "compare: keys expiring, vanishing and changing type during the run leave no false differences",
+    "[compare][integration]") {
   TestServer source;
   TestServer target(ServerOptions{.binary = "valkey-server"});
   Cmds c;
@@ -550,7 +715,8 @@ TEST_CASE("compare: keys expiring, vanishing and changing type during the run le
   CHECK(r.source_stats.errors == 0);
 }
 
-TEST_CASE("compare: --max-ops-per-sec caps the commands sent to the source", "[compare][integration]") {
+TEST_CASE("compare: --max-ops-per-sec caps the commands sent to the source",
+          "[compare][integration]") {
   TestServer source;
   TestServer target;
   Cmds c;
@@ -569,7 +735,8 @@ TEST_CASE("compare: --max-ops-per-sec caps the commands sent to the source", "[c
   std::istringstream in(source.cmd({"INFO", "commandstats"}));
   for (std::string line; std::getline(in, line);) {
     auto at = line.find("calls=");
-    if (line.rfind("cmdstat_", 0) == 0 && at != std::string::npos) calls += std::stoll(line.substr(at + 6));
+    if (line.rfind("cmdstat_", 0) == 0 && at != std::string::npos)
+      calls += std::stoll(line.substr(at + 6));
   }
   CHECK(calls >= 900);  // TYPE, PTTL and GETRANGE per key
   // A bucket of a tenth of a second, then 1000 commands/s.
@@ -614,7 +781,8 @@ TEST_CASE("compare: classify_key rules", "[compare]") {
   CHECK(kinds(state("string", -1, 0, 1), state("string", -1, 0, 2)) == "value");
   CHECK(kinds(state("string", 5000, 100000, 1), state("string", 4500, 100900, 1)).empty());
   CHECK(kinds(state("string", 5000, 100000, 1), state("string", 4500, 101100, 1)) == "ttl");
-  CHECK(kinds(state("string", 5000, 100000, 1), state("string", -1, 0, 1), Millis(1 << 30)) == "ttl");
+  CHECK(kinds(state("string", 5000, 100000, 1), state("string", -1, 0, 1), Millis(1 << 30)) ==
+        "ttl");
   CHECK(kinds(state("string", 5000, 100000, 1), state("string", -1, 0, 2)) == "ttl,value");
   CHECK(kinds(state("hash", -1, 0, 1), state("string", 10, 10, 1)) == "type");
   CHECK(kinds(state("hash", -1, 0, 1), state("none", -2, 0, 0)) == "missing");

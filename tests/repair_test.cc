@@ -5,8 +5,15 @@
 #include <catch2/catch_test_macros.hpp>
 #include <nlohmann/json.hpp>
 
+#include <sqlite3.h>
+
+#include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iterator>
 #include <map>
+#include <thread>
 
 #include "cli_runner.h"
 #include "server_fixture.h"
@@ -48,30 +55,31 @@ Cmds dataset() {
       {"XREADGROUP", "GROUP", "readers", "r1", "COUNT", "2", "STREAMS", "stream:g", ">"},
       {"XGROUP", "CREATE", "stream:empty", "g", "0", "MKSTREAM"},
   };
-  for (int i = 0; i < 300; ++i) c.push_back({"SET", "plain:" + std::to_string(i), std::to_string(i)});
+  for (int i = 0; i < 300; ++i)
+    c.push_back({"SET", "plain:" + std::to_string(i), std::to_string(i)});
   return c;
 }
 
 // One difference of each kind, on each type where it makes sense.
 Cmds differences() {
   return {
-      {"DEL", "str:1"},                                    // missing string
-      {"DEL", "stream:1"},                                 // missing stream with groups
-      {"DEL", "hash:1"},                                   // missing hash
-      {"SET", "extra:1", "only here"},                     // extra
-      {"HSET", "extra:2", "f", "v"},                       // extra
-      {"DEL", "list:bin"},                                 // type
+      {"DEL", "str:1"},                 // missing string
+      {"DEL", "stream:1"},              // missing stream with groups
+      {"DEL", "hash:1"},                // missing hash
+      {"SET", "extra:1", "only here"},  // extra
+      {"HSET", "extra:2", "f", "v"},    // extra
+      {"DEL", "list:bin"},              // type
       {"SET", "list:bin", "now a string"},
-      {"PERSIST", "zset:1"},                               // ttl
-      {"PEXPIRE", "set:int", "100000"},                    // ttl
-      {"SET", "str:int", "999"},                           // value: string
-      {"RPUSH", "list:2", "z"},                            // value: list
-      {"HSET", "hash:bin", "\0f"s, "other"},               // value: hash
-      {"SADD", "set:1", "z"},                              // value: set
-      {"ZADD", "zset:1", "5", "a"},                        // value: zset (and ttl above)
-      {"XACK", "stream:g", "readers", "1-1"},              // value: stream PEL only
-      {"DEL", "stream:empty"},                             // missing empty stream
-      {"SET", "bin\0key\xff"s, "changed"},                 // value on a binary key
+      {"PERSIST", "zset:1"},                   // ttl
+      {"PEXPIRE", "set:int", "100000"},        // ttl
+      {"SET", "str:int", "999"},               // value: string
+      {"RPUSH", "list:2", "z"},                // value: list
+      {"HSET", "hash:bin", "\0f"s, "other"},   // value: hash
+      {"SADD", "set:1", "z"},                  // value: set
+      {"ZADD", "zset:1", "5", "a"},            // value: zset (and ttl above)
+      {"XACK", "stream:g", "readers", "1-1"},  // value: stream PEL only
+      {"DEL", "stream:empty"},                 // missing empty stream
+      {"SET", "bin\0key\xff"s, "changed"},     // value on a binary key
   };
 }
 
@@ -115,7 +123,8 @@ TEST_CASE("repair: every kind of difference on every type is fixed and verified"
   INFO(r.err);
   REQUIRE(r.exit_code == 1);
 
-  r = run_migcheck({"repair", source.uri(), target.uri(), "--store", store, "--delete-extra", "--batch", "7"});
+  r = run_migcheck(
+      {"repair", source.uri(), target.uri(), "--store", store, "--delete-extra", "--batch", "7"});
   INFO(r.out << r.err);
   CHECK(r.exit_code == 0);
   CHECK(r.out.find("Result: REPAIRED") != std::string::npos);
@@ -195,7 +204,8 @@ TEST_CASE("repair: a target out of memory gets per-key failures with the server'
   t::TestServer source;
   t::TestServer target(t::ServerOptions{.maxmemory = "2mb"});
   Cmds load;
-  for (int i = 0; i < 10; ++i) load.push_back({"SET", "blob:" + std::to_string(i), std::string(400000, 'a' + i)});
+  for (int i = 0; i < 10; ++i)
+    load.push_back({"SET", "blob:" + std::to_string(i), std::string(400000, 'a' + i)});
   for (int i = 0; i < 50; ++i) load.push_back({"HSET", "small:" + std::to_string(i), "f", "v"});
   source.pipeline(load);
   const std::string store = tmp_store("oom");
@@ -231,7 +241,8 @@ TEST_CASE("repair: --dry-run records the plan and leaves the target unchanged", 
   REQUIRE(compare(source.uri(), target.uri(), store).exit_code == 1);
   const std::string before = target.debug_digest();
 
-  auto r = run_migcheck({"repair", source.uri(), target.uri(), "--store", store, "--delete-extra", "--dry-run"});
+  auto r = run_migcheck(
+      {"repair", source.uri(), target.uri(), "--store", store, "--delete-extra", "--dry-run"});
   INFO(r.out << r.err);
   CHECK(r.exit_code == 1);
   CHECK(target.debug_digest() == before);
@@ -259,8 +270,8 @@ TEST_CASE("repair: extra keys are kept without --delete-extra; --kind selects di
   CHECK(target.cmd({"GET", "extra"}) == "x");
 
   // Only the extras, from the same compare run.
-  r = run_migcheck({"repair", source.uri(), target.uri(), "--store", store, "--kind", "extra", "--delete-extra",
-                    "--quiet"});
+  r = run_migcheck({"repair", source.uri(), target.uri(), "--store", store, "--kind", "extra",
+                    "--delete-extra", "--quiet"});
   CHECK(r.exit_code == 0);
   o = outcomes(store);
   CHECK(o.size() == 1);
@@ -280,4 +291,127 @@ TEST_CASE("repair: without a compare run it says what to do, exit 2", "[integrat
   CHECK(r.err.find("run migcheck compare first") != std::string::npos);
   r = run_migcheck({"repair", source.uri(), target.uri(), "--store", store + ".missing"});
   CHECK(r.exit_code == 2);
+}
+
+namespace {
+
+// One integer from a store another process is writing, read-only (-1 while
+// busy), so polling never takes a write lock.
+int64_t poll_int(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  int64_t v = -1;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_busy_timeout(db, 1000);
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+      v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+  }
+  sqlite3_close(db);
+  return v;
+}
+
+bool wait_until(const std::function<bool()>& cond, std::chrono::seconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < until) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "repair: interrupted by SIGINT, then killed, then resumed: each key repaired and counted once",
+    "[integration][resume]") {
+  t::TestServer source, target;
+  // About 2,000 keys/s with one key per batch: the run lasts several
+  // checkpoint intervals (2 s), so the kill lands between two of them.
+  constexpr int kKeys = 15000;
+  for (int base = 0; base < kKeys; base += 1000) {
+    std::vector<std::string> mset{"MSET"};
+    for (int i = base; i < base + 1000; ++i) {
+      mset.push_back("k:" + std::to_string(i));
+      mset.push_back("v" + std::to_string(i));
+    }
+    source.pipeline({mset});
+  }
+  target.pipeline({{"SET", "extra:1", "x"}});
+  const std::string store = tmp_store("resume");
+  REQUIRE(compare(source.uri(), target.uri(), store).exit_code == 1);
+  // One key per batch and one connection: slow enough to stop in the middle.
+  const std::vector<std::string> args{"repair",  source.uri(), target.uri(),    "--store", store,
+                                      "--batch", "1",          "--connections", "1",       "-q"};
+  const std::string out = store + ".out", err = store + ".err";
+  const std::string outcomes_sql = "SELECT count(*) FROM outcomes WHERE run = 2";
+  {
+    t::Spawned p(args, out, err);
+    REQUIRE(
+        wait_until([&] { return poll_int(store, outcomes_sql) >= 500; }, std::chrono::seconds(60)));
+    p.signal(SIGINT);
+    REQUIRE(p.wait() == 2);
+  }
+  std::ifstream e(err);
+  std::string err_text((std::istreambuf_iterator<char>(e)), {});
+  CHECK(err_text.find("migcheck repair --resume 2") != std::string::npos);
+  const int64_t after_sigint = poll_int(store, outcomes_sql);
+  CHECK(after_sigint < kKeys);
+  {
+    migcheck::Store s(store, false);
+    CHECK(s.run(2)->status == "interrupted");
+  }
+
+  // Resumed, then killed without a chance to checkpoint: what it stored
+  // after its last checkpoint is dropped on the next resume.
+  auto resumed = args;
+  resumed.insert(resumed.begin() + 1, {"--resume", "2"});
+  {
+    t::Spawned p(resumed, out, err);
+    const std::string cp_sql =
+        "SELECT count(*) FROM checkpoints WHERE run = 2 AND json_extract(value, '$.selected') > " +
+        std::to_string(after_sigint);
+    REQUIRE(wait_until(
+        [&] {
+          return poll_int(store, cp_sql) == 1 &&
+                 poll_int(store, outcomes_sql) >
+                     poll_int(store,
+                              "SELECT json_extract(value, '$.selected') FROM checkpoints "
+                              "WHERE run = 2") +
+                         50;
+        },
+        std::chrono::seconds(60)));
+    p.signal(SIGKILL);
+    REQUIRE(p.wait() == 128 + SIGKILL);
+  }
+  auto r = run_migcheck(resumed);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 1);  // the extra key is kept (no --delete-extra)
+
+  // Each key has exactly one outcome; the counters are those of one pass.
+  CHECK(poll_int(store, outcomes_sql) == kKeys + 1);
+  CHECK(poll_int(store, "SELECT count(DISTINCT key) FROM outcomes WHERE run = 2") == kKeys + 1);
+  auto o = outcomes(store);
+  int64_t repaired = 0;
+  for (const auto& [k, v] : o) repaired += v.outcome == "repaired";
+  CHECK(repaired == kKeys);
+  auto j = totals(store);
+  CHECK(j["selected"] == kKeys + 1);
+  CHECK(j["repaired"] == kKeys);
+  CHECK(j["kept_extra"] == 1);
+  CHECK(j["failed"] == 0);
+  CHECK(j["restored"] == kKeys);
+  {
+    migcheck::Store s(store, false);
+    CHECK(s.run(2)->status == "done");
+    CHECK(s.runs().size() == 2);  // resumed in place, no new run
+  }
+  // A finished run is not resumed again.
+  auto again = run_migcheck(resumed);
+  CHECK(again.exit_code == 2);
+  CHECK(again.err.find("finished") != std::string::npos);
+  CHECK(source.debug_digest() != target.debug_digest());  // the extra key
+  target.pipeline({{"DEL", "extra:1"}});
+  CHECK(source.debug_digest() == target.debug_digest());
 }

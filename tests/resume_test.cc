@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -36,7 +37,8 @@ std::string tmp_path(const std::string& name) {
 
 // migcheck in a child process with stdout/stderr to files; run_process does
 // not expose the pid, and the test must signal it.
-pid_t spawn_migcheck(std::vector<std::string> args, const std::string& out, const std::string& err) {
+pid_t spawn_migcheck(std::vector<std::string> args, const std::string& out,
+                     const std::string& err) {
   args.insert(args.begin(), MIGCHECK_BINARY);
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -126,18 +128,165 @@ void load(TestServer& source, TestServer& target) {
   source.pipeline({{"EXPIRE", "k:777", "100000"}, {"EXPIRE", "k:29999", "100000"}});
 }
 
+// One integer from the store of a running migcheck, read-only (-1 while the
+// store is not there yet or busy), so polling never takes a write lock.
+int64_t query_int(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  int64_t v = -1;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_busy_timeout(db, 1000);
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+      v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+  }
+  sqlite3_close(db);
+  return v;
+}
+
+// Waits until run 1 of `store` has stored a difference of `round`.
+bool wait_for_round_rows(const std::string& store, int round, std::chrono::seconds timeout) {
+  const std::string sql =
+      "SELECT count(*) FROM differences WHERE run = 1 AND round = " + std::to_string(round);
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < until) {
+    if (query_int(store, sql) > 0) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+// The totals of run 1 that do not depend on timing or on which process read
+// what: counts by type and kind, rounds, big keys.
+nlohmann::json stable_totals(const std::string& store_path) {
+  Store store(store_path, false);
+  auto rec = store.run(1);
+  REQUIRE(rec);
+  auto j = nlohmann::json::parse(rec->totals_json);
+  for (const char* k : {"elapsed_ms", "keys_per_sec", "source_reader", "target_reader"}) j.erase(k);
+  for (auto& r : j["rounds"]) r.erase("elapsed_ms");
+  return j;
+}
+
+// Differences that persist across rounds: 4,000 changed values, 3 missing
+// keys, 2 extra keys, and 4 of 12 big lists (30 elements; read in chunks
+// with --chunk 10) with an element more on the target.
+void load_persistent(TestServer& source, TestServer& target) {
+  for (int base = 0; base < 12000; base += 1000) {
+    std::vector<std::string> mset{"MSET"}, changed{"MSET"};
+    for (int i = base; i < base + 1000; ++i) {
+      mset.push_back("k:" + std::to_string(i));
+      mset.push_back("v" + std::to_string(i));
+      if (i % 3 == 0) {
+        changed.push_back("k:" + std::to_string(i));
+        changed.push_back("changed");
+      }
+    }
+    source.pipeline({mset});
+    target.pipeline({mset, changed});
+  }
+  for (int b = 0; b < 12; ++b) {
+    std::vector<std::string> rpush{"RPUSH", "big:" + std::to_string(b)};
+    for (int i = 0; i < 30; ++i) rpush.push_back(std::to_string(i));
+    source.pipeline({rpush});
+    target.pipeline({rpush});
+    if (b < 4) target.pipeline({{"RPUSH", "big:" + std::to_string(b), "more"}});
+  }
+  target.pipeline({{"DEL", "k:1", "k:5002", "k:11999"},
+                   {"SET", "only:target:1", "x"},
+                   {"SET", "only:target:2", "y"}});
+}
+
 }  // namespace
+
+TEST_CASE(
+    "resume: a compare interrupted in round 1 and again in round 2 ends as an uninterrupted run",
+    "[resume][integration]") {
+  TestServer source;
+  TestServer target;
+  load_persistent(source, target);
+  const std::vector<std::string> common{"--rounds",          "3",     "--interval",    "100ms",
+                                        "--max-ops-per-sec", "15000", "--connections", "3",
+                                        "--batch",           "100",   "--scan-count",  "200",
+                                        "--chunk",           "10"};
+  constexpr int64_t kDiffs = 4000 + 3 + 2 + 4;
+
+  const std::string full_store = tmp_path("rounds-full.db");
+  auto args =
+      std::vector<std::string>{"compare", source.uri(), target.uri(), "--store", full_store, "-q"};
+  args.insert(args.end(), common.begin(), common.end());
+  auto full = run_migcheck(args);
+  INFO(full.err);
+  REQUIRE(full.exit_code == 1);
+  const Totals want = totals(full_store, 1);
+  REQUIRE(want.rounds.size() == 3);
+  CHECK(want.rounds[0] == std::pair<int64_t, int64_t>{12012, kDiffs});
+  CHECK(want.rounds[1].second == kDiffs);
+  CHECK(want.rounds[2].second == kDiffs);
+  const nlohmann::json want_totals = stable_totals(full_store);
+  CHECK(want_totals["big_keys"]["count"] == 12);
+  CHECK(want_totals["big_keys"]["keys"].size() == 12);
+
+  const std::string store = tmp_path("rounds.db");
+  const std::string out = tmp_path("rounds-out.txt"), err = tmp_path("rounds-err.txt");
+  // Stopped in round 1 with part of it stored, then, resumed, in round 2.
+  args = {"compare", source.uri(), target.uri(), "--store", store, "-q"};
+  args.insert(args.end(), common.begin(), common.end());
+  for (int round : {1, 2}) {
+    INFO("interrupted in round " << round);
+    const pid_t pid = spawn_migcheck(args, out, err);
+    REQUIRE(pid > 0);
+    const bool reached = wait_for_round_rows(store, round, std::chrono::seconds(60));
+    ::kill(pid, SIGINT);
+    const int code = wait_exit(pid, std::chrono::seconds(60));
+    const std::string stderr_text = slurp(err);
+    INFO(stderr_text);
+    REQUIRE(reached);
+    REQUIRE(code == 2);
+    Store s(store, false);
+    auto rec = s.run(1);
+    REQUIRE(rec);
+    CHECK(rec->status == "interrupted");
+    auto cp = s.checkpoint(1, "compare");
+    REQUIRE(cp);
+    auto j = nlohmann::json::parse(*cp);
+    REQUIRE(j.value("round", 0) == round);
+    CHECK(j.value("keys_checked", int64_t{0}) > 0);
+    CHECK(j.value("keys_checked", int64_t{0}) < (round == 1 ? 12012 : kDiffs));
+    args = {"compare", source.uri(), target.uri(), "--store", store, "-q", "--resume", "1"};
+  }
+
+  auto resumed = run_migcheck(args);
+  INFO(resumed.err);
+  REQUIRE(resumed.exit_code == 1);
+  {
+    Store s(store, false);
+    auto rec = s.run(1);
+    REQUIRE(rec);
+    CHECK(rec->status == "done");
+    CHECK(s.runs().size() == 1);
+  }
+  CHECK(totals(store, 1) == want);
+  CHECK(diff_rows(store, 1, 3) == diff_rows(full_store, 1, 3));
+  CHECK(stable_totals(store) == want_totals);
+
+  for (const auto& p : {full_store, store, out, err})
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(p + suffix);
+}
 
 TEST_CASE("resume: an interrupted compare resumed ends with the totals of an uninterrupted run",
           "[resume][integration]") {
   TestServer source;
   TestServer target;
   load(source, target);
-  const std::vector<std::string> common{"--rounds", "2", "--interval", "100ms", "--max-ops-per-sec", "40000",
-                                        "--connections", "3", "--batch", "200", "--scan-count", "300"};
+  const std::vector<std::string> common{"--rounds",          "2",     "--interval",    "100ms",
+                                        "--max-ops-per-sec", "40000", "--connections", "3",
+                                        "--batch",           "200",   "--scan-count",  "300"};
 
   const std::string full_store = tmp_path("full.db");
-  auto args = std::vector<std::string>{"compare", source.uri(), target.uri(), "--store", full_store, "-q"};
+  auto args =
+      std::vector<std::string>{"compare", source.uri(), target.uri(), "--store", full_store, "-q"};
   args.insert(args.end(), common.begin(), common.end());
   auto full = run_migcheck(args);
   INFO(full.err);
@@ -155,7 +304,8 @@ TEST_CASE("resume: an interrupted compare resumed ends with the totals of an uni
   const std::string stderr_text = slurp(err);
   INFO(stderr_text);
   REQUIRE(code == 2);
-  CHECK(stderr_text.find("interrupted, resume with `migcheck compare --resume 1`") != std::string::npos);
+  CHECK(stderr_text.find("interrupted, resume with `migcheck compare --resume 1`") !=
+        std::string::npos);
   {
     Store s(store, false);
     auto rec = s.run(1);
@@ -171,8 +321,8 @@ TEST_CASE("resume: an interrupted compare resumed ends with the totals of an uni
   }
 
   // Resumed with other options on the command line: the run's own are used.
-  auto resumed = run_migcheck({"compare", source.uri(), target.uri(), "--store", store, "-q", "--resume", "1",
-                               "--rounds", "1"});
+  auto resumed = run_migcheck({"compare", source.uri(), target.uri(), "--store", store, "-q",
+                               "--resume", "1", "--rounds", "1"});
   INFO(resumed.err);
   REQUIRE(resumed.exit_code == 1);
   {
@@ -190,10 +340,12 @@ TEST_CASE("resume: an interrupted compare resumed ends with the totals of an uni
   CHECK(diff_rows(store, 1, 2) == diff_rows(full_store, 1, 2));
 
   // A finished run, a missing run and a run of another store are refused.
-  auto again = run_migcheck({"compare", source.uri(), target.uri(), "--store", store, "--resume", "1"});
+  auto again =
+      run_migcheck({"compare", source.uri(), target.uri(), "--store", store, "--resume", "1"});
   CHECK(again.exit_code == 2);
   CHECK(again.err.find("finished") != std::string::npos);
-  auto missing = run_migcheck({"compare", source.uri(), target.uri(), "--store", store, "--resume", "7"});
+  auto missing =
+      run_migcheck({"compare", source.uri(), target.uri(), "--store", store, "--resume", "7"});
   CHECK(missing.exit_code == 2);
   CHECK(missing.err.find("no such run") != std::string::npos);
   CHECK(totals(store, 1) == want);

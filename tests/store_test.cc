@@ -189,7 +189,7 @@ TEST_CASE("store: create and reopen") {
   {
     RawDb raw(path);
     CHECK(raw.text("PRAGMA application_id") == std::to_string(0x4D494743));
-    CHECK(raw.text("PRAGMA user_version") == "1");
+    CHECK(raw.text("PRAGMA user_version") == "2");
     CHECK(raw.text("PRAGMA journal_mode") == "wal");
   }
   Store again(path, /*create=*/false);
@@ -516,12 +516,12 @@ TEST_CASE("store: a store from a newer schema is refused and left unchanged") {
   }
   {
     RawDb raw(path);
-    raw.exec("PRAGMA user_version = 2");
+    raw.exec("PRAGMA user_version = 3");
   }
   const std::string before = slurp(path);
   CHECK_THROWS_MATCHES(
       Store(path), StoreError,
-      Message(path + " was written by a newer migcheck (schema 2, this build knows 1); "
+      Message(path + " was written by a newer migcheck (schema 3, this build knows 2); "
                      "refusing to modify it"));
   CHECK(slurp(path) == before);
 }
@@ -640,4 +640,74 @@ TEST_CASE("store: concurrent writers from several threads") {
   for (auto& th : threads) th.join();
   CHECK(store.count_differences(run, {}) == 1000);
   for (int t = 0; t < 4; ++t) CHECK(store.checkpoint(run, "t" + std::to_string(t)) == "24");
+}
+
+TEST_CASE("store: a difference already recorded for the round is not doubled") {
+  TempDir tmp;
+  Store store(tmp.file("s.db"));
+  const int64_t run = begin(store);
+  std::vector<Difference> first = {make_diff(1, std::string("k\0", 2), "value"),
+                                   make_diff(1, "a", "ttl")};
+  CHECK(store.add_differences(run, first) == 2);
+  // Again (a SCAN duplicate), plus a new kind for the same key and the same key in round 2.
+  std::vector<Difference> again = {make_diff(1, std::string("k\0", 2), "value"),
+                                   make_diff(1, "a", "value"), make_diff(2, "a", "ttl")};
+  CHECK(store.add_differences(run, again) == 2);
+  DifferenceFilter f;
+  f.round = 1;
+  CHECK(store.count_differences(run, f) == 3);
+  f.round = 2;
+  CHECK(store.count_differences(run, f) == 1);
+}
+
+TEST_CASE("store: after_id pages from a position, and outcomes roll back") {
+  TempDir tmp;
+  Store store(tmp.file("s.db"));
+  const int64_t run = begin(store);
+  std::vector<Difference> diffs;
+  for (int i = 0; i < 2500; ++i)
+    diffs.push_back(make_diff(1, "k" + std::to_string(i), "missing", "string", "none"));
+  store.add_differences(run, diffs);
+  DifferenceFilter f;
+  std::vector<Difference> all = collect(store, run, f);
+  REQUIRE(all.size() == 2500);
+  f.after_id = all[1199].id;
+  CHECK(store.count_differences(run, f) == 1300);
+  std::vector<Difference> rest = collect(store, run, f);
+  REQUIRE(rest.size() == 1300);
+  CHECK(rest.front().key == "k1200");
+  CHECK(rest.back().key == "k2499");
+
+  std::vector<Outcome> outs;
+  for (int i = 0; i < 10; ++i)
+    outs.push_back({0, "o" + std::to_string(i), "restore", "copied", "", ""});
+  store.add_outcomes(run, std::span(outs).first(4));
+  const int64_t mark = store.max_outcome_id();
+  store.add_outcomes(run, std::span(outs).subspan(4));
+  store.rollback_outcomes(run, mark);
+  std::vector<std::string> keys;
+  store.for_each_outcome(run, [&](const Outcome& o) { keys.push_back(o.key); });
+  CHECK(keys == std::vector<std::string>{"o0", "o1", "o2", "o3"});
+}
+
+TEST_CASE("store: a schema 1 store is upgraded on open, its rows kept") {
+  TempDir tmp;
+  const std::string path = tmp.file("old.db");
+  int64_t run = 0;
+  {
+    Store store(path);
+    run = begin(store);
+    store.add_differences(run, std::vector<Difference>{make_diff(1, "x", "value")});
+  }
+  {
+    // Turn it back into what schema 1 looked like.
+    sqlite3* h = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &h) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(h, "DROP INDEX differences_key; PRAGMA user_version = 1;", nullptr,
+                         nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(h);
+  }
+  Store store(path, false);
+  CHECK(store.count_differences(run, {}) == 1);
+  CHECK(store.add_differences(run, std::vector<Difference>{make_diff(1, "x", "value")}) == 0);
 }
