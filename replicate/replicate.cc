@@ -1,7 +1,10 @@
 // Replicate: scanner / event queue (main thread) -> per-worker inboxes,
 // keys routed by hash so one key always meets the same copier (whose
 // pipeline coalesces repeats and orders passes of a key) -> copy engine ->
-// counters, lag histogram and not-copied keys in the store.
+// counters, lag histogram and not-copied keys in the store. The first pass of
+// scan mode is resumable: every few seconds the scanner waits for the workers
+// to drain, and its cursors, the counters and the store's outcome position
+// then make a checkpoint that covers exactly the keys copied.
 #include "replicate/replicate.h"
 
 #include <unistd.h>
@@ -24,15 +27,18 @@
 #include "log.h"
 #include "rate_limiter.h"
 #include "replicate/live.h"
+#include "resume.h"
 #include "scanner.h"
 #include "server_info.h"
 
 namespace migcheck {
 namespace {
 
-constexpr size_t kKeptOutcomes = 50;     // skipped / failed keys kept for the summary
-constexpr size_t kStoreFlush = 500;      // outcomes buffered per worker before a store write
+constexpr size_t kKeptOutcomes = 50;            // skipped / failed keys kept for the summary
+constexpr size_t kStoreFlush = 500;             // outcomes buffered per worker before a store write
 constexpr size_t kMaxPendingOverflow = 100000;  // overflow records waiting for the store
+constexpr const char* kCheckpoint = "replicate";
+constexpr auto kCheckpointEvery = std::chrono::seconds(2);
 
 int64_t since_ms(SteadyTime t0) {
   return std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - t0).count();
@@ -46,9 +52,12 @@ std::string grouped(int64_t v) {
 
 std::string ms_text(double ms) {
   char buf[32];
-  if (ms < 10) std::snprintf(buf, sizeof buf, "%.1fms", ms);
-  else if (ms < 10000) std::snprintf(buf, sizeof buf, "%.0fms", ms);
-  else std::snprintf(buf, sizeof buf, "%.1fs", ms / 1000);
+  if (ms < 10)
+    std::snprintf(buf, sizeof buf, "%.1fms", ms);
+  else if (ms < 10000)
+    std::snprintf(buf, sizeof buf, "%.0fms", ms);
+  else
+    std::snprintf(buf, sizeof buf, "%.1fs", ms / 1000);
   return buf;
 }
 
@@ -81,7 +90,8 @@ class LagHistogram {
     uint64_t seen = 0;
     for (size_t i = 0; i < kBuckets; ++i) {
       seen += buckets_[i];
-      if (seen >= want) return std::min(static_cast<double>(upper(i)), static_cast<double>(max_)) / 1000.0;
+      if (seen >= want)
+        return std::min(static_cast<double>(upper(i)), static_cast<double>(max_)) / 1000.0;
     }
     return static_cast<double>(max_) / 1000.0;
   }
@@ -97,7 +107,8 @@ class LagHistogram {
     if (v < kSub) return static_cast<size_t>(v);
     const int e = 63 - std::countl_zero(v);  // >= 5
     const uint64_t sub = (v >> (e - 5)) & (kSub - 1);
-    return std::min(kBuckets - 1, kSub + static_cast<size_t>(e - 5) * kSub + static_cast<size_t>(sub));
+    return std::min(kBuckets - 1,
+                    kSub + static_cast<size_t>(e - 5) * kSub + static_cast<size_t>(sub));
   }
   static uint64_t upper(size_t i) {
     if (i < kSub) return i;
@@ -116,7 +127,8 @@ class Ticker {
  public:
   Ticker(bool enabled, std::function<std::string()> line) : line_(std::move(line)) {
     if (!enabled) return;
-    const auto every = isatty(STDERR_FILENO) == 1 ? std::chrono::seconds(1) : std::chrono::seconds(10);
+    const auto every =
+        isatty(STDERR_FILENO) == 1 ? std::chrono::seconds(1) : std::chrono::seconds(10);
     thread_ = std::thread([this, every] {
       std::unique_lock lock(mu_);
       while (!cv_.wait_for(lock, every, [&] { return stop_; })) {
@@ -157,7 +169,9 @@ class Worker {
  public:
   Worker(Engine& engine, size_t index);
   ~Worker() { close_and_join(); }
-  void start() { thread_ = std::thread([this] { run(); }); }
+  void start() {
+    thread_ = std::thread([this] { run(); });
+  }
   // Blocks while the inbox is full (back-pressure on the scanner / queue).
   void push(std::vector<Keyed>& keys, const std::atomic<bool>& abort);
   bool drained() {
@@ -250,6 +264,12 @@ class Engine {
   nlohmann::json options_json() const;
   nlohmann::json totals_json() const;
   void finish_abnormally(SteadyTime t0, const char* status);
+  bool resumable() const { return o_.mode == ReplicateMode::Scan && !o_.dry_run; }
+  void reopen();
+  void checkpoint_when_drained();
+  void save_checkpoint();
+  CopyCounters copy_counters() const;
+  int64_t elapsed_ms() const { return elapsed_base_ + since_ms(started_); }
 
   const ReplicateOptions& o_;
   Store& store_;
@@ -283,6 +303,13 @@ class Engine {
   std::atomic<int64_t> scanned_{0};
   SteadyTime started_{};
   std::atomic<const char*> phase_{"scan"};  // read by the ticker thread
+
+  // Resume (scan mode, first pass).
+  nlohmann::json cursors_;         // the scanner's position after the last dispatch
+  nlohmann::json resume_cursors_;  // where a resumed pass starts
+  CopyCounters copy_base_;         // counted before the resume
+  int64_t elapsed_base_ = 0;
+  SteadyTime last_checkpoint_{};
 };
 
 Worker::Worker(Engine& engine, size_t index) : engine_(engine) {
@@ -291,8 +318,9 @@ Worker::Worker(Engine& engine, size_t index) : engine_(engine) {
   sc.conn.client_name = tc.conn.client_name = "migcheck-replicate-" + std::to_string(index);
   src_ = std::make_unique<Client>(o.source, sc);
   tgt_ = std::make_unique<Client>(o.target, tc);
-  copier_ = std::make_unique<Copier>(*src_, *tgt_, engine.copy_options(),
-                                     [this](std::vector<CopyResult>& rs) { engine_.on_results(rs, to_store_); });
+  copier_ = std::make_unique<Copier>(
+      *src_, *tgt_, engine.copy_options(),
+      [this](std::vector<CopyResult>& rs) { engine_.on_results(rs, to_store_); });
   capacity_ = 4 * engine.batch();
 }
 
@@ -318,13 +346,21 @@ void Worker::run() {
       {
         std::unique_lock lock(mu_);
         if (inbox_.empty() && copier_->idle()) {
+          // Stored before going idle, so a drained engine has every outcome
+          // in the store (a checkpoint relies on it).
+          if (!to_store_.empty()) {
+            lock.unlock();
+            engine_.flush(to_store_);
+            continue;
+          }
           idle_ = true;
           cv_in_.wait(lock, [&] { return !inbox_.empty() || closing_; });
           if (inbox_.empty()) break;  // closing, nothing left
         }
         // One batch for the next probe stage, no more: keys wait in the
         // inbox, where back-pressure works.
-        const size_t room = engine_.batch() > copier_->waiting() ? engine_.batch() - copier_->waiting() : 0;
+        const size_t room =
+            engine_.batch() > copier_->waiting() ? engine_.batch() - copier_->waiting() : 0;
         while (!inbox_.empty() && take.size() < room) {
           take.push_back(std::move(inbox_.front()));
           inbox_.pop_front();
@@ -355,8 +391,8 @@ void Engine::on_results(std::vector<CopyResult>& rs, std::vector<Outcome>& to_st
   uint64_t applied = 0;
   for (auto& r : rs) {
     if (r.queued != SteadyTime{}) {
-      local.add(static_cast<uint64_t>(
-          std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::microseconds>(r.done - r.queued).count())));
+      local.add(static_cast<uint64_t>(std::max<int64_t>(
+          0, std::chrono::duration_cast<std::chrono::microseconds>(r.done - r.queued).count())));
       ++applied;
     }
     const Outcome& o = r.outcome;
@@ -381,7 +417,8 @@ void Engine::on_results(std::vector<CopyResult>& rs, std::vector<Outcome>& to_st
     lag_.merge(local);
     for (auto& r : rs) {
       const Outcome& o = r.outcome;
-      if (o.outcome == "failed" && result_.failures.size() < kKeptOutcomes) result_.failures.push_back(o);
+      if (o.outcome == "failed" && result_.failures.size() < kKeptOutcomes)
+        result_.failures.push_back(o);
       if (o.outcome == "skipped" && !is_filtered(o) && result_.skipped.size() < kKeptOutcomes)
         result_.skipped.push_back(o);
     }
@@ -400,7 +437,8 @@ void Engine::prepare() {
     if (worker_source_client_.read_from_replica) {
       // An event comes from the primary; a replica may not have the change
       // yet, and a stale copy would never be corrected.
-      log::warn("live mode copies from the primaries: --read-from replica applies to the scan only");
+      log::warn(
+          "live mode copies from the primaries: --read-from replica applies to the scan only");
       worker_source_client_.read_from_replica = false;
     }
   }
@@ -418,17 +456,21 @@ void Engine::check_notifications() {
     auto v = config_get(*src_main_, node, "notify-keyspace-events");
     if (!v) {
       if (o_.assume_notifications) continue;
-      throw Error("cannot read notify-keyspace-events on " + where +
-                  " (CONFIG is refused there). Live mode needs keyspace notifications: enable them where the "
-                  "service allows it (ElastiCache: set notify-keyspace-events to KEA in the cluster's parameter "
-                  "group; Redis Cloud/Azure/Memorystore: the database's configuration), then rerun with "
-                  "--assume-notifications");
+      throw Error(
+          "cannot read notify-keyspace-events on " + where +
+          " (CONFIG is refused there). Live mode needs keyspace notifications: enable them where "
+          "the "
+          "service allows it (ElastiCache: set notify-keyspace-events to KEA in the cluster's "
+          "parameter "
+          "group; Redis Cloud/Azure/Memorystore: the database's configuration), then rerun with "
+          "--assume-notifications");
     }
     NotifyCheck c = check_notify_flags(*v, o_.types);
     if (!c.ok) {
-      throw Error("notify-keyspace-events is \"" + *v + "\" on " + where + ": live mode needs events for every write" +
-                  " (missing: " + c.missing + "). Set it on every primary: CONFIG SET notify-keyspace-events " +
-                  c.suggested + " (minimal: K or E, plus g$lshzt x e, or A)");
+      throw Error("notify-keyspace-events is \"" + *v + "\" on " + where +
+                  ": live mode needs events for every write" + " (missing: " + c.missing +
+                  "). Set it on every primary: CONFIG SET notify-keyspace-events " + c.suggested +
+                  " (minimal: K or E, plus g$lshzt x e, or A)");
     }
     if (!c.keyevent) any_keyspace_only = true;
   }
@@ -503,9 +545,15 @@ bool Engine::scan_pass() {
   so.count = o_.scan_count;
   so.limiter = limiter_.limited() ? &limiter_ : nullptr;
   Scanner scanner(*src_main_, so);
+  const bool first = result_.scan_passes == 0;
+  if (first && !resume_cursors_.is_null())
+    scanner.restore(Scanner::cursors_from_json(resume_cursors_));
+  const bool checkpointed = first && resumable();
+  last_checkpoint_ = std::chrono::steady_clock::now();
   const uint64_t epoch = overflow_epoch_.load();
   ++result_.scan_passes;
-  if (result_.scan_passes > 1) log::info("rescan " + std::to_string(result_.scan_passes - 1) + " of the source");
+  if (result_.scan_passes > 1)
+    log::info("rescan " + std::to_string(result_.scan_passes - 1) + " of the source");
   std::vector<std::string> keys;
   const bool live = listener_ != nullptr;
   for (;;) {
@@ -515,6 +563,11 @@ bool Engine::scan_pass() {
     scanned_.fetch_add(static_cast<int64_t>(keys.size()), std::memory_order_relaxed);
     dispatch(keys, SteadyTime{});
     if (live) drain_events(Millis(0));
+    if (checkpointed) {
+      cursors_ = scanner.cursors_json();
+      if (more && std::chrono::steady_clock::now() - last_checkpoint_ >= kCheckpointEvery)
+        checkpoint_when_drained();
+    }
     if (!more) break;
   }
   covered_epoch_ = std::max(covered_epoch_, epoch);
@@ -525,8 +578,9 @@ bool Engine::scan_pass() {
 void Engine::live_loop() {
   phase_ = "live";
   log::info("applying changes as they are notified" +
-            (o_.idle.count() > 0 ? " (stopping after " + format_duration(o_.idle) + " without events)"
-                                 : std::string(" (Ctrl-C to stop)")));
+            (o_.idle.count() > 0
+                 ? " (stopping after " + format_duration(o_.idle) + " without events)"
+                 : std::string(" (Ctrl-C to stop)")));
   while (!stopping()) {
     drain_events(Millis(100));
     if (listener_->take_events_lost() || rescan_requested_.exchange(false)) {
@@ -536,7 +590,8 @@ void Engine::live_loop() {
     if (o_.idle.count() > 0) {
       const SteadyTime last_event{SteadyTime::duration(last_event_ticks_.load())};
       const SteadyTime quiet_since = std::max({last_event, pass_end_, started_});
-      if (std::chrono::steady_clock::now() - quiet_since >= o_.idle && queue_.size() == 0 && workers_drained()) {
+      if (std::chrono::steady_clock::now() - quiet_since >= o_.idle && queue_.size() == 0 &&
+          workers_drained()) {
         log::info("no events for " + format_duration(o_.idle) + ": stopping");
         break;
       }
@@ -565,7 +620,8 @@ std::string Engine::progress_line() {
       l = lag_.stats();
     }
     s += " | events " + grouped(static_cast<int64_t>(listener_->stats().events)) + ", queue " +
-         grouped(static_cast<int64_t>(queue_.size())) + ", lag p50 " + ms_text(l.p50_ms) + " p99 " + ms_text(l.p99_ms);
+         grouped(static_cast<int64_t>(queue_.size())) + ", lag p50 " + ms_text(l.p50_ms) + " p99 " +
+         ms_text(l.p99_ms);
   }
   return s;
 }
@@ -630,15 +686,64 @@ nlohmann::json Engine::totals_json() const {
   return j;
 }
 
+CopyCounters Engine::copy_counters() const {
+  CopyCounters c = copy_base_;
+  for (const auto& w : workers_) c += w->counters();
+  return c;
+}
+
+// The scanner waits (a few milliseconds: one pipeline step) until every key
+// it dispatched is copied and its outcome stored: then the cursors, the
+// counters and the outcome rows agree.
+void Engine::checkpoint_when_drained() {
+  while (!workers_drained()) {
+    if (stopping()) return;
+    std::this_thread::sleep_for(Millis(1));
+  }
+  save_checkpoint();
+}
+
+void Engine::save_checkpoint() {
+  nlohmann::json j = {{"cursors", cursors_},
+                      {"keys_scanned", scanned_.load()},
+                      {"copy", copy_counters()},
+                      {"max_outcome_id", store_.max_outcome_id()},
+                      {"elapsed_ms", elapsed_ms()}};
+  store_.put_checkpoint(result_.run_id, kCheckpoint, j.dump());
+  last_checkpoint_ = std::chrono::steady_clock::now();
+}
+
+// --resume: outcomes stored after the checkpoint are dropped (those keys are
+// copied again: RESTORE REPLACE makes that harmless), counters continue.
+void Engine::reopen() {
+  nlohmann::json cp = load_checkpoint(store_, o_.resume_run, kCheckpoint);
+  result_.run_id = o_.resume_run;
+  resume_cursors_ = cp.value("cursors", nlohmann::json());
+  if (!resume_cursors_.is_array())
+    throw StoreError("cannot resume run " + std::to_string(o_.resume_run) +
+                     ": its checkpoint has no scan position");
+  scanned_ = cp.value("keys_scanned", int64_t{0});
+  copy_base_ = cp.value("copy", CopyCounters{});
+  elapsed_base_ = cp.value("elapsed_ms", int64_t{0});
+  store_.rollback_outcomes(result_.run_id, cp.value("max_outcome_id", int64_t{0}));
+  store_.reopen_run(result_.run_id);
+}
+
 void Engine::finish_abnormally(SteadyTime t0, const char* status) {
   abort_ = true;
   if (listener_) listener_->stop();
   stop_workers();
   try {
-    for (auto& w : workers_) result_.copy += w->counters();
-    result_.elapsed_ms = since_ms(t0);
+    (void)t0;
+    result_.copy = copy_counters();
+    result_.elapsed_ms = elapsed_ms();
     store_.set_totals(result_.run_id, totals_json().dump());
     store_.finish_run(result_.run_id, status, kExitError);
+    if (resumable())
+      log::info("replicate run " + std::to_string(result_.run_id) +
+                " stopped; continue it with `migcheck replicate "
+                "--resume " +
+                std::to_string(result_.run_id) + " SOURCE TARGET`");
   } catch (const std::exception& e) {
     log::warn(std::string("cannot record the end of the run: ") + e.what());
   }
@@ -668,22 +773,28 @@ void Engine::verify() {
   result_.verify_run = r.run_id;
   result_.verify_differences = r.differences;
   if (r.differences > 0)
-    log::warn(std::to_string(r.differences) + " difference(s) remain after replication (compare run " +
-              std::to_string(r.run_id) + "; fix them with: migcheck repair)");
+    log::warn(std::to_string(r.differences) +
+              " difference(s) remain after replication (compare run " + std::to_string(r.run_id) +
+              "; fix them with: migcheck repair)");
 }
 
 ReplicateResult Engine::run() {
   const SteadyTime t0 = std::chrono::steady_clock::now();
   started_ = t0;
   prepare();
-  RunRecord rec;
-  rec.command = "replicate";
-  rec.source = o_.source.display();
-  rec.target = o_.target.display();
-  rec.options_json = options_json().dump();
-  result_.run_id = store_.begin_run(rec);
-  log::info(std::string(o_.dry_run ? "dry run: " : "") + "replicate run " + std::to_string(result_.run_id) + " (" +
-            mode_name(o_.mode) + "): " + o_.source.display() + " db " + std::to_string(o_.source.db) + " -> " +
+  if (o_.resume_run > 0) {
+    reopen();
+  } else {
+    RunRecord rec;
+    rec.command = "replicate";
+    rec.source = o_.source.display();
+    rec.target = o_.target.display();
+    rec.options_json = options_json().dump();
+    result_.run_id = store_.begin_run(rec);
+  }
+  log::info(std::string(o_.dry_run ? "dry run: " : "") + (o_.resume_run > 0 ? "resuming " : "") +
+            "replicate run " + std::to_string(result_.run_id) + " (" + mode_name(o_.mode) +
+            "): " + o_.source.display() + " db " + std::to_string(o_.source.db) + " -> " +
             o_.target.display() + " db " + std::to_string(o_.target.db));
   try {
     ServerFacts sf = gather_facts(*src_main_), tf = gather_facts(*tgt_main_);
@@ -691,15 +802,17 @@ ReplicateResult Engine::run() {
     result_.source_desc = sf.engine + " " + sf.version + " " + sf.mode;
     result_.target_desc = tf.engine + " " + tf.version + " " + tf.mode;
     if (sf.rdb_version && tf.rdb_version && *sf.rdb_version > *tf.rdb_version && !o_.structural)
-      log::info("the source writes RDB " + std::to_string(*sf.rdb_version) + " payloads, the target reads up to RDB " +
-                std::to_string(*tf.rdb_version) + ": values will be written by type");
+      log::info("the source writes RDB " + std::to_string(*sf.rdb_version) +
+                " payloads, the target reads up to RDB " + std::to_string(*tf.rdb_version) +
+                ": values will be written by type");
 
     if (o_.mode != ReplicateMode::Scan) {
       listener_ = std::make_unique<KeyspaceListener>(
           *src_main_, o_.source.db, keyevent_, o_.source_client.conn,
           [this](std::string_view key, std::string_view, SteadyTime at) { on_event(key, at); });
       listener_->start();
-      log::info("subscribed to keyspace notifications on " + std::to_string(listener_->nodes()) + " node(s)");
+      log::info("subscribed to keyspace notifications on " + std::to_string(listener_->nodes()) +
+                " node(s)");
     }
     const size_t n = std::max<size_t>(o_.connections, 1);
     for (size_t i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>(*this, i));
@@ -713,11 +826,13 @@ ReplicateResult Engine::run() {
       // The first pass is complete once every key it found has been written.
       // (Live modes go straight on: with a busy source the workers may never
       // be idle, and the live loop feeds them events meanwhile.)
-      while (!listener_ && complete && !workers_drained() && !stopping()) std::this_thread::sleep_for(Millis(5));
+      while (!listener_ && complete && !workers_drained() && !stopping())
+        std::this_thread::sleep_for(Millis(5));
       result_.keys_per_sec = static_cast<double>(scanned_.load()) * 1000.0 /
-                             static_cast<double>(std::max<int64_t>(1, since_ms(t0)));
+                             static_cast<double>(std::max<int64_t>(1, elapsed_ms()));
       if (complete && !stopping()) {
-        log::info("scan pass done: " + grouped(scanned_.load()) + " keys in " + format_duration(Millis(since_ms(t0))));
+        log::info("scan pass done: " + grouped(scanned_.load()) + " keys in " +
+                  format_duration(Millis(elapsed_ms())));
       }
     }
     if (listener_ && complete && !stopping()) live_loop();
@@ -734,7 +849,12 @@ ReplicateResult Engine::run() {
     // Stopped by a signal before the first pass was through: the target
     // holds a part. (In the live tail a signal is the normal way to stop.)
     result_.interrupted = !complete;
-    for (auto& w : workers_) result_.copy += w->counters();
+    // Every key dispatched was copied and stored: the exact resume point.
+    if (result_.interrupted && resumable()) {
+      save_checkpoint();
+      log::warn(resume_hint("replicate", result_.run_id));
+    }
+    result_.copy = copy_counters();
     result_.keys_scanned = scanned_.load();
     if (listener_) {
       auto ls = listener_->stats();
@@ -750,13 +870,15 @@ ReplicateResult Engine::run() {
       result_.lag = lag_.stats();
     }
     if (o_.verify && !o_.dry_run && !result_.interrupted && !(o_.stop && o_.stop->load())) verify();
-    result_.elapsed_ms = since_ms(t0);
-    const bool not_copied = result_.copy.failed > 0 || result_.copy.skipped > 0 || result_.overflows_uncovered > 0;
-    result_.exit_code = result_.interrupted ? kExitError
+    result_.elapsed_ms = elapsed_ms();
+    const bool not_copied =
+        result_.copy.failed > 0 || result_.copy.skipped > 0 || result_.overflows_uncovered > 0;
+    result_.exit_code = result_.interrupted                              ? kExitError
                         : (not_copied || result_.verify_differences > 0) ? kExitDiffer
-                                                                          : kExitSame;
+                                                                         : kExitSame;
     store_.set_totals(result_.run_id, totals_json().dump());
-    store_.finish_run(result_.run_id, result_.interrupted ? "interrupted" : "done", result_.exit_code);
+    store_.finish_run(result_.run_id, result_.interrupted ? "interrupted" : "done",
+                      result_.exit_code);
   } catch (const Interrupted&) {
     finish_abnormally(t0, "interrupted");
     throw;

@@ -35,14 +35,17 @@ struct ReplicateOptions {
   uint64_t mem_limit = 0;          // skip keys whose MEMORY USAGE is above (0 = none)
   size_t scan_count = 1000;
   size_t batch = 1000;
-  size_t connections = 2;          // copy workers, each with a client per side
-  double max_ops_per_sec = 0;      // cap on commands/s to the source (0 = none)
+  size_t connections = 2;      // copy workers, each with a client per side
+  double max_ops_per_sec = 0;  // cap on commands/s to the source (0 = none)
   bool dry_run = false;
   bool assume_notifications = false;  // CONFIG refused: trust that events are on
-  size_t queue_capacity = 100000;  // distinct keys waiting to be applied
+  size_t queue_capacity = 100000;     // distinct keys waiting to be applied
   bool progress = true;
   std::string store_path;
   const std::atomic<bool>* stop = nullptr;  // SIGINT/SIGTERM: drain and stop
+  // > 0: continue this stopped scan-mode run from its checkpoint (the options
+  // above must be the run's recorded ones: see replicate_cmd).
+  int64_t resume_run = 0;
 };
 
 struct LagStats {
@@ -52,19 +55,19 @@ struct LagStats {
 
 struct ReplicateResult {
   int64_t run_id = 0;
-  int exit_code = 0;          // 0 all copied (and verified), 1 some keys not, 2 interrupted mid-pass
-  bool interrupted = false;   // stopped by a signal before the copy was complete
+  int exit_code = 0;         // 0 all copied (and verified), 1 some keys not, 2 interrupted mid-pass
+  bool interrupted = false;  // stopped by a signal before the copy was complete
   CopyCounters copy;
   int64_t keys_scanned = 0;
   int scan_passes = 0;
-  uint64_t events = 0;          // notifications received
-  uint64_t events_applied = 0;  // changed keys copied or deleted because of one
-  uint64_t queue_overflows = 0; // keys that did not fit the queue (recorded; rescanned)
+  uint64_t events = 0;               // notifications received
+  uint64_t events_applied = 0;       // changed keys copied or deleted because of one
+  uint64_t queue_overflows = 0;      // keys that did not fit the queue (recorded; rescanned)
   uint64_t overflows_uncovered = 0;  // ... not covered by a completed rescan
   uint64_t subscriber_reconnects = 0;
   LagStats lag;
   int64_t elapsed_ms = 0;
-  double keys_per_sec = 0;      // of the first pass
+  double keys_per_sec = 0;        // of the first pass
   std::vector<Outcome> skipped;   // first ones, for the summary
   std::vector<Outcome> failures;  // first ones
   std::optional<int64_t> verify_run;
@@ -74,7 +77,10 @@ struct ReplicateResult {
 
 // Throws Error before the run starts when live mode cannot work (keyspace
 // notifications off: the message says what to set), and on lost servers or
-// store failures (the run is recorded as failed).
+// store failures (the run is recorded as failed). A scan-mode run stopped
+// before its pass was through (signal, lost server) is checkpointed and
+// continues with resume_run; keys copied after the last checkpoint are
+// copied again but counted once.
 ReplicateResult run_replicate(const ReplicateOptions& opts, Store& store);
 
 }  // namespace migcheck

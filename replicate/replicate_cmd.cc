@@ -13,6 +13,7 @@
 #include "log.h"
 #include "replicate/replicate.h"
 #include "reports/html_escape.h"
+#include "resume.h"
 #include "signals.h"
 #include "store.h"
 
@@ -37,7 +38,39 @@ struct ReplicateCli {
   bool dry_run = false;
   bool assume_notifications = false;
   size_t queue = 100000;
+  int64_t resume = 0;
 };
+
+// --resume: the recorded options of the stopped run replace the command
+// line's (endpoints and credentials excepted). Only a scan pass can continue:
+// a live run stopped misses the changes made meanwhile, so it starts over.
+void apply_resumed_options(Store& store, int64_t id, ReplicateOptions& o) {
+  ResumableRun r = resumable_run(store, id, "replicate");
+  const nlohmann::json& j = r.options;
+  if (j.value("mode", "") != "scan")
+    throw UsageError("cannot resume run " + std::to_string(id) + ": it is a " +
+                     j.value("mode", std::string("?")) +
+                     " run; only scan-mode runs can be resumed (start a new live run: it copies "
+                     "everything again)");
+  if (j.value("dry_run", false))
+    throw UsageError("cannot resume run " + std::to_string(id) + ": it is a dry run");
+  o.mode = ReplicateMode::Scan;
+  o.source.db = j.value("db", o.source.db);
+  o.target.db = j.value("target_db", o.target.db);
+  o.verify = j.value("verify", o.verify);
+  o.structural = j.value("struct", o.structural);
+  o.match = j.value("match", o.match);
+  o.types = j.value("types", o.types);
+  o.mem_limit = j.value("mem_limit", o.mem_limit);
+  o.scan_count = j.value("scan_count", o.scan_count);
+  o.batch = j.value("batch", o.batch);
+  o.connections = j.value("connections", o.connections);
+  o.max_ops_per_sec = j.value("max_ops_per_sec", o.max_ops_per_sec);
+  if (r.record.source != o.source.display() || r.record.target != o.target.display())
+    log::warn("resuming run " + std::to_string(id) + " recorded with " + r.record.source + " -> " +
+              r.record.target + " against " + o.source.display() + " -> " + o.target.display());
+  o.resume_run = id;
+}
 
 std::string grouped(int64_t v) {
   std::string s = std::to_string(v < 0 ? -v : v);
@@ -45,32 +78,40 @@ std::string grouped(int64_t v) {
   return v < 0 ? "-" + s : s;
 }
 
-void print_summary(const ReplicateOptions& o, const ReplicateResult& r, const std::string& store_path) {
+void print_summary(const ReplicateOptions& o, const ReplicateResult& r,
+                   const std::string& store_path) {
   const auto& c = r.copy;
-  const char* mode = o.mode == ReplicateMode::Scan ? "scan" : o.mode == ReplicateMode::Live ? "live" : "liveonly";
+  const char* mode = o.mode == ReplicateMode::Scan   ? "scan"
+                     : o.mode == ReplicateMode::Live ? "live"
+                                                     : "liveonly";
   std::printf("migcheck replicate: run %lld (%s)%s\n", static_cast<long long>(r.run_id), mode,
               o.dry_run ? " [dry run: nothing written]" : "");
-  std::printf("  source  %s db %d (%s)\n", o.source.display().c_str(), o.source.db, r.source_desc.c_str());
-  std::printf("  target  %s db %d (%s)\n\n", o.target.display().c_str(), o.target.db, r.target_desc.c_str());
+  std::printf("  source  %s db %d (%s)\n", o.source.display().c_str(), o.source.db,
+              r.source_desc.c_str());
+  std::printf("  target  %s db %d (%s)\n\n", o.target.display().c_str(), o.target.db,
+              r.target_desc.c_str());
   if (o.mode != ReplicateMode::LiveOnly)
-    std::printf("  keys scanned      %s (%d pass%s, %s keys/s)\n", grouped(r.keys_scanned).c_str(), r.scan_passes,
-                r.scan_passes == 1 ? "" : "es", grouped(static_cast<int64_t>(r.keys_per_sec)).c_str());
+    std::printf("  keys scanned      %s (%d pass%s, %s keys/s)\n", grouped(r.keys_scanned).c_str(),
+                r.scan_passes, r.scan_passes == 1 ? "" : "es",
+                grouped(static_cast<int64_t>(r.keys_per_sec)).c_str());
   if (o.dry_run) {
     std::printf("  would be written  %s\n", grouped(c.planned).c_str());
   } else {
-    std::printf("  copied            %s (RESTORE %s, by type %s, big in chunks %s), %s\n", grouped(c.copied).c_str(),
-                grouped(c.restored).c_str(), grouped(c.fallbacks).c_str(), grouped(c.chunked).c_str(),
+    std::printf("  copied            %s (RESTORE %s, by type %s, big in chunks %s), %s\n",
+                grouped(c.copied).c_str(), grouped(c.restored).c_str(),
+                grouped(c.fallbacks).c_str(), grouped(c.chunked).c_str(),
                 format_bytes(c.bytes).c_str());
     std::printf("  deleted           %s (gone from the source)\n", grouped(c.deleted).c_str());
   }
   std::printf("  skipped           %s\n", grouped(c.skipped).c_str());
   std::printf("  failed            %s\n", grouped(c.failed).c_str());
   if (o.mode != ReplicateMode::Scan) {
-    std::printf("  events            %s received, %s keys applied\n", grouped(static_cast<int64_t>(r.events)).c_str(),
+    std::printf("  events            %s received, %s keys applied\n",
+                grouped(static_cast<int64_t>(r.events)).c_str(),
                 grouped(static_cast<int64_t>(r.events_applied)).c_str());
     if (r.lag.count)
-      std::printf("  lag               p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms\n", r.lag.p50_ms, r.lag.p90_ms,
-                  r.lag.p99_ms, r.lag.max_ms);
+      std::printf("  lag               p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms\n",
+                  r.lag.p50_ms, r.lag.p90_ms, r.lag.p99_ms, r.lag.max_ms);
     if (r.queue_overflows)
       std::printf("  queue overflows   %s (%s not covered by a completed rescan)\n",
                   grouped(static_cast<int64_t>(r.queue_overflows)).c_str(),
@@ -80,26 +121,42 @@ void print_summary(const ReplicateOptions& o, const ReplicateResult& r, const st
                   grouped(static_cast<int64_t>(r.subscriber_reconnects)).c_str());
   }
   if (!r.skipped.empty()) {
-    std::printf("\nSkipped keys%s:\n", c.skipped > static_cast<int64_t>(r.skipped.size()) ? " (first ones)" : "");
-    for (const auto& s : r.skipped) std::printf("  %s: %s\n", printable_bytes(s.key).c_str(), s.detail.c_str());
+    std::printf("\nSkipped keys%s:\n",
+                c.skipped > static_cast<int64_t>(r.skipped.size()) ? " (first ones)" : "");
+    for (const auto& s : r.skipped)
+      std::printf("  %s: %s\n", printable_bytes(s.key).c_str(), s.detail.c_str());
   }
   if (!r.failures.empty()) {
-    std::printf("\nFailed keys%s:\n", c.failed > static_cast<int64_t>(r.failures.size()) ? " (first ones)" : "");
+    std::printf("\nFailed keys%s:\n",
+                c.failed > static_cast<int64_t>(r.failures.size()) ? " (first ones)" : "");
     for (const auto& f : r.failures)
       std::printf("  %s: %s%s%s\n", printable_bytes(f.key).c_str(), f.error.c_str(),
                   f.error.empty() || f.detail.empty() ? "" : " - ", f.detail.c_str());
   }
   if (r.verify_run)
     std::printf("\nVerify: compare run %lld: %s\n", static_cast<long long>(*r.verify_run),
-                r.verify_differences ? (grouped(r.verify_differences) + " difference(s) remain").c_str() : "identical");
+                r.verify_differences
+                    ? (grouped(r.verify_differences) + " difference(s) remain").c_str()
+                    : "identical");
   std::printf("\nElapsed %s.\n", format_duration(Millis(r.elapsed_ms)).c_str());
-  if (r.interrupted)
-    std::printf("Result: INTERRUPTED before the pass was complete (run %lld).\n", static_cast<long long>(r.run_id));
+  if (r.interrupted && o.mode == ReplicateMode::Scan)
+    std::printf(
+        "Result: INTERRUPTED before the pass was complete. Continue with: migcheck replicate "
+        "--resume %lld "
+        "SOURCE TARGET --store %s\n",
+        static_cast<long long>(r.run_id), store_path.c_str());
+  else if (r.interrupted)
+    std::printf("Result: INTERRUPTED before the pass was complete (run %lld).\n",
+                static_cast<long long>(r.run_id));
   else if (r.exit_code == kExitSame)
-    std::printf("Result: %s.\n", o.dry_run ? "DRY RUN" : r.verify_run ? "REPLICATED AND VERIFIED" : "REPLICATED");
+    std::printf("Result: %s.\n", o.dry_run      ? "DRY RUN"
+                                 : r.verify_run ? "REPLICATED AND VERIFIED"
+                                                : "REPLICATED");
   else
-    std::printf("Result: INCOMPLETE (keys not copied are in the store: migcheck report --store %s --run %lld).\n",
-                store_path.c_str(), static_cast<long long>(r.run_id));
+    std::printf(
+        "Result: INCOMPLETE (keys not copied are in the store: migcheck report --store %s --run "
+        "%lld).\n",
+        store_path.c_str(), static_cast<long long>(r.run_id));
   std::fflush(stdout);
 }
 
@@ -110,7 +167,9 @@ int run(const ReplicateCli& c) {
   resolve_sides(c.common, c.db, c.target_db, o.source, o.target);
   o.source_client = client_options(c.common, true);
   o.target_client = client_options(c.common, false);
-  o.mode = c.mode == "live" ? ReplicateMode::Live : c.mode == "liveonly" ? ReplicateMode::LiveOnly : ReplicateMode::Scan;
+  o.mode = c.mode == "live"       ? ReplicateMode::Live
+           : c.mode == "liveonly" ? ReplicateMode::LiveOnly
+                                  : ReplicateMode::Scan;
   if (!c.idle.empty()) {
     o.idle = parse_duration(c.idle);
     if (o.mode == ReplicateMode::Scan) log::warn("--idle applies to live modes only");
@@ -119,7 +178,8 @@ int run(const ReplicateCli& c) {
   o.structural = c.structural;
   o.match = c.match;
   for (std::string t : c.types) {
-    std::transform(t.begin(), t.end(), t.begin(), [](unsigned char ch) { return std::tolower(ch); });
+    std::transform(t.begin(), t.end(), t.begin(),
+                   [](unsigned char ch) { return std::tolower(ch); });
     if (std::find(o.types.begin(), o.types.end(), t) == o.types.end()) o.types.push_back(t);
   }
   if (!c.mem_limit.empty()) o.mem_limit = parse_size(c.mem_limit);
@@ -135,9 +195,12 @@ int run(const ReplicateCli& c) {
   signals::install();
   o.stop = signals::stop_flag();
 
-  Store store(c.common.store, true);
+  // A resumed run needs its store: never create an empty one for it.
+  Store store(c.common.store, c.resume == 0);
+  if (c.resume > 0) apply_resumed_options(store, c.resume, o);
   ReplicateResult r = run_replicate(o, store);
-  if (!c.common.quiet) print_summary(o, r, c.common.store);
+  if (!c.common.quiet)
+    print_summary(o, r, c.common.store);
   else if (r.exit_code != kExitSame)
     std::printf("%lld failed, %lld skipped (run %lld)\n", static_cast<long long>(r.copy.failed),
                 static_cast<long long>(r.copy.skipped), static_cast<long long>(r.run_id));
@@ -150,38 +213,73 @@ void add_replicate_command(CLI::App& app, Runner& runner) {
   auto c = std::make_shared<ReplicateCli>();
   auto* sub = app.add_subcommand(
       "replicate",
-      "Copy SOURCE's keys to TARGET (DUMP/RESTORE, by type when refused): one pass, or a pass then live "
+      "Copy SOURCE's keys to TARGET (DUMP/RESTORE, by type when refused): one pass, or a pass then "
+      "live "
       "changes from keyspace notifications; exit 0 all copied, 1 some not, 2 error");
-  sub->add_option("source", c->common.source.uri, "source URI (redis://, rediss://, unix://)")->required();
+  sub->add_option("source", c->common.source.uri, "source URI (redis://, rediss://, unix://)")
+      ->required();
   sub->add_option("target", c->common.target.uri, "target URI")->required();
   const std::string g = "Replication";
-  sub->add_option("--mode", c->mode, "scan: one pass; live: subscribe, pass, then apply changes; liveonly: changes only")
-      ->check(CLI::IsMember({"scan", "live", "liveonly"}))->capture_default_str()->group(g);
+  sub->add_option(
+         "--mode", c->mode,
+         "scan: one pass; live: subscribe, pass, then apply changes; liveonly: changes only")
+      ->check(CLI::IsMember({"scan", "live", "liveonly"}))
+      ->capture_default_str()
+      ->group(g);
   sub->add_option("--idle", c->idle, "live modes: stop after this long without events")
-      ->check(duration_validator())->group(g);
-  sub->add_flag("--verify", c->verify, "compare source and target at the end; differences -> exit 1")->group(g);
-  sub->add_flag("--struct", c->structural, "write every value by type instead of DUMP/RESTORE")->group(g);
+      ->check(duration_validator())
+      ->group(g);
+  sub->add_option("--resume", c->resume,
+                  "continue this interrupted scan-mode run (from --store) where it stopped, with "
+                  "its options")
+      ->check(CLI::PositiveNumber)
+      ->group(g);
+  sub->add_flag("--verify", c->verify,
+                "compare source and target at the end; differences -> exit 1")
+      ->group(g);
+  sub->add_flag("--struct", c->structural, "write every value by type instead of DUMP/RESTORE")
+      ->group(g);
   sub->add_option("--match", c->match, "only keys matching this glob (SCAN MATCH)")->group(g);
-  sub->add_option("--type", c->types, "only keys of this type (string, list, set, zset, hash, stream)")->group(g);
-  sub->add_option("--db", c->db, "source database (default: the URI's, else 0)")->check(CLI::Range(0, 100000))->group(g);
-  sub->add_option("--target-db", c->target_db, "target database (default: --db, the URI's, else the source's)")
-      ->check(CLI::Range(0, 100000))->group(g);
+  sub->add_option("--type", c->types,
+                  "only keys of this type (string, list, set, zset, hash, stream)")
+      ->group(g);
+  sub->add_option("--db", c->db, "source database (default: the URI's, else 0)")
+      ->check(CLI::Range(0, 100000))
+      ->group(g);
+  sub->add_option("--target-db", c->target_db,
+                  "target database (default: --db, the URI's, else the source's)")
+      ->check(CLI::Range(0, 100000))
+      ->group(g);
   sub->add_option("--mem-limit", c->mem_limit,
-                  "do not copy keys whose MEMORY USAGE is above this size (recorded as skipped)")->group(g);
+                  "do not copy keys whose MEMORY USAGE is above this size (recorded as skipped)")
+      ->group(g);
   sub->add_option("--scan-count", c->scan_count, "COUNT hint per SCAN call")
-      ->check(CLI::Range(size_t{1}, size_t{1000000}))->capture_default_str()->group(g);
+      ->check(CLI::Range(size_t{1}, size_t{1000000}))
+      ->capture_default_str()
+      ->group(g);
   sub->add_option("--batch", c->batch, "keys per pipelined step")
-      ->check(CLI::Range(size_t{1}, size_t{100000}))->capture_default_str()->group(g);
-  sub->add_option("--connections", c->connections, "copy workers, each with a connection per side (and node)")
-      ->check(CLI::Range(size_t{1}, size_t{64}))->capture_default_str()->group(g);
-  sub->add_option("--max-ops-per-sec", c->max_ops, "cap on commands per second sent to the source (0 = none)")
-      ->check(CLI::NonNegativeNumber)->group(g);
+      ->check(CLI::Range(size_t{1}, size_t{100000}))
+      ->capture_default_str()
+      ->group(g);
+  sub->add_option("--connections", c->connections,
+                  "copy workers, each with a connection per side (and node)")
+      ->check(CLI::Range(size_t{1}, size_t{64}))
+      ->capture_default_str()
+      ->group(g);
+  sub->add_option("--max-ops-per-sec", c->max_ops,
+                  "cap on commands per second sent to the source (0 = none)")
+      ->check(CLI::NonNegativeNumber)
+      ->group(g);
   sub->add_flag("--dry-run", c->dry_run, "record what would be done; write nothing")->group(g);
   sub->add_flag("--assume-notifications", c->assume_notifications,
-                "live modes: CONFIG is refused (managed service); trust that notify-keyspace-events is set")
+                "live modes: CONFIG is refused (managed service); trust that "
+                "notify-keyspace-events is set")
       ->group(g);
-  sub->add_option("--queue", c->queue, "live modes: distinct changed keys held while waiting to be applied")
-      ->check(CLI::Range(size_t{1}, size_t{100000000}))->capture_default_str()->group(g);
+  sub->add_option("--queue", c->queue,
+                  "live modes: distinct changed keys held while waiting to be applied")
+      ->check(CLI::Range(size_t{1}, size_t{100000000}))
+      ->capture_default_str()
+      ->group(g);
   add_side_flags(*sub, c->common.source, "source");
   add_side_flags(*sub, c->common.target, "target");
   add_common_flags(*sub, c->common);

@@ -7,10 +7,13 @@
 #include <nlohmann/json.hpp>
 
 #include <signal.h>
+#include <sqlite3.h>
 
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <iterator>
 #include <map>
 #include <random>
 #include <thread>
@@ -134,18 +137,43 @@ void write_for(t::TestServer& s, std::chrono::milliseconds duration, unsigned se
       const std::string k = "k:" + std::to_string(rng() % 3000);
       const std::string v = std::to_string(n);
       switch (rng() % 12) {
-        case 0: batch.push_back({"SET", k, v}); break;
-        case 1: batch.push_back({"DEL", k}); break;
-        case 2: batch.push_back({"SET", k, v, "PX", std::to_string(50 + rng() % 400)}); break;  // expires during the run
-        case 3: batch.push_back({"RENAME", "h:" + std::to_string(10 * (rng() % 200)), "renamed:" + v}); break;
-        case 4: batch.push_back({"DEL", k}); batch.push_back({"RPUSH", k, "now", "a", "list"}); break;  // type change
-        case 5: batch.push_back({"RPUSH", "big:list", std::string(200, 'x') + v}); break;
-        case 6: batch.push_back({"HSET", "big:hash", "f" + std::to_string(rng() % 20000), v}); break;
-        case 7: batch.push_back({"XADD", "stream:1", "*", "n", v}); break;
-        case 8: batch.push_back({"ZADD", "zset:1", std::to_string(rng() % 100) + ".25", "m" + v}); break;
-        case 9: batch.push_back({"SADD", "set:int", v}); break;
-        case 10: batch.push_back({"PEXPIRE", k, "900000"}); break;
-        default: batch.push_back({"INCR", "counter"}); break;
+        case 0:
+          batch.push_back({"SET", k, v});
+          break;
+        case 1:
+          batch.push_back({"DEL", k});
+          break;
+        case 2:
+          batch.push_back({"SET", k, v, "PX", std::to_string(50 + rng() % 400)});
+          break;  // expires during the run
+        case 3:
+          batch.push_back({"RENAME", "h:" + std::to_string(10 * (rng() % 200)), "renamed:" + v});
+          break;
+        case 4:
+          batch.push_back({"DEL", k});
+          batch.push_back({"RPUSH", k, "now", "a", "list"});
+          break;  // type change
+        case 5:
+          batch.push_back({"RPUSH", "big:list", std::string(200, 'x') + v});
+          break;
+        case 6:
+          batch.push_back({"HSET", "big:hash", "f" + std::to_string(rng() % 20000), v});
+          break;
+        case 7:
+          batch.push_back({"XADD", "stream:1", "*", "n", v});
+          break;
+        case 8:
+          batch.push_back({"ZADD", "zset:1", std::to_string(rng() % 100) + ".25", "m" + v});
+          break;
+        case 9:
+          batch.push_back({"SADD", "set:int", v});
+          break;
+        case 10:
+          batch.push_back({"PEXPIRE", k, "900000"});
+          break;
+        default:
+          batch.push_back({"INCR", "counter"});
+          break;
       }
     }
     s.pipeline(batch, false);  // RENAME of a missing key fails: fine
@@ -213,19 +241,21 @@ TEST_CASE("replicate: the event queue coalesces per key and never drops silently
   CHECK(std::chrono::steady_clock::now() - before >= 40ms);
 }
 
-TEST_CASE("replicate: scan mode copies every type, binary keys and TTLs, then verifies", "[integration]") {
+TEST_CASE("replicate: scan mode copies every type, binary keys and TTLs, then verifies",
+          "[integration]") {
   t::TestServer source, target;
   source.pipeline(every_type());
   target.pipeline({{"SET", "str:1", "stale"}, {"RPUSH", "hash:1", "wrong type"}});
   const std::string store = tmp_store("scan");
-  auto r = run_migcheck({"replicate", source.uri(), target.uri(), "--store", store, "--connections", "3", "--batch",
-                         "100", "--verify"});
+  auto r = run_migcheck({"replicate", source.uri(), target.uri(), "--store", store, "--connections",
+                         "3", "--batch", "100", "--verify"});
   INFO(r.out << r.err);
   CHECK(r.exit_code == 0);
   CHECK(r.out.find("REPLICATED AND VERIFIED") != std::string::npos);
   CHECK(source.debug_digest() == target.debug_digest());
   for (const char* k : {"str:ttl", "list:1", "k:13"})
-    CHECK(std::llabs(std::stoll(source.cmd({"PEXPIRETIME", k})) - std::stoll(target.cmd({"PEXPIRETIME", k}))) <= 2);
+    CHECK(std::llabs(std::stoll(source.cmd({"PEXPIRETIME", k})) -
+                     std::stoll(target.cmd({"PEXPIRETIME", k}))) <= 2);
   auto tot = totals(store);
   CHECK(tot["copied"] == keys_of(source).size());
   CHECK(tot["restored"] == tot["copied"]);
@@ -238,8 +268,8 @@ TEST_CASE("replicate: live mode follows a writer during and after the scan", "[i
   source.pipeline(every_type());
   source.pipeline(big_keys());
   const std::string store = tmp_store("live");
-  Background run({"replicate", source.uri(), target.uri(), "--store", store, "--mode", "live", "--idle", "1500ms",
-                  "--connections", "2", "--batch", "200"});
+  Background run({"replicate", source.uri(), target.uri(), "--store", store, "--mode", "live",
+                  "--idle", "1500ms", "--connections", "2", "--batch", "200"});
   write_for(source, 2500ms, 7);
   auto r = run.wait();
   INFO(r.out << r.err);
@@ -255,9 +285,11 @@ TEST_CASE("replicate: live mode follows a writer during and after the scan", "[i
   CHECK(tot["deleted"].get<int64_t>() > 0);
 }
 
-TEST_CASE("replicate: Valkey 8 into Redis 7.0 through the fallback, scan then live", "[integration]") {
+TEST_CASE("replicate: Valkey 8 into Redis 7.0 through the fallback, scan then live",
+          "[integration]") {
   if (!t::have_binary("valkey-server")) SKIP("valkey-server not installed");
-  t::TestServer source(t::ServerOptions{.binary = "valkey-server", .config = {{"notify-keyspace-events", "KEA"}}});
+  t::TestServer source(
+      t::ServerOptions{.binary = "valkey-server", .config = {{"notify-keyspace-events", "KEA"}}});
   t::TestServer target;
   source.pipeline(every_type());
   const std::string store = tmp_store("valkey");
@@ -273,8 +305,8 @@ TEST_CASE("replicate: Valkey 8 into Redis 7.0 through the fallback, scan then li
     CHECK(source.debug_digest_value(k) == target.debug_digest_value(k));
   }
 
-  Background live({"replicate", source.uri(), target.uri(), "--store", store, "--mode", "liveonly", "--idle", "1s",
-                   "--verify"});
+  Background live({"replicate", source.uri(), target.uri(), "--store", store, "--mode", "liveonly",
+                   "--idle", "1s", "--verify"});
   std::this_thread::sleep_for(300ms);
   source.pipeline({{"XADD", "stream:1", "9-9", "new", "entry"},
                    {"XREADGROUP", "GROUP", "g2", "bob", "COUNT", "1", "STREAMS", "stream:1", ">"},
@@ -285,7 +317,8 @@ TEST_CASE("replicate: Valkey 8 into Redis 7.0 through the fallback, scan then li
   r = live.wait();
   INFO(r.out << r.err);
   CHECK(r.exit_code == 0);
-  for (const char* k : {"stream:1", "str:1", "hash:1"}) CHECK(source.debug_digest_value(k) == target.debug_digest_value(k));
+  for (const char* k : {"stream:1", "str:1", "hash:1"})
+    CHECK(source.debug_digest_value(k) == target.debug_digest_value(k));
   CHECK(target.cmd({"EXISTS", "list:1"}) == "0");
   CHECK(target.reply({"XPENDING", "stream:1", "g2"}).elements[0].integer == 1);
 }
@@ -294,11 +327,13 @@ TEST_CASE("replicate: --mem-limit skips exactly the big keys and lists them", "[
   t::TestServer source, target;
   Cmds load;
   for (int i = 0; i < 200; ++i) load.push_back({"SET", "small:" + std::to_string(i), "v"});
-  for (int i = 0; i < 3; ++i) load.push_back({"SET", "huge:" + std::to_string(i), std::string(300000, 'h')});
+  for (int i = 0; i < 3; ++i)
+    load.push_back({"SET", "huge:" + std::to_string(i), std::string(300000, 'h')});
   load.push_back({"RPUSH", "huge:list", std::string(200000, 'l'), std::string(200000, 'm')});
   source.pipeline(load);
   const std::string store = tmp_store("memlimit");
-  auto r = run_migcheck({"replicate", source.uri(), target.uri(), "--store", store, "--mem-limit", "100kb"});
+  auto r = run_migcheck(
+      {"replicate", source.uri(), target.uri(), "--store", store, "--mem-limit", "100kb"});
   INFO(r.out << r.err);
   CHECK(r.exit_code == 1);
   auto o = outcomes(store);
@@ -318,27 +353,31 @@ TEST_CASE("replicate: live mode without notifications says exactly what to set",
   t::TestServer target;
   SECTION("notifications off") {
     t::TestServer source;  // notify-keyspace-events ""
-    auto r = run_migcheck({"replicate", source.uri(), target.uri(), "--store", tmp_store("off"), "--mode", "live"});
+    auto r = run_migcheck(
+        {"replicate", source.uri(), target.uri(), "--store", tmp_store("off"), "--mode", "live"});
     CHECK(r.exit_code == 2);
     CHECK(r.err.find("notify-keyspace-events is \"\"") != std::string::npos);
     CHECK(r.err.find("CONFIG SET notify-keyspace-events KEA") != std::string::npos);
   }
   SECTION("some flags missing") {
     t::TestServer source(t::ServerOptions{.config = {{"notify-keyspace-events", "Kx"}}});
-    auto r = run_migcheck({"replicate", source.uri(), target.uri(), "--store", tmp_store("part"), "--mode", "liveonly"});
+    auto r = run_migcheck({"replicate", source.uri(), target.uri(), "--store", tmp_store("part"),
+                           "--mode", "liveonly"});
     CHECK(r.exit_code == 2);
     CHECK(r.err.find("CONFIG SET notify-keyspace-events KEA") != std::string::npos);
   }
   SECTION("CONFIG refused, as on ElastiCache") {
-    t::TestServer source(t::ServerOptions{.config = {{"notify-keyspace-events", "KEA"}}, .rename_away = {"CONFIG"}});
+    t::TestServer source(
+        t::ServerOptions{.config = {{"notify-keyspace-events", "KEA"}}, .rename_away = {"CONFIG"}});
     const std::string store = tmp_store("refused");
-    auto r = run_migcheck({"replicate", source.uri(), target.uri(), "--store", store, "--mode", "live"});
+    auto r =
+        run_migcheck({"replicate", source.uri(), target.uri(), "--store", store, "--mode", "live"});
     CHECK(r.exit_code == 2);
     CHECK(r.err.find("parameter group") != std::string::npos);
     CHECK(r.err.find("--assume-notifications") != std::string::npos);
     source.pipeline({{"SET", "a", "1"}});
-    Background live({"replicate", source.uri(), target.uri(), "--store", store, "--mode", "live", "--idle", "1s",
-                     "--assume-notifications"});
+    Background live({"replicate", source.uri(), target.uri(), "--store", store, "--mode", "live",
+                     "--idle", "1s", "--assume-notifications"});
     std::this_thread::sleep_for(400ms);
     source.pipeline({{"SET", "b", "2"}});
     r = live.wait();
@@ -349,15 +388,17 @@ TEST_CASE("replicate: live mode without notifications says exactly what to set",
   }
 }
 
-TEST_CASE("replicate: a full event queue records the keys and rescans, nothing is lost", "[integration]") {
+TEST_CASE("replicate: a full event queue records the keys and rescans, nothing is lost",
+          "[integration]") {
   t::TestServer source(kNotifying), target;
   const std::string store = tmp_store("overflow");
-  Background run({"replicate", source.uri(), target.uri(), "--store", store, "--mode", "liveonly", "--idle",
-                  "1500ms", "--queue", "5", "--batch", "10"});
+  Background run({"replicate", source.uri(), target.uri(), "--store", store, "--mode", "liveonly",
+                  "--idle", "1500ms", "--queue", "5", "--batch", "10"});
   std::this_thread::sleep_for(300ms);
   for (int round = 0; round < 20; ++round) {
     Cmds batch;
-    for (int i = 0; i < 200; ++i) batch.push_back({"SET", "key:" + std::to_string(round * 200 + i), "v"});
+    for (int i = 0; i < 200; ++i)
+      batch.push_back({"SET", "key:" + std::to_string(round * 200 + i), "v"});
     source.pipeline(batch);
   }
   auto r = run.wait();
@@ -369,7 +410,8 @@ TEST_CASE("replicate: a full event queue records the keys and rescans, nothing i
   CHECK(tot["overflows_uncovered"] == 0);
   CHECK(tot["scan_passes"].get<int64_t>() >= 1);
   bool recorded = false;
-  for (auto& [k, o] : outcomes(store)) recorded |= o.detail.starts_with("queue overflow: re-copy needed");
+  for (auto& [k, o] : outcomes(store))
+    recorded |= o.detail.starts_with("queue overflow: re-copy needed");
   CHECK(recorded);
   CHECK(source.debug_digest() == target.debug_digest());
 }
@@ -380,7 +422,8 @@ TEST_CASE("replicate: --dry-run leaves the target unchanged", "[integration]") {
   target.pipeline({{"SET", "str:1", "stale"}});
   const std::string before = target.debug_digest();
   const std::string store = tmp_store("dry");
-  auto r = run_migcheck({"replicate", source.uri(), target.uri(), "--store", store, "--dry-run", "--quiet"});
+  auto r = run_migcheck(
+      {"replicate", source.uri(), target.uri(), "--store", store, "--dry-run", "--quiet"});
   CHECK(r.exit_code == 0);
   CHECK(target.debug_digest() == before);
   CHECK(totals(store)["planned"] == keys_of(source).size());
@@ -398,7 +441,8 @@ TEST_CASE("replicate: SIGINT stops live mode cleanly with totals", "[integration
     for (const auto& e : std::filesystem::directory_iterator("/proc")) {
       std::ifstream f(e.path() / "cmdline");
       std::string cmdline((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-      if (cmdline.find("replicate") != std::string::npos && cmdline.find(store) != std::string::npos) {
+      if (cmdline.find("replicate") != std::string::npos &&
+          cmdline.find(store) != std::string::npos) {
         pid = std::stoi(e.path().filename().string());
         break;
       }
@@ -418,13 +462,14 @@ TEST_CASE("replicate: SIGINT stops live mode cleanly with totals", "[integration
   CHECK(s.latest_run("replicate")->status == "done");
 }
 
-TEST_CASE("replicate: live mode on a cluster source listens on every primary", "[integration][cluster]") {
+TEST_CASE("replicate: live mode on a cluster source listens on every primary",
+          "[integration][cluster]") {
   t::TestCluster source(kNotifying);
   t::TestServer target;
   for (int i = 0; i < 300; ++i) source.cmd_routed({"SET", "pre:" + std::to_string(i), "v"});
   const std::string store = tmp_store("cluster-live");
-  Background live({"replicate", source.seed_uri(), target.uri(), "--store", store, "--mode", "live", "--idle",
-                   "1500ms"});
+  Background live({"replicate", source.seed_uri(), target.uri(), "--store", store, "--mode", "live",
+                   "--idle", "1500ms"});
   std::this_thread::sleep_for(500ms);
   // Keys on every node: each primary publishes its own keys' events.
   for (int i = 0; i < 300; ++i) {
@@ -437,7 +482,141 @@ TEST_CASE("replicate: live mode on a cluster source listens on every primary", "
   CHECK(r.exit_code == 0);
   CHECK(r.err.find("on 3 node(s)") != std::string::npos);
   CHECK(target.cmd({"DBSIZE"}) == std::to_string(300 + 300 - 100 + 60));
-  r = run_migcheck({"compare", source.seed_uri(), target.uri(), "--store", store, "--rounds", "1", "--quiet"});
+  r = run_migcheck(
+      {"compare", source.seed_uri(), target.uri(), "--store", store, "--rounds", "1", "--quiet"});
   INFO(r.out << r.err);
   CHECK(r.exit_code == 0);
+}
+
+namespace {
+
+// One integer from a store another process is writing, read-only (-1 while
+// busy), so polling never takes a write lock.
+int64_t poll_int(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  int64_t v = -1;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_busy_timeout(db, 1000);
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+      v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+  }
+  sqlite3_close(db);
+  return v;
+}
+
+bool wait_until(const std::function<bool()>& cond, std::chrono::seconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < until) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return false;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream f(path);
+  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
+
+}  // namespace
+
+TEST_CASE("replicate: a scan interrupted by SIGINT, then killed, resumes and counts each key once",
+          "[integration][resume]") {
+  t::TestServer source, target;
+  constexpr int kKeys = 12000, kBig = 25;
+  for (int base = 0; base < kKeys; base += 1000) {
+    std::vector<std::string> mset{"MSET"};
+    for (int i = base; i < base + 1000; ++i) {
+      mset.push_back("k:" + std::to_string(i));
+      mset.push_back("v" + std::to_string(i));
+    }
+    source.pipeline({mset});
+  }
+  Cmds big;
+  for (int i = 0; i < kBig; ++i)
+    big.push_back({"SET", "big:" + std::to_string(i), std::string(20000, 'b')});
+  source.pipeline(big);
+  const std::string store = tmp_store("resume");
+  // Rate-limited so that the pass lasts several checkpoint intervals (2 s).
+  const std::vector<std::string> args{
+      "replicate", source.uri(),        target.uri(), "--store",      store, "--mem-limit",
+      "10kb",      "--max-ops-per-sec", "6000",       "--scan-count", "100", "-q"};
+  const std::string out = store + ".out", err = store + ".err";
+  auto target_keys = [&] { return std::stoll(target.cmd({"DBSIZE"})); };
+  {
+    t::Spawned p(args, out, err);
+    REQUIRE(wait_until([&] { return target_keys() >= 1500; }, 60s));
+    p.signal(SIGINT);
+    REQUIRE(p.wait() == 2);
+  }
+  CHECK(slurp(err).find("migcheck replicate --resume 1") != std::string::npos);
+  {
+    migcheck::Store s(store, false);
+    CHECK(s.run(1)->status == "interrupted");
+  }
+  const int64_t after_sigint = target_keys();
+  CHECK(after_sigint < kKeys);
+
+  auto resumed = args;
+  resumed.insert(resumed.begin() + 1, {"--resume", "1"});
+  const std::string scanned_sql =
+      "SELECT json_extract(value, '$.keys_scanned') FROM checkpoints WHERE run = 1 AND name = "
+      "'replicate'";
+  {
+    // Killed between two checkpoints: its work after the last one is redone.
+    t::Spawned p(resumed, out, err);
+    const int64_t at_sigint = poll_int(store, scanned_sql);
+    REQUIRE(wait_until([&] { return poll_int(store, scanned_sql) > at_sigint; }, 60s));
+    const int64_t at_checkpoint = target_keys();
+    REQUIRE(wait_until([&] { return target_keys() > at_checkpoint + 300; }, 60s));
+    p.signal(SIGKILL);
+    REQUIRE(p.wait() == 128 + SIGKILL);
+  }
+  auto r = run_migcheck(resumed);
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 1);  // the big keys are skipped (--mem-limit)
+
+  auto j = totals(store);
+  CHECK(j["keys_scanned"] == kKeys + kBig);
+  CHECK(j["copied"] == kKeys);
+  CHECK(j["skipped"] == kBig);
+  CHECK(j["failed"] == 0);
+  CHECK(poll_int(store, "SELECT count(*) FROM outcomes WHERE run = 1") == kBig);
+  CHECK(poll_int(store, "SELECT count(DISTINCT key) FROM outcomes WHERE run = 1") == kBig);
+  CHECK(target_keys() == kKeys);
+  target.pipeline(big);
+  CHECK(source.debug_digest() == target.debug_digest());
+  {
+    migcheck::Store s(store, false);
+    CHECK(s.run(1)->status == "done");
+    CHECK(s.runs().size() == 1);
+  }
+}
+
+TEST_CASE("replicate: only a stopped scan-mode run can be resumed", "[integration][resume]") {
+  t::TestServer source(kNotifying), target;
+  source.pipeline({{"SET", "a", "1"}});
+  const std::string store = tmp_store("resume-live");
+  auto live = run_migcheck({"replicate", source.uri(), target.uri(), "--store", store, "--mode",
+                            "live", "--idle", "300ms", "-q"});
+  REQUIRE(live.exit_code == 0);
+  auto again =
+      run_migcheck({"replicate", "--resume", "1", source.uri(), target.uri(), "--store", store});
+  CHECK(again.exit_code == 2);
+  CHECK(again.err.find("finished") != std::string::npos);
+  {
+    migcheck::Store s(store, false);
+    s.finish_run(1, "interrupted", 2);
+  }
+  again =
+      run_migcheck({"replicate", "--resume", "1", source.uri(), target.uri(), "--store", store});
+  CHECK(again.exit_code == 2);
+  CHECK(again.err.find("only scan-mode runs can be resumed") != std::string::npos);
+  auto missing =
+      run_migcheck({"replicate", "--resume", "7", source.uri(), target.uri(), "--store", store});
+  CHECK(missing.exit_code == 2);
+  CHECK(missing.err.find("no such run") != std::string::npos);
 }
