@@ -39,7 +39,8 @@ bool glob_match(std::string_view p, std::string_view s) {
             if (p[q + 1] == s[si]) matched = true;
             q += 2;
           } else if (q + 2 < p.size() && p[q + 1] == '-' && p[q + 2] != ']') {
-            unsigned char lo = static_cast<unsigned char>(p[q]), hi = static_cast<unsigned char>(p[q + 2]);
+            unsigned char lo = static_cast<unsigned char>(p[q]),
+                          hi = static_cast<unsigned char>(p[q + 2]);
             if (lo > hi) std::swap(lo, hi);
             unsigned char ch = static_cast<unsigned char>(s[si]);
             if (ch >= lo && ch <= hi) matched = true;
@@ -72,6 +73,24 @@ bool glob_match(std::string_view p, std::string_view s) {
   return pi == p.size();
 }
 
+bool RecentKeys::seen(const std::string& key) {
+  if (capacity_ == 0) return false;
+  auto [it, inserted] = set_.insert(key);
+  if (!inserted) return true;
+  order_.push_back(&*it);
+  if (order_.size() > capacity_) {
+    set_.erase(*order_.front());
+    order_.pop_front();
+  }
+  return false;
+}
+
+// A shrink folds up to (old size / new size) buckets into one: even from 2^24
+// to 2^12 buckets that is 4096 buckets, which COUNT 1000 covers in a few calls.
+size_t recent_capacity(size_t count) {
+  return std::max<size_t>(8 * count, 16384);
+}
+
 Scanner::Scanner(Client& client, ScanOptions opts) : client_(client), opts_(std::move(opts)) {
   opts_.count = std::max<size_t>(opts_.count, 1);
   for (size_t n : client_.scan_nodes()) {
@@ -79,6 +98,7 @@ Scanner::Scanner(Client& client, ScanOptions opts) : client_(client), opts_(std:
     c.address = client_.nodes()[n].endpoint.address();
     cursors_.push_back(std::move(c));
     nodes_.push_back(n);
+    recent_.emplace_back(recent_capacity(opts_.count));
   }
 }
 
@@ -117,11 +137,19 @@ bool Scanner::next(std::vector<std::string>& out) {
   Reply r = client_.on_node(node_index(c), cmd);
   ++calls_;
   if (r.is_error())
-    throw ProtocolError("SCAN failed on " + cur.address + " of " + client_.display() + ": " + r.str);
+    throw ProtocolError("SCAN failed on " + cur.address + " of " + client_.display() + ": " +
+                        r.str);
   if (!r.is_array() || r.elements.size() != 2 || !r.elements[1].is_array())
     throw ProtocolError("unexpected reply to SCAN from " + cur.address + ": " + r.summary());
-  for (Reply& k : r.elements[1].elements) out.push_back(std::move(k.str));
-  const uint64_t n = r.elements[1].elements.size();
+  uint64_t n = 0;
+  for (Reply& k : r.elements[1].elements) {
+    if (recent_[c].seen(k.str)) {
+      ++repeats_;
+      continue;
+    }
+    out.push_back(std::move(k.str));
+    ++n;
+  }
   cur.keys += n;
   keys_ += n;
   cur.cursor = std::move(r.elements[0].str);
@@ -134,7 +162,8 @@ void Scanner::restore(const std::vector<NodeCursor>& saved) {
     auto it = std::find_if(cursors_.begin(), cursors_.end(),
                            [&](const NodeCursor& c) { return c.address == s.address; });
     if (it == cursors_.end())
-      throw UsageError("cannot resume: node " + s.address + " is no longer a scan node of " + client_.display());
+      throw UsageError("cannot resume: node " + s.address + " is no longer a scan node of " +
+                       client_.display());
     *it = s;
   }
   keys_ = 0;
@@ -190,7 +219,8 @@ Sampler::Sampler(Client& client, SampleOptions opts) : client_(client), opts_(st
 }
 
 bool Sampler::next(std::vector<std::string>& out) {
-  if (std::all_of(nodes_.begin(), nodes_.end(), [](const NodeQuota& q) { return q.done; })) return false;
+  if (std::all_of(nodes_.begin(), nodes_.end(), [](const NodeQuota& q) { return q.done; }))
+    return false;
   while (nodes_[next_ % nodes_.size()].done) ++next_;
   NodeQuota& q = nodes_[next_++ % nodes_.size()];
   const uint64_t left = q.quota - q.got;
@@ -209,7 +239,9 @@ bool Sampler::next(std::vector<std::string>& out) {
   q.draws += replies.size();
   draws_ += replies.size();
   for (Reply& r : replies) {
-    if (r.is_error()) throw ProtocolError("RANDOMKEY failed on " + client_.nodes()[q.node].endpoint.display() + ": " + r.str);
+    if (r.is_error())
+      throw ProtocolError("RANDOMKEY failed on " + client_.nodes()[q.node].endpoint.display() +
+                          ": " + r.str);
     if (!r.is_string() || q.got >= q.quota) continue;
     if (!opts_.match.empty() && !glob_match(opts_.match, r.str)) continue;
     if (!seen_.insert(r.str).second) continue;

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -20,10 +21,26 @@ namespace migcheck {
 bool glob_match(std::string_view pattern, std::string_view s);
 
 struct ScanOptions {
-  std::string match{};      // MATCH pattern; empty = every key
-  std::string type{};       // SCAN TYPE filter (one type name); empty = every type
-  size_t count = 1000;      // COUNT hint per SCAN call
+  std::string match{};  // MATCH pattern; empty = every key
+  std::string type{};   // SCAN TYPE filter (one type name); empty = every type
+  size_t count = 1000;  // COUNT hint per SCAN call
   RateLimiter* limiter = nullptr;
+};
+
+// The last `capacity` distinct keys seen, to drop a repeat. SCAN returns a
+// key twice only when the table is resized during the scan, and the repeat
+// then comes within a few calls: the buckets of the larger table that fold
+// into one bucket of the smaller table are consecutive in cursor order.
+class RecentKeys {
+ public:
+  explicit RecentKeys(size_t capacity) : capacity_(capacity) {}
+  // True if `key` is among the remembered keys; otherwise remembers it.
+  bool seen(const std::string& key);
+
+ private:
+  size_t capacity_;
+  std::unordered_set<std::string> set_;
+  std::deque<const std::string*> order_;  // oldest first; set nodes do not move
 };
 
 // Where one node's scan stands. `address` identifies the node across runs.
@@ -39,7 +56,8 @@ class Scanner {
   Scanner(Client& client, ScanOptions opts);
 
   // One SCAN call on the next unfinished node (round robin over nodes) and
-  // its keys appended to `out` (possibly none). False once every node is done.
+  // its keys appended to `out` (possibly none), without the repeats SCAN
+  // makes while the table is resized. False once every node is done.
   // Throws ProtocolError if the server refuses SCAN, ConnectionError if lost.
   bool next(std::vector<std::string>& out);
   bool done() const;
@@ -53,21 +71,24 @@ class Scanner {
 
   uint64_t keys_seen() const { return keys_; }
   uint64_t calls() const { return calls_; }
+  uint64_t repeats_dropped() const { return repeats_; }
 
  private:
   size_t node_index(size_t c);
   Client& client_;
   ScanOptions opts_;
   std::vector<NodeCursor> cursors_;
-  std::vector<size_t> nodes_;  // parallel to cursors_: index into client.nodes()
+  std::vector<size_t> nodes_;       // parallel to cursors_: index into client.nodes()
+  std::vector<RecentKeys> recent_;  // parallel to cursors_
   size_t next_ = 0;
   uint64_t keys_ = 0;
   uint64_t calls_ = 0;
+  uint64_t repeats_ = 0;
 };
 
 struct SampleOptions {
-  uint64_t keys = 1000;     // distinct keys wanted in total
-  std::string match{};      // keys not matching are drawn but not returned
+  uint64_t keys = 1000;  // distinct keys wanted in total
+  std::string match{};   // keys not matching are drawn but not returned
   RateLimiter* limiter = nullptr;
 };
 

@@ -2,8 +2,10 @@
 // real server with MATCH/TYPE and resumable cursors, RANDOMKEY sampling.
 #include <catch2/catch_test_macros.hpp>
 
+#include <chrono>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "client.h"
@@ -29,7 +31,8 @@ TEST_CASE("scanner: glob matching follows Redis MATCH semantics", "[scanner]") {
   CHECK(glob_match(std::string("k\0*", 3), std::string("k\0zz", 4)));
 }
 
-TEST_CASE("scanner: SCAN with MATCH and TYPE covers every key; cursors resume", "[scanner][integration]") {
+TEST_CASE("scanner: SCAN with MATCH and TYPE covers every key; cursors resume",
+          "[scanner][integration]") {
   TestServer srv;
   std::vector<std::vector<std::string>> c;
   for (int i = 0; i < 1500; ++i) {
@@ -69,10 +72,12 @@ TEST_CASE("scanner: SCAN with MATCH and TYPE covers every key; cursors resume", 
   CHECK(std::set<std::string>(keys.begin(), keys.end()).size() == 3000);
 }
 
-TEST_CASE("scanner: RANDOMKEY sampling returns distinct keys and stops on small keyspaces", "[scanner][integration]") {
+TEST_CASE("scanner: RANDOMKEY sampling returns distinct keys and stops on small keyspaces",
+          "[scanner][integration]") {
   TestServer srv;
   std::vector<std::vector<std::string>> c;
-  for (int i = 0; i < 400; ++i) c.push_back({"SET", (i % 2 ? "odd:" : "even:") + std::to_string(i), "v"});
+  for (int i = 0; i < 400; ++i)
+    c.push_back({"SET", (i % 2 ? "odd:" : "even:") + std::to_string(i), "v"});
   srv.pipeline(c);
   Client client(parse_uri(srv.uri()), ClientOptions{});
   auto sample = [&](SampleOptions o) {
@@ -91,4 +96,61 @@ TEST_CASE("scanner: RANDOMKEY sampling returns distinct keys and stops on small 
   auto odd = sample(SampleOptions{.keys = 30, .match = "odd:*"});
   CHECK(odd.size() == 30);
   for (const auto& k : odd) CHECK(k.rfind("odd:", 0) == 0);
+}
+
+TEST_CASE("scanner: RecentKeys drops a repeat within its window and forgets the oldest",
+          "[scanner]") {
+  RecentKeys r(3);
+  CHECK_FALSE(r.seen("a"));
+  CHECK_FALSE(r.seen(std::string("b\0", 2)));
+  CHECK(r.seen("a"));
+  CHECK_FALSE(r.seen("b"));  // "b" is not "b\0"
+  CHECK_FALSE(r.seen("c"));  // "a" falls out of the window
+  CHECK_FALSE(r.seen("a"));
+  CHECK(r.seen("c"));
+  RecentKeys none(0);
+  CHECK_FALSE(none.seen("x"));
+  CHECK_FALSE(none.seen("x"));
+}
+
+TEST_CASE("scanner: a table shrinking during the scan yields each surviving key once",
+          "[scanner][integration]") {
+  TestServer srv;
+  // 100k keys, of which 2,000 survive: deleting the rest makes the server
+  // shrink the table (in its cron) while the scan is under way.
+  std::vector<std::vector<std::string>> load;
+  for (int base = 0; base < 100000; base += 1000) {
+    std::vector<std::string> mset{"MSET"};
+    for (int i = base; i < base + 1000; ++i) {
+      mset.push_back((i % 50 == 0 ? "keep:" : "drop:") + std::to_string(i));
+      mset.push_back("v");
+    }
+    load.push_back(std::move(mset));
+  }
+  srv.pipeline(load);
+  Client client(parse_uri(srv.uri()), ClientOptions{});
+  Scanner s(client, ScanOptions{.count = 100});
+  std::vector<std::string> keys;
+  for (int i = 0; i < 300; ++i) REQUIRE(s.next(keys));
+  std::vector<std::vector<std::string>> del;
+  for (int base = 0; base < 100000; base += 1000) {
+    std::vector<std::string> d{"DEL"};
+    for (int i = base; i < base + 1000; ++i)
+      if (i % 50 != 0) d.push_back("drop:" + std::to_string(i));
+    del.push_back(std::move(d));
+  }
+  srv.pipeline(del);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // a few cron runs: the resize
+  while (s.next(keys)) {
+  }
+  std::set<std::string> distinct;
+  int keep = 0;
+  for (const auto& k : keys) {
+    INFO(k);
+    CHECK(distinct.insert(k).second);  // never twice
+    keep += k.starts_with("keep:");
+  }
+  CHECK(keep == 2000);  // every key present for the whole scan
+  CHECK(s.keys_seen() == keys.size());
+  UNSCOPED_INFO("repeats dropped: " << s.repeats_dropped());  // 0 or 1 per shrink
 }
