@@ -23,6 +23,7 @@
 #include "progress.h"
 #include "rate_limiter.h"
 #include "reports/encoding.h"
+#include "resume.h"
 #include "scanner.h"
 #include "server_info.h"
 
@@ -33,7 +34,8 @@ constexpr std::string_view kCheckpoint = "compare";
 constexpr auto kCheckpointEvery = std::chrono::seconds(2);
 
 int64_t wall_ms() {
-  return std::chrono::duration_cast<Millis>(std::chrono::system_clock::now().time_since_epoch()).count();
+  return std::chrono::duration_cast<Millis>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 int64_t since_ms(std::chrono::steady_clock::time_point t) {
@@ -55,8 +57,8 @@ struct WorkItem {
 struct BatchResult {
   std::vector<Difference> diffs;
   std::map<std::string, int64_t, std::less<>> keys_by_type;
-  int64_t keys = 0;         // source keys checked
-  int64_t target_keys = 0;  // target keys looked up
+  int64_t keys = 0;                  // source keys checked
+  int64_t target_keys = 0;           // target keys looked up
   std::vector<BigKeyInfo> big_keys;  // round 1: source keys read in chunks
   std::optional<nlohmann::json> position;
 };
@@ -65,7 +67,7 @@ struct BatchResult {
 // counted) only up to a position, in order, so a checkpoint's position,
 // counters and stored rows always describe the same batches.
 struct Stream {
-  uint64_t next_seq = 0;   // producer side
+  uint64_t next_seq = 0;  // producer side
   uint64_t next_commit = 0;
   std::map<uint64_t, BatchResult> done;  // finished out of order
   std::vector<BatchResult> held;         // in order, before the next position
@@ -127,7 +129,7 @@ struct Worker {
   std::vector<Difference> diffs;
   std::map<std::string, int64_t, std::less<>> keys_by_type;  // of the current batch
   std::vector<BigKeyInfo> big_keys;                          // of the current batch
-  std::deque<KeyState> held;  // re-read states (stable addresses)
+  std::deque<KeyState> held;                                 // re-read states (stable addresses)
   std::vector<const KeyState*> s_state, t_state;
   std::vector<size_t> retry_idx;
   std::vector<std::string> retry_keys, absent_keys;
@@ -152,9 +154,12 @@ std::string describe(const ServerFacts& f) {
 }
 
 nlohmann::json stats_json(const ReaderStats& s) {
-  return {{"keys", s.keys},         {"steps", s.steps},
-          {"commands", s.commands}, {"chunked_keys", s.chunked_keys},
-          {"chunk_commands", s.chunk_commands}, {"unstable", s.unstable},
+  return {{"keys", s.keys},
+          {"steps", s.steps},
+          {"commands", s.commands},
+          {"chunked_keys", s.chunked_keys},
+          {"chunk_commands", s.chunk_commands},
+          {"unstable", s.unstable},
           {"errors", s.errors}};
 }
 
@@ -194,7 +199,7 @@ class Engine {
   }
 
   CompareResult run() {
-    const auto t0 = std::chrono::steady_clock::now();
+    run_t0_ = std::chrono::steady_clock::now();
     int first_round = 1;
     if (o_.resume_run > 0) {
       first_round = reopen();
@@ -206,9 +211,10 @@ class Engine {
       rec.options_json = options_json().dump();
       result_.run_id = store_.begin_run(rec);
     }
-    log::info(std::string(o_.resume_run > 0 ? "resuming " : "") + "compare run " + std::to_string(result_.run_id) + ": " + o_.source.display() + " db " +
-              std::to_string(o_.source.db) + " -> " + o_.target.display() + " db " + std::to_string(o_.target.db) +
-              " (store " + store_.path() + ")");
+    log::info(std::string(o_.resume_run > 0 ? "resuming " : "") + "compare run " +
+              std::to_string(result_.run_id) + ": " + o_.source.display() + " db " +
+              std::to_string(o_.source.db) + " -> " + o_.target.display() + " db " +
+              std::to_string(o_.target.db) + " (store " + store_.path() + ")");
     try {
       prepare();
       for (int round = first_round; round <= o_.rounds; ++round) {
@@ -220,51 +226,44 @@ class Engine {
           save_checkpoint(round);
         }
         if (round > 1 && !resumed) {
-          log::info("round " + std::to_string(round - 1) + ": " + std::to_string(result_.rounds.back().differences) +
+          log::info("round " + std::to_string(round - 1) + ": " +
+                    std::to_string(result_.rounds.back().differences) +
                     " difference(s); re-checking them in " + format_duration(o_.interval));
           wait_interval();
         }
         run_round(round, resumed);
         if (result_.rounds.back().differences == 0) break;
       }
-      result_.elapsed_ms = since_ms(t0);
+      result_.elapsed_ms = run_elapsed_ms();
       finish();
       store_.finish_run(result_.run_id, "done", result_.exit_code);
     } catch (const UsageError&) {
       // Refused before any work (e.g. a resume whose nodes changed): the
       // checkpoint stays usable.
-      try_finish(t0, "interrupted");
+      try_finish("interrupted");
       throw;
     } catch (const Interrupted&) {
-      try_finish(t0, "interrupted");
+      try_finish("interrupted");
       throw;
     } catch (...) {
-      try_finish(t0, "failed");
+      try_finish("failed");
       throw;
     }
     return result_;
   }
 
  private:
-  // Resume: validates the run, drops what was stored after its checkpoint
-  // and loads the finished rounds and counters. Returns the round to continue.
+  // Resume: validates the run (the command layer has applied its options),
+  // drops what was stored after its checkpoint and loads the finished rounds
+  // and counters. Returns the round to continue.
   int reopen() {
     const int64_t id = o_.resume_run;
-    const std::string what = "cannot resume run " + std::to_string(id) + ": ";
-    auto rec = store_.run(id);
-    if (!rec) throw UsageError(what + "no such run in " + store_.path());
-    if (rec->command != "compare") throw UsageError(what + "it is a " + rec->command + " run, not a compare run");
-    if (rec->status == "done") throw UsageError(what + "it is finished (done)");
-    auto cp = store_.checkpoint(id, kCheckpoint);
-    if (!cp) throw UsageError(what + "it has no checkpoint");
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(*cp);
-    } catch (const nlohmann::json::exception& e) {
-      throw StoreError(what + "its checkpoint is unreadable: " + e.what());
-    }
+    resumable_run(store_, id, "compare");
+    nlohmann::json j = load_checkpoint(store_, id, kCheckpoint);
     result_.run_id = id;
     resume_ = j;
+    checkpointed_ = true;
+    run_elapsed_base_ = j.value("run_elapsed_ms", int64_t{0});
     const int round = j.value("round", 1);
     store_.rollback_run(id, j.value("max_diff_id", int64_t{0}), round - 1);
     for (const auto& r : store_.rounds(id)) {
@@ -272,12 +271,14 @@ class Engine {
       rs.round = r.round;
       rs.keys_checked = r.keys_checked;
       rs.differences = r.differences;
+      // A round's record spans its working time, across resumes (run_round).
       rs.elapsed_ms = std::max<int64_t>(0, r.finished_ms - r.started_ms);
       result_.rounds.push_back(rs);
     }
     if (!result_.rounds.empty()) set_round1(result_.rounds.front());
     if (j.contains("keys_by_type") && j["keys_by_type"].is_object())
-      for (const auto& el : j["keys_by_type"].items()) keys_by_type_[el.key()] = el.value().get<int64_t>();
+      for (const auto& el : j["keys_by_type"].items())
+        keys_by_type_[el.key()] = el.value().get<int64_t>();
     target_scanned_ = j.value("target_keys_scanned", int64_t{0});
     // A checkpoint without big_keys (written before they were recorded)
     // leaves them unknown: totals then carry none rather than a wrong count.
@@ -294,7 +295,9 @@ class Engine {
 
   void set_round1(const RoundSummary& rs) {
     result_.keys_checked = rs.keys_checked;
-    result_.keys_per_sec = rs.elapsed_ms > 0 ? 1000.0 * static_cast<double>(rs.keys_checked) / static_cast<double>(rs.elapsed_ms) : 0;
+    result_.keys_per_sec = rs.elapsed_ms > 0 ? 1000.0 * static_cast<double>(rs.keys_checked) /
+                                                   static_cast<double>(rs.elapsed_ms)
+                                             : 0;
   }
 
   // The committed state of round `round`, taken under the commit lock so
@@ -313,6 +316,7 @@ class Engine {
             {"target_keys_scanned", target_scanned_.load()},
             {"big_keys", {{"ids", big_ids_}, {"keys", big_listed}}},
             {"elapsed_ms", round_elapsed_base_ + since_ms(round_t0_)},
+            {"run_elapsed_ms", run_elapsed_ms()},
             {"source", streams_[0].position},
             {"target", streams_[1].position}};
   }
@@ -329,7 +333,11 @@ class Engine {
 
   void save_checkpoint(int round) {
     store_.put_checkpoint(result_.run_id, kCheckpoint, snapshot(round).dump());
+    checkpointed_ = true;
   }
+
+  // The run's working time, over all its processes (not the time stopped).
+  int64_t run_elapsed_ms() const { return run_elapsed_base_ + since_ms(run_t0_); }
 
   // A finished batch: committed with the batches before it once a position
   // is reached, so the checkpoint never covers half of a producer step.
@@ -343,8 +351,9 @@ class Engine {
       st.held.push_back(std::move(it->second));
       if (!at_position) continue;
       std::vector<Difference> diffs;
-      for (auto& b : st.held) diffs.insert(diffs.end(), std::make_move_iterator(b.diffs.begin()),
-                                           std::make_move_iterator(b.diffs.end()));
+      for (auto& b : st.held)
+        diffs.insert(diffs.end(), std::make_move_iterator(b.diffs.begin()),
+                     std::make_move_iterator(b.diffs.end()));
       // Counted as stored: a key SCAN returned twice is recorded once.
       const int64_t nd = store_.add_differences(result_.run_id, diffs);
       round_diffs_ += nd;
@@ -385,13 +394,18 @@ class Engine {
             {"read_from_replica", o_.source_client.read_from_replica}};
   }
 
-  void try_finish(std::chrono::steady_clock::time_point t0, const char* status) {
+  void try_finish(const char* status) {
     abort_ = true;
     try {
       aggregate();
-      result_.elapsed_ms = since_ms(t0);
+      result_.elapsed_ms = run_elapsed_ms();
       store_.set_totals(result_.run_id, totals_json().dump());
       store_.finish_run(result_.run_id, status, kExitError);
+      // Left resumable (from its last checkpoint), as an interrupted run is.
+      if (std::string_view(status) == "failed" && checkpointed_)
+        log::info("compare run " + std::to_string(result_.run_id) +
+                  " stopped; continue it with `migcheck compare --resume " +
+                  std::to_string(result_.run_id) + " SOURCE TARGET`");
     } catch (const std::exception& e) {
       log::warn(std::string("cannot record the end of the run: ") + e.what());
     }
@@ -410,7 +424,9 @@ class Engine {
     stream_ext_ = (sf.engine == "valkey" || major_version(sf.version) >= 7) &&
                   (tf.engine == "valkey" || major_version(tf.version) >= 7);
     if (!stream_ext_)
-      log::warn("a server older than 7.0: stream entries-added, max-deleted-entry-id and entries-read are not compared");
+      log::warn(
+          "a server older than 7.0: stream entries-added, max-deleted-entry-id and entries-read "
+          "are not compared");
     if (o_.source.address() == o_.target.address() && o_.source.db == o_.target.db &&
         o_.source.unix_path == o_.target.unix_path)
       log::warn("source and target are the same database: every key will compare equal");
@@ -423,9 +439,12 @@ class Engine {
     } else {
       sample_ = o_.sample;
     }
-    if (!o_.target_scan) log::info("--no-target-scan: keys that exist only on the target are not looked for");
+    if (!o_.target_scan)
+      log::info("--no-target-scan: keys that exist only on the target are not looked for");
     if (src_main_->cluster() && o_.source_client.read_from_replica)
-      log::info("reading the source from replicas: replication lag there shows as differences in early rounds");
+      log::info(
+          "reading the source from replicas: replication lag there shows as differences in early "
+          "rounds");
   }
 
   void wait_interval() {
@@ -439,8 +458,7 @@ class Engine {
   }
 
   void check_stop() {
-    if (o_.stop && o_.stop->load())
-      throw Interrupted("interrupted, resume with `migcheck compare --resume " + std::to_string(result_.run_id) + "`");
+    if (o_.stop && o_.stop->load()) throw Interrupted(resume_hint("compare", result_.run_id));
   }
 
   ReaderOptions reader_options(bool source) {
@@ -488,7 +506,8 @@ class Engine {
       WorkItem item;
       item.side = side;
       item.seq = streams_[side == WorkItem::Side::Source ? 0 : 1].next_seq++;
-      item.keys.assign(std::make_move_iterator(buf.begin()), std::make_move_iterator(buf.begin() + n));
+      item.keys.assign(std::make_move_iterator(buf.begin()),
+                       std::make_move_iterator(buf.begin() + n));
       buf.erase(buf.begin(), buf.begin() + n);
       if (buf.empty()) item.position = position();
       if (!queue_->push(std::move(item))) return false;
@@ -529,8 +548,9 @@ class Engine {
     }
     if (!stopping()) push_batches(buf, side, true, pos);
     if (side == WorkItem::Side::Source && sampler.sampled() < sample_)
-      log::info("sampled " + std::to_string(sampler.sampled()) + " distinct keys (fewer than --sample " +
-                std::to_string(sample_) + ": the keyspace or the matching part is small)");
+      log::info("sampled " + std::to_string(sampler.sampled()) +
+                " distinct keys (fewer than --sample " + std::to_string(sample_) +
+                ": the keyspace or the matching part is small)");
   }
 
   // Keys that differed in `prev_round`, each once, in the order they were
@@ -568,7 +588,6 @@ class Engine {
   void run_round(int round, bool resumed) {
     check_stop();
     const auto t0 = std::chrono::steady_clock::now();
-    const int64_t started = wall_ms();
     reset_round_state();
     round_t0_ = t0;
     // A sampled round is not resumable mid-way: its checkpoint stays at its start.
@@ -582,13 +601,15 @@ class Engine {
         if (j.contains("source")) streams_[0].position = j["source"];
         if (j.contains("target")) streams_[1].position = j["target"];
       }
-      log::info("resuming round " + std::to_string(round) + " after " + std::to_string(round_keys_.load()) +
-                " checked key(s)");
+      log::info("resuming round " + std::to_string(round) + " after " +
+                std::to_string(round_keys_.load()) + " checked key(s)");
     }
     int64_t total = -1;
     if (round == 1) {
-      if (sample_ > 0) total = static_cast<int64_t>(sample_);
-      else if (o_.match.empty() && o_.types.empty()) total = source_keys_;
+      if (sample_ > 0)
+        total = static_cast<int64_t>(sample_);
+      else if (o_.match.empty() && o_.types.empty())
+        total = source_keys_;
     } else {
       DifferenceFilter f;
       f.round = round - 1;
@@ -688,8 +709,10 @@ class Engine {
     rr.round = round;
     rr.keys_checked = rs.keys_checked;
     rr.differences = rs.differences;
-    rr.started_ms = started;
+    // Started its elapsed time before it finished: a round resumed spans its
+    // working time in all processes, and reopen() reads it back as such.
     rr.finished_ms = wall_ms();
+    rr.started_ms = rr.finished_ms - rs.elapsed_ms;
     store_.put_round(rr);
     if (round == 1) set_round1(rs);
     if (round == 1 && complete) big_keys_known_ = true;
@@ -704,8 +727,10 @@ class Engine {
       BatchResult r;
       w.diffs.clear();
       w.keys_by_type.clear();
-      if (item->side == WorkItem::Side::Source) r.keys = compare_batch(w, item->keys, round);
-      else r.target_keys = check_target_only(w, item->keys, round);
+      if (item->side == WorkItem::Side::Source)
+        r.keys = compare_batch(w, item->keys, round);
+      else
+        r.target_keys = check_target_only(w, item->keys, round);
       r.diffs = std::move(w.diffs);
       w.diffs.clear();
       r.keys_by_type = std::move(w.keys_by_type);
@@ -736,7 +761,8 @@ class Engine {
     for (int attempt = 0; attempt < 2; ++attempt) {
       w.retry_idx.clear();
       for (size_t i = 0; i < n; ++i)
-        if (w.s_state[i]->status == ReadStatus::Unstable || w.t_state[i]->status == ReadStatus::Unstable)
+        if (w.s_state[i]->status == ReadStatus::Unstable ||
+            w.t_state[i]->status == ReadStatus::Unstable)
           w.retry_idx.push_back(i);
       if (w.retry_idx.empty()) break;
       w.retry_keys.clear();
@@ -780,7 +806,8 @@ class Engine {
     auto ex = w.src_exists->read(keys, ReadLevel::Exists);
     w.absent_keys.clear();
     for (size_t i = 0; i < keys.size(); ++i) {
-      if (ex[i].status == ReadStatus::Absent) w.absent_keys.push_back(keys[i]);
+      if (ex[i].status == ReadStatus::Absent)
+        w.absent_keys.push_back(keys[i]);
       else if (ex[i].status == ReadStatus::Error)
         log::debug("cannot check source existence of a target key: " + ex[i].detail);
     }
@@ -790,7 +817,8 @@ class Engine {
     for (size_t i = 0; i < w.absent_keys.size(); ++i) {
       const KeyState& t = meta[i];
       if (!t.exists) continue;
-      if (!o_.types.empty() && std::find(o_.types.begin(), o_.types.end(), t.type_name) == o_.types.end())
+      if (!o_.types.empty() &&
+          std::find(o_.types.begin(), o_.types.end(), t.type_name) == o_.types.end())
         continue;
       classify_key(w.absent_keys[i], o_.source.db, round, none, t, o_.ttl_tolerance, w.diffs);
     }
@@ -800,8 +828,10 @@ class Engine {
   nlohmann::json totals_json() {
     nlohmann::json rounds = nlohmann::json::array();
     for (const auto& r : result_.rounds)
-      rounds.push_back({{"round", r.round}, {"keys_checked", r.keys_checked},
-                        {"differences", r.differences}, {"elapsed_ms", r.elapsed_ms}});
+      rounds.push_back({{"round", r.round},
+                        {"keys_checked", r.keys_checked},
+                        {"differences", r.differences},
+                        {"elapsed_ms", r.elapsed_ms}});
     nlohmann::json by_kind = nlohmann::json::object(), by_type = nlohmann::json::object();
     for (auto& [k, v] : result_.differences_by_kind) by_kind[k] = v;
     for (auto& [k, v] : result_.differences_by_type) by_type[k] = v;
@@ -888,9 +918,12 @@ class Engine {
   std::unordered_set<uint64_t> big_ids_;
   std::vector<BigKeyInfo> big_listed_;  // the first kBigKeysListed, in commit (scan) order
   bool big_keys_known_ = false;         // round 1 is complete (main thread only, no lock)
-  nlohmann::json resume_;  // the checkpoint resumed from; null for a new run
+  nlohmann::json resume_;               // the checkpoint resumed from; null for a new run
   std::chrono::steady_clock::time_point round_t0_ = std::chrono::steady_clock::now();
   int64_t round_elapsed_base_ = 0;  // elapsed before the resume
+  std::chrono::steady_clock::time_point run_t0_ = std::chrono::steady_clock::now();
+  int64_t run_elapsed_base_ = 0;           // the run's elapsed before the resume
+  std::atomic<bool> checkpointed_{false};  // the run has a checkpoint to resume from
 };
 
 std::string ttl_text(const KeyState& s) {
@@ -913,8 +946,10 @@ void classify_key(std::string_view key, int db, int round, const KeyState& s, co
     d.target_type = t.exists ? t.type_name : "none";
     d.source_ttl_ms = s.exists ? s.pttl : -2;
     d.target_ttl_ms = t.exists ? t.pttl : -2;
-    if (s.status == ReadStatus::Ok && s.exists && !s.digest.is_zero()) d.source_digest = s.digest.hex();
-    if (t.status == ReadStatus::Ok && t.exists && !t.digest.is_zero()) d.target_digest = t.digest.hex();
+    if (s.status == ReadStatus::Ok && s.exists && !s.digest.is_zero())
+      d.source_digest = s.digest.hex();
+    if (t.status == ReadStatus::Ok && t.exists && !t.digest.is_zero())
+      d.target_digest = t.digest.hex();
     d.source_size = s.exists ? s.size : -1;
     d.target_size = t.exists ? t.size : -1;
     return d;
@@ -958,7 +993,8 @@ void classify_key(std::string_view key, int db, int round, const KeyState& s, co
   if (s.digest != t.digest) {
     Difference& d = row(kKindValue);
     if (s.size != t.size)
-      d.detail = "size " + std::to_string(s.size) + " on source, " + std::to_string(t.size) + " on target";
+      d.detail =
+          "size " + std::to_string(s.size) + " on source, " + std::to_string(t.size) + " on target";
   }
 }
 

@@ -54,7 +54,8 @@ struct CompareOptions {
   // marked interrupted.
   const std::atomic<bool>* stop = nullptr;
   // > 0: continue this stopped compare run from its checkpoint instead of
-  // starting a new one (the options above should be the run's own).
+  // starting a new one (the options above should be the run's own). Refused
+  // with UsageError as resumable_run() and load_checkpoint() refuse.
   int64_t resume_run = 0;
 };
 

@@ -15,6 +15,7 @@
 #include "duration.h"
 #include "errors.h"
 #include "log.h"
+#include "resume.h"
 #include "signals.h"
 #include "store.h"
 
@@ -43,18 +44,11 @@ struct CompareCli {
 
 // --resume: the run must be a stopped compare run of `store`; its recorded
 // options replace the command line's (endpoints and credentials excepted).
+// The engine checks the run again (resumable_run) and reads its checkpoint.
 void apply_resumed_options(Store& store, int64_t id, CompareOptions& o) {
-  const std::string what = "cannot resume run " + std::to_string(id) + ": ";
-  auto rec = store.run(id);
-  if (!rec) throw UsageError(what + "no such run in " + store.path());
-  if (rec->command != "compare") throw UsageError(what + "it is a " + rec->command + " run, not a compare run");
-  if (rec->status == "done") throw UsageError(what + "it is finished (done)");
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(rec->options_json);
-  } catch (const nlohmann::json::exception& e) {
-    throw StoreError(what + "its options are unreadable: " + e.what());
-  }
+  ResumableRun r = resumable_run(store, id, "compare");
+  const nlohmann::json& j = r.options;
+  const RunRecord& rec = r.record;
   o.source.db = j.value("db", o.source.db);
   o.source.db_given = true;
   o.target.db = j.value("target_db", o.target.db);
@@ -73,9 +67,9 @@ void apply_resumed_options(Store& store, int64_t id, CompareOptions& o) {
   o.big_string = j.value("big_string", o.big_string);
   const bool replica = j.value("read_from_replica", o.source_client.read_from_replica);
   o.source_client.read_from_replica = replica;
-  if (rec->source != o.source.display() || rec->target != o.target.display())
-    log::warn("resuming run " + std::to_string(id) + " recorded with " + rec->source + " -> " + rec->target +
-              " against " + o.source.display() + " -> " + o.target.display());
+  if (rec.source != o.source.display() || rec.target != o.target.display())
+    log::warn("resuming run " + std::to_string(id) + " recorded with " + rec.source + " -> " +
+              rec.target + " against " + o.source.display() + " -> " + o.target.display());
   o.resume_run = id;
 }
 
@@ -87,36 +81,43 @@ std::string grouped(int64_t v) {
 
 void print_summary(const CompareOptions& o, const CompareResult& r, const std::string& store_path) {
   std::printf("migcheck compare: run %lld\n", static_cast<long long>(r.run_id));
-  std::printf("  source  %s db %d (%s)\n", o.source.display().c_str(), o.source.db, r.source_desc.c_str());
-  std::printf("  target  %s db %d (%s)\n", o.target.display().c_str(), o.target.db, r.target_desc.c_str());
+  std::printf("  source  %s db %d (%s)\n", o.source.display().c_str(), o.source.db,
+              r.source_desc.c_str());
+  std::printf("  target  %s db %d (%s)\n", o.target.display().c_str(), o.target.db,
+              r.target_desc.c_str());
 
   const int64_t first_ms = r.rounds.empty() ? 0 : r.rounds.front().elapsed_ms;
-  std::printf("\nKeys checked in round 1: %s in %s (%s keys/s)%s\n", grouped(r.keys_checked).c_str(),
-              format_duration(Millis(first_ms)).c_str(), grouped(static_cast<int64_t>(r.keys_per_sec)).c_str(),
-              o.sample ? " [sample]" : "");
+  std::printf("\nKeys checked in round 1: %s in %s (%s keys/s)%s\n",
+              grouped(r.keys_checked).c_str(), format_duration(Millis(first_ms)).c_str(),
+              grouped(static_cast<int64_t>(r.keys_per_sec)).c_str(), o.sample ? " [sample]" : "");
   if (!r.keys_by_type.empty()) {
     std::printf("  %-12s %14s\n", "type", "keys");
     for (const auto& [t, n] : r.keys_by_type)
-      std::printf("  %-12s %14s\n", (t == "none" ? std::string("(gone)") : t).c_str(), grouped(n).c_str());
+      std::printf("  %-12s %14s\n", (t == "none" ? std::string("(gone)") : t).c_str(),
+                  grouped(n).c_str());
   }
   if (o.target_scan)
-    std::printf("  target keys looked up on the source: %s\n", grouped(r.target_keys_scanned).c_str());
+    std::printf("  target keys looked up on the source: %s\n",
+                grouped(r.target_keys_scanned).c_str());
   if (r.source_stats.chunked_keys || r.target_stats.chunked_keys)
     std::printf("  big keys read in chunks: %s on source, %s on target\n",
                 grouped(static_cast<int64_t>(r.source_stats.chunked_keys)).c_str(),
                 grouped(static_cast<int64_t>(r.target_stats.chunked_keys)).c_str());
   if (r.source_stats.unstable || r.target_stats.unstable)
-    std::printf("  keys re-read because they changed while read: %s\n",
-                grouped(static_cast<int64_t>(r.source_stats.unstable + r.target_stats.unstable)).c_str());
+    std::printf(
+        "  keys re-read because they changed while read: %s\n",
+        grouped(static_cast<int64_t>(r.source_stats.unstable + r.target_stats.unstable)).c_str());
 
-  std::printf("\nRounds\n  %-6s %14s %12s %10s\n", "round", "keys checked", "differences", "elapsed");
+  std::printf("\nRounds\n  %-6s %14s %12s %10s\n", "round", "keys checked", "differences",
+              "elapsed");
   for (const auto& rs : r.rounds)
     std::printf("  %-6d %14s %12s %10s\n", rs.round, grouped(rs.keys_checked).c_str(),
                 grouped(rs.differences).c_str(), format_duration(Millis(rs.elapsed_ms)).c_str());
 
   const int last = r.rounds.empty() ? 0 : r.rounds.back().round;
   if (r.differences > 0) {
-    std::printf("\nDifferences remaining after round %d: %s\n", last, grouped(r.differences).c_str());
+    std::printf("\nDifferences remaining after round %d: %s\n", last,
+                grouped(r.differences).c_str());
     std::printf("  %-10s %10s      %-12s %10s\n", "kind", "count", "type", "count");
     const size_t rows = std::max(r.differences_by_kind.size(), r.differences_by_type.size());
     for (size_t i = 0; i < rows; ++i) {
@@ -134,12 +135,14 @@ void print_summary(const CompareOptions& o, const CompareResult& r, const std::s
   }
   std::printf("\nElapsed %s.\n", format_duration(Millis(r.elapsed_ms)).c_str());
   if (r.differences > 0)
-    std::printf("Result: DIFFERENT (%s difference%s). List them: migcheck diffs --store %s --run %lld\n",
-                grouped(r.differences).c_str(), r.differences == 1 ? "" : "s", store_path.c_str(),
-                static_cast<long long>(r.run_id));
+    std::printf(
+        "Result: DIFFERENT (%s difference%s). List them: migcheck diffs --store %s --run %lld\n",
+        grouped(r.differences).c_str(), r.differences == 1 ? "" : "s", store_path.c_str(),
+        static_cast<long long>(r.run_id));
   else
-    std::printf("Result: IDENTICAL (%s).\n", last > 1 ? ("every difference resolved by round " + std::to_string(last)).c_str()
-                                                      : "no differences");
+    std::printf("Result: IDENTICAL (%s).\n",
+                last > 1 ? ("every difference resolved by round " + std::to_string(last)).c_str()
+                         : "no differences");
   std::fflush(stdout);
 }
 
@@ -155,7 +158,8 @@ int run(const CompareCli& c) {
   o.ttl_tolerance = parse_duration(c.ttl_tolerance);
   o.match = c.match;
   for (std::string t : c.types) {
-    std::transform(t.begin(), t.end(), t.begin(), [](unsigned char ch) { return std::tolower(ch); });
+    std::transform(t.begin(), t.end(), t.begin(),
+                   [](unsigned char ch) { return std::tolower(ch); });
     if (std::find(o.types.begin(), o.types.end(), t) == o.types.end()) o.types.push_back(t);
   }
   o.scan_count = c.scan_count;
@@ -179,11 +183,14 @@ int run(const CompareCli& c) {
   signals::install();
   o.stop = signals::stop_flag();
   CompareResult r = run_compare(o, store);
-  if (!c.common.quiet) print_summary(o, r, c.common.store);
+  if (!c.common.quiet)
+    print_summary(o, r, c.common.store);
   else if (r.differences > 0)
-    std::printf("%lld differences (run %lld)\n", static_cast<long long>(r.differences), static_cast<long long>(r.run_id));
+    std::printf("%lld differences (run %lld)\n", static_cast<long long>(r.differences),
+                static_cast<long long>(r.run_id));
   log::info("compare run " + std::to_string(r.run_id) + " done: " +
-            (r.differences > 0 ? std::to_string(r.differences) + " difference(s)" : std::string("identical")));
+            (r.differences > 0 ? std::to_string(r.differences) + " difference(s)"
+                               : std::string("identical")));
   return r.exit_code;
 }
 
@@ -191,41 +198,68 @@ int run(const CompareCli& c) {
 
 void add_compare_command(CLI::App& app, Runner& runner) {
   auto c = std::make_shared<CompareCli>();
-  auto* sub = app.add_subcommand(
-      "compare",
-      "Compare every key of SOURCE with TARGET (existence, type, TTL, value) in rounds; exit 0 identical, 1 different, 2 error");
-  sub->add_option("source", c->common.source.uri, "source URI (redis://, rediss://, unix://)")->required();
+  auto* sub = app.add_subcommand("compare",
+                                 "Compare every key of SOURCE with TARGET (existence, type, TTL, "
+                                 "value) in rounds; exit 0 identical, 1 different, 2 error");
+  sub->add_option("source", c->common.source.uri, "source URI (redis://, rediss://, unix://)")
+      ->required();
   sub->add_option("target", c->common.target.uri, "target URI")->required();
   const std::string g = "Comparison";
   sub->add_option("--rounds", c->rounds, "rounds; each re-checks the keys that still differ")
-      ->check(CLI::Range(1, 1000))->capture_default_str()->group(g);
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str()
+      ->group(g);
   sub->add_option("--interval", c->interval, "wait between rounds")
-      ->check(duration_validator())->capture_default_str()->group(g);
-  sub->add_option("--ttl-tolerance", c->ttl_tolerance, "largest accepted difference of absolute expiry times")
-      ->check(duration_validator())->capture_default_str()->group(g);
+      ->check(duration_validator())
+      ->capture_default_str()
+      ->group(g);
+  sub->add_option("--ttl-tolerance", c->ttl_tolerance,
+                  "largest accepted difference of absolute expiry times")
+      ->check(duration_validator())
+      ->capture_default_str()
+      ->group(g);
   sub->add_option("--match", c->match, "only keys matching this glob (SCAN MATCH)")->group(g);
-  sub->add_option("--type", c->types, "only keys of this type on the source (repeatable)")->group(g);
+  sub->add_option("--type", c->types, "only keys of this type on the source (repeatable)")
+      ->group(g);
   sub->add_option("--db", c->db, "database to compare (default: the source URI's, else 0)")
-      ->check(CLI::Range(0, 1 << 20))->group(g);
-  sub->add_option("--target-db", c->target_db, "target database to compare the source database with")
-      ->check(CLI::Range(0, 1 << 20))->group(g);
-  sub->add_option("--sample", c->sample, "check only this many keys drawn at random (RANDOMKEY)")->group(g);
-  sub->add_option("--resume", c->resume,
-                  "continue this interrupted compare run (from --store) where it stopped, with its options")
-      ->check(CLI::PositiveNumber)->group(g);
-  sub->add_flag("--no-target-scan", c->no_target_scan, "do not scan the target for keys missing on the source")
+      ->check(CLI::Range(0, 1 << 20))
+      ->group(g);
+  sub->add_option("--target-db", c->target_db,
+                  "target database to compare the source database with")
+      ->check(CLI::Range(0, 1 << 20))
+      ->group(g);
+  sub->add_option("--sample", c->sample, "check only this many keys drawn at random (RANDOMKEY)")
+      ->group(g);
+  sub->add_option(
+         "--resume", c->resume,
+         "continue this interrupted compare run (from --store) where it stopped, with its options")
+      ->check(CLI::PositiveNumber)
+      ->group(g);
+  sub->add_flag("--no-target-scan", c->no_target_scan,
+                "do not scan the target for keys missing on the source")
       ->group(g);
   const std::string p = "Speed and load";
   sub->add_option("--scan-count", c->scan_count, "COUNT hint of each SCAN")
-      ->check(CLI::Range(1, 1000000))->capture_default_str()->group(p);
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str()
+      ->group(p);
   sub->add_option("--batch", c->batch, "keys per pipelined batch")
-      ->check(CLI::Range(1, 100000))->capture_default_str()->group(p);
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str()
+      ->group(p);
   sub->add_option("--connections", c->connections, "worker threads, each with one client per side")
-      ->check(CLI::Range(1, 256))->capture_default_str()->group(p);
-  sub->add_option("--max-ops-per-sec", c->max_ops, "cap on commands per second sent to the source (0: none)")
-      ->check(CLI::NonNegativeNumber)->group(p);
-  sub->add_option("--chunk", c->chunk, "collections with more elements are read in chunks of this many")
-      ->check(CLI::Range(1, 1000000))->capture_default_str()->group(p);
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str()
+      ->group(p);
+  sub->add_option("--max-ops-per-sec", c->max_ops,
+                  "cap on commands per second sent to the source (0: none)")
+      ->check(CLI::NonNegativeNumber)
+      ->group(p);
+  sub->add_option("--chunk", c->chunk,
+                  "collections with more elements are read in chunks of this many")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str()
+      ->group(p);
   sub->add_option("--big-string", c->big_string, "strings longer are read in windows of this size")
       ->check(CLI::Validator(
           [](std::string& v) -> std::string {
@@ -236,7 +270,8 @@ void add_compare_command(CLI::App& app, Runner& runner) {
             }
           },
           "SIZE"))
-      ->capture_default_str()->group(p);
+      ->capture_default_str()
+      ->group(p);
   add_side_flags(*sub, c->common.source, "source");
   add_side_flags(*sub, c->common.target, "target");
   add_common_flags(*sub, c->common);

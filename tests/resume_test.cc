@@ -3,10 +3,8 @@
 #include <catch2/catch_test_macros.hpp>
 #include <nlohmann/json.hpp>
 
-#include <fcntl.h>
 #include <signal.h>
 #include <sqlite3.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -24,6 +22,7 @@
 
 using namespace migcheck;
 using migcheck::test::run_migcheck;
+using migcheck::test::Spawned;
 using migcheck::test::TestServer;
 
 namespace {
@@ -33,43 +32,6 @@ std::string tmp_path(const std::string& name) {
            ("migcheck-resume-" + name + "-" + std::to_string(::getpid()));
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(p.string() + suffix);
   return p.string();
-}
-
-// migcheck in a child process with stdout/stderr to files; run_process does
-// not expose the pid, and the test must signal it.
-pid_t spawn_migcheck(std::vector<std::string> args, const std::string& out,
-                     const std::string& err) {
-  args.insert(args.begin(), MIGCHECK_BINARY);
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    const int in = ::open("/dev/null", O_RDONLY);
-    const int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    const int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (in < 0 || o < 0 || e < 0) ::_exit(127);
-    ::dup2(in, 0);
-    ::dup2(o, 1);
-    ::dup2(e, 2);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  return pid;
-}
-
-// Exit code, or 128 + signal; -1 if it did not end within `timeout`.
-int wait_exit(pid_t pid, std::chrono::seconds timeout) {
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  int status = 0;
-  while (std::chrono::steady_clock::now() < until) {
-    const pid_t r = ::waitpid(pid, &status, WNOHANG);
-    if (r == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  ::kill(pid, SIGKILL);
-  ::waitpid(pid, &status, 0);
-  return -1;
 }
 
 std::string slurp(const std::string& path) {
@@ -233,13 +195,13 @@ TEST_CASE(
   // Stopped in round 1 with part of it stored, then, resumed, in round 2.
   args = {"compare", source.uri(), target.uri(), "--store", store, "-q"};
   args.insert(args.end(), common.begin(), common.end());
+  int64_t round1_ms = -1;  // round 1's elapsed, known once it is over
   for (int round : {1, 2}) {
     INFO("interrupted in round " << round);
-    const pid_t pid = spawn_migcheck(args, out, err);
-    REQUIRE(pid > 0);
+    Spawned proc(args, out, err);
     const bool reached = wait_for_round_rows(store, round, std::chrono::seconds(60));
-    ::kill(pid, SIGINT);
-    const int code = wait_exit(pid, std::chrono::seconds(60));
+    proc.signal(SIGINT);
+    const int code = proc.wait(std::chrono::seconds(60));
     const std::string stderr_text = slurp(err);
     INFO(stderr_text);
     REQUIRE(reached);
@@ -254,6 +216,8 @@ TEST_CASE(
     REQUIRE(j.value("round", 0) == round);
     CHECK(j.value("keys_checked", int64_t{0}) > 0);
     CHECK(j.value("keys_checked", int64_t{0}) < (round == 1 ? 12012 : kDiffs));
+    if (round == 2)
+      round1_ms = nlohmann::json::parse(rec->totals_json)["rounds"][0]["elapsed_ms"].get<int64_t>();
     args = {"compare", source.uri(), target.uri(), "--store", store, "-q", "--resume", "1"};
   }
 
@@ -270,6 +234,15 @@ TEST_CASE(
   CHECK(totals(store, 1) == want);
   CHECK(diff_rows(store, 1, 3) == diff_rows(full_store, 1, 3));
   CHECK(stable_totals(store) == want_totals);
+  {
+    // Round 1 ran in two processes: resumed again, it keeps its whole
+    // elapsed time, and so does the run.
+    Store s(store, false);
+    auto j = nlohmann::json::parse(s.run(1)->totals_json);
+    CHECK(round1_ms > 0);
+    CHECK(j["rounds"][0]["elapsed_ms"] == round1_ms);
+    CHECK(j["elapsed_ms"].get<int64_t>() >= round1_ms);
+  }
 
   for (const auto& p : {full_store, store, out, err})
     for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(p + suffix);
@@ -296,15 +269,14 @@ TEST_CASE("resume: an interrupted compare resumed ends with the totals of an uni
   const std::string out = tmp_path("out.txt"), err = tmp_path("err.txt");
   args = {"compare", source.uri(), target.uri(), "--store", store, "-q"};
   args.insert(args.end(), common.begin(), common.end());
-  const pid_t pid = spawn_migcheck(args, out, err);
-  REQUIRE(pid > 0);
+  Spawned proc(args, out, err);
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  ::kill(pid, SIGINT);
-  const int code = wait_exit(pid, std::chrono::seconds(60));
+  proc.signal(SIGINT);
+  const int code = proc.wait(std::chrono::seconds(60));
   const std::string stderr_text = slurp(err);
   INFO(stderr_text);
   REQUIRE(code == 2);
-  CHECK(stderr_text.find("interrupted, resume with `migcheck compare --resume 1`") !=
+  CHECK(stderr_text.find("interrupted, resume with `migcheck compare --resume 1 SOURCE TARGET`") !=
         std::string::npos);
   {
     Store s(store, false);
@@ -368,4 +340,64 @@ TEST_CASE("resume: a run of another command is refused", "[resume][integration]"
   CHECK(r.exit_code == 2);
   CHECK(r.err.find("not a compare run") != std::string::npos);
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(store + suffix);
+}
+
+TEST_CASE("resume: a compare that failed on a lost server is left resumable",
+          "[resume][integration]") {
+  TestServer source;
+  // Keeps its data across kill -9 (AOF, fsync always).
+  TestServer target(
+      migcheck::test::ServerOptions{.config = {{"appendonly", "yes"}, {"appendfsync", "always"}}});
+  load(source, target);
+  const std::vector<std::string> common{"--rounds",          "2",     "--interval",    "100ms",
+                                        "--max-ops-per-sec", "15000", "--connections", "3",
+                                        "--batch",           "200",   "--scan-count",  "300"};
+
+  const std::string full_store = tmp_path("failed-full.db");
+  auto args =
+      std::vector<std::string>{"compare", source.uri(), target.uri(), "--store", full_store, "-q"};
+  args.insert(args.end(), common.begin(), common.end());
+  auto full = run_migcheck(args);
+  INFO(full.err);
+  REQUIRE(full.exit_code == 1);
+
+  const std::string store = tmp_path("failed.db");
+  const std::string out = tmp_path("failed-out.txt"), err = tmp_path("failed-err.txt");
+  // Not quiet: the hint is an informational line.
+  args = {"compare",     source.uri(), target.uri(),        "--store", store,
+          "--retry-for", "300ms",      "--connect-timeout", "300ms"};
+  args.insert(args.end(), common.begin(), common.end());
+  {
+    Spawned proc(args, out, err);
+    const bool reached = wait_for_round_rows(store, 1, std::chrono::seconds(60));
+    target.kill9();
+    const int code = proc.wait(std::chrono::seconds(60));
+    const std::string stderr_text = slurp(err);
+    INFO(stderr_text);
+    REQUIRE(reached);
+    REQUIRE(code == 2);
+    CHECK(stderr_text.find("continue it with `migcheck compare --resume 1 SOURCE TARGET`") !=
+          std::string::npos);
+    Store s(store, false);
+    auto rec = s.run(1);
+    REQUIRE(rec);
+    CHECK(rec->status == "failed");
+  }
+  target.restart();
+
+  auto resumed = run_migcheck(
+      {"compare", source.uri(), target.uri(), "--store", store, "-q", "--resume", "1"});
+  INFO(resumed.err);
+  REQUIRE(resumed.exit_code == 1);
+  {
+    Store s(store, false);
+    auto rec = s.run(1);
+    REQUIRE(rec);
+    CHECK(rec->status == "done");
+  }
+  CHECK(totals(store, 1) == totals(full_store, 1));
+  CHECK(diff_rows(store, 1, 2) == diff_rows(full_store, 1, 2));
+
+  for (const auto& p : {full_store, store, out, err})
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(p + suffix);
 }
