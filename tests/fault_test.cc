@@ -1,20 +1,31 @@
 // Fault tolerance and hostile input, end to end: a target killed and
 // restarted mid-compare and mid-replicate, source connections killed
-// mid-run, foreign and newer store files, and secrets that must never be
-// written anywhere.
+// mid-run, foreign and newer store files, secrets that must never be
+// written anywhere; targets that refuse writes (read-only replica, ACL
+// without RESTORE or limited to a key pattern, RESTORE renamed away); key
+// names no one should use, empty databases, expired keys not yet reclaimed,
+// and values bigger than migcheck may hold in memory.
 #include <catch2/catch_test_macros.hpp>
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <map>
+#include <set>
 #include <sstream>
 #include <thread>
 
 #include "cli_runner.h"
+#include "reports/encoding.h"
+#include "reports/html_escape.h"
 #include "server_fixture.h"
+#include "store.h"
 
 namespace t = migcheck::test;
 namespace fs = std::filesystem;
@@ -24,7 +35,8 @@ using namespace std::string_literals;
 namespace {
 
 fs::path temp_dir(const std::string& name) {
-  fs::path p = fs::temp_directory_path() / ("migcheck-fault-" + name + "-" + std::to_string(::getpid()));
+  fs::path p =
+      fs::temp_directory_path() / ("migcheck-fault-" + name + "-" + std::to_string(::getpid()));
   fs::remove_all(p);
   fs::create_directories(p);
   return p;
@@ -51,6 +63,186 @@ void load(t::TestServer& s, int n) {
 // A target that keeps its data across kill -9 (AOF, fsync always).
 t::ServerOptions durable() {
   return t::ServerOptions{.config = {{"appendonly", "yes"}, {"appendfsync", "always"}}};
+}
+
+using Cmds = std::vector<std::vector<std::string>>;
+using Kinds = std::set<std::pair<std::string, std::string>>;  // (key bytes, difference kind)
+
+std::vector<std::string> keys_of(t::TestServer& s) {
+  std::vector<std::string> keys;
+  std::string cursor = "0";
+  do {
+    auto r = s.reply({"SCAN", cursor, "COUNT", "1000"});
+    REQUIRE(r.elements.size() == 2);
+    cursor = r.elements[0].str;
+    for (auto& k : r.elements[1].elements) keys.push_back(k.str);
+  } while (cursor != "0");
+  return keys;
+}
+
+// Key names in assertion messages: printable, and short.
+std::string shown(const std::string& key) {
+  std::string p = migcheck::printable_bytes(key);
+  return p.size() > 80 ? p.substr(0, 80) + "...(" + std::to_string(key.size()) + " bytes)" : p;
+}
+
+migcheck::RunRecord last_run(const fs::path& store, const std::string& command) {
+  migcheck::Store s(store.string(), false);
+  auto run = s.latest_run(command);
+  REQUIRE(run);
+  return *run;
+}
+
+std::map<std::string, migcheck::Outcome> outcomes_of(const fs::path& store, int64_t run) {
+  migcheck::Store s(store.string(), false);
+  std::map<std::string, migcheck::Outcome> out;
+  s.for_each_outcome(run, [&](const migcheck::Outcome& o) { out[o.key] = o; });
+  return out;
+}
+
+Kinds differences_of(const fs::path& store, int64_t run) {
+  migcheck::Store s(store.string(), false);
+  Kinds out;
+  s.for_each_difference(run, {},
+                        [&](const migcheck::Difference& d) { out.emplace(d.key, d.kind); });
+  return out;
+}
+
+// Every type: binary names and values, TTLs, intsets, a stream with groups,
+// consumers and a PEL, and one value big enough to be copied in chunks.
+Cmds mixed() {
+  Cmds c = {
+      {"SET", "str:1", "hello"},
+      {"SET", "str:bin", "\0\xff\r\n value"s},
+      {"SET", "bin\0key\xff"s, "v"},
+      {"SET", "str:ttl", "expires", "PX", "600000"},
+      {"RPUSH", "list:1", "a", "b", "c", "a"},
+      {"PEXPIRE", "list:1", "700000"},
+      {"HSET", "hash:1", "f1", "v1", "\0f"s, "\xffv"s},
+      {"SADD", "set:1", "a", "b", "c"},
+      {"SADD", "set:int", "1", "2", "3", "-7"},
+      {"ZADD", "zset:1", "1.5", "a", "2", "b", "-inf", "c", "inf", "d"},
+      {"XADD", "stream:1", "1-1", "f", "v1"},
+      {"XADD", "stream:1", "2-1", "f", "v2"},
+      {"XADD", "stream:1", "3-1", "f", "v3"},
+      {"XDEL", "stream:1", "2-1"},
+      {"XGROUP", "CREATE", "stream:1", "g1", "0"},
+      {"XREADGROUP", "GROUP", "g1", "alice", "COUNT", "1", "STREAMS", "stream:1", ">"},
+      {"XGROUP", "CREATECONSUMER", "stream:1", "g1", "bob"},
+      {"SET", "big:string", std::string(3 << 20, 'b') + "end"},
+  };
+  for (int i = 0; i < 300; ++i)
+    c.push_back({"SET", "plain:" + std::to_string(i), std::to_string(i)});
+  return c;
+}
+
+// Polls until `replica` has finished its sync with its primary.
+void wait_replica_up(t::TestServer& replica) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (replica.cmd({"INFO", "replication"}).find("master_link_status:up") == std::string::npos) {
+    REQUIRE(std::chrono::steady_clock::now() < until);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+// Both servers hold the same keyspace, value for value.
+void check_identical(t::TestServer& source, t::TestServer& target) {
+  const auto keys = keys_of(source);
+  CHECK(keys.size() == keys_of(target).size());
+  for (const auto& k : keys) {
+    INFO(shown(k));
+    CHECK(source.debug_digest_value(k) == target.debug_digest_value(k));
+  }
+  CHECK(source.debug_digest() == target.debug_digest());
+}
+
+// A target that refuses RESTORE (ACL or renamed away): `replicate` copies
+// every key by type, exit 0, and a compare afterwards finds nothing.
+void check_copied_by_type(t::TestServer& source, t::TestServer& target, const fs::path& dir,
+                          const std::vector<std::string>& target_auth,
+                          const std::vector<std::pair<std::string, std::string>>& env) {
+  source.pipeline(mixed());
+  const std::string store = (dir / "s.db").string();
+  auto with_auth = [&](std::vector<std::string> args) {
+    args.insert(args.end(), target_auth.begin(), target_auth.end());
+    args.insert(args.end(), {"--store", store, "--quiet"});
+    return run_migcheck(args, env);
+  };
+  auto r = with_auth({"replicate", source.uri(), target.uri()});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  auto run = last_run(store, "replicate");
+  CHECK(run.status == "done");
+  auto tot = nlohmann::json::parse(run.totals_json);
+  const auto keys = keys_of(source);
+  CHECK(tot["copied"] == keys.size());
+  CHECK(tot["restored"] == 0);
+  CHECK(tot["failed"] == 0);
+  CHECK(tot["chunked"] == 1);  // big:string
+  CHECK(tot["fallbacks"] == keys.size() - 1);
+  check_identical(source, target);
+  auto c = with_auth({"compare", source.uri(), target.uri(), "--rounds", "1"});
+  INFO(c.out << c.err);
+  CHECK(c.exit_code == 0);
+
+  // Repair goes the same way.
+  target.pipeline(
+      {{"DEL", "stream:1"}, {"HSET", "hash:1", "f1", "changed"}, {"SET", "big:string", "short"}});
+  c = with_auth({"compare", source.uri(), target.uri(), "--rounds", "1"});
+  CHECK(c.exit_code == 1);
+  auto rep = with_auth({"repair", source.uri(), target.uri()});
+  INFO(rep.out << rep.err);
+  CHECK(rep.exit_code == 0);
+  check_identical(source, target);
+}
+
+// migcheck in a child process, reaped with wait4() for its own peak RSS.
+struct Measured {
+  int exit_code = -1;
+  long max_rss_kb = -1;
+  std::string out, err;
+};
+
+Measured run_measured(std::vector<std::string> args, const fs::path& dir,
+                      std::chrono::seconds timeout = std::chrono::seconds(60)) {
+  args.insert(args.begin(), MIGCHECK_BINARY);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const std::string out = (dir / "measured.out").string(), err = (dir / "measured.err").string();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int in = ::open("/dev/null", O_RDONLY);
+    const int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    const int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (in < 0 || o < 0 || e < 0) ::_exit(127);
+    ::dup2(in, 0);
+    ::dup2(o, 1);
+    ::dup2(e, 2);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  Measured m;
+  REQUIRE(pid > 0);
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  int status = 0;
+  struct rusage ru {};
+  while (::wait4(pid, &status, WNOHANG, &ru) != pid) {
+    if (std::chrono::steady_clock::now() > until) {
+      ::kill(pid, SIGKILL);
+      ::wait4(pid, &status, 0, &ru);
+      m.err = "killed after the timeout\n";
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (m.err.empty()) {
+    m.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    m.max_rss_kb = ru.ru_maxrss;  // kilobytes on Linux
+  }
+  m.out = slurp(out);
+  m.err += slurp(err);
+  return m;
 }
 
 }  // namespace
@@ -110,8 +302,9 @@ TEST_CASE("fault: target killed and restarted mid-replicate still converges",
   load(source, 20000);
   auto dir = temp_dir("replicate-kill");
   auto run = std::async(std::launch::async, [&] {
-    return run_migcheck({"replicate", source.uri(), target.uri(), "--store", (dir / "s.db").string(),
-                         "--max-ops-per-sec", "40000", "--retry-for", "20s", "--quiet"});
+    return run_migcheck({"replicate", source.uri(), target.uri(), "--store",
+                         (dir / "s.db").string(), "--max-ops-per-sec", "40000", "--retry-for",
+                         "20s", "--quiet"});
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(400));
   target.kill9();
@@ -127,7 +320,8 @@ TEST_CASE("fault: a store that is not ours is refused and left untouched", "[int
   t::TestServer a, b;
   auto dir = temp_dir("store");
   fs::path junk = dir / "junk.db";
-  std::ofstream(junk, std::ios::binary) << "this is not an SQLite file\n"s + std::string(5000, '\x07');
+  std::ofstream(junk, std::ios::binary)
+      << "this is not an SQLite file\n"s + std::string(5000, '\x07');
   const std::string before = slurp(junk);
   auto r = run_migcheck({"compare", a.uri(), b.uri(), "--store", junk.string(), "--quiet"});
   CHECK(r.exit_code == 2);
@@ -141,7 +335,8 @@ TEST_CASE("fault: a store that is not ours is refused and left untouched", "[int
   auto missing = run_migcheck({"diffs", "--store", (dir / "nope.db").string()});
   CHECK(missing.exit_code == 2);
   CHECK_FALSE(fs::exists(dir / "nope.db"));
-  auto unwritable = run_migcheck({"compare", a.uri(), b.uri(), "--store", "/proc/migcheck.db", "--quiet"});
+  auto unwritable =
+      run_migcheck({"compare", a.uri(), b.uri(), "--store", "/proc/migcheck.db", "--quiet"});
   CHECK(unwritable.exit_code == 2);
   CHECK(std::count(unwritable.err.begin(), unwritable.err.end(), '\n') == 1);
 }
@@ -169,7 +364,8 @@ TEST_CASE("fault: passwords never reach output, store, reports or the process ti
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     for (auto& e : fs::directory_iterator("/proc")) {
       std::string c = slurp(e.path() / "cmdline");
-      if (c.find("compare") != std::string::npos && c.find(store) != std::string::npos) cmdline_seen = c;
+      if (c.find("compare") != std::string::npos && c.find(store) != std::string::npos)
+        cmdline_seen = c;
     }
   }
   auto r = run.get();
@@ -182,8 +378,9 @@ TEST_CASE("fault: passwords never reach output, store, reports or the process ti
   auto repair = run_migcheck({"repair", src, dst, "--target-user", "mover", "--store", store},
                              {{"MIGCHECK_TARGET_PASS", secret}});
   everything += repair.out + repair.err;
-  auto bad = run_migcheck({"compare", "redis://:wrong-" + secret + "@127.0.0.1:" + std::to_string(source.port()),
-                           dst, "--store", store});
+  auto bad = run_migcheck(
+      {"compare", "redis://:wrong-" + secret + "@127.0.0.1:" + std::to_string(source.port()), dst,
+       "--store", store});
   CHECK(bad.exit_code == 2);
   everything += bad.out + bad.err;
   auto rep = run_migcheck({"report", "--store", store, "--out", dir.string()});
@@ -192,4 +389,362 @@ TEST_CASE("fault: passwords never reach output, store, reports or the process ti
   everything += diffs.out + diffs.err;
   for (auto& e : fs::directory_iterator(dir)) everything += slurp(e.path());
   CHECK(everything.find(secret) == std::string::npos);
+}
+
+// ---------------------------------------------------------------------------
+// Targets that refuse writes.
+
+TEST_CASE(
+    "fault: a target that is a read-only replica: per-key READONLY outcomes, the run completes, "
+    "exit 1",
+    "[integration][fault]") {
+  t::TestServer source, target;
+  t::TestServer primary(t::ServerOptions{.config = {{"repl-diskless-sync-delay", "0"}}});
+  Cmds load;
+  for (int i = 0; i < 200; ++i) {
+    const std::string n = std::to_string(i);
+    load.push_back({"SET", "ro:" + n, "v" + n});
+    if (i % 10 == 0) load.push_back({"HSET", "roh:" + n, "f", n});
+  }
+  load.push_back({"SET", "ro:big", std::string(3 << 20, 'b')});  // copied in chunks: a temp key
+  source.pipeline(load);
+  primary.pipeline({{"SET", "ro:0", "stale"}, {"SET", "only-target", "x"}});
+  target.cmd({"REPLICAOF", "127.0.0.1", std::to_string(primary.port())});
+  wait_replica_up(target);
+  REQUIRE(target.cmd({"GET", "ro:0"}) == "stale");
+  const auto keys = keys_of(source);
+  REQUIRE(keys.size() == 221);
+  const fs::path store = temp_dir("readonly") / "s.db";
+
+  for (bool structural : {false, true}) {
+    INFO("--struct " << structural);
+    std::vector<std::string> args = {"replicate", source.uri(),   target.uri(),
+                                     "--store",   store.string(), "--quiet"};
+    if (structural) args.push_back("--struct");
+    auto r = run_migcheck(args);
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 1);
+    auto run = last_run(store, "replicate");
+    CHECK(run.status == "done");
+    CHECK(run.exit_code == 1);
+    auto tot = nlohmann::json::parse(run.totals_json);
+    CHECK(tot["failed"] == keys.size());
+    CHECK(tot["copied"] == 0);
+    CHECK(tot["interrupted"] == false);
+    auto o = outcomes_of(store, run.id);
+    CHECK(o.size() == keys.size());
+    for (const auto& k : keys) {
+      INFO(k);
+      REQUIRE(o.count(k) == 1);
+      CHECK(o[k].outcome == "failed");
+      CHECK(o[k].error.starts_with("READONLY"));
+    }
+  }
+  CHECK(target.cmd({"DBSIZE"}) == "2");  // no temporary key left, nothing written
+
+  // repair after a compare: the same, for copies and deletes alike.
+  auto c = run_migcheck({"compare", source.uri(), target.uri(), "--store", store.string(),
+                         "--rounds", "1", "--quiet"});
+  INFO(c.err);
+  REQUIRE(c.exit_code == 1);
+  auto r = run_migcheck(
+      {"repair", source.uri(), target.uri(), "--store", store.string(), "--delete-extra"});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(r.out.find("READONLY") != std::string::npos);
+  auto run = last_run(store, "repair");
+  CHECK(run.status == "done");
+  CHECK(run.exit_code == 1);
+  auto o = outcomes_of(store, run.id);
+  CHECK(o.size() == keys.size() + 1);
+  for (const auto& [k, v] : o) {
+    INFO(k << ": " << v.action << " " << v.outcome);
+    CHECK(v.outcome == "failed");
+    CHECK(v.error.starts_with("READONLY"));
+  }
+  CHECK(o["only-target"].action == "delete");
+  CHECK(nlohmann::json::parse(run.totals_json)["failed"] == keys.size() + 1);
+  CHECK(target.cmd({"DBSIZE"}) == "2");
+}
+
+TEST_CASE("fault: an ACL user that may not RESTORE: every key is written by type, exactly",
+          "[integration][fault]") {
+  t::TestServer source;
+  t::TestServer target(t::ServerOptions{.acl_users = {"mover on >mover-pw ~* +@all -restore"}});
+  check_copied_by_type(source, target, temp_dir("acl-restore"), {"--target-user", "mover"},
+                       {{"MIGCHECK_TARGET_PASS", "mover-pw"}});
+}
+
+TEST_CASE("fault: a target with RESTORE renamed away: every key is written by type, exactly",
+          "[integration][fault]") {
+  t::TestServer source;
+  t::TestServer target(t::ServerOptions{.rename_away = {"RESTORE"}});
+  check_copied_by_type(source, target, temp_dir("renamed"), {}, {});
+}
+
+TEST_CASE(
+    "fault: an ACL user limited to a key pattern: keys outside fail with NOPERM, the rest is "
+    "copied",
+    "[integration][fault]") {
+  t::TestServer source;
+  t::TestServer target(t::ServerOptions{.acl_users = {"mover on >mover-pw ~allowed:* +@all"}});
+  Cmds load;
+  std::vector<std::string> allowed, denied;
+  for (int i = 0; i < 100; ++i) {
+    allowed.push_back("allowed:" + std::to_string(i));
+    load.push_back({"SET", allowed.back(), std::to_string(i)});
+    if (i % 10 == 0) {
+      allowed.push_back("allowed:z" + std::to_string(i));
+      load.push_back({"ZADD", allowed.back(), "1.5", "a", std::to_string(i), "b"});
+    }
+  }
+  for (int i = 0; i < 40; ++i) {
+    denied.push_back("other:" + std::to_string(i));
+    load.push_back({"HSET", denied.back(), "f", std::to_string(i)});
+  }
+  denied.push_back("big:denied");
+  load.push_back({"SET", "big:denied", std::string(3 << 20, 'd')});  // in chunks
+  // A big value is built in a temporary key "{allowed:big}migcheck:tmp:..."
+  // that the pattern does not cover: see the end of the test.
+  load.push_back({"RPUSH", "allowed:big", std::string(600000, 'x'), std::string(600000, 'y')});
+  source.pipeline(load);
+  const fs::path store = temp_dir("acl-pattern") / "s.db";
+  auto r = run_migcheck({"replicate", source.uri(), target.uri(), "--target-user", "mover",
+                         "--store", store.string(), "--quiet"},
+                        {{"MIGCHECK_TARGET_PASS", "mover-pw"}});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 1);
+  auto run = last_run(store, "replicate");
+  CHECK(run.status == "done");
+  CHECK(run.exit_code == 1);
+  auto o = outcomes_of(store, run.id);
+  for (const auto& k : denied) {
+    INFO(k);
+    REQUIRE(o.count(k) == 1);
+    CHECK(o[k].outcome == "failed");
+    CHECK(o[k].error.starts_with("NOPERM"));
+    CHECK(target.cmd({"EXISTS", k}) == "0");
+  }
+  for (const auto& k : allowed) {
+    INFO(k);
+    CHECK(o.count(k) == 0);
+    CHECK(source.debug_digest_value(k) == target.debug_digest_value(k));
+  }
+  // allowed:big: copied, or (as now) a failure that says why; never silent.
+  const bool big_copied = o.count("allowed:big") == 0;
+  if (big_copied) {
+    CHECK(source.debug_digest_value("allowed:big") == target.debug_digest_value("allowed:big"));
+  } else {
+    CHECK(o["allowed:big"].outcome == "failed");
+    CHECK(o["allowed:big"].error.starts_with("NOPERM"));
+  }
+  auto tot = nlohmann::json::parse(run.totals_json);
+  CHECK(tot["copied"] == allowed.size() + (big_copied ? 1 : 0));
+  CHECK(tot["failed"] == denied.size() + (big_copied ? 0 : 1));
+  CHECK(o.size() == denied.size() + (big_copied ? 0 : 1));
+  // No temporary key left behind.
+  CHECK(target.cmd({"DBSIZE"}) == std::to_string(allowed.size() + (big_copied ? 1 : 0)));
+}
+
+// ---------------------------------------------------------------------------
+// Hostile and odd input.
+
+TEST_CASE("fault: hostile key names: exact differences, copied, escaped in the reports",
+          "[integration][fault]") {
+  t::TestServer source, target;
+  const std::string nul = "nul\0in\0side"s, lf = "line\nfeed", cr = "carriage\rreturn",
+                    resp = "*3\r\n$3\r\nDEL\r\n$1\r\nx\r\n", bad = "bad\xc3\x28utf8\xff"s,
+                    empty = "", html = "<b>\"quoted\" & 'single'</b>",
+                    ctl = "bell\x07tab\tdel\x7f esc\x1b[2J",
+                    long_missing = std::string(10 * 1024, 'L') + "\xfe\0end"s,
+                    long_same = std::string(10 * 1024, 'M'), extra = "extra\0\r\n\xff"s;
+  Cmds common = {{"SADD", bad, "a", "b\0"s},  // identical on both sides
+                 {"SET", long_same, "same"},
+                 {"SET", ctl, "same"}};
+  for (int i = 0; i < 50; ++i) common.push_back({"SET", "plain:" + std::to_string(i), "v"});
+  source.pipeline(common);
+  target.pipeline(common);
+  source.pipeline({{"SET", nul, "v"},  // missing
+                   {"HSET", lf, "f", "source"},
+                   {"SET", cr, "v", "PX", "600000"},
+                   {"RPUSH", resp, "a", "b"},
+                   {"SET", empty, "empty name"},
+                   {"ZADD", long_missing, "1", "m"},
+                   {"XADD", html, "1-1", "f", "v"}});
+  target.pipeline({{"HSET", lf, "f", "target"},  // value
+                   {"SET", cr, "v"},             // ttl
+                   {"SET", resp, "not a list"},  // type
+                   {"SET", empty, "other"},      // value
+                   {"SET", extra, "x"}});        // extra
+  const Kinds expected = {{nul, "missing"},  {lf, "value"},    {cr, "ttl"},
+                          {resp, "type"},    {empty, "value"}, {long_missing, "missing"},
+                          {html, "missing"}, {extra, "extra"}};
+  const fs::path dir = temp_dir("hostile");
+  const std::string store = (dir / "s.db").string();
+
+  auto c = run_migcheck(
+      {"compare", source.uri(), target.uri(), "--store", store, "--rounds", "1", "--quiet"});
+  INFO(c.out << c.err);
+  REQUIRE(c.exit_code == 1);
+  const auto compare_run = last_run(store, "compare");
+  CHECK(differences_of(store, compare_run.id) == expected);
+
+  // JSON: every key, byte for byte (text, or base64 when not UTF-8).
+  auto j = run_migcheck({"report", "--store", store, "--format", "json", "--out", "-"});
+  INFO(j.err);
+  CHECK(j.exit_code == 1);
+  CHECK(migcheck::is_valid_utf8(j.out));
+  CHECK(j.out.find('\0') == std::string::npos);
+  CHECK(j.out.find('\r') == std::string::npos);
+  auto report = nlohmann::json::parse(j.out);
+  Kinds in_json;
+  for (const auto& item : report["samples"]["items"]) {
+    std::string key;
+    if (item.contains("key")) {
+      key = item["key"].get<std::string>();
+    } else {
+      auto decoded = migcheck::base64_decode(item["key_base64"].get<std::string>());
+      REQUIRE(decoded);
+      key = *decoded;
+    }
+    in_json.emplace(key, item["kind"].get<std::string>());
+  }
+  CHECK(in_json == expected);
+
+  // HTML: the keys as escaped text only, the page valid UTF-8.
+  const fs::path page = dir / "r.html";
+  auto h = run_migcheck({"report", "--store", store, "--format", "html", "--out", page.string()});
+  INFO(h.err);
+  CHECK(h.exit_code == 1);
+  const std::string text = slurp(page);
+  CHECK(migcheck::is_valid_utf8(text));
+  for (char ch : {'\0', '\r', '\x07', '\x1b', '\x7f'}) {
+    INFO("byte " << static_cast<int>(ch));
+    CHECK(text.find(ch) == std::string::npos);
+  }
+  for (const auto& [k, kind] : expected) {
+    INFO(shown(k));
+    if (!k.empty()) CHECK(text.find(k) == std::string::npos);
+    CHECK(text.find(migcheck::html_bytes(k)) != std::string::npos);
+  }
+  CHECK(text.find("<b>") == std::string::npos);
+
+  // replicate copies them all; only the extra key is left to tell apart.
+  auto r = run_migcheck({"replicate", source.uri(), target.uri(), "--store", store, "--quiet"});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  auto rep = nlohmann::json::parse(last_run(store, "replicate").totals_json);
+  CHECK(rep["copied"] == keys_of(source).size());
+  target.cmd({"DEL", extra});
+  check_identical(source, target);
+  c = run_migcheck(
+      {"compare", source.uri(), target.uri(), "--store", store, "--rounds", "1", "--quiet"});
+  INFO(c.out << c.err);
+  CHECK(c.exit_code == 0);
+}
+
+TEST_CASE("fault: an empty source and an empty target", "[integration][fault]") {
+  t::TestServer source, target;
+  const fs::path dir = temp_dir("empty");
+  const std::string store = (dir / "s.db").string();
+  auto c = run_migcheck({"compare", source.uri(), target.uri(), "--store", store, "--quiet"});
+  INFO(c.out << c.err);
+  CHECK(c.exit_code == 0);
+  auto run = last_run(store, "compare");
+  CHECK(run.status == "done");
+  CHECK(differences_of(store, run.id).empty());
+  auto r = run_migcheck(
+      {"replicate", source.uri(), target.uri(), "--store", store, "--verify", "--quiet"});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  auto tot = nlohmann::json::parse(last_run(store, "replicate").totals_json);
+  CHECK(tot["keys_scanned"] == 0);
+  CHECK(tot["copied"] == 0);
+  CHECK(tot["failed"] == 0);
+  CHECK(target.cmd({"DBSIZE"}) == "0");
+}
+
+TEST_CASE("fault: 100k keys expired but not reclaimed are neither differences nor copied",
+          "[integration][fault]") {
+  t::TestServer source, target;
+  const fs::path dir = temp_dir("expired");
+  const std::string store = (dir / "s.db").string();
+  // With active expiry off, expired keys stay until something touches them.
+  auto plant = [&] {
+    source.cmd({"DEBUG", "SET-ACTIVE-EXPIRE", "0"});
+    Cmds load;
+    for (int i = 0; i < 100000; ++i)
+      load.push_back({"SET", "gone:" + std::to_string(i), "v", "PX", "1"});
+    source.pipeline(load);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    REQUIRE(source.cmd({"DBSIZE"}) == "100000");
+  };
+  const auto t0 = std::chrono::steady_clock::now();
+  plant();
+  auto c = run_migcheck({"compare", source.uri(), target.uri(), "--store", store, "--quiet"});
+  INFO(c.out << c.err);
+  CHECK(c.exit_code == 0);
+  auto run = last_run(store, "compare");
+  CHECK(differences_of(store, run.id).empty());
+
+  plant();
+  auto r = run_migcheck({"replicate", source.uri(), target.uri(), "--store", store, "--quiet"});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  auto tot = nlohmann::json::parse(last_run(store, "replicate").totals_json);
+  CHECK(tot["copied"] == 0);
+  CHECK(tot["failed"] == 0);
+  CHECK(target.cmd({"DBSIZE"}) == "0");
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(10));
+}
+
+TEST_CASE(
+    "fault: a 64 MB string and a 1M-element list are copied and compared exactly, in bounded "
+    "memory",
+    "[integration][fault]") {
+  t::TestServer source, target;
+  const fs::path dir = temp_dir("big");
+  const std::string store = (dir / "s.db").string();
+  constexpr long kStringBytes = 64L << 20;
+  source.pipeline({{"SET", "big:string", std::string(kStringBytes - 3, 's') + "end"}});
+  for (int i = 0; i < 1000000; i += 10000) {
+    std::vector<std::string> cmd = {"RPUSH", "big:list"};
+    for (int j = i; j < i + 10000; ++j) cmd.push_back(std::to_string(j));
+    source.pipeline({cmd});
+  }
+  source.pipeline({{"PEXPIRE", "big:list", "3600000"}, {"SET", "small", "v"}});
+  REQUIRE(source.cmd({"LLEN", "big:list"}) == "1000000");
+
+  auto r =
+      run_measured({"replicate", source.uri(), target.uri(), "--store", store, "--quiet"}, dir);
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  auto tot = nlohmann::json::parse(last_run(store, "replicate").totals_json);
+  CHECK(tot["copied"] == 3);
+  CHECK(tot["chunked"] == 2);
+  for (const char* k : {"big:string", "big:list", "small"}) {
+    INFO(k);
+    CHECK(source.debug_digest_value(k) == target.debug_digest_value(k));
+  }
+  CHECK(std::llabs(std::stoll(source.cmd({"PEXPIRETIME", "big:list"})) -
+                   std::stoll(target.cmd({"PEXPIRETIME", "big:list"}))) <= 2);
+  CHECK(target.cmd({"DBSIZE"}) == "3");  // no temporary key left
+
+  auto c = run_measured(
+      {"compare", source.uri(), target.uri(), "--store", store, "--rounds", "1", "--quiet"}, dir);
+  INFO(c.out << c.err);
+  CHECK(c.exit_code == 0);
+  // Neither command held a whole value: their peak RSS stays far below 64 MB.
+  INFO("peak RSS replicate " << r.max_rss_kb << " KiB, compare " << c.max_rss_kb << " KiB");
+  CHECK(r.max_rss_kb > 0);
+  CHECK(r.max_rss_kb < kStringBytes / 1024 / 2);
+  CHECK(c.max_rss_kb > 0);
+  CHECK(c.max_rss_kb < kStringBytes / 1024 / 2);
+
+  // One changed byte in the middle of the string is found.
+  source.cmd({"SETRANGE", "big:string", std::to_string(kStringBytes / 2), "X"});
+  c = run_measured(
+      {"compare", source.uri(), target.uri(), "--store", store, "--rounds", "1", "--quiet"}, dir);
+  CHECK(c.exit_code == 1);
+  CHECK(differences_of(store, last_run(store, "compare").id) == Kinds{{"big:string", "value"}});
 }
