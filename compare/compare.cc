@@ -403,9 +403,7 @@ class Engine {
       store_.finish_run(result_.run_id, status, kExitError);
       // Left resumable (from its last checkpoint), as an interrupted run is.
       if (std::string_view(status) == "failed" && checkpointed_)
-        log::info("compare run " + std::to_string(result_.run_id) +
-                  " stopped; continue it with `migcheck compare --resume " +
-                  std::to_string(result_.run_id) + " SOURCE TARGET`");
+        warn_resumable("compare", result_.run_id);
     } catch (const std::exception& e) {
       log::warn(std::string("cannot record the end of the run: ") + e.what());
     }

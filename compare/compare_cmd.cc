@@ -40,15 +40,16 @@ struct CompareCli {
   size_t chunk = 1000;
   std::string big_string = "1mb";
   int64_t resume = 0;
+  std::vector<std::string> run_options_given;  // of those a resumed run replaces
 };
 
 // --resume: the run must be a stopped compare run of `store`; its recorded
 // options replace the command line's (endpoints and credentials excepted).
 // The engine checks the run again (resumable_run) and reads its checkpoint.
-void apply_resumed_options(Store& store, int64_t id, CompareOptions& o) {
+void apply_resumed_options(Store& store, int64_t id, const std::vector<std::string>& given,
+                           CompareOptions& o) {
   ResumableRun r = resumable_run(store, id, "compare");
   const nlohmann::json& j = r.options;
-  const RunRecord& rec = r.record;
   o.source.db = j.value("db", o.source.db);
   o.source.db_given = true;
   o.target.db = j.value("target_db", o.target.db);
@@ -67,9 +68,7 @@ void apply_resumed_options(Store& store, int64_t id, CompareOptions& o) {
   o.big_string = j.value("big_string", o.big_string);
   const bool replica = j.value("read_from_replica", o.source_client.read_from_replica);
   o.source_client.read_from_replica = replica;
-  if (rec.source != o.source.display() || rec.target != o.target.display())
-    log::warn("resuming run " + std::to_string(id) + " recorded with " + rec.source + " -> " +
-              rec.target + " against " + o.source.display() + " -> " + o.target.display());
+  warn_resume_differences(r, given, o.source, o.target);
   o.resume_run = id;
 }
 
@@ -177,7 +176,7 @@ int run(const CompareCli& c) {
 
   // A resumed run needs its store: never create an empty one for it.
   Store store(c.common.store, c.resume == 0);
-  if (c.resume > 0) apply_resumed_options(store, c.resume, o);
+  if (c.resume > 0) apply_resumed_options(store, c.resume, c.run_options_given, o);
   // SIGINT/SIGTERM: the workers stop at a batch boundary and the run is
   // recorded as interrupted (exit 2); a second signal kills.
   signals::install();
@@ -275,7 +274,13 @@ void add_compare_command(CLI::App& app, Runner& runner) {
   add_side_flags(*sub, c->common.source, "source");
   add_side_flags(*sub, c->common.target, "target");
   add_common_flags(*sub, c->common);
-  sub->callback([&runner, c] { runner = [c] { return run(*c); }; });
+  sub->callback([&runner, c, sub] {
+    c->run_options_given = given_options(
+        *sub, {"--rounds", "--interval", "--ttl-tolerance", "--match", "--type", "--db",
+               "--target-db", "--sample", "--no-target-scan", "--scan-count", "--batch",
+               "--connections", "--max-ops-per-sec", "--chunk", "--big-string", "--read-from"});
+    runner = [c] { return run(*c); };
+  });
 }
 
 }  // namespace migcheck

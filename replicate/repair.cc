@@ -73,7 +73,10 @@ class Engine {
   RepairResult run() {
     t0_ = std::chrono::steady_clock::now();
     nlohmann::json cp;
-    if (o_.resume_run > 0) cp = load_checkpoint(store_, o_.resume_run, kCheckpoint);
+    if (o_.resume_run > 0) {
+      store_.claim_run(o_.resume_run);  // before anything of the run is read or rolled back
+      cp = load_checkpoint(store_, o_.resume_run, kCheckpoint);
+    }
     prepare();
     if (o_.resume_run > 0) {
       reopen(cp);
@@ -251,10 +254,7 @@ class Engine {
       result_.elapsed_ms = elapsed_ms();
       store_.set_totals(result_.run_id, totals_json().dump());
       store_.finish_run(result_.run_id, status, kExitError);
-      if (std::string_view(status) == "failed")
-        log::info("repair run " + std::to_string(result_.run_id) +
-                  " stopped; continue it with `migcheck repair --resume " +
-                  std::to_string(result_.run_id) + " SOURCE TARGET`");
+      if (std::string_view(status) == "failed") warn_resumable("repair", result_.run_id);
     } catch (const std::exception& e) {
       log::warn(std::string("cannot record the end of the run: ") + e.what());
     }

@@ -27,11 +27,13 @@ struct RepairCli {
   size_t batch = 500;
   size_t connections = 1;
   int64_t resume = 0;
+  std::vector<std::string> run_options_given;  // of those a resumed run replaces
 };
 
 // --resume: the recorded options of the stopped run replace the command
 // line's (endpoints and credentials excepted).
-void apply_resumed_options(Store& store, int64_t id, RepairOptions& o) {
+void apply_resumed_options(Store& store, int64_t id, const std::vector<std::string>& given,
+                           RepairOptions& o) {
   ResumableRun r = resumable_run(store, id, "repair");
   const nlohmann::json& j = r.options;
   if (j.contains("compare_run") && j["compare_run"].is_number_integer())
@@ -42,6 +44,7 @@ void apply_resumed_options(Store& store, int64_t id, RepairOptions& o) {
   o.structural = j.value("struct", o.structural);
   o.batch = j.value("batch", o.batch);
   o.connections = j.value("connections", o.connections);
+  warn_resume_differences(r, given, o.source, o.target);
   o.resume_run = id;
 }
 
@@ -107,7 +110,7 @@ int run(const RepairCli& c) {
   o.stop = signals::stop_flag();
   // The store must hold the compare run already.
   Store store(c.common.store, false);
-  if (c.resume > 0) apply_resumed_options(store, c.resume, o);
+  if (c.resume > 0) apply_resumed_options(store, c.resume, c.run_options_given, o);
   RepairResult r = run_repair(o, store);
   if (!c.common.quiet)
     print_summary(o, r, c.common.store);
@@ -155,7 +158,11 @@ void add_repair_command(CLI::App& app, Runner& runner) {
   add_side_flags(*sub, c->common.source, "source");
   add_side_flags(*sub, c->common.target, "target");
   add_common_flags(*sub, c->common);
-  sub->callback([&runner, c] { runner = [c] { return run(*c); }; });
+  sub->callback([&runner, c, sub] {
+    c->run_options_given = given_options(*sub, {"--run", "--kind", "--delete-extra", "--dry-run",
+                                                "--struct", "--batch", "--connections"});
+    runner = [c] { return run(*c); };
+  });
 }
 
 }  // namespace migcheck

@@ -716,6 +716,7 @@ void Engine::save_checkpoint() {
 // --resume: outcomes stored after the checkpoint are dropped (those keys are
 // copied again: RESTORE REPLACE makes that harmless), counters continue.
 void Engine::reopen() {
+  store_.claim_run(o_.resume_run);  // before anything of the run is read or rolled back
   nlohmann::json cp = load_checkpoint(store_, o_.resume_run, kCheckpoint);
   result_.run_id = o_.resume_run;
   resume_cursors_ = cp.value("cursors", nlohmann::json());
@@ -739,11 +740,8 @@ void Engine::finish_abnormally(SteadyTime t0, const char* status) {
     result_.elapsed_ms = elapsed_ms();
     store_.set_totals(result_.run_id, totals_json().dump());
     store_.finish_run(result_.run_id, status, kExitError);
-    if (resumable())
-      log::info("replicate run " + std::to_string(result_.run_id) +
-                " stopped; continue it with `migcheck replicate "
-                "--resume " +
-                std::to_string(result_.run_id) + " SOURCE TARGET`");
+    if (resumable() && store_.checkpoint(result_.run_id, kCheckpoint))
+      warn_resumable("replicate", result_.run_id);
   } catch (const std::exception& e) {
     log::warn(std::string("cannot record the end of the run: ") + e.what());
   }

@@ -39,12 +39,14 @@ struct ReplicateCli {
   bool assume_notifications = false;
   size_t queue = 100000;
   int64_t resume = 0;
+  std::vector<std::string> run_options_given;  // of those a resumed run replaces
 };
 
 // --resume: the recorded options of the stopped run replace the command
 // line's (endpoints and credentials excepted). Only a scan pass can continue:
 // a live run stopped misses the changes made meanwhile, so it starts over.
-void apply_resumed_options(Store& store, int64_t id, ReplicateOptions& o) {
+void apply_resumed_options(Store& store, int64_t id, const std::vector<std::string>& given,
+                           ReplicateOptions& o) {
   ResumableRun r = resumable_run(store, id, "replicate");
   const nlohmann::json& j = r.options;
   if (j.value("mode", "") != "scan")
@@ -66,9 +68,7 @@ void apply_resumed_options(Store& store, int64_t id, ReplicateOptions& o) {
   o.batch = j.value("batch", o.batch);
   o.connections = j.value("connections", o.connections);
   o.max_ops_per_sec = j.value("max_ops_per_sec", o.max_ops_per_sec);
-  if (r.record.source != o.source.display() || r.record.target != o.target.display())
-    log::warn("resuming run " + std::to_string(id) + " recorded with " + r.record.source + " -> " +
-              r.record.target + " against " + o.source.display() + " -> " + o.target.display());
+  warn_resume_differences(r, given, o.source, o.target);
   o.resume_run = id;
 }
 
@@ -197,7 +197,7 @@ int run(const ReplicateCli& c) {
 
   // A resumed run needs its store: never create an empty one for it.
   Store store(c.common.store, c.resume == 0);
-  if (c.resume > 0) apply_resumed_options(store, c.resume, o);
+  if (c.resume > 0) apply_resumed_options(store, c.resume, c.run_options_given, o);
   ReplicateResult r = run_replicate(o, store);
   if (!c.common.quiet)
     print_summary(o, r, c.common.store);
@@ -283,7 +283,13 @@ void add_replicate_command(CLI::App& app, Runner& runner) {
   add_side_flags(*sub, c->common.source, "source");
   add_side_flags(*sub, c->common.target, "target");
   add_common_flags(*sub, c->common);
-  sub->callback([&runner, c] { runner = [c] { return run(*c); }; });
+  sub->callback([&runner, c, sub] {
+    c->run_options_given = given_options(
+        *sub, {"--mode", "--verify", "--struct", "--match", "--type", "--db", "--target-db",
+               "--mem-limit", "--scan-count", "--batch", "--connections", "--max-ops-per-sec",
+               "--dry-run"});
+    runner = [c] { return run(*c); };
+  });
 }
 
 }  // namespace migcheck

@@ -90,6 +90,14 @@ void resolve_sides(const CommonOptions& o, int db, int target_db, Endpoint& sour
   else if (!target.db_given) target.db = source.db;
 }
 
+std::vector<std::string> given_options(const CLI::App& app,
+                                       std::initializer_list<std::string_view> names) {
+  std::vector<std::string> given;
+  for (std::string_view n : names)
+    if (app.count(std::string(n)) > 0) given.emplace_back(n);
+  return given;
+}
+
 ClientOptions client_options(const CommonOptions& o, bool for_source) {
   ClientOptions c;
   c.conn.connect_timeout = parse_duration(o.connect_timeout);

@@ -48,6 +48,10 @@ void resolve_sides(const CommonOptions& opts, int db, int target_db, Endpoint& s
                    Endpoint& target);
 ClientOptions client_options(const CommonOptions& opts, bool for_source);
 
+// The names among `names` that the command line of `app` gave explicitly.
+std::vector<std::string> given_options(const CLI::App& app,
+                                       std::initializer_list<std::string_view> names);
+
 // A CLI11 validator for durations ("500ms", "5s", "2m").
 const CLI::Validator& duration_validator();
 

@@ -2,6 +2,7 @@
 #include "resume.h"
 
 #include "errors.h"
+#include "log.h"
 
 namespace migcheck {
 namespace {
@@ -21,6 +22,11 @@ ResumableRun resumable_run(Store& store, int64_t id, std::string_view command) {
   if (rec->status == "done") throw UsageError(cannot(id) + "it is finished (done)");
   nlohmann::json options = nlohmann::json::parse(rec->options_json, nullptr, false);
   if (!options.is_object()) throw StoreError(cannot(id) + "its recorded options are unreadable");
+  try {
+    store.claim_run(id);
+  } catch (const UsageError& e) {
+    throw UsageError(cannot(id) + e.what());
+  }
   return {std::move(*rec), std::move(options)};
 }
 
@@ -32,9 +38,36 @@ nlohmann::json load_checkpoint(Store& store, int64_t id, std::string_view name) 
   return j;
 }
 
+void warn_resume_differences(const ResumableRun& run, const std::vector<std::string>& ignored,
+                             const Endpoint& source, const Endpoint& target) {
+  const std::string id = std::to_string(run.record.id);
+  if (!ignored.empty()) {
+    std::string names;
+    for (const auto& n : ignored) names += (names.empty() ? "" : ", ") + n;
+    log::warn(names + (ignored.size() == 1 ? " is" : " are") + " ignored: resumed run " + id +
+              " keeps the options it was started with");
+  }
+  if (run.record.source != source.display() || run.record.target != target.display())
+    log::warn("resuming run " + id + " recorded with " + run.record.source + " -> " +
+              run.record.target + " against " + source.display() + " -> " + target.display());
+}
+
+namespace {
+
+std::string resume_command(std::string_view command, int64_t run) {
+  return "`migcheck " + std::string(command) + " --resume " + std::to_string(run) +
+         " SOURCE TARGET`";
+}
+
+}  // namespace
+
 std::string resume_hint(std::string_view command, int64_t run) {
-  return "interrupted, resume with `migcheck " + std::string(command) + " --resume " +
-         std::to_string(run) + " SOURCE TARGET`";
+  return "interrupted, resume with " + resume_command(command, run);
+}
+
+void warn_resumable(std::string_view command, int64_t run) {
+  log::warn(std::string(command) + " run " + std::to_string(run) +
+            " stopped; continue it with " + resume_command(command, run));
 }
 
 }  // namespace migcheck

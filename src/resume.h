@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "store.h"
+#include "uri.h"
 
 namespace migcheck {
 
@@ -18,8 +19,9 @@ struct ResumableRun {
   nlohmann::json options;  // the run's recorded options (an object)
 };
 
-// The run `id` of `command` in `store`, stopped before it was done. Throws
-// UsageError (no such run, a run of another command, a finished run) or
+// The run `id` of `command` in `store`, stopped before it was done, claimed
+// for this process (Store::claim_run). Throws UsageError (no such run, a run
+// of another command, a finished run, a run another process is writing) or
 // StoreError (its options are unreadable).
 ResumableRun resumable_run(Store& store, int64_t id, std::string_view command);
 
@@ -27,7 +29,15 @@ ResumableRun resumable_run(Store& store, int64_t id, std::string_view command);
 // (stopped before its first checkpoint), StoreError when it is unreadable.
 nlohmann::json load_checkpoint(Store& store, int64_t id, std::string_view name);
 
+// Warns of what a resume does not take from the command line: `ignored`
+// (options given that the run's recorded ones replace), and endpoints other
+// than those the run was started with.
+void warn_resume_differences(const ResumableRun& run, const std::vector<std::string>& ignored,
+                             const Endpoint& source, const Endpoint& target);
+
 // The message of the Interrupted a stopped run throws.
 std::string resume_hint(std::string_view command, int64_t run);
+// Said (as a warning, so --quiet keeps it) when a run fails and can be resumed.
+void warn_resumable(std::string_view command, int64_t run);
 
 }  // namespace migcheck

@@ -350,7 +350,7 @@ struct Store::Db {
   }
 };
 
-Store::Store(const std::string& path, bool create) : path_(path) {
+Store::Store(const std::string& path, bool create) : path_(path), locks_(path) {
   std::error_code ec;
   bool exists = std::filesystem::exists(path, ec);
   if (ec) throw StoreError("cannot open store " + path + ": " + ec.message());
@@ -415,7 +415,9 @@ int64_t Store::begin_run(RunRecord run) {
   s.bind_text(9, run.totals_json);
   s.bind_text(10, kVersion);
   s.run();
-  return sqlite3_last_insert_rowid(db_->conn.get());
+  const int64_t id = sqlite3_last_insert_rowid(db_->conn.get());
+  locks_.claim(id);
+  return id;
 }
 
 void Store::set_server_info(int64_t run, std::string_view source_json,
@@ -441,6 +443,7 @@ void Store::finish_run(int64_t run, std::string_view status, int exit_code) {
   s.bind_int(1, now_ms()).bind_text(2, status).bind_int(3, exit_code).bind_int(4, run);
   s.run();
   db_->require_changed(run);
+  locks_.release(run);
 }
 
 std::optional<RunRecord> Store::run(int64_t id) {
@@ -653,6 +656,11 @@ std::optional<std::string> Store::checkpoint(int64_t run, std::string_view name)
   s.bind_int(1, run).bind_text(2, name);
   if (!s.step()) return std::nullopt;
   return s.text(0);
+}
+
+void Store::claim_run(int64_t run) {
+  std::lock_guard lock(mu_);
+  locks_.claim(run);
 }
 
 void Store::reopen_run(int64_t run) {

@@ -15,6 +15,8 @@
 #include <string_view>
 #include <vector>
 
+#include "run_lock.h"
+
 struct sqlite3;
 
 namespace migcheck {
@@ -97,7 +99,8 @@ class Store {
 
   const std::string& path() const { return path_; }
 
-  // Runs. begin_run fills id/started_ms/status and returns the new id.
+  // Runs. begin_run fills id/started_ms/status and returns the new id,
+  // claimed by this Store (see claim_run) until finish_run.
   int64_t begin_run(RunRecord run);
   void set_server_info(int64_t run, std::string_view source_json, std::string_view target_json);
   void set_totals(int64_t run, std::string_view totals_json);
@@ -133,7 +136,10 @@ class Store {
   void put_checkpoint(int64_t run, std::string_view name, std::string_view value);
   std::optional<std::string> checkpoint(int64_t run, std::string_view name);
 
-  // Resume support. reopen_run marks a stopped run running again (same id).
+  // Resume support. claim_run makes this Store the run's only writer until
+  // finish_run, across processes; throws UsageError while another has it.
+  void claim_run(int64_t run);
+  // reopen_run marks a stopped run running again (same id).
   void reopen_run(int64_t run);
   // The largest difference row id in the store (any run); 0 when none.
   int64_t max_difference_id();
@@ -150,6 +156,7 @@ class Store {
   std::mutex mu_;
   struct Db;
   std::unique_ptr<Db> db_;
+  RunLocks locks_;
 };
 
 }  // namespace migcheck

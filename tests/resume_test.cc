@@ -293,10 +293,27 @@ TEST_CASE("resume: an interrupted compare resumed ends with the totals of an uni
   }
 
   // Resumed with other options on the command line: the run's own are used.
-  auto resumed = run_migcheck({"compare", source.uri(), target.uri(), "--store", store, "-q",
-                               "--resume", "1", "--rounds", "1"});
-  INFO(resumed.err);
-  REQUIRE(resumed.exit_code == 1);
+  // While it runs, a second resume of the same run is refused and changes
+  // nothing: one process writes a run.
+  {
+    Spawned resumed({"compare", source.uri(), target.uri(), "--store", store, "-q", "--resume",
+                     "1", "--rounds", "1"},
+                    out, err);
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (query_int(store, "SELECT status = 'running' FROM runs WHERE id = 1") != 1 &&
+           std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    auto second = run_migcheck(
+        {"compare", source.uri(), target.uri(), "--store", store, "-q", "--resume", "1"});
+    CHECK(second.exit_code == 2);
+    CHECK(second.err ==
+          "error: cannot resume run 1: run 1 is in use by another migcheck process; stop it "
+          "(Ctrl-C) or wait for it to end\n");
+    const int resumed_code = resumed.wait(std::chrono::seconds(60));
+    INFO(slurp(err));
+    REQUIRE(resumed_code == 1);
+    CHECK(slurp(err).find("--rounds is ignored") != std::string::npos);
+  }
   {
     Store s(store, false);
     auto rec = s.run(1);

@@ -1,0 +1,100 @@
+// Run claims (src/run_lock.h) and the Store's use of them: one writer per
+// run, across objects and processes; a dead process's claim is gone at once.
+#include "run_lock.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch_test_macros.hpp>
+#include <catch2/matchers/catch_matchers_exception.hpp>
+#include <catch2/matchers/catch_matchers_string.hpp>
+#include <filesystem>
+#include <string>
+
+#include "errors.h"
+#include "store.h"
+
+namespace fs = std::filesystem;
+using Catch::Matchers::ContainsSubstring;
+using Catch::Matchers::MessageMatches;
+using migcheck::RunLocks;
+using migcheck::Store;
+using migcheck::UsageError;
+
+namespace {
+
+std::string temp_store(const std::string& name) {
+  fs::path p = fs::temp_directory_path() /
+               ("migcheck-run-lock-" + std::to_string(::getpid()) + "-" + name + ".db");
+  for (const char* suffix : {"", "-wal", "-shm", "-lock"}) fs::remove(p.string() + suffix);
+  return p.string();
+}
+
+int64_t begin(Store& s) {
+  migcheck::RunRecord r;
+  r.command = "compare";
+  r.source = "redis://a:1";
+  r.target = "redis://b:2";
+  r.options_json = "{}";
+  return s.begin_run(r);
+}
+
+}  // namespace
+
+TEST_CASE("run lock: one holder per run; released claims can be taken", "[run_lock]") {
+  const std::string store = temp_store("unit");
+  RunLocks a(store), b(store);
+  a.claim(1);
+  a.claim(1);  // again: no-op
+  a.claim(2);
+  CHECK_THROWS_MATCHES(b.claim(1), UsageError,
+                       MessageMatches(ContainsSubstring("run 1 is in use by another migcheck")));
+  b.claim(3);  // other runs are free
+  a.release(1);
+  b.claim(1);
+  CHECK_THROWS_AS(a.claim(1), UsageError);
+  CHECK_THROWS_AS(a.claim(3), UsageError);
+  CHECK(fs::exists(store + "-lock"));
+  CHECK(fs::file_size(store + "-lock") == 0);
+}
+
+TEST_CASE("run lock: a store claims the runs it begins until they finish", "[run_lock]") {
+  const std::string path = temp_store("store");
+  Store writer(path), other(path);
+  const int64_t id = begin(writer);
+  CHECK_THROWS_MATCHES(other.claim_run(id), UsageError,
+                       MessageMatches(ContainsSubstring("in use by another migcheck process")));
+  const int64_t second = begin(other);  // concurrent runs of one store are fine
+  CHECK(second != id);
+  CHECK_THROWS_AS(writer.claim_run(second), UsageError);
+  writer.finish_run(id, "interrupted", 2);
+  other.claim_run(id);
+  CHECK_THROWS_AS(writer.claim_run(id), UsageError);
+}
+
+TEST_CASE("run lock: a claim dies with its process", "[run_lock]") {
+  const std::string path = temp_store("process");
+  int ready[2];
+  REQUIRE(::pipe(ready) == 0);
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    RunLocks mine(path);
+    mine.claim(7);
+    char c = 1;
+    if (::write(ready[1], &c, 1) != 1) ::_exit(1);
+    ::pause();
+    ::_exit(0);
+  }
+  char c = 0;
+  REQUIRE(::read(ready[0], &c, 1) == 1);
+  RunLocks parent(path);
+  CHECK_THROWS_AS(parent.claim(7), UsageError);
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  parent.claim(7);
+  ::close(ready[0]);
+  ::close(ready[1]);
+}
