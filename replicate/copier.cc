@@ -471,6 +471,23 @@ struct Copier::Impl {
     pending.push_front(std::move(it));
   }
 
+  // A write of `it` lost its connection before the target answered: it may
+  // or may not have been applied, and sending it again could apply it twice
+  // (RPUSH, APPEND...). The key is copied again from the source, from scratch
+  // and into a new temporary key, a bounded number of times.
+  void redo_after_lost(Item& it, Via via, const std::string& error, uint64_t bytes) {
+    if (++it.attempts < opts.max_attempts) {
+      log::debug("the target connection was lost while writing a key: copying it again");
+      requeue(it);
+      return;
+    }
+    const std::string type = it.type;
+    finish(it, via, "failed", error,
+           "the target connection was lost while writing it, " +
+               std::to_string(opts.max_attempts) + " times",
+           bytes, type);
+  }
+
   void add(std::string key, SteadyTime queued) {
     auto [f, inserted] = in_pipeline.try_emplace(key);
     if (!inserted) {
@@ -574,7 +591,7 @@ void Copier::Impl::step() {
   if (opts.limiter) opts.limiter->acquire(scmds.size());
   const int64_t t0 = wall_ms();
   if (!scmds.empty()) src.submit(scmds);
-  if (!tcmds.empty()) tgt.submit(tcmds);
+  if (!tcmds.empty()) tgt.submit(tcmds, Resend::Never);
   std::vector<Reply> sr, tr;
   if (!scmds.empty()) sr = src.collect();
   if (!tcmds.empty()) tr = tgt.collect();
@@ -602,7 +619,9 @@ void Copier::Impl::process_writes(std::vector<Write>& ws, std::vector<Reply>& tr
     switch (w.kind) {
       case Kind::Restore: {
         const Reply& r = tr[w.first];
-        if (!r.is_error()) {
+        if (is_lost_reply(r)) {
+          redo_after_lost(it, Via::Restore, r.str, w.bytes);
+        } else if (!r.is_error()) {
           finish(it, Via::Restore, "copied", {}, {}, w.bytes);
         } else if (restore_error_wants_fallback(r.str)) {
           // One refused payload version means all of them: stop sending DUMP.
@@ -622,7 +641,9 @@ void Copier::Impl::process_writes(std::vector<Write>& ws, std::vector<Reply>& tr
       }
       case Kind::Delete: {
         const Reply& r = tr[w.first];
-        if (r.is_error()) {
+        if (is_lost_reply(r)) {
+          redo_after_lost(it, Via::Delete, r.str, 0);
+        } else if (r.is_error()) {
           finish(it, Via::Delete, "failed", r.str, w.detail);
         } else {
           std::string detail = w.detail;
@@ -635,8 +656,10 @@ void Copier::Impl::process_writes(std::vector<Write>& ws, std::vector<Reply>& tr
         const Reply* err = nullptr;
         for (size_t i = 0; i < w.count && !err; ++i)
           if (tr[w.first + i].is_error()) err = &tr[w.first + i];
-        if (err) {
-          cleanup.push_back(w.tmp);
+        if (err) cleanup.push_back(w.tmp);
+        if (err && is_lost_reply(*err)) {
+          redo_after_lost(it, Via::ByType, err->str, w.bytes);  // the temporary key is dropped
+        } else if (err) {
           finish(it, Via::ByType, "failed", err->str, w.detail, w.bytes, it.type);
         } else {
           finish(it, Via::ByType, "copied", {}, w.detail, w.bytes, it.type);
@@ -1007,6 +1030,19 @@ void Copier::Impl::copy_big(Item& it) {
       if (r.is_error()) return &r;
     return nullptr;
   };
+  // Whether target writes `tr` all succeeded; otherwise the copy is given
+  // up (`what` failed) or, when a connection was lost, redone from scratch.
+  auto written = [&](const std::vector<Reply>& tr, std::string detail) {
+    const Reply* e = first_error(tr);
+    if (!e) return true;
+    if (is_lost_reply(*e)) {
+      tgt.execute(std::vector<Command>{{"DEL", tmp}});
+      redo_after_lost(it, Via::Chunked, e->str, bytes);
+    } else {
+      abandon("failed", e->str, std::move(detail));
+    }
+    return false;
+  };
 
   // Reads of piece k+1 overlap the writes of piece k.
   std::vector<Command> w_now;
@@ -1016,14 +1052,11 @@ void Copier::Impl::copy_big(Item& it) {
     if (opts.limiter) opts.limiter->acquire(read.size());
     if (read.empty() && w_now.empty()) break;
     if (!read.empty()) src.submit(read);
-    if (!w_now.empty()) tgt.submit(w_now);
+    if (!w_now.empty()) tgt.submit(w_now, Resend::Never);
     std::vector<Reply> sr, tr;
     if (!read.empty()) sr = src.collect();
     if (!w_now.empty()) tr = tgt.collect();
-    if (const Reply* e = first_error(tr)) {
-      abandon("failed", e->str, "writing a chunk of a big value");
-      return;
-    }
+    if (!written(tr, "writing a chunk of a big value")) return;
     w_now.clear();
     if (read.empty()) continue;
     if (sr[0].is_error()) {
@@ -1078,10 +1111,7 @@ void Copier::Impl::copy_big(Item& it) {
     std::vector<Command> w;
     push_stream_groups(w, tmp, m, wrote);
     w.push_back({"PEXPIRE", tmp, std::to_string(kTempTtlMs)});
-    if (const Reply* e = first_error(tgt.execute(w))) {
-      abandon("failed", e->str, "writing stream groups");
-      return;
-    }
+    if (!written(tgt.execute(w, Resend::Never), "writing stream groups")) return;
     wrote = true;
     // Pending entries page by page: XPENDING gives idle time, not delivery time.
     for (const auto& g : m.groups) {
@@ -1100,10 +1130,7 @@ void Copier::Impl::copy_big(Item& it) {
         if (!pel.empty()) {
           std::vector<Command> pw;
           push_pel(pw, tmp, g.name, pel);
-          if (const Reply* e = first_error(tgt.execute(pw))) {
-            abandon("failed", e->str, "writing pending entries");
-            return;
-          }
+          if (!written(tgt.execute(pw, Resend::Never), "writing pending entries")) return;
           start = next_stream_id(pel.back().id);
         }
         if (pel.size() < n) break;
@@ -1111,10 +1138,8 @@ void Copier::Impl::copy_big(Item& it) {
     }
     std::vector<Command> end;
     push_stream_end(end, tmp, m, placeholders);
-    if (const Reply* e = first_error(tgt.execute(end))) {
-      abandon("failed", e->str, "setting the stream's last id and counters");
+    if (!written(tgt.execute(end, Resend::Never), "setting the stream's last id and counters"))
       return;
-    }
   }
 
   // The expiry as it is now, after the copy.
@@ -1145,10 +1170,7 @@ void Copier::Impl::copy_big(Item& it) {
   if (abs > 0) w.push_back({"PEXPIREAT", tmp, std::to_string(abs)});
   else w.push_back({"PERSIST", tmp});
   w.push_back({"RENAME", tmp, key});
-  if (const Reply* e = first_error(tgt.execute(w))) {
-    abandon("failed", e->str, "moving the copied big value into place");
-    return;
-  }
+  if (!written(tgt.execute(w, Resend::Never), "moving the copied big value into place")) return;
   finish(it, Via::Chunked, "copied", {}, "big value copied in chunks", bytes, type);
 }
 

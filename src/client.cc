@@ -330,14 +330,18 @@ int64_t Client::clock_offset_ms(size_t node) {
   return offset;
 }
 
-std::vector<Reply> Client::execute(std::span<const Command> cmds) {
-  submit(cmds);
+bool is_lost_reply(const Reply& r) { return r.is_error() && r.error_code() == kLostReplyCode; }
+
+std::vector<Reply> Client::execute(std::span<const Command> cmds, Resend resend) {
+  submit(cmds, resend);
   return collect();
 }
 
-void Client::submit(std::span<const Command> cmds) {
+void Client::submit(std::span<const Command> cmds, Resend resend) {
   if (in_flight_) throw ProtocolError("internal: a batch is already in flight");
   batch_ = cmds;
+  batch_resend_ = resend;
+  batch_sent_.assign(nodes_.size(), false);
   batch_node_.resize(cmds.size());
   for (size_t i = 0; i < cmds.size(); ++i) {
     batch_node_[i] = cluster_ ? node_for_key(cmds[i][key_index(cmds[i])]) : 0;
@@ -350,6 +354,7 @@ void Client::submit(std::span<const Command> cmds) {
     if (failed[n]) continue;
     try {
       ensure(n).append(cmds[i]);
+      batch_sent_[n] = true;  // appended: flushed below, perhaps in part
     } catch (const ConnectionError&) {
       failed[n] = true;
     }
@@ -376,6 +381,19 @@ std::vector<Reply> Client::collect() {
   };
   std::vector<Todo> retry;
   bool refresh = false;
+  const Reply lost = Reply::error(std::string(kLostReplyCode) +
+                                  " connection lost before the server answered; the command "
+                                  "may or may not have been applied");
+  // Commands from `from` of `todo` lost their connection: sent again later,
+  // or, when they may have been applied and must not be sent twice, LOST.
+  auto unanswered = [&](const std::vector<Todo>& todo, size_t from, bool maybe_sent) {
+    for (size_t k = from; k < todo.size(); ++k) {
+      if (maybe_sent && batch_resend_ == Resend::Never)
+        out[todo[k].index] = lost;
+      else
+        retry.push_back(todo[k]);
+    }
+  };
 
   // Classifies one reply: done, or scheduled again (redirect / retry).
   auto classify = [&](size_t i, size_t node, Reply&& r) {
@@ -410,8 +428,8 @@ std::vector<Reply> Client::collect() {
   };
 
   // First pass: read every node's replies in FIFO order.
-  std::vector<std::vector<size_t>> per_node(nodes_.size());
-  for (size_t i = 0; i < n; ++i) per_node[batch_node_[i]].push_back(i);
+  std::vector<std::vector<Todo>> per_node(nodes_.size());
+  for (size_t i = 0; i < n; ++i) per_node[batch_node_[i]].push_back({i, batch_node_[i], false});
   for (size_t node = 0; node < per_node.size(); ++node) {
     auto& idx = per_node[node];
     if (idx.empty()) continue;
@@ -420,11 +438,11 @@ std::vector<Reply> Client::collect() {
       Connection* c = conns_[node] ? conns_[node]->conn.get() : nullptr;
       if (!c || c->broken() || c->pending() < idx.size())
         throw ConnectionError("connection to " + nodes_[node].endpoint.display() + " lost");
-      for (; got < idx.size(); ++got) classify(idx[got], node, c->read());
+      for (; got < idx.size(); ++got) classify(idx[got].index, node, c->read());
     } catch (const ConnectionError& e) {
       if (!e.retryable) throw;
       if (conns_[node]) conns_[node]->conn.reset();
-      for (size_t k = got; k < idx.size(); ++k) retry.push_back({idx[k], node, false});
+      unanswered(idx, got, node < batch_sent_.size() && batch_sent_[node]);
     }
   }
 
@@ -444,8 +462,10 @@ std::vector<Reply> Client::collect() {
       auto& g = groups[node];
       if (g.empty()) continue;
       size_t got = 0;
+      bool sent = false;
       try {
         Connection& c = ensure(node);
+        sent = true;
         for (auto& t : g) {
           if (t.asking) c.append(make_command({"ASKING"}));
           c.append(batch_[t.index]);
@@ -461,8 +481,13 @@ std::vector<Reply> Client::collect() {
         }
         first_failure = {};
       } catch (const ConnectionError& e) {
-        reconnect_wait(node, e, first_failure);
-        for (size_t k = got; k < g.size(); ++k) retry.push_back(g[k]);
+        if (sent && batch_resend_ == Resend::Never) {
+          if (!e.retryable) throw;
+          if (conns_[node]) conns_[node]->conn.reset();
+        } else {
+          reconnect_wait(node, e, first_failure);
+        }
+        unanswered(g, got, sent);
       }
     }
   }

@@ -19,6 +19,17 @@
 
 namespace migcheck {
 
+// What collect() does with a command whose connection was lost after it was
+// sent and before its reply came: send it again (reads, and writes that are
+// idempotent), or never, because the server may have applied it already
+// (RPUSH, APPEND, XADD...): its reply is then a LOST error (is_lost_reply)
+// and the caller decides, e.g. by redoing the whole key from scratch.
+enum class Resend { Unanswered, Never };
+
+// The error reply given in place of an answer lost with its connection.
+inline constexpr std::string_view kLostReplyCode = "LOST";
+bool is_lost_reply(const Reply& r);
+
 struct ClientOptions {
   ConnectOptions conn;
   Millis retry_for{60000};      // keep reconnecting this long before giving up
@@ -50,10 +61,12 @@ class Client {
   std::vector<size_t> scan_nodes() const;
 
   // Keyed commands: the key is found by key_of(). Replies in order.
-  std::vector<Reply> execute(std::span<const Command> cmds);
+  std::vector<Reply> execute(std::span<const Command> cmds, Resend resend = Resend::Unanswered);
   // Overlapped form: submit writes the batch to every node involved and
   // returns; collect reads the replies. One batch in flight per client.
-  void submit(std::span<const Command> cmds);
+  // Commands never sent (no connection) are sent once one is back, whatever
+  // `resend` says.
+  void submit(std::span<const Command> cmds, Resend resend = Resend::Unanswered);
   std::vector<Reply> collect();
 
   // One command on one node (SCAN, INFO, DBSIZE...), with reconnects.
@@ -88,6 +101,8 @@ class Client {
   // The batch in flight.
   std::span<const Command> batch_;
   std::vector<size_t> batch_node_;
+  std::vector<bool> batch_sent_;  // per node: something of the batch may have reached it
+  Resend batch_resend_ = Resend::Unanswered;
   bool in_flight_ = false;
 };
 

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "errors.h"
+#include "fault_proxy.h"
 #include "server_fixture.h"
 
 using namespace migcheck;
@@ -108,4 +109,35 @@ TEST_CASE("client: clock offset is measured from TIME", "[integration]") {
   Client c(parse_uri(s.uri()), quick());
   // Same machine: the server's clock is ours, within scheduling noise.
   CHECK(std::llabs(c.clock_offset_ms(0)) < 50);
+}
+
+TEST_CASE("client: a write cut off after the server applied it is LOST, never sent twice",
+          "[integration][fault]") {
+  t::TestServer server;
+  t::FaultProxy proxy(server.port());
+  Client c(parse_uri(proxy.uri()), quick());
+  const std::vector<Command> push{{"SET", "before", "1"}, {"RPUSH", "list", "a", "b"}};
+
+  // Sent again: the server ends up with the elements twice. This is why
+  // writes that are not idempotent must not be resent.
+  proxy.cut_after("RPUSH");
+  auto resent = c.execute(push);
+  CHECK(proxy.cuts() == 1);
+  CHECK(resent[1].integer == 4);
+  CHECK(server.cmd({"LLEN", "list"}) == "4");
+
+  server.cmd({"DEL", "list"});
+  proxy.cut_after("RPUSH");
+  auto once = c.execute(push, Resend::Never);
+  CHECK(proxy.cuts() == 2);
+  REQUIRE(once.size() == 2);
+  for (const auto& r : once) {
+    CHECK(is_lost_reply(r));
+    CHECK(r.str.find("may or may not have been applied") != std::string::npos);
+  }
+  CHECK(server.cmd({"LLEN", "list"}) == "2");  // applied once, and only once
+
+  // The next batch goes out on a new connection.
+  auto next = c.execute(std::vector<Command>{{"RPUSH", "list", "c"}}, Resend::Never);
+  CHECK(next[0].integer == 3);
 }
