@@ -196,6 +196,11 @@ class Engine {
     if (limiter_.limited())
       batch_ = std::clamp<size_t>(static_cast<size_t>(o.max_ops_per_sec / 40), 1, batch_);
     workers_.resize(std::max<size_t>(o.connections, 1));
+    // Every client of the run reports the servers' run_ids to one watch.
+    source_client_ = o.source_client;
+    source_client_.watch = watch_;
+    target_client_ = o.target_client;
+    target_client_.watch = watch_;
   }
 
   CompareResult run() {
@@ -218,6 +223,10 @@ class Engine {
     try {
       prepare();
       for (int round = first_round; round <= o_.rounds; ++round) {
+        if (restarted()) {
+          start_over();
+          round = 1;
+        }
         const bool resumed = !resume_.is_null() && round == first_round;
         // The round's start is checkpointed before the wait, so a stop
         // during the wait resumes with this round, not the one before.
@@ -232,6 +241,10 @@ class Engine {
           wait_interval();
         }
         run_round(round, resumed);
+        if (restarted()) {
+          round = 0;  // start_over() at the top of the loop
+          continue;
+        }
         if (result_.rounds.back().differences == 0) break;
       }
       result_.elapsed_ms = run_elapsed_ms();
@@ -264,6 +277,8 @@ class Engine {
     resume_ = j;
     checkpointed_ = true;
     run_elapsed_base_ = j.value("run_elapsed_ms", int64_t{0});
+    watch_->load(j.value("run_ids", nlohmann::json::object()));
+    result_.starts_over = j.value("starts_over", 0);
     const int round = j.value("round", 1);
     store_.rollback_run(id, j.value("max_diff_id", int64_t{0}), round - 1);
     for (const auto& r : store_.rounds(id)) {
@@ -317,6 +332,8 @@ class Engine {
             {"big_keys", {{"ids", big_ids_}, {"keys", big_listed}}},
             {"elapsed_ms", round_elapsed_base_ + since_ms(round_t0_)},
             {"run_elapsed_ms", run_elapsed_ms()},
+            {"run_ids", watch_->to_json()},
+            {"starts_over", result_.starts_over},
             {"source", streams_[0].position},
             {"target", streams_[1].position}};
   }
@@ -329,6 +346,31 @@ class Engine {
     round_diffs_ = 0;
     round_elapsed_base_ = 0;
     round_t0_ = std::chrono::steady_clock::now();
+  }
+
+  bool restarted() const { return watch_->restarts() != restarts_handled_; }
+
+  // A server restarted under the run (or while it was stopped): everything
+  // stored so far is dropped, and round 1 starts again with fresh cursors.
+  void start_over() {
+    if (++result_.starts_over > kMaxStartsOver)
+      throw ConnectionError("servers restarted " + std::to_string(result_.starts_over) +
+                                " times during the compare; run it again once they are stable",
+                            false);
+    log::warn("a server restarted during the compare: SCAN cursors do not survive a restart "
+              "and writes it acknowledged may be lost, so the compare starts over at round 1 "
+              "(" + std::to_string(result_.starts_over) + " of at most " +
+              std::to_string(kMaxStartsOver) + ")");
+    restarts_handled_ = watch_->restarts();
+    store_.rollback_run(result_.run_id, 0, 0);
+    result_.rounds.clear();
+    keys_by_type_.clear();
+    target_scanned_ = 0;
+    big_ids_.clear();
+    big_listed_.clear();
+    big_keys_known_ = false;
+    resume_ = nullptr;
+    abort_ = false;
   }
 
   void save_checkpoint(int round) {
@@ -410,8 +452,8 @@ class Engine {
   }
 
   void prepare() {
-    src_main_ = std::make_unique<Client>(o_.source, o_.source_client);
-    tgt_main_ = std::make_unique<Client>(o_.target, o_.target_client);
+    src_main_ = std::make_unique<Client>(o_.source, source_client_);
+    tgt_main_ = std::make_unique<Client>(o_.target, target_client_);
     ServerFacts sf = gather_facts(*src_main_);
     ServerFacts tf = gather_facts(*tgt_main_);
     store_.set_server_info(result_.run_id, to_json(sf).dump(), to_json(tf).dump());
@@ -473,8 +515,8 @@ class Engine {
 
   void ensure_worker(Worker& w) {
     if (w.src) return;
-    w.src = std::make_unique<Client>(o_.source, o_.source_client);
-    w.tgt = std::make_unique<Client>(o_.target, o_.target_client);
+    w.src = std::make_unique<Client>(o_.source, source_client_);
+    w.tgt = std::make_unique<Client>(o_.target, target_client_);
     w.src_reader = std::make_unique<KeyReader>(*w.src, reader_options(true));
     w.src_retry = std::make_unique<KeyReader>(*w.src, reader_options(true));
     w.src_exists = std::make_unique<KeyReader>(*w.src, reader_options(true));
@@ -656,7 +698,7 @@ class Engine {
     std::thread watcher([this, round, resumable] {
       auto last = std::chrono::steady_clock::now();
       while (!abort_.load()) {
-        if (o_.stop && o_.stop->load()) {
+        if ((o_.stop && o_.stop->load()) || restarted()) {
           abort_ = true;  // also wakes a rate-limited sleeper
           queue_->close();
           break;
@@ -843,6 +885,7 @@ class Engine {
                              {"elapsed_ms", result_.elapsed_ms},
                              {"keys_per_sec", result_.keys_per_sec},
                              {"sampled", sample_ > 0},
+                             {"starts_over", result_.starts_over},
                              {"source_reader", stats_json(result_.source_stats)},
                              {"target_reader", stats_json(result_.target_stats)}};
     // Only a complete round 1 has looked at every key: before that, no count
@@ -893,6 +936,9 @@ class Engine {
   uint64_t sample_ = 0;
   bool stream_ext_ = true;
   int64_t source_keys_ = 0;
+  std::shared_ptr<RestartWatch> watch_ = std::make_shared<RestartWatch>();
+  uint64_t restarts_handled_ = 0;  // watch_->restarts() the current pass began with
+  ClientOptions source_client_, target_client_;  // the options', with watch_
   std::unique_ptr<Client> src_main_, tgt_main_;
   std::vector<Worker> workers_;
   std::unique_ptr<WorkQueue> queue_;

@@ -59,6 +59,9 @@ struct CompareOptions {
   int64_t resume_run = 0;
 };
 
+// How often a compare starts over for restarted servers before it gives up.
+constexpr int kMaxStartsOver = 3;
+
 // How many big keys the run's totals list (all are counted).
 constexpr size_t kBigKeysListed = 20;
 
@@ -98,6 +101,9 @@ struct CompareResult {
   double keys_per_sec = 0;  // round 1
   std::string source_desc;  // "redis 7.0.15 standalone"
   std::string target_desc;
+  // Times the run started over at round 1 because a server restarted (or
+  // failed over) under it, or while it was stopped (see RestartWatch).
+  int starts_over = 0;
 };
 
 // Checkpoints: the committed part of the current round (per-side SCAN
@@ -107,6 +113,12 @@ struct CompareResult {
 // every few seconds, at each round start and when stopped. A resumed run
 // drops the rows stored after it and re-checks from there, so every key is
 // counted once.
+//
+// A server that restarts under the run (a new run_id, seen at a reconnect)
+// voids the run's SCAN cursors and perhaps writes it had acknowledged: the
+// run drops what it stored and starts over at round 1, up to
+// kMaxStartsOver times. The checkpoint keeps the run_ids, so a restart while
+// the run was stopped is noticed at the resume.
 //
 // Runs the comparison as a new run in `store` (or resumes opts.resume_run). Per-key problems
 // (WRONGTYPE, NOPERM, keys vanishing) are differences or drop out; lost servers, refused SCAN,

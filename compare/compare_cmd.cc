@@ -102,6 +102,9 @@ void print_summary(const CompareOptions& o, const CompareResult& r, const std::s
     std::printf("  big keys read in chunks: %s on source, %s on target\n",
                 grouped(static_cast<int64_t>(r.source_stats.chunked_keys)).c_str(),
                 grouped(static_cast<int64_t>(r.target_stats.chunked_keys)).c_str());
+  if (r.starts_over)
+    std::printf("  started over at round 1 after a server restart: %d time%s\n", r.starts_over,
+                r.starts_over == 1 ? "" : "s");
   if (r.source_stats.unstable || r.target_stats.unstable)
     std::printf(
         "  keys re-read because they changed while read: %s\n",

@@ -211,7 +211,12 @@ class Engine {
   Engine(const ReplicateOptions& o, Store& store)
       : o_(o), store_(store), limiter_(o.max_ops_per_sec, &abort_), queue_(o.queue_capacity) {
     batch_ = std::max<size_t>(o.batch, 1);
-    worker_source_client_ = o.source_client;
+    // Every client of the run reports the servers' run_ids to one watch.
+    source_client_ = o.source_client;
+    source_client_.watch = watch_;
+    target_client_ = o.target_client;
+    target_client_.watch = watch_;
+    worker_source_client_ = source_client_;
     if (limiter_.limited())
       batch_ = std::clamp<size_t>(static_cast<size_t>(o.max_ops_per_sec / 40), 1, batch_);
   }
@@ -221,6 +226,7 @@ class Engine {
   // For workers.
   const ReplicateOptions& opts() const { return o_; }
   const ClientOptions& worker_source_client() const { return worker_source_client_; }
+  const ClientOptions& target_client() const { return target_client_; }
   size_t batch() const { return batch_; }
   CopyOptions copy_options() {
     CopyOptions co;
@@ -265,6 +271,8 @@ class Engine {
   nlohmann::json totals_json() const;
   void finish_abnormally(SteadyTime t0, const char* status);
   bool resumable() const { return o_.mode == ReplicateMode::Scan && !o_.dry_run; }
+  bool restarted() const { return watch_->restarts() != restarts_handled_; }
+  void start_pass_over();
   void reopen();
   void checkpoint_when_drained();
   void save_checkpoint();
@@ -276,6 +284,9 @@ class Engine {
   ReplicateResult result_;
   size_t batch_ = 500;
   ClientOptions worker_source_client_;
+  std::shared_ptr<RestartWatch> watch_ = std::make_shared<RestartWatch>();
+  uint64_t restarts_handled_ = 0;  // watch_->restarts() already acted upon
+  ClientOptions source_client_, target_client_;  // the options', with watch_
   std::atomic<bool> abort_{false};
   RateLimiter limiter_;
   std::shared_ptr<CopyShared> shared_ = std::make_shared<CopyShared>();
@@ -314,7 +325,7 @@ class Engine {
 
 Worker::Worker(Engine& engine, size_t index) : engine_(engine) {
   const auto& o = engine.opts();
-  ClientOptions sc = engine.worker_source_client(), tc = o.target_client;
+  ClientOptions sc = engine.worker_source_client(), tc = engine.target_client();
   sc.conn.client_name = tc.conn.client_name = "migcheck-replicate-" + std::to_string(index);
   src_ = std::make_unique<Client>(o.source, sc);
   tgt_ = std::make_unique<Client>(o.target, tc);
@@ -427,8 +438,8 @@ void Engine::on_results(std::vector<CopyResult>& rs, std::vector<Outcome>& to_st
 }
 
 void Engine::prepare() {
-  src_main_ = std::make_unique<Client>(o_.source, o_.source_client);
-  tgt_main_ = std::make_unique<Client>(o_.target, o_.target_client);
+  src_main_ = std::make_unique<Client>(o_.source, source_client_);
+  tgt_main_ = std::make_unique<Client>(o_.target, target_client_);
   if (o_.source.address() == o_.target.address() && o_.source.db == o_.target.db &&
       o_.source.unix_path == o_.target.unix_path && !tgt_main_->cluster())
     throw UsageError("source and target are the same database");
@@ -558,6 +569,8 @@ bool Engine::scan_pass() {
   const bool live = listener_ != nullptr;
   for (;;) {
     if (stopping()) return false;
+    // Scan mode starts over once the keys dispatched are written (run()).
+    if (o_.mode == ReplicateMode::Scan && restarted()) return true;
     keys.clear();
     const bool more = scanner.next(keys);
     scanned_.fetch_add(static_cast<int64_t>(keys.size()), std::memory_order_relaxed);
@@ -583,6 +596,11 @@ void Engine::live_loop() {
                  : std::string(" (Ctrl-C to stop)")));
   while (!stopping()) {
     drain_events(Millis(100));
+    if (restarted()) {
+      restarts_handled_ = watch_->restarts();
+      log::warn("a server restarted: writes it acknowledged may be lost; rescanning the source");
+      rescan_requested_ = true;
+    }
     if (listener_->take_events_lost() || rescan_requested_.exchange(false)) {
       if (!scan_pass()) break;
       continue;
@@ -655,6 +673,7 @@ nlohmann::json Engine::totals_json() const {
                       {"interrupted", result_.interrupted},
                       {"keys_scanned", result_.keys_scanned},
                       {"scan_passes", result_.scan_passes},
+                      {"starts_over", result_.starts_over},
                       {"keys", c.keys},
                       {"copied", c.copied},
                       {"restored", c.restored},
@@ -708,7 +727,9 @@ void Engine::save_checkpoint() {
                       {"keys_scanned", scanned_.load()},
                       {"copy", copy_counters()},
                       {"max_outcome_id", store_.max_outcome_id()},
-                      {"elapsed_ms", elapsed_ms()}};
+                      {"elapsed_ms", elapsed_ms()},
+                      {"run_ids", watch_->to_json()},
+                      {"starts_over", result_.starts_over}};
   store_.put_checkpoint(result_.run_id, kCheckpoint, j.dump());
   last_checkpoint_ = std::chrono::steady_clock::now();
 }
@@ -725,9 +746,44 @@ void Engine::reopen() {
                      ": its checkpoint has no scan position");
   scanned_ = cp.value("keys_scanned", int64_t{0});
   copy_base_ = cp.value("copy", CopyCounters{});
+  result_.starts_over = cp.value("starts_over", 0);
+  watch_->load(cp.value("run_ids", nlohmann::json::object()));
   elapsed_base_ = cp.value("elapsed_ms", int64_t{0});
   store_.rollback_outcomes(result_.run_id, cp.value("max_outcome_id", int64_t{0}));
   store_.reopen_run(result_.run_id);
+}
+
+// Scan mode, every key dispatched written: a server restarted under the
+// pass, so its cursors are void (a new process hashes with a new seed) and
+// the target may have lost writes it acknowledged. The pass starts over
+// from the beginning, with the outcomes and counters of this one dropped,
+// so every key is copied after the restart and counted once.
+void Engine::start_pass_over() {
+  if (++result_.starts_over > kMaxPassStartsOver)
+    throw ConnectionError("servers restarted " + std::to_string(result_.starts_over) +
+                              " times during the scan pass; run it again once they are stable",
+                          false);
+  log::warn(
+      "a server restarted during the scan pass: SCAN cursors do not survive a restart and "
+      "writes it acknowledged may be lost, so the pass starts over from the beginning (" +
+      std::to_string(result_.starts_over) + " of at most " +
+      std::to_string(kMaxPassStartsOver) + ")");
+  restarts_handled_ = watch_->restarts();
+  store_.rollback_outcomes(result_.run_id, 0);
+  CopyCounters done;
+  for (const auto& w : workers_) done += w->counters();
+  copy_base_ = CopyCounters{};
+  copy_base_ -= done;
+  scanned_ = 0;
+  result_.scan_passes = 0;
+  resume_cursors_ = nullptr;
+  cursors_ = nlohmann::json::array();
+  {
+    std::lock_guard lock(mu_);
+    result_.failures.clear();
+    result_.skipped.clear();
+  }
+  if (resumable()) save_checkpoint();
 }
 
 void Engine::finish_abnormally(SteadyTime t0, const char* status) {
@@ -820,12 +876,16 @@ ReplicateResult Engine::run() {
     bool complete = true;
     if (o_.mode != ReplicateMode::LiveOnly) {
       phase_ = "scan";
-      complete = scan_pass();
-      // The first pass is complete once every key it found has been written.
-      // (Live modes go straight on: with a busy source the workers may never
-      // be idle, and the live loop feeds them events meanwhile.)
-      while (!listener_ && complete && !workers_drained() && !stopping())
-        std::this_thread::sleep_for(Millis(5));
+      for (;;) {
+        complete = scan_pass();
+        // The first pass is complete once every key it found has been written.
+        // (Live modes go straight on: with a busy source the workers may never
+        // be idle, and the live loop feeds them events meanwhile.)
+        while (!listener_ && complete && !workers_drained() && !stopping())
+          std::this_thread::sleep_for(Millis(5));
+        if (o_.mode != ReplicateMode::Scan || !complete || stopping() || !restarted()) break;
+        start_pass_over();
+      }
       result_.keys_per_sec = static_cast<double>(scanned_.load()) * 1000.0 /
                              static_cast<double>(std::max<int64_t>(1, elapsed_ms()));
       if (complete && !stopping()) {

@@ -70,6 +70,9 @@ struct ReplicateResult {
   double keys_per_sec = 0;        // of the first pass
   std::vector<Outcome> skipped;   // first ones, for the summary
   std::vector<Outcome> failures;  // first ones
+  // Times the scan pass started over because a server restarted under it
+  // (SCAN cursors void, acknowledged writes perhaps lost).
+  int starts_over = 0;
   std::optional<int64_t> verify_run;
   int64_t verify_differences = 0;
   std::string source_desc, target_desc;
@@ -81,6 +84,12 @@ struct ReplicateResult {
 // before its pass was through (signal, lost server) is checkpointed and
 // continues with resume_run; keys copied after the last checkpoint are
 // copied again but counted once.
+// A server that restarts under the run (a new run_id; see RestartWatch): in
+// scan mode the pass starts over from the beginning, its outcomes and
+// counters dropped (up to kMaxPassStartsOver times); in live modes a rescan
+// follows.
 ReplicateResult run_replicate(const ReplicateOptions& opts, Store& store);
+
+constexpr int kMaxPassStartsOver = 3;
 
 }  // namespace migcheck

@@ -105,6 +105,9 @@ void print_summary(const ReplicateOptions& o, const ReplicateResult& r,
   }
   std::printf("  skipped           %s\n", grouped(c.skipped).c_str());
   std::printf("  failed            %s\n", grouped(c.failed).c_str());
+  if (r.starts_over)
+    std::printf("  started over      %d time%s (a server restarted during the pass)\n",
+                r.starts_over, r.starts_over == 1 ? "" : "s");
   if (o.mode != ReplicateMode::Scan) {
     std::printf("  events            %s received, %s keys applied\n",
                 grouped(static_cast<int64_t>(r.events)).c_str(),

@@ -51,20 +51,6 @@ bool is_retry_error(std::string_view code) {
 
 }  // namespace
 
-std::string info_field(const std::string& info, std::string_view name) {
-  size_t pos = 0;
-  while (pos < info.size()) {
-    size_t end = info.find('\n', pos);
-    if (end == std::string::npos) end = info.size();
-    std::string_view line(info.data() + pos, end - pos);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.size() > name.size() && line.substr(0, name.size()) == name && line[name.size()] == ':')
-      return std::string(line.substr(name.size() + 1));
-    pos = end + 1;
-  }
-  return {};
-}
-
 size_t Client::key_index(const Command& cmd) {
   if (cmd.size() < 2) return 0;
   const std::string& c = cmd[0];
@@ -77,7 +63,9 @@ size_t Client::key_index(const Command& cmd) {
 
 Client::Client(Endpoint seed, ClientOptions opts) : seed_(std::move(seed)), opts_(std::move(opts)) {
   ConnectOptions co = opts_.conn;
+  co.fetch_run_id = opts_.watch != nullptr;
   auto first = std::make_unique<Connection>(seed_, co);
+  if (opts_.watch) opts_.watch->observe(seed_.address(), first->run_id());
   std::string info;
   Reply r = first->command({"INFO", "cluster"});
   if (r.is_string()) info = r.str;
@@ -250,8 +238,10 @@ Connection& Client::ensure(size_t node) {
   ConnectOptions co = opts_.conn;
   co.select_db = !cluster_;
   co.readonly = cluster_ && !nodes_[node].primary;
+  co.fetch_run_id = opts_.watch != nullptr;
   try {
     nc->conn = std::make_unique<Connection>(nodes_[node].endpoint, co);
+    if (opts_.watch) opts_.watch->observe(nodes_[node].endpoint.address(), nc->conn->run_id());
   } catch (const ConnectionError& e) {
     if (cluster_ && nodes_[node].endpoint.address() != seed_.address())
       throw ConnectionError(std::string(e.what()) + " (address announced by cluster " + seed_.display() +

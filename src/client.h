@@ -15,6 +15,7 @@
 
 #include "connection.h"
 #include "errors.h"
+#include "restart_watch.h"
 #include "slot.h"
 
 namespace migcheck {
@@ -35,6 +36,8 @@ struct ClientOptions {
   Millis retry_for{60000};      // keep reconnecting this long before giving up
   bool read_from_replica = false;  // cluster: route reads and scans to replicas
   int max_redirects = 16;
+  // Told the server's run_id at every connection (shared by a run's clients).
+  std::shared_ptr<RestartWatch> watch;
 };
 
 struct NodeInfo {
@@ -105,8 +108,5 @@ class Client {
   Resend batch_resend_ = Resend::Unanswered;
   bool in_flight_ = false;
 };
-
-// INFO text -> value of one "name:value" line, or empty.
-std::string info_field(const std::string& info, std::string_view name);
 
 }  // namespace migcheck

@@ -33,6 +33,7 @@ void Connection::handshake() {
   if (opts_.select_db && ep_.db != 0) setup.push_back({"SELECT", std::to_string(ep_.db)});
   if (opts_.readonly) setup.push_back({"READONLY"});
   if (!opts_.client_name.empty()) setup.push_back({"CLIENT", "SETNAME", opts_.client_name});
+  if (opts_.fetch_run_id) setup.push_back({"INFO", "server"});
   if (setup.empty()) return;
   std::vector<Reply> replies;
   try {
@@ -47,14 +48,17 @@ void Connection::handshake() {
   }
   for (size_t i = 0; i < setup.size(); ++i) {
     const Reply& r = replies[i];
-    if (!r.is_error()) continue;
     const std::string& cmd = setup[i][0];
+    if (cmd == "INFO" && r.is_string()) run_id_ = info_field(r.str, "run_id");
+    if (!r.is_error()) continue;
     if (r.error_code() == "NOAUTH")
       throw ConnectionError("authentication required by " + name +
                                 ": give a password in the URI, --*-pass or MIGCHECK_*_PASS", false);
     if (cmd == "AUTH")
       throw ConnectionError("authentication failed for " + name + ": " + r.str, false);
-    if (cmd == "CLIENT") continue;  // CLIENT may be refused by ACLs; the name is cosmetic
+    // CLIENT may be refused by ACLs (the name is cosmetic), INFO too (then
+    // restarts go unnoticed, and RestartWatch says so).
+    if (cmd == "CLIENT" || cmd == "INFO") continue;
     if (cmd == "SELECT")
       throw ConnectionError("cannot select database " + std::to_string(ep_.db) + " on " + name +
                                 ": " + r.str, false);

@@ -23,6 +23,7 @@ struct ConnectOptions {
   bool select_db = true;     // false for cluster nodes (db 0 only)
   bool readonly = false;     // send READONLY (cluster replica reads)
   size_t max_in_flight = 1000;  // commands written before replies are read
+  bool fetch_run_id = false;    // INFO server at set-up, for run_id() (RestartWatch)
 };
 
 class Connection {
@@ -53,6 +54,9 @@ class Connection {
   std::string name() const { return ep_.display(); }
   // After an I/O error the connection is unusable; owners reconnect.
   bool broken() const { return broken_; }
+  // The server process's INFO run_id, with fetch_run_id; empty when the
+  // server would not say (INFO refused or renamed away).
+  const std::string& run_id() const { return run_id_; }
 
  private:
   void handshake();
@@ -64,6 +68,7 @@ class Connection {
   std::vector<char> in_;
   size_t pending_ = 0;
   bool broken_ = false;
+  std::string run_id_;
 };
 
 // Runs `cmd` and throws ProtocolError naming the endpoint if the server

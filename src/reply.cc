@@ -77,4 +77,18 @@ const Reply* find_field(const Reply& flat_map, std::string_view name) {
   return nullptr;
 }
 
+std::string info_field(const std::string& info, std::string_view name) {
+  size_t pos = 0;
+  while (pos < info.size()) {
+    size_t end = info.find('\n', pos);
+    if (end == std::string::npos) end = info.size();
+    std::string_view line(info.data() + pos, end - pos);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.size() > name.size() && line.substr(0, name.size()) == name && line[name.size()] == ':')
+      return std::string(line.substr(name.size() + 1));
+    pos = end + 1;
+  }
+  return {};
+}
+
 }  // namespace migcheck

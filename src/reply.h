@@ -47,4 +47,7 @@ struct Reply {
 // (XINFO, CLUSTER SHARDS...). Returns nullptr when absent.
 const Reply* find_field(const Reply& flat_map, std::string_view name);
 
+// INFO text -> value of one "name:value" line, or empty.
+std::string info_field(const std::string& info, std::string_view name);
+
 }  // namespace migcheck

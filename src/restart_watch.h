@@ -1,0 +1,43 @@
+// Notices a server that restarted, or was replaced by a failover, under a
+// run: INFO's run_id is new with every server process. Such a server has
+// lost the run's SCAN cursors (a new process hashes keys with a new seed, so
+// a cursor from the old one skips and repeats keys) and perhaps writes it
+// had acknowledged (persistence is asynchronous). The clients of a run share
+// one watch and report every connection they make; the engines ask it
+// whether anything restarted and start their pass over.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+
+namespace migcheck {
+
+class RestartWatch {
+ public:
+  // A connection to `address` (Endpoint::address()) found the server's
+  // `run_id` (empty: it would not say). True when the address had another
+  // run_id before: that server restarted or was replaced meanwhile.
+  bool observe(const std::string& address, const std::string& run_id);
+  // Restarts noticed so far.
+  uint64_t restarts() const { return restarts_.load(); }
+
+  // The run_ids seen, {address: run_id}, for a checkpoint; load() takes them
+  // back on resume, so that a server restarted while the run was stopped is
+  // noticed, at its next connection or, if one was made already, at once.
+  nlohmann::json to_json() const;
+  void load(const nlohmann::json& saved);
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, std::string> run_ids_;
+  std::set<std::string> blind_;  // addresses that would not say (warned once)
+  std::atomic<uint64_t> restarts_{0};
+};
+
+}  // namespace migcheck
