@@ -357,10 +357,12 @@ class Engine {
       throw ConnectionError("servers restarted " + std::to_string(result_.starts_over) +
                                 " times during the compare; run it again once they are stable",
                             false);
-    log::warn("a server restarted during the compare: SCAN cursors do not survive a restart "
-              "and writes it acknowledged may be lost, so the compare starts over at round 1 "
-              "(" + std::to_string(result_.starts_over) + " of at most " +
-              std::to_string(kMaxStartsOver) + ")");
+    log::warn(
+        "a server restarted during the compare: SCAN cursors do not survive a restart "
+        "and writes it acknowledged may be lost, so the compare starts over at round 1 "
+        "(" +
+        std::to_string(result_.starts_over) + " of at most " + std::to_string(kMaxStartsOver) +
+        ")");
     restarts_handled_ = watch_->restarts();
     store_.rollback_run(result_.run_id, 0, 0);
     result_.rounds.clear();
@@ -385,6 +387,9 @@ class Engine {
   // is reached, so the checkpoint never covers half of a producer step.
   void commit(WorkItem::Side side, uint64_t seq, BatchResult r) {
     std::lock_guard lock(commit_mu_);
+    // After a failed store write (a full disk) the batches in hand are half
+    // moved: nothing more is committed, and the run fails with that error.
+    if (commit_failed_) return;
     Stream& st = streams_[side == WorkItem::Side::Source ? 0 : 1];
     st.done.emplace(seq, std::move(r));
     for (auto it = st.done.begin(); it != st.done.end() && it->first == st.next_commit;
@@ -397,7 +402,13 @@ class Engine {
         diffs.insert(diffs.end(), std::make_move_iterator(b.diffs.begin()),
                      std::make_move_iterator(b.diffs.end()));
       // Counted as stored: a key SCAN returned twice is recorded once.
-      const int64_t nd = store_.add_differences(result_.run_id, diffs);
+      int64_t nd = 0;
+      try {
+        nd = store_.add_differences(result_.run_id, diffs);
+      } catch (...) {
+        commit_failed_ = true;
+        throw;
+      }
       round_diffs_ += nd;
       progress_.add_differences(nd);
       for (auto& b : st.held) {
@@ -936,8 +947,9 @@ class Engine {
   uint64_t sample_ = 0;
   bool stream_ext_ = true;
   int64_t source_keys_ = 0;
+  bool commit_failed_ = false;  // under commit_mu_
   std::shared_ptr<RestartWatch> watch_ = std::make_shared<RestartWatch>();
-  uint64_t restarts_handled_ = 0;  // watch_->restarts() the current pass began with
+  uint64_t restarts_handled_ = 0;                // watch_->restarts() the current pass began with
   ClientOptions source_client_, target_client_;  // the options', with watch_
   std::unique_ptr<Client> src_main_, tgt_main_;
   std::vector<Worker> workers_;

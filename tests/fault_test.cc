@@ -9,11 +9,13 @@
 #include <nlohmann/json.hpp>
 
 #include <fcntl.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -110,8 +112,9 @@ std::map<std::string, migcheck::Outcome> outcomes_of(const fs::path& store, int6
 Kinds differences_of(const fs::path& store, int64_t run) {
   migcheck::Store s(store.string(), false);
   Kinds out;
-  s.for_each_difference(run, {},
-                        [&](const migcheck::Difference& d) { out.insert({d.key, d.kind}); });
+  s.for_each_difference(run, {}, [&](const migcheck::Difference& d) {
+    out.insert({d.key, d.kind});
+  });
   return out;
 }
 
@@ -188,13 +191,18 @@ Kinds oracle_differences(t::TestServer& source, t::TestServer& target) {
   Kinds out;
   for (const auto& k : keys) {
     const bool on_s = sf.count(k), on_t = tf.count(k);
-    if (!on_t) out.insert({k, "missing"});
-    else if (!on_s) out.insert({k, "extra"});
-    else if (sf[k].type != tf[k].type) out.insert({k, "type"});
+    if (!on_t)
+      out.insert({k, "missing"});
+    else if (!on_s)
+      out.insert({k, "extra"});
+    else if (sf[k].type != tf[k].type)
+      out.insert({k, "type"});
     // DIGEST-VALUE mixes in whether the key expires: with a TTL on one side
     // only, it says nothing of the value (none of the tests changes both).
-    else if (sf[k].expires != tf[k].expires) out.insert({k, "ttl"});
-    else if (sf[k].digest != tf[k].digest) out.insert({k, "value"});
+    else if (sf[k].expires != tf[k].expires)
+      out.insert({k, "ttl"});
+    else if (sf[k].digest != tf[k].digest)
+      out.insert({k, "value"});
   }
   return out;
 }
@@ -925,18 +933,18 @@ TEST_CASE("fault: target connections cut after a write was applied: every key co
     t::FaultProxy::Pass pass;
   };
   using P = t::FaultProxy::Pass;
-  for (const Case& c : {Case{"RPUSH", true, P::Chunk}, Case{"RPUSH", true, P::All},
-                        Case{"APPEND", false, P::Chunk}, Case{"APPEND", false, P::All},
-                        Case{"XADD", true, P::Chunk}, Case{"XADD", true, P::All},
-                        Case{"RESTORE", false, P::Chunk}, Case{"RESTORE", false, P::All},
-                        Case{"RENAME", true, P::Chunk}, Case{"RENAME", true, P::All}}) {
+  for (const Case& c :
+       {Case{"RPUSH", true, P::Chunk}, Case{"RPUSH", true, P::All}, Case{"APPEND", false, P::Chunk},
+        Case{"APPEND", false, P::All}, Case{"XADD", true, P::Chunk}, Case{"XADD", true, P::All},
+        Case{"RESTORE", false, P::Chunk}, Case{"RESTORE", false, P::All},
+        Case{"RENAME", true, P::Chunk}, Case{"RENAME", true, P::All}}) {
     INFO("cut after " << c.trigger << (c.structural ? " (--struct)" : "")
                       << (c.pass == P::All ? ", all of the pipeline applied" : ", part of it"));
     target.cmd({"FLUSHALL"});
     const int cuts_before = proxy.cuts();
     proxy.cut_after(c.trigger, 2, c.pass);
-    std::vector<std::string> args = {"replicate", source.uri(), proxy.uri(), "--store", store,
-                                     "--quiet"};
+    std::vector<std::string> args = {"replicate", source.uri(), proxy.uri(),
+                                     "--store",   store,        "--quiet"};
     if (c.structural) args.push_back("--struct");
     auto r = run_migcheck(args);
     INFO(r.out << r.err);
@@ -952,8 +960,8 @@ TEST_CASE("fault: target connections cut after a write was applied: every key co
   // Reads are sent again: a compare through cut connections is exact.
   target.cmd({"DEL", "list:7"});
   proxy.cut_after("TYPE", 3);
-  auto c = run_migcheck({"compare", proxy.uri(), source.uri(), "--store", store, "--rounds", "1",
-                         "--quiet"});
+  auto c = run_migcheck(
+      {"compare", proxy.uri(), source.uri(), "--store", store, "--rounds", "1", "--quiet"});
   INFO(c.out << c.err);
   CHECK(c.exit_code == 1);
   CHECK(differences_of(store, last_run(store, "compare").id) == Kinds{{"list:7", "extra"}});
@@ -992,4 +1000,52 @@ TEST_CASE("fault: a replicate resumed after the source restarted starts the pass
   CHECK(tot["copied"] == keys_of(source).size());
   CHECK(tot["keys_scanned"] == keys_of(source).size());
   check_identical(source, target);
+}
+
+TEST_CASE("fault: a full disk under the store: one line, exit 2, the store intact and resumable",
+          "[integration][fault]") {
+  const fs::path dir = temp_dir("full-disk");
+  const fs::path tiny = dir / "tiny";
+  fs::create_directories(tiny);
+  // A real file system that fills up: a 256 KiB tmpfs (root only).
+  if (::mount("tmpfs", tiny.c_str(), "tmpfs", 0, "size=256k") != 0)
+    SKIP("cannot mount a tmpfs here (" << std::strerror(errno) << ")");
+  struct Unmount {
+    fs::path p;
+    ~Unmount() { ::umount2(p.c_str(), MNT_DETACH); }
+  } unmount{tiny};
+  t::TestServer source, target;
+  Cmds load;
+  for (int i = 0; i < 6000; ++i)
+    load.push_back({"SET", "missing:" + std::to_string(i) + std::string(40, 'k'), "v"});
+  source.pipeline(load);
+  const fs::path store = tiny / "s.db";
+  auto r = run_migcheck({"compare", source.uri(), target.uri(), "--store", store.string(),
+                         "--rounds", "1", "--quiet"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("error: cannot write store " + store.string() +
+                   ": database or disk is full\n") != std::string::npos);
+  CHECK(r.err.find("internal error") == std::string::npos);
+  {
+    migcheck::Store s(store.string(), false);
+    auto run = s.run(1);
+    REQUIRE(run);
+    CHECK(run->status == "failed");
+    // Every row stored is whole: none half-written or moved-from.
+    s.for_each_difference(1, {}, [](const migcheck::Difference& d) {
+      CHECK(d.kind == "missing");
+      CHECK(d.key.starts_with("missing:"));
+    });
+  }
+  // Moved to a disk with room, it resumes and ends as a run on a roomy disk would.
+  for (const char* suffix : {"", "-wal"})
+    if (fs::exists(store.string() + suffix))
+      fs::copy_file(store.string() + suffix, (dir / "s.db").string() + suffix);
+  auto resumed = run_migcheck({"compare", "--resume", "1", source.uri(), target.uri(), "--store",
+                               (dir / "s.db").string(), "--quiet"});
+  INFO(resumed.err);
+  CHECK(resumed.exit_code == 1);
+  Kinds expected;
+  for (const auto& k : keys_of(source)) expected.insert({k, "missing"});
+  CHECK(differences_of(dir / "s.db", 1) == expected);
 }
