@@ -35,16 +35,24 @@ size_t utf8_seq(std::string_view s, size_t i, uint32_t& cp) {
     return 1;
   }
   size_t n;
-  if (c >= 0xc2 && c <= 0xdf) { n = 2; cp = c & 0x1f; }
-  else if (c >= 0xe0 && c <= 0xef) { n = 3; cp = c & 0x0f; }
-  else if (c >= 0xf0 && c <= 0xf4) { n = 4; cp = c & 0x07; }
-  else return 0;
+  if (c >= 0xc2 && c <= 0xdf) {
+    n = 2;
+    cp = c & 0x1f;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    n = 3;
+    cp = c & 0x0f;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    n = 4;
+    cp = c & 0x07;
+  } else
+    return 0;
   if (i + n > s.size()) return 0;
   for (size_t k = 1; k < n; ++k) {
     if ((b(i + k) & 0xc0) != 0x80) return 0;
     cp = (cp << 6) | (b(i + k) & 0x3f);
   }
-  if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
+  if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+      (cp >= 0xd800 && cp <= 0xdfff))
     return 0;
   return n;
 }
@@ -60,12 +68,14 @@ bool valid_utf8(std::string_view s) {
 }
 
 std::string base64(std::string_view in) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
   out.reserve((in.size() + 2) / 3 * 4);
   size_t i = 0;
   for (; i + 2 < in.size(); i += 3) {
-    uint32_t v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
+    uint32_t v = (static_cast<unsigned char>(in[i]) << 16) |
+                 (static_cast<unsigned char>(in[i + 1]) << 8) |
                  static_cast<unsigned char>(in[i + 2]);
     out += kAlphabet[(v >> 18) & 63];
     out += kAlphabet[(v >> 12) & 63];
@@ -132,7 +142,8 @@ int run(const DiffsCli& c) {
     if (!rec) throw UsageError("store " + c.store + " has no run " + std::to_string(c.run));
   } else {
     rec = store.latest_run("compare");
-    if (!rec) throw UsageError("store " + c.store + " has no compare run: run migcheck compare first");
+    if (!rec)
+      throw UsageError("store " + c.store + " has no compare run: run migcheck compare first");
   }
   DifferenceFilter f;
   if (c.round > 0) f.round = c.round;
@@ -145,8 +156,10 @@ int run(const DiffsCli& c) {
       j["run"] = rec->id;
       j["round"] = d.round;
       j["db"] = d.db;
-      if (valid_utf8(d.key)) j["key"] = d.key;
-      else j["key_base64"] = base64(d.key);
+      if (valid_utf8(d.key))
+        j["key"] = d.key;
+      else
+        j["key_base64"] = base64(d.key);
       j["kind"] = d.kind;
       j["source_type"] = d.source_type;
       j["target_type"] = d.target_type;
@@ -169,8 +182,8 @@ int run(const DiffsCli& c) {
   // when none is asked for; an interrupted run may have rows of a round it
   // never finished).
   auto header = [&](int round) {
-    std::printf("run %lld (%s %s, %s -> %s), round %d\n", static_cast<long long>(rec->id), rec->command.c_str(),
-                rec->status.c_str(), escape_for_terminal(rec->source).c_str(),
+    std::printf("run %lld (%s %s, %s -> %s), round %d\n", static_cast<long long>(rec->id),
+                rec->command.c_str(), rec->status.c_str(), escape_for_terminal(rec->source).c_str(),
                 escape_for_terminal(rec->target).c_str(), round);
     std::printf("%-8s  %-26s  %-26s  %s\n", "KIND", "SOURCE", "TARGET", "KEY");
   };
@@ -179,10 +192,12 @@ int run(const DiffsCli& c) {
     if (n++ == 0) header(d.round);
     std::string line = d.kind;
     line.resize(std::max<size_t>(line.size(), 8), ' ');
-    std::string src = side_text(d.source_type, d.source_ttl_ms), tgt = side_text(d.target_type, d.target_ttl_ms);
+    std::string src = side_text(d.source_type, d.source_ttl_ms),
+                tgt = side_text(d.target_type, d.target_ttl_ms);
     src.resize(std::max<size_t>(src.size(), 26), ' ');
     tgt.resize(std::max<size_t>(tgt.size(), 26), ' ');
-    line += "  " + escape_for_terminal(src) + "  " + escape_for_terminal(tgt) + "  " + escape_for_terminal(d.key);
+    line += "  " + escape_for_terminal(src) + "  " + escape_for_terminal(tgt) + "  " +
+            escape_for_terminal(d.key);
     if (!d.detail.empty()) line += "\n          " + escape_for_terminal(d.detail);
     line.push_back('\n');
     std::fwrite(line.data(), 1, line.size(), stdout);
@@ -197,14 +212,18 @@ int run(const DiffsCli& c) {
 
 void add_diffs_command(CLI::App& app, Runner& runner) {
   auto c = std::make_shared<DiffsCli>();
-  auto* sub = app.add_subcommand("diffs", "List the differences of a compare run (default: the latest, its last round)");
+  auto* sub = app.add_subcommand(
+      "diffs", "List the differences of a compare run (default: the latest, its last round)");
   sub->add_option("--store", c->store, "SQLite result store")->capture_default_str();
-  sub->add_option("--run", c->run, "run id (default: the latest compare run)")->check(CLI::PositiveNumber);
-  sub->add_option("--round", c->round, "round (default: the run's last round)")->check(CLI::PositiveNumber);
+  sub->add_option("--run", c->run, "run id (default: the latest compare run)")
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--round", c->round, "round (default: the run's last round)")
+      ->check(CLI::PositiveNumber);
   sub->add_option("--kind", c->kinds, "only this kind (repeatable)")
       ->check(CLI::IsMember({"missing", "extra", "type", "ttl", "value"}));
   sub->add_option("--format", c->format, "table or jsonl")
-      ->check(CLI::IsMember({"table", "jsonl"}))->capture_default_str();
+      ->check(CLI::IsMember({"table", "jsonl"}))
+      ->capture_default_str();
   sub->callback([&runner, c] { runner = [c] { return run(*c); }; });
 }
 

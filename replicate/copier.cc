@@ -42,9 +42,10 @@ bool contains(std::string_view hay, std::string_view needle) {
 }
 
 bool icontains(std::string_view hay, std::string_view needle) {
-  auto it = std::search(hay.begin(), hay.end(), needle.begin(), needle.end(),
-                        [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) ==
-                                                    std::tolower(static_cast<unsigned char>(b)); });
+  auto it = std::search(hay.begin(), hay.end(), needle.begin(), needle.end(), [](char a, char b) {
+    return std::tolower(static_cast<unsigned char>(a)) ==
+           std::tolower(static_cast<unsigned char>(b));
+  });
   return it != hay.end();
 }
 
@@ -85,11 +86,14 @@ StreamId parse_stream_id(std::string_view id) {
   StreamId r;
   auto dash = id.find('-');
   std::from_chars(id.data(), id.data() + (dash == std::string_view::npos ? id.size() : dash), r.ms);
-  if (dash != std::string_view::npos) std::from_chars(id.data() + dash + 1, id.data() + id.size(), r.seq);
+  if (dash != std::string_view::npos)
+    std::from_chars(id.data() + dash + 1, id.data() + id.size(), r.seq);
   return r;
 }
 
-std::string to_string(StreamId id) { return std::to_string(id.ms) + "-" + std::to_string(id.seq); }
+std::string to_string(StreamId id) {
+  return std::to_string(id.ms) + "-" + std::to_string(id.seq);
+}
 
 // The smallest id after `id` (XRANGE/XPENDING paging without the exclusive
 // "(" syntax, which servers before 6.2 lack).
@@ -191,8 +195,8 @@ void push_hole(std::vector<Command>& out, const std::string& tmp, StreamId id) {
 
 // XADD for each [id, [field, value...]] entry, holes merged in id order;
 // `last` adds the holes after the last entry too.
-uint64_t push_entries(std::vector<Command>& out, const std::string& tmp, std::vector<Reply>& entries,
-                      Holes& holes, bool last) {
+uint64_t push_entries(std::vector<Command>& out, const std::string& tmp,
+                      std::vector<Reply>& entries, Holes& holes, bool last) {
   uint64_t bytes = 0;
   for (Reply& e : entries) {
     if (!e.is_array() || e.elements.size() < 2 || !e.elements[1].is_array()) continue;
@@ -223,7 +227,8 @@ void push_stream_groups(std::vector<Command>& out, const std::string& tmp, const
   }
   for (const auto& g : m.groups) {
     Command create{"XGROUP", "CREATE", tmp, g.name, g.last_delivered};
-    if (g.entries_read) create.insert(create.end(), {"ENTRIESREAD", std::to_string(*g.entries_read)});
+    if (g.entries_read)
+      create.insert(create.end(), {"ENTRIESREAD", std::to_string(*g.entries_read)});
     out.push_back(std::move(create));
     for (const auto& c : g.consumers) out.push_back({"XGROUP", "CREATECONSUMER", tmp, g.name, c});
   }
@@ -234,12 +239,14 @@ void push_stream_end(std::vector<Command>& out, const std::string& tmp, const St
                      const std::vector<StreamId>& placeholders) {
   for (size_t i = 0; i < placeholders.size(); i += 1000) {
     Command del{"XDEL", tmp};
-    for (size_t j = i; j < std::min(placeholders.size(), i + 1000); ++j) del.push_back(to_string(placeholders[j]));
+    for (size_t j = i; j < std::min(placeholders.size(), i + 1000); ++j)
+      del.push_back(to_string(placeholders[j]));
     out.push_back(std::move(del));
   }
   Command setid{"XSETID", tmp, m.last_id};
   if (m.entries_added && !m.max_deleted.empty()) {
-    setid.insert(setid.end(), {"ENTRIESADDED", std::to_string(*m.entries_added), "MAXDELETEDID", m.max_deleted});
+    setid.insert(setid.end(),
+                 {"ENTRIESADDED", std::to_string(*m.entries_added), "MAXDELETEDID", m.max_deleted});
   }
   out.push_back(std::move(setid));
 }
@@ -317,10 +324,10 @@ struct Copier::Impl {
     std::string key;
     SteadyTime queued{};
     int attempts = 0;
-    bool by_type = false;     // this key goes by type (refused payload)
-    bool probed_mem = false;  // MEMORY USAGE was in its probe
-    bool probed_type = false; // TYPE was in its probe
-    bool read_by_type = false; // its read stage fetched the value by type
+    bool by_type = false;       // this key goes by type (refused payload)
+    bool probed_mem = false;    // MEMORY USAGE was in its probe
+    bool probed_type = false;   // TYPE was in its probe
+    bool read_by_type = false;  // its read stage fetched the value by type
     int64_t mem = -1;
     std::string type;
     std::string restore_error;  // why RESTORE refused it
@@ -363,8 +370,8 @@ struct Copier::Impl {
   CopyOptions opts;
   Sink sink;
   CopyCounters counters;
-  std::deque<Item> pending;  // to probe
-  std::deque<Item> probed;   // to read
+  std::deque<Item> pending;         // to probe
+  std::deque<Item> probed;          // to read
   std::vector<Command> write_cmds;  // built in this step, sent in the next
   std::vector<Write> writes;
   std::vector<CopyResult> results;
@@ -422,7 +429,7 @@ struct Copier::Impl {
     CopyResult r;
     r.outcome.db = opts.db;
     r.outcome.key = it.key;
-    r.outcome.action = via == Via::Restore ? "restore"
+    r.outcome.action = via == Via::Restore  ? "restore"
                        : via == Via::Delete ? "delete"
                        : via == Via::None   ? "none"
                                             : "fallback";
@@ -483,8 +490,8 @@ struct Copier::Impl {
     }
     const std::string type = it.type;
     finish(it, via, "failed", error,
-           "the target connection was lost while writing it, " +
-               std::to_string(opts.max_attempts) + " times",
+           "the target connection was lost while writing it, " + std::to_string(opts.max_attempts) +
+               " times",
            bytes, type);
   }
 
@@ -647,7 +654,8 @@ void Copier::Impl::process_writes(std::vector<Write>& ws, std::vector<Reply>& tr
           finish(it, Via::Delete, "failed", r.str, w.detail);
         } else {
           std::string detail = w.detail;
-          if (r.integer == 0) detail += detail.empty() ? "absent on the target" : " (absent on the target)";
+          if (r.integer == 0)
+            detail += detail.empty() ? "absent on the target" : " (absent on the target)";
           finish(it, Via::Delete, "deleted", {}, std::move(detail), 0, "none");
         }
         break;
@@ -670,7 +678,8 @@ void Copier::Impl::process_writes(std::vector<Write>& ws, std::vector<Reply>& tr
   }
 }
 
-void Copier::Impl::process_reads(std::vector<Item>& items, std::vector<Reply>& sr, int64_t t_local) {
+void Copier::Impl::process_reads(std::vector<Item>& items, std::vector<Reply>& sr,
+                                 int64_t t_local) {
   size_t i = 0;
   for (Item& it : items) {
     Reply& ttl = sr[i++];
@@ -687,8 +696,8 @@ void Copier::Impl::process_reads(std::vector<Item>& items, std::vector<Reply>& s
       continue;
     }
     if (ttl.is_error() || !ttl.is_integer()) {
-      finish(it, typed ? Via::ByType : Via::Restore, "failed", ttl.is_error() ? ttl.str : ttl.summary(),
-             "reading the expiry on the source");
+      finish(it, typed ? Via::ByType : Via::Restore, "failed",
+             ttl.is_error() ? ttl.str : ttl.summary(), "reading the expiry on the source");
       continue;
     }
     if (val.is_error()) {
@@ -722,7 +731,8 @@ void Copier::Impl::process_reads(std::vector<Item>& items, std::vector<Reply>& s
     w.first = write_cmds.size();
     w.count = 1;
     w.bytes = val.str.size();
-    Command c{"RESTORE", it.key, abs > 0 ? std::to_string(abs) : "0", std::move(val.str), "REPLACE"};
+    Command c{"RESTORE", it.key, abs > 0 ? std::to_string(abs) : "0", std::move(val.str),
+              "REPLACE"};
     if (abs > 0) c.emplace_back("ABSTTL");
     write_cmds.push_back(std::move(c));
     w.item = std::move(it);
@@ -745,7 +755,8 @@ void Copier::Impl::build_by_type(Item& it, int64_t abs, Reply& value) {
     write_cmds.push_back({"SET", tmp, std::move(value.str)});
   } else if (t == "stream") {
     if (!value.is_array()) {
-      finish(it, Via::ByType, "failed", {}, "unexpected reply reading the source: " + value.summary());
+      finish(it, Via::ByType, "failed", {},
+             "unexpected reply reading the source: " + value.summary());
       return;
     }
     StreamMeta m;
@@ -766,7 +777,8 @@ void Copier::Impl::build_by_type(Item& it, int64_t abs, Reply& value) {
         if (const Reply* p = find_field(g, "pending"); p && p->is_array())
           for (const Reply& e : p->elements)
             if (e.is_array() && e.elements.size() >= 4)
-              pel.push_back({e.elements[0].str, e.elements[1].str, e.elements[2].integer, e.elements[3].integer});
+              pel.push_back({e.elements[0].str, e.elements[1].str, e.elements[2].integer,
+                             e.elements[3].integer});
         pels.emplace_back(sg.name, std::move(pel));
         m.groups.push_back(std::move(sg));
       }
@@ -776,29 +788,37 @@ void Copier::Impl::build_by_type(Item& it, int64_t abs, Reply& value) {
       std::set<StreamId> present;
       if (entries && entries->is_array())
         for (const Reply& e : entries->elements)
-          if (e.is_array() && !e.elements.empty()) present.insert(parse_stream_id(e.elements[0].str));
+          if (e.is_array() && !e.elements.empty())
+            present.insert(parse_stream_id(e.elements[0].str));
       for (const auto& [g, pel] : pels)
         for (const auto& p : pel)
           if (const StreamId id = parse_stream_id(p.id); !present.count(id)) holes.insert(id);
     }
     const std::vector<StreamId> placeholders(holes.begin(), holes.end());
     std::vector<Reply> none;
-    bytes += push_entries(write_cmds, tmp, entries && entries->is_array() ? entries->elements : none, holes, true);
+    bytes += push_entries(write_cmds, tmp,
+                          entries && entries->is_array() ? entries->elements : none, holes, true);
     const bool had_entries = write_cmds.size() > first;
     push_stream_groups(write_cmds, tmp, m, had_entries);
     for (auto& [g, pel] : pels) push_pel(write_cmds, tmp, g, pel);
     push_stream_end(write_cmds, tmp, m, placeholders);
   } else {
     if (!value.is_array()) {
-      finish(it, Via::ByType, "failed", {}, "unexpected reply reading the source: " + value.summary());
+      finish(it, Via::ByType, "failed", {},
+             "unexpected reply reading the source: " + value.summary());
       return;
     }
     auto& e = value.elements;
     empty = e.empty();
-    if (t == "list") bytes = push_chunked(write_cmds, "RPUSH", tmp, e, 1, opts.chunk_elements, opts.chunk_bytes);
-    else if (t == "hash") bytes = push_chunked(write_cmds, "HSET", tmp, e, 2, opts.chunk_elements, opts.chunk_bytes);
-    else if (t == "set") bytes = push_chunked(write_cmds, "SADD", tmp, e, 1, opts.chunk_elements, opts.chunk_bytes);
-    else bytes = push_chunked(write_cmds, "ZADD", tmp, e, 2, opts.chunk_elements, opts.chunk_bytes, true);
+    if (t == "list")
+      bytes = push_chunked(write_cmds, "RPUSH", tmp, e, 1, opts.chunk_elements, opts.chunk_bytes);
+    else if (t == "hash")
+      bytes = push_chunked(write_cmds, "HSET", tmp, e, 2, opts.chunk_elements, opts.chunk_bytes);
+    else if (t == "set")
+      bytes = push_chunked(write_cmds, "SADD", tmp, e, 1, opts.chunk_elements, opts.chunk_bytes);
+    else
+      bytes =
+          push_chunked(write_cmds, "ZADD", tmp, e, 2, opts.chunk_elements, opts.chunk_bytes, true);
   }
   if (empty) {
     // Collections are never empty: it was deleted between expiry and value reads.
@@ -830,9 +850,10 @@ void Copier::Impl::process_probes(std::vector<Item>& items, std::vector<Reply>& 
     if (mem && mem->is_error()) {
       if (is_refusal(*mem)) {
         if (!memory_refused) {
-          log::warn("the source refuses MEMORY USAGE (" + mem->str +
-                    "): big values are found by their length" +
-                    (opts.mem_limit ? std::string(" and --mem-limit cannot apply") : std::string()));
+          log::warn(
+              "the source refuses MEMORY USAGE (" + mem->str +
+              "): big values are found by their length" +
+              (opts.mem_limit ? std::string(" and --mem-limit cannot apply") : std::string()));
         }
         memory_refused = true;
         retry.push_back(std::move(it));
@@ -851,7 +872,8 @@ void Copier::Impl::process_probes(std::vector<Item>& items, std::vector<Reply>& 
     }
     if (type) it.type = type->str;
     if (mem) it.mem = mem->integer;
-    if (!opts.types.empty() && std::find(opts.types.begin(), opts.types.end(), it.type) == opts.types.end()) {
+    if (!opts.types.empty() &&
+        std::find(opts.types.begin(), opts.types.end(), it.type) == opts.types.end()) {
       finish(it, Via::None, "skipped", {}, "type " + it.type + " not selected", 0, it.type);
       --counters.skipped;
       ++counters.filtered;
@@ -874,15 +896,18 @@ void Copier::Impl::process_probes(std::vector<Item>& items, std::vector<Reply>& 
              is_big ? "big value: would be copied in chunks" : "", 0, it.type);
       continue;
     }
-    if (is_big) big.push_back(std::move(it));
-    else probed.push_back(std::move(it));
+    if (is_big)
+      big.push_back(std::move(it));
+    else
+      probed.push_back(std::move(it));
   }
   if (!unmeasured.empty()) {
     measure_by_length(unmeasured);
     for (Item& it : unmeasured) {
       const bool is_big = static_cast<uint64_t>(it.mem) > opts.big_bytes;
       if (opts.dry_run) {
-        finish(it, Via::ByType, "planned", {}, is_big ? "big value: would be copied in chunks" : "", 0, it.type);
+        finish(it, Via::ByType, "planned", {}, is_big ? "big value: would be copied in chunks" : "",
+               0, it.type);
       } else if (is_big) {
         big.push_back(std::move(it));
       } else {
@@ -932,7 +957,8 @@ void Copier::Impl::copy_big(Item& it) {
     return;
   }
   if (!known_type(type)) {
-    finish(it, Via::Chunked, "failed", {}, "type '" + type + "' (module) is too big to DUMP and cannot be copied by type", 0, type);
+    finish(it, Via::Chunked, "failed", {},
+           "type '" + type + "' (module) is too big to DUMP and cannot be copied by type", 0, type);
     return;
   }
   const std::string tmp = new_temp(key);
@@ -946,7 +972,8 @@ void Copier::Impl::copy_big(Item& it) {
       if (contains(gr[0].str, "no such key")) {
         schedule_delete(it, "gone from the source");
       } else {
-        finish(it, Via::Chunked, "failed", gr[0].str, "reading stream groups on the source", 0, type);
+        finish(it, Via::Chunked, "failed", gr[0].str, "reading stream groups on the source", 0,
+               type);
       }
       return;
     }
@@ -954,7 +981,8 @@ void Copier::Impl::copy_big(Item& it) {
       const std::string name = str_field(g, "name");
       std::string start = "-";
       for (;;) {
-        auto pr = src.execute(std::vector<Command>{{"XPENDING", key, name, start, "+", std::to_string(n)}});
+        auto pr = src.execute(
+            std::vector<Command>{{"XPENDING", key, name, start, "+", std::to_string(n)}});
         if (!pr[0].is_array() || pr[0].elements.empty()) break;
         std::vector<Command> probes;
         for (const Reply& e : pr[0].elements)
@@ -962,7 +990,8 @@ void Copier::Impl::copy_big(Item& it) {
             probes.push_back({"XRANGE", key, e.elements[0].str, e.elements[0].str});
         auto found = src.execute(probes);
         for (size_t i = 0; i < probes.size(); ++i)
-          if (found[i].is_array() && found[i].elements.empty()) holes.insert(parse_stream_id(probes[i][2]));
+          if (found[i].is_array() && found[i].elements.empty())
+            holes.insert(parse_stream_id(probes[i][2]));
         if (pr[0].elements.size() < n) break;
         start = next_stream_id(pr[0].elements.back().elements[0].str);
       }
@@ -977,8 +1006,11 @@ void Copier::Impl::copy_big(Item& it) {
 
   auto next_read = [&]() -> Command {
     if (type == "string")
-      return {"GETRANGE", key, std::to_string(offset), std::to_string(offset + static_cast<int64_t>(opts.chunk_bytes) - 1)};
-    if (type == "list") return {"LRANGE", key, std::to_string(offset), std::to_string(offset + static_cast<int64_t>(n) - 1)};
+      return {"GETRANGE", key, std::to_string(offset),
+              std::to_string(offset + static_cast<int64_t>(opts.chunk_bytes) - 1)};
+    if (type == "list")
+      return {"LRANGE", key, std::to_string(offset),
+              std::to_string(offset + static_cast<int64_t>(n) - 1)};
     if (type == "hash") return {"HSCAN", key, cursor, "COUNT", std::to_string(n)};
     if (type == "set") return {"SSCAN", key, cursor, "COUNT", std::to_string(n)};
     if (type == "zset") return {"ZSCAN", key, cursor, "COUNT", std::to_string(n)};
@@ -990,8 +1022,10 @@ void Copier::Impl::copy_big(Item& it) {
       if (!r.is_string()) return false;
       const size_t len = r.str.size();
       bytes += len;
-      if (offset == 0) w.push_back({"SET", tmp, std::move(r.str)});
-      else if (len) w.push_back({"APPEND", tmp, std::move(r.str)});
+      if (offset == 0)
+        w.push_back({"SET", tmp, std::move(r.str)});
+      else if (len)
+        w.push_back({"APPEND", tmp, std::move(r.str)});
       offset += static_cast<int64_t>(len);
       done = len < opts.chunk_bytes;
       return true;
@@ -1006,7 +1040,9 @@ void Copier::Impl::copy_big(Item& it) {
     }
     if (type == "stream") {
       const size_t got = r.elements.size();
-      if (got) stream_next = next_stream_id(r.elements.back().elements.empty() ? "0-0" : r.elements.back().elements[0].str);
+      if (got)
+        stream_next = next_stream_id(
+            r.elements.back().elements.empty() ? "0-0" : r.elements.back().elements[0].str);
       done = got < n;
       bytes += push_entries(w, tmp, r.elements, holes, done);
       return true;
@@ -1014,9 +1050,12 @@ void Copier::Impl::copy_big(Item& it) {
     if (r.elements.size() != 2 || !r.elements[1].is_array()) return false;
     cursor = r.elements[0].str;
     auto& e = r.elements[1].elements;
-    if (type == "hash") bytes += push_chunked(w, "HSET", tmp, e, 2, n, opts.chunk_bytes);
-    else if (type == "set") bytes += push_chunked(w, "SADD", tmp, e, 1, n, opts.chunk_bytes);
-    else bytes += push_chunked(w, "ZADD", tmp, e, 2, n, opts.chunk_bytes, true);
+    if (type == "hash")
+      bytes += push_chunked(w, "HSET", tmp, e, 2, n, opts.chunk_bytes);
+    else if (type == "set")
+      bytes += push_chunked(w, "SADD", tmp, e, 1, n, opts.chunk_bytes);
+    else
+      bytes += push_chunked(w, "ZADD", tmp, e, 2, n, opts.chunk_bytes, true);
     done = cursor == "0";
     return true;
   };
@@ -1080,7 +1119,8 @@ void Copier::Impl::copy_big(Item& it) {
 
   if (type == "stream") {
     // Metadata and groups after the entries, so last-generated-id covers them.
-    auto info = src.execute(std::vector<Command>{{"XINFO", "STREAM", key}, {"XINFO", "GROUPS", key}});
+    auto info =
+        src.execute(std::vector<Command>{{"XINFO", "STREAM", key}, {"XINFO", "GROUPS", key}});
     if (info[0].is_error() || info[1].is_error()) {
       const Reply& e = info[0].is_error() ? info[0] : info[1];
       if (contains(e.str, "no such key")) {
@@ -1106,7 +1146,8 @@ void Copier::Impl::copy_big(Item& it) {
       auto cr = src.execute(cc);
       for (size_t g = 0; g < m.groups.size(); ++g)
         if (cr[g].is_array())
-          for (const Reply& c : cr[g].elements) m.groups[g].consumers.push_back(str_field(c, "name"));
+          for (const Reply& c : cr[g].elements)
+            m.groups[g].consumers.push_back(str_field(c, "name"));
     }
     std::vector<Command> w;
     push_stream_groups(w, tmp, m, wrote);
@@ -1117,7 +1158,8 @@ void Copier::Impl::copy_big(Item& it) {
     for (const auto& g : m.groups) {
       std::string start = "-";
       for (;;) {
-        auto pr = src.execute(std::vector<Command>{{"XPENDING", key, g.name, start, "+", std::to_string(n)}});
+        auto pr = src.execute(
+            std::vector<Command>{{"XPENDING", key, g.name, start, "+", std::to_string(n)}});
         if (pr[0].is_error()) {
           abandon("failed", pr[0].str, "reading pending entries on the source");
           return;
@@ -1126,7 +1168,8 @@ void Copier::Impl::copy_big(Item& it) {
         std::vector<PelEntry> pel;
         for (const Reply& e : pr[0].elements)
           if (e.is_array() && e.elements.size() >= 4)
-            pel.push_back({e.elements[0].str, e.elements[1].str, now_src - e.elements[2].integer, e.elements[3].integer});
+            pel.push_back({e.elements[0].str, e.elements[1].str, now_src - e.elements[2].integer,
+                           e.elements[3].integer});
         if (!pel.empty()) {
           std::vector<Command> pw;
           push_pel(pw, tmp, g.name, pel);
@@ -1145,19 +1188,24 @@ void Copier::Impl::copy_big(Item& it) {
   // The expiry as it is now, after the copy.
   auto fin = src.execute(std::vector<Command>{ttl_cmd(key), {"TYPE", key}});
   const int64_t t_local = wall_ms();
-  if ((fin[1].is_string() && fin[1].str == "none") || (fin[0].is_integer() && fin[0].integer == -2) || !wrote) {
+  if ((fin[1].is_string() && fin[1].str == "none") ||
+      (fin[0].is_integer() && fin[0].integer == -2) || !wrote) {
     tgt.execute(std::vector<Command>{{"DEL", tmp}});
     schedule_delete(it, "gone from the source");
     return;
   }
   if (fin[1].is_string() && fin[1].str != type) {
     tgt.execute(std::vector<Command>{{"DEL", tmp}});
-    if (++it.attempts < opts.max_attempts) requeue(it);
-    else finish(it, Via::Chunked, "failed", {}, "the key kept changing type while copied", bytes, type);
+    if (++it.attempts < opts.max_attempts)
+      requeue(it);
+    else
+      finish(it, Via::Chunked, "failed", {}, "the key kept changing type while copied", bytes,
+             type);
     return;
   }
   if (!fin[0].is_integer()) {
-    abandon("failed", fin[0].is_error() ? fin[0].str : fin[0].summary(), "reading the expiry on the source");
+    abandon("failed", fin[0].is_error() ? fin[0].str : fin[0].summary(),
+            "reading the expiry on the source");
     return;
   }
   const int64_t abs = target_expiry(key, fin[0].integer, t_local);
@@ -1167,8 +1215,10 @@ void Copier::Impl::copy_big(Item& it) {
     return;
   }
   std::vector<Command> w;
-  if (abs > 0) w.push_back({"PEXPIREAT", tmp, std::to_string(abs)});
-  else w.push_back({"PERSIST", tmp});
+  if (abs > 0)
+    w.push_back({"PEXPIREAT", tmp, std::to_string(abs)});
+  else
+    w.push_back({"PERSIST", tmp});
   w.push_back({"RENAME", tmp, key});
   if (!written(tgt.execute(w, Resend::Never), "moving the copied big value into place")) return;
   finish(it, Via::Chunked, "copied", {}, "big value copied in chunks", bytes, type);
@@ -1185,7 +1235,9 @@ void Copier::add(std::span<const std::string> keys, SteadyTime queued) {
   for (const auto& k : keys) impl_->add(k, queued);
 }
 
-void Copier::add(std::string key, SteadyTime queued) { impl_->add(std::move(key), queued); }
+void Copier::add(std::string key, SteadyTime queued) {
+  impl_->add(std::move(key), queued);
+}
 
 void Copier::step() {
   if (!idle()) impl_->step();
@@ -1200,8 +1252,12 @@ bool Copier::idle() const {
          impl_->write_cmds.empty();
 }
 
-size_t Copier::backlog() const { return impl_->in_pipeline.size(); }
-size_t Copier::waiting() const { return impl_->pending.size(); }
+size_t Copier::backlog() const {
+  return impl_->in_pipeline.size();
+}
+size_t Copier::waiting() const {
+  return impl_->pending.size();
+}
 
 std::vector<CopyResult> Copier::copy(std::span<const std::string> keys) {
   std::vector<CopyResult> out;
@@ -1221,7 +1277,11 @@ std::vector<CopyResult> Copier::copy(std::span<const std::string> keys) {
   return out;
 }
 
-const CopyCounters& Copier::counters() const { return impl_->counters; }
-const CopyOptions& Copier::options() const { return impl_->opts; }
+const CopyCounters& Copier::counters() const {
+  return impl_->counters;
+}
+const CopyOptions& Copier::options() const {
+  return impl_->opts;
+}
 
 }  // namespace migcheck

@@ -38,17 +38,17 @@ struct CopyShared {
 };
 
 struct CopyOptions {
-  int db = 0;                 // recorded in outcomes
-  bool structural = false;    // --struct: never DUMP/RESTORE, always by type
-  bool dry_run = false;       // decide and report ("planned"), write nothing
-  uint64_t mem_limit = 0;     // MEMORY USAGE above this: skipped (0 = no limit)
-  std::vector<std::string> types;  // only keys of these types (empty = all)
-  size_t batch = 500;              // keys probed / read / written per step
-  size_t chunk_elements = 1000;    // elements per command when going by type
-  uint64_t chunk_bytes = 1 << 20;  // bytes per command when going by type
-  uint64_t big_bytes = 1 << 20;    // MEMORY USAGE above this: read in chunks
-  uint64_t step_bytes = 64 << 20;  // bound on value bytes held per step
-  int max_attempts = 5;            // a key that keeps changing type mid-copy
+  int db = 0;                          // recorded in outcomes
+  bool structural = false;             // --struct: never DUMP/RESTORE, always by type
+  bool dry_run = false;                // decide and report ("planned"), write nothing
+  uint64_t mem_limit = 0;              // MEMORY USAGE above this: skipped (0 = no limit)
+  std::vector<std::string> types;      // only keys of these types (empty = all)
+  size_t batch = 500;                  // keys probed / read / written per step
+  size_t chunk_elements = 1000;        // elements per command when going by type
+  uint64_t chunk_bytes = 1 << 20;      // bytes per command when going by type
+  uint64_t big_bytes = 1 << 20;        // MEMORY USAGE above this: read in chunks
+  uint64_t step_bytes = 64 << 20;      // bound on value bytes held per step
+  int max_attempts = 5;                // a key that keeps changing type mid-copy
   std::shared_ptr<CopyShared> shared;  // optional; one per copier otherwise
   RateLimiter* limiter = nullptr;      // charged with every source command
 };
@@ -64,21 +64,22 @@ struct CopyCounters {
   int64_t skipped = 0;    // not copied on purpose (--mem-limit, module type...)
   int64_t filtered = 0;   // type not selected (CopyOptions::types): not counted as skipped
   int64_t failed = 0;
-  int64_t planned = 0;    // dry run
-  uint64_t bytes = 0;     // value bytes read from the source
+  int64_t planned = 0;  // dry run
+  uint64_t bytes = 0;   // value bytes read from the source
   CopyCounters& operator+=(const CopyCounters& o);
   CopyCounters& operator-=(const CopyCounters& o);
 };
 // As JSON in resume checkpoints.
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CopyCounters, keys, copied, restored, fallbacks, chunked, deleted,
-                                                skipped, filtered, failed, planned, bytes)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CopyCounters, keys, copied, restored, fallbacks,
+                                                chunked, deleted, skipped, filtered, failed,
+                                                planned, bytes)
 
 struct CopyResult {
   Outcome outcome;
   SteadyTime queued{};  // as given to add(): lag = done - queued
   SteadyTime done{};    // when the target acknowledged (or the outcome was decided)
   uint64_t bytes = 0;
-  std::string type;     // the source type when known ("none" when gone)
+  std::string type;  // the source type when known ("none" when gone)
 };
 
 class Copier {

@@ -61,7 +61,8 @@ NotifyCheck check_notify_flags(std::string_view value, const std::vector<std::st
     if (classes == kAllClasses) classes = "A";
     std::string extra;  // flags beyond K/E/classes that were set (m, n, d...)
     for (char c : value)
-      if (c != 'K' && c != 'E' && c != 'A' && kAllClasses.find(c) == std::string_view::npos) extra += c;
+      if (c != 'K' && c != 'E' && c != 'A' && kAllClasses.find(c) == std::string_view::npos)
+        extra += c;
     r.suggested = std::string(has('K') || value.empty() ? "K" : "") + "E" + classes + extra;
   }
   return r;
@@ -82,7 +83,8 @@ EventQueue::Push EventQueue::push(std::string_view key, SteadyTime at) {
   return Push::Queued;
 }
 
-size_t EventQueue::pop(std::vector<std::pair<std::string, SteadyTime>>& out, size_t max, Millis wait) {
+size_t EventQueue::pop(std::vector<std::pair<std::string, SteadyTime>>& out, size_t max,
+                       Millis wait) {
   std::unique_lock lock(mu_);
   if (order_.empty() && wait.count() > 0)
     cv_.wait_for(lock, wait, [&] { return !order_.empty() || woken_; });
@@ -130,20 +132,23 @@ KeyspaceListener::KeyspaceListener(const Client& source, int db, bool keyevent, 
   }
 }
 
-KeyspaceListener::~KeyspaceListener() { stop(); }
+KeyspaceListener::~KeyspaceListener() {
+  stop();
+}
 
 namespace {
 
 // Connects, authenticates and subscribes; throws ConnectionError.
-void subscribe(std::unique_ptr<Transport>& t, ReplyParser& parser,
-               std::vector<char>& buf, const Endpoint& ep, const ConnectOptions& conn,
-               const std::string& pattern) {
+void subscribe(std::unique_ptr<Transport>& t, ReplyParser& parser, std::vector<char>& buf,
+               const Endpoint& ep, const ConnectOptions& conn, const std::string& pattern) {
   parser.reset();
   t = std::make_unique<Transport>(ep, conn.connect_timeout);
   std::vector<Command> setup;
   if (!ep.password.empty()) {
-    if (ep.user.empty()) setup.push_back({"AUTH", ep.password});
-    else setup.push_back({"AUTH", ep.user, ep.password});
+    if (ep.user.empty())
+      setup.push_back({"AUTH", ep.password});
+    else
+      setup.push_back({"AUTH", ep.user, ep.password});
   }
   setup.push_back({"CLIENT", "SETNAME", conn.client_name + "-live"});
   setup.push_back({"PSUBSCRIBE", pattern});
@@ -155,8 +160,8 @@ void subscribe(std::unique_ptr<Transport>& t, ReplyParser& parser,
       if (r->is_error() && setup[i][0] == "AUTH")
         throw ConnectionError("authentication failed for " + ep.display() + ": " + r->str, false);
       if (r->is_error() && setup[i][0] == "PSUBSCRIBE")
-        throw ConnectionError("cannot subscribe to keyspace notifications on " + ep.display() + ": " + r->str,
-                              false);
+        throw ConnectionError(
+            "cannot subscribe to keyspace notifications on " + ep.display() + ": " + r->str, false);
       if (++i == setup.size()) return;
     }
     size_t n = t->read_some(buf.data(), buf.size(), conn.command_timeout);
@@ -193,7 +198,8 @@ ListenerStats KeyspaceListener::stats() const {
 }
 
 SteadyTime KeyspaceListener::last_event() const {
-  return SteadyTime(std::chrono::duration_cast<SteadyTime::duration>(std::chrono::nanoseconds(last_event_ns_.load())));
+  return SteadyTime(std::chrono::duration_cast<SteadyTime::duration>(
+      std::chrono::nanoseconds(last_event_ns_.load())));
 }
 
 void KeyspaceListener::handle(Sub& sub) {
@@ -234,7 +240,8 @@ void KeyspaceListener::run() {
         try {
           subscribe(s->transport, s->parser, s->buf, s->ep, conn_, pattern);
           s->down = false;
-          log::info("keyspace notifications of " + s->ep.display() + " resubscribed; rescanning for missed changes");
+          log::info("keyspace notifications of " + s->ep.display() +
+                    " resubscribed; rescanning for missed changes");
         } catch (const ConnectionError&) {
           s->retry_at = now + std::chrono::seconds(1);
           continue;

@@ -29,9 +29,9 @@ namespace migcheck {
 // server's value. `types` narrows the type classes needed (--type).
 struct NotifyCheck {
   bool ok = false;
-  bool keyevent = true;       // subscribe to __keyevent@db__ (E) or __keyspace@db__ (K)
-  std::string missing;        // flags to add, e.g. "E$e"
-  std::string suggested;      // the value to set, e.g. "KEA"
+  bool keyevent = true;   // subscribe to __keyevent@db__ (E) or __keyspace@db__ (K)
+  std::string missing;    // flags to add, e.g. "E$e"
+  std::string suggested;  // the value to set, e.g. "KEA"
 };
 NotifyCheck check_notify_flags(std::string_view value, const std::vector<std::string>& types = {});
 
@@ -72,7 +72,8 @@ struct ListenerStats {
 class KeyspaceListener {
  public:
   using Handler = std::function<void(std::string_view key, std::string_view event, SteadyTime at)>;
-  KeyspaceListener(const Client& source, int db, bool keyevent, ConnectOptions conn, Handler on_key);
+  KeyspaceListener(const Client& source, int db, bool keyevent, ConnectOptions conn,
+                   Handler on_key);
   ~KeyspaceListener();
   KeyspaceListener(const KeyspaceListener&) = delete;
   KeyspaceListener& operator=(const KeyspaceListener&) = delete;

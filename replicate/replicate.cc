@@ -285,7 +285,7 @@ class Engine {
   size_t batch_ = 500;
   ClientOptions worker_source_client_;
   std::shared_ptr<RestartWatch> watch_ = std::make_shared<RestartWatch>();
-  uint64_t restarts_handled_ = 0;  // watch_->restarts() already acted upon
+  uint64_t restarts_handled_ = 0;                // watch_->restarts() already acted upon
   ClientOptions source_client_, target_client_;  // the options', with watch_
   std::atomic<bool> abort_{false};
   RateLimiter limiter_;
@@ -766,8 +766,8 @@ void Engine::start_pass_over() {
   log::warn(
       "a server restarted during the scan pass: SCAN cursors do not survive a restart and "
       "writes it acknowledged may be lost, so the pass starts over from the beginning (" +
-      std::to_string(result_.starts_over) + " of at most " +
-      std::to_string(kMaxPassStartsOver) + ")");
+      std::to_string(result_.starts_over) + " of at most " + std::to_string(kMaxPassStartsOver) +
+      ")");
   restarts_handled_ = watch_->restarts();
   store_.rollback_outcomes(result_.run_id, 0);
   CopyCounters done;

@@ -287,10 +287,10 @@ void add_replicate_command(CLI::App& app, Runner& runner) {
   add_side_flags(*sub, c->common.target, "target");
   add_common_flags(*sub, c->common);
   sub->callback([&runner, c, sub] {
-    c->run_options_given = given_options(
-        *sub, {"--mode", "--verify", "--struct", "--match", "--type", "--db", "--target-db",
-               "--mem-limit", "--scan-count", "--batch", "--connections", "--max-ops-per-sec",
-               "--dry-run"});
+    c->run_options_given =
+        given_options(*sub, {"--mode", "--verify", "--struct", "--match", "--type", "--db",
+                             "--target-db", "--mem-limit", "--scan-count", "--batch",
+                             "--connections", "--max-ops-per-sec", "--dry-run"});
     runner = [c] { return run(*c); };
   });
 }

@@ -21,7 +21,9 @@ void scrub_uri(char* arg) {
   mask(colon ? colon + 1 : userinfo, at);  // "user@" alone is a password, as in redis-cli
 }
 
-bool is_pass_flag(std::string_view a) { return a == "--source-pass" || a == "--target-pass"; }
+bool is_pass_flag(std::string_view a) {
+  return a == "--source-pass" || a == "--target-pass";
+}
 
 }  // namespace
 

@@ -30,17 +30,23 @@ void add_side_flags(CLI::App& app, SideOptions& s, const std::string& side) {
                  "password for the " + side + " (or MIGCHECK_" +
                      std::string(side == "source" ? "SOURCE" : "TARGET") + "_PASS)")
       ->group(g);
-  app.add_flag("--" + side + "-tls", s.tls, "use TLS for the " + side + " (as rediss://)")->group(g);
+  app.add_flag("--" + side + "-tls", s.tls, "use TLS for the " + side + " (as rediss://)")
+      ->group(g);
   app.add_option("--" + side + "-cacert", s.cacert, "CA certificate file to verify the " + side)
-      ->group(g)->check(CLI::ExistingFile);
+      ->group(g)
+      ->check(CLI::ExistingFile);
   app.add_option("--" + side + "-cert", s.cert, "client certificate (PEM) for the " + side)
-      ->group(g)->check(CLI::ExistingFile);
+      ->group(g)
+      ->check(CLI::ExistingFile);
   app.add_option("--" + side + "-key", s.key, "client private key (PEM) for the " + side)
-      ->group(g)->check(CLI::ExistingFile);
+      ->group(g)
+      ->check(CLI::ExistingFile);
   app.add_flag("--" + side + "-insecure", s.insecure,
-               "do not verify the " + side + "'s TLS certificate (warns)")->group(g);
+               "do not verify the " + side + "'s TLS certificate (warns)")
+      ->group(g);
   app.add_flag("--" + side + "-cluster", s.cluster,
-               "require the " + side + " to be a Redis Cluster (detected otherwise)")->group(g);
+               "require the " + side + " to be a Redis Cluster (detected otherwise)")
+      ->group(g);
 }
 
 void add_common_flags(CLI::App& app, CommonOptions& o) {
@@ -48,14 +54,18 @@ void add_common_flags(CLI::App& app, CommonOptions& o) {
   app.add_flag("-q,--quiet", o.quiet, "no progress or informational output");
   app.add_flag("--verbose", o.verbose, "debug output");
   app.add_option("--connect-timeout", o.connect_timeout, "connect timeout")
-      ->check(duration_validator())->capture_default_str();
+      ->check(duration_validator())
+      ->capture_default_str();
   app.add_option("--timeout", o.command_timeout, "per-reply timeout")
-      ->check(duration_validator())->capture_default_str();
+      ->check(duration_validator())
+      ->capture_default_str();
   app.add_option("--retry-for", o.retry_for,
                  "keep reconnecting to a lost server this long before giving up")
-      ->check(duration_validator())->capture_default_str();
+      ->check(duration_validator())
+      ->capture_default_str();
   app.add_option("--read-from", o.read_from, "cluster sources: read from primary or replica")
-      ->check(CLI::IsMember({"primary", "replica"}))->capture_default_str();
+      ->check(CLI::IsMember({"primary", "replica"}))
+      ->capture_default_str();
 }
 
 Endpoint resolve_endpoint(const SideOptions& s, const char* env_var) {
@@ -73,7 +83,8 @@ Endpoint resolve_endpoint(const SideOptions& s, const char* env_var) {
   if (s.insecure) ep.tls.insecure = true;
   if (s.cluster) ep.cluster = true;
   if ((!ep.tls.cert.empty() || !ep.tls.cacert.empty() || ep.tls.insecure) && !ep.tls.enabled)
-    throw UsageError("TLS options given for " + ep.display() + " but TLS is off: use rediss:// or --*-tls");
+    throw UsageError("TLS options given for " + ep.display() +
+                     " but TLS is off: use rediss:// or --*-tls");
   return ep;
 }
 
@@ -85,9 +96,12 @@ void resolve_sides(const CommonOptions& o, int db, int target_db, Endpoint& sour
     source.db = db;
     source.db_given = true;
   }
-  if (target_db >= 0) target.db = target_db;
-  else if (db >= 0) target.db = db;
-  else if (!target.db_given) target.db = source.db;
+  if (target_db >= 0)
+    target.db = target_db;
+  else if (db >= 0)
+    target.db = db;
+  else if (!target.db_given)
+    target.db = source.db;
 }
 
 std::vector<std::string> given_options(const CLI::App& app,

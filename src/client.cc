@@ -34,9 +34,11 @@ Endpoint node_endpoint(const Endpoint& seed, std::string host, int port) {
 // "host:port" (host may be "", or a [v6] literal) -> host, port
 std::pair<std::string, int> split_address(std::string_view addr, const std::string& fallback_host) {
   auto colon = addr.rfind(':');
-  if (colon == std::string_view::npos) throw ProtocolError("bad node address '" + std::string(addr) + "'");
+  if (colon == std::string_view::npos)
+    throw ProtocolError("bad node address '" + std::string(addr) + "'");
   std::string host(addr.substr(0, colon));
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   if (host.empty() || host == "?") host = fallback_host;
   int port = 0;
   auto p = addr.substr(colon + 1);
@@ -71,7 +73,8 @@ Client::Client(Endpoint seed, ClientOptions opts) : seed_(std::move(seed)), opts
   if (r.is_string()) info = r.str;
   bool enabled = info_field(info, "cluster_enabled") == "1";
   if (seed_.cluster.value_or(false) && !enabled)
-    throw UsageError(seed_.display() + " is not a cluster node (cluster_enabled:0) but cluster mode was forced");
+    throw UsageError(seed_.display() +
+                     " is not a cluster node (cluster_enabled:0) but cluster mode was forced");
   cluster_ = enabled;
   if (!cluster_) {
     NodeInfo n;
@@ -119,11 +122,18 @@ void Client::discover(Connection& c) {
       std::string primary_id;
       for (const Reply& n : nodes->elements) {
         const Reply* role = find_field(n, "role");
-        if (role && role->str == "master") primary_id = find_field(n, "id") ? find_field(n, "id")->str : "";
+        if (role && role->str == "master")
+          primary_id = find_field(n, "id") ? find_field(n, "id")->str : "";
       }
       for (const Reply& n : nodes->elements) {
-        auto str = [&](const char* f) { const Reply* r = find_field(n, f); return r && r->is_string() ? r->str : std::string(); };
-        auto num = [&](const char* f) { const Reply* r = find_field(n, f); return r && r->is_integer() ? r->integer : 0; };
+        auto str = [&](const char* f) {
+          const Reply* r = find_field(n, f);
+          return r && r->is_string() ? r->str : std::string();
+        };
+        auto num = [&](const char* f) {
+          const Reply* r = find_field(n, f);
+          return r && r->is_integer() ? r->integer : 0;
+        };
         if (str("health") == "failed") continue;
         std::string host = str("endpoint");
         if (host.empty() || host == "?") host = str("ip");
@@ -133,8 +143,10 @@ void Client::discover(Connection& c) {
         info.endpoint = node_endpoint(seed_, host, port);
         info.id = str("id");
         info.primary = str("role") == "master";
-        if (info.primary) info.slots = ranges;
-        else info.primary_id = primary_id;
+        if (info.primary)
+          info.slots = ranges;
+        else
+          info.primary_id = primary_id;
         add(std::move(info));
       }
     }
@@ -145,7 +157,8 @@ void Client::discover(Connection& c) {
                           (slots.is_error() ? slots.str : "unexpected reply to CLUSTER SLOTS"));
     for (const Reply& range : slots.elements) {
       if (!range.is_array() || range.elements.size() < 3) continue;
-      int lo = static_cast<int>(range.elements[0].integer), hi = static_cast<int>(range.elements[1].integer);
+      int lo = static_cast<int>(range.elements[0].integer),
+          hi = static_cast<int>(range.elements[1].integer);
       std::string primary_id;
       for (size_t i = 2; i < range.elements.size(); ++i) {
         const auto& n = range.elements[i].elements;
@@ -175,7 +188,8 @@ void Client::discover(Connection& c) {
   for (auto& n : found) {
     std::unique_ptr<NodeConn> nc;
     for (size_t i = 0; i < nodes_.size(); ++i)
-      if (nodes_[i].endpoint.address() == n.endpoint.address() && conns_[i]) nc = std::move(conns_[i]);
+      if (nodes_[i].endpoint.address() == n.endpoint.address() && conns_[i])
+        nc = std::move(conns_[i]);
     conns.push_back(nc ? std::move(nc) : std::make_unique<NodeConn>());
   }
   nodes_ = std::move(found);
@@ -183,7 +197,8 @@ void Client::discover(Connection& c) {
   slot_primary_.fill(0);
   for (size_t i = 0; i < nodes_.size(); ++i)
     for (auto [lo, hi] : nodes_[i].slots)
-      for (int s = std::max(lo, 0); s <= std::min(hi, kSlots - 1); ++s) slot_primary_[s] = static_cast<uint16_t>(i);
+      for (int s = std::max(lo, 0); s <= std::min(hi, kSlots - 1); ++s)
+        slot_primary_[s] = static_cast<uint16_t>(i);
   slot_read_ = slot_primary_;
   if (opts_.read_from_replica) {
     for (size_t p = 0; p < nodes_.size(); ++p) {
@@ -244,7 +259,8 @@ Connection& Client::ensure(size_t node) {
     if (opts_.watch) opts_.watch->observe(nodes_[node].endpoint.address(), nc->conn->run_id());
   } catch (const ConnectionError& e) {
     if (cluster_ && nodes_[node].endpoint.address() != seed_.address())
-      throw ConnectionError(std::string(e.what()) + " (address announced by cluster " + seed_.display() +
+      throw ConnectionError(std::string(e.what()) + " (address announced by cluster " +
+                                seed_.display() +
                                 "; announced addresses must be reachable from here)",
                             e.retryable);
     throw;
@@ -252,7 +268,9 @@ Connection& Client::ensure(size_t node) {
   return *nc->conn;
 }
 
-Connection& Client::connection(size_t node) { return ensure(node); }
+Connection& Client::connection(size_t node) {
+  return ensure(node);
+}
 
 size_t Client::node_index_for(const std::string& address) {
   for (size_t i = 0; i < nodes_.size(); ++i)
@@ -277,14 +295,16 @@ void Client::reconnect_wait(size_t node, const ConnectionError& why,
   auto now = std::chrono::steady_clock::now();
   if (first_failure == std::chrono::steady_clock::time_point{}) {
     first_failure = now;
-    log::warn(std::string(why.what()) + "; reconnecting (for up to " + format_duration(opts_.retry_for) + ")");
+    log::warn(std::string(why.what()) + "; reconnecting (for up to " +
+              format_duration(opts_.retry_for) + ")");
   }
   auto waited = std::chrono::duration_cast<Millis>(now - first_failure);
   if (waited >= opts_.retry_for)
     throw ConnectionError("giving up on " + nodes_[node].endpoint.display() + " after " +
                               format_duration(opts_.retry_for) + ": " + why.what(),
                           false);
-  auto backoff = std::min<Millis>(Millis(2000), Millis(100) * (1 << std::min<int64_t>(4, waited.count() / 1000)));
+  auto backoff = std::min<Millis>(Millis(2000),
+                                  Millis(100) * (1 << std::min<int64_t>(4, waited.count() / 1000)));
   std::this_thread::sleep_for(std::min(backoff, opts_.retry_for - waited));
   if (conns_[node]) conns_[node]->conn.reset();
 }
@@ -320,7 +340,9 @@ int64_t Client::clock_offset_ms(size_t node) {
   return offset;
 }
 
-bool is_lost_reply(const Reply& r) { return r.is_error() && r.error_code() == kLostReplyCode; }
+bool is_lost_reply(const Reply& r) {
+  return r.is_error() && r.error_code() == kLostReplyCode;
+}
 
 std::vector<Reply> Client::execute(std::span<const Command> cmds, Resend resend) {
   submit(cmds, resend);
@@ -413,7 +435,8 @@ std::vector<Reply> Client::collect() {
       return;
     }
     if (r.is_error() && (r.error_code() == "MOVED" || r.error_code() == "ASK"))
-      throw ConnectionError("too many cluster redirections for one key on " + seed_.display() + ": " + r.str, false);
+      throw ConnectionError(
+          "too many cluster redirections for one key on " + seed_.display() + ": " + r.str, false);
     out[i] = std::move(r);
   };
 

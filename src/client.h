@@ -33,7 +33,7 @@ bool is_lost_reply(const Reply& r);
 
 struct ClientOptions {
   ConnectOptions conn;
-  Millis retry_for{60000};      // keep reconnecting this long before giving up
+  Millis retry_for{60000};         // keep reconnecting this long before giving up
   bool read_from_replica = false;  // cluster: route reads and scans to replicas
   int max_redirects = 16;
   // Told the server's run_id at every connection (shared by a run's clients).
@@ -42,9 +42,9 @@ struct ClientOptions {
 
 struct NodeInfo {
   Endpoint endpoint;
-  std::string id;       // cluster node id, empty for standalone
+  std::string id;  // cluster node id, empty for standalone
   bool primary = true;
-  std::string primary_id;  // for replicas
+  std::string primary_id;                  // for replicas
   std::vector<std::pair<int, int>> slots;  // inclusive ranges, primaries only
 };
 

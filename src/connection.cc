@@ -27,8 +27,10 @@ void Connection::handshake() {
   const std::string name = ep_.display();
   std::vector<Command> setup;
   if (!ep_.password.empty()) {
-    if (ep_.user.empty()) setup.push_back({"AUTH", ep_.password});
-    else setup.push_back({"AUTH", ep_.user, ep_.password});
+    if (ep_.user.empty())
+      setup.push_back({"AUTH", ep_.password});
+    else
+      setup.push_back({"AUTH", ep_.user, ep_.password});
   }
   if (opts_.select_db && ep_.db != 0) setup.push_back({"SELECT", std::to_string(ep_.db)});
   if (opts_.readonly) setup.push_back({"READONLY"});
@@ -53,15 +55,16 @@ void Connection::handshake() {
     if (!r.is_error()) continue;
     if (r.error_code() == "NOAUTH")
       throw ConnectionError("authentication required by " + name +
-                                ": give a password in the URI, --*-pass or MIGCHECK_*_PASS", false);
+                                ": give a password in the URI, --*-pass or MIGCHECK_*_PASS",
+                            false);
     if (cmd == "AUTH")
       throw ConnectionError("authentication failed for " + name + ": " + r.str, false);
     // CLIENT may be refused by ACLs (the name is cosmetic), INFO too (then
     // restarts go unnoticed, and RestartWatch says so).
     if (cmd == "CLIENT" || cmd == "INFO") continue;
     if (cmd == "SELECT")
-      throw ConnectionError("cannot select database " + std::to_string(ep_.db) + " on " + name +
-                                ": " + r.str, false);
+      throw ConnectionError(
+          "cannot select database " + std::to_string(ep_.db) + " on " + name + ": " + r.str, false);
     throw ConnectionError(cmd + " failed on " + name + ": " + r.str, false);
   }
 }
@@ -117,7 +120,8 @@ std::vector<Reply> Connection::pipeline(std::span<const Command> cmds) {
   while (out.size() < cmds.size()) {
     while (sent < cmds.size() && pending_ < opts_.max_in_flight) append(cmds[sent++]);
     // Read half a window before topping up, so writes and server work overlap.
-    size_t target = sent == cmds.size() ? cmds.size() : out.size() + std::max<size_t>(1, pending_ / 2);
+    size_t target =
+        sent == cmds.size() ? cmds.size() : out.size() + std::max<size_t>(1, pending_ / 2);
     while (out.size() < target) out.push_back(read());
   }
   return out;

@@ -20,8 +20,8 @@ struct ConnectOptions {
   Millis connect_timeout{5000};
   Millis command_timeout{30000};
   std::string client_name = "migcheck";
-  bool select_db = true;     // false for cluster nodes (db 0 only)
-  bool readonly = false;     // send READONLY (cluster replica reads)
+  bool select_db = true;        // false for cluster nodes (db 0 only)
+  bool readonly = false;        // send READONLY (cluster replica reads)
   size_t max_in_flight = 1000;  // commands written before replies are read
   bool fetch_run_id = false;    // INFO server at set-up, for run_id() (RestartWatch)
 };

@@ -16,7 +16,9 @@
 namespace migcheck {
 namespace {
 
-Digest128 from_xxh(XXH128_hash_t h) { return Digest128{h.low64, h.high64}; }
+Digest128 from_xxh(XXH128_hash_t h) {
+  return Digest128{h.low64, h.high64};
+}
 
 void put_u64(std::string& out, uint64_t v) {
   if constexpr (std::endian::native != std::endian::little) v = __builtin_bswap64(v);
@@ -76,7 +78,9 @@ Digest128 hash_bytes(std::string_view bytes, uint64_t seed) {
   return from_xxh(XXH3_128bits_withSeed(bytes.data(), bytes.size(), seed));
 }
 
-uint64_t element_id(std::string_view member) { return XXH3_64bits(member.data(), member.size()); }
+uint64_t element_id(std::string_view member) {
+  return XXH3_64bits(member.data(), member.size());
+}
 
 bool IdSet::insert(uint64_t v) {
   if (v == 0) {  // 0 marks empty slots
@@ -99,8 +103,10 @@ bool IdSet::insert(uint64_t v) {
 
 void IdSet::clear() {
   if (size_ == 0) return;
-  if (slots_.size() > (1u << 16)) slots_ = {};
-  else std::fill(slots_.begin(), slots_.end(), 0);
+  if (slots_.size() > (1u << 16))
+    slots_ = {};
+  else
+    std::fill(slots_.begin(), slots_.end(), 0);
   size_ = 0;
   has_zero_ = false;
 }
@@ -235,8 +241,10 @@ void StreamDigest::set_meta(std::string_view last_id, std::optional<int64_t> ent
                             std::optional<std::string_view> max_deleted_id) {
   last_id_.assign(last_id);
   entries_added_ = entries_added;
-  if (max_deleted_id) max_deleted_id_.emplace(*max_deleted_id);
-  else max_deleted_id_.reset();
+  if (max_deleted_id)
+    max_deleted_id_.emplace(*max_deleted_id);
+  else
+    max_deleted_id_.reset();
 }
 
 StreamDigest::Group& StreamDigest::group(std::string_view name) {

@@ -30,11 +30,16 @@ std::pair<double, std::string> split_number(std::string_view text, const char* w
 Millis parse_duration(std::string_view text) {
   auto [v, unit] = split_number(text, "duration");
   double ms;
-  if (unit.empty() || unit == "s") ms = v * 1000;
-  else if (unit == "ms") ms = v;
-  else if (unit == "m") ms = v * 60'000;
-  else if (unit == "h") ms = v * 3'600'000;
-  else throw UsageError("invalid duration '" + std::string(text) + "' (use ms, s, m or h)");
+  if (unit.empty() || unit == "s")
+    ms = v * 1000;
+  else if (unit == "ms")
+    ms = v;
+  else if (unit == "m")
+    ms = v * 60'000;
+  else if (unit == "h")
+    ms = v * 3'600'000;
+  else
+    throw UsageError("invalid duration '" + std::string(text) + "' (use ms, s, m or h)");
   if (ms > 1e15) throw UsageError("duration '" + std::string(text) + "' is too large");
   return Millis(static_cast<int64_t>(std::llround(ms)));
 }
@@ -42,11 +47,16 @@ Millis parse_duration(std::string_view text) {
 uint64_t parse_size(std::string_view text) {
   auto [v, unit] = split_number(text, "size");
   double mult;
-  if (unit.empty() || unit == "b") mult = 1;
-  else if (unit == "k" || unit == "kb" || unit == "kib") mult = 1024.0;
-  else if (unit == "m" || unit == "mb" || unit == "mib") mult = 1024.0 * 1024;
-  else if (unit == "g" || unit == "gb" || unit == "gib") mult = 1024.0 * 1024 * 1024;
-  else throw UsageError("invalid size '" + std::string(text) + "' (use b, kb, mb or gb)");
+  if (unit.empty() || unit == "b")
+    mult = 1;
+  else if (unit == "k" || unit == "kb" || unit == "kib")
+    mult = 1024.0;
+  else if (unit == "m" || unit == "mb" || unit == "mib")
+    mult = 1024.0 * 1024;
+  else if (unit == "g" || unit == "gb" || unit == "gib")
+    mult = 1024.0 * 1024 * 1024;
+  else
+    throw UsageError("invalid size '" + std::string(text) + "' (use b, kb, mb or gb)");
   double bytes = v * mult;
   if (bytes > 1e18) throw UsageError("size '" + std::string(text) + "' is too large");
   return static_cast<uint64_t>(bytes);
@@ -75,8 +85,10 @@ std::string format_bytes(uint64_t bytes) {
   int u = 0;
   while (v >= 1024 && u < 4) v /= 1024, ++u;
   char buf[32];
-  if (u == 0) std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(bytes));
-  else std::snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
+  if (u == 0)
+    std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(bytes));
+  else
+    std::snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
   return buf;
 }
 

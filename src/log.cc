@@ -36,16 +36,28 @@ void emit(std::string_view prefix, std::string_view msg) {
 
 }  // namespace
 
-void set_quiet(bool q) { g_quiet = q; }
-bool quiet() { return g_quiet; }
-void set_verbose(bool v) { g_verbose = v; }
-bool verbose() { return g_verbose; }
+void set_quiet(bool q) {
+  g_quiet = q;
+}
+bool quiet() {
+  return g_quiet;
+}
+void set_verbose(bool v) {
+  g_verbose = v;
+}
+bool verbose() {
+  return g_verbose;
+}
 
 void info(std::string_view msg) {
   if (!g_quiet) emit("", msg);
 }
-void warn(std::string_view msg) { emit("warning: ", msg); }
-void error(std::string_view msg) { emit("error: ", msg); }
+void warn(std::string_view msg) {
+  emit("warning: ", msg);
+}
+void error(std::string_view msg) {
+  emit("error: ", msg);
+}
 void debug(std::string_view msg) {
   if (g_verbose) emit("debug: ", msg);
 }

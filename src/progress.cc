@@ -76,7 +76,8 @@ std::string Progress::line_locked() const {
   }
   out += ", " + grouped(static_cast<int64_t>(rate)) + " keys/s";
   if (total > keys && rate > 0)
-    out += ", ETA " + format_duration(Millis(static_cast<int64_t>(1000.0 * static_cast<double>(total - keys) / rate)));
+    out += ", ETA " + format_duration(Millis(
+                          static_cast<int64_t>(1000.0 * static_cast<double>(total - keys) / rate)));
   out += ", elapsed " + format_duration(Millis(static_cast<int64_t>(secs * 1000)));
   const int64_t d = diffs_.load();
   out += ", " + grouped(d) + (d == 1 ? " difference" : " differences");

@@ -37,9 +37,8 @@ class RateLimiter {
                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(wait);
     while (std::chrono::steady_clock::now() < until) {
       if (cancel_ && cancel_->load()) return;
-      std::this_thread::sleep_for(
-          std::min<std::chrono::steady_clock::duration>(until - std::chrono::steady_clock::now(),
-                                                        std::chrono::milliseconds(50)));
+      std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+          until - std::chrono::steady_clock::now(), std::chrono::milliseconds(50)));
     }
   }
 

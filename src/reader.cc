@@ -26,7 +26,8 @@ std::string next_stream_id(std::string_view id) {
   auto dash = id.find('-');
   uint64_t ms = 0, seq = 0;
   std::from_chars(id.data(), id.data() + (dash == std::string_view::npos ? id.size() : dash), ms);
-  if (dash != std::string_view::npos) std::from_chars(id.data() + dash + 1, id.data() + id.size(), seq);
+  if (dash != std::string_view::npos)
+    std::from_chars(id.data() + dash + 1, id.data() + id.size(), seq);
   if (seq == std::numeric_limits<uint64_t>::max()) {
     ++ms;
     seq = 0;
@@ -38,15 +39,20 @@ std::string next_stream_id(std::string_view id) {
 
 ValueKind kind_of(ValueType t) {
   switch (t) {
-    case ValueType::Hash: return ValueKind::Hash;
-    case ValueType::Set: return ValueKind::Set;
-    case ValueType::Zset: return ValueKind::Zset;
-    default: return ValueKind::List;
+    case ValueType::Hash:
+      return ValueKind::Hash;
+    case ValueType::Set:
+      return ValueKind::Set;
+    case ValueType::Zset:
+      return ValueKind::Zset;
+    default:
+      return ValueKind::List;
   }
 }
 
 bool is_scan_reply(const Reply& r) {
-  return r.is_array() && r.elements.size() == 2 && r.elements[0].is_string() && r.elements[1].is_array();
+  return r.is_array() && r.elements.size() == 2 && r.elements[0].is_string() &&
+         r.elements[1].is_array();
 }
 
 std::optional<int64_t> opt_integer(const Reply* r) {
@@ -81,7 +87,9 @@ ReaderStats& ReaderStats::operator+=(const ReaderStats& o) {
 struct KeyReader::Num {
   char buf[24];
   size_t n;
-  explicit Num(int64_t v) { n = static_cast<size_t>(std::to_chars(buf, buf + sizeof buf, v).ptr - buf); }
+  explicit Num(int64_t v) {
+    n = static_cast<size_t>(std::to_chars(buf, buf + sizeof buf, v).ptr - buf);
+  }
   operator std::string_view() const { return {buf, n}; }
 };
 
@@ -243,7 +251,8 @@ void KeyReader::build(size_t i, size_t& string_bytes) {
           const int64_t big = static_cast<int64_t>(opts_.big_string);
           const int64_t left = w.size - w.pos;
           w.request = !w.size_known ? big : w.size <= big ? left : std::min(left, big);
-          if (string_bytes > 0 && string_bytes + static_cast<size_t>(w.request) > opts_.step_bytes) break;
+          if (string_bytes > 0 && string_bytes + static_cast<size_t>(w.request) > opts_.step_bytes)
+            break;
           string_bytes += static_cast<size_t>(w.request);
           add_cmd({"STRLEN", key});
           add_cmd({"GETRANGE", key, Num(w.pos), Num(w.pos + std::max<int64_t>(w.request, 1) - 1)});
@@ -277,7 +286,8 @@ void KeyReader::build(size_t i, size_t& string_bytes) {
           for (size_t g = 0; g < sw.groups.size(); ++g) {
             if (sw.groups[g].done) continue;
             sw.step_groups.push_back(g);
-            add_cmd({"XPENDING", key, sw.groups[g].name, next_stream_id(sw.groups[g].last_id), "+", count});
+            add_cmd({"XPENDING", key, sw.groups[g].name, next_stream_id(sw.groups[g].last_id), "+",
+                     count});
           }
           break;
         }
@@ -369,20 +379,30 @@ void KeyReader::collect_step() {
 
 void KeyReader::process(size_t i, std::span<const Reply> r, int64_t at_ms) {
   switch (work_[i]->phase) {
-    case Work::Phase::Meta: process_meta(i, r, at_ms); break;
-    case Work::Phase::First: process_first(i, r); break;
-    case Work::Phase::More: process_more(i, r); break;
+    case Work::Phase::Meta:
+      process_meta(i, r, at_ms);
+      break;
+    case Work::Phase::First:
+      process_first(i, r);
+      break;
+    case Work::Phase::More:
+      process_more(i, r);
+      break;
     case Work::Phase::VerifyEmpty: {
       const Reply& t = r[0];
-      if (t.is_error()) fail(i, "TYPE", t);
+      if (t.is_error())
+        fail(i, "TYPE", t);
       else if (t.str == "string") {
         work_[i]->str.reset();
         finish_ok(i);
-      } else if (t.str == "none") unstable(i, "vanished while read");
-      else unstable(i, "type changed while read (now " + t.str + ")");
+      } else if (t.str == "none")
+        unstable(i, "vanished while read");
+      else
+        unstable(i, "type changed while read (now " + t.str + ")");
       break;
     }
-    case Work::Phase::Done: break;
+    case Work::Phase::Done:
+      break;
   }
 }
 
@@ -434,7 +454,8 @@ void KeyReader::process_meta(size_t i, std::span<const Reply> r, int64_t at_ms) 
 
 namespace {
 constexpr const char* kSizeCmd[] = {"", "STRLEN", "LLEN", "HLEN", "SCARD", "ZCARD", "XLEN", ""};
-constexpr const char* kReadCmd[] = {"", "GETRANGE", "LRANGE", "HSCAN", "SSCAN", "ZRANGE", "XRANGE", "DUMP"};
+constexpr const char* kReadCmd[] = {"",      "GETRANGE", "LRANGE", "HSCAN",
+                                    "SSCAN", "ZRANGE",   "XRANGE", "DUMP"};
 }  // namespace
 
 void KeyReader::process_first(size_t i, std::span<const Reply> r) {
@@ -514,7 +535,8 @@ void KeyReader::process_first(size_t i, std::span<const Reply> r) {
   w.dedupe = cursor != "0";
   if (hash) {
     for (size_t k = 0; k + 1 < items.size(); k += 2)
-      if (!w.dedupe || w.seen.insert(element_id(items[k].str))) w.coll.add_hash_field(items[k].str, items[k + 1].str);
+      if (!w.dedupe || w.seen.insert(element_id(items[k].str)))
+        w.coll.add_hash_field(items[k].str, items[k + 1].str);
   } else {
     for (const Reply& e : items)
       if (!w.dedupe || w.seen.insert(element_id(e.str))) w.coll.add_set_member(e.str);
@@ -542,22 +564,24 @@ void KeyReader::process_more(size_t i, std::span<const Reply> r) {
     // The size arrives with the first chunk after the first step.
     w.size_known = true;
     w.size = s.size = size;
-    const bool indexed = s.type == ValueType::String || s.type == ValueType::List || s.type == ValueType::Zset;
+    const bool indexed =
+        s.type == ValueType::String || s.type == ValueType::List || s.type == ValueType::Zset;
     if (size == 0) return unstable(i, "vanished while read in chunks");
     if (indexed && size < w.pos)
-      return unstable(i, std::string("changed while read in chunks (") + kSizeCmd[t] + " " + std::to_string(size) +
-                             " after " + std::to_string(w.pos) + " read)");
+      return unstable(i, std::string("changed while read in chunks (") + kSizeCmd[t] + " " +
+                             std::to_string(size) + " after " + std::to_string(w.pos) + " read)");
     if (s.type == ValueType::String) s.chunked = size > static_cast<int64_t>(opts_.big_string);
   } else if (size != w.size) {
-    return unstable(i, std::string("changed while read in chunks (") + kSizeCmd[t] + " " + std::to_string(w.size) +
-                           " -> " + std::to_string(size) + ")");
+    return unstable(i, std::string("changed while read in chunks (") + kSizeCmd[t] + " " +
+                           std::to_string(w.size) + " -> " + std::to_string(size) + ")");
   }
 
   switch (s.type) {
     case ValueType::String: {
       if (!r[1].is_string()) return unstable(i, "vanished while read in chunks");
       const int64_t expect = std::min(std::max<int64_t>(w.request, 1), w.size - w.pos);
-      if (static_cast<int64_t>(r[1].str.size()) != expect) return unstable(i, "changed while read in chunks");
+      if (static_cast<int64_t>(r[1].str.size()) != expect)
+        return unstable(i, "changed while read in chunks");
       w.str->update(r[1].str);
       w.pos += expect;
       if (w.pos >= w.size) finish_ok(i);
@@ -575,7 +599,8 @@ void KeyReader::process_more(size_t i, std::span<const Reply> r) {
         return unstable(i, "changed while read in chunks (elements moved)");
       const size_t step = zset ? 2 : 1;
       for (size_t k = step; k + step - 1 < items.size(); k += step) {
-        if (!zset) w.coll.add_list_element(items[k].str);
+        if (!zset)
+          w.coll.add_list_element(items[k].str);
         else if (!w.coll.add_zset_member(items[k].str, items[k + 1].str))
           return fail(i, "ZRANGE", Reply::error("unparsable score '" + items[k + 1].str + "'"));
       }
@@ -591,7 +616,8 @@ void KeyReader::process_more(size_t i, std::span<const Reply> r) {
       const auto& items = r[1].elements[1].elements;
       if (s.type == ValueType::Hash) {
         for (size_t k = 0; k + 1 < items.size(); k += 2)
-          if (w.seen.insert(element_id(items[k].str))) w.coll.add_hash_field(items[k].str, items[k + 1].str);
+          if (w.seen.insert(element_id(items[k].str)))
+            w.coll.add_hash_field(items[k].str, items[k + 1].str);
       } else {
         for (const Reply& e : items)
           if (w.seen.insert(element_id(e.str))) w.coll.add_set_member(e.str);
@@ -600,7 +626,8 @@ void KeyReader::process_more(size_t i, std::span<const Reply> r) {
       if (w.cursor == "0") {
         if (static_cast<int64_t>(w.coll.count()) != w.size)
           return unstable(i, std::string("changed while read in chunks (") + kSizeCmd[t] + " " +
-                                 std::to_string(w.size) + ", scanned " + std::to_string(w.coll.count()) + ")");
+                                 std::to_string(w.size) + ", scanned " +
+                                 std::to_string(w.coll.count()) + ")");
         finish_ok(i);
       }
       return;
@@ -614,7 +641,8 @@ void KeyReader::process_stream_info(size_t i, const Reply& info) {
   KeyState& s = states_[i];
   Work& w = *work_[i];
   if (info.is_error()) {
-    if (info.str.find("no such key") != std::string::npos) return unstable(i, "vanished while read");
+    if (info.str.find("no such key") != std::string::npos)
+      return unstable(i, "vanished while read");
     return fail(i, "XINFO STREAM", info);
   }
   const Reply* length = find_field(info, "length");
@@ -630,7 +658,8 @@ void KeyReader::process_stream_info(size_t i, const Reply& info) {
     if (!e.is_array() || e.elements.size() != 2) continue;
     sw.digest.begin_entry(e.elements[0].str);
     const auto& fv = e.elements[1].elements;
-    for (size_t k = 0; k + 1 < fv.size(); k += 2) sw.digest.add_entry_field(fv[k].str, fv[k + 1].str);
+    for (size_t k = 0; k + 1 < fv.size(); k += 2)
+      sw.digest.add_entry_field(fv[k].str, fv[k + 1].str);
     sw.digest.end_entry();
     sw.last_entry_id = e.elements[0].str;
   }
@@ -646,13 +675,15 @@ void KeyReader::process_stream_info(size_t i, const Reply& info) {
       const Reply* name = find_field(g, "name");
       const Reply* ldi = find_field(g, "last-delivered-id");
       if (!name || !ldi) continue;
-      sw.digest.set_group(name->str, ldi->str, ext ? opt_integer(find_field(g, "entries-read")) : std::nullopt);
+      sw.digest.set_group(name->str, ldi->str,
+                          ext ? opt_integer(find_field(g, "entries-read")) : std::nullopt);
       std::string last_pel;
       uint64_t listed = 0;
       if (const Reply* pel = find_field(g, "pending"); pel && pel->is_array()) {
         for (const Reply& p : pel->elements) {
           if (!p.is_array() || p.elements.size() < 4) continue;
-          sw.digest.add_pending(name->str, p.elements[0].str, p.elements[1].str, p.elements[3].integer);
+          sw.digest.add_pending(name->str, p.elements[0].str, p.elements[1].str,
+                                p.elements[3].integer);
           last_pel = p.elements[0].str;
           ++listed;
         }
@@ -660,13 +691,15 @@ void KeyReader::process_stream_info(size_t i, const Reply& info) {
       if (const Reply* consumers = find_field(g, "consumers"); consumers && consumers->is_array())
         for (const Reply& c : consumers->elements)
           if (const Reply* cn = find_field(c, "name")) sw.digest.add_consumer(name->str, cn->str);
-      const auto pel_count = opt_integer(find_field(g, "pel-count")).value_or(static_cast<int64_t>(listed));
+      const auto pel_count =
+          opt_integer(find_field(g, "pel-count")).value_or(static_cast<int64_t>(listed));
       if (static_cast<int64_t>(listed) > pel_count) return unstable(i, "changed while read");
       if (static_cast<int64_t>(listed) < pel_count)
         sw.groups.push_back({name->str, last_pel, static_cast<uint64_t>(pel_count), false});
     }
   }
-  if (static_cast<int64_t>(sw.digest.entries()) > sw.length) return unstable(i, "changed while read");
+  if (static_cast<int64_t>(sw.digest.entries()) > sw.length)
+    return unstable(i, "changed while read");
   sw.entries_done = static_cast<int64_t>(sw.digest.entries()) == sw.length;
   if (sw.entries_done && sw.groups.empty()) return finish_ok(i);
   s.chunked = true;
@@ -683,18 +716,21 @@ void KeyReader::process_stream_pages(size_t i, std::span<const Reply> r) {
     if (xlen.is_error()) return fail(i, "XLEN", xlen);
     if (page.is_error()) return fail(i, "XRANGE", page);
     if (xlen.integer != sw.length)
-      return unstable(i, "changed while read in chunks (XLEN " + std::to_string(sw.length) + " -> " +
-                             std::to_string(xlen.integer) + ")");
-    if (!page.is_array() || page.elements.empty()) return unstable(i, "changed while read in chunks");
+      return unstable(i, "changed while read in chunks (XLEN " + std::to_string(sw.length) +
+                             " -> " + std::to_string(xlen.integer) + ")");
+    if (!page.is_array() || page.elements.empty())
+      return unstable(i, "changed while read in chunks");
     for (const Reply& e : page.elements) {
       if (!e.is_array() || e.elements.size() != 2) continue;
       sw.digest.begin_entry(e.elements[0].str);
       const auto& fv = e.elements[1].elements;
-      for (size_t f = 0; f + 1 < fv.size(); f += 2) sw.digest.add_entry_field(fv[f].str, fv[f + 1].str);
+      for (size_t f = 0; f + 1 < fv.size(); f += 2)
+        sw.digest.add_entry_field(fv[f].str, fv[f + 1].str);
       sw.digest.end_entry();
       sw.last_entry_id = e.elements[0].str;
     }
-    if (static_cast<int64_t>(sw.digest.entries()) > sw.length) return unstable(i, "changed while read in chunks");
+    if (static_cast<int64_t>(sw.digest.entries()) > sw.length)
+      return unstable(i, "changed while read in chunks");
     sw.entries_done = static_cast<int64_t>(sw.digest.entries()) == sw.length;
   }
   for (size_t g : sw.step_groups) {
@@ -704,7 +740,8 @@ void KeyReader::process_stream_pages(size_t i, std::span<const Reply> r) {
       if (page.error_code() == "NOGROUP") return unstable(i, "consumer group removed while read");
       return fail(i, "XPENDING", page);
     }
-    if (!page.is_array() || page.elements.empty()) return unstable(i, "pending entries changed while read");
+    if (!page.is_array() || page.elements.empty())
+      return unstable(i, "pending entries changed while read");
     for (const Reply& p : page.elements) {
       if (!p.is_array() || p.elements.size() < 4) continue;
       sw.digest.add_pending(gp.name, p.elements[0].str, p.elements[1].str, p.elements[3].integer);
@@ -714,7 +751,8 @@ void KeyReader::process_stream_pages(size_t i, std::span<const Reply> r) {
     if (have > gp.expected) return unstable(i, "pending entries changed while read");
     gp.done = have == gp.expected;
   }
-  if (sw.entries_done && std::all_of(sw.groups.begin(), sw.groups.end(), [](auto& g) { return g.done; }))
+  if (sw.entries_done &&
+      std::all_of(sw.groups.begin(), sw.groups.end(), [](auto& g) { return g.done; }))
     finish_ok(i);
 }
 
@@ -725,9 +763,14 @@ void KeyReader::finish_ok(size_t i) {
     case ValueType::String:
       if (w.str) s.digest = w.str->finish();  // else set already (one piece / empty)
       break;
-    case ValueType::Stream: s.digest = w.stream->digest.finish(); break;
-    case ValueType::Other: break;
-    default: s.digest = w.coll.finish(); break;
+    case ValueType::Stream:
+      s.digest = w.stream->digest.finish();
+      break;
+    case ValueType::Other:
+      break;
+    default:
+      s.digest = w.coll.finish();
+      break;
   }
   s.status = ReadStatus::Ok;
   w.phase = Work::Phase::Done;
@@ -746,7 +789,8 @@ void KeyReader::unstable(size_t i, std::string why) {
 }
 
 void KeyReader::fail(size_t i, std::string_view cmd, const Reply& err) {
-  if (err.error_code() == "WRONGTYPE") return unstable(i, "type changed while read (" + std::string(cmd) + ")");
+  if (err.error_code() == "WRONGTYPE")
+    return unstable(i, "type changed while read (" + std::string(cmd) + ")");
   KeyState& s = states_[i];
   s.status = ReadStatus::Error;
   s.detail.assign(cmd).append(": ").append(err.str);

@@ -64,15 +64,15 @@ enum class ReadStatus : uint8_t {
 
 struct KeyState {
   ReadStatus status = ReadStatus::Absent;
-  bool exists = false;          // the key existed when first looked at
+  bool exists = false;  // the key existed when first looked at
   ValueType type = ValueType::None;
   std::string type_name = "none";  // TYPE's answer ("hash", a module's name...); "" at Exists level
-  int64_t pttl = -2;            // PTTL: -1 persistent, -2 absent, else ms left
-  int64_t expire_at_ms = 0;     // absolute expiry, unix ms on the server's clock; 0 if none
-  Digest128 digest{};           // Full level and status Ok only
-  int64_t size = -1;            // bytes (strings), elements (collections), length (streams)
-  bool chunked = false;         // a big key, read in more than one chunk
-  std::string detail;           // why Unstable or Error
+  int64_t pttl = -2;               // PTTL: -1 persistent, -2 absent, else ms left
+  int64_t expire_at_ms = 0;        // absolute expiry, unix ms on the server's clock; 0 if none
+  Digest128 digest{};              // Full level and status Ok only
+  int64_t size = -1;               // bytes (strings), elements (collections), length (streams)
+  bool chunked = false;            // a big key, read in more than one chunk
+  std::string detail;              // why Unstable or Error
 
   bool has_expiry() const { return pttl >= 0; }
 };
@@ -118,7 +118,8 @@ class KeyReader {
   KeyReader& operator=(const KeyReader&) = delete;
 
   // Reads a batch to the end. The result is valid until the next begin()/read().
-  std::span<const KeyState> read(std::span<const std::string> keys, ReadLevel level = ReadLevel::Full);
+  std::span<const KeyState> read(std::span<const std::string> keys,
+                                 ReadLevel level = ReadLevel::Full);
 
   // The same, step by step, for overlapping readers (see read_together).
   // `keys` must stay valid until done().
@@ -156,14 +157,14 @@ class KeyReader {
   ReadLevel level_ = ReadLevel::Full;
   std::span<const std::string> keys_;
   size_t nkeys_ = 0;
-  std::vector<KeyState> states_;            // reused across batches
-  std::vector<std::unique_ptr<Work>> work_;  // reused across batches
-  std::vector<size_t> active_;              // keys with work left
+  std::vector<KeyState> states_;                // reused across batches
+  std::vector<std::unique_ptr<Work>> work_;     // reused across batches
+  std::vector<size_t> active_;                  // keys with work left
   std::vector<std::vector<std::string>> cmds_;  // reused command slots
   size_t ncmds_ = 0;
   std::vector<int64_t> offsets_;  // per node: server clock - local clock (ms)
   static constexpr size_t kExistsGroup = 64;
-  bool exists_grouped_ = false;  // the grouped EXISTS step was sent
+  bool exists_grouped_ = false;                           // the grouped EXISTS step was sent
   std::vector<std::pair<size_t, size_t>> exists_groups_;  // (first active index, keys) per command
   int64_t step_sent_ms_ = 0;
   bool done_ = true;

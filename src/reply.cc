@@ -8,12 +8,18 @@ namespace {
 
 const char* type_name(Reply::Type t) {
   switch (t) {
-    case Reply::Type::Nil: return "nil";
-    case Reply::Type::Status: return "status";
-    case Reply::Type::Error: return "error";
-    case Reply::Type::Integer: return "integer";
-    case Reply::Type::String: return "string";
-    case Reply::Type::Array: return "array";
+    case Reply::Type::Nil:
+      return "nil";
+    case Reply::Type::Status:
+      return "status";
+    case Reply::Type::Error:
+      return "error";
+    case Reply::Type::Integer:
+      return "integer";
+    case Reply::Type::String:
+      return "string";
+    case Reply::Type::Array:
+      return "array";
   }
   return "?";
 }
@@ -50,11 +56,19 @@ const std::vector<Reply>& Reply::as_array(std::string_view what) const {
 std::string Reply::summary(size_t max) const {
   std::string out;
   switch (type) {
-    case Type::Nil: out = "(nil)"; break;
-    case Type::Integer: out = "(integer) " + std::to_string(integer); break;
-    case Type::Error: out = "(error) " + str; break;
+    case Type::Nil:
+      out = "(nil)";
+      break;
+    case Type::Integer:
+      out = "(integer) " + std::to_string(integer);
+      break;
+    case Type::Error:
+      out = "(error) " + str;
+      break;
     case Type::Status:
-    case Type::String: out = "\"" + str + "\""; break;
+    case Type::String:
+      out = "\"" + str + "\"";
+      break;
     case Type::Array:
       out = "[";
       for (size_t i = 0; i < elements.size() && out.size() < max; ++i) {
@@ -84,7 +98,8 @@ std::string info_field(const std::string& info, std::string_view name) {
     if (end == std::string::npos) end = info.size();
     std::string_view line(info.data() + pos, end - pos);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.size() > name.size() && line.substr(0, name.size()) == name && line[name.size()] == ':')
+    if (line.size() > name.size() && line.substr(0, name.size()) == name &&
+        line[name.size()] == ':')
       return std::string(line.substr(name.size() + 1));
     pos = end + 1;
   }

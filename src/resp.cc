@@ -68,7 +68,9 @@ struct ReplyParser::Impl {
   std::unique_ptr<redisReader, ReaderDeleter> reader;
 };
 
-ReplyParser::ReplyParser() : impl_(std::make_unique<Impl>()) { reset(); }
+ReplyParser::ReplyParser() : impl_(std::make_unique<Impl>()) {
+  reset();
+}
 ReplyParser::~ReplyParser() = default;
 
 void ReplyParser::reset() {

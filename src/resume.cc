@@ -66,8 +66,8 @@ std::string resume_hint(std::string_view command, int64_t run) {
 }
 
 void warn_resumable(std::string_view command, int64_t run) {
-  log::warn(std::string(command) + " run " + std::to_string(run) +
-            " stopped; continue it with " + resume_command(command, run));
+  log::warn(std::string(command) + " run " + std::to_string(run) + " stopped; continue it with " +
+            resume_command(command, run));
 }
 
 }  // namespace migcheck

@@ -167,7 +167,8 @@ ServerFacts facts_from_json(const nlohmann::json& j) {
   f.maxmemory_policy = j.value("maxmemory_policy", "");
   f.notify_keyspace_events = j.value("notify_keyspace_events", "");
   f.config_allowed = j.value("config_allowed", false);
-  if (j.contains("rdb_version") && j["rdb_version"].is_number_integer()) f.rdb_version = j["rdb_version"].get<int>();
+  if (j.contains("rdb_version") && j["rdb_version"].is_number_integer())
+    f.rdb_version = j["rdb_version"].get<int>();
   f.rdb_version_note = j.value("rdb_version_note", "");
   if (j.contains("nodes") && j["nodes"].is_array())
     for (const auto& n : j["nodes"]) {

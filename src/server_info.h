@@ -27,8 +27,8 @@ struct ServerFacts {
   std::string endpoint;  // display form, no password
   std::string engine;    // "redis" or "valkey"
   std::string version;
-  std::string mode;      // "standalone" or "cluster"
-  std::string role;      // "master" / "slave" (INFO replication role)
+  std::string mode;  // "standalone" or "cluster"
+  std::string role;  // "master" / "slave" (INFO replication role)
   bool tls = false;
   std::map<int, int64_t> keys_per_db;  // from INFO keyspace, summed over primaries
   int64_t used_memory = -1;
@@ -36,9 +36,9 @@ struct ServerFacts {
   std::string maxmemory_policy;
   std::string notify_keyspace_events;  // or "unknown (CONFIG not allowed)"
   bool config_allowed = false;
-  std::optional<int> rdb_version;   // read off a real DUMP
-  std::string rdb_version_note;     // why it is unknown
-  std::vector<NodeFacts> nodes;     // cluster topology (one entry standalone)
+  std::optional<int> rdb_version;  // read off a real DUMP
+  std::string rdb_version_note;    // why it is unknown
+  std::vector<NodeFacts> nodes;    // cluster topology (one entry standalone)
 };
 
 ServerFacts gather_facts(Client& client);

@@ -32,10 +32,18 @@ void install() {
   ::sigaction(SIGTERM, &sa, nullptr);
 }
 
-bool stop_requested() { return g_stop.load(std::memory_order_relaxed); }
-const std::atomic<bool>* stop_flag() { return &g_stop; }
-int stop_signal() { return g_signal.load(); }
-void request_stop() { g_stop.store(true); }
+bool stop_requested() {
+  return g_stop.load(std::memory_order_relaxed);
+}
+const std::atomic<bool>* stop_flag() {
+  return &g_stop;
+}
+int stop_signal() {
+  return g_signal.load();
+}
+void request_stop() {
+  g_stop.store(true);
+}
 void reset() {
   g_stop.store(false);
   g_signal.store(0);

@@ -35,6 +35,8 @@ std::string_view hash_tag(std::string_view key) {
   return key.substr(open + 1, close - open - 1);
 }
 
-int key_slot(std::string_view key) { return crc16_xmodem(hash_tag(key)) & (kSlots - 1); }
+int key_slot(std::string_view key) {
+  return crc16_xmodem(hash_tag(key)) & (kSlots - 1);
+}
 
 }  // namespace migcheck

@@ -115,7 +115,8 @@ Fd connect_tcp(const Endpoint& ep, const std::string& name, Millis timeout) {
   std::string port = std::to_string(ep.port);
   int rc = getaddrinfo(ep.host.c_str(), port.c_str(), &hints, &res);
   if (rc != 0)
-    throw ConnectionError("cannot connect to " + name + ": cannot resolve host: " + gai_strerror(rc));
+    throw ConnectionError("cannot connect to " + name +
+                          ": cannot resolve host: " + gai_strerror(rc));
   std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> guard(res, freeaddrinfo);
   std::string last = "no address";
   for (addrinfo* ai = res; ai; ai = ai->ai_next) {
@@ -170,15 +171,15 @@ Transport::Transport(const Endpoint& ep, Millis connect_timeout) : impl_(std::ma
                  ? SSL_CTX_set_default_verify_paths(ctx)
                  : SSL_CTX_load_verify_locations(ctx, ep.tls.cacert.c_str(), nullptr);
     if (ok != 1)
-      throw ConnectionError("cannot load CA certificates '" + ep.tls.cacert +
-                                "': " + openssl_error_string(), false);
+      throw ConnectionError(
+          "cannot load CA certificates '" + ep.tls.cacert + "': " + openssl_error_string(), false);
   } else {
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
   }
   if (!ep.tls.cert.empty()) {
     if (SSL_CTX_use_certificate_chain_file(ctx, ep.tls.cert.c_str()) != 1)
-      throw ConnectionError("cannot load client certificate '" + ep.tls.cert +
-                                "': " + openssl_error_string(), false);
+      throw ConnectionError(
+          "cannot load client certificate '" + ep.tls.cert + "': " + openssl_error_string(), false);
     const std::string& key = ep.tls.key.empty() ? ep.tls.cert : ep.tls.key;
     if (SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM) != 1)
       throw ConnectionError("cannot load client key '" + key + "': " + openssl_error_string(),
@@ -192,8 +193,10 @@ Transport::Transport(const Endpoint& ep, Millis connect_timeout) : impl_(std::ma
     if (!is_ip_literal(ep.host)) SSL_set_tlsext_host_name(ssl, ep.host.c_str());
     if (!ep.tls.insecure) {
       X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
-      if (is_ip_literal(ep.host)) X509_VERIFY_PARAM_set1_ip_asc(param, ep.host.c_str());
-      else X509_VERIFY_PARAM_set1_host(param, ep.host.c_str(), 0);
+      if (is_ip_literal(ep.host))
+        X509_VERIFY_PARAM_set1_ip_asc(param, ep.host.c_str());
+      else
+        X509_VERIFY_PARAM_set1_host(param, ep.host.c_str(), 0);
     }
   }
   auto deadline = std::chrono::steady_clock::now() + connect_timeout;
@@ -212,11 +215,12 @@ Transport::Transport(const Endpoint& ep, Millis connect_timeout) : impl_(std::ma
     if (left.count() <= 0) throw ConnectionError(fail + "timed out");
     long verify = SSL_get_verify_result(ssl);
     std::string why = openssl_error_string();
-    if (verify != X509_V_OK) why = std::string("certificate verify failed: ") +
-                                   X509_verify_cert_error_string(verify);
-    if (why.empty()) why = err == SSL_ERROR_SYSCALL || err == SSL_ERROR_ZERO_RETURN
-                               ? "connection closed by server (is the port TLS-enabled?)"
-                               : "protocol error";
+    if (verify != X509_V_OK)
+      why = std::string("certificate verify failed: ") + X509_verify_cert_error_string(verify);
+    if (why.empty())
+      why = err == SSL_ERROR_SYSCALL || err == SSL_ERROR_ZERO_RETURN
+                ? "connection closed by server (is the port TLS-enabled?)"
+                : "protocol error";
     throw ConnectionError(fail + why, false);
   }
 }
@@ -228,8 +232,12 @@ Transport::~Transport() {
   }
 }
 
-bool Transport::tls() const { return impl_->ssl != nullptr; }
-int Transport::fd() const { return impl_->fd.fd; }
+bool Transport::tls() const {
+  return impl_->ssl != nullptr;
+}
+int Transport::fd() const {
+  return impl_->fd.fd;
+}
 
 void Transport::write_all(std::string_view data, Millis timeout) {
   const std::string& name = impl_->name;
@@ -281,7 +289,8 @@ size_t Transport::read_some(char* buf, size_t len, Millis timeout) {
                                 " waiting for a reply from " + name);
         continue;
       }
-      if (err == SSL_ERROR_ZERO_RETURN) throw ConnectionError("connection to " + name + " closed by server");
+      if (err == SSL_ERROR_ZERO_RETURN)
+        throw ConnectionError("connection to " + name + " closed by server");
       std::string why = openssl_error_string();
       throw ConnectionError("connection to " + name + " lost" +
                             (why.empty() ? std::string(" (closed by server)") : ": " + why));

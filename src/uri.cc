@@ -106,7 +106,8 @@ Endpoint parse_uri(std::string_view uri) {
   if (hostport.empty()) throw UsageError("endpoint URI has no host");
   if (hostport[0] == '[') {
     auto close = hostport.find(']');
-    if (close == std::string_view::npos) throw UsageError("unterminated IPv6 literal in endpoint URI");
+    if (close == std::string_view::npos)
+      throw UsageError("unterminated IPv6 literal in endpoint URI");
     ep.host = std::string(hostport.substr(1, close - 1));
     if (ep.host.empty()) throw UsageError("empty IPv6 literal in endpoint URI");
     std::string_view after = hostport.substr(close + 1);

@@ -10,9 +10,9 @@ namespace migcheck {
 
 struct TlsOptions {
   bool enabled = false;
-  std::string cacert;  // CA bundle file; empty = system default paths
-  std::string cert;    // client certificate (PEM)
-  std::string key;     // client private key (PEM)
+  std::string cacert;     // CA bundle file; empty = system default paths
+  std::string cert;       // client certificate (PEM)
+  std::string key;        // client private key (PEM)
   bool insecure = false;  // skip certificate and hostname verification
 };
 

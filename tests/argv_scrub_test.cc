@@ -9,9 +9,10 @@
 using namespace migcheck;
 
 TEST_CASE("argv_scrub: URIs and --*-pass values are masked in place") {
-  std::vector<std::string> args = {"migcheck", "compare", "redis://alice:s3cret@h:1/0",
-                                   "rediss://tok@h", "--source-pass", "pw1", "--target-pass=pw2",
-                                   "redis://h:2", "unix:///tmp/x.sock"};
+  std::vector<std::string> args = {
+      "migcheck",          "compare",       "redis://alice:s3cret@h:1/0",
+      "rediss://tok@h",    "--source-pass", "pw1",
+      "--target-pass=pw2", "redis://h:2",   "unix:///tmp/x.sock"};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   scrub_argv(static_cast<int>(argv.size()), argv.data());

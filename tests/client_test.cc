@@ -23,7 +23,9 @@ ClientOptions quick(Millis retry_for = Millis(5000)) {
   return o;
 }
 
-std::string node_id(t::TestServer& s) { return s.cmd({"CLUSTER", "MYID"}); }
+std::string node_id(t::TestServer& s) {
+  return s.cmd({"CLUSTER", "MYID"});
+}
 
 }  // namespace
 
@@ -60,7 +62,8 @@ TEST_CASE("client: follows MOVED after a slot moved and ASK during migration",
     std::string slot = std::to_string(key_slot(key));
     to->cmd({"CLUSTER", "SETSLOT", slot, "IMPORTING", node_id(from)});
     from.cmd({"CLUSTER", "SETSLOT", slot, "MIGRATING", node_id(*to)});
-    REQUIRE(from.cmd({"MIGRATE", "127.0.0.1", std::to_string(to->port()), key, "0", "5000"}) == "OK");
+    REQUIRE(from.cmd({"MIGRATE", "127.0.0.1", std::to_string(to->port()), key, "0", "5000"}) ==
+            "OK");
     if (finish) {
       for (int i = 0; i < cluster.size(); ++i)
         cluster.node(i).cmd({"CLUSTER", "SETSLOT", slot, "NODE", node_id(*to)});
@@ -69,13 +72,15 @@ TEST_CASE("client: follows MOVED after a slot moved and ASK during migration",
   migrate_slot(moved_key, true);
   migrate_slot(asked_key, false);  // left MIGRATING: the old owner answers ASK
 
-  auto r = c.execute(std::vector<Command>{{"GET", moved_key}, {"GET", asked_key}, {"GET", moved_key}});
+  auto r =
+      c.execute(std::vector<Command>{{"GET", moved_key}, {"GET", asked_key}, {"GET", moved_key}});
   CHECK(r[0].str == "m");
   CHECK(r[1].str == "a");
   CHECK(r[2].str == "m");
   // The slot map was refreshed: the moved key now routes directly.
   cluster.refresh_slots();
-  CHECK(c.nodes()[c.node_for_key(moved_key)].endpoint.port == cluster.node_for_key(moved_key).port());
+  CHECK(c.nodes()[c.node_for_key(moved_key)].endpoint.port ==
+        cluster.node_for_key(moved_key).port());
 }
 
 TEST_CASE("client: reconnects after a restart and re-issues the batch", "[integration]") {

@@ -68,7 +68,8 @@ std::map<std::string, std::string> by_key(const std::vector<nlohmann::json>& d) 
 
 const std::vector<std::string> kFast = {"--rounds", "2", "--interval", "100ms", "--quiet"};
 
-std::vector<std::string> args(std::vector<std::string> a, const std::vector<std::string>& more = kFast) {
+std::vector<std::string> args(std::vector<std::string> a,
+                              const std::vector<std::string>& more = kFast) {
   a.insert(a.end(), more.begin(), more.end());
   return a;
 }
@@ -83,16 +84,19 @@ TEST_CASE("cluster: compare, repair and replicate between cluster and standalone
   single.pipeline(dataset(60));
 
   SECTION("cluster -> standalone: exact differences, then repair") {
-    single.pipeline({{"DEL", "s:1"}, {"HSET", "h:2", "a", "changed"}, {"SET", "only-target", "1"},
+    single.pipeline({{"DEL", "s:1"},
+                     {"HSET", "h:2", "a", "changed"},
+                     {"SET", "only-target", "1"},
                      {"PERSIST", "s:7"}});
     std::string store = tmp_store("c2s");
     auto r = run_migcheck(args({"compare", cluster.seed_uri(), single.uri(), "--store", store}));
     INFO(r.err);
     REQUIRE(r.exit_code == 1);
     auto m = by_key(diffs(store));
-    CHECK(m == std::map<std::string, std::string>{{"s:1", "missing"}, {"h:2", "value"},
-                                                  {"only-target", "extra"}, {"s:7", "ttl"}});
-    r = run_migcheck({"repair", cluster.seed_uri(), single.uri(), "--store", store, "--delete-extra", "--quiet"});
+    CHECK(m == std::map<std::string, std::string>{
+                   {"s:1", "missing"}, {"h:2", "value"}, {"only-target", "extra"}, {"s:7", "ttl"}});
+    r = run_migcheck({"repair", cluster.seed_uri(), single.uri(), "--store", store,
+                      "--delete-extra", "--quiet"});
     INFO(r.err);
     CHECK(r.exit_code == 0);
     r = run_migcheck(args({"compare", cluster.seed_uri(), single.uri(), "--store", store}));
@@ -107,9 +111,11 @@ TEST_CASE("cluster: compare, repair and replicate between cluster and standalone
     auto r = run_migcheck(args({"compare", single.uri(), cluster.seed_uri(), "--store", store}));
     INFO(r.err);
     REQUIRE(r.exit_code == 1);
-    CHECK(by_key(diffs(store)) == std::map<std::string, std::string>{
-                                      {"l:3", "missing"}, {"z:4", "value"}, {"extra:{tag}", "extra"}});
-    r = run_migcheck({"repair", single.uri(), cluster.seed_uri(), "--store", store, "--delete-extra", "--quiet"});
+    CHECK(by_key(diffs(store)) == std::map<std::string, std::string>{{"l:3", "missing"},
+                                                                     {"z:4", "value"},
+                                                                     {"extra:{tag}", "extra"}});
+    r = run_migcheck({"repair", single.uri(), cluster.seed_uri(), "--store", store,
+                      "--delete-extra", "--quiet"});
     INFO(r.err);
     CHECK(r.exit_code == 0);
     r = run_migcheck(args({"compare", single.uri(), cluster.seed_uri(), "--store", store}));
@@ -123,7 +129,8 @@ TEST_CASE("cluster: replicate scan cluster -> standalone and standalone -> clust
   t::TestServer single;
   load(cluster, dataset(80));
   std::string store = tmp_store("repl");
-  auto r = run_migcheck({"replicate", cluster.seed_uri(), single.uri(), "--store", store, "--quiet"});
+  auto r =
+      run_migcheck({"replicate", cluster.seed_uri(), single.uri(), "--store", store, "--quiet"});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   r = run_migcheck(args({"compare", cluster.seed_uri(), single.uri(), "--store", store}));
@@ -146,7 +153,8 @@ TEST_CASE("cluster: a slot migrated while compare runs leaves no false differenc
   t::TestServer target;
   Cmds data;
   // Many keys in one slot (hash tag) so the migration takes a while.
-  for (int i = 0; i < 3000; ++i) data.push_back({"SET", "{moving}:" + std::to_string(i), std::string(100, 'v')});
+  for (int i = 0; i < 3000; ++i)
+    data.push_back({"SET", "{moving}:" + std::to_string(i), std::string(100, 'v')});
   for (int i = 0; i < 3000; ++i) data.push_back({"SET", "other:" + std::to_string(i), "x"});
   load(source, data);
   target.pipeline(data);
@@ -163,16 +171,19 @@ TEST_CASE("cluster: a slot migrated while compare runs leaves no false differenc
     for (;;) {
       auto keys = from.reply({"CLUSTER", "GETKEYSINSLOT", slot, "100"});
       if (keys.elements.empty()) break;
-      std::vector<std::string> mig = {"MIGRATE", "127.0.0.1", std::to_string(to->port()), "", "0", "5000", "KEYS"};
+      std::vector<std::string> mig = {"MIGRATE", "127.0.0.1", std::to_string(to->port()), "", "0",
+                                      "5000",    "KEYS"};
       for (auto& k : keys.elements) mig.push_back(k.str);
       from.cmd(mig);
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
-    for (int i = 0; i < source.size(); ++i) source.node(i).cmd({"CLUSTER", "SETSLOT", slot, "NODE", to_id});
+    for (int i = 0; i < source.size(); ++i)
+      source.node(i).cmd({"CLUSTER", "SETSLOT", slot, "NODE", to_id});
   });
   std::string store = tmp_store("reshard");
-  auto r = run_migcheck({"compare", source.seed_uri(), target.uri(), "--store", store, "--rounds", "3",
-                         "--interval", "500ms", "--batch", "50", "--scan-count", "50", "--quiet"});
+  auto r =
+      run_migcheck({"compare", source.seed_uri(), target.uri(), "--store", store, "--rounds", "3",
+                    "--interval", "500ms", "--batch", "50", "--scan-count", "50", "--quiet"});
   mover.join();
   INFO(r.err);
   CHECK(r.exit_code == 0);
@@ -190,7 +201,8 @@ TEST_CASE("cluster: announced addresses that cannot be reached are named in the 
   }
   t::TestServer target;
   auto r = run_migcheck({"compare", cluster.seed_uri(), target.uri(), "--store", tmp_store("nat"),
-                         "--rounds", "1", "--quiet", "--retry-for", "500ms", "--connect-timeout", "500ms"});
+                         "--rounds", "1", "--quiet", "--retry-for", "500ms", "--connect-timeout",
+                         "500ms"});
   CHECK(r.exit_code == 2);
   CHECK(r.err.find("127.0.0.2:" + std::to_string(cluster.node(1).port())) != std::string::npos);
   CHECK(r.err.find("announced") != std::string::npos);
@@ -223,9 +235,12 @@ TEST_CASE("cluster: --read-from replica keeps the reads off the primaries",
     bool ready = true;
     for (int i = 0; i < cluster.size(); ++i) {
       ready = ready && replicas[i]->cmd({"DBSIZE"}) == cluster.node(i).cmd({"DBSIZE"});
-      ready = ready && replicas[i]->cmd({"INFO", "replication"}).find("master_link_status:up") != std::string::npos;
-      ready = ready && cluster.node(0).cmd({"CLUSTER", "SHARDS"}).find(std::to_string(replicas[i]->port())) !=
+      ready = ready && replicas[i]->cmd({"INFO", "replication"}).find("master_link_status:up") !=
                            std::string::npos;
+      ready =
+          ready &&
+          cluster.node(0).cmd({"CLUSTER", "SHARDS"}).find(std::to_string(replicas[i]->port())) !=
+              std::string::npos;
     }
     if (ready) break;
     REQUIRE(attempt < 200);
@@ -238,8 +253,9 @@ TEST_CASE("cluster: --read-from replica keeps the reads off the primaries",
   };
   std::vector<long> primary_scans;
   for (int i = 0; i < cluster.size(); ++i) primary_scans.push_back(calls(cluster.node(i), "type"));
-  auto r = run_migcheck({"compare", cluster.seed_uri(), target.uri(), "--store", tmp_store("replica"),
-                         "--read-from", "replica", "--rounds", "1", "--quiet"});
+  auto r =
+      run_migcheck({"compare", cluster.seed_uri(), target.uri(), "--store", tmp_store("replica"),
+                    "--read-from", "replica", "--rounds", "1", "--quiet"});
   INFO(r.err);
   CHECK(r.exit_code == 0);
   for (int i = 0; i < cluster.size(); ++i) {

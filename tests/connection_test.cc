@@ -25,8 +25,10 @@ ConnectOptions quick() {
 
 void pipeline_roundtrip(Connection& c) {
   std::vector<Command> cmds;
-  for (int i = 0; i < 500; ++i) cmds.push_back({"SET", "k" + std::to_string(i) + std::string("\0x", 2), std::to_string(i)});
-  for (int i = 0; i < 500; ++i) cmds.push_back({"GET", "k" + std::to_string(i) + std::string("\0x", 2)});
+  for (int i = 0; i < 500; ++i)
+    cmds.push_back({"SET", "k" + std::to_string(i) + std::string("\0x", 2), std::to_string(i)});
+  for (int i = 0; i < 500; ++i)
+    cmds.push_back({"GET", "k" + std::to_string(i) + std::string("\0x", 2)});
   auto replies = c.pipeline(cmds);
   REQUIRE(replies.size() == 1000);
   for (int i = 0; i < 500; ++i) {
@@ -81,9 +83,8 @@ TEST_CASE("connection: TLS failures are clear and not retryable", "[integration]
   CHECK(ok.command({"PING"}).str == "PONG");
 
   // A plain client on a TLS port.
-  std::string plain = error_of([&] {
-    Connection c(parse_uri("redis://127.0.0.1:" + std::to_string(s.port())), quick());
-  });
+  std::string plain = error_of(
+      [&] { Connection c(parse_uri("redis://127.0.0.1:" + std::to_string(s.port())), quick()); });
   CHECK(plain.find("127.0.0.1:" + std::to_string(s.port())) != std::string::npos);
 }
 
@@ -108,14 +109,20 @@ TEST_CASE("connection: client certificates", "[integration]") {
   CHECK(c.command({"PING"}).str == "PONG");
   ep.tls.cert.clear();
   ep.tls.key.clear();
-  CHECK(error_of([&] { Connection n(ep, quick()); n.command({"PING"}); }) != "(no error)");
+  CHECK(error_of([&] {
+          Connection n(ep, quick());
+          n.command({"PING"});
+        }) != "(no error)");
 }
 
 TEST_CASE("connection: AUTH with password and ACL user", "[integration]") {
-  t::TestServer s(t::ServerOptions{.password = "s3cret",
-                                   .acl_users = {"alice on >wonder ~* +@all"}});
+  t::TestServer s(
+      t::ServerOptions{.password = "s3cret", .acl_users = {"alice on >wonder ~* +@all"}});
   Endpoint ep = parse_uri(s.uri());
-  std::string noauth = error_of([&] { Connection c(ep, quick()); c.command({"PING"}); });
+  std::string noauth = error_of([&] {
+    Connection c(ep, quick());
+    c.command({"PING"});
+  });
   ep.password = "wrong";
   std::string wrong = error_of([&] { Connection c(ep, quick()); });
   CHECK(wrong.find("authentication failed for redis://127.0.0.1:") != std::string::npos);
@@ -132,9 +139,12 @@ TEST_CASE("connection: AUTH with password and ACL user", "[integration]") {
 
 TEST_CASE("connection: refused and unresolvable endpoints", "[integration]") {
   int port = t::free_port();
-  std::string msg = error_of([&] { Connection c(parse_uri("redis://127.0.0.1:" + std::to_string(port)), quick()); });
-  CHECK(msg == "cannot connect to redis://127.0.0.1:" + std::to_string(port) + ": connection refused");
-  std::string dns = error_of([&] { Connection c(parse_uri("redis://no-such-host.invalid:6379"), quick()); });
+  std::string msg = error_of(
+      [&] { Connection c(parse_uri("redis://127.0.0.1:" + std::to_string(port)), quick()); });
+  CHECK(msg ==
+        "cannot connect to redis://127.0.0.1:" + std::to_string(port) + ": connection refused");
+  std::string dns =
+      error_of([&] { Connection c(parse_uri("redis://no-such-host.invalid:6379"), quick()); });
   CHECK(dns.find("cannot connect to redis://no-such-host.invalid:6379: cannot resolve host") == 0);
 }
 
@@ -148,7 +158,8 @@ TEST_CASE("connection: server closing mid-pipeline is a ConnectionError", "[inte
   t::TestServer s;
   Connection c(parse_uri(s.uri()), quick());
   std::vector<Command> cmds;
-  for (int i = 0; i < 2000; ++i) cmds.push_back({"SET", "k" + std::to_string(i), std::string(1000, 'x')});
+  for (int i = 0; i < 2000; ++i)
+    cmds.push_back({"SET", "k" + std::to_string(i), std::string(1000, 'x')});
   std::thread killer([&] { s.kill9(); });
   killer.join();
   CHECK_THROWS_AS(c.pipeline(cmds), ConnectionError);

@@ -99,8 +99,9 @@ std::string stream_shape(t::TestServer& s, const std::string& key, bool times = 
       for (const char* f : {"name", "last-delivered-id", "entries-read", "pel-count"})
         out += std::string(f) + "=" + field(g, f)->text() + "|";
       for (const auto& p : field(g, "pending")->elements)  // id, consumer, time, count
-        out += "pel:" + p.elements[0].str + "," + p.elements[1].str + "," + (times ? p.elements[2].text() : "") +
-               "," + std::to_string(p.elements[3].integer) + "|";
+        out += "pel:" + p.elements[0].str + "," + p.elements[1].str + "," +
+               (times ? p.elements[2].text() : "") + "," + std::to_string(p.elements[3].integer) +
+               "|";
       for (const auto& c : field(g, "consumers")->elements) {
         out += "consumer=" + field(c, "name")->str + ",pel=" + field(c, "pel-count")->text() + "|";
       }
@@ -110,7 +111,8 @@ std::string stream_shape(t::TestServer& s, const std::string& key, bool times = 
 }
 
 // The project's own verdict: classify_key on KeyReader states of both sides.
-std::vector<Difference> compare_keys(Client& src, Client& tgt, const std::vector<std::string>& keys) {
+std::vector<Difference> compare_keys(Client& src, Client& tgt,
+                                     const std::vector<std::string>& keys) {
   KeyReader a(src), b(tgt);
   read_together(a, keys, b, keys, ReadLevel::Full);
   std::vector<Difference> out;
@@ -140,9 +142,24 @@ bool has_temp_keys(t::TestServer& s) {
 }  // namespace
 
 TEST_CASE("copier: temporary keys hash to the key's slot, whatever the key") {
-  std::vector<std::string> keys = {"", "a", "{", "}", "{}", "a{}b", "}{", "{a}", "x{tag}y", "{}{a}",
-                                   "a}b", "{{a}}", "{a{b}c}", std::string(300, 'k'), "\0\xff{\0}"s,
-                                   "{" + std::string(200, 't') + "}rest", "user:{1000}:cart", "}}}{"};
+  std::vector<std::string> keys = {"",
+                                   "a",
+                                   "{",
+                                   "}",
+                                   "{}",
+                                   "a{}b",
+                                   "}{",
+                                   "{a}",
+                                   "x{tag}y",
+                                   "{}{a}",
+                                   "a}b",
+                                   "{{a}}",
+                                   "{a{b}c}",
+                                   std::string(300, 'k'),
+                                   "\0\xff{\0}"s,
+                                   "{" + std::string(200, 't') + "}rest",
+                                   "user:{1000}:cart",
+                                   "}}}{"};
   std::mt19937_64 rng(12345);
   const std::string alphabet = "{}a\0\xff"s;
   for (int i = 0; i < 5000; ++i) {
@@ -167,9 +184,12 @@ TEST_CASE("copier: which RESTORE errors fall back to writing by type") {
   CHECK(restore_error_wants_fallback("ERR DUMP payload version or checksum are wrong"));
   CHECK(restore_error_wants_fallback("ERR Bad data format"));
   CHECK(restore_error_wants_fallback("ERR unknown command 'RESTORE', with args beginning with: "));
-  CHECK(restore_error_wants_fallback("NOPERM User u has no permissions to run the 'restore' command"));
-  CHECK_FALSE(restore_error_wants_fallback("OOM command not allowed when used memory > 'maxmemory'."));
-  CHECK_FALSE(restore_error_wants_fallback("READONLY You can't write against a read only replica."));
+  CHECK(restore_error_wants_fallback(
+      "NOPERM User u has no permissions to run the 'restore' command"));
+  CHECK_FALSE(
+      restore_error_wants_fallback("OOM command not allowed when used memory > 'maxmemory'."));
+  CHECK_FALSE(
+      restore_error_wants_fallback("READONLY You can't write against a read only replica."));
   CHECK_FALSE(restore_error_wants_fallback("NOPERM No permissions to access a key"));
 }
 
@@ -186,7 +206,8 @@ TEST_CASE("copier: DUMP/RESTORE copies every type with absolute TTLs; gone keys 
   auto results = copier.copy(keys);
   REQUIRE(results.size() == keys.size());
   for (auto& r : results) {
-    INFO(r.outcome.key << ": " << r.outcome.outcome << " " << r.outcome.error << " " << r.outcome.detail);
+    INFO(r.outcome.key << ": " << r.outcome.outcome << " " << r.outcome.error << " "
+                       << r.outcome.detail);
     if (r.outcome.key == "only-target" || r.outcome.key == "nowhere") {
       CHECK(r.outcome.action == "delete");
       CHECK(r.outcome.outcome == "deleted");
@@ -248,7 +269,8 @@ TEST_CASE("copier: by type (--struct) rebuilds every type, streams with groups, 
     CHECK(sp.elements[i].elements[3].integer == tp.elements[i].elements[3].integer);
   }
   for (const char* k : {"str:ttl", "list:1", "zset:1"})
-    CHECK(std::llabs(std::stoll(source.cmd({"PEXPIRETIME", k})) - std::stoll(target.cmd({"PEXPIRETIME", k}))) <= 2);
+    CHECK(std::llabs(std::stoll(source.cmd({"PEXPIRETIME", k})) -
+                     std::stoll(target.cmd({"PEXPIRETIME", k}))) <= 2);
   {
     auto d = compare_keys(src, tgt, keys);
     INFO(diff_text(d));
@@ -257,11 +279,12 @@ TEST_CASE("copier: by type (--struct) rebuilds every type, streams with groups, 
   CHECK_FALSE(has_temp_keys(target));
 }
 
-TEST_CASE("copier: big values are read and written in chunks through a temporary key", "[integration]") {
+TEST_CASE("copier: big values are read and written in chunks through a temporary key",
+          "[integration]") {
   t::TestServer source, target;
   Cmds load;
-  std::vector<std::string> list{"RPUSH", "big:list"}, hash{"HSET", "big:hash"}, set{"SADD", "big:set"},
-      zset{"ZADD", "big:zset"};
+  std::vector<std::string> list{"RPUSH", "big:list"}, hash{"HSET", "big:hash"},
+      set{"SADD", "big:set"}, zset{"ZADD", "big:zset"};
   for (int i = 0; i < 6000; ++i) {
     const std::string n = std::to_string(i);
     list.push_back("element-" + n);
@@ -269,12 +292,18 @@ TEST_CASE("copier: big values are read and written in chunks through a temporary
     set.push_back("member-" + n);
     zset.insert(zset.end(), {std::to_string(i * 0.25), "m-" + n});
   }
-  load = {list, hash, set, zset, {"SET", "big:string", std::string(300000, 'b') + "end"},
+  load = {list,
+          hash,
+          set,
+          zset,
+          {"SET", "big:string", std::string(300000, 'b') + "end"},
           {"PEXPIRE", "big:hash", "900000"}};
   for (int i = 1; i <= 2500; ++i)
-    load.push_back({"XADD", "big:stream", std::to_string(i) + "-0", "f", std::string(40, 's') + std::to_string(i)});
+    load.push_back({"XADD", "big:stream", std::to_string(i) + "-0", "f",
+                    std::string(40, 's') + std::to_string(i)});
   load.push_back({"XGROUP", "CREATE", "big:stream", "readers", "0"});
-  load.push_back({"XREADGROUP", "GROUP", "readers", "r1", "COUNT", "1500", "STREAMS", "big:stream", ">"});
+  load.push_back(
+      {"XREADGROUP", "GROUP", "readers", "r1", "COUNT", "1500", "STREAMS", "big:stream", ">"});
   load.push_back({"XDEL", "big:stream", "7-0"});
   load.push_back({"XGROUP", "CREATECONSUMER", "big:stream", "readers", "idle-one"});
   source.pipeline(load);
@@ -326,9 +355,11 @@ TEST_CASE("copier: a target that refuses the payload version gets every type by 
   CHECK(count_outcome(results, "copied") == static_cast<int>(keys.size()));
   CHECK(copier.counters().fallbacks == static_cast<int64_t>(keys.size()));
   bool saw_detail = false;
-  for (auto& r : results) saw_detail |= r.outcome.detail.find("payload version") != std::string::npos;
+  for (auto& r : results)
+    saw_detail |= r.outcome.detail.find("payload version") != std::string::npos;
   CHECK(saw_detail);
-  // DEBUG DIGEST-VALUE where both servers format values alike (not zsets: 7.0 and 7.2+ print scores differently).
+  // DEBUG DIGEST-VALUE where both servers format values alike (not zsets: 7.0 and 7.2+ print scores
+  // differently).
   for (const auto& k : keys) {
     if (source.cmd({"TYPE", k}) == "zset") continue;
     INFO(k);
@@ -358,9 +389,12 @@ TEST_CASE("copier: dry run decides and writes nothing", "[integration]") {
   auto results = copier.copy(keys);
   CHECK(count_outcome(results, "planned") == static_cast<int>(keys.size()));
   for (auto& r : results) {
-    if (r.outcome.key == "only-target") CHECK(r.outcome.action == "delete");
-    else if (r.outcome.key == "big") CHECK(r.outcome.action == "fallback");
-    else CHECK(r.outcome.action == "restore");
+    if (r.outcome.key == "only-target")
+      CHECK(r.outcome.action == "delete");
+    else if (r.outcome.key == "big")
+      CHECK(r.outcome.action == "fallback");
+    else
+      CHECK(r.outcome.action == "restore");
   }
   CHECK(target.debug_digest() == before);
 }
@@ -369,7 +403,8 @@ TEST_CASE("copier: target errors are per-key outcomes with the server's text", "
   t::TestServer source;
   t::TestServer target(t::ServerOptions{.maxmemory = "2mb"});
   Cmds load;
-  for (int i = 0; i < 12; ++i) load.push_back({"SET", "blob:" + std::to_string(i), std::string(400000, 'a' + i)});
+  for (int i = 0; i < 12; ++i)
+    load.push_back({"SET", "blob:" + std::to_string(i), std::string(400000, 'a' + i)});
   for (int i = 0; i < 12; ++i) load.push_back({"SET", "small:" + std::to_string(i), "v"});
   source.pipeline(load);
   Client src(parse_uri(source.uri()), quick()), tgt(parse_uri(target.uri()), quick());
@@ -397,7 +432,8 @@ TEST_CASE("copier: target errors are per-key outcomes with the server's text", "
 
 TEST_CASE("copier: --mem-limit skips big keys as outcomes, never silently", "[integration]") {
   t::TestServer source, target;
-  source.pipeline({{"SET", "small", "v"}, {"SET", "large", std::string(300000, 'l')}, {"RPUSH", "list", "a"}});
+  source.pipeline(
+      {{"SET", "small", "v"}, {"SET", "large", std::string(300000, 'l')}, {"RPUSH", "list", "a"}});
   Client src(parse_uri(source.uri()), quick()), tgt(parse_uri(target.uri()), quick());
   CopyOptions o;
   o.mem_limit = 100000;

@@ -39,7 +39,8 @@ Digest128 zset_of(const std::vector<std::pair<std::string, std::string>>& member
 }  // namespace
 
 TEST_CASE("digest: hashes, sets and sorted sets are order-independent", "[digest]") {
-  CHECK(hash_of({{"a", "1"}, {"b", "2"}, {"c", "3"}}) == hash_of({{"c", "3"}, {"a", "1"}, {"b", "2"}}));
+  CHECK(hash_of({{"a", "1"}, {"b", "2"}, {"c", "3"}}) ==
+        hash_of({{"c", "3"}, {"a", "1"}, {"b", "2"}}));
   CHECK(set_of({"x", "y", "z", "1"}) == set_of({"1", "z", "y", "x"}));
   CHECK(zset_of({{"a", "1"}, {"b", "2"}}) == zset_of({{"b", "2"}, {"a", "1"}}));
 }
@@ -104,7 +105,8 @@ TEST_CASE("digest: strings digested in pieces equal the one-shot digest", "[dige
   const Digest128 whole = digest_string(big);
   for (size_t piece : {1u, 7u, 4096u, 65536u, 99999u}) {
     StringDigest d;
-    for (size_t pos = 0; pos < big.size(); pos += piece) d.update(std::string_view(big).substr(pos, piece));
+    for (size_t pos = 0; pos < big.size(); pos += piece)
+      d.update(std::string_view(big).substr(pos, piece));
     CHECK(d.size() == big.size());
     CHECK(d.finish() == whole);
   }
@@ -114,9 +116,10 @@ TEST_CASE("digest: strings digested in pieces equal the one-shot digest", "[dige
   CHECK(whole.hex().find_first_not_of("0123456789abcdef") == std::string::npos);
 }
 
-TEST_CASE("digest: streams cover entries, metadata, groups and PELs but not their order of arrival", "[digest]") {
-  auto make = [](bool swap_groups, std::optional<int64_t> entries_read, int64_t delivery, std::string owner,
-                 std::string last_delivered) {
+TEST_CASE("digest: streams cover entries, metadata, groups and PELs but not their order of arrival",
+          "[digest]") {
+  auto make = [](bool swap_groups, std::optional<int64_t> entries_read, int64_t delivery,
+                 std::string owner, std::string last_delivered) {
     StreamDigest s;
     s.begin_entry("1-1");
     s.add_entry_field("f", "v");

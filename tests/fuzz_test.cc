@@ -68,7 +68,8 @@ TEST_CASE("fuzz: random strings as URIs and durations", "[fuzz]") {
   const std::string_view uri_chars = "redis:/[]@%:0123456789abcdefunix?db=.s";
   const char* prefixes[] = {"redis://", "rediss://", "unix://", "", "redis://[", "redis://u:p@"};
   for (int i = 0; i < 20000; ++i) {
-    std::string s = prefixes[i % 6] + (i % 4 == 0 ? random_bytes(rng, 60) : random_bytes(rng, 60, uri_chars));
+    std::string s =
+        prefixes[i % 6] + (i % 4 == 0 ? random_bytes(rng, 60) : random_bytes(rng, 60, uri_chars));
     try {
       Endpoint e = parse_uri(s);
       (void)e.display();

@@ -76,12 +76,14 @@ TEST_CASE("info: bad input gives one line and exit 2", "[integration]") {
     std::vector<std::string> args;
     std::string expect;
   } cases[] = {
-      {{"info", "redis://:wrong-pw@127.0.0.1:" + port}, "authentication failed for redis://127.0.0.1:" + port},
+      {{"info", "redis://:wrong-pw@127.0.0.1:" + port},
+       "authentication failed for redis://127.0.0.1:" + port},
       {{"info", "redis://127.0.0.1:" + port}, "authentication required"},
       {{"info", "redis://127.0.0.1:" + std::to_string(t::free_port())}, "connection refused"},
       {{"info", "ftp://x"}, "unsupported URI scheme"},
       {{"info", "redis://h:99999"}, "invalid port"},
-      {{"info", "rediss://:right@127.0.0.1:" + port, "--connect-timeout", "500ms", "--source-insecure"},
+      {{"info", "rediss://:right@127.0.0.1:" + port, "--connect-timeout", "500ms",
+        "--source-insecure"},
        "TLS handshake with rediss://127.0.0.1:" + port},
   };
   for (auto& c : cases) {

@@ -31,7 +31,9 @@ ServerOptions big_encodings(std::string binary = "valkey-server") {
                                   {"list-max-listpack-size", "1"}}};
 }
 
-std::unique_ptr<Client> client_for(TestServer& s) { return std::make_unique<Client>(parse_uri(s.uri()), ClientOptions{}); }
+std::unique_ptr<Client> client_for(TestServer& s) {
+  return std::make_unique<Client>(parse_uri(s.uri()), ClientOptions{});
+}
 
 // The same logical data; `reversed` inserts every collection in another order.
 void load_types(TestServer& s, bool reversed) {
@@ -61,14 +63,15 @@ void load_types(TestServer& s, bool reversed) {
   s.pipeline(c);
 }
 
-const std::vector<std::string> kTypeKeys = {"str", std::string("bin\0key\xff", 8), "empty", "list", "hash",
-                                            "intset", "set", "zset", "stream"};
+const std::vector<std::string> kTypeKeys = {
+    "str",   std::string("bin\0key\xff", 8), "empty", "list", "hash", "intset", "set", "zset",
+    "stream"};
 
 }  // namespace
 
 TEST_CASE("reader: every type digests the same across encodings, engines and insertion orders",
           "[reader][integration]") {
-  TestServer redis;                     // Redis 7.0, default (small) encodings
+  TestServer redis;                    // Redis 7.0, default (small) encodings
   TestServer valkey(big_encodings());  // Valkey 8, hashtable/skiplist/quicklist encodings
   load_types(redis, false);
   load_types(valkey, true);
@@ -119,7 +122,8 @@ TEST_CASE("reader: every type digests the same across encodings, engines and ins
   }
 }
 
-TEST_CASE("reader: big keys are read in chunks with the digest of a one-shot read", "[reader][integration]") {
+TEST_CASE("reader: big keys are read in chunks with the digest of a one-shot read",
+          "[reader][integration]") {
   TestServer redis;
   TestServer valkey(big_encodings());
   Cmds c;
@@ -137,7 +141,8 @@ TEST_CASE("reader: big keys are read in chunks with the digest of a one-shot rea
     for (auto* v : {&sadd, &hset, &rpush, &zadd}) c.push_back(*v);
   }
   c.push_back({"SET", "string", std::string(300000, 'q') + "end"});
-  for (int i = 1; i <= 40; ++i) c.push_back({"XADD", "stream", std::to_string(i) + "-0", "n", std::to_string(i)});
+  for (int i = 1; i <= 40; ++i)
+    c.push_back({"XADD", "stream", std::to_string(i) + "-0", "n", std::to_string(i)});
   c.push_back({"XGROUP", "CREATE", "stream", "g", "0"});
   c.push_back({"XGROUP", "CREATE", "stream", "h", "0"});
   c.push_back({"XREADGROUP", "GROUP", "g", "c1", "COUNT", "25", "STREAMS", "stream", ">"});
@@ -173,14 +178,16 @@ TEST_CASE("reader: big keys are read in chunks with the digest of a one-shot rea
   CHECK(whole.stats().chunked_keys == 0);
 }
 
-TEST_CASE("reader: keys that change, vanish or change type between steps are unstable", "[reader][integration]") {
+TEST_CASE("reader: keys that change, vanish or change type between steps are unstable",
+          "[reader][integration]") {
   TestServer srv;
-  srv.pipeline({{"RPUSH", "head", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10"},
-                {"RPUSH", "tail", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10"},
-                {"SADD", "set", "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o"},
-                {"SET", "gone", "soon"},
-                {"HSET", "retyped", "f", "v"},
-                {"SET", "stable", "v"}});
+  srv.pipeline(
+      {{"RPUSH", "head", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10"},
+       {"RPUSH", "tail", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10"},
+       {"SADD", "set", "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o"},
+       {"SET", "gone", "soon"},
+       {"HSET", "retyped", "f", "v"},
+       {"SET", "stable", "v"}});
   // A member that is no integer: the set is a hashtable, SSCAN takes several calls.
   srv.cmd({"SADD", "set", std::string(100, 'x')});
   auto client = client_for(srv);
@@ -226,7 +233,8 @@ TEST_CASE("reader: keys that change, vanish or change type between steps are uns
   CHECK(again[4].type_name == "string");
 }
 
-TEST_CASE("reader: TTLs become absolute expiry times; absent, filtered and existence reads", "[reader][integration]") {
+TEST_CASE("reader: TTLs become absolute expiry times; absent, filtered and existence reads",
+          "[reader][integration]") {
   TestServer srv;
   srv.pipeline({{"SET", "persist", "v"},
                 {"SET", "ttl", "v", "PX", "60000"},
@@ -234,7 +242,8 @@ TEST_CASE("reader: TTLs become absolute expiry times; absent, filtered and exist
                 {"SET", std::string("\0nul", 4), "x"}});
   auto client = client_for(srv);
   const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                       std::chrono::system_clock::now().time_since_epoch()).count();
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
   KeyReader r(*client);
   const std::vector<std::string> keys = {"persist", "ttl", "nope", std::string("\0nul", 4)};
   auto s = r.read(keys, ReadLevel::Meta);
@@ -263,11 +272,13 @@ TEST_CASE("reader: TTLs become absolute expiry times; absent, filtered and exist
   CHECK(ex.stats().commands == 3 + 64);
 }
 
-TEST_CASE("reader: stream groups and pending entries are part of the value", "[reader][integration]") {
+TEST_CASE("reader: stream groups and pending entries are part of the value",
+          "[reader][integration]") {
   TestServer a;
   TestServer b(ServerOptions{.binary = "valkey-server"});
   Cmds c;
-  for (int i = 1; i <= 20; ++i) c.push_back({"XADD", "s", std::to_string(i) + "-1", "k", std::to_string(i)});
+  for (int i = 1; i <= 20; ++i)
+    c.push_back({"XADD", "s", std::to_string(i) + "-1", "k", std::to_string(i)});
   c.push_back({"XGROUP", "CREATE", "s", "g", "0"});
   c.push_back({"XREADGROUP", "GROUP", "g", "alice", "COUNT", "12", "STREAMS", "s", ">"});
   c.push_back({"XGROUP", "CREATECONSUMER", "s", "g", "carol"});

@@ -16,7 +16,8 @@ TEST_CASE("resp: commands are formatted binary-safe") {
 }
 
 TEST_CASE("resp: replies parsed across arbitrary splits") {
-  std::string wire = "+OK\r\n-ERR bad thing\r\n:42\r\n$-1\r\n$5\r\nhe\0lo\r\n*2\r\n*1\r\n:1\r\n$0\r\n\r\n"s;
+  std::string wire =
+      "+OK\r\n-ERR bad thing\r\n:42\r\n$-1\r\n$5\r\nhe\0lo\r\n*2\r\n*1\r\n:1\r\n$0\r\n\r\n"s;
   for (size_t split = 1; split < wire.size(); ++split) {
     ReplyParser p;
     std::vector<Reply> got;

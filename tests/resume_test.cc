@@ -296,8 +296,8 @@ TEST_CASE("resume: an interrupted compare resumed ends with the totals of an uni
   // While it runs, a second resume of the same run is refused and changes
   // nothing: one process writes a run.
   {
-    Spawned resumed({"compare", source.uri(), target.uri(), "--store", store, "-q", "--resume",
-                     "1", "--rounds", "1"},
+    Spawned resumed({"compare", source.uri(), target.uri(), "--store", store, "-q", "--resume", "1",
+                     "--rounds", "1"},
                     out, err);
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (query_int(store, "SELECT status = 'running' FROM runs WHERE id = 1") != 1 &&

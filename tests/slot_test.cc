@@ -19,7 +19,7 @@ TEST_CASE("slot: hash tags follow the spec") {
   CHECK(key_slot("{user1000}.following") == key_slot("{user1000}.followers"));
   CHECK(key_slot("{user1000}.following") == key_slot("user1000"));
   CHECK(hash_tag("foo{}{bar}") == "foo{}{bar}");  // empty first tag: whole key
-  CHECK(hash_tag("foo{{bar}}zap") == "{bar");      // first { to first } after it
+  CHECK(hash_tag("foo{{bar}}zap") == "{bar");     // first { to first } after it
   CHECK(hash_tag("foo{bar}{zap}") == "bar");
   CHECK(hash_tag("no-close{tag") == "no-close{tag");
   std::string bin("a{\0b}c", 6);

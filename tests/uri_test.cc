@@ -60,9 +60,19 @@ TEST_CASE("uri: unix socket") {
 }
 
 TEST_CASE("uri: malformed input is a UsageError without the password") {
-  const char* bad[] = {"", "http://h", "redis://", "redis://h:0", "redis://h:99999", "redis://h:12x",
-                       "redis://h/abc", "redis://[::1", "redis://::1:80", "unix://relative",
-                       "redis://u:pw@h:bad", "redis://%zz@h", "redis://h /0"};
+  const char* bad[] = {"",
+                       "http://h",
+                       "redis://",
+                       "redis://h:0",
+                       "redis://h:99999",
+                       "redis://h:12x",
+                       "redis://h/abc",
+                       "redis://[::1",
+                       "redis://::1:80",
+                       "unix://relative",
+                       "redis://u:pw@h:bad",
+                       "redis://%zz@h",
+                       "redis://h /0"};
   for (const char* b : bad) {
     INFO(b);
     try {
