@@ -9,7 +9,7 @@ packages=(
   libhiredis-dev libxxhash-dev libcli11-dev libsqlite3-dev nlohmann-json3-dev
   libssl-dev libcatch2-dev
   redis-server redis-tools valkey-server valkey-tools
-  python3 python3-redis chromium
+  python3 python3-redis chromium clang-format
 )
 
 sudo_cmd=()

@@ -7,6 +7,9 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup.sh"
 "$root/scripts/build.sh"
+# The tree stays clang-formatted (.clang-format at the root).
+echo "== clang-format check"
+( cd "$root" && git ls-files -z '*.cc' '*.h' | xargs -0 clang-format --dry-run --Werror )
 jobs=${TEST_JOBS:-2}
 ( cd "$root/build" && ctest --output-on-failure -j "$jobs" --timeout 600 )
 
