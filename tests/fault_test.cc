@@ -549,6 +549,24 @@ TEST_CASE("fault: passwords never reach output, store, reports or the process ti
   everything += rep.out + rep.err;
   auto diffs = run_migcheck({"diffs", "--store", store, "--format", "jsonl"});
   everything += diffs.out + diffs.err;
+  // Debug logging, a copy with its verifying compare, info, and URIs that
+  // are refused: none of them says the password either.
+  auto rep2 = run_migcheck({"replicate", src, dst, "--target-user", "mover", "--store", store,
+                            "--verify", "--verbose"},
+                           {{"MIGCHECK_TARGET_PASS", secret}});
+  CHECK(rep2.exit_code == 0);
+  everything += rep2.out + rep2.err;
+  auto info = run_migcheck({"info", src, "--json", "--verbose"});
+  CHECK(info.exit_code == 0);
+  everything += info.out + info.err;
+  for (const std::string& uri :
+       {"redis://:" + secret + "@127.0.0.1:99999", "redis://:" + secret + "@[::1",
+        "redis://user:" + secret + "@127.0.0.1:" + std::to_string(source.port()) + "/x",
+        "rediss://:" + secret + "@127.0.0.1:" + std::to_string(source.port())}) {
+    auto refused = run_migcheck({"compare", uri, dst, "--store", store, "--connect-timeout", "1s"});
+    CHECK(refused.exit_code == 2);
+    everything += refused.out + refused.err;
+  }
   for (auto& e : fs::directory_iterator(dir)) everything += slurp(e.path());
   CHECK(everything.find(secret) == std::string::npos);
 }
