@@ -5,6 +5,8 @@
 // resume checkpoint. Memory is bounded by the queue and the batch size.
 #include "replicate/repair.h"
 
+#include "rate_limiter.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -21,6 +23,7 @@
 #include "errors.h"
 #include "log.h"
 #include "progress.h"
+#include "rate_limiter.h"
 #include "reader.h"
 #include "resume.h"
 #include "server_info.h"
@@ -68,7 +71,14 @@ struct Side {
 
 class Engine {
  public:
-  Engine(const RepairOptions& o, Store& store) : o_(o), store_(store), progress_(o.progress) {}
+  Engine(const RepairOptions& o, Store& store)
+      : o_(o), store_(store), limiter_(o.max_ops_per_sec, &failed_), progress_(o.progress) {
+    // Every client of the run reports the servers' run_ids to one watch.
+    source_client_ = o.source_client;
+    source_client_.watch = watch_;
+    target_client_ = o.target_client;
+    target_client_.watch = watch_;
+  }
 
   RepairResult run() {
     t0_ = std::chrono::steady_clock::now();
@@ -97,6 +107,11 @@ class Engine {
     try {
       facts();
       work();
+      // A key verified before a target restart may have lost its write.
+      while (restarted()) {
+        start_over();
+        work();
+      }
       result_.elapsed_ms = elapsed_ms();
       const int64_t remaining =
           o_.dry_run ? result_.planned + result_.kept_extra + result_.skipped + result_.failed
@@ -132,6 +147,8 @@ class Engine {
     result_.failed = cp.value("failed", int64_t{0});
     result_.planned = cp.value("planned", int64_t{0});
     result_.copy = cp.value("copy", CopyCounters{});
+    result_.starts_over = cp.value("starts_over", 0);
+    watch_->load(cp.value("run_ids", nlohmann::json::object()));
     store_.rollback_outcomes(result_.run_id, cp.value("max_outcome_id", int64_t{0}));
     store_.reopen_run(result_.run_id);
   }
@@ -150,7 +167,9 @@ class Engine {
                         {"skipped", result_.skipped},
                         {"failed", result_.failed},
                         {"planned", result_.planned},
-                        {"copy", result_.copy}};
+                        {"copy", result_.copy},
+                        {"run_ids", watch_->to_json()},
+                        {"starts_over", result_.starts_over}};
     store_.put_checkpoint(result_.run_id, kCheckpoint, j.dump());
     last_checkpoint_ = std::chrono::steady_clock::now();
   }
@@ -198,7 +217,7 @@ class Engine {
     Endpoint s = o_.source, t = o_.target;
     s.db = cmp_db_;
     t.db = cmp_target_db_;
-    Client sc(s, o_.source_client), tc(t, o_.target_client);
+    Client sc(s, source_client_), tc(t, target_client_);
     ServerFacts sf = gather_facts(sc), tf = gather_facts(tc);
     store_.set_server_info(result_.run_id, to_json(sf).dump(), to_json(tf).dump());
     stream_ext_ = (sf.engine == "valkey" || major_version(sf.version) >= 7) &&
@@ -220,6 +239,7 @@ class Engine {
             {"struct", o_.structural},
             {"batch", o_.batch},
             {"connections", o_.connections},
+            {"max_ops_per_sec", o_.max_ops_per_sec},
             {"ttl_tolerance_ms", tolerance_.count()},
             {"store", o_.store_path}};
   }
@@ -240,6 +260,7 @@ class Engine {
             {"fallbacks", c.fallbacks},
             {"chunked", c.chunked},
             {"bytes", c.bytes},
+            {"starts_over", result_.starts_over},
             {"elapsed_ms", result_.elapsed_ms}};
   }
 
@@ -308,6 +329,37 @@ class Engine {
   }
 
   bool stopping() const { return (o_.stop && o_.stop->load()) || failed_.load(); }
+  bool restarted() const { return watch_->restarts() != restarts_handled_; }
+
+  // A server restarted under the repair: keys written and verified before
+  // may have lost their writes (persistence is asynchronous). Everything is
+  // dropped and every selected difference repaired again, counted once.
+  void start_over() {
+    if (++result_.starts_over > kMaxRepairStartsOver)
+      throw ConnectionError("servers restarted " + std::to_string(result_.starts_over) +
+                                " times during the repair; run it again once they are stable",
+                            false);
+    log::warn(
+        "a server restarted during the repair: writes it acknowledged may be lost, so "
+        "every selected difference is repaired again (" +
+        std::to_string(result_.starts_over) + " of at most " +
+        std::to_string(kMaxRepairStartsOver) + ")");
+    restarts_handled_ = watch_->restarts();
+    std::lock_guard lock(commit_mu_);
+    store_.rollback_outcomes(result_.run_id, 0);
+    const int starts_over = result_.starts_over;
+    RepairResult fresh;
+    fresh.run_id = result_.run_id;
+    fresh.compare_run = result_.compare_run;
+    fresh.round = result_.round;
+    fresh.starts_over = starts_over;
+    result_ = std::move(fresh);
+    waiting_.clear();
+    next_commit_ = 0;
+    after_id_ = 0;
+    closed_ = false;
+    save_checkpoint();
+  }
 
   void push(Batch batch) {
     std::unique_lock lock(mu_);
@@ -398,19 +450,21 @@ class Engine {
     Endpoint se = o_.source, te = o_.target;
     se.db = db;
     te.db = db == cmp_db_ ? cmp_target_db_ : db;
-    s.src = std::make_unique<Client>(se, o_.source_client);
-    s.tgt = std::make_unique<Client>(te, o_.target_client);
+    s.src = std::make_unique<Client>(se, source_client_);
+    s.tgt = std::make_unique<Client>(te, target_client_);
     CopyOptions co;
     co.db = db;
     co.structural = o_.structural;
     co.dry_run = o_.dry_run;
     co.batch = std::max<size_t>(o_.batch, 1);
     co.shared = shared_;
+    co.limiter = limiter_.limited() ? &limiter_ : nullptr;
     s.copier = std::make_unique<Copier>(*s.src, *s.tgt, co);
     ReaderOptions ro;
     ro.stream_extended_meta = stream_ext_;
-    s.src_reader = std::make_unique<KeyReader>(*s.src, ro);
     s.tgt_reader = std::make_unique<KeyReader>(*s.tgt, ro);
+    ro.limiter = co.limiter;
+    s.src_reader = std::make_unique<KeyReader>(*s.src, ro);
     return s;
   }
 
@@ -536,6 +590,11 @@ class Engine {
   Millis tolerance_{o_.ttl_tolerance};
   bool stream_ext_ = true;
   std::shared_ptr<CopyShared> shared_ = std::make_shared<CopyShared>();
+  std::atomic<bool> failed_{false};
+  RateLimiter limiter_;  // every source command, copies and verification alike
+  std::shared_ptr<RestartWatch> watch_ = std::make_shared<RestartWatch>();
+  uint64_t restarts_handled_ = 0;                // watch_->restarts() already acted upon
+  ClientOptions source_client_, target_client_;  // the options', with watch_
   Progress progress_;
 
   std::mutex mu_;
@@ -543,7 +602,6 @@ class Engine {
   std::deque<Batch> queue_;
   bool closed_ = false;
   std::vector<std::thread> threads_;
-  std::atomic<bool> failed_{false};
   std::exception_ptr worker_error_;
 
   // Ordered commit and resume (commit_mu_).

@@ -32,6 +32,7 @@ struct RepairOptions {
   bool structural = false;  // --struct: never DUMP/RESTORE
   size_t batch = 500;
   size_t connections = 1;
+  double max_ops_per_sec = 0;  // cap on commands/s to the source (0 = none)
   Millis ttl_tolerance{1000};  // as compare's; the compare run's own when it recorded one
   bool progress = true;        // progress line on stderr
   std::string store_path;      // recorded with the run
@@ -55,6 +56,9 @@ struct RepairResult {
   int64_t planned = 0;  // dry run
   CopyCounters copy;    // what the copy engine did (fallbacks, chunked, bytes)
   int64_t elapsed_ms = 0;
+  // Times every difference was repaired again because a server restarted
+  // under the run (writes it acknowledged may be lost; see RestartWatch).
+  int starts_over = 0;
   // A few failed keys with their error, for the summary.
   std::vector<Outcome> failures;
 };
@@ -66,5 +70,7 @@ struct RepairResult {
 // order, and the counters up to it, saved every few seconds and on the way
 // out, so --resume repairs each remaining key once and counts it once.
 RepairResult run_repair(const RepairOptions& opts, Store& store);
+
+constexpr int kMaxRepairStartsOver = 3;
 
 }  // namespace migcheck

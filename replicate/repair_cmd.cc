@@ -26,6 +26,7 @@ struct RepairCli {
   bool structural = false;
   size_t batch = 500;
   size_t connections = 1;
+  double max_ops = 0;
   int64_t resume = 0;
   std::vector<std::string> run_options_given;  // of those a resumed run replaces
 };
@@ -44,6 +45,7 @@ void apply_resumed_options(Store& store, int64_t id, const std::vector<std::stri
   o.structural = j.value("struct", o.structural);
   o.batch = j.value("batch", o.batch);
   o.connections = j.value("connections", o.connections);
+  o.max_ops_per_sec = j.value("max_ops_per_sec", o.max_ops_per_sec);
   warn_resume_differences(r, given, o.source, o.target);
   o.resume_run = id;
 }
@@ -72,6 +74,9 @@ void print_summary(const RepairOptions& o, const RepairResult& r, const std::str
                 static_cast<long long>(r.kept_extra));
   if (r.skipped)
     std::printf("  skipped                  %lld\n", static_cast<long long>(r.skipped));
+  if (r.starts_over)
+    std::printf("  started over             %d time%s (a server restarted during the repair)\n",
+                r.starts_over, r.starts_over == 1 ? "" : "s");
   if (!r.failures.empty()) {
     std::printf("\nFailed keys%s:\n",
                 r.failed > static_cast<int64_t>(r.failures.size()) ? " (first ones)" : "");
@@ -104,6 +109,7 @@ int run(const RepairCli& c) {
   o.structural = c.structural;
   o.batch = c.batch;
   o.connections = c.connections;
+  o.max_ops_per_sec = c.max_ops;
   o.store_path = c.common.store;
   o.progress = !c.common.quiet;
   signals::install();
@@ -155,12 +161,17 @@ void add_repair_command(CLI::App& app, Runner& runner) {
       ->check(CLI::Range(size_t{1}, size_t{64}))
       ->capture_default_str()
       ->group(g);
+  sub->add_option("--max-ops-per-sec", c->max_ops,
+                  "cap on commands per second sent to the source (0: none)")
+      ->check(CLI::NonNegativeNumber)
+      ->group(g);
   add_side_flags(*sub, c->common.source, "source");
   add_side_flags(*sub, c->common.target, "target");
   add_common_flags(*sub, c->common);
   sub->callback([&runner, c, sub] {
-    c->run_options_given = given_options(*sub, {"--run", "--kind", "--delete-extra", "--dry-run",
-                                                "--struct", "--batch", "--connections"});
+    c->run_options_given =
+        given_options(*sub, {"--run", "--kind", "--delete-extra", "--dry-run", "--struct",
+                             "--batch", "--connections", "--max-ops-per-sec"});
     runner = [c] { return run(*c); };
   });
 }

@@ -551,9 +551,9 @@ TEST_CASE("fault: passwords never reach output, store, reports or the process ti
   everything += diffs.out + diffs.err;
   // Debug logging, a copy with its verifying compare, info, and URIs that
   // are refused: none of them says the password either.
-  auto rep2 = run_migcheck({"replicate", src, dst, "--target-user", "mover", "--store", store,
-                            "--verify", "--verbose"},
-                           {{"MIGCHECK_TARGET_PASS", secret}});
+  auto rep2 = run_migcheck(
+      {"replicate", src, dst, "--target-user", "mover", "--store", store, "--verify", "--verbose"},
+      {{"MIGCHECK_TARGET_PASS", secret}});
   CHECK(rep2.exit_code == 0);
   everything += rep2.out + rep2.err;
   auto info = run_migcheck({"info", src, "--json", "--verbose"});
@@ -1066,4 +1066,38 @@ TEST_CASE("fault: a full disk under the store: one line, exit 2, the store intac
   Kinds expected;
   for (const auto& k : keys_of(source)) expected.insert({k, "missing"});
   CHECK(differences_of(dir / "s.db", 1) == expected);
+}
+
+TEST_CASE("fault: target killed and restarted mid-repair: every difference repaired again, once",
+          "[integration][fault]") {
+  t::TestServer source;
+  t::TestServer target(durable());
+  load(source, 20000);
+  load(target, 20000);
+  Cmds changed;
+  for (int i = 0; i < 20000; i += 3) changed.push_back({"SET", "s:" + std::to_string(i), "old"});
+  target.pipeline(changed);
+  auto dir = temp_dir("repair-kill");
+  const std::string store = (dir / "s.db").string();
+  auto c = run_migcheck(
+      {"compare", source.uri(), target.uri(), "--store", store, "--rounds", "1", "--quiet"});
+  REQUIRE(c.exit_code == 1);
+  auto run = std::async(std::launch::async, [&] {
+    return run_migcheck({"repair", source.uri(), target.uri(), "--store", store,
+                         "--max-ops-per-sec", "8000", "--retry-for", "20s", "--quiet"});
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  target.kill9();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  target.restart();
+  auto r = run.get();
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.find("every selected difference is repaired again") != std::string::npos);
+  auto tot = nlohmann::json::parse(last_run(store, "repair").totals_json);
+  CHECK(tot["starts_over"] == 1);
+  CHECK(tot["selected"] == changed.size());
+  CHECK(tot["repaired"] == changed.size());
+  CHECK(tot["failed"] == 0);
+  check_identical(source, target);
 }

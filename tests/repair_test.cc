@@ -13,6 +13,7 @@
 #include <functional>
 #include <iterator>
 #include <map>
+#include <sstream>
 #include <thread>
 
 #include "cli_runner.h"
@@ -414,4 +415,37 @@ TEST_CASE(
   CHECK(source.debug_digest() != target.debug_digest());  // the extra key
   target.pipeline({{"DEL", "extra:1"}});
   CHECK(source.debug_digest() == target.debug_digest());
+}
+
+TEST_CASE("repair: --max-ops-per-sec caps the commands sent to the source", "[integration]") {
+  t::TestServer source, target;
+  Cmds load, drift;
+  for (int i = 0; i < 300; ++i) {
+    load.push_back({"SET", "k:" + std::to_string(i), "v"});
+    drift.push_back({"SET", "k:" + std::to_string(i), "old"});
+  }
+  source.pipeline(load);
+  target.pipeline(drift);
+  const std::string store = tmp_store("rate");
+  REQUIRE(compare(source.uri(), target.uri(), store).exit_code == 1);
+  source.cmd({"CONFIG", "RESETSTAT"});
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = run_migcheck({"repair", source.uri(), target.uri(), "--store", store,
+                         "--max-ops-per-sec", "1000", "--quiet"});
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(totals(store)["repaired"] == 300);
+  int64_t calls = 0;
+  std::istringstream in(source.cmd({"INFO", "commandstats"}));
+  for (std::string line; std::getline(in, line);) {
+    auto at = line.find("calls=");
+    if (line.rfind("cmdstat_", 0) == 0 && at != std::string::npos)
+      calls += std::stoll(line.substr(at + 6));
+  }
+  // The copy (probe, expiry, DUMP) and the verification read every key.
+  CHECK(calls >= 900);
+  // A bucket of a tenth of a second, then 1000 commands/s (connection set-up
+  // and the server facts are not charged).
+  CHECK(secs >= (static_cast<double>(calls) - 150) / 1000.0);
 }
