@@ -15,9 +15,11 @@ void append_hex_byte(std::string& out, unsigned char c) {
   out += buf;
 }
 
-bool is_bidi_control(uint32_t cp) {
+// Code points that are valid UTF-8 yet act on what a reader sees: bidi
+// controls (reordering a line) and C1 controls (U+009B is a CSI to a terminal).
+bool is_deceptive(uint32_t cp) {
   return (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200E ||
-         cp == 0x200F || cp == 0x061C;
+         cp == 0x200F || cp == 0x061C || (cp >= 0x80 && cp <= 0x9F);
 }
 
 }  // namespace
@@ -35,7 +37,7 @@ std::string printable_bytes(std::string_view bytes) {
     }
     if (cp == '\\') {
       out += "\\\\";
-    } else if (is_bidi_control(cp)) {
+    } else if (is_deceptive(cp)) {
       char buf[16];
       std::snprintf(buf, sizeof buf, "\\u{%04X}", static_cast<unsigned>(cp));
       out += buf;

@@ -8,11 +8,12 @@
 
 namespace migcheck {
 
-// A readable, unambiguous one-line form of arbitrary bytes: valid UTF-8 is
-// kept; bytes that are not UTF-8, C0 controls and DEL become \xNN; bidi
-// controls (which could make a key read differently than it is) become
-// \u{NNNN}; a literal backslash is doubled so "\x41" and "A" stay distinct.
-// Not HTML-safe by itself.
+// A readable, unambiguous one-line form of arbitrary bytes, safe on a
+// terminal: valid UTF-8 is kept; bytes that are not UTF-8, C0 controls and
+// DEL become \xNN; bidi and C1 controls (which could make a key read
+// differently than it is, or drive a terminal) become \u{NNNN}; a literal
+// backslash is doubled so "\x41" and "A" stay distinct. Not HTML-safe by
+// itself.
 std::string printable_bytes(std::string_view bytes);
 
 // Text for an HTML text node or a quoted attribute value: & < > " ' become

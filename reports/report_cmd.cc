@@ -164,11 +164,7 @@ void add_report_command(CLI::App& app, Runner& run) {
       ->capture_default_str();
   sub->add_flag("--print-schema", opts->print_schema,
                 "print the JSON Schema of the JSON report and exit");
-  add_common_flags(*sub, opts->common);
-  // The shared grammar brings connection flags a report never uses; keep them
-  // accepted (scripts pass one flag set to every command) but out of --help.
-  for (const char* name : {"--connect-timeout", "--timeout", "--retry-for", "--read-from"})
-    if (auto* opt = sub->get_option_no_throw(name)) opt->group("");
+  add_offline_flags(*sub, opts->common);
   sub->footer("Exit status: 0 READY, 1 NOT READY, 2 error.");
   sub->callback([&run, opts] { run = [opts] { return run_report(*opts); }; });
 }

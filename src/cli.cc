@@ -68,6 +68,12 @@ void add_common_flags(CLI::App& app, CommonOptions& o) {
       ->capture_default_str();
 }
 
+void add_offline_flags(CLI::App& app, CommonOptions& o) {
+  add_common_flags(app, o);
+  for (const char* name : {"--connect-timeout", "--timeout", "--retry-for", "--read-from"})
+    if (auto* opt = app.get_option_no_throw(name)) opt->group("");
+}
+
 Endpoint resolve_endpoint(const SideOptions& s, const char* env_var) {
   Endpoint ep = parse_uri(s.uri);
   if (!s.user.empty()) ep.user = s.user;

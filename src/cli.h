@@ -38,6 +38,10 @@ struct CommonOptions {
 void add_side_flags(CLI::App& app, SideOptions& side, const std::string& side_name);
 // Store, quiet/verbose, timeouts, --retry-for, --read-from.
 void add_common_flags(CLI::App& app, CommonOptions& opts);
+// The same for commands that only read the store (diffs, report): the
+// connection flags are accepted (scripts pass one flag set to every
+// command) but kept out of --help.
+void add_offline_flags(CLI::App& app, CommonOptions& opts);
 
 // The endpoint of a side: the URI, overridden by flags, with the password
 // from $env_var when neither gives one. Throws UsageError.

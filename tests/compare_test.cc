@@ -558,9 +558,9 @@ TEST_CASE("compare: binary keys round-trip through the CLI and diffs --format js
   auto t = run_migcheck({"diffs", "--store", store, "--kind", "missing"});
   REQUIRE(t.exit_code == 0);
   CHECK(t.out.find("bin\\x00key") != std::string::npos);
-  CHECK(t.out.find("\\xff\\xfe\\x80") != std::string::npos);
-  CHECK(t.out.find("new\\x0aline") != std::string::npos);
-  CHECK(t.out.find("esc\\x1b[31mred") != std::string::npos);
+  CHECK(t.out.find("\\xFF\\xFE\\x80") != std::string::npos);
+  CHECK(t.out.find("new\\x0Aline") != std::string::npos);
+  CHECK(t.out.find("esc\\x1B[31mred") != std::string::npos);
   CHECK(t.out.find('\x1b') == std::string::npos);
   CHECK(t.out.find("emoji \xf0\x9f\x99\x82") != std::string::npos);
   CHECK(t.out.find("only") == std::string::npos);  // --kind missing

@@ -133,6 +133,10 @@ TEST_CASE("report: printable_bytes shows binary keys unambiguously", "[report]")
   CHECK(printable_bytes("\xE2\x82") == "\\xE2\\x82");                    // truncated sequence
   // Bidi overrides would make a key read differently than its bytes.
   CHECK(printable_bytes("user\xE2\x80\xAEtxt.exe") == "user\\u{202E}txt.exe");
+  // C1 controls are valid UTF-8, and U+009B is a CSI to a terminal.
+  CHECK(printable_bytes("csi\xC2\x9B"
+                        "31m") == "csi\\u{009B}31m");
+  CHECK(printable_bytes("nel\xC2\x85") == "nel\\u{0085}");
 }
 
 TEST_CASE("report: html_bytes of hostile keys contains no markup", "[report]") {
