@@ -223,7 +223,7 @@ class Engine {
     try {
       prepare();
       for (int round = first_round; round <= o_.rounds; ++round) {
-        if (restarted()) {
+        if (watch_->pending()) {
           start_over();
           round = 1;
         }
@@ -241,7 +241,7 @@ class Engine {
           wait_interval();
         }
         run_round(round, resumed);
-        if (restarted()) {
+        if (watch_->pending()) {
           round = 0;  // start_over() at the top of the loop
           continue;
         }
@@ -348,22 +348,12 @@ class Engine {
     round_t0_ = std::chrono::steady_clock::now();
   }
 
-  bool restarted() const { return watch_->restarts() != restarts_handled_; }
-
   // A server restarted under the run (or while it was stopped): everything
   // stored so far is dropped, and round 1 starts again with fresh cursors.
   void start_over() {
-    if (++result_.starts_over > kMaxStartsOver)
-      throw ConnectionError("servers restarted " + std::to_string(result_.starts_over) +
-                                " times during the compare; run it again once they are stable",
-                            false);
-    log::warn(
-        "a server restarted during the compare: SCAN cursors do not survive a restart "
-        "and writes it acknowledged may be lost, so the compare starts over at round 1 "
-        "(" +
-        std::to_string(result_.starts_over) + " of at most " + std::to_string(kMaxStartsOver) +
-        ")");
-    restarts_handled_ = watch_->restarts();
+    watch_->start_over(result_.starts_over, "the compare",
+                       "SCAN cursors do not survive a restart and writes it acknowledged may be "
+                       "lost, so the compare starts over at round 1");
     store_.rollback_run(result_.run_id, 0, 0);
     result_.rounds.clear();
     keys_by_type_.clear();
@@ -709,7 +699,7 @@ class Engine {
     std::thread watcher([this, round, resumable] {
       auto last = std::chrono::steady_clock::now();
       while (!abort_.load()) {
-        if ((o_.stop && o_.stop->load()) || restarted()) {
+        if ((o_.stop && o_.stop->load()) || watch_->pending()) {
           abort_ = true;  // also wakes a rate-limited sleeper
           queue_->close();
           break;
@@ -949,7 +939,6 @@ class Engine {
   int64_t source_keys_ = 0;
   bool commit_failed_ = false;  // under commit_mu_
   std::shared_ptr<RestartWatch> watch_ = std::make_shared<RestartWatch>();
-  uint64_t restarts_handled_ = 0;                // watch_->restarts() the current pass began with
   ClientOptions source_client_, target_client_;  // the options', with watch_
   std::unique_ptr<Client> src_main_, tgt_main_;
   std::vector<Worker> workers_;

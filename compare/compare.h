@@ -59,9 +59,6 @@ struct CompareOptions {
   int64_t resume_run = 0;
 };
 
-// How often a compare starts over for restarted servers before it gives up.
-constexpr int kMaxStartsOver = 3;
-
 // How many big keys the run's totals list (all are counted).
 constexpr size_t kBigKeysListed = 20;
 

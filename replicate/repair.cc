@@ -108,7 +108,7 @@ class Engine {
       facts();
       work();
       // A key verified before a target restart may have lost its write.
-      while (restarted()) {
+      while (watch_->pending()) {
         start_over();
         work();
       }
@@ -329,22 +329,14 @@ class Engine {
   }
 
   bool stopping() const { return (o_.stop && o_.stop->load()) || failed_.load(); }
-  bool restarted() const { return watch_->restarts() != restarts_handled_; }
 
   // A server restarted under the repair: keys written and verified before
   // may have lost their writes (persistence is asynchronous). Everything is
   // dropped and every selected difference repaired again, counted once.
   void start_over() {
-    if (++result_.starts_over > kMaxRepairStartsOver)
-      throw ConnectionError("servers restarted " + std::to_string(result_.starts_over) +
-                                " times during the repair; run it again once they are stable",
-                            false);
-    log::warn(
-        "a server restarted during the repair: writes it acknowledged may be lost, so "
-        "every selected difference is repaired again (" +
-        std::to_string(result_.starts_over) + " of at most " +
-        std::to_string(kMaxRepairStartsOver) + ")");
-    restarts_handled_ = watch_->restarts();
+    watch_->start_over(result_.starts_over, "the repair",
+                       "writes it acknowledged may be lost, so every selected difference is "
+                       "repaired again");
     std::lock_guard lock(commit_mu_);
     store_.rollback_outcomes(result_.run_id, 0);
     const int starts_over = result_.starts_over;
@@ -593,7 +585,6 @@ class Engine {
   std::atomic<bool> failed_{false};
   RateLimiter limiter_;  // every source command, copies and verification alike
   std::shared_ptr<RestartWatch> watch_ = std::make_shared<RestartWatch>();
-  uint64_t restarts_handled_ = 0;                // watch_->restarts() already acted upon
   ClientOptions source_client_, target_client_;  // the options', with watch_
   Progress progress_;
 

@@ -71,6 +71,4 @@ struct RepairResult {
 // out, so --resume repairs each remaining key once and counts it once.
 RepairResult run_repair(const RepairOptions& opts, Store& store);
 
-constexpr int kMaxRepairStartsOver = 3;
-
 }  // namespace migcheck

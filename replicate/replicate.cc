@@ -271,7 +271,6 @@ class Engine {
   nlohmann::json totals_json() const;
   void finish_abnormally(SteadyTime t0, const char* status);
   bool resumable() const { return o_.mode == ReplicateMode::Scan && !o_.dry_run; }
-  bool restarted() const { return watch_->restarts() != restarts_handled_; }
   void start_pass_over();
   void reopen();
   void checkpoint_when_drained();
@@ -285,7 +284,6 @@ class Engine {
   size_t batch_ = 500;
   ClientOptions worker_source_client_;
   std::shared_ptr<RestartWatch> watch_ = std::make_shared<RestartWatch>();
-  uint64_t restarts_handled_ = 0;                // watch_->restarts() already acted upon
   ClientOptions source_client_, target_client_;  // the options', with watch_
   std::atomic<bool> abort_{false};
   RateLimiter limiter_;
@@ -570,7 +568,7 @@ bool Engine::scan_pass() {
   for (;;) {
     if (stopping()) return false;
     // Scan mode starts over once the keys dispatched are written (run()).
-    if (o_.mode == ReplicateMode::Scan && restarted()) return true;
+    if (o_.mode == ReplicateMode::Scan && watch_->pending()) return true;
     keys.clear();
     const bool more = scanner.next(keys);
     scanned_.fetch_add(static_cast<int64_t>(keys.size()), std::memory_order_relaxed);
@@ -596,8 +594,8 @@ void Engine::live_loop() {
                  : std::string(" (Ctrl-C to stop)")));
   while (!stopping()) {
     drain_events(Millis(100));
-    if (restarted()) {
-      restarts_handled_ = watch_->restarts();
+    if (watch_->pending()) {
+      watch_->acknowledge();
       log::warn("a server restarted: writes it acknowledged may be lost; rescanning the source");
       rescan_requested_ = true;
     }
@@ -759,16 +757,9 @@ void Engine::reopen() {
 // from the beginning, with the outcomes and counters of this one dropped,
 // so every key is copied after the restart and counted once.
 void Engine::start_pass_over() {
-  if (++result_.starts_over > kMaxPassStartsOver)
-    throw ConnectionError("servers restarted " + std::to_string(result_.starts_over) +
-                              " times during the scan pass; run it again once they are stable",
-                          false);
-  log::warn(
-      "a server restarted during the scan pass: SCAN cursors do not survive a restart and "
-      "writes it acknowledged may be lost, so the pass starts over from the beginning (" +
-      std::to_string(result_.starts_over) + " of at most " + std::to_string(kMaxPassStartsOver) +
-      ")");
-  restarts_handled_ = watch_->restarts();
+  watch_->start_over(result_.starts_over, "the scan pass",
+                     "SCAN cursors do not survive a restart and writes it acknowledged may be "
+                     "lost, so the pass starts over from the beginning");
   store_.rollback_outcomes(result_.run_id, 0);
   CopyCounters done;
   for (const auto& w : workers_) done += w->counters();
@@ -883,7 +874,7 @@ ReplicateResult Engine::run() {
         // be idle, and the live loop feeds them events meanwhile.)
         while (!listener_ && complete && !workers_drained() && !stopping())
           std::this_thread::sleep_for(Millis(5));
-        if (o_.mode != ReplicateMode::Scan || !complete || stopping() || !restarted()) break;
+        if (o_.mode != ReplicateMode::Scan || !complete || stopping() || !watch_->pending()) break;
         start_pass_over();
       }
       result_.keys_per_sec = static_cast<double>(scanned_.load()) * 1000.0 /

@@ -86,10 +86,8 @@ struct ReplicateResult {
 // copied again but counted once.
 // A server that restarts under the run (a new run_id; see RestartWatch): in
 // scan mode the pass starts over from the beginning, its outcomes and
-// counters dropped (up to kMaxPassStartsOver times); in live modes a rescan
+// counters dropped (up to kMaxStartsOver times); in live modes a rescan
 // follows.
 ReplicateResult run_replicate(const ReplicateOptions& opts, Store& store);
-
-constexpr int kMaxPassStartsOver = 3;
 
 }  // namespace migcheck

@@ -1,6 +1,7 @@
 // RestartWatch: see restart_watch.h.
 #include "restart_watch.h"
 
+#include "errors.h"
 #include "log.h"
 
 namespace migcheck {
@@ -20,6 +21,18 @@ bool RestartWatch::observe(const std::string& address, const std::string& run_id
   ++restarts_;
   log::warn(address + " is a new server process (its run_id changed): it restarted or failed over");
   return true;
+}
+
+void RestartWatch::start_over(int& starts_over, std::string_view what,
+                              std::string_view consequence) {
+  if (++starts_over > kMaxStartsOver)
+    throw ConnectionError("servers restarted " + std::to_string(starts_over) + " times during " +
+                              std::string(what) + "; run it again once they are stable",
+                          false);
+  log::warn("a server restarted during " + std::string(what) + ": " + std::string(consequence) +
+            " (" + std::to_string(starts_over) + " of at most " + std::to_string(kMaxStartsOver) +
+            ")");
+  acknowledge();
 }
 
 nlohmann::json RestartWatch::to_json() const {

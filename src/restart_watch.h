@@ -15,6 +15,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <string_view>
 
 namespace migcheck {
 
@@ -26,6 +27,15 @@ class RestartWatch {
   bool observe(const std::string& address, const std::string& run_id);
   // Restarts noticed so far.
   uint64_t restarts() const { return restarts_.load(); }
+  // Whether a restart was noticed that the run has not acted upon yet.
+  bool pending() const { return restarts_.load() != handled_.load(); }
+  // The run acts upon what was noticed so far.
+  void acknowledge() { handled_ = restarts_.load(); }
+  // The run starts over (`starts_over` counts how often): says so as a
+  // warning, "a server restarted during <what>: <consequence> (N of at most
+  // kMaxStartsOver)", and acknowledges; past kMaxStartsOver it throws
+  // ConnectionError instead.
+  void start_over(int& starts_over, std::string_view what, std::string_view consequence);
 
   // The run_ids seen, {address: run_id}, for a checkpoint; load() takes them
   // back on resume, so that a server restarted while the run was stopped is
@@ -38,6 +48,10 @@ class RestartWatch {
   std::map<std::string, std::string> run_ids_;
   std::set<std::string> blind_;  // addresses that would not say (warned once)
   std::atomic<uint64_t> restarts_{0};
+  std::atomic<uint64_t> handled_{0};
 };
+
+// How often a run starts over for restarted servers before it gives up.
+constexpr int kMaxStartsOver = 3;
 
 }  // namespace migcheck

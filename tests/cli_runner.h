@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -64,21 +65,26 @@ class Spawned {
   int wait(std::chrono::milliseconds timeout = std::chrono::seconds(120)) {
     const auto until = std::chrono::steady_clock::now() + timeout;
     int status = 0;
+    struct rusage ru {};
     while (pid_ > 0 && std::chrono::steady_clock::now() < until) {
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      if (::wait4(pid_, &status, WNOHANG, &ru) == pid_) {
         pid_ = 0;
+        max_rss_kb_ = ru.ru_maxrss;  // kilobytes on Linux
         return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     return -1;
   }
+  // The peak resident set of the process, once wait() saw it end; else -1.
+  long max_rss_kb() const { return max_rss_kb_; }
   const std::string& out_path() const { return out_; }
   const std::string& err_path() const { return err_; }
 
  private:
   std::string out_, err_;
   pid_t pid_ = -1;
+  long max_rss_kb_ = -1;
 };
 
 }  // namespace migcheck::test

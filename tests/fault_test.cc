@@ -8,10 +8,7 @@
 #include <catch2/catch_test_macros.hpp>
 #include <nlohmann/json.hpp>
 
-#include <fcntl.h>
 #include <sys/mount.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -281,7 +278,7 @@ void check_copied_by_type(t::TestServer& source, t::TestServer& target, const fs
   check_identical(source, target);
 }
 
-// migcheck in a child process, reaped with wait4() for its own peak RSS.
+// migcheck in a child process, with its own peak RSS.
 struct Measured {
   int exit_code = -1;
   long max_rss_kb = -1;
@@ -290,43 +287,13 @@ struct Measured {
 
 Measured run_measured(std::vector<std::string> args, const fs::path& dir,
                       std::chrono::seconds timeout = std::chrono::seconds(60)) {
-  args.insert(args.begin(), MIGCHECK_BINARY);
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const std::string out = (dir / "measured.out").string(), err = (dir / "measured.err").string();
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    const int in = ::open("/dev/null", O_RDONLY);
-    const int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    const int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (in < 0 || o < 0 || e < 0) ::_exit(127);
-    ::dup2(in, 0);
-    ::dup2(o, 1);
-    ::dup2(e, 2);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
+  const fs::path out = dir / "measured.out", err = dir / "measured.err";
+  t::Spawned proc(std::move(args), out.string(), err.string());
   Measured m;
-  REQUIRE(pid > 0);
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  int status = 0;
-  struct rusage ru {};
-  while (::wait4(pid, &status, WNOHANG, &ru) != pid) {
-    if (std::chrono::steady_clock::now() > until) {
-      ::kill(pid, SIGKILL);
-      ::wait4(pid, &status, 0, &ru);
-      m.err = "killed after the timeout\n";
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  if (m.err.empty()) {
-    m.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    m.max_rss_kb = ru.ru_maxrss;  // kilobytes on Linux
-  }
+  m.exit_code = proc.wait(timeout);
+  m.max_rss_kb = proc.max_rss_kb();
   m.out = slurp(out);
-  m.err += slurp(err);
+  m.err = slurp(err);
   return m;
 }
 
@@ -1100,4 +1067,42 @@ TEST_CASE("fault: target killed and restarted mid-repair: every difference repai
   CHECK(tot["repaired"] == changed.size());
   CHECK(tot["failed"] == 0);
   check_identical(source, target);
+}
+
+TEST_CASE("fault: a target that fills up mid-replicate: OOM per key, the run completes, exit 1",
+          "[integration][fault]") {
+  t::TestServer source;
+  t::TestServer target(t::ServerOptions{.maxmemory = "4mb"});
+  Cmds load;
+  for (int i = 0; i < 6000; ++i)
+    load.push_back({"SET", "k:" + std::to_string(i), std::string(1000, 'a' + i % 26)});
+  load.push_back({"SET", "big:string", std::string(3 << 20, 'b')});  // in chunks
+  source.pipeline(load);
+  const fs::path store = temp_dir("oom") / "s.db";
+  auto r = run_migcheck({"replicate", source.uri(), target.uri(), "--store", store.string()});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(r.out.find("OOM command not allowed") != std::string::npos);  // in the summary
+  const auto run = last_run(store, "replicate");
+  CHECK(run.status == "done");
+  auto tot = nlohmann::json::parse(run.totals_json);
+  const int64_t copied = tot["copied"], failed = tot["failed"];
+  CHECK(copied > 0);
+  CHECK(failed > 0);
+  CHECK(copied + failed == static_cast<int64_t>(load.size()));
+  auto o = outcomes_of(store, run.id);
+  CHECK(static_cast<int64_t>(o.size()) == failed);
+  for (const auto& [k, v] : o) {
+    INFO(shown(k));
+    CHECK(v.outcome == "failed");
+    CHECK(v.error.starts_with("OOM command not allowed"));
+  }
+  // Every key copied is whole, and no temporary key is left behind.
+  CHECK(target.cmd({"DBSIZE"}) == std::to_string(copied));
+  std::vector<std::string> on_target = keys_of(target);
+  auto sf = facts_of(source, on_target), tf = facts_of(target, on_target);
+  for (const auto& k : on_target) {
+    INFO(shown(k));
+    CHECK(sf[k] == tf[k]);
+  }
 }

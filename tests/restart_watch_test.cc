@@ -3,6 +3,9 @@
 #include "restart_watch.h"
 
 #include <catch2/catch_test_macros.hpp>
+#include <catch2/matchers/catch_matchers_exception.hpp>
+
+#include "errors.h"
 
 using migcheck::RestartWatch;
 
@@ -45,4 +48,29 @@ TEST_CASE("restart watch: run_ids from a checkpoint, before or after connecting"
     w.load(nlohmann::json::array());
     CHECK(w.restarts() == 0);
   }
+}
+
+TEST_CASE("restart watch: a run acts upon a restart once, and gives up past the bound",
+          "[restart_watch]") {
+  RestartWatch w;
+  w.observe("a:1", "r1");
+  CHECK_FALSE(w.pending());
+  w.observe("a:1", "r2");
+  CHECK(w.pending());
+  int starts_over = 0;
+  w.start_over(starts_over, "the test", "it starts over");
+  CHECK(starts_over == 1);
+  CHECK_FALSE(w.pending());
+  for (int i = 2; i <= migcheck::kMaxStartsOver; ++i) {
+    w.observe("a:1", "r" + std::to_string(i + 1));
+    w.start_over(starts_over, "the test", "it starts over");
+  }
+  CHECK(starts_over == migcheck::kMaxStartsOver);
+  w.observe("a:1", "last");
+  CHECK_THROWS_MATCHES(
+      w.start_over(starts_over, "the test", "it starts over"), migcheck::ConnectionError,
+      Catch::Matchers::Message("servers restarted 4 times during the test; run it again once "
+                               "they are stable"));
+  w.acknowledge();
+  CHECK_FALSE(w.pending());
 }

@@ -380,7 +380,6 @@ TEST_CASE("resume: a compare that failed on a lost server is left resumable",
 
   const std::string store = tmp_path("failed.db");
   const std::string out = tmp_path("failed-out.txt"), err = tmp_path("failed-err.txt");
-  // Not quiet: the hint is an informational line.
   args = {"compare",     source.uri(), target.uri(),        "--store", store,
           "--retry-for", "300ms",      "--connect-timeout", "300ms"};
   args.insert(args.end(), common.begin(), common.end());

@@ -944,6 +944,17 @@ ProcessResult TestServer::cli(const std::vector<std::string>& args) const {
   return run_process(argv, 60s, cli_env(opts_));
 }
 
+long long TestServer::commands_called() {
+  long long calls = 0;
+  std::istringstream in(cmd({"INFO", "commandstats"}));
+  for (std::string line; std::getline(in, line);) {
+    const auto at = line.find("calls=");
+    if (line.rfind("cmdstat_", 0) == 0 && at != std::string::npos)
+      calls += std::stoll(line.substr(at + 6));
+  }
+  return calls;
+}
+
 std::string TestServer::debug_digest() {
   Reply r = reply({"DEBUG", "DIGEST"});
   if (r.is_error() || r.is_nil()) throw std::runtime_error("DEBUG DIGEST: " + r.text());

@@ -119,6 +119,9 @@ class TestServer {
   // password are added) followed by args.
   ProcessResult cli(const std::vector<std::string>& args) const;
 
+  // Commands the server ran since its start or CONFIG RESETSTAT (the sum of
+  // INFO commandstats calls), this call's own INFO not included.
+  long long commands_called();
   std::string debug_digest();                              // throws on an error reply
   std::string debug_digest_value(const std::string& key);  // throws on an error reply
 
