@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test (CTest over the
 # Catch2 binary, real redis-server/valkey-server started by the tests), then
-# the fuzz tests under AddressSanitizer + UndefinedBehaviorSanitizer, and a
-# smoke run of the benchmark harness.
+# the fuzz and unit tests under AddressSanitizer + UndefinedBehaviorSanitizer,
+# and a smoke run of the benchmark harness.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup.sh"
@@ -14,10 +14,10 @@ jobs=${TEST_JOBS:-2}
 ( cd "$root/build" && ctest --output-on-failure -j "$jobs" --timeout 600 )
 
 if [ "${SKIP_SANITIZE:-0}" != 1 ]; then
-  echo "== fuzz tests under ASan+UBSan"
+  echo "== fuzz and unit tests under ASan+UBSan"
   BUILD_DIR="$root/build-asan" BUILD_TYPE=Debug "$root/scripts/build.sh" -DMIGCHECK_SANITIZE=ON
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-    "$root/build-asan/migcheck_tests" "[fuzz]"
+    "$root/build-asan/migcheck_tests" "~[integration]"
 fi
 if [ -x "$root/bench/run.sh" ] && [ "${SKIP_BENCH:-0}" != 1 ]; then
   echo "== benchmark harness smoke run"
