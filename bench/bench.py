@@ -560,6 +560,31 @@ class Bench:
         finally:
             self.keys = saved
 
+    def run_huge(self):
+        """--huge-value MiB: one string that big (Redis takes up to 512 MiB),
+        replicated into an empty target and compared: wall time and peak RSS,
+        which must stay far below the value's size (it is read in windows)."""
+        a = self.a
+        size = a.huge_value * MIB
+        log("huge value: loading one %d MiB string" % a.huge_value)
+        self.rs.execute_command("FLUSHALL", "SYNC")
+        self.flush_target()
+        piece = 64 * MIB
+        self.rs.set("huge", b"")
+        for off in range(0, size, piece):
+            self.rs.append("huge", os.urandom(min(piece, size - off)))
+        saved, self.keys = self.keys, 1
+        try:
+            self.measured_tool("migcheck_replicate_huge",
+                               self.mig("replicate", self.src.uri, self.dst.uri, "--mode", "scan",
+                                        "--quiet", "--store", self.store("replicate-huge")), 0)
+            self.checks["migcheck_replicate_huge"] = self.check_same("migcheck_replicate_huge")
+            self.measured_tool("migcheck_compare_huge",
+                               self.mig("compare", self.src.uri, self.dst.uri, "--rounds", "1",
+                                        "--quiet", "--store", self.store("compare-huge")), 0)
+        finally:
+            self.keys = saved
+
     def pick_key(self):
         for k in self.rs.scan_iter(match="str:*", count=100):
             return k
@@ -608,6 +633,10 @@ class Bench:
             "compare_peak_rss_mib": div(get("migcheck_compare", "peak_rss_kib"), 1024),
             "replicate_peak_rss_mib": div(get("migcheck_replicate", "peak_rss_kib"), 1024),
         }
+        for what in ("compare", "replicate"):
+            if "migcheck_%s_huge" % what in f:
+                r["%s_huge_peak_rss_mib" % what] = div(get("migcheck_%s_huge" % what, "peak_rss_kib"),
+                                                        1024)
         if "migcheck_compare_2n" in f:
             for what in ("compare", "replicate"):
                 a1 = get("migcheck_" + what, "peak_rss_kib")
@@ -636,6 +665,11 @@ class Bench:
             goal("replicate peak RSS < 64 MiB", r["replicate_peak_rss_mib"],
                  lambda v: v < GOAL_PEAK_RSS_MIB, "< %.0f MiB" % GOAL_PEAK_RSS_MIB),
         ]
+        for what in ("compare", "replicate"):
+            k = "%s_huge_peak_rss_mib" % what
+            if k in r:
+                g.append(goal("%s peak RSS < 64 MiB with a huge value" % what, r[k],
+                              lambda v: v < GOAL_PEAK_RSS_MIB, "< %.0f MiB" % GOAL_PEAK_RSS_MIB))
         for what in ("compare", "replicate"):
             k = "%s_rss_growth_2n" % what
             if k in r:
@@ -668,7 +702,9 @@ def print_report(b, f, r, g, smoke):
              ("scripted_copy", "scripted copy (redis-py)"),
              ("replicaof_2n", "REPLICAOF full sync, 2N keys"),
              ("migcheck_compare_2n", "migcheck compare, 2N keys"),
-             ("migcheck_replicate_2n", "migcheck replicate, 2N keys")]
+             ("migcheck_replicate_2n", "migcheck replicate, 2N keys"),
+             ("migcheck_replicate_huge", "migcheck replicate, huge value"),
+             ("migcheck_compare_huge", "migcheck compare, huge value")]
     print()
     print("%-32s %8s %8s %8s %8s %8s %8s %9s %8s %4s  %s" % (
         "step", "wall s", "keys/s", "src CPU", "dst CPU", "tool CPU", "job CPU", "other CPU",
@@ -709,6 +745,8 @@ def print_report(b, f, r, g, smoke):
         "replicate_peak_rss_mib": "replicate peak RSS (MiB)",
         "compare_rss_growth_2n": "compare RSS growth N -> 2N",
         "replicate_rss_growth_2n": "replicate RSS growth N -> 2N",
+        "compare_huge_peak_rss_mib": "compare peak RSS, huge value (MiB)",
+        "replicate_huge_peak_rss_mib": "replicate peak RSS, huge value (MiB)",
     }
     for k, v in r.items():
         if k.endswith("growth_2n"):
@@ -806,6 +844,8 @@ def main():
                     help="CI mode: every step runs, exit codes are checked, goals are not asserted")
     ap.add_argument("--memory-scaling", action="store_true",
                     help="also run compare and replicate at 2N keys and report the peak RSS growth")
+    ap.add_argument("--huge-value", type=int, default=0, metavar="MIB",
+                    help="also replicate and compare one string of MIB MiB (at most 512)")
     ap.add_argument("--skip-peers", action="store_true",
                     help="skip the scripted redis-py peers (their ratios show as -)")
     ap.add_argument("--repeat", type=int, default=1, metavar="R",
@@ -827,6 +867,8 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (server logs, stores)")
     ap.add_argument("--pid-dir", help=argparse.SUPPRESS)  # run.sh's trap stops what is listed here
     a = ap.parse_args()
+    if not 0 <= a.huge_value <= 512:
+        ap.error("--huge-value takes 0 to 512 (MiB): Redis strings stop at 512 MiB")
     if not a.expire_base:
         a.expire_base = (int(time.time()) // 3600 + 25) * 3600 * 1000
     if not a.step_timeout:
@@ -889,6 +931,8 @@ def main():
         b.run_main()
         if a.memory_scaling:
             b.run_scaling()
+        if a.huge_value:
+            b.run_huge()
     except (StepError, redis.RedisError, subprocess.CalledProcessError, OSError) as e:
         b.fail("run", "%s: %s" % (type(e).__name__, e))
     finally:

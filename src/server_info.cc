@@ -31,6 +31,32 @@ void add_keyspace(const std::string& info, std::map<int, int64_t>& out, int64_t&
   }
 }
 
+// Keys whose DUMP is cheap: MEMORY USAGE (or, where it is refused, the
+// type's O(1) length) under a small bound.
+constexpr int kDumpProbeAttempts = 8;
+constexpr int64_t kDumpProbeMaxBytes = 64 * 1024;
+constexpr int64_t kDumpProbeMaxElements = 128;
+
+bool small_enough_to_dump(Client& client, size_t node, const std::string& key) {
+  // The default 5 samples: an estimate in O(1), where SAMPLES 0 walks it all.
+  Reply mem = client.on_node(node, {"MEMORY", "USAGE", key});
+  if (mem.is_integer()) return mem.integer <= kDumpProbeMaxBytes;
+  Reply type = client.on_node(node, {"TYPE", key});
+  if (!type.is_string()) return false;
+  const std::string& t = type.str;
+  const char* len = t == "string"   ? "STRLEN"
+                    : t == "list"   ? "LLEN"
+                    : t == "hash"   ? "HLEN"
+                    : t == "set"    ? "SCARD"
+                    : t == "zset"   ? "ZCARD"
+                    : t == "stream" ? "XLEN"
+                                    : nullptr;
+  if (!len) return false;
+  Reply n = client.on_node(node, {len, key});
+  if (!n.is_integer()) return false;
+  return n.integer <= (t == "string" ? kDumpProbeMaxBytes : kDumpProbeMaxElements);
+}
+
 }  // namespace
 
 std::optional<int> dump_rdb_version(std::string_view payload) {
@@ -95,10 +121,18 @@ ServerFacts gather_facts(Client& client) {
     f.notify_keyspace_events = "unknown (CONFIG not allowed)";
   }
 
-  // One real DUMP tells which RDB version payloads carry. Never write to find out.
+  // One real DUMP tells which RDB version payloads carry. Never write to find
+  // out, and DUMP only a small key: a 512 MB value would block the server
+  // while it is serialized, and land whole in our memory.
   f.rdb_version_note = "unknown (empty database)";
   for (size_t node : scan) {
-    Reply key = client.on_node(node, {"RANDOMKEY"});
+    Reply key;
+    for (int attempt = 0; attempt < kDumpProbeAttempts; ++attempt) {
+      key = client.on_node(node, {"RANDOMKEY"});
+      if (!key.is_string() || small_enough_to_dump(client, node, key.str)) break;
+      f.rdb_version_note = "unknown (no small key found to DUMP)";
+      key = Reply{};
+    }
     if (key.is_error()) {
       f.rdb_version_note = "unknown (RANDOMKEY not allowed)";
       break;

@@ -3,11 +3,13 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <utility>
@@ -65,23 +67,38 @@ class Spawned {
   int wait(std::chrono::milliseconds timeout = std::chrono::seconds(120)) {
     const auto until = std::chrono::steady_clock::now() + timeout;
     int status = 0;
-    struct rusage ru {};
     while (pid_ > 0 && std::chrono::steady_clock::now() < until) {
-      if (::wait4(pid_, &status, WNOHANG, &ru) == pid_) {
+      sample_rss();
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
         pid_ = 0;
-        max_rss_kb_ = ru.ru_maxrss;  // kilobytes on Linux
         return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     return -1;
   }
-  // The peak resident set of the process, once wait() saw it end; else -1.
+  // The peak resident set of migcheck (VmHWM), as last sampled by wait();
+  // -1 if never sampled. Not rusage: a forked child's ru_maxrss counts the
+  // test process's own memory, copied at fork, before the exec.
   long max_rss_kb() const { return max_rss_kb_; }
   const std::string& out_path() const { return out_; }
   const std::string& err_path() const { return err_; }
 
  private:
+  // VmHWM of the process once it runs migcheck (a high-water mark, so a
+  // sample after the peak has it).
+  void sample_rss() {
+    const std::string proc = "/proc/" + std::to_string(pid_);
+    std::error_code ec;
+    if (std::filesystem::read_symlink(proc + "/exe", ec) !=
+        std::filesystem::canonical(MIGCHECK_BINARY, ec))
+      return;
+    std::ifstream status(proc + "/status");
+    for (std::string line; std::getline(status, line);)
+      if (line.rfind("VmHWM:", 0) == 0)
+        max_rss_kb_ = std::max(max_rss_kb_, std::stol(line.substr(6)));
+  }
+
   std::string out_, err_;
   pid_t pid_ = -1;
   long max_rss_kb_ = -1;

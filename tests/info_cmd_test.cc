@@ -41,6 +41,31 @@ TEST_CASE("info: CONFIG renamed away is reported, not fatal; empty db has unknow
   CHECK(r.out.find("unknown (empty database)") != std::string::npos);
 }
 
+TEST_CASE("info: the RDB version comes from a small key's DUMP, never a big one's",
+          "[integration]") {
+  t::TestServer s;
+  // Only big values: DUMPing one would block the server while it is
+  // serialized and bring it whole into migcheck's memory.
+  s.pipeline({{"SET", "big:1", std::string(1 << 20, 'a')},
+              {"RPUSH", "big:2", std::string(100000, 'b'), std::string(100000, 'c')}});
+  s.cmd({"CONFIG", "RESETSTAT"});
+  auto r = run_migcheck({"info", s.uri(), "--json"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  auto j = nlohmann::json::parse(r.out);
+  CHECK(j[0]["rdb_version"].is_null());
+  CHECK(r.out.find("no small key found to DUMP") != std::string::npos);
+  CHECK(s.cmd({"INFO", "commandstats"}).find("cmdstat_dump") == std::string::npos);
+  // With a small key among them, that one is found and DUMPed.
+  s.cmd({"SET", "small", "v"});
+  bool found = false;
+  for (int i = 0; i < 20 && !found; ++i) {
+    auto again = nlohmann::json::parse(run_migcheck({"info", s.uri(), "--json"}).out);
+    found = again[0]["rdb_version"] == 10;
+  }
+  CHECK(found);
+}
+
 TEST_CASE("info: TLS and ACL endpoints, password from the environment", "[integration]") {
   const auto& m = t::tls_material();
   t::TestServer s(t::ServerOptions{.acl_users = {"ops on >pa55 ~* +@all"}, .tls = true});
