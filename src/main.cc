@@ -15,6 +15,13 @@
 
 int main(int argc, char** argv) {
   using namespace migcheck;
+  // Secrets leave the process title before anything else runs; the command
+  // line is parsed from a private copy.
+  std::vector<std::string> args(argv, argv + argc);
+  const std::vector<std::string> secrets = scrub_argv(argc, argv);
+  std::vector<char*> args_c;
+  for (auto& a : args) args_c.push_back(a.data());
+  args_c.push_back(nullptr);
   ::signal(SIGPIPE, SIG_IGN);
   OPENSSL_init_ssl(0, nullptr);
 
@@ -30,7 +37,7 @@ int main(int argc, char** argv) {
   add_report_command(app, run);
 
   try {
-    app.parse(argc, argv);
+    app.parse(argc, args_c.data());
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
@@ -38,27 +45,23 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "migcheck: %s (see migcheck --help)\n", e.what());
+    // CLI11 quotes the arguments it did not expect, a URI with its password too.
+    std::fprintf(stderr, "migcheck: %s (see migcheck --help)\n", redact(e.what(), secrets).c_str());
     return kExitError;
   } catch (const Error& e) {
-    log::error(e.what());
+    log::error(redact(e.what(), secrets));
     return kExitError;
   }
-  // Parsed values are copies: the process title may now lose its secrets.
-  scrub_argv(argc, argv);
   try {
     return run ? run() : kExitError;
-  } catch (const Interrupted& e) {
-    log::error(e.what());
-    return kExitError;
-  } catch (const Error& e) {
-    log::error(e.what());
+  } catch (const Error& e) {  // Interrupted included
+    log::error(redact(e.what(), secrets));
     return kExitError;
   } catch (const std::bad_alloc&) {
     log::error("out of memory");
     return kExitError;
   } catch (const std::exception& e) {
-    log::error(std::string("internal error: ") + e.what());
+    log::error(redact(std::string("internal error: ") + e.what(), secrets));
     return kExitError;
   }
 }

@@ -23,3 +23,19 @@ TEST_CASE("argv_scrub: URIs and --*-pass values are masked in place") {
   CHECK(args[7] == "redis://h:2");
   CHECK(args[8] == "unix:///tmp/x.sock");
 }
+
+TEST_CASE("argv_scrub: the secrets masked are returned, and redact() hides them in messages") {
+  std::vector<std::string> args = {"migcheck",      "compare", "redis://alice:s3cret@h:1/0",
+                                   "--source-pass", "pw1",     "--target-pass=pw2",
+                                   "redis://h:2"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  auto secrets = scrub_argv(static_cast<int>(argv.size()), argv.data());
+  CHECK(secrets == std::vector<std::string>{"s3cret", "pw1", "pw2"});
+  CHECK(redact("unexpected: redis://alice:s3cret@h:1/0 and pw1, pw2pw2", secrets) ==
+        "unexpected: redis://alice:***@h:1/0 and ***, ******");
+  CHECK(redact("nothing secret", secrets) == "nothing secret");
+  CHECK(redact("keeps going", {""}) == "keeps going");
+  // A secret that contains its own replacement does not loop.
+  CHECK(redact("a***b", {"***"}) == "a***b");
+}

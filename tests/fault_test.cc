@@ -227,6 +227,16 @@ std::pair<int64_t, int64_t> round1_counts(const fs::path& store, const migcheck:
   return {rounds.front().keys_checked, tot.value("target_keys_scanned", int64_t{-1})};
 }
 
+// Polls until migcheck has a connection to `s` (its clients are named
+// migcheck...), so that a fault injected next hits a run under way.
+void wait_for_migcheck(t::TestServer& s) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (s.cmd({"CLIENT", "LIST"}).find("name=migcheck") == std::string::npos) {
+    REQUIRE(std::chrono::steady_clock::now() < until);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
 // Differences of every kind, spread over the keyspace of load().
 void drift(t::TestServer& target) {
   target.pipeline({{"DEL", "s:17", "h:5005"},
@@ -326,7 +336,8 @@ TEST_CASE("fault: target killed and restarted mid-compare gives the undisturbed 
                          "--rounds", "1", "--max-ops-per-sec", "40000", "--retry-for", "20s",
                          "--quiet"});
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  wait_for_migcheck(target);  // a kill before it connects is a refusal to start
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
   target.kill9();
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   target.restart();
@@ -427,7 +438,8 @@ TEST_CASE("fault: target killed and restarted mid-replicate still converges",
                          (dir / "s.db").string(), "--max-ops-per-sec", "40000", "--retry-for",
                          "20s", "--quiet"});
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  wait_for_migcheck(target);  // a kill before it connects is a refusal to start
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
   target.kill9();
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   target.restart();
@@ -535,6 +547,11 @@ TEST_CASE("fault: passwords never reach output, store, reports or the process ti
     CHECK(refused.exit_code == 2);
     everything += refused.out + refused.err;
   }
+  // A command line that does not parse is quoted back: without the password.
+  auto extra = run_migcheck({"compare", src, dst, src, "--target-pass=" + secret});
+  CHECK(extra.exit_code == 2);
+  CHECK(extra.err.find("not expected") != std::string::npos);
+  everything += extra.out + extra.err;
   for (auto& e : fs::directory_iterator(dir)) everything += slurp(e.path());
   CHECK(everything.find(secret) == std::string::npos);
 }
@@ -1062,7 +1079,8 @@ TEST_CASE("fault: target killed and restarted mid-repair: every difference repai
     return run_migcheck({"repair", source.uri(), target.uri(), "--store", store,
                          "--max-ops-per-sec", "8000", "--retry-for", "20s", "--quiet"});
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  wait_for_migcheck(target);  // a kill before it connects is a refusal to start
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
   target.kill9();
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   target.restart();
