@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <map>
+#include <optional>
 #include <set>
 #include <string_view>
 
@@ -332,11 +333,29 @@ Check big_keys(const ReportModel& m) {
   return make(id, name, kWarn, detail);
 }
 
+// Runs that record it (totals.starts_over): a server that restarted under
+// the run voided what was done before, and the run started over; its
+// results hold, but a restart in the migration window deserves a look.
+std::optional<Check> server_restarts(const ReportModel& m) {
+  constexpr std::string_view id = "server_restarts", name = "Server restarts";
+  if (!m.totals.is_object() || !m.totals.contains("starts_over") ||
+      !m.totals["starts_over"].is_number_integer())
+    return std::nullopt;
+  const int64_t n = m.totals["starts_over"].get<int64_t>();
+  if (n == 0) return make(id, name, kPass, "no server restart noticed during the run");
+  return make(id, name, kWarn,
+              "a server restarted (or failed over) during the run, which started over " +
+                  std::to_string(n) + (n == 1 ? " time" : " times") +
+                  ": its results are from after the last restart; make sure the restart lost no "
+                  "writes the application still needs");
+}
+
 }  // namespace
 
 std::vector<Check> readiness_checks(const ReportModel& m) {
   std::vector<Check> out;
   out.push_back(run_completed(m));
+  if (auto c = server_restarts(m)) out.push_back(*c);
   out.push_back(no_differences(m));
   if (m.outcomes) out.push_back(outcomes(m));
   out.push_back(key_counts(m));

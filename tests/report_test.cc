@@ -976,3 +976,18 @@ TEST_CASE("report: end to end on real servers: compare, repair, compare again",
   CHECK(check(json_checks(j), "big_keys") == "pass");         // compare recorded its big keys: none
   CHECK_FALSE(j["reasons"].empty());                          // the warnings
 }
+
+TEST_CASE("report: a run that started over after a server restart is flagged", "[report]") {
+  ReportModel m = ready_model();
+  auto has = [](const ReportModel& r, std::string_view id) {
+    auto cs = readiness_checks(r);
+    return std::any_of(cs.begin(), cs.end(), [&](const Check& c) { return c.id == id; });
+  };
+  CHECK_FALSE(has(m, "server_restarts"));  // runs that do not record it
+  m.totals = {{"starts_over", 0}};
+  CHECK(status_of(m, "server_restarts") == CheckStatus::kPass);
+  m.totals = {{"starts_over", 2}};
+  CHECK(status_of(m, "server_restarts") == CheckStatus::kWarn);
+  CHECK_THAT(detail_of(m, "server_restarts"), ContainsSubstring("started over 2 times"));
+  CHECK(verdict(readiness_checks(m)).ready);  // a warning, not a blocker
+}
