@@ -249,6 +249,34 @@ void drift(t::TestServer& target) {
                    {"SET", "z:14", "now a string"}});
 }
 
+// A source and a durable target loaded alike, then drifted (drift()), with
+// what a compare of them must find, by the servers' own digests: its
+// differences and both sides' key counts, each key counted once.
+struct Drifted {
+  t::TestServer source;
+  t::TestServer target{durable()};
+  Kinds expected;
+  int64_t source_keys = 0, target_keys = 0;
+
+  Drifted() {
+    load(source, 20000);
+    load(target, 20000);
+    drift(target);
+    expected = oracle_differences(source, target);
+    source_keys = std::stoll(source.cmd({"DBSIZE"}));
+    target_keys = std::stoll(target.cmd({"DBSIZE"}));
+  }
+
+  // The last compare run of `store` found exactly that.
+  migcheck::RunRecord check_compare(const fs::path& store) {
+    const auto rec = last_run(store, "compare");
+    CHECK(rec.status == "done");
+    CHECK(differences_of(store, rec.id) == expected);
+    CHECK(round1_counts(store, rec) == std::make_pair(source_keys, target_keys));
+    return rec;
+  }
+};
+
 // A target that refuses RESTORE (ACL or renamed away): `replicate` copies
 // every key by type, exit 0, and a compare afterwards finds nothing.
 void check_copied_by_type(t::TestServer& source, t::TestServer& target, const fs::path& dir,
@@ -319,28 +347,20 @@ struct Catch::StringMaker<KeyKind> {
 
 TEST_CASE("fault: target killed and restarted mid-compare gives the undisturbed result",
           "[integration][fault]") {
-  t::TestServer source;
-  t::TestServer target(durable());
-  load(source, 20000);
-  load(target, 20000);
-  drift(target);
-  const Kinds expected = oracle_differences(source, target);
-  REQUIRE(expected.size() == 8);
-  const int64_t source_keys = std::stoll(source.cmd({"DBSIZE"}));
-  const int64_t target_keys = std::stoll(target.cmd({"DBSIZE"}));
-  auto dir = temp_dir("compare-kill");
-  const fs::path store = dir / "s.db";
+  Drifted d;
+  REQUIRE(d.expected.size() == 8);
+  const fs::path store = temp_dir("compare-kill") / "s.db";
   // Slow enough (--max-ops-per-sec) that the kill lands mid-run.
   auto run = std::async(std::launch::async, [&] {
-    return run_migcheck({"compare", source.uri(), target.uri(), "--store", store.string(),
+    return run_migcheck({"compare", d.source.uri(), d.target.uri(), "--store", store.string(),
                          "--rounds", "1", "--max-ops-per-sec", "40000", "--retry-for", "20s",
                          "--quiet"});
   });
-  wait_for_migcheck(target);  // a kill before it connects is a refusal to start
+  wait_for_migcheck(d.target);  // a kill before it connects is a refusal to start
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  target.kill9();
+  d.target.kill9();
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  target.restart();
+  d.target.restart();
   auto r = run.get();
   INFO(r.err);
   CHECK(r.exit_code == 1);
@@ -349,27 +369,18 @@ TEST_CASE("fault: target killed and restarted mid-compare gives the undisturbed 
   // compare noticed it and started over, so nothing is skipped or doubled.
   CHECK(r.err.find("its run_id changed") != std::string::npos);
   CHECK(r.err.find("the compare starts over at round 1") != std::string::npos);
-  const auto rec = last_run(store, "compare");
+  const auto rec = d.check_compare(store);
   CHECK(nlohmann::json::parse(rec.totals_json)["starts_over"] == 1);
-  CHECK(differences_of(store, rec.id) == expected);
-  CHECK(round1_counts(store, rec) == std::make_pair(source_keys, target_keys));
 }
 
 TEST_CASE("fault: a compare resumed after the target restarted starts over, exactly",
           "[integration][fault][resume]") {
-  t::TestServer source;
-  t::TestServer target(durable());
-  load(source, 20000);
-  load(target, 20000);
-  drift(target);
-  const Kinds expected = oracle_differences(source, target);
-  const int64_t source_keys = std::stoll(source.cmd({"DBSIZE"}));
-  const int64_t target_keys = std::stoll(target.cmd({"DBSIZE"}));
+  Drifted d;
   auto dir = temp_dir("resume-restart");
   const fs::path store = dir / "s.db";
   {
-    t::Spawned proc({"compare", source.uri(), target.uri(), "--store", store.string(), "--rounds",
-                     "1", "--max-ops-per-sec", "20000", "--quiet"},
+    t::Spawned proc({"compare", d.source.uri(), d.target.uri(), "--store", store.string(),
+                     "--rounds", "1", "--max-ops-per-sec", "20000", "--quiet"},
                     (dir / "out").string(), (dir / "err").string());
     std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // past a checkpoint
     proc.signal(SIGINT);
@@ -381,49 +392,38 @@ TEST_CASE("fault: a compare resumed after the target restarted starts over, exac
     REQUIRE(cp.value("keys_checked", int64_t{0}) > 0);  // stopped mid-way through round 1
     REQUIRE(cp["run_ids"].size() == 2);
   }
-  target.stop();  // SHUTDOWN: the AOF is complete; a new process, a new hash seed
-  target.restart();
+  d.target.stop();  // SHUTDOWN: the AOF is complete; a new process, a new hash seed
+  d.target.restart();
   auto r = run_migcheck(
-      {"compare", "--resume", "1", source.uri(), target.uri(), "--store", store.string()});
+      {"compare", "--resume", "1", d.source.uri(), d.target.uri(), "--store", store.string()});
   INFO(r.err);
   CHECK(r.exit_code == 1);
   CHECK(r.err.find("the compare starts over at round 1") != std::string::npos);
-  const auto rec = last_run(store, "compare");
-  CHECK(rec.status == "done");
-  CHECK(differences_of(store, rec.id) == expected);
-  CHECK(round1_counts(store, rec) == std::make_pair(source_keys, target_keys));
+  d.check_compare(store);
 }
 
 TEST_CASE("fault: connections killed mid-compare change nothing", "[integration][fault]") {
-  t::TestServer source;
-  t::TestServer target;
-  load(source, 20000);
-  load(target, 20000);
-  drift(target);
-  const Kinds expected = oracle_differences(source, target);
-  const int64_t source_keys = std::stoll(source.cmd({"DBSIZE"}));
-  const int64_t target_keys = std::stoll(target.cmd({"DBSIZE"}));
-  auto dir = temp_dir("client-kill");
-  const fs::path store = dir / "s.db";
+  Drifted d;
+  const fs::path store = temp_dir("client-kill") / "s.db";
   auto run = std::async(std::launch::async, [&] {
-    return run_migcheck({"compare", source.uri(), target.uri(), "--store", store.string(),
+    return run_migcheck({"compare", d.source.uri(), d.target.uri(), "--store", store.string(),
                          "--rounds", "1", "--max-ops-per-sec", "40000", "--quiet"});
   });
+  wait_for_migcheck(d.target);
   int killed = 0;
   for (int i = 0; i < 3; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
     // Every client but this one: migcheck's readers, scanners and its
     // connections for the target scan, on both sides.
-    killed += std::stoi(source.cmd({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"}));
-    killed += std::stoi(target.cmd({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"}));
+    killed += std::stoi(d.source.cmd({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"}));
+    killed += std::stoi(d.target.cmd({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"}));
   }
   auto r = run.get();
   INFO(r.err);
   CHECK(killed > 0);
   CHECK(r.exit_code == 1);
-  const auto rec = last_run(store, "compare");
-  CHECK(differences_of(store, rec.id) == expected);
-  CHECK(round1_counts(store, rec) == std::make_pair(source_keys, target_keys));
+  // Reconnected to the same server processes: nothing to start over.
+  CHECK(nlohmann::json::parse(d.check_compare(store).totals_json)["starts_over"] == 0);
 }
 
 TEST_CASE("fault: target killed and restarted mid-replicate still converges",
