@@ -488,11 +488,10 @@ struct Copier::Impl {
       requeue(it);
       return;
     }
-    const std::string type = it.type;
     finish(it, via, "failed", error,
            "the target connection was lost while writing it, " + std::to_string(opts.max_attempts) +
                " times",
-           bytes, type);
+           bytes, it.type);
   }
 
   void add(std::string key, SteadyTime queued) {
@@ -1070,7 +1069,8 @@ void Copier::Impl::copy_big(Item& it) {
     return nullptr;
   };
   // Whether target writes `tr` all succeeded; otherwise the copy is given
-  // up (`what` failed) or, when a connection was lost, redone from scratch.
+  // up (failed, with `detail`) or, when a connection was lost, redone
+  // from scratch.
   auto written = [&](const std::vector<Reply>& tr, std::string detail) {
     const Reply* e = first_error(tr);
     if (!e) return true;

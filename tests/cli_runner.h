@@ -88,11 +88,10 @@ class Spawned {
   // VmHWM of the process once it runs migcheck (a high-water mark, so a
   // sample after the peak has it).
   void sample_rss() {
+    static const std::filesystem::path binary = std::filesystem::canonical(MIGCHECK_BINARY);
     const std::string proc = "/proc/" + std::to_string(pid_);
     std::error_code ec;
-    if (std::filesystem::read_symlink(proc + "/exe", ec) !=
-        std::filesystem::canonical(MIGCHECK_BINARY, ec))
-      return;
+    if (std::filesystem::read_symlink(proc + "/exe", ec) != binary) return;
     std::ifstream status(proc + "/status");
     for (std::string line; std::getline(status, line);)
       if (line.rfind("VmHWM:", 0) == 0)

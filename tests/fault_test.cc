@@ -227,6 +227,25 @@ std::pair<int64_t, int64_t> round1_counts(const fs::path& store, const migcheck:
   return {rounds.front().keys_checked, tot.value("target_keys_scanned", int64_t{-1})};
 }
 
+// Runs migcheck `args` with --store `store`, stops it with SIGINT once it
+// is past its first checkpoint (written every 2 s) and returns checkpoint
+// `name` of run 1.
+nlohmann::json interrupt_past_checkpoint(std::vector<std::string> args, const fs::path& store,
+                                         const std::string& name) {
+  args.insert(args.end(), {"--store", store.string()});
+  {
+    t::Spawned proc(std::move(args), (store.parent_path() / "out").string(),
+                    (store.parent_path() / "err").string());
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+    proc.signal(SIGINT);
+    REQUIRE(proc.wait(std::chrono::seconds(60)) == 2);
+  }
+  migcheck::Store s(store.string(), false);
+  auto cp = s.checkpoint(1, name);
+  REQUIRE(cp);
+  return nlohmann::json::parse(*cp);
+}
+
 // Polls until migcheck has a connection to `s` (its clients are named
 // migcheck...), so that a fault injected next hits a run under way.
 void wait_for_migcheck(t::TestServer& s) {
@@ -378,20 +397,11 @@ TEST_CASE("fault: a compare resumed after the target restarted starts over, exac
   Drifted d;
   auto dir = temp_dir("resume-restart");
   const fs::path store = dir / "s.db";
-  {
-    t::Spawned proc({"compare", d.source.uri(), d.target.uri(), "--store", store.string(),
-                     "--rounds", "1", "--max-ops-per-sec", "20000", "--quiet"},
-                    (dir / "out").string(), (dir / "err").string());
-    std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // past a checkpoint
-    proc.signal(SIGINT);
-    REQUIRE(proc.wait(std::chrono::seconds(60)) == 2);
-  }
-  {
-    migcheck::Store s(store.string(), false);
-    auto cp = nlohmann::json::parse(s.checkpoint(1, "compare").value_or("{}"));
-    REQUIRE(cp.value("keys_checked", int64_t{0}) > 0);  // stopped mid-way through round 1
-    REQUIRE(cp["run_ids"].size() == 2);
-  }
+  const auto cp = interrupt_past_checkpoint({"compare", d.source.uri(), d.target.uri(), "--rounds",
+                                             "1", "--max-ops-per-sec", "20000", "--quiet"},
+                                            store, "compare");
+  REQUIRE(cp.value("keys_checked", int64_t{0}) > 0);  // stopped mid-way through round 1
+  REQUIRE(cp["run_ids"].size() == 2);
   d.target.stop();  // SHUTDOWN: the AOF is complete; a new process, a new hash seed
   d.target.restart();
   auto r = run_migcheck(
@@ -985,20 +995,11 @@ TEST_CASE("fault: a replicate resumed after the source restarted starts the pass
   load(source, 20000);
   auto dir = temp_dir("replicate-resume-restart");
   const fs::path store = dir / "s.db";
-  {
-    t::Spawned proc({"replicate", source.uri(), target.uri(), "--store", store.string(),
-                     "--max-ops-per-sec", "10000", "--quiet"},
-                    (dir / "out").string(), (dir / "err").string());
-    std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // past a checkpoint
-    proc.signal(SIGINT);
-    REQUIRE(proc.wait(std::chrono::seconds(60)) == 2);
-  }
-  {
-    migcheck::Store s(store.string(), false);
-    auto cp = nlohmann::json::parse(s.checkpoint(1, "replicate").value_or("{}"));
-    REQUIRE(cp.value("keys_scanned", int64_t{0}) > 0);
-    REQUIRE(cp["run_ids"].size() == 2);
-  }
+  const auto cp = interrupt_past_checkpoint(
+      {"replicate", source.uri(), target.uri(), "--max-ops-per-sec", "10000", "--quiet"}, store,
+      "replicate");
+  REQUIRE(cp.value("keys_scanned", int64_t{0}) > 0);
+  REQUIRE(cp["run_ids"].size() == 2);
   source.stop();
   source.restart();  // the same keys, in a new process: its SCAN cursors mean other buckets
   auto r = run_migcheck(

@@ -41,6 +41,17 @@ std::string slurp(const std::string& path) {
   return ss.str();
 }
 
+// `migcheck compare SOURCE TARGET --store STORE`, then `extra`, then `common`.
+std::vector<std::string> compare_args(const TestServer& source, const TestServer& target,
+                                      const std::string& store,
+                                      const std::vector<std::string>& common,
+                                      std::vector<std::string> extra = {"-q"}) {
+  std::vector<std::string> args{"compare", source.uri(), target.uri(), "--store", store};
+  args.insert(args.end(), extra.begin(), extra.end());
+  args.insert(args.end(), common.begin(), common.end());
+  return args;
+}
+
 // (key, kind, round) rows of `diffs --format jsonl` for every round of a run.
 std::multiset<std::string> diff_rows(const std::string& store, int64_t run, int rounds) {
   std::multiset<std::string> rows;
@@ -175,9 +186,7 @@ TEST_CASE(
   constexpr int64_t kDiffs = 4000 + 3 + 2 + 4;
 
   const std::string full_store = tmp_path("rounds-full.db");
-  auto args =
-      std::vector<std::string>{"compare", source.uri(), target.uri(), "--store", full_store, "-q"};
-  args.insert(args.end(), common.begin(), common.end());
+  auto args = compare_args(source, target, full_store, common);
   auto full = run_migcheck(args);
   INFO(full.err);
   REQUIRE(full.exit_code == 1);
@@ -193,8 +202,7 @@ TEST_CASE(
   const std::string store = tmp_path("rounds.db");
   const std::string out = tmp_path("rounds-out.txt"), err = tmp_path("rounds-err.txt");
   // Stopped in round 1 with part of it stored, then, resumed, in round 2.
-  args = {"compare", source.uri(), target.uri(), "--store", store, "-q"};
-  args.insert(args.end(), common.begin(), common.end());
+  args = compare_args(source, target, store, common);
   int64_t round1_ms = -1;  // round 1's elapsed, known once it is over
   for (int round : {1, 2}) {
     INFO("interrupted in round " << round);
@@ -258,17 +266,14 @@ TEST_CASE("resume: an interrupted compare resumed ends with the totals of an uni
                                         "--batch",           "200",   "--scan-count",  "300"};
 
   const std::string full_store = tmp_path("full.db");
-  auto args =
-      std::vector<std::string>{"compare", source.uri(), target.uri(), "--store", full_store, "-q"};
-  args.insert(args.end(), common.begin(), common.end());
+  auto args = compare_args(source, target, full_store, common);
   auto full = run_migcheck(args);
   INFO(full.err);
   REQUIRE(full.exit_code == 1);
 
   const std::string store = tmp_path("resumed.db");
   const std::string out = tmp_path("out.txt"), err = tmp_path("err.txt");
-  args = {"compare", source.uri(), target.uri(), "--store", store, "-q"};
-  args.insert(args.end(), common.begin(), common.end());
+  args = compare_args(source, target, store, common);
   Spawned proc(args, out, err);
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   proc.signal(SIGINT);
@@ -371,18 +376,15 @@ TEST_CASE("resume: a compare that failed on a lost server is left resumable",
                                         "--batch",           "200",   "--scan-count",  "300"};
 
   const std::string full_store = tmp_path("failed-full.db");
-  auto args =
-      std::vector<std::string>{"compare", source.uri(), target.uri(), "--store", full_store, "-q"};
-  args.insert(args.end(), common.begin(), common.end());
+  auto args = compare_args(source, target, full_store, common);
   auto full = run_migcheck(args);
   INFO(full.err);
   REQUIRE(full.exit_code == 1);
 
   const std::string store = tmp_path("failed.db");
   const std::string out = tmp_path("failed-out.txt"), err = tmp_path("failed-err.txt");
-  args = {"compare",     source.uri(), target.uri(),        "--store", store,
-          "--retry-for", "300ms",      "--connect-timeout", "300ms"};
-  args.insert(args.end(), common.begin(), common.end());
+  args = compare_args(source, target, store, common,
+                      {"--retry-for", "300ms", "--connect-timeout", "300ms"});
   {
     Spawned proc(args, out, err);
     const bool reached = wait_for_round_rows(store, 1, std::chrono::seconds(60));
