@@ -10,6 +10,7 @@ packages=(
   libssl-dev libcatch2-dev
   redis-server redis-tools valkey-server valkey-tools
   python3 python3-redis chromium clang-format
+  help2man zsh ccache
 )
 
 sudo_cmd=()

@@ -19,6 +19,8 @@ if [ "${SKIP_SANITIZE:-0}" != 1 ]; then
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
     "$root/build-asan/migcheck_tests" "~[integration]"
 fi
+echo "== package: cpack -G DEB, installed and run"
+"$root/scripts/package_check.sh" "$root/build"
 if [ -x "$root/bench/run.sh" ] && [ "${SKIP_BENCH:-0}" != 1 ]; then
   echo "== benchmark harness smoke run"
   "$root/bench/run.sh" --keys 2000 --smoke

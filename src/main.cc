@@ -9,9 +9,11 @@
 
 #include "argv_scrub.h"
 #include "cli.h"
+#include "cli_suggest.h"
 #include "commands.h"
 #include "errors.h"
 #include "log.h"
+#include "version.h"
 
 int main(int argc, char** argv) {
   using namespace migcheck;
@@ -19,14 +21,12 @@ int main(int argc, char** argv) {
   // line is parsed from a private copy.
   std::vector<std::string> args(argv, argv + argc);
   const std::vector<std::string> secrets = scrub_argv(argc, argv);
-  std::vector<char*> args_c;
-  for (auto& a : args) args_c.push_back(a.data());
-  args_c.push_back(nullptr);
   ::signal(SIGPIPE, SIG_IGN);
   OPENSSL_init_ssl(0, nullptr);
 
   CLI::App app{"migcheck: verify, repair and replicate Redis/Valkey migrations key by key"};
-  app.set_version_flag("--version", std::string("migcheck ") + MIGCHECK_VERSION);
+  app.set_version_flag("--version", version_text());
+  app.set_help_all_flag("--help-all", "Print the help of every command and exit");
   app.require_subcommand(1);
   Runner run;
   add_info_command(app, run);
@@ -35,9 +35,13 @@ int main(int argc, char** argv) {
   add_repair_command(app, run);
   add_replicate_command(app, run);
   add_report_command(app, run);
+  add_completion_command(app, run);
 
   try {
-    app.parse(argc, args_c.data());
+    check_command_line(app, args);
+    std::vector<char*> args_c;
+    for (auto& a : args) args_c.push_back(a.data());
+    app.parse(static_cast<int>(args_c.size()), args_c.data());
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
