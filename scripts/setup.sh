@@ -10,7 +10,7 @@ packages=(
   libssl-dev libcatch2-dev
   redis-server redis-tools valkey-server valkey-tools
   python3 python3-redis chromium clang-format
-  help2man zsh ccache
+  help2man zsh ccache prometheus-cpp-dev prometheus
 )
 
 sudo_cmd=()
@@ -71,7 +71,7 @@ if [ ${#backported[@]} -gt 0 ]; then
   "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${bp[@]}" "${backported[@]}"
 fi
 # Packaged services must not keep running: tests and the demo start their own.
-for svc in redis-server valkey-server; do
+for svc in redis-server valkey-server prometheus prometheus-node-exporter; do
   "${sudo_cmd[@]}" service "$svc" stop >/dev/null 2>&1 || true
 done
 echo "setup: done"

@@ -1,0 +1,172 @@
+// Metrics families on prometheus-cpp (Debian's prometheus-cpp-dev); its pull
+// part embeds the HTTP server. Label values that come from a fixed set are
+// looked up once; the rest (causes, kinds) through Family::Add, which is
+// idempotent and only taken on rare events or per batch.
+#include "metrics.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/exposer.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <mutex>
+
+#include "errors.h"
+
+namespace migcheck {
+
+using prometheus::BuildCounter;
+using prometheus::BuildGauge;
+using prometheus::BuildHistogram;
+using prometheus::Counter;
+using prometheus::Family;
+using prometheus::Gauge;
+using prometheus::Histogram;
+
+struct Metrics::Impl {
+  std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
+  std::unique_ptr<prometheus::Exposer> exposer;
+  std::mutex mu;  // serve() and run_state()
+  std::string state_command, state_name;
+
+  Family<Gauge>& run = BuildGauge()
+                           .Name("migcheck_run_state")
+                           .Help("1 for the run's current command and state")
+                           .Register(*registry);
+  Gauge& round = BuildGauge()
+                     .Name("migcheck_round")
+                     .Help("the compare round in progress")
+                     .Register(*registry)
+                     .Add({});
+  Family<Counter>& scanned = BuildCounter()
+                                 .Name("migcheck_keys_scanned_total")
+                                 .Help("keys enumerated by SCAN (or slot enumeration), by side")
+                                 .Register(*registry);
+  Counter& checked = BuildCounter()
+                         .Name("migcheck_keys_checked_total")
+                         .Help("keys compared on both sides")
+                         .Register(*registry)
+                         .Add({});
+  Family<Counter>& copied_family = BuildCounter()
+                                       .Name("migcheck_keys_written_total")
+                                       .Help("keys written to the target, by outcome")
+                                       .Register(*registry);
+  Counter& copied = copied_family.Add({{"outcome", "copied"}});
+  Counter& failed = copied_family.Add({{"outcome", "failed"}});
+  Family<Counter>& diffs = BuildCounter()
+                               .Name("migcheck_differences_total")
+                               .Help("differences found, by kind")
+                               .Register(*registry);
+  Family<Counter>& events = BuildCounter()
+                                .Name("migcheck_events_total")
+                                .Help("keyspace events, by what became of them")
+                                .Register(*registry);
+  Gauge& queue = BuildGauge()
+                     .Name("migcheck_queue_depth")
+                     .Help("keys waiting to be read or written")
+                     .Register(*registry)
+                     .Add({});
+  // From 1 ms to about 2 minutes.
+  Histogram& lag =
+      BuildHistogram()
+          .Name("migcheck_replication_lag_seconds")
+          .Help("from a keyspace event's arrival to its key written on the target")
+          .Register(*registry)
+          .Add({}, Histogram::BucketBoundaries{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                               0.5, 1, 2.5, 5, 10, 30, 60, 120});
+  Family<Counter>& reconnects = BuildCounter()
+                                    .Name("migcheck_reconnects_total")
+                                    .Help("connections re-established, by cause")
+                                    .Register(*registry);
+  Family<Counter>& waits = BuildCounter()
+                               .Name("migcheck_wait_seconds_total")
+                               .Help("time spent waiting out a server state, by cause")
+                               .Register(*registry);
+  Counter& slept = BuildCounter()
+                       .Name("migcheck_rate_limit_sleep_seconds_total")
+                       .Help("time slept to stay under --max-ops-per-sec")
+                       .Register(*registry)
+                       .Add({});
+};
+
+Metrics& Metrics::get() {
+  static Metrics instance;
+  return instance;
+}
+
+Metrics::Metrics() : impl_(std::make_unique<Impl>()) {}
+Metrics::~Metrics() = default;
+
+void Metrics::serve(std::string_view host_port) {
+  const size_t colon = host_port.rfind(':');
+  const std::string_view port = colon == std::string_view::npos ? "" : host_port.substr(colon + 1);
+  std::string_view host = colon == std::string_view::npos ? "" : host_port.substr(0, colon);
+  if (port.empty() || port.find_first_not_of("0123456789") != std::string_view::npos ||
+      port.size() > 5)
+    throw UsageError("--metrics wants HOST:PORT (e.g. 127.0.0.1:9121), got '" +
+                     std::string(host_port) + "'");
+  // civetweb takes "HOST:PORT", and "[::1]:PORT" for IPv6 with a '+'-less form.
+  std::string address = host.empty() ? std::string(port) : std::string(host_port);
+  std::lock_guard lock(impl_->mu);
+  try {
+    impl_->exposer = std::make_unique<prometheus::Exposer>(address, 1);
+  } catch (const std::exception& e) {
+    throw UsageError("cannot serve metrics on " + std::string(host_port) + ": " + e.what());
+  }
+  impl_->exposer->RegisterCollectable(impl_->registry);
+}
+
+int Metrics::port() const {
+  if (!impl_->exposer) return 0;
+  auto ports = impl_->exposer->GetListeningPorts();
+  return ports.empty() ? 0 : ports.front();
+}
+
+void Metrics::run_state(std::string_view command, std::string_view state) {
+  std::lock_guard lock(impl_->mu);
+  if (!impl_->state_name.empty())
+    impl_->run.Add({{"command", impl_->state_command}, {"state", impl_->state_name}}).Set(0);
+  impl_->state_command = command;
+  impl_->state_name = state;
+  impl_->run.Add({{"command", impl_->state_command}, {"state", impl_->state_name}}).Set(1);
+}
+
+void Metrics::round(int n) {
+  impl_->round.Set(n);
+}
+void Metrics::keys_scanned(std::string_view side, int64_t n) {
+  impl_->scanned.Add({{"side", std::string(side)}}).Increment(static_cast<double>(n));
+}
+void Metrics::keys_checked(int64_t n) {
+  impl_->checked.Increment(static_cast<double>(n));
+}
+void Metrics::keys_copied(int64_t n) {
+  impl_->copied.Increment(static_cast<double>(n));
+}
+void Metrics::keys_failed(int64_t n) {
+  impl_->failed.Increment(static_cast<double>(n));
+}
+void Metrics::differences(std::string_view kind, int64_t n) {
+  impl_->diffs.Add({{"kind", std::string(kind)}}).Increment(static_cast<double>(n));
+}
+void Metrics::events(std::string_view what, int64_t n) {
+  impl_->events.Add({{"event", std::string(what)}}).Increment(static_cast<double>(n));
+}
+void Metrics::queue_depth(int64_t n) {
+  impl_->queue.Set(static_cast<double>(n));
+}
+void Metrics::replication_lag(double seconds) {
+  impl_->lag.Observe(seconds);
+}
+void Metrics::reconnect(std::string_view cause) {
+  impl_->reconnects.Add({{"cause", std::string(cause)}}).Increment();
+}
+void Metrics::waited(std::string_view cause, double seconds) {
+  impl_->waits.Add({{"cause", std::string(cause)}}).Increment(seconds);
+}
+void Metrics::rate_limited_sleep(double seconds) {
+  impl_->slept.Increment(seconds);
+}
+
+}  // namespace migcheck
