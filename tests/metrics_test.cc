@@ -3,11 +3,17 @@
 #include "metrics.h"
 
 #include <catch2/catch_test_macros.hpp>
+#include <nlohmann/json.hpp>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
 
 #include "errors.h"
 #include "server_fixture.h"
@@ -82,4 +88,45 @@ TEST_CASE("metrics: a malformed or taken address is a one-line UsageError") {
     CHECK(std::string(e.what()).rfind("cannot serve metrics on " + taken + ": ", 0) == 0);
   }
   ::close(fd);
+}
+
+TEST_CASE("metrics: every series the Grafana dashboard queries is one migcheck serves") {
+  std::ifstream in(std::string(MIGCHECK_SOURCE_DIR) + "/deploy/grafana-dashboard.json");
+  REQUIRE(in);
+  const auto dashboard = nlohmann::json::parse(in);
+  Metrics& m = Metrics::get();
+  m.serve("127.0.0.1:0");
+  // Every family shows once it has a sample.
+  m.run_state("compare", "running");
+  m.keys_scanned("target", 1);
+  m.keys_copied(1);
+  m.differences("missing", 1);
+  m.events("applied", 1);
+  m.replication_lag(0.1);
+  m.reconnect("connection lost");
+  m.waited("BUSY", 0.1);
+  const std::string text = scrape(m.port());
+  std::set<std::string> served;
+  const std::regex sample_name(R"(^(migcheck_[a-z_]+?)(_bucket|_sum|_count)?[{ ])");
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    std::smatch mt;
+    if (std::regex_search(line, mt, sample_name)) {
+      served.insert(mt[1].str());
+      served.insert(mt[1].str() + mt[2].str());
+    }
+  }
+  int queried = 0;
+  const std::regex used(R"(migcheck_[a-z_]+)");
+  for (const auto& panel : dashboard.at("panels"))
+    for (const auto& target : panel.at("targets")) {
+      const std::string expr = target.at("expr");
+      for (auto it = std::sregex_iterator(expr.begin(), expr.end(), used);
+           it != std::sregex_iterator(); ++it) {
+        INFO(it->str());
+        CHECK(served.count(it->str()) == 1);
+        ++queried;
+      }
+    }
+  CHECK(queried >= 10);
 }
