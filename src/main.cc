@@ -12,6 +12,7 @@
 #include "cli_suggest.h"
 #include "commands.h"
 #include "errors.h"
+#include "help_format.h"
 #include "log.h"
 #include "version.h"
 
@@ -25,6 +26,7 @@ int main(int argc, char** argv) {
   OPENSSL_init_ssl(0, nullptr);
 
   CLI::App app{"migcheck: verify, repair and replicate Redis/Valkey migrations key by key"};
+  app.formatter(std::make_shared<HelpFormatter>());  // inherited by every command
   app.set_version_flag("--version", version_text());
   app.set_help_all_flag("--help-all", "Print the help of every command and exit");
   app.require_subcommand(1);
