@@ -62,7 +62,16 @@ size_t Client::key_index(const Command& cmd) {
 Client::Client(Endpoint seed, ClientOptions opts) : seed_(std::move(seed)), opts_(std::move(opts)) {
   ConnectOptions co = opts_.conn;
   co.fetch_run_id = opts_.watch != nullptr;
-  auto first = std::make_unique<Connection>(seed_, co);
+  std::unique_ptr<Connection> first;
+  try {
+    first = std::make_unique<Connection>(seed_, co);
+  } catch (const ConnectionError& e) {
+    // SELECT of another db is refused by a cluster node before we can tell.
+    if (seed_.db != 0 && std::string_view(e.what()).find("cluster mode") != std::string_view::npos)
+      throw UsageError(seed_.display() + " is a cluster: cluster mode has only database 0 (db " +
+                       std::to_string(seed_.db) + " asked)");
+    throw;
+  }
   if (opts_.watch) opts_.watch->observe(seed_.address(), first->run_id());
   std::string info;
   Reply r = first->command({"INFO", "cluster"});

@@ -26,11 +26,11 @@ int parse_db(std::string_view s, std::string_view whole) {
 std::vector<DbPair> parse_db_map(std::string_view text) {
   std::vector<DbPair> out;
   std::set<int> sources, targets;
-  std::string_view rest = text;
-  while (!rest.empty() || out.empty()) {
-    const size_t comma = rest.find(',');
-    std::string_view item = rest.substr(0, comma);
-    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+  size_t start = 0;
+  for (;;) {
+    const size_t comma = text.find(',', start);
+    const std::string_view item = text.substr(
+        start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
     const size_t colon = item.find(':');
     if (colon == std::string_view::npos) parse_db("", text);  // throws
     DbPair p{parse_db(item.substr(0, colon), text), parse_db(item.substr(colon + 1), text)};
@@ -40,6 +40,7 @@ std::vector<DbPair> parse_db_map(std::string_view text) {
       throw UsageError("--db-map names target db " + std::to_string(p.target) + " twice");
     out.push_back(p);
     if (comma == std::string_view::npos) break;
+    start = comma + 1;
   }
   return out;
 }
