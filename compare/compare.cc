@@ -483,18 +483,8 @@ class Engine {
           "a server older than 7.0: stream entries-added, max-deleted-entry-id and entries-read "
           "are not compared");
     // A resumed run keeps the pairs it started with (its positions refer to them).
-    if (pairs_.empty()) {
-      std::string warning;
-      pairs_ = requested_db_pairs(o_.db_pairs, o_.all_dbs, o_.source, o_.target);
-      if (pairs_.empty()) pairs_ = discover_db_pairs(sf, tf, warning);
-      if (!warning.empty()) log::warn(warning);
-    }
-    for (const DbPair& p : pairs_)
-      for (const auto& [c, db] :
-           {std::pair{src_main_.get(), p.source}, {tgt_main_.get(), p.target}})
-        if (c->cluster() && db != 0)
-          throw UsageError(c->display() + " is a cluster: cluster mode has only database 0 (db " +
-                           std::to_string(db) + " asked; map it with --db-map SRC:0)");
+    if (pairs_.empty())
+      pairs_ = resolve_db_pairs(o_.db_pairs, o_.all_dbs, o_.source, o_.target, sf, tf);
     pair_keys_.resize(pairs_.size(), 0);
     log::info("comparing " + describe_db_pairs(pairs_));
     source_keys_ = 0;

@@ -480,16 +480,9 @@ void Engine::prepare() {
 
 // Every db that holds keys on either side, unless the options name pairs.
 void Engine::resolve_pairs() {
-  if (!pairs_.empty()) return;
-  std::string warning;
-  pairs_ = requested_db_pairs(o_.db_pairs, o_.all_dbs, o_.source, o_.target);
-  if (pairs_.empty()) pairs_ = discover_db_pairs(source_facts_, target_facts_, warning);
-  if (!warning.empty()) log::warn(warning);
-  for (const DbPair& p : pairs_)
-    for (const auto& [c, db] : {std::pair{src_main_.get(), p.source}, {tgt_main_.get(), p.target}})
-      if (c->cluster() && db != 0)
-        throw UsageError(c->display() + " is a cluster: cluster mode has only database 0 (db " +
-                         std::to_string(db) + " asked; map it with --db-map SRC:0)");
+  if (pairs_.empty())
+    pairs_ = resolve_db_pairs(o_.db_pairs, o_.all_dbs, o_.source, o_.target, source_facts_,
+                              target_facts_);
 }
 
 // Workers copy one db pair at a time: moving to another drains and replaces

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "errors.h"
+#include "log.h"
 #include "server_info.h"
 
 namespace migcheck {
@@ -80,6 +81,23 @@ std::vector<DbPair> requested_db_pairs(const std::vector<DbPair>& pairs, bool al
                                        const Endpoint& source, const Endpoint& target) {
   if (!pairs.empty() || all_dbs) return pairs;
   return {DbPair{source.db, target.db}};
+}
+
+std::vector<DbPair> resolve_db_pairs(const std::vector<DbPair>& pairs, bool all_dbs,
+                                     const Endpoint& source, const Endpoint& target,
+                                     const ServerFacts& sf, const ServerFacts& tf) {
+  std::vector<DbPair> out = requested_db_pairs(pairs, all_dbs, source, target);
+  if (out.empty()) {
+    std::string warning;
+    out = discover_db_pairs(sf, tf, warning);
+    if (!warning.empty()) log::warn(warning);
+  }
+  for (const DbPair& p : out)
+    for (const auto& [f, db] : {std::pair{&sf, p.source}, {&tf, p.target}})
+      if (f->mode == "cluster" && db != 0)
+        throw UsageError(f->endpoint + " is a cluster: cluster mode has only database 0 (db " +
+                         std::to_string(db) + " asked; map it with --db-map SRC:0)");
+  return out;
 }
 
 std::string describe_db_pairs(const std::vector<DbPair>& pairs) {

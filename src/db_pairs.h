@@ -44,6 +44,13 @@ std::vector<DbPair> discover_db_pairs(const ServerFacts& source, const ServerFac
 std::vector<DbPair> requested_db_pairs(const std::vector<DbPair>& pairs, bool all_dbs,
                                        const Endpoint& source, const Endpoint& target);
 
+// The pairs a run covers: requested_db_pairs, else discover_db_pairs (its
+// warning logged). Throws UsageError for a db other than 0 on a cluster.
+std::vector<DbPair> resolve_db_pairs(const std::vector<DbPair>& pairs, bool all_dbs,
+                                     const Endpoint& source, const Endpoint& target,
+                                     const ServerFacts& source_facts,
+                                     const ServerFacts& target_facts);
+
 // "db 0", "db 3 -> db 5", "dbs 0, 3 -> 5" for logs and summaries.
 std::string describe_db_pairs(const std::vector<DbPair>& pairs);
 

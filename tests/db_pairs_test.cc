@@ -96,6 +96,24 @@ TEST_CASE("db_pairs: --db-map, narrowing and discovery", "[db_pairs]") {
   CHECK(discover_db_pairs(no_info, tf, warning) == std::vector<DbPair>{{0, 0}, {9, 9}});
   CHECK(warning.find("redis://x:1") != std::string::npos);
 
+  // Resolved: as asked, else discovered; never a db other than 0 on a cluster.
+  Endpoint two;
+  two.db = 2;
+  CHECK(resolve_db_pairs({}, false, two, two, sf, tf) == std::vector<DbPair>{{2, 2}});
+  CHECK(resolve_db_pairs({}, true, two, two, sf, tf) ==
+        std::vector<DbPair>{{0, 0}, {3, 3}, {9, 9}});
+  CHECK(resolve_db_pairs({{3, 5}}, true, two, two, sf, tf) == std::vector<DbPair>{{3, 5}});
+  ServerFacts cluster = tf;
+  cluster.mode = "cluster";
+  cluster.endpoint = "redis://c:1";
+  CHECK(resolve_db_pairs({{3, 0}}, false, two, two, sf, cluster) == std::vector<DbPair>{{3, 0}});
+  try {
+    resolve_db_pairs({{3, 3}}, false, two, two, sf, cluster);
+    FAIL("no error");
+  } catch (const UsageError& e) {
+    CHECK(std::string(e.what()).find("redis://c:1 is a cluster") != std::string::npos);
+  }
+
   // Recorded options round-trip, in the forms reports read.
   for (const auto& pairs :
        {std::vector<DbPair>{}, std::vector<DbPair>{{3, 5}}, std::vector<DbPair>{{0, 0}, {3, 5}}}) {
