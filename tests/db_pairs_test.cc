@@ -295,3 +295,54 @@ TEST_CASE("db_pairs: an interrupted multi-db compare resumed counts each key onc
   std::filesystem::remove(out);
   std::filesystem::remove(err);
 }
+
+TEST_CASE("db_pairs: an interrupted multi-db replicate resumed copies and counts each key once",
+          "[db_pairs][integration]") {
+  t::TestServer source;
+  t::TestServer target;
+  for (int db : {0, 3})
+    for (int base = 0; base < 4000; base += 1000) {
+      std::vector<std::string> mset{"MSET"};
+      for (int i = base; i < base + 1000; ++i) {
+        mset.push_back("k:" + std::to_string(i));
+        mset.push_back("v" + std::to_string(i));
+      }
+      source.pipeline(in_db(db, {mset}));
+    }
+  const std::string store = tmp_store("replicate-resume");
+  const std::string out = store + ".out", err = store + ".err";
+  const std::vector<std::string> args{"replicate",    source.uri(), target.uri(),        "--store",
+                                      store,          "-q",         "--max-ops-per-sec", "5000",
+                                      "--scan-count", "100"};
+  auto size_of = [&](int db) {
+    return target.replies({{"SELECT", std::to_string(db)}, {"DBSIZE"}})[1].integer;
+  };
+  {
+    // Stopped in the second db: the resume continues there.
+    t::Spawned p(args, out, err);
+    const auto until = std::chrono::steady_clock::now() + 60s;
+    while (size_of(3) < 500 && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(20ms);
+    p.signal(SIGINT);
+    REQUIRE(p.wait(60s) == 2);
+  }
+  INFO(slurp(err));
+  CHECK(size_of(0) == 4000);
+  CHECK(size_of(3) < 4000);
+  auto resumed = args;
+  resumed.insert(resumed.begin() + 1, {"--resume", "1"});
+  auto r = run_migcheck(resumed);
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(size_of(0) == 4000);
+  CHECK(size_of(3) == 4000);
+  const auto totals = latest_totals(store, "replicate");
+  CHECK(totals["keys_scanned"] == 8000);
+  CHECK(totals["copied"] == 8000);
+  REQUIRE(totals["databases"].size() == 2);
+  CHECK(totals["databases"][0]["keys_scanned"] == 4000);
+  CHECK(totals["databases"][1]["keys_scanned"] == 4000);
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(store + suffix);
+  std::filesystem::remove(out);
+  std::filesystem::remove(err);
+}
