@@ -48,6 +48,7 @@ struct WorkItem {
   enum class Side : uint8_t { Source, Target } side = Side::Source;
   std::vector<std::string> keys;
   uint64_t seq = 0;  // per side, in push order
+  size_t pair = 0;   // index of the db pair the keys belong to
   // Set on the last batch of a producer step: where the producer resumes to
   // continue right after this batch (null: the round cannot be resumed).
   std::optional<nlohmann::json> position;
@@ -61,6 +62,8 @@ struct BatchResult {
   int64_t target_keys = 0;           // target keys looked up
   std::vector<BigKeyInfo> big_keys;  // round 1: source keys read in chunks
   std::optional<nlohmann::json> position;
+  size_t pair = 0;  // the db pair of the batch
+  int round = 0;
 };
 
 // One producer's stream of batches. Results are committed (stored and
@@ -295,6 +298,9 @@ class Engine {
       for (const auto& el : j["keys_by_type"].items())
         keys_by_type_[el.key()] = el.value().get<int64_t>();
     target_scanned_ = j.value("target_keys_scanned", int64_t{0});
+    // The db pairs resolved when the run started: positions refer to them.
+    pairs_ = db_pairs_from_json(j.value("db_pairs", nlohmann::json()));
+    pair_keys_ = j.value("pair_keys", std::vector<int64_t>{});
     // A checkpoint without big_keys (written before they were recorded)
     // leaves them unknown: totals then carry none rather than a wrong count.
     if (auto bk = j.find("big_keys"); bk != j.end() && bk->is_object()) {
@@ -334,6 +340,8 @@ class Engine {
             {"run_elapsed_ms", run_elapsed_ms()},
             {"run_ids", watch_->to_json()},
             {"starts_over", result_.starts_over},
+            {"db_pairs", db_pairs_json(pairs_)},
+            {"pair_keys", pair_keys_},
             {"source", streams_[0].position},
             {"target", streams_[1].position}};
   }
@@ -358,6 +366,7 @@ class Engine {
     result_.rounds.clear();
     keys_by_type_.clear();
     target_scanned_ = 0;
+    std::fill(pair_keys_.begin(), pair_keys_.end(), 0);
     big_ids_.clear();
     big_listed_.clear();
     big_keys_known_ = false;
@@ -405,6 +414,7 @@ class Engine {
         round_keys_ += b.keys;
         progress_.add_keys(b.keys);
         target_scanned_ += b.target_keys;
+        if (b.round == 1 && b.pair < pair_keys_.size()) pair_keys_[b.pair] += b.keys;
         for (auto& [t, n] : b.keys_by_type) keys_by_type_[t] += n;
         for (auto& k : b.big_keys)
           if (big_ids_.insert(element_id(k.key)).second && big_listed_.size() < kBigKeysListed)
@@ -416,25 +426,25 @@ class Engine {
   }
 
   nlohmann::json options_json() const {
-    return {{"source", o_.source.display()},
-            {"target", o_.target.display()},
-            {"db", o_.source.db},
-            {"target_db", o_.target.db},
-            {"rounds", o_.rounds},
-            {"interval_ms", o_.interval.count()},
-            {"ttl_tolerance_ms", o_.ttl_tolerance.count()},
-            {"match", o_.match},
-            {"types", o_.types},
-            {"scan_count", o_.scan_count},
-            {"batch", o_.batch},
-            {"connections", o_.connections},
-            {"max_ops_per_sec", o_.max_ops_per_sec},
-            {"sample", o_.sample},
-            {"target_scan", o_.target_scan},
-            {"chunk", o_.chunk},
-            {"big_string", o_.big_string},
-            {"store", o_.store_path},
-            {"read_from_replica", o_.source_client.read_from_replica}};
+    nlohmann::json j = {{"source", o_.source.display()},
+                        {"target", o_.target.display()},
+                        {"rounds", o_.rounds},
+                        {"interval_ms", o_.interval.count()},
+                        {"ttl_tolerance_ms", o_.ttl_tolerance.count()},
+                        {"match", o_.match},
+                        {"types", o_.types},
+                        {"scan_count", o_.scan_count},
+                        {"batch", o_.batch},
+                        {"connections", o_.connections},
+                        {"max_ops_per_sec", o_.max_ops_per_sec},
+                        {"sample", o_.sample},
+                        {"target_scan", o_.target_scan},
+                        {"chunk", o_.chunk},
+                        {"big_string", o_.big_string},
+                        {"store", o_.store_path},
+                        {"read_from_replica", o_.source_client.read_from_replica}};
+    add_db_options(j, requested_db_pairs(o_.db_pairs, o_.all_dbs, o_.source, o_.target));
+    return j;
   }
 
   void try_finish(const char* status) {
@@ -461,6 +471,10 @@ class Engine {
     result_.source_desc = describe(sf);
     result_.target_desc = describe(tf);
     log::info("source: " + result_.source_desc + "; target: " + result_.target_desc);
+    const auto sn = src_main_->scan_nodes(), tn = tgt_main_->scan_nodes();
+    clock_ = clock_skew(src_main_->clock(sn.empty() ? 0 : sn.front()),
+                        tgt_main_->clock(tn.empty() ? 0 : tn.front()));
+    if (auto w = skew_warning(clock_, o_.ttl_tolerance)) log::warn(*w);
     // Stream counters that only 7.0+ keeps cannot be compared with an older server.
     stream_ext_ = (sf.engine == "valkey" || major_version(sf.version) >= 7) &&
                   (tf.engine == "valkey" || major_version(tf.version) >= 7);
@@ -468,11 +482,19 @@ class Engine {
       log::warn(
           "a server older than 7.0: stream entries-added, max-deleted-entry-id and entries-read "
           "are not compared");
-    if (o_.source.address() == o_.target.address() && o_.source.db == o_.target.db &&
-        o_.source.unix_path == o_.target.unix_path)
-      log::warn("source and target are the same database: every key will compare equal");
-    auto it = sf.keys_per_db.find(o_.source.db);
-    source_keys_ = it == sf.keys_per_db.end() ? 0 : it->second;
+    // A resumed run keeps the pairs it started with (its positions refer to them).
+    if (pairs_.empty())
+      pairs_ = resolve_db_pairs(o_.db_pairs, o_.all_dbs, o_.source, o_.target, sf, tf);
+    pair_keys_.resize(pairs_.size(), 0);
+    log::info("comparing " + describe_db_pairs(pairs_));
+    source_keys_ = 0;
+    for (const DbPair& p : pairs_) {
+      if (o_.source.address() == o_.target.address() && p.source == p.target &&
+          o_.source.unix_path == o_.target.unix_path)
+        log::warn("source and target are the same database: every key will compare equal");
+      auto it = sf.keys_per_db.find(p.source);
+      source_keys_ += it == sf.keys_per_db.end() ? 0 : it->second;
+    }
     if (o_.sample > 0 && static_cast<int64_t>(o_.sample) >= source_keys_) {
       log::info("--sample " + std::to_string(o_.sample) + " covers the whole source (" +
                 std::to_string(source_keys_) + " keys): checking every key");
@@ -514,10 +536,27 @@ class Engine {
     return r;
   }
 
-  void ensure_worker(Worker& w) {
+  Endpoint endpoint(size_t pair, bool source) const {
+    Endpoint ep = source ? o_.source : o_.target;
+    ep.db = source ? pairs_[pair].source : pairs_[pair].target;
+    return ep;
+  }
+
+  // The producers' client of one side for one db pair.
+  Client& main_client(size_t pair, bool source) {
+    std::lock_guard lock(mains_mu_);
+    auto& v = source ? src_mains_ : tgt_mains_;
+    if (v.size() < pairs_.size()) v.resize(pairs_.size());
+    if (!v[pair])
+      v[pair] = std::make_unique<Client>(endpoint(pair, source),
+                                         source ? source_client_ : target_client_);
+    return *v[pair];
+  }
+
+  void ensure_worker(Worker& w, size_t pair) {
     if (w.src) return;
-    w.src = std::make_unique<Client>(o_.source, source_client_);
-    w.tgt = std::make_unique<Client>(o_.target, target_client_);
+    w.src = std::make_unique<Client>(endpoint(pair, true), source_client_);
+    w.tgt = std::make_unique<Client>(endpoint(pair, false), target_client_);
     w.src_reader = std::make_unique<KeyReader>(*w.src, reader_options(true));
     w.src_retry = std::make_unique<KeyReader>(*w.src, reader_options(true));
     w.src_exists = std::make_unique<KeyReader>(*w.src, reader_options(true));
@@ -541,11 +580,12 @@ class Engine {
   // The batch that empties `buf` carries `position`: everything the producer
   // produced so far is then in batches.
   bool push_batches(std::vector<std::string>& buf, WorkItem::Side side, bool all,
-                    const std::function<nlohmann::json()>& position) {
+                    const std::function<nlohmann::json()>& position, size_t pair) {
     while (buf.size() >= batch_ || (all && !buf.empty())) {
       const size_t n = std::min(batch_, buf.size());
       WorkItem item;
       item.side = side;
+      item.pair = pair;
       item.seq = streams_[side == WorkItem::Side::Source ? 0 : 1].next_seq++;
       item.keys.assign(std::make_move_iterator(buf.begin()),
                        std::make_move_iterator(buf.begin() + n));
@@ -556,42 +596,57 @@ class Engine {
     return true;
   }
 
-  void produce_scan(Client& client, WorkItem::Side side) {
+  // Every db pair in turn. The position is {"pair", "cursors"}: the pair
+  // being scanned and its SCAN cursors (a bare array: pair 0, older runs).
+  void produce_scan(WorkItem::Side side) {
     ScanOptions so;
     so.match = o_.match;
     if (o_.types.size() == 1) so.type = o_.types.front();
     so.count = o_.scan_count;
     so.limiter = side == WorkItem::Side::Source ? &limiter_ : nullptr;
-    Scanner scanner(client, so);
     const nlohmann::json& saved = streams_[side == WorkItem::Side::Source ? 0 : 1].position;
-    if (saved.is_array()) scanner.restore(Scanner::cursors_from_json(saved));
-    auto pos = [&] { return scanner.cursors_json(); };
-    std::vector<std::string> buf;
-    // Batches are cut only at the end of a SCAN call (once a batch is full),
-    // so the cursors after the call are a resume point for all of them.
-    while (!stopping() && scanner.next(buf)) {
-      if (buf.size() >= batch_ && !push_batches(buf, side, true, pos)) return;
+    size_t first = 0;
+    nlohmann::json cursors = saved;
+    if (saved.is_object()) {
+      first = saved.value("pair", size_t{0});
+      cursors = saved.value("cursors", nlohmann::json());
     }
-    if (!stopping()) push_batches(buf, side, true, pos);
+    for (size_t pair = first; pair < pairs_.size() && !stopping(); ++pair) {
+      Scanner scanner(main_client(pair, side == WorkItem::Side::Source), so);
+      if (pair == first && cursors.is_array()) scanner.restore(Scanner::cursors_from_json(cursors));
+      auto pos = [&] {
+        return nlohmann::json{{"pair", pair}, {"cursors", scanner.cursors_json()}};
+      };
+      std::vector<std::string> buf;
+      // Batches are cut only at the end of a SCAN call (once a batch is full),
+      // so the cursors after the call are a resume point for all of them.
+      while (!stopping() && scanner.next(buf)) {
+        if (buf.size() >= batch_ && !push_batches(buf, side, true, pos, pair)) return;
+      }
+      if (!stopping() && !push_batches(buf, side, true, pos, pair)) return;
+    }
   }
 
-  void produce_sample(Client& client, WorkItem::Side side) {
-    SampleOptions so;
-    so.keys = sample_;
-    so.match = o_.match;
-    so.limiter = side == WorkItem::Side::Source ? &limiter_ : nullptr;
-    Sampler sampler(client, so);
-    // A sample is random: a resumed run draws it again from the start.
-    auto pos = [] { return nlohmann::json(); };
-    std::vector<std::string> buf;
-    while (!stopping() && sampler.next(buf)) {
-      if (!push_batches(buf, side, true, pos)) return;
+  // --sample draws that many keys from each db pair.
+  void produce_sample(WorkItem::Side side) {
+    for (size_t pair = 0; pair < pairs_.size() && !stopping(); ++pair) {
+      SampleOptions so;
+      so.keys = sample_;
+      so.match = o_.match;
+      so.limiter = side == WorkItem::Side::Source ? &limiter_ : nullptr;
+      Sampler sampler(main_client(pair, side == WorkItem::Side::Source), so);
+      // A sample is random: a resumed run draws it again from the start.
+      auto pos = [] { return nlohmann::json(); };
+      std::vector<std::string> buf;
+      while (!stopping() && sampler.next(buf)) {
+        if (!push_batches(buf, side, true, pos, pair)) return;
+      }
+      if (!stopping()) push_batches(buf, side, true, pos, pair);
+      if (side == WorkItem::Side::Source && sampler.sampled() < sample_)
+        log::info("sampled " + std::to_string(sampler.sampled()) +
+                  " distinct keys (fewer than --sample " + std::to_string(sample_) +
+                  ": the keyspace or the matching part is small)");
     }
-    if (!stopping()) push_batches(buf, side, true, pos);
-    if (side == WorkItem::Side::Source && sampler.sampled() < sample_)
-      log::info("sampled " + std::to_string(sampler.sampled()) +
-                " distinct keys (fewer than --sample " + std::to_string(sample_) +
-                ": the keyspace or the matching part is small)");
   }
 
   // Keys that differed in `prev_round`, each once, in the order they were
@@ -612,18 +667,29 @@ class Engine {
     const int64_t skip_to = saved.is_number_integer() ? saved.get<int64_t>() : 0;
     int64_t last_id = skip_to;
     auto pos = [&] { return nlohmann::json(last_id); };
+    size_t pair = 0;
+    int prev_db = -1;
     store_.for_each_difference(result_.run_id, f, [&](const Difference& d) {
       if (!ok || stopping()) return;
-      if (have_prev && d.key == prev) return;
+      if (have_prev && d.key == prev && d.db == prev_db) return;
       prev = d.key;
+      prev_db = d.db;
       have_prev = true;
-      if (!seen.insert(element_id(d.key))) return;
+      // The same name in two dbs is two keys.
+      if (!seen.insert(element_id(d.key) + 0x9e3779b97f4a7c15ULL * static_cast<uint64_t>(d.db)))
+        return;
       if (d.id <= skip_to) return;
+      const size_t p = pair_of(d.db);
+      if (p >= pairs_.size()) return;  // not a db of this run
+      // A batch holds keys of one db pair.
+      if (p != pair && !buf.empty())
+        ok = push_batches(buf, WorkItem::Side::Source, true, pos, pair);
+      pair = p;
       buf.push_back(d.key);
       last_id = d.id;
-      ok = push_batches(buf, WorkItem::Side::Source, false, pos);
+      if (ok) ok = push_batches(buf, WorkItem::Side::Source, false, pos, pair);
     });
-    if (ok && !stopping()) push_batches(buf, WorkItem::Side::Source, true, pos);
+    if (ok && !stopping()) push_batches(buf, WorkItem::Side::Source, true, pos, pair);
   }
 
   void run_round(int round, bool resumed) {
@@ -675,11 +741,11 @@ class Engine {
     };
     if (round == 1) {
       if (sample_ > 0) {
-        spawn([this] { produce_sample(*src_main_, WorkItem::Side::Source); });
-        if (o_.target_scan) spawn([this] { produce_sample(*tgt_main_, WorkItem::Side::Target); });
+        spawn([this] { produce_sample(WorkItem::Side::Source); });
+        if (o_.target_scan) spawn([this] { produce_sample(WorkItem::Side::Target); });
       } else {
-        spawn([this] { produce_scan(*src_main_, WorkItem::Side::Source); });
-        if (o_.target_scan) spawn([this] { produce_scan(*tgt_main_, WorkItem::Side::Target); });
+        spawn([this] { produce_scan(WorkItem::Side::Source); });
+        if (o_.target_scan) spawn([this] { produce_scan(WorkItem::Side::Target); });
       }
     } else {
       spawn([this, round] { produce_recheck(round - 1); });
@@ -688,7 +754,7 @@ class Engine {
     for (size_t i = 0; i < workers_.size(); ++i)
       threads.emplace_back([this, i, round] {
         try {
-          work(workers_[i], round);
+          work(i, round);
         } catch (...) {
           fail(std::current_exception());
         }
@@ -761,17 +827,22 @@ class Engine {
     check_stop();
   }
 
-  void work(Worker& w, int round) {
-    ensure_worker(w);
+  void work(size_t thread, int round) {
     while (auto item = queue_->pop()) {
       if (stopping()) break;
+      // One worker (clients and readers) per thread and db pair.
+      Worker& w = workers_[thread][item->pair];
+      ensure_worker(w, item->pair);
+      const int db = pairs_[item->pair].source;
       BatchResult r;
+      r.pair = item->pair;
+      r.round = round;
       w.diffs.clear();
       w.keys_by_type.clear();
       if (item->side == WorkItem::Side::Source)
-        r.keys = compare_batch(w, item->keys, round);
+        r.keys = compare_batch(w, item->keys, round, db);
       else
-        r.target_keys = check_target_only(w, item->keys, round);
+        r.target_keys = check_target_only(w, item->keys, round, db);
       r.diffs = std::move(w.diffs);
       w.diffs.clear();
       r.keys_by_type = std::move(w.keys_by_type);
@@ -784,7 +855,7 @@ class Engine {
   }
 
   // Returns the keys checked (a type-filtered key is not).
-  int64_t compare_batch(Worker& w, const std::vector<std::string>& keys, int round) {
+  int64_t compare_batch(Worker& w, const std::vector<std::string>& keys, int round, int db) {
     const size_t n = keys.size();
     read_together(*w.src_reader, keys, *w.tgt_reader, keys);
     auto src = w.src_reader->results();
@@ -833,17 +904,16 @@ class Engine {
         auto it = w.keys_by_type.find(s.type_name);
         if (it == w.keys_by_type.end()) it = w.keys_by_type.emplace(s.type_name, 0).first;
         ++it->second;
-        if (s.chunked && s.exists)
-          w.big_keys.push_back({keys[i], o_.source.db, s.type_name, s.size});
+        if (s.chunked && s.exists) w.big_keys.push_back({keys[i], db, s.type_name, s.size});
       }
-      classify_key(keys[i], o_.source.db, round, s, t, o_.ttl_tolerance, w.diffs);
+      classify_key(keys[i], db, round, s, t, o_.ttl_tolerance, w.diffs);
     }
     return checked;
   }
 
   // Target-scan batch: EXISTS on the source; the absent ones are extra.
   // Returns the number of target keys looked up.
-  int64_t check_target_only(Worker& w, const std::vector<std::string>& keys, int round) {
+  int64_t check_target_only(Worker& w, const std::vector<std::string>& keys, int round, int db) {
     auto ex = w.src_exists->read(keys, ReadLevel::Exists);
     w.absent_keys.clear();
     for (size_t i = 0; i < keys.size(); ++i) {
@@ -861,7 +931,7 @@ class Engine {
       if (!o_.types.empty() &&
           std::find(o_.types.begin(), o_.types.end(), t.type_name) == o_.types.end())
         continue;
-      classify_key(w.absent_keys[i], o_.source.db, round, none, t, o_.ttl_tolerance, w.diffs);
+      classify_key(w.absent_keys[i], db, round, none, t, o_.ttl_tolerance, w.diffs);
     }
     return static_cast<int64_t>(keys.size());
   }
@@ -876,19 +946,29 @@ class Engine {
     nlohmann::json by_kind = nlohmann::json::object(), by_type = nlohmann::json::object();
     for (auto& [k, v] : result_.differences_by_kind) by_kind[k] = v;
     for (auto& [k, v] : result_.differences_by_type) by_type[k] = v;
-    nlohmann::json totals = {{"keys_checked", result_.keys_checked},
-                             {"keys_by_type", result_.keys_by_type},
-                             {"target_keys_scanned", result_.target_keys_scanned},
-                             {"differences", result_.differences},
-                             {"differences_by_kind", by_kind},
-                             {"differences_by_type", by_type},
-                             {"rounds", rounds},
-                             {"elapsed_ms", result_.elapsed_ms},
-                             {"keys_per_sec", result_.keys_per_sec},
-                             {"sampled", sample_ > 0},
-                             {"starts_over", result_.starts_over},
-                             {"source_reader", stats_json(result_.source_stats)},
-                             {"target_reader", stats_json(result_.target_stats)}};
+    nlohmann::json totals = {
+        {"keys_checked", result_.keys_checked},
+        {"keys_by_type", result_.keys_by_type},
+        {"target_keys_scanned", result_.target_keys_scanned},
+        {"differences", result_.differences},
+        {"differences_by_kind", by_kind},
+        {"differences_by_type", by_type},
+        {"rounds", rounds},
+        {"elapsed_ms", result_.elapsed_ms},
+        {"keys_per_sec", result_.keys_per_sec},
+        {"sampled", sample_ > 0},
+        {"starts_over", result_.starts_over},
+        {"clock_skew",
+         {{"known", clock_.known}, {"skew_ms", clock_.skew_ms}, {"error_ms", clock_.error_ms}}},
+        {"source_reader", stats_json(result_.source_stats)},
+        {"target_reader", stats_json(result_.target_stats)}};
+    nlohmann::json dbs = nlohmann::json::array();
+    for (const auto& d : result_.databases)
+      dbs.push_back({{"source_db", d.dbs.source},
+                     {"target_db", d.dbs.target},
+                     {"keys_checked", d.keys_checked},
+                     {"differences", d.differences}});
+    totals["databases"] = dbs;
     // Only a complete round 1 has looked at every key: before that, no count
     // (the report says "not evaluated") rather than a partial one.
     if (big_keys_known_) {
@@ -897,6 +977,28 @@ class Engine {
       totals["big_keys"] = {{"count", result_.big_keys}, {"keys", keys}};
     }
     return totals;
+  }
+
+  size_t pair_of(int source_db) const {
+    for (size_t p = 0; p < pairs_.size(); ++p)
+      if (pairs_[p].source == source_db) return p;
+    return pairs_.size();
+  }
+
+  // Per db pair: round 1 keys, and the difference rows of the last round.
+  void collect_databases() {
+    result_.databases.clear();
+    std::vector<int64_t> diffs(pairs_.size(), 0);
+    if (!result_.rounds.empty()) {
+      DifferenceFilter f;
+      f.round = result_.rounds.back().round;
+      store_.for_each_difference(result_.run_id, f, [&](const Difference& d) {
+        if (size_t p = pair_of(d.db); p < diffs.size()) ++diffs[p];
+      });
+    }
+    std::lock_guard lock(commit_mu_);
+    for (size_t p = 0; p < pairs_.size(); ++p)
+      result_.databases.push_back({pairs_[p], p < pair_keys_.size() ? pair_keys_[p] : 0, diffs[p]});
   }
 
   // Sums the workers' counters into the result (once; workers are joined).
@@ -909,12 +1011,14 @@ class Engine {
       result_.big_keys = static_cast<int64_t>(big_ids_.size());
       result_.big_keys_listed = big_listed_;
     }
-    for (auto& w : workers_) {
-      for (KeyReader* r : {w.src_reader.get(), w.src_retry.get(), w.src_exists.get()})
-        if (r) result_.source_stats += r->stats();
-      for (KeyReader* r : {w.tgt_reader.get(), w.tgt_retry.get(), w.tgt_meta.get()})
-        if (r) result_.target_stats += r->stats();
-    }
+    for (auto& per_pair : workers_)
+      for (auto& [pair, w] : per_pair) {
+        for (KeyReader* r : {w.src_reader.get(), w.src_retry.get(), w.src_exists.get()})
+          if (r) result_.source_stats += r->stats();
+        for (KeyReader* r : {w.tgt_reader.get(), w.tgt_retry.get(), w.tgt_meta.get()})
+          if (r) result_.target_stats += r->stats();
+      }
+    collect_databases();
     result_.target_keys_scanned = target_scanned_.load();
   }
 
@@ -936,12 +1040,17 @@ class Engine {
   size_t batch_ = 500;
   uint64_t sample_ = 0;
   bool stream_ext_ = true;
+  std::vector<DbPair> pairs_;       // the db pairs compared, in order
+  std::vector<int64_t> pair_keys_;  // round 1 keys checked per pair (commit_mu_)
+  std::mutex mains_mu_;
+  std::vector<std::unique_ptr<Client>> src_mains_, tgt_mains_;  // per pair, for producers
+  ClockSkew clock_;  // target's clock minus the source's (shown, never applied)
   int64_t source_keys_ = 0;
   bool commit_failed_ = false;  // under commit_mu_
   std::shared_ptr<RestartWatch> watch_ = std::make_shared<RestartWatch>();
   ClientOptions source_client_, target_client_;  // the options', with watch_
   std::unique_ptr<Client> src_main_, tgt_main_;
-  std::vector<Worker> workers_;
+  std::vector<std::map<size_t, Worker>> workers_;  // per thread, per db pair
   std::unique_ptr<WorkQueue> queue_;
   std::mutex err_mu_;
   std::exception_ptr error_;

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "client.h"
+#include "db_pairs.h"
 #include "duration.h"
 #include "reader.h"
 #include "store.h"
@@ -32,6 +33,11 @@ namespace migcheck {
 struct CompareOptions {
   Endpoint source{};  // db = the source db
   Endpoint target{};  // db = the target db (already mapped)
+  // The (source db, target db) pairs to compare, in order (the endpoints'
+  // db is then ignored); when empty, every db that holds keys on either side
+  // with all_dbs (discover_db_pairs), else the endpoints' dbs.
+  std::vector<DbPair> db_pairs{};
+  bool all_dbs = false;
   ClientOptions source_client{};
   ClientOptions target_client{};
 
@@ -81,7 +87,15 @@ struct CompareResult {
   int64_t run_id = 0;
   int exit_code = 0;  // kExitSame / kExitDiffer
   std::vector<RoundSummary> rounds;
-  int64_t keys_checked = 0;                     // round 1
+  int64_t keys_checked = 0;  // round 1
+  // Per db pair compared: keys checked in round 1, difference rows left in
+  // the last round (totals.databases).
+  struct Database {
+    DbPair dbs;
+    int64_t keys_checked = 0;
+    int64_t differences = 0;
+  };
+  std::vector<Database> databases;
   std::map<std::string, int64_t> keys_by_type;  // round 1, by source type ("none": gone meanwhile)
   int64_t target_keys_scanned = 0;
   // Big keys: distinct source keys read in chunks in round 1 (later rounds

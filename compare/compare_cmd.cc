@@ -31,6 +31,7 @@ struct CompareCli {
   std::vector<std::string> types;
   int db = -1;
   int target_db = -1;
+  std::string db_map;
   size_t scan_count = 1000;
   size_t batch = 500;
   size_t connections = 4;
@@ -50,9 +51,13 @@ void apply_resumed_options(Store& store, int64_t id, const std::vector<std::stri
                            CompareOptions& o) {
   ResumableRun r = resumable_run(store, id, "compare");
   const nlohmann::json& j = r.options;
-  o.source.db = j.value("db", o.source.db);
-  o.source.db_given = true;
-  o.target.db = j.value("target_db", o.target.db);
+  // The run's db pairs (the engine takes the resolved ones from the checkpoint).
+  o.db_pairs = db_pairs_from_options(j);
+  o.all_dbs = o.db_pairs.empty();
+  if (o.db_pairs.size() == 1) {
+    o.source.db = o.db_pairs[0].source;
+    o.target.db = o.db_pairs[0].target;
+  }
   o.rounds = j.value("rounds", o.rounds);
   o.interval = Millis(j.value("interval_ms", o.interval.count()));
   o.ttl_tolerance = Millis(j.value("ttl_tolerance_ms", o.ttl_tolerance.count()));
@@ -80,10 +85,17 @@ std::string grouped(int64_t v) {
 
 void print_summary(const CompareOptions& o, const CompareResult& r, const std::string& store_path) {
   std::printf("migcheck compare: run %lld\n", static_cast<long long>(r.run_id));
-  std::printf("  source  %s db %d (%s)\n", o.source.display().c_str(), o.source.db,
-              r.source_desc.c_str());
-  std::printf("  target  %s db %d (%s)\n", o.target.display().c_str(), o.target.db,
-              r.target_desc.c_str());
+  std::printf("  source  %s (%s)\n", o.source.display().c_str(), r.source_desc.c_str());
+  std::printf("  target  %s (%s)\n", o.target.display().c_str(), r.target_desc.c_str());
+  if (!r.databases.empty()) {
+    std::printf("  %-16s %14s %12s\n", "databases", "keys checked", "differences");
+    for (const auto& d : r.databases) {
+      std::string name = "db " + std::to_string(d.dbs.source);
+      if (d.dbs.target != d.dbs.source) name += " -> db " + std::to_string(d.dbs.target);
+      std::printf("  %-16s %14s %12s\n", name.c_str(), grouped(d.keys_checked).c_str(),
+                  grouped(d.differences).c_str());
+    }
+  }
 
   const int64_t first_ms = r.rounds.empty() ? 0 : r.rounds.front().elapsed_ms;
   std::printf("\nKeys checked in round 1: %s in %s (%s keys/s)%s\n",
@@ -153,6 +165,8 @@ int run(const CompareCli& c) {
   log::set_verbose(c.common.verbose);
   CompareOptions o;
   resolve_sides(c.common, c.db, c.target_db, o.source, o.target);
+  o.db_pairs = chosen_db_pairs(o.source, o.target, c.db, c.target_db, c.db_map);
+  o.all_dbs = o.db_pairs.empty();
   o.source_client = client_options(c.common, true);
   o.target_client = client_options(c.common, false);
   o.rounds = c.rounds;
@@ -223,12 +237,17 @@ void add_compare_command(CLI::App& app, Runner& runner) {
   sub->add_option("--match", c->match, "only keys matching this glob (SCAN MATCH)")->group(g);
   sub->add_option("--type", c->types, "only keys of this type on the source (repeatable)")
       ->group(g);
-  sub->add_option("--db", c->db, "database to compare (default: the source URI's, else 0)")
+  sub->add_option("--db", c->db,
+                  "database to compare (default: the source URI's, else every db holding keys)")
       ->check(CLI::Range(0, 1 << 20))
       ->group(g);
   sub->add_option("--target-db", c->target_db,
                   "target database to compare the source database with")
       ->check(CLI::Range(0, 1 << 20))
+      ->group(g);
+  sub->add_option("--db-map", c->db_map,
+                  "source:target database pairs to compare, e.g. 0:0,3:5 (default: every db "
+                  "holding keys, each with the same db)")
       ->group(g);
   sub->add_option("--sample", c->sample, "check only this many keys drawn at random (RANDOMKEY)")
       ->group(g);
@@ -280,7 +299,7 @@ void add_compare_command(CLI::App& app, Runner& runner) {
   sub->callback([&runner, c, sub] {
     c->run_options_given = given_options(
         *sub, {"--rounds", "--interval", "--ttl-tolerance", "--match", "--type", "--db",
-               "--target-db", "--sample", "--no-target-scan", "--scan-count", "--batch",
+               "--target-db", "--db-map", "--sample", "--no-target-scan", "--scan-count", "--batch",
                "--connections", "--max-ops-per-sec", "--chunk", "--big-string", "--read-from"});
     runner = [c] { return run(*c); };
   });

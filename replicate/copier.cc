@@ -26,9 +26,6 @@ namespace {
 // Temporary keys carry this TTL while they are built, so a value abandoned by
 // a crash or a lost connection vanishes on its own.
 constexpr int64_t kTempTtlMs = 60 * 60 * 1000;
-// Clock differences below this are measurement noise (TIME round trips);
-// above it expiries are moved onto the target's clock.
-constexpr int64_t kSkewToleranceMs = 250;
 constexpr std::string_view kTempGroup = "migcheck:tmp";
 
 int64_t wall_ms() {
@@ -402,19 +399,27 @@ struct Copier::Impl {
   }
 
   // Source expiry reply -> -2 gone, -1 persistent, else absolute ms on the
-  // target's clock. `t_local` is when the reply was (about to be) produced.
+  // target's clock. `t_local` is when the reply was (about to be) produced,
+  // on this host's wall clock. PEXPIRETIME is on the source's clock: moved
+  // by the measured skew, but only by one larger than its own error (a
+  // shared clock is never shifted by measurement noise). PTTL is relative:
+  // it becomes the target's time through the target's offset alone.
   int64_t target_expiry(const std::string& key, int64_t reply, int64_t t_local) {
     if (reply == -2 || reply == -1) return reply;
-    int64_t src_off = src.clock_offset_ms(src.node_for_key(key));
-    int64_t abs = have_pexpiretime ? reply : t_local + src_off + reply;
-    int64_t skew = tgt.clock_offset_ms(tgt.node_for_key(key)) - src_off;
-    if (std::abs(skew) > kSkewToleranceMs) {
-      if (!skew_warned) {
+    const ClockReading t = tgt.clock(tgt.node_for_key(key));
+    int64_t abs = 0, moved = 0;
+    if (have_pexpiretime) {
+      const ClockSkew skew = clock_skew(src.clock(src.node_for_key(key)), t);
+      moved = skew.usable_ms();
+      abs = reply + moved;
+      if (moved != 0 && !skew_warned) {
         skew_warned = true;
-        log::warn("target clock differs from the source's by " + std::to_string(skew) +
-                  " ms: expiries are moved onto the target's clock");
+        log::warn("target clock differs from the source's by " + std::to_string(skew.skew_ms) +
+                  " ms (+/- " + std::to_string(skew.error_ms) +
+                  " ms): expiries are written on the target's clock");
       }
-      abs += skew;
+    } else {
+      abs = t_local + reply + t.usable_ms();
     }
     return std::max<int64_t>(abs, 1);
   }

@@ -20,6 +20,7 @@
 
 #include "cli.h"
 #include "compare/compare.h"
+#include "db_pairs.h"
 #include "errors.h"
 #include "log.h"
 #include "progress.h"
@@ -194,10 +195,19 @@ class Engine {
     auto copts =
         nlohmann::json::parse(cmp->options_json.empty() ? "{}" : cmp->options_json, nullptr, false);
     if (copts.is_object()) {
-      cmp_db_ = copts.value("db", 0);
-      cmp_target_db_ = copts.value("target_db", cmp_db_);
+      // One db pair, several (--db-map), or every db (identity).
+      cmp_options_ = copts;
+      const auto pairs = db_pairs_from_options(copts);
+      cmp_db_ = pairs.size() == 1 ? pairs[0].source : -1;
+      cmp_target_db_ = pairs.size() == 1 ? pairs[0].target : -1;
       if (copts.contains("ttl_tolerance_ms") && copts["ttl_tolerance_ms"].is_number_integer())
         tolerance_ = Millis(copts["ttl_tolerance_ms"].get<int64_t>());
+    }
+    if (o_.source.db_given && cmp_db_ < 0) {
+      // The compare covered several dbs: a db in the source URI narrows to it.
+      only_db_ = o_.source.db;
+      cmp_db_ = o_.source.db;
+      cmp_target_db_ = target_db_for(cmp_options_, cmp_db_);
     }
     if (o_.source.db_given && o_.source.db != cmp_db_)
       throw UsageError("compare run " + std::to_string(cmp->id) + " compared db " +
@@ -215,8 +225,8 @@ class Engine {
 
   void facts() {
     Endpoint s = o_.source, t = o_.target;
-    s.db = cmp_db_;
-    t.db = cmp_target_db_;
+    s.db = std::max(cmp_db_, 0);
+    t.db = target_of(s.db);
     Client sc(s, source_client_), tc(t, target_client_);
     ServerFacts sf = gather_facts(sc), tf = gather_facts(tc);
     store_.set_server_info(result_.run_id, to_json(sf).dump(), to_json(tf).dump());
@@ -308,6 +318,7 @@ class Engine {
     try {
       store_.for_each_difference(result_.compare_run, f, [&](const Difference& d) {
         if (stopping()) return;
+        if (only_db_ && d.db != *only_db_) return;
         // Rows of one key (ttl + value) stay in one batch.
         const bool new_key =
             batch.diffs.empty() || batch.diffs.back().key != d.key || batch.diffs.back().db != d.db;
@@ -441,7 +452,7 @@ class Engine {
     if (!inserted) return s;
     Endpoint se = o_.source, te = o_.target;
     se.db = db;
-    te.db = db == cmp_db_ ? cmp_target_db_ : db;
+    te.db = target_of(db);
     s.src = std::make_unique<Client>(se, source_client_);
     s.tgt = std::make_unique<Client>(te, target_client_);
     CopyOptions co;
@@ -577,8 +588,14 @@ class Engine {
   const RepairOptions& o_;
   Store& store_;
   RepairResult result_;
-  int cmp_db_ = 0;
-  int cmp_target_db_ = 0;
+  int cmp_db_ = 0;         // the compare run's one source db; -1 for several
+  int cmp_target_db_ = 0;  // and its target db
+  nlohmann::json cmp_options_ = nlohmann::json::object();
+  std::optional<int> only_db_;  // a multi-db compare narrowed by the source URI's db
+
+  int target_of(int db) const {
+    return db == cmp_db_ && cmp_target_db_ >= 0 ? cmp_target_db_ : target_db_for(cmp_options_, db);
+  }
   Millis tolerance_{o_.ttl_tolerance};
   bool stream_ext_ = true;
   std::shared_ptr<CopyShared> shared_ = std::make_shared<CopyShared>();

@@ -228,9 +228,15 @@ class Engine {
   const ClientOptions& worker_source_client() const { return worker_source_client_; }
   const ClientOptions& target_client() const { return target_client_; }
   size_t batch() const { return batch_; }
+  // The endpoints of the db pair being copied (workers' clients).
+  Endpoint pair_endpoint(bool source) const {
+    Endpoint ep = source ? o_.source : o_.target;
+    if (pair_ < pairs_.size()) ep.db = source ? pairs_[pair_].source : pairs_[pair_].target;
+    return ep;
+  }
   CopyOptions copy_options() {
     CopyOptions co;
-    co.db = o_.source.db;
+    co.db = pair_endpoint(true).db;
     co.structural = o_.structural;
     co.dry_run = o_.dry_run;
     co.mem_limit = o_.mem_limit;
@@ -255,6 +261,9 @@ class Engine {
 
  private:
   void prepare();
+  void resolve_pairs();
+  void use_pair(size_t pair);
+  Client& scan_client(size_t pair);
   void check_notifications();
   bool scan_pass();
   void live_loop();
@@ -289,6 +298,11 @@ class Engine {
   RateLimiter limiter_;
   std::shared_ptr<CopyShared> shared_ = std::make_shared<CopyShared>();
   std::unique_ptr<Client> src_main_, tgt_main_;
+  ServerFacts source_facts_, target_facts_;
+  std::vector<DbPair> pairs_;                          // the db pairs copied, in order
+  size_t pair_ = 0;                                    // the one the workers copy
+  std::vector<int64_t> pair_scanned_;                  // keys scanned per pair (scanner thread)
+  std::vector<std::unique_ptr<Client>> scan_clients_;  // per pair
   bool keyevent_ = true;
   std::unique_ptr<KeyspaceListener> listener_;
   EventQueue queue_;
@@ -325,8 +339,9 @@ Worker::Worker(Engine& engine, size_t index) : engine_(engine) {
   const auto& o = engine.opts();
   ClientOptions sc = engine.worker_source_client(), tc = engine.target_client();
   sc.conn.client_name = tc.conn.client_name = "migcheck-replicate-" + std::to_string(index);
-  src_ = std::make_unique<Client>(o.source, sc);
-  tgt_ = std::make_unique<Client>(o.target, tc);
+  (void)o;
+  src_ = std::make_unique<Client>(engine.pair_endpoint(true), sc);
+  tgt_ = std::make_unique<Client>(engine.pair_endpoint(false), tc);
   copier_ = std::make_unique<Copier>(
       *src_, *tgt_, engine.copy_options(),
       [this](std::vector<CopyResult>& rs) { engine_.on_results(rs, to_store_); });
@@ -438,10 +453,20 @@ void Engine::on_results(std::vector<CopyResult>& rs, std::vector<Outcome>& to_st
 void Engine::prepare() {
   src_main_ = std::make_unique<Client>(o_.source, source_client_);
   tgt_main_ = std::make_unique<Client>(o_.target, target_client_);
-  if (o_.source.address() == o_.target.address() && o_.source.db == o_.target.db &&
+  bool same_db = o_.db_pairs.empty() && o_.source.db == o_.target.db;
+  for (const DbPair& p : o_.db_pairs) same_db = same_db || p.source == p.target;
+  if (o_.source.address() == o_.target.address() && same_db &&
       o_.source.unix_path == o_.target.unix_path && !tgt_main_->cluster())
     throw UsageError("source and target are the same database");
+  source_facts_ = gather_facts(*src_main_);
+  target_facts_ = gather_facts(*tgt_main_);
   if (o_.mode != ReplicateMode::Scan) {
+    // Refused before the run starts: events are followed on one db.
+    resolve_pairs();
+    if (pairs_.size() > 1)
+      throw UsageError("live modes follow the keyspace notifications of one database, and " +
+                       describe_db_pairs(pairs_) +
+                       " hold keys: name one with --db N (scan mode copies them all)");
     check_notifications();
     if (worker_source_client_.read_from_replica) {
       // An event comes from the primary; a replica may not have the change
@@ -451,6 +476,38 @@ void Engine::prepare() {
       worker_source_client_.read_from_replica = false;
     }
   }
+}
+
+// Every db that holds keys on either side, unless the options name pairs.
+void Engine::resolve_pairs() {
+  if (pairs_.empty())
+    pairs_ = resolve_db_pairs(o_.db_pairs, o_.all_dbs, o_.source, o_.target, source_facts_,
+                              target_facts_);
+}
+
+// Workers copy one db pair at a time: moving to another drains and replaces
+// them (their counters are kept).
+void Engine::use_pair(size_t pair) {
+  if (pair == pair_ && !workers_.empty()) return;
+  while (!workers_drained() && !stopping()) std::this_thread::sleep_for(Millis(1));
+  stop_workers();
+  if (worker_error_) std::rethrow_exception(worker_error_);
+  for (const auto& w : workers_) copy_base_ += w->counters();
+  workers_.clear();
+  pair_ = pair;
+  const size_t n = std::max<size_t>(o_.connections, 1);
+  for (size_t i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>(*this, i));
+  for (auto& w : workers_) w->start();
+}
+
+Client& Engine::scan_client(size_t pair) {
+  if (scan_clients_.size() < pairs_.size()) scan_clients_.resize(pairs_.size());
+  if (!scan_clients_[pair]) {
+    Endpoint ep = o_.source;
+    ep.db = pairs_[pair].source;
+    scan_clients_[pair] = std::make_unique<Client>(ep, source_client_);
+  }
+  return *scan_clients_[pair];
 }
 
 void Engine::check_notifications() {
@@ -497,7 +554,7 @@ void Engine::on_event(std::string_view key, SteadyTime at) {
   std::lock_guard lock(mu_);
   // Bounded too: past this many unwritten records the rescan alone covers them.
   if (overflow_outcomes_.size() < kMaxPendingOverflow)
-    overflow_outcomes_.push_back({o_.source.db, std::string(key), "none", "skipped", "",
+    overflow_outcomes_.push_back({pairs_.front().source, std::string(key), "none", "skipped", "",
                                   "queue overflow: re-copy needed (a rescan was scheduled)"});
   auto now = std::chrono::steady_clock::now();
   if (overflow_logged_ == SteadyTime{} || now - overflow_logged_ > std::chrono::seconds(10)) {
@@ -547,16 +604,23 @@ bool Engine::workers_drained() {
   return true;
 }
 
+// One pass over every db pair in turn. The position (cursors_) is
+// {"pair", "cursors"}: the pair being scanned and its SCAN cursors.
 bool Engine::scan_pass() {
   ScanOptions so;
   so.match = o_.match;
   if (o_.types.size() == 1) so.type = o_.types.front();
   so.count = o_.scan_count;
   so.limiter = limiter_.limited() ? &limiter_ : nullptr;
-  Scanner scanner(*src_main_, so);
   const bool first = result_.scan_passes == 0;
-  if (first && !resume_cursors_.is_null())
-    scanner.restore(Scanner::cursors_from_json(resume_cursors_));
+  size_t first_pair = 0;
+  nlohmann::json saved;
+  if (first && resume_cursors_.is_object()) {
+    first_pair = resume_cursors_.value("pair", size_t{0});
+    saved = resume_cursors_.value("cursors", nlohmann::json());
+  } else if (first && resume_cursors_.is_array()) {
+    saved = resume_cursors_;  // a checkpoint of one db, before db pairs
+  }
   const bool checkpointed = first && resumable();
   last_checkpoint_ = std::chrono::steady_clock::now();
   const uint64_t epoch = overflow_epoch_.load();
@@ -565,21 +629,28 @@ bool Engine::scan_pass() {
     log::info("rescan " + std::to_string(result_.scan_passes - 1) + " of the source");
   std::vector<std::string> keys;
   const bool live = listener_ != nullptr;
-  for (;;) {
-    if (stopping()) return false;
-    // Scan mode starts over once the keys dispatched are written (run()).
-    if (o_.mode == ReplicateMode::Scan && watch_->pending()) return true;
-    keys.clear();
-    const bool more = scanner.next(keys);
-    scanned_.fetch_add(static_cast<int64_t>(keys.size()), std::memory_order_relaxed);
-    dispatch(keys, SteadyTime{});
-    if (live) drain_events(Millis(0));
-    if (checkpointed) {
-      cursors_ = scanner.cursors_json();
-      if (more && std::chrono::steady_clock::now() - last_checkpoint_ >= kCheckpointEvery)
-        checkpoint_when_drained();
+  for (size_t pair = first_pair; pair < pairs_.size(); ++pair) {
+    use_pair(pair);
+    Scanner scanner(scan_client(pair), so);
+    if (pair == first_pair && saved.is_array()) scanner.restore(Scanner::cursors_from_json(saved));
+    for (;;) {
+      if (stopping()) return false;
+      // Scan mode starts over once the keys dispatched are written (run()).
+      if (o_.mode == ReplicateMode::Scan && watch_->pending()) return true;
+      keys.clear();
+      const bool more = scanner.next(keys);
+      scanned_.fetch_add(static_cast<int64_t>(keys.size()), std::memory_order_relaxed);
+      if (pair_scanned_.size() < pairs_.size()) pair_scanned_.resize(pairs_.size(), 0);
+      pair_scanned_[pair] += static_cast<int64_t>(keys.size());
+      dispatch(keys, SteadyTime{});
+      if (live) drain_events(Millis(0));
+      if (checkpointed) {
+        cursors_ = {{"pair", pair}, {"cursors", scanner.cursors_json()}};
+        if (std::chrono::steady_clock::now() - last_checkpoint_ >= kCheckpointEvery)
+          checkpoint_when_drained();
+      }
+      if (!more) break;
     }
-    if (!more) break;
   }
   covered_epoch_ = std::max(covered_epoch_, epoch);
   pass_end_ = std::chrono::steady_clock::now();
@@ -643,25 +714,25 @@ std::string Engine::progress_line() {
 }
 
 nlohmann::json Engine::options_json() const {
-  return {{"source", o_.source.display()},
-          {"target", o_.target.display()},
-          {"db", o_.source.db},
-          {"target_db", o_.target.db},
-          {"mode", mode_name(o_.mode)},
-          {"idle_ms", o_.idle.count()},
-          {"verify", o_.verify},
-          {"struct", o_.structural},
-          {"match", o_.match},
-          {"types", o_.types},
-          {"mem_limit", o_.mem_limit},
-          {"scan_count", o_.scan_count},
-          {"batch", o_.batch},
-          {"connections", o_.connections},
-          {"max_ops_per_sec", o_.max_ops_per_sec},
-          {"dry_run", o_.dry_run},
-          {"assume_notifications", o_.assume_notifications},
-          {"queue", o_.queue_capacity},
-          {"store", o_.store_path}};
+  nlohmann::json j = {{"source", o_.source.display()},
+                      {"target", o_.target.display()},
+                      {"mode", mode_name(o_.mode)},
+                      {"idle_ms", o_.idle.count()},
+                      {"verify", o_.verify},
+                      {"struct", o_.structural},
+                      {"match", o_.match},
+                      {"types", o_.types},
+                      {"mem_limit", o_.mem_limit},
+                      {"scan_count", o_.scan_count},
+                      {"batch", o_.batch},
+                      {"connections", o_.connections},
+                      {"max_ops_per_sec", o_.max_ops_per_sec},
+                      {"dry_run", o_.dry_run},
+                      {"assume_notifications", o_.assume_notifications},
+                      {"queue", o_.queue_capacity},
+                      {"store", o_.store_path}};
+  add_db_options(j, requested_db_pairs(o_.db_pairs, o_.all_dbs, o_.source, o_.target));
+  return j;
 }
 
 nlohmann::json Engine::totals_json() const {
@@ -696,6 +767,12 @@ nlohmann::json Engine::totals_json() const {
                         {"max", result_.lag.max_ms}}},
                       {"elapsed_ms", result_.elapsed_ms},
                       {"keys_per_sec", result_.keys_per_sec}};
+  nlohmann::json dbs = nlohmann::json::array();
+  for (size_t p = 0; p < pairs_.size(); ++p)
+    dbs.push_back({{"source_db", pairs_[p].source},
+                   {"target_db", pairs_[p].target},
+                   {"keys_scanned", p < pair_scanned_.size() ? pair_scanned_[p] : 0}});
+  j["databases"] = dbs;
   if (result_.verify_run) {
     j["verify_run"] = *result_.verify_run;
     j["verify_differences"] = result_.verify_differences;
@@ -722,6 +799,8 @@ void Engine::checkpoint_when_drained() {
 
 void Engine::save_checkpoint() {
   nlohmann::json j = {{"cursors", cursors_},
+                      {"db_pairs", db_pairs_json(pairs_)},
+                      {"pair_scanned", pair_scanned_},
                       {"keys_scanned", scanned_.load()},
                       {"copy", copy_counters()},
                       {"max_outcome_id", store_.max_outcome_id()},
@@ -739,7 +818,9 @@ void Engine::reopen() {
   nlohmann::json cp = load_checkpoint(store_, o_.resume_run, kCheckpoint);
   result_.run_id = o_.resume_run;
   resume_cursors_ = cp.value("cursors", nlohmann::json());
-  if (!resume_cursors_.is_array())
+  pairs_ = db_pairs_from_json(cp.value("db_pairs", nlohmann::json()));
+  pair_scanned_ = cp.value("pair_scanned", std::vector<int64_t>{});
+  if (!resume_cursors_.is_array() && !resume_cursors_.is_object())
     throw StoreError("cannot resume run " + std::to_string(o_.resume_run) +
                      ": its checkpoint has no scan position");
   scanned_ = cp.value("keys_scanned", int64_t{0});
@@ -769,6 +850,7 @@ void Engine::start_pass_over() {
   result_.scan_passes = 0;
   resume_cursors_ = nullptr;
   cursors_ = nlohmann::json::array();
+  std::fill(pair_scanned_.begin(), pair_scanned_.end(), 0);
   {
     std::lock_guard lock(mu_);
     result_.failures.clear();
@@ -798,6 +880,7 @@ void Engine::verify() {
   CompareOptions co;
   co.source = o_.source;
   co.target = o_.target;
+  co.db_pairs = pairs_;
   co.source_client = o_.source_client;
   co.target_client = o_.target_client;
   // In-flight changes of a live source settle between rounds.
@@ -842,7 +925,10 @@ ReplicateResult Engine::run() {
             "): " + o_.source.display() + " db " + std::to_string(o_.source.db) + " -> " +
             o_.target.display() + " db " + std::to_string(o_.target.db));
   try {
-    ServerFacts sf = gather_facts(*src_main_), tf = gather_facts(*tgt_main_);
+    const ServerFacts& sf = source_facts_;
+    const ServerFacts& tf = target_facts_;
+    resolve_pairs();  // a resumed run has its pairs from the checkpoint
+    log::info("copying " + describe_db_pairs(pairs_));
     store_.set_server_info(result_.run_id, to_json(sf).dump(), to_json(tf).dump());
     result_.source_desc = sf.engine + " " + sf.version + " " + sf.mode;
     result_.target_desc = tf.engine + " " + tf.version + " " + tf.mode;
@@ -853,15 +939,13 @@ ReplicateResult Engine::run() {
 
     if (o_.mode != ReplicateMode::Scan) {
       listener_ = std::make_unique<KeyspaceListener>(
-          *src_main_, o_.source.db, keyevent_, o_.source_client.conn,
+          *src_main_, pairs_.front().source, keyevent_, o_.source_client.conn,
           [this](std::string_view key, std::string_view, SteadyTime at) { on_event(key, at); });
       listener_->start();
       log::info("subscribed to keyspace notifications on " + std::to_string(listener_->nodes()) +
                 " node(s)");
     }
-    const size_t n = std::max<size_t>(o_.connections, 1);
-    for (size_t i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>(*this, i));
-    for (auto& w : workers_) w->start();
+    use_pair(0);
 
     Ticker ticker(o_.progress, [this] { return progress_line(); });
     bool complete = true;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "client.h"
+#include "db_pairs.h"
 #include "duration.h"
 #include "replicate/copier.h"
 #include "store.h"
@@ -24,6 +25,11 @@ enum class ReplicateMode { Scan, Live, LiveOnly };
 struct ReplicateOptions {
   Endpoint source;  // db = the source db
   Endpoint target;  // db = the target db (already mapped)
+  // (source db, target db) pairs to copy, in order (the endpoints' db is
+  // then ignored); when empty, every db that holds keys on either side with
+  // all_dbs, else the endpoints' dbs. Live modes take one pair only.
+  std::vector<DbPair> db_pairs;
+  bool all_dbs = false;
   ClientOptions source_client;
   ClientOptions target_client;
   ReplicateMode mode = ReplicateMode::Scan;

@@ -30,6 +30,7 @@ struct ReplicateCli {
   std::vector<std::string> types;
   int db = -1;
   int target_db = -1;
+  std::string db_map;
   std::string mem_limit;
   size_t scan_count = 1000;
   size_t batch = 1000;
@@ -57,8 +58,13 @@ void apply_resumed_options(Store& store, int64_t id, const std::vector<std::stri
   if (j.value("dry_run", false))
     throw UsageError("cannot resume run " + std::to_string(id) + ": it is a dry run");
   o.mode = ReplicateMode::Scan;
-  o.source.db = j.value("db", o.source.db);
-  o.target.db = j.value("target_db", o.target.db);
+  // The run's db pairs (the engine takes the resolved ones from the checkpoint).
+  o.db_pairs = db_pairs_from_options(j);
+  o.all_dbs = o.db_pairs.empty();
+  if (o.db_pairs.size() == 1) {
+    o.source.db = o.db_pairs[0].source;
+    o.target.db = o.db_pairs[0].target;
+  }
   o.verify = j.value("verify", o.verify);
   o.structural = j.value("struct", o.structural);
   o.match = j.value("match", o.match);
@@ -86,10 +92,10 @@ void print_summary(const ReplicateOptions& o, const ReplicateResult& r,
                                                      : "liveonly";
   std::printf("migcheck replicate: run %lld (%s)%s\n", static_cast<long long>(r.run_id), mode,
               o.dry_run ? " [dry run: nothing written]" : "");
-  std::printf("  source  %s db %d (%s)\n", o.source.display().c_str(), o.source.db,
-              r.source_desc.c_str());
-  std::printf("  target  %s db %d (%s)\n\n", o.target.display().c_str(), o.target.db,
-              r.target_desc.c_str());
+  std::printf("  source  %s (%s)\n", o.source.display().c_str(), r.source_desc.c_str());
+  std::printf("  target  %s (%s)\n", o.target.display().c_str(), r.target_desc.c_str());
+  std::printf("  dbs     %s\n\n",
+              o.db_pairs.empty() ? "every db holding keys" : describe_db_pairs(o.db_pairs).c_str());
   if (o.mode != ReplicateMode::LiveOnly)
     std::printf("  keys scanned      %s (%d pass%s, %s keys/s)\n", grouped(r.keys_scanned).c_str(),
                 r.scan_passes, r.scan_passes == 1 ? "" : "es",
@@ -168,6 +174,8 @@ int run(const ReplicateCli& c) {
   log::set_verbose(c.common.verbose);
   ReplicateOptions o;
   resolve_sides(c.common, c.db, c.target_db, o.source, o.target);
+  o.db_pairs = chosen_db_pairs(o.source, o.target, c.db, c.target_db, c.db_map);
+  o.all_dbs = o.db_pairs.empty();
   o.source_client = client_options(c.common, true);
   o.target_client = client_options(c.common, false);
   o.mode = c.mode == "live"       ? ReplicateMode::Live
@@ -246,12 +254,16 @@ void add_replicate_command(CLI::App& app, Runner& runner) {
   sub->add_option("--type", c->types,
                   "only keys of this type (string, list, set, zset, hash, stream)")
       ->group(g);
-  sub->add_option("--db", c->db, "source database (default: the URI's, else 0)")
+  sub->add_option("--db", c->db, "source database (default: the URI's, else every db holding keys)")
       ->check(CLI::Range(0, 100000))
       ->group(g);
   sub->add_option("--target-db", c->target_db,
                   "target database (default: --db, the URI's, else the source's)")
       ->check(CLI::Range(0, 100000))
+      ->group(g);
+  sub->add_option("--db-map", c->db_map,
+                  "source:target database pairs to copy, e.g. 0:0,3:5 (default: every db "
+                  "holding keys, each into the same db)")
       ->group(g);
   sub->add_option("--mem-limit", c->mem_limit,
                   "do not copy keys whose MEMORY USAGE is above this size (recorded as skipped)")
@@ -289,7 +301,7 @@ void add_replicate_command(CLI::App& app, Runner& runner) {
   sub->callback([&runner, c, sub] {
     c->run_options_given =
         given_options(*sub, {"--mode", "--verify", "--struct", "--match", "--type", "--db",
-                             "--target-db", "--mem-limit", "--scan-count", "--batch",
+                             "--target-db", "--db-map", "--mem-limit", "--scan-count", "--batch",
                              "--connections", "--max-ops-per-sec", "--dry-run"});
     runner = [c] { return run(*c); };
   });

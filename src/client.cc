@@ -12,15 +12,11 @@ namespace migcheck {
 
 struct Client::NodeConn {
   std::unique_ptr<Connection> conn;
-  std::optional<int64_t> offset_ms;
+  std::optional<ClockReading> clock;
+  std::chrono::steady_clock::time_point clock_at{};
 };
 
 namespace {
-
-int64_t wall_ms() {
-  return std::chrono::duration_cast<Millis>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 Endpoint node_endpoint(const Endpoint& seed, std::string host, int port) {
   Endpoint ep = seed;
@@ -66,7 +62,16 @@ size_t Client::key_index(const Command& cmd) {
 Client::Client(Endpoint seed, ClientOptions opts) : seed_(std::move(seed)), opts_(std::move(opts)) {
   ConnectOptions co = opts_.conn;
   co.fetch_run_id = opts_.watch != nullptr;
-  auto first = std::make_unique<Connection>(seed_, co);
+  std::unique_ptr<Connection> first;
+  try {
+    first = std::make_unique<Connection>(seed_, co);
+  } catch (const ConnectionError& e) {
+    // SELECT of another db is refused by a cluster node before we can tell.
+    if (seed_.db != 0 && std::string_view(e.what()).find("cluster mode") != std::string_view::npos)
+      throw UsageError(seed_.display() + " is a cluster: cluster mode has only database 0 (db " +
+                       std::to_string(seed_.db) + " asked)");
+    throw;
+  }
   if (opts_.watch) opts_.watch->observe(seed_.address(), first->run_id());
   std::string info;
   Reply r = first->command({"INFO", "cluster"});
@@ -249,7 +254,7 @@ Connection& Client::ensure(size_t node) {
   if (!nc) nc = std::make_unique<NodeConn>();
   if (nc->conn && !nc->conn->broken()) return *nc->conn;
   nc->conn.reset();
-  nc->offset_ms.reset();
+  nc->clock.reset();
   ConnectOptions co = opts_.conn;
   co.select_db = !cluster_;
   co.readonly = cluster_ && !nodes_[node].primary;
@@ -325,19 +330,25 @@ Reply Client::on_node(size_t node, const Command& cmd) {
   }
 }
 
-int64_t Client::clock_offset_ms(size_t node) {
+ClockReading Client::clock(size_t node) {
+  constexpr auto kClockFor = std::chrono::minutes(1);
   auto& nc = conns_[node];
-  if (nc && nc->offset_ms && nc->conn && !nc->conn->broken()) return *nc->offset_ms;
-  int64_t t0 = wall_ms();
-  Reply r = on_node(node, {"TIME"});
-  int64_t t1 = wall_ms();
-  int64_t offset = 0;
-  if (r.is_array() && r.elements.size() == 2) {
-    int64_t sec = std::stoll(r.elements[0].str), usec = std::stoll(r.elements[1].str);
-    offset = sec * 1000 + usec / 1000 - (t0 + t1) / 2;
+  const auto now = std::chrono::steady_clock::now();
+  if (nc && nc->clock && nc->conn && !nc->conn->broken() && now - nc->clock_at < kClockFor)
+    return *nc->clock;
+  // Sampled on a connection that is up: a reconnect (and its backoff) in the
+  // middle would be taken for clock skew.
+  std::chrono::steady_clock::time_point first{};
+  for (;;) {
+    try {
+      ClockReading r = measure_clock(ensure(node));
+      conns_[node]->clock = r;
+      conns_[node]->clock_at = std::chrono::steady_clock::now();
+      return r;
+    } catch (const ConnectionError& e) {
+      reconnect_wait(node, e, first);
+    }
   }
-  conns_[node]->offset_ms = offset;
-  return offset;
 }
 
 bool is_lost_reply(const Reply& r) {

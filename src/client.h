@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "clock_skew.h"
 #include "connection.h"
 #include "errors.h"
 #include "restart_watch.h"
@@ -76,9 +77,11 @@ class Client {
   Reply on_node(size_t node, const Command& cmd);
   Connection& connection(size_t node);
 
-  // Server time minus local wall time, per node, in ms; measured with TIME
-  // at connect so that PTTL can become an absolute expiry on the server's clock.
-  int64_t clock_offset_ms(size_t node);
+  // The node's clock against this host's (clock_skew.h): measured on a live
+  // connection, never across a reconnect, again after a reconnect and every
+  // minute. clock_offset_ms is its usable offset (0 within its error).
+  ClockReading clock(size_t node);
+  int64_t clock_offset_ms(size_t node) { return clock(node).usable_ms(); }
   size_t node_for_key(std::string_view key) const;
 
   void refresh_topology();

@@ -11,13 +11,14 @@
 #include "errors.h"
 
 namespace migcheck {
-namespace {
 
-int64_t wall_ms() {
+int64_t monotonic_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
+             std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
+
+namespace {
 
 // The smallest stream id greater than `id` ("ms-seq"): XRANGE/XPENDING pages
 // start there, which also works on servers without the "(" exclusive form.
@@ -160,12 +161,6 @@ std::vector<std::string>& KeyReader::add_cmd(std::initializer_list<std::string_v
   return c;
 }
 
-void KeyReader::prepare_offsets() {
-  offsets_.assign(client_.nodes().size(), 0);
-  for (size_t n : client_.scan_nodes())
-    if (n < offsets_.size()) offsets_[n] = client_.clock_offset_ms(n);
-}
-
 void KeyReader::begin(std::span<const std::string> keys, ReadLevel level) {
   if (in_flight_) throw ProtocolError("internal: KeyReader::begin with a step in flight");
   keys_ = keys;
@@ -192,7 +187,6 @@ void KeyReader::begin(std::span<const std::string> keys, ReadLevel level) {
   stats_.keys += nkeys_;
   exists_grouped_ = false;
   done_ = nkeys_ == 0;
-  if (!done_ && level != ReadLevel::Exists) prepare_offsets();
 }
 
 std::span<const KeyState> KeyReader::read(std::span<const std::string> keys, ReadLevel level) {
@@ -335,7 +329,7 @@ bool KeyReader::submit_step() {
   ++stats_.steps;
   stats_.commands += ncmds_;
   if (opts_.limiter) opts_.limiter->acquire(ncmds_);
-  step_sent_ms_ = wall_ms();
+  step_sent_ms_ = monotonic_ms();
   client_.submit(std::span<const std::vector<std::string>>(cmds_.data(), ncmds_));
   in_flight_ = true;
   return true;
@@ -347,7 +341,7 @@ void KeyReader::collect_step() {
   std::vector<Reply> replies = client_.collect();
   // The server answered somewhere between sending and now; the midpoint
   // bounds the error of "now" by half a round trip.
-  const int64_t at_ms = (step_sent_ms_ + wall_ms()) / 2;
+  const int64_t at_ms = (step_sent_ms_ + monotonic_ms()) / 2;
   if (replies.size() != ncmds_)
     throw ProtocolError("internal: " + std::to_string(replies.size()) + " replies to " +
                         std::to_string(ncmds_) + " commands from " + client_.display());
@@ -433,10 +427,9 @@ void KeyReader::process_meta(size_t i, std::span<const Reply> r, int64_t at_ms) 
   s.type = type;
   s.type_name.assign(r[0].str);
   s.pttl = pttl;
-  if (pttl >= 0) {
-    size_t node = client_.cluster() ? client_.node_for_key(keys_[i]) : 0;
-    s.expire_at_ms = at_ms + (node < offsets_.size() ? offsets_[node] : 0) + pttl;
-  }
+  // On this process's monotonic clock: both sides' expiries compare without
+  // any server clock (a skew between them is not a TTL difference).
+  if (pttl >= 0) s.expire_at_ms = at_ms + pttl;
   if (level_ == ReadLevel::Meta) {
     s.status = ReadStatus::Ok;
     w.phase = Work::Phase::Done;

@@ -45,6 +45,9 @@ namespace migcheck {
 
 enum class ValueType : uint8_t { None, String, List, Hash, Set, Zset, Stream, Other };
 
+// Milliseconds on this process's monotonic clock (KeyState::expire_at_ms).
+int64_t monotonic_ms();
+
 // "string" -> String ...; "none" -> None; any other name (module types) -> Other.
 ValueType value_type_from(std::string_view type_name);
 
@@ -68,11 +71,11 @@ struct KeyState {
   ValueType type = ValueType::None;
   std::string type_name = "none";  // TYPE's answer ("hash", a module's name...); "" at Exists level
   int64_t pttl = -2;               // PTTL: -1 persistent, -2 absent, else ms left
-  int64_t expire_at_ms = 0;        // absolute expiry, unix ms on the server's clock; 0 if none
-  Digest128 digest{};              // Full level and status Ok only
-  int64_t size = -1;               // bytes (strings), elements (collections), length (streams)
-  bool chunked = false;            // a big key, read in more than one chunk
-  std::string detail;              // why Unstable or Error
+  int64_t expire_at_ms = 0;  // expiry on this process's monotonic clock (monotonic_ms()); 0 if none
+  Digest128 digest{};        // Full level and status Ok only
+  int64_t size = -1;         // bytes (strings), elements (collections), length (streams)
+  bool chunked = false;      // a big key, read in more than one chunk
+  std::string detail;        // why Unstable or Error
 
   bool has_expiry() const { return pttl >= 0; }
 };
@@ -149,7 +152,6 @@ class KeyReader {
   void finish_ok(size_t i);
   void unstable(size_t i, std::string why);
   void fail(size_t i, std::string_view cmd, const Reply& err);
-  void prepare_offsets();
 
   Client& client_;
   ReaderOptions opts_;
@@ -162,7 +164,6 @@ class KeyReader {
   std::vector<size_t> active_;                  // keys with work left
   std::vector<std::vector<std::string>> cmds_;  // reused command slots
   size_t ncmds_ = 0;
-  std::vector<int64_t> offsets_;  // per node: server clock - local clock (ms)
   static constexpr size_t kExistsGroup = 64;
   bool exists_grouped_ = false;                           // the grouped EXISTS step was sent
   std::vector<std::pair<size_t, size_t>> exists_groups_;  // (first active index, keys) per command

@@ -822,7 +822,11 @@ void TestServer::start(bool keep_port) {
         ::open((dir_ + "/stdout.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
     UniqueFd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
     if (out.get() < 0 || devnull.get() < 0) throw std::runtime_error(errno_text("open"));
-    pid_ = spawn({opts_.binary, dir_ + "/redis.conf"}, merged_env({}), devnull.get(), out.get(),
+    std::vector<std::pair<std::string, std::string>> env;
+    if (opts_.clock_offset_ms != 0)
+      env = {{"LD_PRELOAD", MIGCHECK_FAKETIME_SHIM},
+             {"MIGCHECK_FAKETIME_OFFSET_MS", std::to_string(opts_.clock_offset_ms)}};
+    pid_ = spawn({opts_.binary, dir_ + "/redis.conf"}, merged_env(env), devnull.get(), out.get(),
                  out.get());
     register_live(pid_, dir_);
     if (wait_ready(log_offset)) return;

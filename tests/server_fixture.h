@@ -33,6 +33,9 @@ struct ServerOptions {
   std::string maxmemory{};                 // e.g. "2mb"
   bool cluster = false;                    // cluster-enabled yes (TestCluster sets it)
   bool unix_socket = false;                // also listen on <dir>/redis.sock
+  // Non-zero: the server's wall clock runs this many ms ahead (behind when
+  // negative), through the LD_PRELOAD shim tests/faketime_shim.c.
+  long long clock_offset_ms = 0;
 };
 
 struct TlsMaterial {
