@@ -114,9 +114,9 @@ int64_t round1_keys(const fs::path& store, int64_t run) {
   return rounds.front().keys_checked;
 }
 
-void wait_for_migcheck(t::TestServer& s) {
+void wait_for_migcheck(t::TestServer& s, const std::string& name = "name=migcheck") {
   const auto until = std::chrono::steady_clock::now() + 30s;
-  while (s.cmd({"CLIENT", "LIST"}).find("name=migcheck") == std::string::npos) {
+  while (s.cmd({"CLIENT", "LIST"}).find(name) == std::string::npos) {
     REQUIRE(std::chrono::steady_clock::now() < until);
     std::this_thread::sleep_for(5ms);
   }
@@ -365,6 +365,11 @@ TEST_CASE("sentinel: failover of the source mid live replicate converges exactly
   std::this_thread::sleep_for(50ms);
   set.wait_synced();
   set.failover();
+  // Events between the promotion and migcheck's subscription there are not
+  // delivered to it: the rescan finds changed keys again, but not deleted
+  // ones (README: close with compare and repair). Writes resume once it
+  // listens on the promoted primary, whose keyspace it rescans.
+  wait_for_migcheck(set.primary(), "name=migcheck-live");
   writer.paused = false;
   std::this_thread::sleep_for(2000ms);
   writer.running = false;
