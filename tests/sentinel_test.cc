@@ -20,9 +20,11 @@
 #include <thread>
 
 #include "cli_runner.h"
+#include "client.h"
 #include "sentinel_fixture.h"
 #include "server_fixture.h"
 #include "store.h"
+#include "uri.h"
 
 namespace t = migcheck::test;
 using t::run_migcheck;
@@ -382,4 +384,28 @@ TEST_CASE("sentinel: failover of the source mid live replicate converges exactly
   CHECK(r.err.find("move to the promoted primary") != std::string::npos);
   check_identical(set.primary(), target);
   CHECK(nlohmann::json::parse(last_run(store, "replicate").totals_json)["failed"] == 0);
+}
+
+TEST_CASE("sentinel: a write answered READONLY goes to the primary the sentinels name now",
+          "[integration][sentinel]") {
+  t::TestSentinelSet set;
+  t::TestServer& old_primary = set.node(0);
+  t::TestServer& next = set.node(1);
+  migcheck::Client client(migcheck::parse_uri(set.uri()), migcheck::ClientOptions{});
+  const std::vector<migcheck::Command> first = {{"SET", "k", "1"}};
+  REQUIRE(client.execute(first).at(0).str == "OK");
+  // A primary demoted without +switch-master and without its clients being
+  // disconnected (Sentinel re-pointed by hand): only -READONLY tells.
+  next.cmd({"REPLICAOF", "NO", "ONE"});
+  set.sentinel(0).cmd({"SENTINEL", "REMOVE", t::TestSentinelSet::kMaster});
+  REQUIRE(set.sentinel(0).cmd({"SENTINEL", "MONITOR", t::TestSentinelSet::kMaster, "127.0.0.1",
+                               std::to_string(next.port()), "1"}) == "OK");
+  old_primary.cmd({"REPLICAOF", "127.0.0.1", std::to_string(next.port())});
+  REQUIRE(old_primary.reply({"SET", "probe", "x"}).str.rfind("READONLY", 0) == 0);
+  const std::vector<migcheck::Command> second = {{"SET", "k", "2"}, {"RPUSH", "l", "a"}};
+  auto r = client.execute(second, migcheck::Resend::Never);
+  CHECK(r.at(0).str == "OK");
+  CHECK(r.at(1).integer == 1);
+  CHECK(next.cmd({"GET", "k"}) == "2");
+  CHECK(next.cmd({"LRANGE", "l", "0", "-1"}) == "a");  // applied once
 }
