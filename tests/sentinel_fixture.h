@@ -15,7 +15,7 @@ namespace migcheck::test {
 
 struct SentinelSetOptions {
   int sentinels = 1;
-  ServerOptions data{};             // primary and replica (password: auth-pass too)
+  ServerOptions data{};  // primary and replica (password: auth-pass too; tls: sentinels too)
   std::string sentinel_password{};  // requirepass of the sentinels
 };
 

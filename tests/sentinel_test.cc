@@ -409,3 +409,27 @@ TEST_CASE("sentinel: a write answered READONLY goes to the primary the sentinels
   CHECK(next.cmd({"GET", "k"}) == "2");
   CHECK(next.cmd({"LRANGE", "l", "0", "-1"}) == "a");  // applied once
 }
+
+TEST_CASE("sentinel: rediss-sentinel:// and the TLS flags reach sentinels and data nodes over TLS",
+          "[integration][sentinel]") {
+  t::TestSentinelSet set({.data = {.tls = true}});
+  set.primary().cmd({"SET", "k", "v"});
+  const std::string ca = t::tls_material().ca_cert;
+  const std::string list = set.sentinel_list();
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"info", "rediss-sentinel://" + list + "?master=mymaster", "--source-cacert", ca},
+           {"info", "redis-sentinel://" + list + "?master=mymaster", "--source-tls",
+            "--source-cacert", ca}}) {
+    auto r = run_migcheck(args);
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find("tls                      yes") != std::string::npos);
+    CHECK(r.out.find("sentinel primary         127.0.0.1:" +
+                     std::to_string(set.primary().port())) != std::string::npos);
+  }
+  // Plain text to a TLS-only sentinel fails, in one line.
+  auto plain = run_migcheck({"info", "redis-sentinel://" + list + "?master=mymaster",
+                             "--connect-timeout", "1s", "--retry-for", "1s"});
+  CHECK(plain.exit_code == 2);
+  CHECK(std::count(plain.err.begin(), plain.err.end(), '\n') == 1);
+}
