@@ -433,3 +433,33 @@ TEST_CASE("sentinel: rediss-sentinel:// and the TLS flags reach sentinels and da
   CHECK(plain.exit_code == 2);
   CHECK(std::count(plain.err.begin(), plain.err.end(), '\n') == 1);
 }
+
+TEST_CASE("sentinel: the source's primary dies mid-compare; Sentinel promotes the replica",
+          "[integration][sentinel]") {
+  t::TestSentinelSet set;
+  load(set.primary(), 6000);
+  set.wait_synced();
+  t::TestServer target;
+  load(target, 6000);
+  const Kinds expected = drift(target);
+  const int64_t source_keys = std::stoll(set.primary().cmd({"DBSIZE"}));
+  t::TestServer& doomed = set.primary();
+  const fs::path store = temp_dir("crash") / "s.db";
+  auto run = std::async(std::launch::async, [&] {
+    return run_migcheck({"compare", set.uri(), target.uri(), "--store", store.string(), "--rounds",
+                         "1", "--max-ops-per-sec", "4000", "--retry-for", "30s"});
+  });
+  wait_for_migcheck(doomed);
+  std::this_thread::sleep_for(500ms);
+  doomed.kill9();  // connection loss; the sentinels still name it until they fail over
+  auto r = run.get();
+  INFO(r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("reconnecting") != std::string::npos);
+  CHECK(r.err.find("the compare starts over at round 1") != std::string::npos);
+  CHECK(set.primary().port() != doomed.port());
+  const auto rec = last_run(store, "compare");
+  CHECK(rec.status == "done");
+  CHECK(differences_of(store, rec.id) == expected);
+  CHECK(round1_keys(store, rec.id) == source_keys);
+}
