@@ -86,6 +86,7 @@ TestSentinelSet::TestSentinelSet(SentinelSetOptions opts) : opts_(std::move(opts
     s.binary = sentinel_binary();
     s.enable_debug = false;
     s.password = opts_.sentinel_password;
+    s.acl_users = opts_.sentinel_acl_users;
     s.tls = data.tls;  // with tls-replication yes: TLS to the data nodes too
     s.config = {
         {"sentinel", std::string("monitor ") + kMaster + " 127.0.0.1 " +

@@ -16,7 +16,8 @@ namespace migcheck::test {
 struct SentinelSetOptions {
   int sentinels = 1;
   ServerOptions data{};  // primary and replica (password: auth-pass too; tls: sentinels too)
-  std::string sentinel_password{};  // requirepass of the sentinels
+  std::string sentinel_password{};                // requirepass of the sentinels
+  std::vector<std::string> sentinel_acl_users{};  // ACL rules on the sentinels
 };
 
 class TestSentinelSet {

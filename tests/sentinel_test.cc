@@ -238,7 +238,9 @@ TEST_CASE("sentinel: compare and info through a sentinel URI", "[integration][se
 
 TEST_CASE("sentinel: the sentinels' own credentials are separate flags",
           "[integration][sentinel]") {
-  t::TestSentinelSet set({.data = {.password = "dpw"}, .sentinel_password = "spw"});
+  t::TestSentinelSet set({.data = {.password = "dpw"},
+                          .sentinel_password = "spw",
+                          .sentinel_acl_users = {"watcher on >wpw +@all"}});
   set.primary().cmd({"SET", "k", "v"});
   const std::string uri = "redis-sentinel://:dpw@" + set.sentinel_list() + "?master=mymaster";
   // The URI's password alone is refused by the sentinels: one line, no secret.
@@ -256,6 +258,15 @@ TEST_CASE("sentinel: the sentinels' own credentials are separate flags",
 
   auto env = run_migcheck({"info", uri}, {{"MIGCHECK_SOURCE_SENTINEL_PASS", "spw"}});
   CHECK(env.exit_code == 0);
+  // An ACL user of the sentinels: --source-sentinel-user.
+  auto user = run_migcheck(
+      {"info", uri, "--source-sentinel-user", "watcher", "--source-sentinel-pass", "wpw"});
+  INFO(user.err);
+  CHECK(user.exit_code == 0);
+  auto wrong = run_migcheck(
+      {"info", uri, "--source-sentinel-user", "watcher", "--source-sentinel-pass", "spw"});
+  CHECK(wrong.exit_code == 2);
+  CHECK(wrong.err.find("authentication failed for sentinel") != std::string::npos);
   // The target side's flag, for the second URI.
   t::TestServer plain;
   auto target = run_migcheck({"info", plain.uri(), uri, "--target-sentinel-pass", "spw"});
