@@ -7,10 +7,12 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "errors.h"
 #include "log.h"
 #include "resp.h"
+#include "sentinel.h"
 #include "transport.h"
 
 namespace migcheck {
@@ -119,6 +121,10 @@ struct KeyspaceListener::Sub {
   std::vector<char> buf = std::vector<char>(64 * 1024);
   SteadyTime retry_at{};
   bool down = false;
+  // A sentinel source: failovers it announces move the subscription.
+  std::unique_ptr<SentinelFollower> follower;
+  uint64_t switches = 0;
+  bool moved = false;  // rescan once resubscribed there
 };
 
 KeyspaceListener::KeyspaceListener(const Client& source, int db, bool keyevent, ConnectOptions conn,
@@ -181,6 +187,8 @@ void KeyspaceListener::start() {
     auto sub = std::make_unique<Sub>();
     sub->ep = ep;
     sub->ep.db = 0;  // the channel names the db; no SELECT on this connection
+    if (ep.is_sentinel())
+      sub->follower = std::make_unique<SentinelFollower>(ep, conn_.connect_timeout);
     subscribe(sub->transport, sub->parser, sub->buf, sub->ep, conn_, pattern);
     subs_.push_back(std::move(sub));
   }
@@ -235,11 +243,26 @@ void KeyspaceListener::run() {
     polled.clear();
     auto now = std::chrono::steady_clock::now();
     for (auto& s : subs_) {
+      if (s->follower && s->follower->switches() != s->switches) {
+        // The subscribed primary was demoted: its events stopped; resubscribe
+        // on the promoted one (the transport asks the sentinels) and rescan.
+        s->switches = s->follower->switches();
+        s->moved = true;
+        if (!s->down) {
+          log::warn("keyspace notifications of " + s->ep.display() +
+                    " move to the promoted primary; resubscribing, then rescanning");
+          s->transport.reset();
+          s->down = true;
+          s->retry_at = now;
+          reconnects_.fetch_add(1);
+        }
+      }
       if (s->down) {
         if (now < s->retry_at) continue;
         try {
           subscribe(s->transport, s->parser, s->buf, s->ep, conn_, pattern);
           s->down = false;
+          if (std::exchange(s->moved, false)) lost_ = true;
           log::info("keyspace notifications of " + s->ep.display() +
                     " resubscribed; rescanning for missed changes");
         } catch (const ConnectionError&) {

@@ -25,7 +25,8 @@ void scrub_uri(char* arg, std::vector<std::string>& secrets) {
 }
 
 bool is_pass_flag(std::string_view a) {
-  return a == "--source-pass" || a == "--target-pass";
+  return a == "--source-pass" || a == "--target-pass" || a == "--source-sentinel-pass" ||
+         a == "--target-sentinel-pass";
 }
 
 }  // namespace

@@ -49,6 +49,15 @@ void add_side_flags(CLI::App& app, SideOptions& s, const std::string& side) {
   app.add_flag("--" + side + "-cluster", s.cluster,
                "require the " + side + " to be a Redis Cluster (detected otherwise)")
       ->group(g);
+  const std::string upper = side == "source" ? "SOURCE" : "TARGET";
+  app.add_option(
+         "--" + side + "-sentinel-user", s.sentinel_user,
+         "ACL user for the " + side + "'s sentinels (redis-sentinel://; default: the URI's)")
+      ->group(g);
+  app.add_option("--" + side + "-sentinel-pass", s.sentinel_pass,
+                 "password for the " + side + "'s sentinels (or MIGCHECK_" + upper +
+                     "_SENTINEL_PASS; default: the URI's)")
+      ->group(g);
 }
 
 void add_common_flags(CLI::App& app, CommonOptions& o) {
@@ -90,6 +99,21 @@ Endpoint resolve_endpoint(const SideOptions& s, const char* env_var) {
   if (!s.key.empty()) ep.tls.key = s.key;
   if (s.insecure) ep.tls.insecure = true;
   if (s.cluster) ep.cluster = true;
+  std::string sentinel_env(env_var);
+  if (auto at = sentinel_env.rfind("_PASS"); at != std::string::npos)
+    sentinel_env.insert(at, "_SENTINEL");
+  const char* sentinel_pass = std::getenv(sentinel_env.c_str());
+  if (!ep.is_sentinel() && (!s.sentinel_user.empty() || !s.sentinel_pass.empty()))
+    throw UsageError("sentinel credentials given for " + ep.display() +
+                     ", which is not a redis-sentinel:// URI");
+  if (ep.is_sentinel()) {
+    if (ep.cluster.value_or(false))
+      throw UsageError(ep.display() + ": Sentinel manages standalone servers, not clusters");
+    ep.sentinel_user = s.sentinel_user;
+    ep.sentinel_password = !s.sentinel_pass.empty() ? s.sentinel_pass
+                           : sentinel_pass          ? sentinel_pass
+                                                    : "";
+  }
   if ((!ep.tls.cert.empty() || !ep.tls.cacert.empty() || ep.tls.insecure) && !ep.tls.enabled)
     throw UsageError("TLS options given for " + ep.display() +
                      " but TLS is off: use rediss:// or --*-tls");

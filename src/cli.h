@@ -21,6 +21,7 @@ struct SideOptions {
   std::string cacert, cert, key;
   bool insecure = false;
   bool cluster = false;
+  std::string sentinel_user, sentinel_pass;  // redis-sentinel:// URIs: Sentinel's own
 };
 
 struct CommonOptions {
@@ -44,7 +45,8 @@ void add_common_flags(CLI::App& app, CommonOptions& opts);
 void add_offline_flags(CLI::App& app, CommonOptions& opts);
 
 // The endpoint of a side: the URI, overridden by flags, with the password
-// from $env_var when neither gives one. Throws UsageError.
+// from $env_var when neither gives one (and Sentinel's from
+// $env_var with _PASS -> _SENTINEL_PASS). Throws UsageError.
 Endpoint resolve_endpoint(const SideOptions& side, const char* env_var);
 // Both endpoints with --db / --target-db applied: the target db is
 // --target-db, else --db, else the target URI's, else the source's.

@@ -4,9 +4,11 @@
 #include <algorithm>
 #include <charconv>
 #include <thread>
+#include <utility>
 
 #include "errors.h"
 #include "log.h"
+#include "sentinel.h"
 
 namespace migcheck {
 
@@ -60,6 +62,8 @@ size_t Client::key_index(const Command& cmd) {
 }
 
 Client::Client(Endpoint seed, ClientOptions opts) : seed_(std::move(seed)), opts_(std::move(opts)) {
+  if (seed_.is_sentinel())
+    follower_ = std::make_unique<SentinelFollower>(seed_, opts_.conn.connect_timeout);
   ConnectOptions co = opts_.conn;
   co.fetch_run_id = opts_.watch != nullptr;
   std::unique_ptr<Connection> first;
@@ -80,6 +84,9 @@ Client::Client(Endpoint seed, ClientOptions opts) : seed_(std::move(seed)), opts
   if (seed_.cluster.value_or(false) && !enabled)
     throw UsageError(seed_.display() +
                      " is not a cluster node (cluster_enabled:0) but cluster mode was forced");
+  if (enabled && seed_.is_sentinel())
+    throw UsageError(seed_.display() +
+                     " names a cluster node: Sentinel manages standalone servers");
   cluster_ = enabled;
   if (!cluster_) {
     NodeInfo n;
@@ -314,7 +321,17 @@ void Client::reconnect_wait(size_t node, const ConnectionError& why,
   if (conns_[node]) conns_[node]->conn.reset();
 }
 
+// A failover the sentinels announced: the next command goes to the promoted
+// replica (a demoted primary may go on accepting writes for seconds, which
+// its resync then throws away). Called only with no batch in flight.
+void Client::follow_failover() {
+  if (!follower_ || follower_->switches() == switches_seen_) return;
+  switches_seen_ = follower_->switches();
+  if (!conns_.empty() && conns_[0]) conns_[0]->conn.reset();
+}
+
 Reply Client::on_node(size_t node, const Command& cmd) {
+  follow_failover();
   std::chrono::steady_clock::time_point first{};
   for (int attempt = 0;; ++attempt) {
     try {
@@ -362,6 +379,7 @@ std::vector<Reply> Client::execute(std::span<const Command> cmds, Resend resend)
 
 void Client::submit(std::span<const Command> cmds, Resend resend) {
   if (in_flight_) throw ProtocolError("internal: a batch is already in flight");
+  follow_failover();
   batch_ = cmds;
   batch_resend_ = resend;
   batch_sent_.assign(nodes_.size(), false);
@@ -404,6 +422,7 @@ std::vector<Reply> Client::collect() {
   };
   std::vector<Todo> retry;
   bool refresh = false;
+  bool demoted = false;  // a sentinel seed's primary answered READONLY
   const Reply lost = Reply::error(std::string(kLostReplyCode) +
                                   " connection lost before the server answered; the command "
                                   "may or may not have been applied");
@@ -445,6 +464,15 @@ std::vector<Reply> Client::collect() {
       retry.push_back({i, node, false});
       return;
     }
+    if (r.is_error() && r.error_code() == "READONLY" && seed_.is_sentinel() &&
+        attempts[i] < opts_.max_redirects) {
+      // Demoted by a failover: reconnect (asking the sentinels) and resend;
+      // a refused write was not applied.
+      ++attempts[i];
+      demoted = true;
+      retry.push_back({i, node, false});
+      return;
+    }
     if (r.is_error() && (r.error_code() == "MOVED" || r.error_code() == "ASK"))
       throw ConnectionError(
           "too many cluster redirections for one key on " + seed_.display() + ": " + r.str, false);
@@ -477,6 +505,10 @@ std::vector<Reply> Client::collect() {
     std::vector<Todo> todo;
     todo.swap(retry);
     bool slept = false;
+    if (std::exchange(demoted, false)) {
+      std::this_thread::sleep_for(Millis(250));
+      if (conns_[0]) conns_[0]->conn.reset();
+    }
     std::vector<std::vector<Todo>> groups(nodes_.size());
     for (auto& t : todo) {
       if (t.node >= groups.size()) groups.resize(nodes_.size());

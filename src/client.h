@@ -32,6 +32,8 @@ enum class Resend { Unanswered, Never };
 inline constexpr std::string_view kLostReplyCode = "LOST";
 bool is_lost_reply(const Reply& r);
 
+class SentinelFollower;
+
 struct ClientOptions {
   ConnectOptions conn;
   Millis retry_for{60000};         // keep reconnecting this long before giving up
@@ -96,6 +98,7 @@ class Client {
   size_t node_index_for(const std::string& address);
   void reconnect_wait(size_t node, const ConnectionError& why,
                       std::chrono::steady_clock::time_point& first_failure);
+  void follow_failover();
 
   Endpoint seed_;
   ClientOptions opts_;
@@ -110,6 +113,9 @@ class Client {
   std::vector<bool> batch_sent_;  // per node: something of the batch may have reached it
   Resend batch_resend_ = Resend::Unanswered;
   bool in_flight_ = false;
+  // redis-sentinel:// seeds: failovers announced by the sentinels.
+  std::unique_ptr<SentinelFollower> follower_;
+  uint64_t switches_seen_ = 0;
 };
 
 }  // namespace migcheck

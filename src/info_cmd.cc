@@ -1,11 +1,13 @@
 // `migcheck info URI...`: what each endpoint is, in text or JSON.
 #include <cstdio>
 #include <memory>
+#include <optional>
 
 #include "cli.h"
 #include "commands.h"
 #include "duration.h"
 #include "log.h"
+#include "sentinel.h"
 #include "server_info.h"
 
 namespace migcheck {
@@ -60,6 +62,22 @@ void print_text(const ServerFacts& f) {
   }
 }
 
+// The Sentinel view of a redis-sentinel:// endpoint, after its server facts.
+void print_sentinel(const SentinelView& v) {
+  auto line = [](const char* k, const std::string& val) {
+    std::printf("  %-24s %s\n", k, val.c_str());
+  };
+  line("sentinel master", v.master);
+  line("sentinel primary", v.primary + " (" + v.flags + ")");
+  line("sentinel quorum", std::to_string(v.quorum) + " (" + std::to_string(v.other_sentinels) +
+                              " other sentinels known to " + v.answered_by + ")");
+  if (v.replicas.empty()) line("sentinel replicas", "none");
+  for (const auto& r : v.replicas)
+    line("sentinel replica", r.address + " (" + r.flags + ", link " + r.link_status + ")");
+  for (const auto& s : v.sentinels)
+    line("sentinel", s.address + (s.answered ? " answered" : " did not answer: " + s.error));
+}
+
 int run_info(const InfoOptions& o) {
   log::set_quiet(o.common.quiet);
   nlohmann::json all = nlohmann::json::array();
@@ -70,11 +88,15 @@ int run_info(const InfoOptions& o) {
     Endpoint ep = resolve_endpoint(side, i == 1 ? "MIGCHECK_TARGET_PASS" : "MIGCHECK_SOURCE_PASS");
     Client client(ep, client_options(o.common, true));
     ServerFacts f = gather_facts(client);
-    if (o.json)
+    std::optional<SentinelView> sv;
+    if (ep.is_sentinel()) sv = sentinel_view(ep, parse_duration(o.common.connect_timeout));
+    if (o.json) {
       all.push_back(to_json(f));
-    else {
+      if (sv) all.back()["sentinel"] = to_json(*sv);
+    } else {
       if (i) std::printf("\n");
       print_text(f);
+      if (sv) print_sentinel(*sv);
     }
   }
   if (o.json) std::printf("%s\n", all.dump(2).c_str());

@@ -17,10 +17,12 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <optional>
 
 #include "errors.h"
 #include "fd.h"
 #include "log.h"
+#include "sentinel.h"
 
 namespace migcheck {
 namespace {
@@ -153,8 +155,14 @@ Fd connect_tcp(const Endpoint& ep, const std::string& name, Millis timeout) {
 
 }  // namespace
 
-Transport::Transport(const Endpoint& ep, Millis connect_timeout) : impl_(std::make_unique<Impl>()) {
-  impl_->name = ep.display();
+Transport::Transport(const Endpoint& given, Millis connect_timeout)
+    : impl_(std::make_unique<Impl>()) {
+  // A Sentinel-managed primary is wherever its sentinels say it is now: each
+  // connection, so each reconnect after a failover, asks them first.
+  std::optional<PrimaryLocation> located;
+  if (given.is_sentinel()) located = locate_primary(given, connect_timeout);
+  const Endpoint& ep = located ? located->primary : given;
+  impl_->name = located ? given.display() + " (primary " + ep.address() + ")" : ep.display();
   impl_->fd = ep.is_unix() ? connect_unix(ep, impl_->name, connect_timeout)
                            : connect_tcp(ep, impl_->name, connect_timeout);
   if (!ep.tls.enabled) return;

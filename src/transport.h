@@ -15,7 +15,8 @@ namespace migcheck {
 class Transport {
  public:
   // Connects (and handshakes TLS) within connect_timeout. Throws
-  // ConnectionError with a one-line message naming `ep.display()`.
+  // ConnectionError with a one-line message naming `ep.display()`. A
+  // sentinel endpoint connects to the primary its sentinels name now.
   Transport(const Endpoint& ep, Millis connect_timeout);
   ~Transport();
   Transport(const Transport&) = delete;

@@ -1,4 +1,5 @@
-// URI grammar: redis[s]://[user[:password]@]host[:port][/db] and unix:///path[?db=N].
+// URI grammar: redis[s]://[user[:password]@]host[:port][/db], unix:///path[?db=N]
+// and redis[s]-sentinel://[user[:password]@]host[:port][,host[:port]...][/db]?master=NAME.
 #include "uri.h"
 
 #include <charconv>
@@ -27,6 +28,101 @@ void parse_db_suffix(std::string_view rest, Endpoint& ep) {
   if (rest.empty()) return;
   ep.db = parse_int(rest, 0, 1 << 20, "database number");
   ep.db_given = true;
+}
+
+// host, host:port, [v6] or [v6]:port; the port is left as it is when absent.
+void parse_host_port(std::string_view hostport, std::string& host, int& port) {
+  if (hostport.empty()) throw UsageError("endpoint URI has no host");
+  if (hostport[0] == '[') {
+    auto close = hostport.find(']');
+    if (close == std::string_view::npos)
+      throw UsageError("unterminated IPv6 literal in endpoint URI");
+    host = std::string(hostport.substr(1, close - 1));
+    if (host.empty()) throw UsageError("empty IPv6 literal in endpoint URI");
+    std::string_view after = hostport.substr(close + 1);
+    if (!after.empty()) {
+      if (after[0] != ':') throw UsageError("unexpected text after IPv6 literal in endpoint URI");
+      port = parse_int(after.substr(1), 1, 65535, "port");
+    }
+  } else {
+    auto colon = hostport.rfind(':');
+    if (colon != std::string_view::npos) {
+      if (hostport.find(':') != colon)
+        throw UsageError("IPv6 addresses must be written in brackets: redis://[::1]:6379");
+      host = std::string(hostport.substr(0, colon));
+      port = parse_int(hostport.substr(colon + 1), 1, 65535, "port");
+    } else {
+      host = std::string(hostport);
+    }
+    if (host.empty()) throw UsageError("endpoint URI has no host");
+  }
+  for (char c : host) {
+    if (static_cast<unsigned char>(c) <= ' ' || c == '/' || c == '?' || c == '#' || c == ',')
+      throw UsageError("invalid character in endpoint host");
+  }
+}
+
+// userinfo: everything before the last '@' (passwords may contain '@' when
+// percent-encoded, but be lenient with a raw one too). Removed from `rest`.
+void take_userinfo(std::string_view& rest, Endpoint& ep) {
+  auto at = rest.rfind('@');
+  if (at == std::string_view::npos) return;
+  std::string_view userinfo = rest.substr(0, at);
+  rest.remove_prefix(at + 1);
+  auto colon = userinfo.find(':');
+  if (colon == std::string_view::npos) {
+    // redis://secret@host is the common "password only" form of redis-cli.
+    ep.password = percent_decode(userinfo);
+  } else {
+    ep.user = percent_decode(userinfo.substr(0, colon));
+    ep.password = percent_decode(userinfo.substr(colon + 1));
+  }
+}
+
+// After "redis-sentinel://": [userinfo@]host[:port][,host[:port]...][/db]?master=NAME
+// (RIOT-X/Lettuce spell the parameter sentinelMasterId). The host and port
+// of the primary stay empty: the sentinels say where it is at each connection.
+void parse_sentinel(std::string_view rest, Endpoint& ep) {
+  take_userinfo(rest, ep);
+  ep.host.clear();
+  ep.port = 0;
+  auto q = rest.find('?');
+  std::string_view query = q == std::string_view::npos ? std::string_view() : rest.substr(q + 1);
+  rest = rest.substr(0, q);
+  auto slash = rest.find('/');
+  std::string_view hosts = rest.substr(0, slash);
+  if (slash != std::string_view::npos) {
+    std::string_view db = rest.substr(slash + 1);
+    if (!db.empty() && db.back() == '/') db.remove_suffix(1);
+    parse_db_suffix(db, ep);
+  }
+  if (hosts.empty())
+    throw UsageError("sentinel URI names no sentinel: redis-sentinel://host:26379?master=NAME");
+  while (true) {
+    auto comma = hosts.find(',');
+    SentinelAddress a;
+    parse_host_port(hosts.substr(0, comma), a.host, a.port);
+    ep.sentinels.push_back(std::move(a));
+    if (comma == std::string_view::npos) break;
+    hosts.remove_prefix(comma + 1);
+  }
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    std::string_view param = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (param.empty()) continue;
+    auto eq = param.find('=');
+    std::string_view name = param.substr(0, eq);
+    std::string_view value =
+        eq == std::string_view::npos ? std::string_view() : param.substr(eq + 1);
+    if (name != "master" && name != "sentinelMasterId")
+      throw UsageError("unknown parameter '" + std::string(name) +
+                       "' in sentinel URI (only master=NAME, or sentinelMasterId=NAME)");
+    if (value.empty()) throw UsageError("empty master name in sentinel URI");
+    ep.sentinel_master = percent_decode(value);
+  }
+  if (ep.sentinel_master.empty())
+    throw UsageError("sentinel URI names no primary: add ?master=NAME (or ?sentinelMasterId=NAME)");
 }
 
 }  // namespace
@@ -75,27 +171,18 @@ Endpoint parse_uri(std::string_view uri) {
     }
     return ep;
   }
+  if (scheme == "redis-sentinel" || scheme == "rediss-sentinel") {
+    ep.tls.enabled = scheme == "rediss-sentinel";
+    parse_sentinel(rest, ep);
+    return ep;
+  }
   if (scheme == "rediss") {
     ep.tls.enabled = true;
   } else if (scheme != "redis") {
     throw UsageError("unsupported URI scheme '" + std::string(scheme) +
-                     "' (use redis://, rediss:// or unix://)");
+                     "' (use redis://, rediss://, unix:// or redis-sentinel://)");
   }
-  // userinfo: everything before the last '@' (passwords may contain '@' when
-  // percent-encoded, but be lenient with a raw one too).
-  auto at = rest.rfind('@');
-  if (at != std::string_view::npos) {
-    std::string_view userinfo = rest.substr(0, at);
-    rest.remove_prefix(at + 1);
-    auto colon = userinfo.find(':');
-    if (colon == std::string_view::npos) {
-      // redis://secret@host is the common "password only" form of redis-cli.
-      ep.password = percent_decode(userinfo);
-    } else {
-      ep.user = percent_decode(userinfo.substr(0, colon));
-      ep.password = percent_decode(userinfo.substr(colon + 1));
-    }
-  }
+  take_userinfo(rest, ep);
   auto slash = rest.find('/');
   std::string_view hostport = rest.substr(0, slash);
   if (slash != std::string_view::npos) {
@@ -103,39 +190,27 @@ Endpoint parse_uri(std::string_view uri) {
     if (!db.empty() && db.back() == '/') db.remove_suffix(1);
     parse_db_suffix(db, ep);
   }
-  if (hostport.empty()) throw UsageError("endpoint URI has no host");
-  if (hostport[0] == '[') {
-    auto close = hostport.find(']');
-    if (close == std::string_view::npos)
-      throw UsageError("unterminated IPv6 literal in endpoint URI");
-    ep.host = std::string(hostport.substr(1, close - 1));
-    if (ep.host.empty()) throw UsageError("empty IPv6 literal in endpoint URI");
-    std::string_view after = hostport.substr(close + 1);
-    if (!after.empty()) {
-      if (after[0] != ':') throw UsageError("unexpected text after IPv6 literal in endpoint URI");
-      ep.port = parse_int(after.substr(1), 1, 65535, "port");
-    }
-  } else {
-    auto colon = hostport.rfind(':');
-    if (colon != std::string_view::npos) {
-      if (hostport.find(':') != colon)
-        throw UsageError("IPv6 addresses must be written in brackets: redis://[::1]:6379");
-      ep.host = std::string(hostport.substr(0, colon));
-      ep.port = parse_int(hostport.substr(colon + 1), 1, 65535, "port");
-    } else {
-      ep.host = std::string(hostport);
-    }
-    if (ep.host.empty()) throw UsageError("endpoint URI has no host");
-  }
-  for (char c : ep.host) {
-    if (static_cast<unsigned char>(c) <= ' ' || c == '/' || c == '?' || c == '#')
-      throw UsageError("invalid character in endpoint host");
-  }
+  parse_host_port(hostport, ep.host, ep.port);
   return ep;
+}
+
+std::string SentinelAddress::address() const {
+  if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
+  return host + ":" + std::to_string(port);
+}
+
+std::string Endpoint::sentinel_list() const {
+  std::string out;
+  for (const auto& s : sentinels) out += (out.empty() ? "" : ",") + s.address();
+  return out;
 }
 
 std::string Endpoint::address() const {
   if (is_unix()) return unix_path;
+  // The same name for whichever node is primary: a failover then shows as
+  // a new server process at the same address (RestartWatch), and cursors
+  // keep their node.
+  if (is_sentinel()) return "sentinel:" + sentinel_master + "@" + sentinel_list();
   if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
   return host + ":" + std::to_string(port);
 }
@@ -146,6 +221,13 @@ std::string Endpoint::display() const {
     out = "unix://" + unix_path;
     if (db != 0) out += "?db=" + std::to_string(db);
     return out;
+  }
+  if (is_sentinel()) {
+    out = tls.enabled ? "rediss-sentinel://" : "redis-sentinel://";
+    if (!user.empty()) out += user + "@";
+    out += sentinel_list();
+    if (db != 0) out += "/" + std::to_string(db);
+    return out + "?master=" + sentinel_master;
   }
   out = tls.enabled ? "rediss://" : "redis://";
   if (!user.empty()) out += user + "@";

@@ -39,3 +39,19 @@ TEST_CASE("argv_scrub: the secrets masked are returned, and redact() hides them 
   // A secret that contains its own replacement does not loop.
   CHECK(redact("a***b", {"***"}) == "a***b");
 }
+
+TEST_CASE("argv_scrub: sentinel URIs and --*-sentinel-pass values are masked too") {
+  std::vector<std::string> args = {"migcheck",
+                                   "info",
+                                   "redis-sentinel://u:dpw@h1:26379,h2?master=m",
+                                   "--source-sentinel-pass",
+                                   "spw",
+                                   "--target-sentinel-pass=tpw"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  auto secrets = scrub_argv(static_cast<int>(argv.size()), argv.data());
+  CHECK(args[2] == "redis-sentinel://u:***@h1:26379,h2?master=m");
+  CHECK(args[4] == "***");
+  CHECK(args[5] == "--target-sentinel-pass=***");
+  CHECK(secrets == std::vector<std::string>{"dpw", "spw", "tpw"});
+}

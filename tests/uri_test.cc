@@ -83,3 +83,65 @@ TEST_CASE("uri: malformed input is a UsageError without the password") {
     }
   }
 }
+
+TEST_CASE("uri: sentinel, several sentinels, IPv6, db, credentials") {
+  Endpoint e = parse_uri("redis-sentinel://us%40er:p%3Aw@s1:26380,[::1],s3/2?master=mymaster");
+  REQUIRE(e.is_sentinel());
+  REQUIRE(e.sentinels.size() == 3);
+  CHECK(e.sentinels[0].host == "s1");
+  CHECK(e.sentinels[0].port == 26380);
+  CHECK(e.sentinels[1].host == "::1");
+  CHECK(e.sentinels[1].port == 26379);
+  CHECK(e.sentinels[2].address() == "s3:26379");
+  CHECK(e.sentinel_master == "mymaster");
+  CHECK(e.db == 2);
+  CHECK(e.db_given);
+  CHECK(e.user == "us@er");
+  CHECK(e.password == "p:w");
+  CHECK_FALSE(e.tls.enabled);
+  CHECK(e.host.empty());  // the sentinels say where the primary is
+  CHECK(e.display() == "redis-sentinel://us@er@s1:26380,[::1]:26379,s3:26379/2?master=mymaster");
+  CHECK(e.display().find("p:w") == std::string::npos);
+  // One name for whichever node is primary (restart detection, cursors).
+  CHECK(e.address() == "sentinel:mymaster@s1:26380,[::1]:26379,s3:26379");
+}
+
+TEST_CASE("uri: sentinelMasterId (RIOT-X), rediss-sentinel, percent-encoded name") {
+  Endpoint e = parse_uri("rediss-sentinel://h?sentinelMasterId=m%201");
+  CHECK(e.tls.enabled);
+  CHECK(e.sentinel_master == "m 1");
+  CHECK(e.sentinels.size() == 1);
+  CHECK(e.db == 0);
+  CHECK_FALSE(e.db_given);
+  CHECK(e.display() == "rediss-sentinel://h:26379?master=m 1");
+  Endpoint p = parse_uri("redis-sentinel://:secret@h:1?master=x");
+  CHECK(p.password == "secret");
+  CHECK(p.user.empty());
+  // A plain URI is not a sentinel one.
+  CHECK_FALSE(parse_uri("redis://h").is_sentinel());
+}
+
+TEST_CASE("uri: malformed sentinel URIs are one-line UsageErrors without the password") {
+  const char* bad[] = {"redis-sentinel://u:pw@h",               // no master
+                       "redis-sentinel://u:pw@h?master=",       // empty master
+                       "redis-sentinel://u:pw@?master=m",       // no sentinel
+                       "redis-sentinel://u:pw@h,,h2?master=m",  // empty entry
+                       "redis-sentinel://u:pw@h:0?master=m",    // bad port
+                       "redis-sentinel://u:pw@h:1/x?master=m",  // bad db
+                       "redis-sentinel://u:pw@[::1?master=m",   // bad IPv6
+                       "redis-sentinel://u:pw@h?master=m&x=1",  // unknown parameter
+                       "redis-sentinel://u:pw@h?masterName=m",  // unknown parameter
+                       "redis-sentinel://u:pw@h?master=%zz",    // bad escape
+                       "redis-sentinels://u:pw@h?master=m"};    // scheme
+  for (const char* b : bad) {
+    INFO(b);
+    try {
+      parse_uri(b);
+      FAIL("accepted");
+    } catch (const UsageError& e) {
+      const std::string what = e.what();
+      CHECK(what.find("pw") == std::string::npos);
+      CHECK(what.find('\n') == std::string::npos);
+    }
+  }
+}
