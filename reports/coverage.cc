@@ -208,23 +208,25 @@ Check distinct_servers(const ReportModel& m) {
     case Sameness::kUnknown:
       break;
   }
-  std::vector<std::string> gaps = a->gaps;
-  gaps.insert(gaps.end(), b->gaps.begin(), b->gaps.end());
+  std::vector<std::string> gaps;
+  if (!a->gaps.empty()) gaps.push_back("source: " + join(a->gaps, "; "));
+  if (!b->gaps.empty()) gaps.push_back("target: " + join(b->gaps, "; "));
   return make(id, name, kWarn,
               "could not be fully checked (" + join(gaps, "; ") +
                   "); their addresses differ, so they are probably two servers");
 }
 
 std::optional<Check> unchecked(const ReportModel& m) {
-  std::vector<std::string> items;
+  std::vector<std::string> sides;
   for (const auto* side : {&m.source, &m.target}) {
-    if (!side->available) continue;
-    const char* label = side == &m.source ? "source: " : "target: ";
-    for (const auto& u : side->facts.unchecked) items.push_back(label + printable_bytes(u));
+    if (!side->available || side->facts.unchecked.empty()) continue;
+    std::vector<std::string> items;
+    for (const auto& u : side->facts.unchecked) items.push_back(printable_bytes(u));
+    sides.push_back((side == &m.source ? "source: " : "target: ") + join(items, "; "));
   }
-  if (items.empty()) return std::nullopt;
+  if (sides.empty()) return std::nullopt;
   return make("unchecked", "What could not be checked", kWarn,
-              join(items, "; ") + " (the run's user may not run these commands)");
+              join(sides, ". ") + " (the run's user may not run those commands)");
 }
 
 Check verification(const ReportModel& m) {

@@ -49,6 +49,8 @@ Check run_completed(const ReportModel& m) {
     if (r.command == "compare")
       return make(id, name, kPass,
                   "finished (exit code 1: differences remained after its last round)");
+    if (is_dry_run(r))
+      return make(id, name, kPass, "finished (exit code 1: a dry run planned writes, made none)");
     return make(id, name, kWarn,
                 "finished (exit code 1: not every key was " +
                     std::string(r.command == "repair" ? "repaired" : "copied") + ")");
@@ -179,9 +181,15 @@ Check key_counts(const ReportModel& m) {
     if (!expected.count(db)) rest.insert(db);
   for (int db : rest) {
     auto s = src.find(db), t = tgt.find(db);
-    add(others, "db" + std::to_string(db) + ": source " +
-                    std::to_string(s == src.end() ? 0 : s->second) + ", target " +
-                    std::to_string(t == tgt.end() ? 0 : t->second) + " (not compared)");
+    const int64_t sk = s == src.end() ? 0 : s->second, tk = t == tgt.end() ? 0 : t->second;
+    const std::string n = std::to_string(db);
+    if (src_done.count(db))  // the source's db went elsewhere; the target's was not compared
+      add(others, "target db" + n + ": " + std::to_string(tk) + " keys (not compared)");
+    else if (expected.count(db))  // the target's db was compared with another source db
+      add(others, "source db" + n + ": " + std::to_string(sk) + " keys (not compared)");
+    else
+      add(others, "db" + n + ": source " + std::to_string(sk) + ", target " + std::to_string(tk) +
+                      " (not compared)");
   }
   if (!m.source.facts.keyspace_known || !m.target.facts.keyspace_known)
     add(others, std::string("the ") + (!m.source.facts.keyspace_known ? "source" : "target") +

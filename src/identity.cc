@@ -109,9 +109,8 @@ ServerIdentity probe_identity(Client& client) {
       --id.nodes;
   }
   if (info_refused)
-    id.gaps.push_back("INFO refused: the server's run_id is unknown, so its identity was told by " +
-                      std::string(id.node_ids.empty() ? "its address" : "cluster node ids") +
-                      " only");
+    id.gaps.push_back(std::string("INFO refused: run_id unknown, identity told by ") +
+                      (id.node_ids.empty() ? "address" : "cluster node ids") + " only");
   return id;
 }
 

@@ -102,6 +102,13 @@ TEST_CASE("server_info: the README's ACL rules suffice for compare, repair and r
   CHECK(r.exit_code == 1);  // 4 keys missing on the target
   CHECK_THAT(r.err, ContainsSubstring("could not fully check"));
 
+  // A user name written as redis://name@host is a password (as in
+  // redis-cli): the failure says how to give a user.
+  r = cli({"compare", "redis://reader@127.0.0.1:" + std::to_string(source.port()),
+           as(target, "reader")});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, ContainsSubstring("redis://user:password@host"));
+
   // repair: reads on the source, reads and writes on the target.
   r = cli({"repair", as(source, "reader"), as(target, "writer")});
   INFO(r.err);
@@ -120,7 +127,7 @@ TEST_CASE("server_info: the README's ACL rules suffice for compare, repair and r
       CHECK(c["status"] == "warn");
       unchecked = c["detail"].get<std::string>();
     }
-  CHECK_THAT(unchecked, ContainsSubstring("source: INFO refused"));
+  CHECK_THAT(unchecked, ContainsSubstring("source: server restarts during the run (INFO refused)"));
   CHECK_THAT(unchecked, ContainsSubstring("restarts"));
   CHECK_THAT(unchecked, ContainsSubstring("memory"));
   CHECK_THAT(unchecked, ContainsSubstring("notify-keyspace-events"));
