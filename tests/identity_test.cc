@@ -200,3 +200,18 @@ TEST_CASE("identity: a repair of a failed or interrupted compare is refused with
   CHECK_THAT(r.err, ContainsSubstring("migcheck compare --resume 2"));
   CHECK(target.cmd({"DBSIZE"}) == "0");
 }
+
+TEST_CASE("identity: one cluster reached through two of its nodes is refused",
+          "[identity][integration][cluster]") {
+  TestCluster cluster;
+  ReportTempDir dir;
+  const std::string store = dir.file("m.db");
+  auto r = run_migcheck(
+      {"compare", cluster.node(0).uri(), cluster.node(1).uri(), "--store", store, "-q"});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, ContainsSubstring("same server"));
+  r = run_migcheck(
+      {"replicate", cluster.node(2).uri(), cluster.node(0).uri(), "--store", store, "-q"});
+  CHECK(r.exit_code == 2);
+  CHECK(runs_in(store) == 0);
+}
