@@ -61,11 +61,14 @@ void refuse_unsound_repair(Store& store, int64_t resume, const RepairOptions& o)
       o.compare_run ? store.run(*o.compare_run) : store.latest_run("compare");
   if (!cmp || cmp->command != "compare") return;  // the engine says what is wrong
   const std::string id = std::to_string(cmp->id);
-  if (cmp->status == "interrupted" || cmp->status == "failed")
+  if (cmp->status == "interrupted" || cmp->status == "failed" || cmp->status == "running")
     throw UsageError("cannot repair compare run " + id + ": it " +
-                     (cmp->status == "failed" ? "failed" : "was interrupted") +
-                     " before it finished, so it holds only part of the differences; finish it "
-                     "with `migcheck compare --resume " +
+                     (cmp->status == "failed"        ? "failed before it finished"
+                      : cmp->status == "interrupted" ? "was interrupted before it finished"
+                                                     : "has not finished (still running, or it "
+                                                       "died without recording an end)") +
+                     ", so it holds only part of the differences; finish it with `migcheck "
+                     "compare --resume " +
                      id + " SOURCE TARGET` (or run a new compare), then repair");
   // The dbs the engine will use: the compare run's, or the target URI's.
   Endpoint src = o.source, tgt = o.target;
