@@ -23,6 +23,7 @@ namespace {
 // The rules of README's "ACL rules each command needs".
 constexpr const char* kReadRules = "-@all +@read";
 constexpr const char* kWriteRules = "-@all +@read +@write";
+constexpr const char* kLiveRules = "-@all +@read +@pubsub +config|get";
 
 std::string acl_user(const std::string& name, const std::string& rules) {
   return name + " on >" + name + "-pw ~* &* " + rules;
@@ -84,7 +85,9 @@ TEST_CASE("server_info: INFO refused is recorded as unchecked, never a failure",
 
 TEST_CASE("server_info: the README's ACL rules suffice for compare, repair and replicate",
           "[server_info][integration]") {
-  TestServer source(ServerOptions{.acl_users = {acl_user("reader", kReadRules)}});
+  TestServer source(
+      ServerOptions{.config = {{"notify-keyspace-events", "KEA"}},
+                    .acl_users = {acl_user("reader", kReadRules), acl_user("live", kLiveRules)}});
   TestServer target(ServerOptions{
       .acl_users = {acl_user("reader", kReadRules), acl_user("writer", kWriteRules)}});
   source.pipeline(data(50));
@@ -139,6 +142,14 @@ TEST_CASE("server_info: the README's ACL rules suffice for compare, repair and r
   // replicate (scan): the same rules as repair.
   target.cmd({"FLUSHALL"});
   r = cli({"replicate", as(source, "reader"), as(target, "writer")});
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(target.cmd({"DBSIZE"}) == source.cmd({"DBSIZE"}));
+
+  // replicate --mode live: the source also subscribes and reads the setting.
+  target.cmd({"FLUSHALL"});
+  r = cli(
+      {"replicate", as(source, "live"), as(target, "writer"), "--mode", "live", "--idle", "1s"});
   INFO(r.err);
   CHECK(r.exit_code == 0);
   CHECK(target.cmd({"DBSIZE"}) == source.cmd({"DBSIZE"}));
