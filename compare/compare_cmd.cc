@@ -14,10 +14,12 @@
 #include "compare/compare.h"
 #include "duration.h"
 #include "errors.h"
+#include "identity.h"
 #include "log.h"
 #include "resume.h"
 #include "signals.h"
 #include "store.h"
+#include "type_filter.h"
 
 namespace migcheck {
 namespace {
@@ -176,6 +178,7 @@ int run(const CompareCli& c) {
   for (std::string t : c.types) {
     std::transform(t.begin(), t.end(), t.begin(),
                    [](unsigned char ch) { return std::tolower(ch); });
+    refuse_unknown_type(t);
     if (std::find(o.types.begin(), o.types.end(), t) == o.types.end()) o.types.push_back(t);
   }
   o.scan_count = c.scan_count;
@@ -194,6 +197,15 @@ int run(const CompareCli& c) {
   // A resumed run needs its store: never create an empty one for it.
   Store store(c.common.store, c.resume == 0);
   if (c.resume > 0) apply_resumed_options(store, c.resume, c.run_options_given, o);
+  // One server under two names is refused before anything runs, as is a
+  // resume against servers other than the run's.
+  const PairIdentity ids =
+      refuse_same_server("compare", o.source, o.source_client, o.target, o.target_client);
+  if (c.resume > 0)
+    if (auto rec = store.run(c.resume))
+      refuse_other_servers("cannot resume run " + std::to_string(c.resume), ids,
+                           rec->source_info_json, rec->target_info_json, rec->source, rec->target,
+                           o.source, o.target);
   // SIGINT/SIGTERM: the workers stop at a batch boundary and the run is
   // recorded as interrupted (exit 2); a second signal kills.
   signals::install();

@@ -1,5 +1,8 @@
 // `migcheck diffs`: lists the differences of a compare run from the store, as
-// a terminal-safe table or as JSON lines (binary keys in key_base64).
+// a terminal-safe table or as JSON lines (binary keys in key_base64); for a
+// repair or replicate run, says so and lists its per-key outcomes (a dry
+// run's planned actions) instead.
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -33,6 +36,60 @@ std::string side_text(const std::string& type, int64_t ttl) {
   return type + ", ttl " + std::to_string(ttl) + "ms";
 }
 
+// A repair or replicate run has no differences of its own: say what it is
+// and list what it did (or, in a dry run, planned) per key.
+int list_outcomes(Store& store, const RunRecord& rec, const std::string& format) {
+  nlohmann::json opts = nlohmann::json::parse(rec.options_json, nullptr, false);
+  const bool dry = opts.is_object() && opts.value("dry_run", false);
+  std::string what = "run " + std::to_string(rec.id) + " is a " + rec.command + " run" +
+                     (dry ? " (DRY RUN: nothing was written)" : "") +
+                     (rec.parent ? " of compare run " + std::to_string(*rec.parent) : "") +
+                     ", not a compare: it has no differences of its own";
+  int64_t n = 0;
+  std::string line;
+  store.for_each_outcome(rec.id, [&](const Outcome& o) {
+    if (format == "jsonl") {
+      nlohmann::json j = {{"run", rec.id},
+                          {"db", o.db},
+                          {"action", o.action},
+                          {"outcome", o.outcome},
+                          {"dry_run", dry}};
+      if (is_valid_utf8(o.key))
+        j["key"] = o.key;
+      else
+        j["key_base64"] = base64_encode(o.key);
+      if (!o.error.empty()) j["error"] = o.error;
+      if (!o.detail.empty()) j["detail"] = o.detail;
+      line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    } else {
+      if (n == 0)
+        std::printf("%s; its per-key %s:\n%-9s  %-9s  %s\n", what.c_str(),
+                    dry ? "planned actions" : "outcomes", "OUTCOME", "ACTION", "KEY");
+      line = o.outcome;
+      line.resize(std::max<size_t>(line.size(), 9), ' ');
+      std::string action = o.action;
+      action.resize(std::max<size_t>(action.size(), 9), ' ');
+      line = printable_bytes(line) + "  " + printable_bytes(action) + "  " + printable_bytes(o.key);
+      std::string why =
+          o.error.empty() ? o.detail : o.error + (o.detail.empty() ? "" : " - " + o.detail);
+      if (!why.empty()) line += "\n           " + printable_bytes(why);
+      line += "\n";
+    }
+    ++n;
+    std::fwrite(line.data(), 1, line.size(), stdout);
+  });
+  if (format == "jsonl") {
+    if (n == 0) log::warn(what);
+  } else if (n == 0) {
+    std::printf("%s; it recorded no per-key outcomes (see migcheck report --run %lld)\n",
+                what.c_str(), static_cast<long long>(rec.id));
+  } else {
+    std::printf("%lld key%s\n", static_cast<long long>(n), n == 1 ? "" : "s");
+  }
+  std::fflush(stdout);
+  return kExitSame;
+}
+
 int run(const DiffsCli& c) {
   log::set_quiet(c.common.quiet);
   log::set_verbose(c.common.verbose);
@@ -47,6 +104,7 @@ int run(const DiffsCli& c) {
       throw UsageError("store " + c.common.store +
                        " has no compare run: run migcheck compare first");
   }
+  if (rec->command != "compare") return list_outcomes(store, *rec, c.format);
   DifferenceFilter f;
   if (c.round > 0) f.round = c.round;
   f.kinds = c.kinds;
@@ -116,7 +174,9 @@ void add_diffs_command(CLI::App& app, Runner& runner) {
   auto c = std::make_shared<DiffsCli>();
   auto* sub = app.add_subcommand(
       "diffs", "List the differences of a compare run (default: the latest, its last round)");
-  sub->add_option("--run", c->run, "run id (default: the latest compare run)")
+  sub->add_option("--run", c->run,
+                  "run id (default: the latest compare run); a repair or replicate run lists its "
+                  "per-key outcomes")
       ->check(CLI::PositiveNumber);
   sub->add_option("--round", c->round, "round (default: the run's last round)")
       ->check(CLI::PositiveNumber);

@@ -2,11 +2,13 @@
 // the summary printed on stdout.
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "cli.h"
 #include "commands.h"
 #include "errors.h"
+#include "identity.h"
 #include "log.h"
 #include "replicate/repair.h"
 #include "reports/html_escape.h"
@@ -50,6 +52,41 @@ void apply_resumed_options(Store& store, int64_t id, const std::vector<std::stri
   o.resume_run = id;
 }
 
+// Before anything is written: the compare run must have finished (a stopped
+// one holds part of the differences; the rest would go unrepaired while the
+// repair says REPAIRED), and the servers must be the compare run's own (and,
+// on --resume, the repair run's), by identity rather than by URI text.
+void refuse_unsound_repair(Store& store, int64_t resume, const RepairOptions& o) {
+  std::optional<RunRecord> cmp =
+      o.compare_run ? store.run(*o.compare_run) : store.latest_run("compare");
+  if (!cmp || cmp->command != "compare") return;  // the engine says what is wrong
+  const std::string id = std::to_string(cmp->id);
+  if (cmp->status == "interrupted" || cmp->status == "failed" || cmp->status == "running")
+    throw UsageError("cannot repair compare run " + id + ": it " +
+                     (cmp->status == "failed"        ? "failed before it finished"
+                      : cmp->status == "interrupted" ? "was interrupted before it finished"
+                                                     : "has not finished (still running, or it "
+                                                       "died without recording an end)") +
+                     ", so it holds only part of the differences; finish it with `migcheck "
+                     "compare --resume " +
+                     id + " SOURCE TARGET` (or run a new compare), then repair");
+  // The dbs the engine will use: the compare run's, or the target URI's.
+  Endpoint src = o.source, tgt = o.target;
+  nlohmann::json copts = nlohmann::json::parse(cmp->options_json, nullptr, false);
+  if (copts.is_object()) {
+    src.db = copts.value("db", src.db);
+    if (!o.target.db_given) tgt.db = copts.value("target_db", src.db);
+  }
+  const PairIdentity ids = refuse_same_server("repair", src, o.source_client, tgt, o.target_client);
+  refuse_other_servers("cannot repair compare run " + id, ids, cmp->source_info_json,
+                       cmp->target_info_json, cmp->source, cmp->target, o.source, o.target);
+  if (resume > 0)
+    if (auto rec = store.run(resume))
+      refuse_other_servers("cannot resume run " + std::to_string(resume), ids,
+                           rec->source_info_json, rec->target_info_json, rec->source, rec->target,
+                           o.source, o.target);
+}
+
 void print_summary(const RepairOptions& o, const RepairResult& r, const std::string& store_path) {
   std::printf("migcheck repair: run %lld (from compare run %lld, round %d)%s\n",
               static_cast<long long>(r.run_id), static_cast<long long>(r.compare_run), r.round,
@@ -85,12 +122,16 @@ void print_summary(const RepairOptions& o, const RepairResult& r, const std::str
                   f.error.empty() || f.detail.empty() ? "" : " - ", f.detail.c_str());
   }
   std::printf("\nElapsed %s.\n", format_duration(Millis(r.elapsed_ms)).c_str());
-  if (r.exit_code == kExitSame)
+  if (o.dry_run)
+    std::printf(
+        "Result: DRY RUN (%lld planned, nothing written). Planned actions: migcheck diffs "
+        "--store %s --run %lld\n",
+        static_cast<long long>(r.planned), store_path.c_str(), static_cast<long long>(r.run_id));
+  else if (r.exit_code == kExitSame)
     std::printf("Result: REPAIRED (every selected difference verified fixed).\n");
   else
-    std::printf("Result: %s. Outcomes: migcheck report --store %s --run %lld\n",
-                o.dry_run ? "DRY RUN" : "DIFFERENCES REMAIN", store_path.c_str(),
-                static_cast<long long>(r.run_id));
+    std::printf("Result: DIFFERENCES REMAIN. Outcomes: migcheck report --store %s --run %lld\n",
+                store_path.c_str(), static_cast<long long>(r.run_id));
   std::fflush(stdout);
 }
 
@@ -117,9 +158,13 @@ int run(const RepairCli& c) {
   // The store must hold the compare run already.
   Store store(c.common.store, false);
   if (c.resume > 0) apply_resumed_options(store, c.resume, c.run_options_given, o);
+  refuse_unsound_repair(store, c.resume, o);
   RepairResult r = run_repair(o, store);
   if (!c.common.quiet)
     print_summary(o, r, c.common.store);
+  else if (o.dry_run)
+    std::printf("DRY RUN: %lld planned, nothing written (run %lld)\n",
+                static_cast<long long>(r.planned), static_cast<long long>(r.run_id));
   else if (r.exit_code != kExitSame)
     std::printf("%lld failed, %lld extra kept (run %lld)\n", static_cast<long long>(r.failed),
                 static_cast<long long>(r.kept_extra), static_cast<long long>(r.run_id));

@@ -10,12 +10,14 @@
 #include "commands.h"
 #include "duration.h"
 #include "errors.h"
+#include "identity.h"
 #include "log.h"
 #include "replicate/replicate.h"
 #include "reports/html_escape.h"
 #include "resume.h"
 #include "signals.h"
 #include "store.h"
+#include "type_filter.h"
 
 namespace migcheck {
 namespace {
@@ -191,6 +193,7 @@ int run(const ReplicateCli& c) {
   for (std::string t : c.types) {
     std::transform(t.begin(), t.end(), t.begin(),
                    [](unsigned char ch) { return std::tolower(ch); });
+    refuse_unknown_type(t);
     if (std::find(o.types.begin(), o.types.end(), t) == o.types.end()) o.types.push_back(t);
   }
   if (!c.mem_limit.empty()) o.mem_limit = parse_size(c.mem_limit);
@@ -209,6 +212,15 @@ int run(const ReplicateCli& c) {
   // A resumed run needs its store: never create an empty one for it.
   Store store(c.common.store, c.resume == 0);
   if (c.resume > 0) apply_resumed_options(store, c.resume, c.run_options_given, o);
+  // A server copied onto itself is refused before anything is written, as
+  // is a resume against servers other than the run's.
+  const PairIdentity ids =
+      refuse_same_server("replicate", o.source, o.source_client, o.target, o.target_client);
+  if (c.resume > 0)
+    if (auto rec = store.run(c.resume))
+      refuse_other_servers("cannot resume run " + std::to_string(c.resume), ids,
+                           rec->source_info_json, rec->target_info_json, rec->source, rec->target,
+                           o.source, o.target);
   ReplicateResult r = run_replicate(o, store);
   if (!c.common.quiet)
     print_summary(o, r, c.common.store);

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "duration.h"
+#include "reports/coverage.h"
 #include "reports/html_escape.h"
 
 namespace migcheck {
@@ -17,8 +18,9 @@ namespace {
 
 using enum CheckStatus;
 
-Check make(std::string_view id, std::string_view name, CheckStatus status, std::string detail) {
-  return Check{std::string(id), std::string(name), status, std::move(detail)};
+Check make(std::string_view id, std::string_view name, CheckStatus status, std::string detail,
+           bool incomplete = false) {
+  return Check{std::string(id), std::string(name), status, std::move(detail), incomplete};
 }
 
 std::string bytes_text(int64_t n) {
@@ -40,19 +42,40 @@ bool writes_target(const ReportModel& m) {
 Check run_completed(const ReportModel& m) {
   constexpr std::string_view id = "run_completed", name = "Run completed";
   const RunRecord& r = m.run;
-  if (r.status == "done" && r.exit_code != 2)
-    return make(id, name, kPass, "finished with exit code " + std::to_string(r.exit_code));
+  if (r.status == "done" && r.exit_code == 0)
+    return make(id, name, kPass, "finished (exit code 0)");
+  if (r.status == "done" && r.exit_code == 1) {
+    // Complete, with a result that is no: the checks below say what differs.
+    if (r.command == "compare")
+      return make(id, name, kPass,
+                  "finished (exit code 1: differences remained after its last round)");
+    if (is_dry_run(r))
+      return make(id, name, kPass, "finished (exit code 1: a dry run planned writes, made none)");
+    return make(id, name, kWarn,
+                "finished (exit code 1: not every key was " +
+                    std::string(r.command == "repair" ? "repaired" : "copied") + ")");
+  }
   if (r.status == "done")
-    return make(id, name, kFail, "finished with exit code 2 (an error stopped it)");
+    return make(id, name, kFail,
+                "finished with exit code " + std::to_string(r.exit_code) +
+                    " (an error stopped it); its results are partial",
+                true);
   if (r.status == "running")
     return make(
         id, name, kFail,
-        "the run has not finished (or died without recording an end); its results are partial");
+        "the run has not finished (or died without recording an end); its results are partial",
+        true);
   if (r.status == "interrupted")
-    return make(id, name, kFail, "the run was interrupted; resume or rerun it before cutover");
+    return make(id, name, kFail,
+                "the run was interrupted; resume it (`migcheck " + r.command + " --resume " +
+                    std::to_string(r.id) + " SOURCE TARGET`) or rerun it before cutover",
+                true);
   if (r.status == "failed")
-    return make(id, name, kFail, "the run failed (exit code " + std::to_string(r.exit_code) + ")");
-  return make(id, name, kFail, "unknown run status \"" + printable_bytes(r.status) + "\"");
+    return make(
+        id, name, kFail,
+        "the run failed (exit code " + std::to_string(r.exit_code) + "); its results are partial",
+        true);
+  return make(id, name, kFail, "unknown run status \"" + printable_bytes(r.status) + "\"", true);
 }
 
 std::string kinds_text(const std::vector<NamedCount>& by_kind) {
@@ -120,85 +143,67 @@ Check outcomes(const ReportModel& m) {
   return make("outcomes", name, kPass, std::to_string(o.total) + " keys: " + counts);
 }
 
-// Source db -> target db, from the run's options: "target_db" as one db for
-// all, or as an object {"<source db>": <target db>}; "db" limits the source
-// to one db. Unset = identity over every db.
-struct DbMapping {
-  std::optional<int> only_source_db;
-  std::optional<int> all_to;
-  std::map<int, int> per_db;
-  bool mapped() const { return only_source_db || all_to || !per_db.empty(); }
-  int target_of(int db) const {
-    if (all_to) return *all_to;
-    auto it = per_db.find(db);
-    return it == per_db.end() ? db : it->second;
-  }
-};
-
-DbMapping db_mapping(const nlohmann::json& options) {
-  DbMapping map;
-  if (!options.is_object()) return map;
-  if (auto it = options.find("db"); it != options.end() && it->is_number_integer())
-    map.only_source_db = it->get<int>();
-  if (auto it = options.find("target_db"); it != options.end()) {
-    if (it->is_number_integer()) {
-      map.all_to = it->get<int>();
-    } else if (it->is_object()) {
-      for (const auto& [k, v] : it->items()) {
-        int src = 0;
-        auto [p, ec] = std::from_chars(k.data(), k.data() + k.size(), src);
-        if (ec == std::errc() && p == k.data() + k.size() && v.is_number_integer())
-          map.per_db[src] = v.get<int>();
-      }
-    }
-  }
-  return map;
-}
-
 Check key_counts(const ReportModel& m) {
   constexpr std::string_view id = "key_counts", name = "Key counts per db";
   if (!m.source.available || !m.target.available)
     return make(id, name, kWarn, not_recorded(m, !m.source.available, !m.target.available));
-  DbMapping map = db_mapping(m.options);
   const auto& src = m.source.facts.keys_per_db;
   const auto& tgt = m.target.facts.keys_per_db;
   std::map<int, int64_t> expected;  // target db -> keys the source has for it
   std::map<int, std::set<int>> sources_of;
-  for (auto [db, keys] : src) {
-    if (map.only_source_db && db != *map.only_source_db) continue;
-    expected[map.target_of(db)] += keys;
-    sources_of[map.target_of(db)].insert(db);
+  std::set<int> src_done;
+  for (auto [s, t] : compared_databases(m)) {
+    auto it = src.find(s);
+    expected[t] += it == src.end() ? 0 : it->second;
+    sources_of[t].insert(s);
+    src_done.insert(s);
   }
-  if (map.only_source_db) {
-    int t = map.target_of(*map.only_source_db);
-    expected.try_emplace(t, 0);
-    sources_of[t].insert(*map.only_source_db);
-  }
-  // Without a mapping every db of the target must match; with one, only the
-  // dbs the source maps to (the target may hold unrelated data elsewhere).
-  if (!map.mapped())
-    for (auto [db, keys] : tgt) expected.try_emplace(db, 0), sources_of[db].insert(db);
 
-  std::string mismatches, matches;
+  std::string mismatches, matches, others;
+  auto add = [](std::string& list, const std::string& line) {
+    list += (list.empty() ? "" : "; ") + line;
+  };
   for (auto [tdb, want] : expected) {
     auto it = tgt.find(tdb);
     int64_t have = it == tgt.end() ? 0 : it->second;
     std::string label;
     for (int s : sources_of[tdb]) label += (label.empty() ? "db" : "+db") + std::to_string(s);
     if (label != "db" + std::to_string(tdb)) label += "->db" + std::to_string(tdb);
-    std::string line =
-        label + ": source " + std::to_string(want) + ", target " + std::to_string(have);
-    std::string& list = want == have ? matches : mismatches;
-    list += (list.empty() ? "" : "; ") + line;
+    add(want == have ? matches : mismatches,
+        label + ": source " + std::to_string(want) + ", target " + std::to_string(have));
   }
+  // Every other db of either side, listed for the reader; whether leaving
+  // them out matters is the "Every database compared" check's call.
+  std::set<int> rest;
+  for (auto [db, keys] : src)
+    if (!src_done.count(db)) rest.insert(db);
+  for (auto [db, keys] : tgt)
+    if (!expected.count(db)) rest.insert(db);
+  for (int db : rest) {
+    auto s = src.find(db), t = tgt.find(db);
+    const int64_t sk = s == src.end() ? 0 : s->second, tk = t == tgt.end() ? 0 : t->second;
+    const std::string n = std::to_string(db);
+    if (src_done.count(db))  // the source's db went elsewhere; the target's was not compared
+      add(others, "target db" + n + ": " + std::to_string(tk) + " keys (not compared)");
+    else if (expected.count(db))  // the target's db was compared with another source db
+      add(others, "source db" + n + ": " + std::to_string(sk) + " keys (not compared)");
+    else
+      add(others, "db" + n + ": source " + std::to_string(sk) + ", target " + std::to_string(tk) +
+                      " (not compared)");
+  }
+  if (!m.source.facts.keyspace_known || !m.target.facts.keyspace_known)
+    add(others, std::string("the ") + (!m.source.facts.keyspace_known ? "source" : "target") +
+                    "'s other databases are unknown (INFO refused)");
+  std::string tail = others.empty() ? "" : "; " + others;
   if (mismatches.empty())
-    return make(id, name, kPass, matches.empty() ? "both sides have no keys" : matches);
+    return make(id, name, kPass, (matches.empty() ? "both sides have no keys" : matches) + tail);
   if (writes_target(m))
     return make(
         id, name, kWarn,
         mismatches + " (counted when the " + m.run.command +
-            " run started, before it wrote to the target; run `migcheck compare` to recount)");
-  return make(id, name, kFail, mismatches);
+            " run started, before it wrote to the target; run `migcheck compare` to recount)" +
+            tail);
+  return make(id, name, kFail, mismatches + tail);
 }
 
 Check memory_headroom(const ReportModel& m) {
@@ -355,9 +360,17 @@ std::optional<Check> server_restarts(const ReportModel& m) {
 std::vector<Check> readiness_checks(const ReportModel& m) {
   std::vector<Check> out;
   out.push_back(run_completed(m));
+  if (writes_target(m)) out.push_back(verification(m));
   if (auto c = server_restarts(m)) out.push_back(*c);
+  if (m.run.command == "compare") {
+    out.push_back(keyspace_scope(m));
+    out.push_back(database_coverage(m));
+  }
   out.push_back(no_differences(m));
+  if (m.run.command == "compare") out.push_back(written_after(m));
   if (m.outcomes) out.push_back(outcomes(m));
+  out.push_back(distinct_servers(m));
+  if (auto c = unchecked(m)) out.push_back(*c);
   out.push_back(key_counts(m));
   out.push_back(memory_headroom(m));
   out.push_back(eviction_policy(m));
@@ -372,6 +385,11 @@ Verdict verdict(const std::vector<Check>& checks) {
   Verdict v;
   v.ready =
       std::none_of(checks.begin(), checks.end(), [](const Check& c) { return c.status == kFail; });
+  // A real problem outranks a run too partial to judge.
+  const bool problem = std::any_of(checks.begin(), checks.end(), [](const Check& c) {
+    return c.status == kFail && !c.incomplete;
+  });
+  v.kind = std::string(v.ready ? kVerdictReady : problem ? kVerdictNotReady : kVerdictIncomplete);
   for (CheckStatus wanted : {kFail, kWarn})
     for (const Check& c : checks)
       if (c.status == wanted) v.reasons.push_back(c.name + ": " + c.detail);

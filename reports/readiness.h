@@ -15,7 +15,10 @@ namespace migcheck {
 std::vector<Check> readiness_checks(const ReportModel& m);
 
 struct Verdict {
-  bool ready = false;                // no check failed
+  bool ready = false;  // no check failed
+  // kVerdictReady; kVerdictNotReady when a check found a problem;
+  // kVerdictIncomplete when every failure is one of coverage (Check::incomplete).
+  std::string kind;
   std::vector<std::string> reasons;  // "Name: detail" of failures, then warnings
 };
 Verdict verdict(const std::vector<Check>& checks);

@@ -140,10 +140,11 @@ int run_report(const ReportOptions& o) {
       ++warned;
   }
   log::info(model.run.command + " run #" + std::to_string(model.run.id) + ": " +
-            (model.ready ? "READY" : "NOT READY") + " (" + std::to_string(failed) + " failed, " +
+            verdict_text(model.verdict) + " (" + std::to_string(failed) + " failed, " +
             std::to_string(warned) + (warned == 1 ? " warning)" : " warnings)"));
-  // diff(1)-style, so scripts can gate a cutover on the exit code.
-  return model.ready ? kExitSame : kExitDiffer;
+  // diff(1)-style, so scripts can gate a cutover on the exit code: 0 only
+  // for a READY compare, never for a run that writes.
+  return model.ready && model.verdict == kVerdictReady ? kExitSame : kExitDiffer;
 }
 
 }  // namespace
@@ -152,7 +153,9 @@ void add_report_command(CLI::App& app, Runner& run) {
   auto opts = std::make_shared<ReportOptions>();
   auto* sub = app.add_subcommand("report",
                                  "Write the cutover-readiness report of a run (JSON and/or HTML)");
-  sub->add_option("--run", opts->run, "run id (default: the latest run)")
+  sub->add_option("--run", opts->run,
+                  "run id (default: the latest compare run; repair and replicate runs are "
+                  "described, never READY)")
       ->check(CLI::PositiveNumber);
   sub->add_option("--format", opts->format, "json or html (default: both)")
       ->check(CLI::IsMember({"json", "html"}));
@@ -165,7 +168,9 @@ void add_report_command(CLI::App& app, Runner& run) {
   sub->add_flag("--print-schema", opts->print_schema,
                 "print the JSON Schema of the JSON report and exit");
   add_offline_flags(*sub, opts->common);
-  sub->footer("Exit status: 0 READY, 1 NOT READY, 2 error.");
+  sub->footer(
+      "Exit status: 0 READY, 1 anything else (NOT READY, INCOMPLETE, or a repair/replicate run), "
+      "2 error.");
   sub->callback([&run, opts] { run = [opts] { return run_report(*opts); }; });
 }
 

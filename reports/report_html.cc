@@ -90,12 +90,14 @@ std::string banner(const ReportModel& m) {
     else
       ++fail;
   }
-  std::string out = "<header class=\"banner " + std::string(m.ready ? "ready" : "not-ready") +
-                    "\"><div class=\"wrap\">";
+  const std::string banner = m.ready                         ? "ready"
+                             : m.verdict == kVerdictNotReady ? "not-ready"
+                                                             : "no-verdict";
+  std::string out = "<header class=\"banner " + banner + "\"><div class=\"wrap\">";
   out += "<div class=\"verdict\"><span class=\"verdict-icon\" aria-hidden=\"true\">";
-  out += m.ready ? "&#10003;" : "&#10005;";
+  out += m.ready ? "&#10003;" : m.verdict == kVerdictNotReady ? "&#10005;" : "&#8212;";
   out += "</span><h1 id=\"verdict\">";
-  out += m.ready ? "READY for cutover" : "NOT READY for cutover";
+  out += esc(verdict_heading(m.verdict));
   out += "</h1></div>";
   out += "<p class=\"subtitle\">" + run_title(m.run) + " &middot; " +
          esc(m.run.source.empty() ? "?" : m.run.source) + " &rarr; " +
@@ -479,7 +481,7 @@ std::string report_html(const ReportModel& m, const HtmlContext& ctx) {
   std::string_view script = required_asset("report.js");
   // The script is pasted raw; a closing tag inside it would end it early.
   if (script.find("</") != std::string_view::npos) throw Error("report.js must not contain \"</\"");
-  std::string verdict = m.ready ? "READY" : "NOT READY";
+  std::string verdict = verdict_text(m.verdict);
   std::string out;
   out.reserve(64 * 1024);
   out += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";

@@ -190,7 +190,7 @@ nlohmann::ordered_json report_json(const ReportModel& m) {
       {"schema_version", m.schema_version},
       {"generator", {{"name", "migcheck"}, {"version", m.generator_version}}},
       {"generated_at", nullable_ms(m.generated_ms)},
-      {"verdict", m.ready ? "READY" : "NOT_READY"},
+      {"verdict", m.verdict},
       {"reasons", m.reasons},
       {"checks", checks},
       {"run", run},

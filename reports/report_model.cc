@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "errors.h"
+#include "reports/coverage.h"
 #include "reports/encoding.h"
 #include "reports/readiness.h"
 
@@ -213,6 +214,28 @@ BigKeys big_keys(const nlohmann::json& totals, size_t limit) {
   return b;
 }
 
+// Repair/replicate runs (not dry runs) on the compare's target that started
+// after the compare finished: what the compare saw is no longer the target.
+std::vector<RunRecord> later_writes(Store& store, const RunRecord& compare) {
+  const int64_t since = compare.finished_ms > 0 ? compare.finished_ms : compare.started_ms;
+  std::vector<RunRecord> out;
+  for (RunRecord& r : store.runs()) {
+    if ((r.command != "repair" && r.command != "replicate") || r.started_ms < since ||
+        r.id == compare.id || is_dry_run(r) || !writes_same_target(compare, r))
+      continue;
+    r.source = redact_endpoint(r.source);
+    r.target = redact_endpoint(r.target);
+    r.source_info_json.clear();
+    r.target_info_json.clear();
+    r.options_json.clear();
+    r.totals_json.clear();
+    out.push_back(std::move(r));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const RunRecord& a, const RunRecord& b) { return a.id < b.id; });
+  return out;
+}
+
 }  // namespace
 
 std::string_view to_string(CheckStatus s) {
@@ -225,6 +248,22 @@ std::string_view to_string(CheckStatus s) {
       return "fail";
   }
   return "warn";
+}
+
+std::string verdict_text(std::string_view verdict) {
+  std::string out(verdict);
+  std::replace(out.begin(), out.end(), '_', ' ');
+  return out;
+}
+
+std::string verdict_heading(std::string_view verdict) {
+  if (verdict == kVerdictReady) return "READY for cutover";
+  if (verdict == kVerdictNotReady) return "NOT READY for cutover";
+  if (verdict == kVerdictIncomplete) return "INCOMPLETE: no verdict for cutover";
+  if (verdict == kVerdictRepaired) return "REPAIRED: compare again for a verdict";
+  if (verdict == kVerdictReplicated) return "REPLICATED: compare for a verdict";
+  if (verdict == kVerdictDryRun) return "DRY RUN: nothing was written";
+  return verdict_text(verdict);
 }
 
 std::string redact_endpoint(std::string_view endpoint) {
@@ -255,7 +294,10 @@ std::vector<TtlBucket> ttl_drift_buckets() {
 }
 
 ReportModel build_report(Store& store, const BuildOptions& opts) {
-  std::optional<RunRecord> run = opts.run ? store.run(*opts.run) : store.latest_run();
+  // The verdict belongs to a compare: without --run, the latest compare run
+  // (a store holding none is reported by its latest run, which cannot be READY).
+  std::optional<RunRecord> run = opts.run ? store.run(*opts.run) : store.latest_run("compare");
+  if (!run && !opts.run) run = store.latest_run();
   if (!run) {
     if (opts.run)
       throw UsageError("store " + store.path() + " has no run " + std::to_string(*opts.run));
@@ -296,11 +338,24 @@ ReportModel build_report(Store& store, const BuildOptions& opts) {
     }
   }
 
+  if (run->command == "compare") m.later_writes = later_writes(store, *run);
+
   m.big_keys = big_keys(m.totals, opts.sample_limit);
   m.checks = readiness_checks(m);
   Verdict v = verdict(m.checks);
   m.ready = v.ready;
+  m.verdict = v.kind;
   m.reasons = std::move(v.reasons);
+  // A run that writes is described by what it did; it is never READY.
+  if (run->command == "repair" || run->command == "replicate") {
+    m.ready = false;
+    if (is_dry_run(*run))
+      m.verdict = kVerdictDryRun;
+    else if (run->status == "done" && run->exit_code == 0)
+      m.verdict = run->command == "repair" ? kVerdictRepaired : kVerdictReplicated;
+    else
+      m.verdict = kVerdictIncomplete;
+  }
   return m;
 }
 

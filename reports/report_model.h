@@ -27,7 +27,20 @@ struct Check {
   std::string name;  // for people, e.g. "Memory headroom"
   CheckStatus status = CheckStatus::kWarn;
   std::string detail;
+  // A failure because the run did not cover enough to judge (interrupted,
+  // filtered, sampled, databases left out): the verdict is INCOMPLETE rather
+  // than NOT READY, unless another check found a real problem.
+  bool incomplete = false;
 };
+
+// The report's verdict, as the JSON spells it. Only kReady exits 0.
+inline constexpr std::string_view kVerdictReady = "READY";
+inline constexpr std::string_view kVerdictNotReady = "NOT_READY";
+inline constexpr std::string_view kVerdictIncomplete = "INCOMPLETE";
+// What a run that writes did; never a verdict on the cutover.
+inline constexpr std::string_view kVerdictRepaired = "REPAIRED";
+inline constexpr std::string_view kVerdictReplicated = "REPLICATED";
+inline constexpr std::string_view kVerdictDryRun = "DRY_RUN";
 
 struct NamedCount {
   std::string name;
@@ -112,13 +125,18 @@ struct ReportModel {
   std::optional<ParentRun> parent;
   BigKeys big_keys;
 
+  // Repair/replicate runs of the store that wrote to this (compare) run's
+  // target after it finished (redacted endpoints), oldest first.
+  std::vector<RunRecord> later_writes;
+
   std::vector<Check> checks;
   bool ready = false;
-  std::vector<std::string> reasons;  // failures first, then warnings
+  std::string verdict = std::string(kVerdictNotReady);  // one of the kVerdict* values
+  std::vector<std::string> reasons;                     // failures first, then warnings
 };
 
 struct BuildOptions {
-  std::optional<int64_t> run;  // unset = the latest run
+  std::optional<int64_t> run;  // unset = the latest compare run (else the latest run)
   size_t sample_limit = 100;
   int64_t now_ms = 0;  // generated_ms; passed in so the builder stays pure
 };
@@ -126,6 +144,11 @@ struct BuildOptions {
 // Reads the store, never writes it. Throws UsageError for an unknown run id
 // and StoreError when the store has no run at all (or cannot be read).
 ReportModel build_report(Store& store, const BuildOptions& opts);
+
+// The verdict for people: "NOT READY" for kVerdictNotReady, and the banner
+// heading, e.g. "INCOMPLETE: no verdict for cutover".
+std::string verdict_text(std::string_view verdict);
+std::string verdict_heading(std::string_view verdict);
 
 // The fixed TTL drift buckets (exposed for tests and the chart legend).
 std::vector<TtlBucket> ttl_drift_buckets();

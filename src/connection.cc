@@ -58,7 +58,15 @@ void Connection::handshake() {
                                 ": give a password in the URI, --*-pass or MIGCHECK_*_PASS",
                             false);
     if (cmd == "AUTH")
-      throw ConnectionError("authentication failed for " + name + ": " + r.str, false);
+      // redis://word@host takes `word` as a password (as redis-cli does): a
+      // user name given that way fails here, so say how to give one.
+      throw ConnectionError(
+          "authentication failed for " + name + ": " + r.str +
+              (ep_.user.empty() ? " (a URI's redis://secret@host is a password alone; give a "
+                                  "user as redis://user:password@host or with --source-user / "
+                                  "--target-user)"
+                                : ""),
+          false);
     // CLIENT may be refused by ACLs (the name is cosmetic), INFO too (then
     // restarts go unnoticed, and RestartWatch says so).
     if (cmd == "CLIENT" || cmd == "INFO") continue;

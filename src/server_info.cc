@@ -57,6 +57,71 @@ bool small_enough_to_dump(Client& client, size_t node, const std::string& key) {
   return n.integer <= (t == "string" ? kDumpProbeMaxBytes : kDumpProbeMaxElements);
 }
 
+// One real DUMP tells which RDB version payloads carry.
+void probe_rdb_version(Client& client, const std::vector<size_t>& scan, ServerFacts& f) {
+  // Never write to find out, and DUMP only a small key: a 512 MB value would
+  // block the server while it is serialized, and land whole in our memory.
+  f.rdb_version_note = "unknown (empty database)";
+  for (size_t node : scan) {
+    Reply key;
+    for (int attempt = 0; attempt < kDumpProbeAttempts; ++attempt) {
+      key = client.on_node(node, {"RANDOMKEY"});
+      if (!key.is_string() || small_enough_to_dump(client, node, key.str)) break;
+      f.rdb_version_note = "unknown (no small key found to DUMP)";
+      key = Reply{};
+    }
+    if (key.is_error()) {
+      f.rdb_version_note = "unknown (RANDOMKEY not allowed)";
+      break;
+    }
+    if (!key.is_string()) continue;
+    Reply dump = client.on_node(node, {"DUMP", key.str});
+    if (dump.is_error()) {
+      f.rdb_version_note = "unknown (DUMP not allowed: " + dump.str + ")";
+      break;
+    }
+    if (dump.is_string()) {
+      f.rdb_version = dump_rdb_version(dump.str);
+      if (f.rdb_version) f.rdb_version_note.clear();
+      break;
+    }
+  }
+}
+
+// INFO refused: the keys of the connected db (DBSIZE is a read), the
+// topology the client found, and the list of what could not be checked.
+void refused_info(Client& client, const std::vector<size_t>& scan, ServerFacts& f) {
+  f.info_allowed = false;
+  f.keyspace_known = false;
+  f.used_memory = -1;
+  f.maxmemory = -1;
+  f.notify_keyspace_events = "unknown (INFO not allowed)";
+  f.unchecked = {
+      "server restarts during the run (INFO refused)",
+      "engine, version, memory and eviction policy (INFO refused)",
+      "keys of databases other than db" + std::to_string(client.seed().db) + " (INFO refused)",
+  };
+  if (auto v = config_get(client, scan.empty() ? 0 : scan.front(), "notify-keyspace-events")) {
+    f.config_allowed = true;
+    f.notify_keyspace_events = *v;
+  } else {
+    f.unchecked.push_back("settings such as notify-keyspace-events (CONFIG refused)");
+  }
+  if (f.identity && !f.identity->gaps.empty())
+    f.unchecked.push_back("server identity, told by its address only (INFO refused)");
+  int64_t keys = 0;
+  bool counted = false;
+  for (size_t node : scan) {
+    Reply n = client.on_node(node, {"DBSIZE"});
+    if (n.is_integer()) keys += n.integer, counted = true;
+  }
+  if (counted) f.keys_per_db[client.seed().db] = keys;
+  for (size_t i = 0; i < client.nodes().size(); ++i) {
+    const NodeInfo& n = client.nodes()[i];
+    f.nodes.push_back({n.endpoint.address(), n.primary ? "primary" : "replica", n.slots, 0});
+  }
+}
+
 }  // namespace
 
 std::optional<int> dump_rdb_version(std::string_view payload) {
@@ -79,7 +144,14 @@ ServerFacts gather_facts(Client& client) {
   auto scan = client.scan_nodes();
   size_t first = scan.empty() ? 0 : scan.front();
 
+  f.identity = probe_identity(client);
   Reply info = client.on_node(first, {"INFO"});
+  if (info.is_error()) {
+    // A user limited to @read: what INFO tells stays unknown, and says so.
+    refused_info(client, scan, f);
+    probe_rdb_version(client, scan, f);
+    return f;
+  }
   if (!info.is_string())
     throw ProtocolError("INFO failed on " + client.display() + ": " + info.summary());
   const std::string& text = info.str;
@@ -121,34 +193,7 @@ ServerFacts gather_facts(Client& client) {
     f.notify_keyspace_events = "unknown (CONFIG not allowed)";
   }
 
-  // One real DUMP tells which RDB version payloads carry. Never write to find
-  // out, and DUMP only a small key: a 512 MB value would block the server
-  // while it is serialized, and land whole in our memory.
-  f.rdb_version_note = "unknown (empty database)";
-  for (size_t node : scan) {
-    Reply key;
-    for (int attempt = 0; attempt < kDumpProbeAttempts; ++attempt) {
-      key = client.on_node(node, {"RANDOMKEY"});
-      if (!key.is_string() || small_enough_to_dump(client, node, key.str)) break;
-      f.rdb_version_note = "unknown (no small key found to DUMP)";
-      key = Reply{};
-    }
-    if (key.is_error()) {
-      f.rdb_version_note = "unknown (RANDOMKEY not allowed)";
-      break;
-    }
-    if (!key.is_string()) continue;
-    Reply dump = client.on_node(node, {"DUMP", key.str});
-    if (dump.is_error()) {
-      f.rdb_version_note = "unknown (DUMP not allowed: " + dump.str + ")";
-      break;
-    }
-    if (dump.is_string()) {
-      f.rdb_version = dump_rdb_version(dump.str);
-      if (f.rdb_version) f.rdb_version_note.clear();
-      break;
-    }
-  }
+  probe_rdb_version(client, scan, f);
   return f;
 }
 
@@ -182,6 +227,10 @@ nlohmann::json to_json(const ServerFacts& f) {
     nodes.push_back({{"address", n.address}, {"role", n.role}, {"slots", slots}, {"keys", n.keys}});
   }
   j["nodes"] = nodes;
+  j["info_allowed"] = f.info_allowed;
+  j["keyspace_known"] = f.keyspace_known;
+  if (!f.unchecked.empty()) j["unchecked"] = f.unchecked;
+  if (f.identity) j["identity"] = to_json(*f.identity);
   return j;
 }
 
@@ -214,6 +263,13 @@ ServerFacts facts_from_json(const nlohmann::json& j) {
         for (const auto& s : n["slots"]) nf.slots.emplace_back(s[0].get<int>(), s[1].get<int>());
       f.nodes.push_back(nf);
     }
+  f.info_allowed = j.value("info_allowed", true);
+  f.keyspace_known = j.value("keyspace_known", true);
+  if (auto it = j.find("unchecked"); it != j.end() && it->is_array())
+    for (const auto& u : *it)
+      if (u.is_string()) f.unchecked.push_back(u.get<std::string>());
+  if (auto it = j.find("identity"); it != j.end() && it->is_object())
+    f.identity = identity_from_json(*it);
   return f;
 }
 

@@ -1,7 +1,8 @@
 // What migcheck knows about a server: engine, version, topology, memory,
-// eviction, keyspace notifications and the RDB version of its DUMP payloads.
-// Gathered read-only (INFO, CONFIG GET, RANDOMKEY + DUMP); a refused CONFIG
-// is a fact ("unknown (CONFIG not allowed)"), never a failure.
+// eviction, keyspace notifications, the RDB version of its DUMP payloads and
+// its identity (run_id, cluster node ids). Gathered read-only (INFO, CONFIG
+// GET, RANDOMKEY + DUMP); a refused CONFIG or INFO is a fact ("unknown (CONFIG
+// not allowed)", unchecked), never a failure.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "client.h"
+#include "identity.h"
 
 namespace migcheck {
 
@@ -39,6 +41,13 @@ struct ServerFacts {
   std::optional<int> rdb_version;  // read off a real DUMP
   std::string rdb_version_note;    // why it is unknown
   std::vector<NodeFacts> nodes;    // cluster topology (one entry standalone)
+  // INFO refused (a user limited to @read): engine, memory, restarts and the
+  // other dbs are unknown; keys_per_db then holds the connected db alone
+  // (DBSIZE), and keyspace_known is false.
+  bool info_allowed = true;
+  bool keyspace_known = true;
+  std::vector<std::string> unchecked;      // what could not be checked, for people
+  std::optional<ServerIdentity> identity;  // recorded since identities are
 };
 
 ServerFacts gather_facts(Client& client);

@@ -40,6 +40,8 @@ ServerFacts report_source_facts() {
   f.config_allowed = true;
   f.rdb_version = 11;
   f.nodes = {NodeFacts{"10.0.0.5:6380", "primary", {}, 1050}};
+  f.identity =
+      ServerIdentity{{"5a1d9c0e7b3f4a2c8d6e1f0a9b8c7d6e5f4a3b2c"}, {}, {"10.0.0.5:6380"}, {}, 1};
   return f;
 }
 
@@ -59,6 +61,8 @@ ServerFacts report_target_facts() {
   f.config_allowed = true;
   f.rdb_version = 11;
   f.nodes = {NodeFacts{"10.0.1.9:6379", "primary", {}, 1050}};
+  f.identity =
+      ServerIdentity{{"9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d"}, {}, {"10.0.1.9:6379"}, {}, 1};
   return f;
 }
 

@@ -327,7 +327,9 @@ TEST_CASE("report: JSON of a repair run shows the compare it repaired and its ou
   CHECK(j["repair"]["failures"][1]["key"] == kImgKey);
   CHECK(*base64_decode(j["repair"]["failures"][2]["key_base64"].get<std::string>()) == kBinaryKey);
 
-  CHECK(j["verdict"] == "NOT_READY");
+  // A repair is described, never READY: 3 keys failed, so it is incomplete.
+  CHECK(j["verdict"] == "INCOMPLETE");
+  CHECK(check(m.checks, "verification").status == CheckStatus::kFail);
   CHECK(check(m.checks, "outcomes").status == CheckStatus::kFail);
   CHECK(check(m.checks, "outcomes").name == "Repair outcomes");
   // No verification round of its own: the differences cannot be judged.
@@ -342,14 +344,13 @@ TEST_CASE("report: JSON of an interrupted replicate run without target facts", "
   ReportTempDir dir;
   Store store(dir.file("m.db"));
   ReportRuns runs = populate_report_store(store);
-  ReportModel m =
-      build_report(store, {.run = std::nullopt, .sample_limit = 100, .now_ms = 0});  // latest
+  ReportModel m = build_report(store, {.run = runs.replicate, .sample_limit = 100, .now_ms = 0});
   REQUIRE(m.run.id == runs.replicate);
   std::string text = report_json_text(m);
   json j = json::parse(text);
   require_valid(j);
 
-  CHECK(j["verdict"] == "NOT_READY");
+  CHECK(j["verdict"] == "INCOMPLETE");
   CHECK(j["run"]["status"] == "interrupted");
   CHECK(j["run"]["source"] == "redis://admin@10.0.0.5:6379");
   CHECK(text.find("hunter2") == std::string::npos);
@@ -786,9 +787,9 @@ TEST_CASE("report: CLI writes both formats next to the store", "[report][cli]") 
   }
   CliResult r = run_migcheck_cli({"report", "--store", db});
   INFO(r.err);
-  CHECK(r.exit_code == 1);  // the latest run, replicate, was interrupted
-  fs::path json_path = dir.path() / ("migcheck-report-" + std::to_string(runs.replicate) + ".json");
-  fs::path html_path = dir.path() / ("migcheck-report-" + std::to_string(runs.replicate) + ".html");
+  CHECK(r.exit_code == 1);  // the latest compare run, with differences
+  fs::path json_path = dir.path() / ("migcheck-report-" + std::to_string(runs.compare) + ".json");
+  fs::path html_path = dir.path() / ("migcheck-report-" + std::to_string(runs.compare) + ".html");
   REQUIRE(fs::exists(json_path));
   REQUIRE(fs::exists(html_path));
   CHECK_THAT(r.err, ContainsSubstring("NOT READY"));
@@ -952,11 +953,19 @@ TEST_CASE("report: end to end on real servers: compare, repair, compare again",
   r = migcheck({"repair", source.uri(), target.uri(), "--delete-extra"});
   INFO(r.err);
   CHECK(r.exit_code == 0);
+  // Without --run, report describes the latest compare, which the repair
+  // made stale.
   r = migcheck({"report", "--format", "json", "--out", "-"});
+  j = json::parse(r.out);
+  CHECK(j["run"]["command"] == "compare");
+  CHECK(check(json_checks(j), "written_after") == "fail");
+  r = migcheck({"report", "--run", "2", "--format", "json", "--out", "-"});
+  CHECK(r.exit_code == 1);
   j = json::parse(r.out);
   require_valid(j);
   CHECK(j["run"]["command"] == "repair");
   CHECK(j["parent"]["command"] == "compare");
+  CHECK(j["verdict"] == "REPAIRED");
   CHECK(j["repair"]["failed"] == 0);
   CHECK(check(json_checks(j), "outcomes") == "pass");
 
