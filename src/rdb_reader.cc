@@ -101,6 +101,12 @@ void RdbInput::fail_at(uint64_t off, std::string_view expected) const {
                  off);
 }
 
+void RdbInput::fail_short(uint64_t n, std::string_view what) const {
+  // fail_at() adds "(file truncated)" itself when nothing is left.
+  fail(std::string(what) + " of " + std::to_string(n) + " bytes, but " +
+       std::to_string(remaining()) + " are left" + (remaining() ? " (file truncated)" : ""));
+}
+
 void RdbInput::flush_consumed() {
   if (pos_ > done_) {
     std::string_view part(buf_ + done_, pos_ - done_);
@@ -131,7 +137,7 @@ bool RdbInput::fill(size_t need) {
 }
 
 const char* RdbInput::take(size_t n, std::string_view what) {
-  if (!fill(n)) fail(what);
+  if (!fill(n)) fail_short(n, what);
   const char* p = buf_ + pos_;
   pos_ += n;
   return p;
@@ -154,7 +160,7 @@ uint64_t RdbInput::u64le(std::string_view what) {
 }
 
 void RdbInput::read(char* dst, size_t n, std::string_view what) {
-  if (n > remaining()) fail(what);
+  if (n > remaining()) fail_short(n, what);
   while (n > 0) {
     if (pos_ == len_ && !fill(1)) fail(what);
     size_t k = std::min(n, len_ - pos_);
@@ -166,14 +172,14 @@ void RdbInput::read(char* dst, size_t n, std::string_view what) {
 }
 
 void RdbInput::append(std::string& out, uint64_t n, std::string_view what) {
-  if (n > remaining()) fail(what);
+  if (n > remaining()) fail_short(n, what);
   const size_t start = out.size();
   out.resize(start + n);
   read(out.data() + start, n, what);
 }
 
 void RdbInput::skip(uint64_t n, std::string_view what) {
-  if (n > remaining()) fail(what);
+  if (n > remaining()) fail_short(n, what);
   while (n > 0) {
     if (pos_ == len_ && !fill(1)) fail(what);
     size_t k = static_cast<size_t>(std::min<uint64_t>(n, len_ - pos_));
@@ -237,7 +243,7 @@ void RdbInput::string_encoded(uint64_t enc, std::string& out, std::string_view w
       // An LZF token expands to at most 264 bytes from 2 input bytes.
       if (ulen > kMaxString || ulen > clen * 132 + 32)
         fail_at(at, std::string(what) + " (an LZF size that fits its compressed length)");
-      if (clen > remaining()) fail(what);
+      if (clen > remaining()) fail_short(clen, what);
       std::string packed;
       append(packed, clen, what);
       if (!lzf_decompress(packed, static_cast<size_t>(ulen), out))
@@ -269,7 +275,7 @@ void RdbInput::string_chunks(const std::function<void(std::string_view)>& sink, 
     sink(buf);
     return;
   }
-  if (l.value > remaining()) fail(what);
+  if (l.value > remaining()) fail_short(l.value, what);
   uint64_t left = l.value;
   if (left == 0) sink({});
   while (left > 0) {

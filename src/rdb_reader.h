@@ -43,6 +43,8 @@ class RdbInput {
 
   [[noreturn]] void fail(std::string_view expected) const;
   [[noreturn]] void fail_at(uint64_t offset, std::string_view expected) const;
+  // A declared size larger than what is left of the input.
+  [[noreturn]] void fail_short(uint64_t n, std::string_view what) const;
 
   uint8_t u8(std::string_view what);
   uint32_t u32le(std::string_view what);

@@ -38,7 +38,7 @@ TEST_CASE("rdb reader: integer, raw and LZF strings; pieces", "[rdb]") {
   w.lzf_str(std::string("\x02"
                         "abc"
                         "\x60\x02",
-                        5),
+                        6),
             8);  // abc + 5 back at distance 3
   w.str(std::string(10, 'z'));
   const std::string bytes = w.out;
@@ -64,7 +64,7 @@ TEST_CASE("rdb reader: LZF rejects references before the start and wrong sizes",
   CHECK(lzf_decompress(std::string("\x02"
                                    "abc"
                                    "\x60\x02",
-                                   5),
+                                   6),
                        8, out));
   CHECK(out == "abcabcab");
   out.clear();
@@ -97,7 +97,7 @@ TEST_CASE("rdb reader: doubles, CRC of consumed bytes, capture, offsets in error
   CHECK(cap == "\xff");
   CHECK(in.crc() == crc64(0, std::string_view(bytes).substr(0, 7)));
   CHECK_THROWS_WITH(in.text_double("a score"),
-                    ContainsSubstring("f.rdb: offset 7: expected a score (a number)"));
+                    ContainsSubstring("f.rdb: offset 8: expected a score (a number)"));
 }
 
 TEST_CASE("rdb reader: a framed DUMP payload is accepted by RESTORE", "[rdb][integration]") {
