@@ -115,3 +115,15 @@ TEST_CASE("rdb info: truncated or corrupt file is one line with the offset, exit
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, ContainsSubstring("cannot open"));
 }
+
+TEST_CASE("rdb info: commands that do not read snapshot files yet say so, exit 2",
+          "[rdb][integration]") {
+  const std::string path = temp_file("src.rdb", t::sample_rdb());
+  t::TestServer target;
+  for (const std::string& src : {path, "file://" + path}) {
+    auto r = run_migcheck({"compare", src, target.uri(), "--rounds", "1"});
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, ContainsSubstring("is a snapshot file"));
+  }
+  std::remove(path.c_str());
+}
