@@ -8,6 +8,7 @@
 #include <catch2/catch_test_macros.hpp>
 
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
@@ -95,14 +96,10 @@ ServerOptions non_compact(const std::string& binary) {
   return o;
 }
 
-void check_file_equals_server(TestServer& srv) {
-  load_everything(srv);
-  REQUIRE(srv.cmd({"SAVE"}) == "OK");
-  std::map<std::pair<int, std::string>, RdbKeyState> file;
-  const int version = digest_rdb_file(srv.dir() + "/dump.rdb", [&](const RdbKeyState& s) {
-    file[{s.db, s.key}] = s;
-  });
-  CHECK(version >= 10);
+using FileStates = std::map<std::pair<int, std::string>, RdbKeyState>;
+
+// Every key of the file digests as the KeyReader digests it on `srv`.
+void check_digests(FileStates& file, TestServer& srv) {
   REQUIRE(file.size() == 24);
   const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
                           std::chrono::system_clock::now().time_since_epoch())
@@ -129,6 +126,20 @@ void check_file_equals_server(TestServer& srv) {
       }
     }
   }
+}
+
+FileStates read_file(const std::string& path) {
+  FileStates file;
+  const int version = digest_rdb_file(path, [&](const RdbKeyState& s) { file[{s.db, s.key}] = s; });
+  CHECK(version >= 10);
+  return file;
+}
+
+void check_file_equals_server(TestServer& srv) {
+  load_everything(srv);
+  REQUIRE(srv.cmd({"SAVE"}) == "OK");
+  FileStates file = read_file(srv.dir() + "/dump.rdb");
+  check_digests(file, srv);
   // The big stream has one digest however it is read; a change is seen.
   srv.cmd({"XADD", "st", "8-0", "f", "new"});
   Client client(parse_uri(srv.uri()), ClientOptions{});
@@ -148,6 +159,21 @@ TEST_CASE("rdb digest: Redis 7.0 compact encodings, file digests equal live dige
 TEST_CASE("rdb digest: Redis 7.0 non-compact encodings", "[rdb][integration]") {
   TestServer srv(non_compact("redis-server"));
   check_file_equals_server(srv);
+}
+
+TEST_CASE("rdb digest: a Redis 7.0 file loaded into Valkey 8.0 digests as the loaded keys",
+          "[rdb][integration]") {
+  TestServer redis(non_compact("redis-server"));
+  load_everything(redis);
+  REQUIRE(redis.cmd({"SAVE"}) == "OK");
+  FileStates file = read_file(redis.dir() + "/dump.rdb");
+  TestServer valkey(ServerOptions{.binary = "valkey-server"});
+  valkey.stop();
+  std::filesystem::copy_file(redis.dir() + "/dump.rdb", valkey.dir() + "/dump.rdb",
+                             std::filesystem::copy_options::overwrite_existing);
+  valkey.restart();  // loads the file, re-encoded with Valkey's compact defaults
+  REQUIRE(valkey.cmd({"DBSIZE"}) == "21");
+  check_digests(file, valkey);
 }
 
 TEST_CASE("rdb digest: Valkey 8.0 compact and non-compact encodings", "[rdb][integration]") {
