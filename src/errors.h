@@ -2,6 +2,7 @@
 // its one-line message and exits 2. Per-key outcomes are data, never these.
 #pragma once
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 
@@ -32,6 +33,13 @@ struct ProtocolError : Error {
 // The SQLite store: not ours, newer schema, I/O failure, full disk.
 struct StoreError : Error {
   using Error::Error;
+};
+
+// A snapshot (.rdb) file that is truncated, corrupt or uses something we do
+// not read: `offset` is the byte where reading stopped.
+struct RdbError : Error {
+  RdbError(const std::string& what, uint64_t offset) : Error(what), offset(offset) {}
+  uint64_t offset;
 };
 
 // SIGINT/SIGTERM observed: the run was checkpointed and stops with exit 2.

@@ -1,4 +1,5 @@
 // `migcheck info URI...`: what each endpoint is, in text or JSON.
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -7,8 +8,10 @@
 #include "commands.h"
 #include "duration.h"
 #include "log.h"
+#include "rdb_info.h"
 #include "sentinel.h"
 #include "server_info.h"
+#include "uri.h"
 
 namespace migcheck {
 namespace {
@@ -82,6 +85,19 @@ int run_info(const InfoOptions& o) {
   log::set_quiet(o.common.quiet);
   nlohmann::json all = nlohmann::json::array();
   for (size_t i = 0; i < o.uris.size(); ++i) {
+    if (auto path = snapshot_path(o.uris[i])) {  // a snapshot file: summarised, not connected to
+      const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+      RdbSummary s = summarize_rdb(*path, 20, now);
+      if (o.json)
+        all.push_back(to_json(s));
+      else {
+        if (i) std::printf("\n");
+        print_text(s, stdout);
+      }
+      continue;
+    }
     SideOptions side = i == 1 ? o.common.target : o.common.source;
     if (i > 1) side = SideOptions{};
     side.uri = o.uris[i];
@@ -110,7 +126,8 @@ void add_info_command(CLI::App& app, Runner& run) {
   auto* sub = app.add_subcommand(
       "info", "Show engine, version, topology, memory and settings of endpoints");
   sub->add_option("uri", opts->uris,
-                  "endpoint URIs (--source-* flags apply to the first, --target-* to the second)")
+                  "endpoint URIs or snapshot files (--source-* flags apply to the first, "
+                  "--target-* to the second)")
       ->required();
   sub->add_flag("--json", opts->json, "machine-readable output");
   add_side_flags(*sub, opts->common.source, "source");

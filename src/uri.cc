@@ -236,4 +236,18 @@ std::string Endpoint::display() const {
   return out;
 }
 
+std::optional<std::string> snapshot_path(std::string_view uri) {
+  if (uri.starts_with("file://")) {
+    std::string_view path = uri.substr(7);
+    if (!path.starts_with("/"))
+      throw UsageError("file:// URI needs an absolute path (file:///path/dump.rdb)");
+    return percent_decode(path);
+  }
+  if (uri.find("://") != std::string_view::npos) return std::nullopt;
+  if (uri.starts_with("/") || uri.starts_with("./") || uri.starts_with("../") ||
+      uri.ends_with(".rdb"))
+    return std::string(uri);
+  return std::nullopt;
+}
+
 }  // namespace migcheck

@@ -59,6 +59,12 @@ struct Endpoint {
 // redis://. Throws UsageError with a message that never contains the password.
 Endpoint parse_uri(std::string_view uri);
 
+// A snapshot file given where an endpoint URI is accepted: "file:///path",
+// or a bare path that no host:port can be (starting with '/', "./" or
+// "../", or ending in ".rdb"). The file's path; nullopt for server URIs.
+// Throws UsageError for a file:// URI naming a host or no path.
+std::optional<std::string> snapshot_path(std::string_view uri);
+
 // Percent-decoding for the userinfo part; throws UsageError on bad escapes.
 std::string percent_decode(std::string_view s);
 

@@ -1,0 +1,109 @@
+// Snapshot values into the canonical digests of digest.h.
+#include "rdb_digest.h"
+
+#include "rdb_reader.h"
+
+namespace migcheck {
+namespace {
+
+ValueKind value_kind(RdbKind k) {
+  switch (k) {
+    case RdbKind::List:
+      return ValueKind::List;
+    case RdbKind::Set:
+      return ValueKind::Set;
+    case RdbKind::Zset:
+      return ValueKind::Zset;
+    case RdbKind::Hash:
+      return ValueKind::Hash;
+    default:
+      return ValueKind::List;
+  }
+}
+
+}  // namespace
+
+RdbDigestVisitor::RdbDigestVisitor(Sink sink, RdbDigestOptions opts)
+    : sink_(std::move(sink)), opts_(std::move(opts)) {}
+
+bool RdbDigestVisitor::begin_key(const RdbKey& key) {
+  if (opts_.want && !opts_.want(key)) return false;
+  state_.db = key.db;
+  state_.key.assign(key.key);
+  state_.expire_ms = key.expire_ms;
+  state_.digest = {};
+  state_.size = 0;
+  state_.type_name = rdb_kind_name(key.kind);
+  state_.type = key.kind == RdbKind::Module ? ValueType::Other : value_type_from(state_.type_name);
+  switch (key.kind) {
+    case RdbKind::String:
+      str_ = StringDigest();
+      break;
+    case RdbKind::Stream:
+      stream_ = StreamDigest();
+      stream_length_ = 0;
+      break;
+    case RdbKind::Module:
+      break;
+    default:
+      coll_.reset(value_kind(key.kind));
+  }
+  return true;
+}
+
+void RdbDigestVisitor::hash_field(std::string_view f, std::string_view v, int64_t expire_ms) {
+  if (expire_ms > 0 && opts_.now_ms > 0 && expire_ms <= opts_.now_ms) return;
+  coll_.add_hash_field(f, v);
+}
+
+void RdbDigestVisitor::stream_meta(const RdbStreamMeta& meta) {
+  stream_length_ = static_cast<int64_t>(meta.length);
+  const bool ext = opts_.stream_extended_meta;
+  stream_.set_meta(meta.last_id, ext ? meta.entries_added : std::nullopt,
+                   ext && meta.max_deleted_id
+                       ? std::optional<std::string_view>(*meta.max_deleted_id)
+                       : std::nullopt);
+}
+
+void RdbDigestVisitor::stream_group(std::string_view name, std::string_view last_id,
+                                    std::optional<int64_t> entries_read) {
+  stream_.set_group(name, last_id, opts_.stream_extended_meta ? entries_read : std::nullopt);
+}
+
+void RdbDigestVisitor::module_value(std::string_view type_name, std::string_view serialized) {
+  state_.type_name.assign(type_name);
+  // The canonical module digest takes a DUMP payload; its footer is not hashed.
+  state_.digest = digest_dump(type_name, frame_dump_payload(serialized, 0));
+  state_.size = -1;
+}
+
+void RdbDigestVisitor::end_key(uint64_t serialized_bytes) {
+  state_.serialized_bytes = serialized_bytes;
+  switch (state_.type) {
+    case ValueType::String:
+      state_.digest = str_.finish();
+      state_.size = static_cast<int64_t>(str_.size());
+      break;
+    case ValueType::Stream:
+      state_.digest = stream_.finish();
+      state_.size = stream_length_;
+      break;
+    case ValueType::Other:
+      break;
+    default:
+      state_.digest = coll_.finish();
+      state_.size = static_cast<int64_t>(coll_.count());
+  }
+  sink_(state_);
+}
+
+int digest_rdb_file(const std::string& path, const RdbDigestVisitor::Sink& sink,
+                    RdbDigestOptions opts) {
+  RdbInput in(path);
+  RdbDigestVisitor v(sink, std::move(opts));
+  RdbParser p(in, v);
+  p.run();
+  return p.version();
+}
+
+}  // namespace migcheck

@@ -1,0 +1,208 @@
+// Ziplist, listpack, intset and zipmap walkers; every read is bounds-checked
+// against the blob, so no corrupt blob reads outside it.
+#include "rdb_encodings.h"
+
+#include <charconv>
+
+#include "errors.h"
+
+namespace migcheck {
+namespace {
+
+class Cursor {
+ public:
+  Cursor(std::string_view blob, const BlobContext& ctx, const char* kind)
+      : b_(blob), ctx_(ctx), kind_(kind) {}
+  size_t pos() const { return pos_; }
+  bool at_end() const { return pos_ >= b_.size(); }
+  [[noreturn]] void fail(std::string_view expected) const {
+    uint64_t off = ctx_.base + pos_;
+    throw RdbError(std::string(ctx_.file) + ": offset " + std::to_string(off) + ": expected " +
+                       std::string(expected) + " in a " + kind_,
+                   off);
+  }
+  void need(uint64_t n, std::string_view what) const {
+    if (n > b_.size() - pos_) fail(what);
+  }
+  uint8_t u8(std::string_view what) {
+    need(1, what);
+    return static_cast<uint8_t>(b_[pos_++]);
+  }
+  // Little-endian unsigned of n bytes.
+  uint64_t le(size_t n, std::string_view what) {
+    need(n, what);
+    uint64_t v = 0;
+    for (size_t i = n; i-- > 0;) v = (v << 8) | static_cast<uint8_t>(b_[pos_ + i]);
+    pos_ += n;
+    return v;
+  }
+  uint64_t be(size_t n, std::string_view what) {
+    need(n, what);
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; ++i) v = (v << 8) | static_cast<uint8_t>(b_[pos_ + i]);
+    pos_ += n;
+    return v;
+  }
+  std::string_view bytes(uint64_t n, std::string_view what) {
+    need(n, what);
+    auto s = b_.substr(pos_, n);
+    pos_ += n;
+    return s;
+  }
+  void skip(uint64_t n, std::string_view what) { bytes(n, what); }
+
+ private:
+  std::string_view b_;
+  const BlobContext& ctx_;
+  const char* kind_;
+  size_t pos_ = 0;
+};
+
+int64_t sign_extend(uint64_t v, int bits) {
+  const uint64_t m = 1ull << (bits - 1);
+  return static_cast<int64_t>((v ^ m) - m);
+}
+
+void emit_int(const ElementSink& sink, int64_t v) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  sink(std::string_view(buf, static_cast<size_t>(r.ptr - buf)));
+}
+
+}  // namespace
+
+void decode_ziplist(std::string_view blob, const BlobContext& ctx, const ElementSink& sink) {
+  Cursor c(blob, ctx, "ziplist");
+  const uint64_t zlbytes = c.le(4, "the ziplist size");
+  if (zlbytes != blob.size())
+    c.fail("a ziplist size equal to the blob's (" + std::to_string(blob.size()) + ")");
+  c.le(4, "the tail offset");
+  c.le(2, "the entry count");
+  for (;;) {
+    uint8_t prev = c.u8("an entry or the end marker");
+    if (prev == 0xff) break;
+    if (prev == 0xfe) c.skip(4, "a 4-byte previous length");
+    const uint8_t enc = c.u8("an entry encoding");
+    switch (enc >> 6) {
+      case 0:
+        sink(c.bytes(enc & 0x3f, "string bytes"));
+        continue;
+      case 1:
+        sink(c.bytes(((enc & 0x3fu) << 8) | c.u8("a 14-bit length"), "string bytes"));
+        continue;
+      case 2:
+        if (enc != 0x80) c.fail("a string encoding");
+        sink(c.bytes(c.be(4, "a 32-bit length"), "string bytes"));
+        continue;
+      default:
+        break;
+    }
+    switch (enc) {
+      case 0xc0:
+        emit_int(sink, sign_extend(c.le(2, "an int16"), 16));
+        break;
+      case 0xd0:
+        emit_int(sink, sign_extend(c.le(4, "an int32"), 32));
+        break;
+      case 0xe0:
+        emit_int(sink, static_cast<int64_t>(c.le(8, "an int64")));
+        break;
+      case 0xf0:
+        emit_int(sink, sign_extend(c.le(3, "an int24"), 24));
+        break;
+      case 0xfe:
+        emit_int(sink, sign_extend(c.le(1, "an int8"), 8));
+        break;
+      default:
+        if (enc >= 0xf1 && enc <= 0xfd) {
+          emit_int(sink, (enc & 0x0f) - 1);
+          break;
+        }
+        c.fail("an entry encoding");
+    }
+  }
+  if (!c.at_end()) c.fail("nothing after the end marker");
+}
+
+void decode_listpack(std::string_view blob, const BlobContext& ctx, const ElementSink& sink) {
+  Cursor c(blob, ctx, "listpack");
+  const uint64_t total = c.le(4, "the listpack size");
+  if (total != blob.size())
+    c.fail("a listpack size equal to the blob's (" + std::to_string(blob.size()) + ")");
+  c.le(2, "the element count");
+  for (;;) {
+    const size_t start = c.pos();
+    const uint8_t b = c.u8("an element or the end marker");
+    if (b == 0xff) break;
+    if ((b & 0x80) == 0) {
+      emit_int(sink, b);
+    } else if ((b & 0xc0) == 0x80) {
+      sink(c.bytes(b & 0x3f, "string bytes"));
+    } else if ((b & 0xe0) == 0xc0) {
+      emit_int(sink, sign_extend(((b & 0x1fu) << 8) | c.u8("a 13-bit int"), 13));
+    } else if ((b & 0xf0) == 0xe0) {
+      sink(c.bytes(((b & 0x0fu) << 8) | c.u8("a 12-bit length"), "string bytes"));
+    } else {
+      switch (b) {
+        case 0xf0:
+          sink(c.bytes(c.le(4, "a 32-bit length"), "string bytes"));
+          break;
+        case 0xf1:
+          emit_int(sink, sign_extend(c.le(2, "an int16"), 16));
+          break;
+        case 0xf2:
+          emit_int(sink, sign_extend(c.le(3, "an int24"), 24));
+          break;
+        case 0xf3:
+          emit_int(sink, sign_extend(c.le(4, "an int32"), 32));
+          break;
+        case 0xf4:
+          emit_int(sink, static_cast<int64_t>(c.le(8, "an int64")));
+          break;
+        default:
+          c.fail("an element encoding");
+      }
+    }
+    // The back-length: the size of encoding + data in 7-bit groups.
+    const uint64_t l = c.pos() - start;
+    const int back = l <= 127 ? 1 : l < 16383 ? 2 : l < 2097151 ? 3 : l < 268435455 ? 4 : 5;
+    c.skip(back, "an element's back-length");
+  }
+  if (!c.at_end()) c.fail("nothing after the end marker");
+}
+
+void decode_intset(std::string_view blob, const BlobContext& ctx, const ElementSink& sink) {
+  Cursor c(blob, ctx, "intset");
+  const uint64_t width = c.le(4, "the intset encoding");
+  if (width != 2 && width != 4 && width != 8) c.fail("an intset encoding of 2, 4 or 8");
+  const uint64_t n = c.le(4, "the intset length");
+  if (n * width != blob.size() - 8) c.fail("as many bytes as the intset length says");
+  for (uint64_t i = 0; i < n; ++i)
+    emit_int(sink, sign_extend(c.le(width, "an integer"), static_cast<int>(width * 8)));
+}
+
+void decode_zipmap(std::string_view blob, const BlobContext& ctx, const ElementSink& sink) {
+  Cursor c(blob, ctx, "zipmap");
+  c.u8("the zipmap length");
+  auto len = [&](std::string_view what) -> uint64_t {
+    uint8_t b = c.u8(what);
+    if (b < 254) return b;
+    if (b == 254) return c.le(4, what);
+    return UINT64_MAX;  // 255: the end
+  };
+  for (;;) {
+    uint64_t klen = len("a field length or the end marker");
+    if (klen == UINT64_MAX) break;
+    std::string_view field = c.bytes(klen, "field bytes");
+    uint64_t vlen = len("a value length");
+    if (vlen == UINT64_MAX) c.fail("a value length");
+    uint8_t free = c.u8("the free byte count");
+    std::string_view value = c.bytes(vlen, "value bytes");
+    c.skip(free, "free bytes");
+    sink(field);
+    sink(value);
+  }
+  if (!c.at_end()) c.fail("nothing after the end marker");
+}
+
+}  // namespace migcheck

@@ -1,0 +1,432 @@
+// The opcode loop and the value types of a snapshot file; compact encodings
+// are walked by rdb_encodings.cc.
+#include "rdb_parser.h"
+
+#include <charconv>
+#include <cstring>
+
+#include "digest.h"
+#include "errors.h"
+#include "rdb_encodings.h"
+
+namespace migcheck {
+namespace {
+
+// Object types and opcodes of rdb.h.
+enum : uint8_t {
+  kString = 0,
+  kList = 1,
+  kSet = 2,
+  kZset = 3,
+  kHash = 4,
+  kZset2 = 5,
+  kModulePreGa = 6,
+  kModule2 = 7,
+  kHashZipmap = 9,
+  kListZiplist = 10,
+  kSetIntset = 11,
+  kZsetZiplist = 12,
+  kHashZiplist = 13,
+  kListQuicklist = 14,
+  kStreamListpacks = 15,
+  kHashListpack = 16,
+  kZsetListpack = 17,
+  kListQuicklist2 = 18,
+  kStreamListpacks2 = 19,
+  kSetListpack = 20,
+  kStreamListpacks3 = 21,
+  kHashMetadataPreGa = 22,
+  kHashListpackExPreGa = 23,
+  kHashMetadata = 24,
+  kHashListpackEx = 25,
+  kOpSlotInfo = 244,
+  kOpFunction2 = 245,
+  kOpFunctionPreGa = 246,
+  kOpModuleAux = 247,
+  kOpIdle = 248,
+  kOpFreq = 249,
+  kOpAux = 250,
+  kOpResizeDb = 251,
+  kOpExpireMs = 252,
+  kOpExpireSec = 253,
+  kOpSelectDb = 254,
+  kOpEof = 255,
+};
+
+std::optional<RdbKind> kind_of(uint8_t t) {
+  switch (t) {
+    case kString:
+      return RdbKind::String;
+    case kList:
+    case kListZiplist:
+    case kListQuicklist:
+    case kListQuicklist2:
+      return RdbKind::List;
+    case kSet:
+    case kSetIntset:
+    case kSetListpack:
+      return RdbKind::Set;
+    case kZset:
+    case kZset2:
+    case kZsetZiplist:
+    case kZsetListpack:
+      return RdbKind::Zset;
+    case kHash:
+    case kHashZipmap:
+    case kHashZiplist:
+    case kHashListpack:
+    case kHashMetadataPreGa:
+    case kHashListpackExPreGa:
+    case kHashMetadata:
+    case kHashListpackEx:
+      return RdbKind::Hash;
+    case kStreamListpacks:
+    case kStreamListpacks2:
+    case kStreamListpacks3:
+      return RdbKind::Stream;
+    case kModulePreGa:
+    case kModule2:
+      return RdbKind::Module;
+    default:
+      return std::nullopt;
+  }
+}
+
+RdbVisitor& null_visitor() {
+  static RdbVisitor v;
+  return v;
+}
+
+}  // namespace
+
+const char* rdb_kind_name(RdbKind k) {
+  switch (k) {
+    case RdbKind::String:
+      return "string";
+    case RdbKind::List:
+      return "list";
+    case RdbKind::Set:
+      return "set";
+    case RdbKind::Zset:
+      return "zset";
+    case RdbKind::Hash:
+      return "hash";
+    case RdbKind::Stream:
+      return "stream";
+    case RdbKind::Module:
+      return "module";
+  }
+  return "?";
+}
+
+std::string module_type_name(uint64_t id) {
+  static constexpr char kChars[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string name(9, ' ');
+  for (int i = 0; i < 9; ++i) name[i] = kChars[(id >> (64 - 6 * (i + 1))) & 63];
+  return name;
+}
+
+void RdbParser::blob(std::string& out, std::string_view what, uint64_t& at) {
+  in_.string(out, what);
+  const uint64_t end = in_.offset();
+  at = end >= out.size() ? end - out.size() : 0;
+}
+
+void RdbParser::run() {
+  char magic[9];
+  in_.read(magic, 9, "the RDB header \"REDISnnnn\"");
+  if (std::memcmp(magic, "REDIS", 5) != 0) in_.fail_at(0, "the RDB header \"REDISnnnn\"");
+  int ver = 0;
+  for (int i = 5; i < 9; ++i) {
+    if (magic[i] < '0' || magic[i] > '9') in_.fail_at(5, "a 4-digit RDB version");
+    ver = ver * 10 + (magic[i] - '0');
+  }
+  if (ver < 1 || ver > 12)
+    in_.fail_at(5, "an RDB version from 1 to 12, got " + std::to_string(ver));
+  version_ = ver;
+  v_.on_version(ver);
+  int db = 0;
+  std::optional<int64_t> expire;
+  std::string key;
+  for (;;) {
+    const uint64_t at = in_.offset();
+    const uint8_t op = in_.u8("an opcode or a value type");
+    switch (op) {
+      case kOpExpireSec:
+        expire = static_cast<int64_t>(in_.u32le("an expiry in seconds")) * 1000;
+        continue;
+      case kOpExpireMs:
+        expire = static_cast<int64_t>(in_.u64le("an expiry in milliseconds"));
+        continue;
+      case kOpIdle:
+        in_.length("an LRU idle time");
+        continue;
+      case kOpFreq:
+        in_.u8("an LFU frequency");
+        continue;
+      case kOpSelectDb: {
+        uint64_t n = in_.length("a db number");
+        if (n > INT32_MAX) in_.fail_at(at + 1, "a db number");
+        db = static_cast<int>(n);
+        continue;
+      }
+      case kOpResizeDb: {
+        uint64_t keys = in_.length("the db size");
+        uint64_t expires = in_.length("the expires size");
+        v_.on_resize_db(db, keys, expires);
+        continue;
+      }
+      case kOpSlotInfo:
+        in_.length("a slot number");
+        in_.length("a slot size");
+        in_.length("a slot's expires size");
+        continue;
+      case kOpAux:
+        in_.string(s1_, "an aux field name");
+        in_.string(s2_, "an aux field value");
+        v_.on_aux(s1_, s2_);
+        continue;
+      case kOpModuleAux: {
+        const uint64_t id = in_.length("a module id");
+        if (in_.length("a module aux 'when' opcode") != 2)
+          in_.fail("a module aux 'when' as an unsigned integer");
+        in_.length("a module aux 'when'");
+        skip_module_body("module aux data");
+        v_.on_module_aux(module_type_name(id));
+        continue;
+      }
+      case kOpFunction2:
+        in_.string(s1_, "a function library");
+        v_.on_function(s1_);
+        continue;
+      case kOpFunctionPreGa:
+        in_.fail_at(at, "no pre-GA function opcode (Redis 7.0 release candidates)");
+      case kOpEof: {
+        if (ver >= 5) {
+          const uint64_t computed = in_.crc();
+          const uint64_t stored = in_.u64le("the CRC64 checksum");
+          if (stored != 0 && stored != computed) {
+            char buf[80];
+            std::snprintf(buf, sizeof buf, "checksum %016llx (the file has %016llx)",
+                          static_cast<unsigned long long>(computed),
+                          static_cast<unsigned long long>(stored));
+            in_.fail_at(in_.offset() - 8, buf);
+          }
+          v_.on_end(stored != 0);
+        } else {
+          v_.on_end(false);
+        }
+        return;
+      }
+      default:
+        break;
+    }
+    auto kind = kind_of(op);
+    if (!kind) in_.fail_at(at, "an opcode or a value type (got " + std::to_string(op) + ")");
+    in_.string(key, "a key name");
+    RdbKey k;
+    k.db = db;
+    k.key = key;
+    k.rdb_type = op;
+    k.kind = *kind;
+    k.expire_ms = expire;
+    k.offset = at;
+    expire.reset();
+    const bool report = v_.begin_key(k);
+    const uint64_t value_at = in_.offset();
+    read_value(k, report);
+    if (report) v_.end_key(in_.offset() - value_at + 1);
+  }
+}
+
+void RdbParser::read_value(const RdbKey& key, bool report) {
+  RdbVisitor& v = report ? v_ : null_visitor();
+  switch (key.kind) {
+    case RdbKind::String:
+      in_.string_chunks([&v](std::string_view c) { v.string_chunk(c); }, 1 << 20, "a string value");
+      return;
+    case RdbKind::List:
+      return read_list(key.rdb_type, report);
+    case RdbKind::Set:
+      return read_set(key.rdb_type, report);
+    case RdbKind::Zset:
+      return read_zset(key.rdb_type, report);
+    case RdbKind::Hash:
+      return read_hash(key.rdb_type, report);
+    case RdbKind::Stream:
+      return read_stream(key.rdb_type, report);
+    case RdbKind::Module:
+      return read_module(key.rdb_type, report);
+  }
+}
+
+void RdbParser::read_list(uint8_t type, bool report) {
+  RdbVisitor& v = report ? v_ : null_visitor();
+  const BlobContext ctx{in_.name(), 0};
+  auto sink = [&v](std::string_view e) { v.list_element(e); };
+  if (type == kList) {
+    for (uint64_t n = in_.length("a list length"); n > 0; --n) {
+      in_.string(s1_, "a list element");
+      v.list_element(s1_);
+    }
+    return;
+  }
+  if (type == kListZiplist) {
+    BlobContext c = ctx;
+    blob(blob_, "a list ziplist", c.base);
+    return decode_ziplist(blob_, c, sink);
+  }
+  for (uint64_t n = in_.length("a quicklist node count"); n > 0; --n) {
+    uint64_t container = 2;
+    if (type == kListQuicklist2) {
+      const uint64_t at = in_.offset();
+      container = in_.length("a quicklist node container");
+      if (container != 1 && container != 2) in_.fail_at(at, "a quicklist container 1 or 2");
+    }
+    BlobContext c = ctx;
+    blob(blob_, "a quicklist node", c.base);
+    if (container == 1)
+      v.list_element(blob_);
+    else if (type == kListQuicklist)
+      decode_ziplist(blob_, c, sink);
+    else
+      decode_listpack(blob_, c, sink);
+  }
+}
+
+void RdbParser::read_set(uint8_t type, bool report) {
+  RdbVisitor& v = report ? v_ : null_visitor();
+  BlobContext c{in_.name(), 0};
+  auto sink = [&v](std::string_view e) { v.set_member(e); };
+  if (type == kSet) {
+    for (uint64_t n = in_.length("a set size"); n > 0; --n) {
+      in_.string(s1_, "a set member");
+      v.set_member(s1_);
+    }
+    return;
+  }
+  blob(blob_, type == kSetIntset ? "an intset" : "a set listpack", c.base);
+  if (type == kSetIntset)
+    decode_intset(blob_, c, sink);
+  else
+    decode_listpack(blob_, c, sink);
+}
+
+void RdbParser::read_zset(uint8_t type, bool report) {
+  RdbVisitor& v = report ? v_ : null_visitor();
+  if (type == kZset || type == kZset2) {
+    for (uint64_t n = in_.length("a sorted set size"); n > 0; --n) {
+      in_.string(s1_, "a sorted set member");
+      double score = type == kZset ? in_.text_double("a score") : in_.binary_double("a score");
+      v.zset_member(s1_, score);
+    }
+    return;
+  }
+  BlobContext c{in_.name(), 0};
+  blob(blob_, "a sorted set ziplist or listpack", c.base);
+  bool have_member = false;
+  auto sink = [&](std::string_view e) {
+    if (!have_member) {
+      s1_.assign(e);
+      have_member = true;
+      return;
+    }
+    auto score = parse_score(e);
+    if (!score) in_.fail_at(c.base, "numeric scores in the sorted set");
+    v.zset_member(s1_, *score);
+    have_member = false;
+  };
+  if (type == kZsetZiplist)
+    decode_ziplist(blob_, c, sink);
+  else
+    decode_listpack(blob_, c, sink);
+  if (have_member) in_.fail_at(c.base, "member/score pairs in the sorted set");
+}
+
+void RdbParser::read_hash(uint8_t type, bool report) {
+  RdbVisitor& v = report ? v_ : null_visitor();
+  if (type == kHash || type == kHashMetadata || type == kHashMetadataPreGa) {
+    const int64_t min_expire =
+        type == kHashMetadata ? static_cast<int64_t>(in_.u64le("the hash's next field expiry")) : 0;
+    for (uint64_t n = in_.length("a hash size"); n > 0; --n) {
+      int64_t exp = 0;
+      if (type != kHash) {
+        const uint64_t ttl = in_.length("a hash field TTL");
+        exp = type == kHashMetadata ? (ttl ? static_cast<int64_t>(ttl) + min_expire - 1 : 0)
+                                    : static_cast<int64_t>(ttl);
+      }
+      in_.string(s1_, "a hash field");
+      in_.string(s2_, "a hash value");
+      v.hash_field(s1_, s2_, exp);
+    }
+    return;
+  }
+  if (type == kHashListpackEx) in_.u64le("the hash's next field expiry");
+  BlobContext c{in_.name(), 0};
+  blob(blob_, "a hash ziplist, zipmap or listpack", c.base);
+  const int per = type == kHashListpackEx || type == kHashListpackExPreGa ? 3 : 2;
+  int at = 0;
+  auto sink = [&](std::string_view e) {
+    if (at == 0) {
+      s1_.assign(e);
+    } else if (at == 1) {
+      s2_.assign(e);
+      if (per == 2) v.hash_field(s1_, s2_, 0);
+    } else {
+      int64_t exp = 0;
+      auto r = std::from_chars(e.data(), e.data() + e.size(), exp);
+      if (r.ec != std::errc() || r.ptr != e.data() + e.size())
+        in_.fail_at(c.base, "integer field TTLs in the hash listpack");
+      v.hash_field(s1_, s2_, exp);
+    }
+    at = (at + 1) % per;
+  };
+  if (type == kHashZipmap)
+    decode_zipmap(blob_, c, sink);
+  else if (type == kHashZiplist)
+    decode_ziplist(blob_, c, sink);
+  else
+    decode_listpack(blob_, c, sink);
+  if (at != 0) in_.fail_at(c.base, "complete field/value entries in the hash");
+}
+
+void RdbParser::read_module(uint8_t type, bool report) {
+  if (type == kModulePreGa)
+    in_.fail("a decodable module value (type 6, written by Redis 4.0 release candidates, is not)");
+  std::string serialized(1, static_cast<char>(type));
+  if (report) in_.begin_capture(&serialized);
+  const uint64_t id = in_.length("a module id");
+  skip_module_body("module value data");
+  if (report) {
+    in_.end_capture();
+    v_.module_value(module_type_name(id), serialized);
+  }
+}
+
+void RdbParser::skip_module_body(std::string_view what) {
+  for (;;) {
+    const uint64_t at = in_.offset();
+    switch (in_.length(what)) {
+      case 0:  // EOF
+        return;
+      case 1:  // signed int
+      case 2:  // unsigned int
+        in_.length(what);
+        break;
+      case 3:  // float
+        in_.skip(4, what);
+        break;
+      case 4:  // double
+        in_.skip(8, what);
+        break;
+      case 5:  // string
+        in_.string(s2_, what);
+        break;
+      default:
+        in_.fail_at(at, std::string(what) + " (a module opcode 0-5)");
+    }
+  }
+}
+
+}  // namespace migcheck
