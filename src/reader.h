@@ -169,6 +169,8 @@ class KeyReader {
   int64_t step_sent_ms_ = 0;
   bool done_ = true;
   bool in_flight_ = false;
+  bool field_expiry_ = false;  // the server has hash-field expiration (probed once)
+  bool field_expiry_probed_ = false;
 };
 
 // One reader's share of an overlapped read.
