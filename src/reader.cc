@@ -192,6 +192,7 @@ void KeyReader::begin(std::span<const std::string> keys, ReadLevel level) {
     s.digest = {};
     s.size = -1;
     s.chunked = false;
+    s.field_expiries = 0;
     s.detail.clear();
     work_[i]->reset();
     active_.push_back(i);
@@ -839,6 +840,7 @@ void KeyReader::finish_ok(size_t i) {
       break;
     default:
       s.digest = w.hfe ? w.hfe->combine(w.coll.finish()) : w.coll.finish();
+      if (w.hfe) s.field_expiries = static_cast<int64_t>(w.hfe->count());
       break;
   }
   s.status = ReadStatus::Ok;

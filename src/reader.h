@@ -72,6 +72,7 @@ struct KeyState {
   Digest128 digest{};              // Full level and status Ok only
   int64_t size = -1;               // bytes (strings), elements (collections), length (streams)
   bool chunked = false;            // a big key, read in more than one chunk
+  int64_t field_expiries = 0;      // hashes: fields with an expiry (Redis 7.4+), in the digest
   std::string detail;              // why Unstable or Error
 
   bool has_expiry() const { return pttl >= 0; }

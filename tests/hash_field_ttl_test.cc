@@ -129,6 +129,8 @@ TEST_CASE("hash field expiry: compare finds a lost one, repair restores it", "[i
   r = run_migcheck({"diffs", "--store", store, "--format", "jsonl"});
   CHECK(r.out.find("\"h\"") != std::string::npos);
   CHECK(r.out.find("\"h2\"") == std::string::npos);
+  // A value difference with a precise detail.
+  CHECK(r.out.find("hash fields with an expiry: 10 on source, 9 on target") != std::string::npos);
   r = run_migcheck({"repair", source.uri(), target.uri(), "--store", store, "--struct"});
   INFO(r.out << r.err);
   CHECK(r.exit_code == 0);
