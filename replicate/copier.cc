@@ -11,6 +11,7 @@
 #include <charconv>
 #include <cstdio>
 #include <deque>
+#include <iterator>
 #include <optional>
 #include <random>
 #include <set>
@@ -857,12 +858,14 @@ void Copier::Impl::build_by_type(Item& it, int64_t abs, Reply& value) {
     if (t == "list")
       bytes = push_chunked(write_cmds, "RPUSH", tmp, e, 1, opts.chunk_elements, opts.chunk_bytes);
     else if (t == "hash") {
-      bytes = push_chunked(write_cmds, "HSET", tmp, e, 2, opts.chunk_elements, opts.chunk_bytes);
-      if (auto lost = field_expiries(it.key, tmp, e, write_cmds)) {
-        write_cmds.resize(first);
+      // Before push_chunked, which moves the field names away.
+      std::vector<Command> expiries;
+      if (auto lost = field_expiries(it.key, tmp, e, expiries)) {
         finish(it, Via::ByType, "failed", lost->first, lost->second, 0, "hash");
         return;
       }
+      bytes = push_chunked(write_cmds, "HSET", tmp, e, 2, opts.chunk_elements, opts.chunk_bytes);
+      std::move(expiries.begin(), expiries.end(), std::back_inserter(write_cmds));
     } else if (t == "set")
       bytes = push_chunked(write_cmds, "SADD", tmp, e, 1, opts.chunk_elements, opts.chunk_bytes);
     else
@@ -1102,8 +1105,10 @@ void Copier::Impl::copy_big(Item& it) {
     cursor = r.elements[0].str;
     auto& e = r.elements[1].elements;
     if (type == "hash") {
+      std::vector<Command> expiries;  // before push_chunked moves the names away
+      if ((field_loss = field_expiries(key, tmp, e, expiries))) return true;
       bytes += push_chunked(w, "HSET", tmp, e, 2, n, opts.chunk_bytes);
-      if ((field_loss = field_expiries(key, tmp, e, w))) return true;
+      std::move(expiries.begin(), expiries.end(), std::back_inserter(w));
     } else if (type == "set")
       bytes += push_chunked(w, "SADD", tmp, e, 1, n, opts.chunk_bytes);
     else

@@ -283,3 +283,29 @@ TEST_CASE("matrix: vector sets onto Valkey 8.1 (no such type) fail per key, clea
   CHECK(r.exit_code == 1);
   std::filesystem::remove(store);
 }
+
+TEST_CASE("matrix: info reads the RDB versions of Redis 8.0 (12) and Valkey 8.1 (11)",
+          "[integration][matrix]") {
+  const std::string r8 = MIGCHECK_REQUIRE_ENGINE("redis-8.0");
+  const std::string v81 = MIGCHECK_REQUIRE_ENGINE("valkey-8.1");
+  t::TestServer redis(t::ServerOptions{.binary = r8});
+  t::TestServer valkey(t::ServerOptions{.binary = v81});
+  // Empty: the release's RDB version is named next to "unknown".
+  auto r = run_migcheck({"info", redis.uri(), valkey.uri()});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("redis 8.0") != std::string::npos);
+  CHECK(r.out.find("writes 12") != std::string::npos);
+  CHECK(r.out.find("writes 11") != std::string::npos);
+  redis.cmd({"SET", "a", "1"});
+  valkey.cmd({"SET", "a", "1"});
+  r = run_migcheck({"info", redis.uri(), valkey.uri(), "--json"});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  auto j = nlohmann::json::parse(r.out);
+  CHECK(j[0]["version"].get<std::string>().rfind("8.0.", 0) == 0);
+  CHECK(j[0]["rdb_version"] == 12);  // read off a real DUMP
+  CHECK(j[1]["engine"] == "valkey");
+  CHECK(j[1]["version"].get<std::string>().rfind("8.1.", 0) == 0);
+  CHECK(j[1]["rdb_version"] == 11);
+}
