@@ -374,11 +374,13 @@ struct Copier::Impl {
   // hash (whole, or the fields of one chunk): HPEXPIREAT commands on `tmp`
   // appended to `out`. A target without field expiration gets a failure
   // naming what would be lost, never a silent loss. Empty: fine; else
-  // {error, detail} for the key's failed outcome.
+  // {error, detail} for the key's failed outcome. `whole` is false for one
+  // chunk of a big hash: the count named is then a lower bound.
   std::optional<std::pair<std::string, std::string>> field_expiries(const std::string& key,
                                                                     const std::string& tmp,
                                                                     std::span<const Reply> pairs,
-                                                                    std::vector<Command>& out) {
+                                                                    std::vector<Command>& out,
+                                                                    bool whole = true) {
     if (!src_field_expiry) return std::nullopt;
     std::vector<std::string_view> fields;
     for (size_t k = 0; k + 1 < pairs.size(); k += 2) fields.push_back(pairs[k].str);
@@ -393,7 +395,8 @@ struct Copier::Impl {
     if (fx.empty()) return std::nullopt;
     if (!tgt_field_expiry)
       return std::make_pair(std::string(),
-                            "not copied: " + std::to_string(fx.size()) +
+                            "not copied: " + std::string(whole ? "" : "at least ") +
+                                std::to_string(fx.size()) +
                                 " of its fields have an expiry (hash-field expiration), which "
                                 "the target cannot hold (Redis 7.4+ only): copying would lose "
                                 "them");
@@ -1106,7 +1109,7 @@ void Copier::Impl::copy_big(Item& it) {
     auto& e = r.elements[1].elements;
     if (type == "hash") {
       std::vector<Command> expiries;  // before push_chunked moves the names away
-      if ((field_loss = field_expiries(key, tmp, e, expiries))) return true;
+      if ((field_loss = field_expiries(key, tmp, e, expiries, false))) return true;
       bytes += push_chunked(w, "HSET", tmp, e, 2, n, opts.chunk_bytes);
       std::move(expiries.begin(), expiries.end(), std::back_inserter(w));
     } else if (type == "set")

@@ -7,6 +7,7 @@
 #include "hash_field_ttl.h"
 
 #include <catch2/catch_test_macros.hpp>
+#include <nlohmann/json.hpp>
 
 #include <unistd.h>
 
@@ -187,6 +188,15 @@ TEST_CASE("hash field expiry: a target without it gets a failed outcome, never a
     }
   });
   CHECK(lost == 2);
+  // The readiness report of that run fails its outcomes check: not ready.
+  r = run_migcheck({"report", "--store", store, "--format", "json", "--out", "-"});
+  INFO(r.out << r.err);
+  auto j = nlohmann::json::parse(r.out);
+  CHECK(j["verdict"] != "READY");
+  bool failed_check = false;
+  for (const auto& c : j["checks"])
+    if (c["id"] == "outcomes") failed_check = c["status"] == "fail";
+  CHECK(failed_check);
   std::filesystem::remove(store);
 }
 
