@@ -21,7 +21,14 @@ void put_u64(std::string& b, uint64_t v) {
 
 bool supports_field_expiry(Client& client, size_t node) {
   Reply r = client.on_node(node, {"COMMAND", "INFO", "HPEXPIRETIME"});
-  return r.is_array() && !r.elements.empty() && r.elements[0].is_array();
+  if (r.is_array()) return !r.elements.empty() && r.elements[0].is_array();
+  // COMMAND refused (a read-only ACL user gets NOPERM, or it is renamed
+  // away): ask the read command itself. Any answer but "unknown command"
+  // (a redirection included: the server knew the command) means it exists.
+  Reply p = client.on_node(node, {"HPEXPIRETIME", "migcheck:probe", "FIELDS", "1", "f"});
+  if (!p.is_error()) return true;
+  const auto code = p.error_code();
+  return code == "MOVED" || code == "ASK";
 }
 
 std::vector<Command> field_expiry_reads(std::string_view key,

@@ -19,7 +19,8 @@
 
 namespace migcheck {
 
-// COMMAND INFO HPEXPIRETIME on one node answers a command: field expiry exists.
+// Whether one node has hash-field expiration: COMMAND INFO HPEXPIRETIME, or
+// where COMMAND is refused, HPEXPIRETIME itself on a probe key (read-only).
 bool supports_field_expiry(Client& client, size_t node);
 
 struct FieldExpiry {

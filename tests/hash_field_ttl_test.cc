@@ -110,6 +110,29 @@ TEST_CASE("hash field expiry: part of a hash's digest, chunked or not", "[integr
   CHECK(read_one(valkey, "plain").digest == read_one(s, "plain").digest);
 }
 
+TEST_CASE("hash field expiry: read by a read-only user (COMMAND refused)", "[integration]") {
+  const std::string bin = MIGCHECK_REQUIRE_ENGINE("redis-8.0");
+  t::TestServer s(t::ServerOptions{.binary = bin, .acl_users = {"reader on >pw ~* -@all +@read"}});
+  const int64_t at = now_ms() + kIn1h;
+  s.pipeline(hash_with_expiries("a", 20, at));
+  s.pipeline(hash_with_expiries("b", 20, at));
+  s.cmd({"HPERSIST", "b", "FIELDS", "1", "f6"});
+  Client c(parse_uri("redis://reader:pw@127.0.0.1:" + std::to_string(s.port())), ClientOptions{});
+  REQUIRE(c.on_node(0, {"COMMAND", "INFO", "HPEXPIRETIME"}).error_code() == "NOPERM");
+  CHECK(supports_field_expiry(c, 0));
+  KeyReader r(c);
+  std::vector<std::string> keys{"a", "b"};
+  auto st = r.read(keys);
+  REQUIRE(st[0].status == ReadStatus::Ok);
+  CHECK(st[0].field_expiries == 7);
+  CHECK(st[1].field_expiries == 6);
+  CHECK(st[0].digest != st[1].digest);
+  // Redis 7.0 has none of it.
+  t::TestServer old;
+  Client oc(parse_uri(old.uri()), ClientOptions{});
+  CHECK_FALSE(supports_field_expiry(oc, 0));
+}
+
 TEST_CASE("hash field expiry: compare finds a lost one, repair restores it", "[integration]") {
   const std::string bin = MIGCHECK_REQUIRE_ENGINE("redis-8.0");
   t::TestServer source(t::ServerOptions{.binary = bin}), target(t::ServerOptions{.binary = bin});
