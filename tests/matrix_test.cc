@@ -13,8 +13,11 @@
 
 #include <unistd.h>
 
+#include <cctype>
 #include <filesystem>
 #include <map>
+#include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -223,10 +226,33 @@ TEST_CASE("matrix: vector sets copied Redis 8.0 -> 8.0 compare equal; order does
   target.cmd({"FLUSHALL"});
   target.pipeline(vector_sets(20, true));
   REQUIRE(source.reply({"DUMP", "vs:3"}).str != target.reply({"DUMP", "vs:3"}).str);
+  source.cmd({"HSET", "h", "a", "1", "b", "2"});
+  source.cmd({"HPEXPIRE", "h", "3600000", "FIELDS", "1", "a"});
+  target.cmd({"HSET", "h", "a", "1", "b", "2"});
+  target.cmd({"HPEXPIREAT", "h", source.cmd({"HPEXPIRETIME", "h", "FIELDS", "1", "a"}), "FIELDS",
+              "1", "a"});
+  source.cmd({"CONFIG", "RESETSTAT"});
   r = run_migcheck(
       with({"compare", source.uri(), target.uri(), "--rounds", "1", "--quiet"}, store));
   INFO(r.out << r.err);
   CHECK(r.exit_code == 0);
+  // Vector sets and field expiries are read with read commands only.
+  const std::set<std::string> reads = {
+      "info",  "type",         "pttl",           "scan",     "exists",       "randomkey",
+      "dump",  "memory|usage", "client|setname", "time",     "config|get",   "dbsize",
+      "hscan", "hlen",         "select",         "ping",     "command|info", "hpexpiretime",
+      "vinfo", "vrandmember",  "vemb",           "vgetattr", "vcard"};
+  std::istringstream stats(source.cmd({"INFO", "commandstats"}));
+  for (std::string line; std::getline(stats, line);) {
+    if (line.rfind("cmdstat_", 0) != 0) continue;
+    std::string name = line.substr(8, line.find(':') - 8);
+    // Module commands (the vector-set ones) are listed in upper case.
+    for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    INFO("command sent: " << name);
+    CHECK((reads.count(name) == 1 || name == "config|resetstat"));
+  }
+  CHECK(source.cmd({"INFO", "commandstats"}).find("cmdstat_VEMB:") != std::string::npos);
+  CHECK(source.cmd({"INFO", "commandstats"}).find("cmdstat_hpexpiretime:") != std::string::npos);
 
   // One changed attribute, one changed vector: two differences, nothing else.
   target.cmd({"VSETATTR", "vs:3", "e8", R"({"i":9})"});
