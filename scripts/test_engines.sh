@@ -105,6 +105,9 @@ check() { # server cli engine expected-version-prefix
   fi
   echo "test_engines: $server $version answers PING"
 }
-check redis-server-8.0 redis-cli-8.0 redis 8.0.
-check valkey-server-8.1 valkey-cli-8.1 valkey 8.1.
+# A random port may be taken: a second and third try before giving up.
+check redis-server-8.0 redis-cli-8.0 redis 8.0. || check redis-server-8.0 redis-cli-8.0 redis 8.0. ||
+  check redis-server-8.0 redis-cli-8.0 redis 8.0.
+check valkey-server-8.1 valkey-cli-8.1 valkey 8.1. || check valkey-server-8.1 valkey-cli-8.1 valkey 8.1. ||
+  check valkey-server-8.1 valkey-cli-8.1 valkey 8.1.
 echo "test_engines: wrappers in $bin"
