@@ -1149,6 +1149,12 @@ void classify_key(std::string_view key, int db, int round, const KeyState& s, co
     if (s.size != t.size)
       d.detail =
           "size " + std::to_string(s.size) + " on source, " + std::to_string(t.size) + " on target";
+    else if (s.field_expiries != t.field_expiries)
+      d.detail = "hash fields with an expiry: " + std::to_string(s.field_expiries) +
+                 " on source, " + std::to_string(t.field_expiries) + " on target";
+    else if (s.type == ValueType::Other && s.type_name != "vectorset")
+      d.detail = "DUMP bodies differ (module type " + s.type_name +
+                 ": compared by its DUMP body, not semantically)";
   }
 }
 

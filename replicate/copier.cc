@@ -11,12 +11,14 @@
 #include <charconv>
 #include <cstdio>
 #include <deque>
+#include <iterator>
 #include <optional>
 #include <random>
 #include <set>
 #include <unordered_map>
 
 #include "errors.h"
+#include "hash_field_ttl.h"
 #include "log.h"
 #include "slot.h"
 
@@ -360,6 +362,46 @@ struct Copier::Impl {
     auto nodes = src.scan_nodes();
     Reply r = src.on_node(nodes.empty() ? 0 : nodes.front(), {"COMMAND", "INFO", "PEXPIRETIME"});
     have_pexpiretime = r.is_array() && !r.elements.empty() && r.elements[0].is_array();
+    src_field_expiry = supports_field_expiry(src, nodes.empty() ? 0 : nodes.front());
+    auto tnodes = tgt.scan_nodes();
+    tgt_field_expiry = supports_field_expiry(tgt, tnodes.empty() ? 0 : tnodes.front());
+  }
+
+  // Hash fields' expiries (Redis 7.4+ sources) go with a by-type copy of a
+  // hash (whole, or the fields of one chunk): HPEXPIREAT commands on `tmp`
+  // appended to `out`. A target without field expiration gets a failure
+  // naming what would be lost, never a silent loss. Empty: fine; else
+  // {error, detail} for the key's failed outcome. `whole` is false for one
+  // chunk of a big hash: the count named is then a lower bound.
+  std::optional<std::pair<std::string, std::string>> field_expiries(const std::string& key,
+                                                                    const std::string& tmp,
+                                                                    std::span<const Reply> pairs,
+                                                                    std::vector<Command>& out,
+                                                                    bool whole = true) {
+    if (!src_field_expiry) return std::nullopt;
+    std::vector<std::string_view> fields;
+    for (size_t k = 0; k + 1 < pairs.size(); k += 2) fields.push_back(pairs[k].str);
+    auto cmds = field_expiry_reads(key, fields, opts.chunk_elements);
+    if (cmds.empty()) return std::nullopt;
+    if (opts.limiter) opts.limiter->acquire(cmds.size());
+    auto replies = src.execute(cmds);
+    std::vector<FieldExpiry> fx;
+    std::string err;
+    if (!parse_field_expiries(replies, fields, opts.chunk_elements, fx, err))
+      return std::make_pair(err, std::string("reading hash-field expiries on the source"));
+    if (fx.empty()) return std::nullopt;
+    if (!tgt_field_expiry)
+      return std::make_pair(std::string(),
+                            "not copied: " + std::string(whole ? "" : "at least ") +
+                                std::to_string(fx.size()) +
+                                " of its fields have an expiry (hash-field expiration), which "
+                                "the target cannot hold (Redis 7.4+ only): copying would lose "
+                                "them");
+    const int64_t skew =
+        tgt.clock_offset_ms(tgt.node_for_key(key)) - src.clock_offset_ms(src.node_for_key(key));
+    push_field_expiries(out, tmp, fx, std::abs(skew) > kSkewToleranceMs ? skew : 0,
+                        opts.chunk_elements);
+    return std::nullopt;
   }
 
   Client& src;
@@ -375,6 +417,8 @@ struct Copier::Impl {
   std::vector<std::string> cleanup;  // temporary keys to delete on the target
   std::unordered_map<std::string, Pipelined> in_pipeline;
   bool have_pexpiretime = false;
+  bool src_field_expiry = false;  // hash-field expiration (Redis 7.4+) on the source
+  bool tgt_field_expiry = false;  // ... and on the target
   bool memory_refused = false;
   bool dump_refused = false;
   bool skew_warned = false;
@@ -577,8 +621,13 @@ void Copier::Impl::step() {
     if (by_type(it) && !known_type(it.type)) {
       Item moved = std::move(it);
       probed.pop_front();
+      // Vector sets exist only on Redis 8+: say so rather than "module".
       finish(moved, Via::ByType, "failed", moved.restore_error,
-             "type '" + moved.type + "' (module) cannot be copied by type", 0, moved.type);
+             moved.type == "vectorset"
+                 ? "vector set not copied: the target refused its DUMP payload and has no "
+                   "vectorset type (Redis 8.0+ only)"
+                 : "type '" + moved.type + "' (module) cannot be copied by type",
+             0, moved.type);
       continue;
     }
     budget += m;
@@ -816,9 +865,16 @@ void Copier::Impl::build_by_type(Item& it, int64_t abs, Reply& value) {
     empty = e.empty();
     if (t == "list")
       bytes = push_chunked(write_cmds, "RPUSH", tmp, e, 1, opts.chunk_elements, opts.chunk_bytes);
-    else if (t == "hash")
+    else if (t == "hash") {
+      // Before push_chunked, which moves the field names away.
+      std::vector<Command> expiries;
+      if (auto lost = field_expiries(it.key, tmp, e, expiries)) {
+        finish(it, Via::ByType, "failed", lost->first, lost->second, 0, "hash");
+        return;
+      }
       bytes = push_chunked(write_cmds, "HSET", tmp, e, 2, opts.chunk_elements, opts.chunk_bytes);
-    else if (t == "set")
+      std::move(expiries.begin(), expiries.end(), std::back_inserter(write_cmds));
+    } else if (t == "set")
       bytes = push_chunked(write_cmds, "SADD", tmp, e, 1, opts.chunk_elements, opts.chunk_bytes);
     else
       bytes =
@@ -1008,6 +1064,8 @@ void Copier::Impl::copy_big(Item& it) {
   std::string stream_next = "-";
   bool done = false, wrote = false;
 
+  // Set when a chunk's hash fields have expiries the target cannot hold.
+  std::optional<std::pair<std::string, std::string>> field_loss;
   auto next_read = [&]() -> Command {
     if (type == "string")
       return {"GETRANGE", key, std::to_string(offset),
@@ -1054,9 +1112,12 @@ void Copier::Impl::copy_big(Item& it) {
     if (r.elements.size() != 2 || !r.elements[1].is_array()) return false;
     cursor = r.elements[0].str;
     auto& e = r.elements[1].elements;
-    if (type == "hash")
+    if (type == "hash") {
+      std::vector<Command> expiries;  // before push_chunked moves the names away
+      if ((field_loss = field_expiries(key, tmp, e, expiries, false))) return true;
       bytes += push_chunked(w, "HSET", tmp, e, 2, n, opts.chunk_bytes);
-    else if (type == "set")
+      std::move(expiries.begin(), expiries.end(), std::back_inserter(w));
+    } else if (type == "set")
       bytes += push_chunked(w, "SADD", tmp, e, 1, n, opts.chunk_bytes);
     else
       bytes += push_chunked(w, "ZADD", tmp, e, 2, n, opts.chunk_bytes, true);
@@ -1114,6 +1175,10 @@ void Copier::Impl::copy_big(Item& it) {
     }
     if (!take(sr[0], w_now)) {
       abandon("failed", {}, "unexpected reply reading a big value: " + sr[0].summary());
+      return;
+    }
+    if (field_loss) {
+      abandon("failed", field_loss->first, field_loss->second);
       return;
     }
     if (!w_now.empty()) {

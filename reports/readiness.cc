@@ -257,16 +257,21 @@ Check dump_compatibility(const ReportModel& m) {
     return f.rdb_version_note.empty() ? std::string("unknown")
                                       : printable_bytes(f.rdb_version_note);
   };
-  if (!s.rdb_version || !t.rdb_version) {
+  // No key to DUMP on one side: the release's RDB version (Redis 7.4/8.x = 12,
+  // Valkey 7.2-8.x = 11, Valkey 9 = 80) stands in for it.
+  const auto s_rdb = s.rdb_version ? s.rdb_version : known_rdb_version(s.engine, s.version);
+  const auto t_rdb = t.rdb_version ? t.rdb_version : known_rdb_version(t.engine, t.version);
+  if (!s_rdb || !t_rdb) {
     std::string detail = "could not be evaluated:";
     if (!s.rdb_version) detail += " source RDB version " + why(s) + ";";
     if (!t.rdb_version) detail += " target RDB version " + why(t) + ";";
     detail.pop_back();
     return make(id, name, kWarn, detail);
   }
-  std::string versions = "source RDB version " + std::to_string(*s.rdb_version) + ", target " +
-                         std::to_string(*t.rdb_version);
-  if (*s.rdb_version <= *t.rdb_version)
+  std::string versions = "source RDB version " + std::to_string(*s_rdb) +
+                         (s.rdb_version ? "" : " (from its release)") + ", target " +
+                         std::to_string(*t_rdb) + (t.rdb_version ? "" : " (from its release)");
+  if (restore_accepts(*s_rdb, t.engine, *t_rdb))
     return make(id, name, kPass,
                 versions + ": the target's RESTORE accepts the source's DUMP payloads");
   return make(id, name, kWarn, versions + ": repair/replicate will use the type-specific fallback");

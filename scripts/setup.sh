@@ -29,6 +29,8 @@ fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: all packages present"
+  # Redis 8.0 and Valkey 8.1 for the test matrix, unpacked beside the system.
+  "$(dirname "$0")/test_engines.sh"
   exit 0
 fi
 
@@ -74,4 +76,6 @@ fi
 for svc in redis-server valkey-server prometheus prometheus-node-exporter; do
   "${sudo_cmd[@]}" service "$svc" stop >/dev/null 2>&1 || true
 done
+# Redis 8.0 and Valkey 8.1 for the test matrix, unpacked beside the system.
+"$(dirname "$0")/test_engines.sh"
 echo "setup: done"

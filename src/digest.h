@@ -37,7 +37,7 @@ struct Digest128 {
 };
 
 // Part of every digest, so equal bytes of different types never collide.
-enum class ValueKind : uint8_t { String = 1, List, Hash, Set, Zset, Stream, Dump };
+enum class ValueKind : uint8_t { String = 1, List, Hash, Set, Zset, Stream, Dump, VectorSet };
 
 // XXH3-128 of raw bytes.
 Digest128 hash_bytes(std::string_view bytes, uint64_t seed = 0);

@@ -52,7 +52,12 @@ void print_text(const ServerFacts& f) {
   line("maxmemory-policy", f.maxmemory_policy.empty() ? "unknown" : f.maxmemory_policy);
   line("notify-keyspace-events",
        f.notify_keyspace_events.empty() ? "\"\" (off)" : f.notify_keyspace_events);
-  line("rdb version (DUMP)", f.rdb_version ? std::to_string(*f.rdb_version) : f.rdb_version_note);
+  const auto release_rdb = known_rdb_version(f.engine, f.version);
+  line("rdb version (DUMP)", f.rdb_version ? std::to_string(*f.rdb_version)
+                             : release_rdb
+                                 ? f.rdb_version_note + "; " + f.engine + " " + f.version +
+                                       " writes " + std::to_string(*release_rdb)
+                                 : f.rdb_version_note);
   if (f.mode == "cluster") {
     std::printf("  nodes:\n");
     for (const auto& n : f.nodes) {

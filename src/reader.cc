@@ -9,6 +9,8 @@
 #include <limits>
 
 #include "errors.h"
+#include "hash_field_ttl.h"
+#include "vectorset_reader.h"
 
 namespace migcheck {
 
@@ -111,7 +113,8 @@ struct StreamWork {
 };
 
 struct KeyReader::Work {
-  enum class Phase : uint8_t { Meta, First, More, VerifyEmpty, Done };
+  // FieldTtl: the last HPEXPIRETIME of a hash whose fields are all read.
+  enum class Phase : uint8_t { Meta, First, More, VerifyEmpty, FieldTtl, Done };
   Phase phase = Phase::Meta;
   size_t cmd_first = 0;
   size_t cmd_count = 0;
@@ -126,6 +129,8 @@ struct KeyReader::Work {
   CollectionDigest coll;
   std::unique_ptr<StringDigest> str;
   std::unique_ptr<StreamWork> stream;
+  std::unique_ptr<VectorSetRead> vset;   // vector sets: semantic digest (vectorset_reader.h)
+  std::unique_ptr<FieldExpiryRead> hfe;  // hashes on Redis 7.4+: field expiries (hash_field_ttl.h)
   IdSet seen;
 
   void reset() {
@@ -138,6 +143,8 @@ struct KeyReader::Work {
     coll.reset(ValueKind::List);
     str.reset();
     stream.reset();
+    vset.reset();
+    hfe.reset();
     seen.clear();
   }
 };
@@ -180,6 +187,7 @@ void KeyReader::begin(std::span<const std::string> keys, ReadLevel level) {
     s.digest = {};
     s.size = -1;
     s.chunked = false;
+    s.field_expiries = 0;
     s.detail.clear();
     work_[i]->reset();
     active_.push_back(i);
@@ -187,6 +195,12 @@ void KeyReader::begin(std::span<const std::string> keys, ReadLevel level) {
   stats_.keys += nkeys_;
   exists_grouped_ = false;
   done_ = nkeys_ == 0;
+  if (!done_ && level == ReadLevel::Full && !field_expiry_probed_) {
+    // Hash-field expiration (Redis 7.4+): field expiries are part of a hash.
+    auto nodes = client_.scan_nodes();
+    field_expiry_ = supports_field_expiry(client_, nodes.empty() ? 0 : nodes.front());
+    field_expiry_probed_ = true;
+  }
 }
 
 std::span<const KeyState> KeyReader::read(std::span<const std::string> keys, ReadLevel level) {
@@ -202,6 +216,19 @@ void KeyReader::build(size_t i, size_t& string_bytes) {
   const Num count(static_cast<int64_t>(opts_.chunk));
   const int64_t chunk = static_cast<int64_t>(opts_.chunk);
   w.cmd_first = ncmds_;
+  if (w.hfe && w.hfe->has_pending()) {
+    // The previous chunk's fields: their expiries go with this step.
+    w.hfe->commands(key, [this](std::span<const std::string_view> a) {
+      auto& c = add_cmd({});
+      c.assign(a.begin(), a.end());
+    });
+  }
+  if (w.vset && (w.phase == Work::Phase::First || w.phase == Work::Phase::More)) {
+    w.vset->commands(key, [this](std::initializer_list<std::string_view> a) { add_cmd(a); });
+    if (w.phase == Work::Phase::More) stats_.chunk_commands += ncmds_ - w.cmd_first;
+    w.cmd_count = ncmds_ - w.cmd_first;
+    return;
+  }
   switch (w.phase) {
     case Work::Phase::Meta:
       if (level_ == ReadLevel::Exists) {
@@ -293,6 +320,8 @@ void KeyReader::build(size_t i, size_t& string_bytes) {
     case Work::Phase::VerifyEmpty:
       add_cmd({"TYPE", key});
       break;
+    case Work::Phase::FieldTtl:  // only the HPEXPIRETIME prefix above
+      break;
     case Work::Phase::Done:
       break;
   }
@@ -372,6 +401,34 @@ void KeyReader::collect_step() {
 }
 
 void KeyReader::process(size_t i, std::span<const Reply> r, int64_t at_ms) {
+  if (Work& w = *work_[i]; w.hfe && w.hfe->in_flight() > 0) {
+    const size_t k = std::min(w.hfe->in_flight(), r.size());
+    std::string error;
+    const Reply* refused = nullptr;
+    if (!w.hfe->feed(r.first(k), error, refused))
+      return refused ? fail(i, error, *refused) : unstable(i, std::move(error));
+    r = r.subspan(k);
+    if (w.phase == Work::Phase::FieldTtl) return finish_ok(i);
+  }
+  if (Work& w = *work_[i];
+      w.vset && (w.phase == Work::Phase::First || w.phase == Work::Phase::More)) {
+    auto o = w.vset->feed(r);
+    switch (o.status) {
+      case VectorSetRead::Status::More:
+        w.phase = Work::Phase::More;
+        states_[i].chunked = w.vset->chunked();
+        return;
+      case VectorSetRead::Status::Done:
+        states_[i].digest = w.vset->digest();
+        states_[i].size = w.vset->size();
+        states_[i].chunked = w.vset->chunked();
+        return finish_ok(i);
+      case VectorSetRead::Status::Unstable:
+        return unstable(i, std::move(o.detail));
+      case VectorSetRead::Status::Error:
+        return fail(i, o.command, *o.error);
+    }
+  }
   switch (work_[i]->phase) {
     case Work::Phase::Meta:
       process_meta(i, r, at_ms);
@@ -382,6 +439,8 @@ void KeyReader::process(size_t i, std::span<const Reply> r, int64_t at_ms) {
     case Work::Phase::More:
       process_more(i, r);
       break;
+    case Work::Phase::FieldTtl:
+      return finish_ok(i);
     case Work::Phase::VerifyEmpty: {
       const Reply& t = r[0];
       if (t.is_error())
@@ -442,6 +501,9 @@ void KeyReader::process_meta(size_t i, std::span<const Reply> r, int64_t at_ms) 
     return;
   }
   w.coll.reset(kind_of(type));
+  if (s.type_name == "vectorset") w.vset = std::make_unique<VectorSetRead>(opts_.chunk);
+  if (type == ValueType::Hash && field_expiry_)
+    w.hfe = std::make_unique<FieldExpiryRead>(opts_.chunk);
   w.phase = Work::Phase::First;
 }
 
@@ -528,8 +590,10 @@ void KeyReader::process_first(size_t i, std::span<const Reply> r) {
   w.dedupe = cursor != "0";
   if (hash) {
     for (size_t k = 0; k + 1 < items.size(); k += 2)
-      if (!w.dedupe || w.seen.insert(element_id(items[k].str)))
+      if (!w.dedupe || w.seen.insert(element_id(items[k].str))) {
         w.coll.add_hash_field(items[k].str, items[k + 1].str);
+        if (w.hfe) w.hfe->note(items[k].str);
+      }
   } else {
     for (const Reply& e : items)
       if (!w.dedupe || w.seen.insert(element_id(e.str))) w.coll.add_set_member(e.str);
@@ -609,8 +673,10 @@ void KeyReader::process_more(size_t i, std::span<const Reply> r) {
       const auto& items = r[1].elements[1].elements;
       if (s.type == ValueType::Hash) {
         for (size_t k = 0; k + 1 < items.size(); k += 2)
-          if (w.seen.insert(element_id(items[k].str)))
+          if (w.seen.insert(element_id(items[k].str))) {
             w.coll.add_hash_field(items[k].str, items[k + 1].str);
+            if (w.hfe) w.hfe->note(items[k].str);
+          }
       } else {
         for (const Reply& e : items)
           if (w.seen.insert(element_id(e.str))) w.coll.add_set_member(e.str);
@@ -752,6 +818,10 @@ void KeyReader::process_stream_pages(size_t i, std::span<const Reply> r) {
 void KeyReader::finish_ok(size_t i) {
   KeyState& s = states_[i];
   Work& w = *work_[i];
+  if (w.hfe && w.hfe->has_pending()) {
+    w.phase = Work::Phase::FieldTtl;  // one more step: the last fields' expiries
+    return;
+  }
   switch (s.type) {
     case ValueType::String:
       if (w.str) s.digest = w.str->finish();  // else set already (one piece / empty)
@@ -762,7 +832,8 @@ void KeyReader::finish_ok(size_t i) {
     case ValueType::Other:
       break;
     default:
-      s.digest = w.coll.finish();
+      s.digest = w.hfe ? w.hfe->combine(w.coll.finish()) : w.coll.finish();
+      if (w.hfe) s.field_expiries = static_cast<int64_t>(w.hfe->count());
       break;
   }
   s.status = ReadStatus::Ok;

@@ -75,7 +75,8 @@ struct KeyState {
   Digest128 digest{};        // Full level and status Ok only
   int64_t size = -1;         // bytes (strings), elements (collections), length (streams)
   bool chunked = false;      // a big key, read in more than one chunk
-  std::string detail;        // why Unstable or Error
+  int64_t field_expiries = 0;  // hashes: fields with an expiry (Redis 7.4+), in the digest
+  std::string detail;          // why Unstable or Error
 
   bool has_expiry() const { return pttl >= 0; }
 };
@@ -170,6 +171,8 @@ class KeyReader {
   int64_t step_sent_ms_ = 0;
   bool done_ = true;
   bool in_flight_ = false;
+  bool field_expiry_ = false;  // the server has hash-field expiration (probed once)
+  bool field_expiry_probed_ = false;
 };
 
 // One reader's share of an overlapped read.

@@ -136,6 +136,31 @@ std::optional<std::string> config_get(Client& client, size_t node, const std::st
   return r.elements[1].str;
 }
 
+std::optional<int> known_rdb_version(std::string_view engine, std::string_view version) {
+  int major = 0, minor = 0;
+  auto [p, ec] = std::from_chars(version.data(), version.data() + version.size(), major);
+  if (ec != std::errc()) return std::nullopt;
+  if (p < version.data() + version.size() && *p == '.')
+    std::from_chars(p + 1, version.data() + version.size(), minor);
+  const int v = major * 100 + minor;
+  if (engine == "valkey") {
+    if (v >= 900) return 80;
+    if (v >= 702) return 11;
+    return std::nullopt;
+  }
+  if (v >= 704) return 12;
+  if (v >= 702) return 11;
+  if (v >= 700) return 10;
+  if (v >= 500) return 9;
+  return std::nullopt;
+}
+
+bool restore_accepts(int source_rdb, std::string_view target_engine, int target_rdb) {
+  if (target_engine == "valkey" && target_rdb >= 80 && source_rdb >= 12 && source_rdb < 80)
+    return false;
+  return source_rdb <= target_rdb;
+}
+
 ServerFacts gather_facts(Client& client) {
   ServerFacts f;
   f.endpoint = client.display();

@@ -57,6 +57,16 @@ ServerFacts facts_from_json(const nlohmann::json& j);
 // The RDB version in the footer of a DUMP payload, if it looks like one.
 std::optional<int> dump_rdb_version(std::string_view payload);
 
+// The RDB version a release writes, from its engine ("redis"/"valkey") and
+// version: Redis 7.0 = 10, 7.2 = 11, 7.4 and 8.x = 12; Valkey 7.2-8.x = 11,
+// 9.x = 80. Used only when no real DUMP could be read; nullopt when unknown.
+std::optional<int> known_rdb_version(std::string_view engine, std::string_view version);
+
+// Whether a target writing RDB version `target_rdb` accepts DUMP payloads of
+// `source_rdb` by default: never a newer one, and Valkey 9+ (RDB 80) refuses
+// 12-79, the range Redis 7.4+ uses for its own format.
+bool restore_accepts(int source_rdb, std::string_view target_engine, int target_rdb);
+
 // CONFIG GET name on one node; nullopt when CONFIG is refused or renamed away.
 std::optional<std::string> config_get(Client& client, size_t node, const std::string& name);
 

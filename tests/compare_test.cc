@@ -258,7 +258,9 @@ TEST_CASE(
       "dump",         "client|setname", "time",   "config|get",   "config|resetstat",
       "dbsize",       "strlen",         "llen",   "hlen",         "scard",
       "zcard",        "xlen",           "xrange", "xpending",     "select",
-      "ping"};
+      "ping",
+      "command|info",  // does the server have hash-field expiration (HPEXPIRETIME)?
+  };
   for (TestServer* s : {&source, &same_order, &other}) {
     std::istringstream in(s->cmd({"INFO", "commandstats"}));
     for (std::string line; std::getline(in, line);) {

@@ -624,8 +624,27 @@ TEST_CASE("report: check: DUMP payload compatibility", "[report]") {
   CHECK(status_of(m, "dump_compatibility") == CheckStatus::kWarn);
   CHECK_THAT(detail_of(m, "dump_compatibility"),
              ContainsSubstring("repair/replicate will use the type-specific fallback"));
+  // Redis 7.4+ payloads (RDB 12) are refused by Valkey 9 (RDB 80), whose
+  // own numbers skip the range Redis uses.
+  m.target.facts.engine = "valkey";
+  m.target.facts.rdb_version = 80;
+  CHECK(status_of(m, "dump_compatibility") == CheckStatus::kWarn);
+  m.source.facts.rdb_version = 11;
+  CHECK(status_of(m, "dump_compatibility") == CheckStatus::kPass);
+  m.target.facts.rdb_version = 11;
+  // Without a DUMP, the release's RDB version stands in: Redis 8.0 writes 12.
   m.source.facts.rdb_version.reset();
   m.source.facts.rdb_version_note = "unknown (DUMP not allowed: NOPERM)";
+  m.source.facts.version = "8.0.2";
+  CHECK(status_of(m, "dump_compatibility") == CheckStatus::kWarn);
+  CHECK_THAT(detail_of(m, "dump_compatibility"),
+             ContainsSubstring("source RDB version 12 (from its release), target 11"));
+  m.source.facts.version = "7.4.1";
+  CHECK_THAT(detail_of(m, "dump_compatibility"), ContainsSubstring("source RDB version 12"));
+  m.source.facts.version = "7.2.4";
+  CHECK(status_of(m, "dump_compatibility") == CheckStatus::kPass);
+  // An unknown release and no DUMP: not evaluated, and why.
+  m.source.facts.version = "unknown";
   CHECK(status_of(m, "dump_compatibility") == CheckStatus::kWarn);
   CHECK_THAT(detail_of(m, "dump_compatibility"), ContainsSubstring("could not be evaluated"));
   CHECK_THAT(detail_of(m, "dump_compatibility"), ContainsSubstring("DUMP not allowed"));

@@ -452,6 +452,11 @@ std::string describe(const std::vector<std::string>& args) {
 // ---------------------------------------------------------------------------
 
 std::string cli_for(const std::string& server_binary) {
+  // Engine wrappers: ".../redis-server-8.0" -> ".../redis-cli-8.0".
+  const auto slash = server_binary.rfind('/');
+  const auto at = server_binary.rfind("-server-");
+  if (at != std::string::npos && (slash == std::string::npos || at > slash))
+    return server_binary.substr(0, at) + "-cli" + server_binary.substr(at + 7);
   const std::string suffix = "-server";
   if (server_binary.size() > suffix.size() &&
       server_binary.compare(server_binary.size() - suffix.size(), suffix.size(), suffix) == 0) {
@@ -680,6 +685,32 @@ int free_port() {
     }
   }
   throw std::runtime_error("free_port: no free loopback port found");
+}
+
+static std::string engines_dir() {
+  if (const char* d = std::getenv("MIGCHECK_ENGINES_DIR"); d && *d) return d;
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x)
+    return std::string(x) + "/migcheck-engines";
+  const char* home = std::getenv("HOME");
+  return std::string(home ? home : "/root") + "/.cache/migcheck-engines";
+}
+
+std::string engine_binary(std::string_view engine) {
+  std::string path;
+  if (engine == "redis-7.0")
+    path = "redis-server";
+  else if (engine == "valkey-8.0")
+    path = "valkey-server";
+  else if (engine == "redis-8.0")
+    path = engines_dir() + "/bin/redis-server-8.0";
+  else if (engine == "valkey-8.1")
+    path = engines_dir() + "/bin/valkey-server-8.1";
+  return have_binary(path) ? path : "";
+}
+
+bool missing_engine_is_error() {
+  const char* ci = std::getenv("CI");
+  return ci && (std::string_view(ci) == "true" || std::string_view(ci) == "1");
 }
 
 bool have_binary(const std::string& name) {

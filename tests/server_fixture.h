@@ -185,4 +185,15 @@ int free_port();
 // Whether `name` is an executable path or is found in PATH.
 bool have_binary(const std::string& name);
 
+// Test engines by name: "redis-7.0" and "valkey-8.0" are the system's
+// redis-server and valkey-server; "redis-8.0" and "valkey-8.1" are the Debian
+// 13 builds unpacked by scripts/test_engines.sh into $MIGCHECK_ENGINES_DIR
+// (default ~/.cache/migcheck-engines), started through their wrappers there.
+// The server binary to put in ServerOptions::binary, or "" when the engine is
+// not installed (or the name is unknown).
+std::string engine_binary(std::string_view engine);
+// Under CI (environment CI=true) a missing engine is a setup error: tests must
+// fail rather than skip.
+bool missing_engine_is_error();
+
 }  // namespace migcheck::test

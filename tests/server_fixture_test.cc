@@ -2,6 +2,8 @@
 // redis-server and valkey-server processes, TLS, ACLs, restarts and clusters.
 #include "server_fixture.h"
 
+#include "engines.h"
+
 #include <catch2/catch_test_macros.hpp>
 
 #include <signal.h>
@@ -272,4 +274,22 @@ TEST_CASE("fixture: cluster of 3 masters reaches state ok and routes keys") {
 
   cluster.flushall();
   for (int i = 0; i < 3; ++i) CHECK(cluster.node(i).reply({"DBSIZE"}).integer == 0);
+}
+
+TEST_CASE("fixture: engines by name start the right server, with their own CLI", "[integration]") {
+  CHECK(migcheck::test::engine_binary("redis-6.2").empty());
+  CHECK(migcheck::test::engine_binary("").empty());
+  const std::pair<const char*, const char*> engines[] = {{"redis-7.0", "redis_version:7.0."},
+                                                         {"valkey-8.0", "valkey_version:8.0."},
+                                                         {"redis-8.0", "redis_version:8.0."},
+                                                         {"valkey-8.1", "valkey_version:8.1."}};
+  for (const auto& [engine, version] : engines) {
+    INFO(engine);
+    const std::string bin = MIGCHECK_REQUIRE_ENGINE(engine);
+    TestServer s(ServerOptions{.binary = bin});
+    CHECK(s.cmd({"INFO", "server"}).find(version) != std::string::npos);
+    auto cli = s.cli({"INFO", "server"});
+    CHECK(cli.ok());
+    CHECK(cli.out.find(version) != std::string::npos);
+  }
 }
