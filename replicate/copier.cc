@@ -397,10 +397,11 @@ struct Copier::Impl {
                                 " of its fields have an expiry (hash-field expiration), which "
                                 "the target cannot hold (Redis 7.4+ only): copying would lose "
                                 "them");
-    const int64_t skew =
-        tgt.clock_offset_ms(tgt.node_for_key(key)) - src.clock_offset_ms(src.node_for_key(key));
-    push_field_expiries(out, tmp, fx, std::abs(skew) > kSkewToleranceMs ? skew : 0,
-                        opts.chunk_elements);
+    // Field expiries are absolute on the source's clock, as PEXPIRETIME is:
+    // moved only by a measured skew larger than its own error.
+    const int64_t moved =
+        clock_skew(src.clock(src.node_for_key(key)), tgt.clock(tgt.node_for_key(key))).usable_ms();
+    push_field_expiries(out, tmp, fx, moved, opts.chunk_elements);
     return std::nullopt;
   }
 

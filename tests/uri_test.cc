@@ -144,16 +144,17 @@ TEST_CASE("uri: malformed sentinel URIs are one-line UsageErrors without the pas
       CHECK(what.find('\n') == std::string::npos);
     }
   }
+}
 
-  TEST_CASE("uri: snapshot files are recognised as file:///path or a path", "[uri][rdb]") {
-    CHECK(snapshot_path("file:///tmp/dump.rdb") == "/tmp/dump.rdb");
-    CHECK(snapshot_path("file:///tmp/my%20dump") == "/tmp/my dump");
-    CHECK(snapshot_path("dump.rdb") == "dump.rdb");
-    CHECK(snapshot_path("/var/lib/redis/dump") == "/var/lib/redis/dump");
-    CHECK(snapshot_path("./snap") == "./snap");
-    CHECK_FALSE(snapshot_path("redis://h:1/0"));
-    CHECK_FALSE(snapshot_path("localhost:6379"));
-    CHECK_FALSE(snapshot_path("cache.example.com"));
-    CHECK_FALSE(snapshot_path("unix:///tmp/redis.sock"));
-    CHECK_THROWS_AS(snapshot_path("file://host/dump.rdb"), UsageError);
-  }
+TEST_CASE("uri: snapshot files are recognised as file:///path or a path", "[uri][rdb]") {
+  CHECK(snapshot_path("file:///tmp/dump.rdb") == "/tmp/dump.rdb");
+  CHECK(snapshot_path("file:///tmp/my%20dump") == "/tmp/my dump");
+  CHECK(snapshot_path("dump.rdb") == "dump.rdb");
+  CHECK(snapshot_path("/var/lib/redis/dump") == "/var/lib/redis/dump");
+  CHECK(snapshot_path("./snap") == "./snap");
+  CHECK_FALSE(snapshot_path("redis://h:1/0"));
+  CHECK_FALSE(snapshot_path("localhost:6379"));
+  CHECK_FALSE(snapshot_path("cache.example.com"));
+  CHECK_FALSE(snapshot_path("unix:///tmp/redis.sock"));
+  CHECK_THROWS_AS(snapshot_path("file://host/dump.rdb"), UsageError);
+}
