@@ -319,6 +319,11 @@ class Engine {
   CopyCounters copy_base_;         // counted before the resume
   int64_t elapsed_base_ = 0;
   SteadyTime last_checkpoint_{};
+
+  // A standalone target made a replica under the run: a replica's data is
+  // replaced by its primary's, so keys counted as copied may be gone.
+  bool target_was_primary_ = false;
+  void check_target_role();
 };
 
 Worker::Worker(Engine& engine, size_t index) : engine_(engine) {
@@ -558,6 +563,12 @@ bool Engine::scan_pass() {
   if (first && !resume_cursors_.is_null())
     scanner.restore(Scanner::cursors_from_json(resume_cursors_));
   const bool checkpointed = first && resumable();
+  // Checkpointed from the start: a throttled first batch can take long, and
+  // a run killed before any checkpoint could not be resumed.
+  if (checkpointed && resume_cursors_.is_null()) {
+    cursors_ = scanner.cursors_json();
+    save_checkpoint();
+  }
   last_checkpoint_ = std::chrono::steady_clock::now();
   const uint64_t epoch = overflow_epoch_.load();
   ++result_.scan_passes;
@@ -683,6 +694,7 @@ nlohmann::json Engine::totals_json() const {
                       {"planned", c.planned},
                       {"filtered", c.filtered},
                       {"bytes", c.bytes},
+                      {"target_became_replica", result_.target_became_replica},
                       {"events", result_.events},
                       {"events_applied", result_.events_applied},
                       {"queue_overflows", result_.queue_overflows},
@@ -720,6 +732,17 @@ void Engine::checkpoint_when_drained() {
   save_checkpoint();
 }
 
+void Engine::check_target_role() {
+  if (!target_was_primary_ || result_.target_became_replica) return;
+  Reply r = tgt_main_->on_node(0, Command{"INFO", "replication"});
+  if (!r.is_string() || info_field(r.str, "role") != "slave") return;
+  result_.target_became_replica = true;
+  log::warn("the target " + o_.target.display() + " became a replica of " +
+            info_field(r.str, "master_host") + ":" + info_field(r.str, "master_port") +
+            " during the run: its primary's data replaces what was copied, so keys are no longer "
+            "counted as copied");
+}
+
 void Engine::save_checkpoint() {
   nlohmann::json j = {{"cursors", cursors_},
                       {"keys_scanned", scanned_.load()},
@@ -730,6 +753,7 @@ void Engine::save_checkpoint() {
                       {"starts_over", result_.starts_over}};
   store_.put_checkpoint(result_.run_id, kCheckpoint, j.dump());
   last_checkpoint_ = std::chrono::steady_clock::now();
+  check_target_role();
 }
 
 // --resume: outcomes stored after the checkpoint are dropped (those keys are
@@ -844,6 +868,7 @@ ReplicateResult Engine::run() {
   try {
     ServerFacts sf = gather_facts(*src_main_), tf = gather_facts(*tgt_main_);
     store_.set_server_info(result_.run_id, to_json(sf).dump(), to_json(tf).dump());
+    target_was_primary_ = tf.mode != "cluster" && tf.role == "master";
     result_.source_desc = sf.engine + " " + sf.version + " " + sf.mode;
     result_.target_desc = tf.engine + " " + tf.version + " " + tf.mode;
     if (sf.rdb_version && tf.rdb_version && *sf.rdb_version > *tf.rdb_version && !o_.structural)
@@ -920,11 +945,12 @@ ReplicateResult Engine::run() {
     }
     if (o_.verify && !o_.dry_run && !result_.interrupted && !(o_.stop && o_.stop->load())) verify();
     result_.elapsed_ms = elapsed_ms();
+    if (!o_.dry_run) check_target_role();
     const bool not_copied =
         result_.copy.failed > 0 || result_.copy.skipped > 0 || result_.overflows_uncovered > 0;
-    result_.exit_code = result_.interrupted                              ? kExitError
-                        : (not_copied || result_.verify_differences > 0) ? kExitDiffer
-                                                                         : kExitSame;
+    result_.exit_code = result_.interrupted || result_.target_became_replica ? kExitError
+                        : (not_copied || result_.verify_differences > 0)     ? kExitDiffer
+                                                                             : kExitSame;
     store_.set_totals(result_.run_id, totals_json().dump());
     store_.finish_run(result_.run_id, result_.interrupted ? "interrupted" : "done",
                       result_.exit_code);

@@ -10,15 +10,18 @@
 #include "argv_scrub.h"
 #include "cli.h"
 #include "commands.h"
+#include "env_secrets.h"
 #include "errors.h"
 #include "log.h"
+#include "reports/html_escape.h"
 
 int main(int argc, char** argv) {
   using namespace migcheck;
   // Secrets leave the process title before anything else runs; the command
   // line is parsed from a private copy.
   std::vector<std::string> args(argv, argv + argc);
-  const std::vector<std::string> secrets = scrub_argv(argc, argv);
+  std::vector<std::string> secrets = scrub_argv(argc, argv);
+  for (auto& s : take_env_secrets()) secrets.push_back(std::move(s));
   std::vector<char*> args_c;
   for (auto& a : args) args_c.push_back(a.data());
   args_c.push_back(nullptr);
@@ -46,7 +49,8 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     // CLI11 quotes the arguments it did not expect, a URI with its password too.
-    std::fprintf(stderr, "migcheck: %s (see migcheck --help)\n", redact(e.what(), secrets).c_str());
+    std::fprintf(stderr, "migcheck: %s (see migcheck --help)\n",
+                 terminal_text(redact(e.what(), secrets)).c_str());
     return kExitError;
   } catch (const Error& e) {
     log::error(redact(e.what(), secrets));

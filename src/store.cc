@@ -4,14 +4,20 @@
 // inspected read-only and refused before anything is written to them.
 #include "store.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <system_error>
 #include <utility>
 
 #include "errors.h"
+#include "fd.h"
 
 namespace migcheck {
 namespace {
@@ -104,13 +110,42 @@ int64_t now_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
+// Why a store cannot be written, in words: SQLite only says "attempt to
+// write a readonly database" or "unable to open database file".
+std::string read_only_cause(const std::string& path) {
+  std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  if (dir.empty()) dir = ".";
+  if (::access(dir.c_str(), W_OK) != 0 && errno != ENOENT)
+    return " (the directory " + dir.string() + " is not writable: " + std::strerror(errno) +
+           "; a store needs to create its -wal and -shm files beside it)";
+  if (::access(path.c_str(), W_OK) != 0 && errno != ENOENT)
+    return " (the file is not writable: " + std::string(std::strerror(errno)) + ")";
+  return "";
+}
+
+// A file: URI for sqlite3_open_v2 (SQLITE_OPEN_URI) with `query` appended.
+std::string file_uri(const std::string& path, std::string_view query) {
+  std::string out = "file:";
+  for (char c : path) {
+    if (c == '%' || c == '?' || c == '#') {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", static_cast<unsigned char>(c));
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out + "?" + std::string(query);
+}
+
 // One open sqlite3 handle, closed on destruction, plus the error reporting
 // that names the store path.
 class Connection {
  public:
-  Connection(const std::string& path, int flags) : path_(path) {
+  // `name` is what SQLite opens (a file: URI with SQLITE_OPEN_URI).
+  Connection(const std::string& path, int flags, const std::string& name = {}) : path_(path) {
     sqlite3* h = nullptr;
-    int rc = sqlite3_open_v2(path.c_str(), &h, flags, nullptr);
+    int rc = sqlite3_open_v2(name.empty() ? path.c_str() : name.c_str(), &h, flags, nullptr);
     h_.reset(h);  // sqlite3_open_v2 allocates a handle even when it fails
     if (rc != SQLITE_OK) {
       if (!h) throw StoreError("cannot open store " + path + ": " + sqlite3_errstr(rc));
@@ -127,7 +162,7 @@ class Connection {
   [[noreturn]] void fail(std::string_view doing) const {
     int code = sqlite3_extended_errcode(get());
     int primary = code & 0xff;
-    if (primary == SQLITE_NOTADB)
+    if (primary == SQLITE_NOTADB && !health_)
       throw StoreError(path_ + " is not a migcheck store (not an SQLite database)");
     std::string msg =
         "cannot " + std::string(doing) + " store " + path_ + ": " + sqlite3_errmsg(get());
@@ -136,8 +171,19 @@ class Connection {
       if (int e = sqlite3_system_errno(get()); e != 0)
         msg += " (" + std::generic_category().message(e) + ")";
     }
+    if (primary == SQLITE_READONLY || primary == SQLITE_CANTOPEN) msg += read_only_cause(path_);
+    // Once open, a corrupt page or an I/O error means the store lost what
+    // the run wrote: remembered, so the run says so and offers no resume.
+    // (A full disk is not damage: the transaction is rolled back whole, and
+    // the store resumes once moved to a roomy disk.)
+    if (health_ &&
+        (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB || primary == SQLITE_IOERR))
+      health_->damaged(msg);
     throw StoreError(msg);
   }
+
+  // Set once the store is open: failures from then on are damage.
+  void watch(StoreHealth* health) { health_ = health; }
 
   void exec(const char* sql, std::string_view doing) {
     if (sqlite3_exec(get(), sql, nullptr, nullptr, nullptr) != SQLITE_OK) fail(doing);
@@ -149,6 +195,7 @@ class Connection {
   };
   std::unique_ptr<sqlite3, Closer> h_;
   std::string path_;
+  StoreHealth* health_ = nullptr;
 };
 
 // One prepared statement, finalized on destruction. Bind indexes are 1-based,
@@ -350,7 +397,8 @@ struct Store::Db {
   }
 };
 
-Store::Store(const std::string& path, bool create) : path_(path), locks_(path) {
+Store::Store(const std::string& path, bool create, bool read_only)
+    : path_(path), locks_(path), health_(path) {
   std::error_code ec;
   bool exists = std::filesystem::exists(path, ec);
   if (ec) throw StoreError("cannot open store " + path + ": " + ec.message());
@@ -358,11 +406,41 @@ Store::Store(const std::string& path, bool create) : path_(path), locks_(path) {
   // SQLite would block on a FIFO and misread devices and /proc files as empty.
   if (exists && !std::filesystem::is_regular_file(path, ec))
     throw StoreError("cannot open store " + path + ": not a regular file");
+  if (!exists) {
+    // Created here, so a refusal names its real cause (SQLite reports a
+    // read-only directory as "No such file or directory"). An empty file is
+    // an empty database to SQLite.
+    Fd created(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0644));
+    if (created.fd < 0 && errno != EEXIST)
+      throw StoreError("cannot create store " + path + ": " + std::strerror(errno));
+    exists = true;
+  }
 
   // Refusals are decided on a read-only connection, so a file that is not
   // ours is never written, not even by a journal rollback or a checkpoint.
   Contents contents = Contents::kEmpty;
-  if (exists) {
+  if (read_only) {
+    // Readers (diffs, report) never write. A WAL store in a directory they
+    // cannot write is opened immutable: nobody can be writing it there.
+    std::optional<Connection> ro;
+    try {
+      ro.emplace(path, SQLITE_OPEN_READONLY);
+      contents = inspect(*ro);
+    } catch (const StoreError&) {
+      if (!read_only_cause(path).empty()) {
+        ro.reset();
+        ro.emplace(path, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, file_uri(path, "immutable=1"));
+        contents = inspect(*ro);
+      } else {
+        throw;
+      }
+    }
+    if (contents != Contents::kEmpty) {
+      db_ = std::make_unique<Db>(std::move(*ro));
+      return;
+    }
+    // An empty file: the schema is written, as for any store opened.
+  } else {
     Connection probe(path, SQLITE_OPEN_READONLY);
     contents = inspect(probe);
   }
@@ -389,13 +467,42 @@ Store::Store(const std::string& path, bool create) : path_(path), locks_(path) {
   // journal mode would be a write.
   if (!sqlite3_db_readonly(c.get(), "main")) c.exec("PRAGMA journal_mode = WAL", "write");
   c.exec("PRAGMA synchronous = NORMAL", "open");
+  c.watch(&health_);
+  health_.baseline();
   db_ = std::make_unique<Db>(std::move(c));
+}
+
+RunRecord Store::shown(RunRecord r) {
+  // "running" is written when a run starts; a process killed (SIGKILL, a
+  // crash, a reboot) never writes its end. Its claim died with it.
+  if (r.status == "running" && locks_.is_free(r.id)) r.status = "interrupted";
+  return r;
+}
+
+// Around every write: damage found before it stops it; the size after it
+// is the one the next write compares with, so a store truncated between two
+// writes is found before SQLite writes pages past the cut.
+struct Store::Written {
+  explicit Written(Store& s) : store(s) { store.require_intact(); }
+  ~Written() { store.health_.check(); }
+  Written(const Written&) = delete;
+  Written& operator=(const Written&) = delete;
+  Store& store;
+};
+
+void Store::require_intact() {
+  if (auto why = health_.check()) throw StoreError(*why + "; the run's results are not all in it");
+}
+
+std::optional<std::string> Store::damage() {
+  return health_.check();
 }
 
 Store::~Store() = default;
 
 int64_t Store::begin_run(RunRecord run) {
   std::lock_guard lock(mu_);
+  Written written(*this);
   Statement s(
       db_->conn,
       "INSERT INTO runs(command, parent, started_ms, finished_ms, status, exit_code, source, "
@@ -423,6 +530,7 @@ int64_t Store::begin_run(RunRecord run) {
 void Store::set_server_info(int64_t run, std::string_view source_json,
                             std::string_view target_json) {
   std::lock_guard lock(mu_);
+  Written written(*this);
   Statement s(db_->conn, "UPDATE runs SET source_info_json = ?, target_info_json = ? WHERE id = ?");
   s.bind_text(1, source_json).bind_text(2, target_json).bind_int(3, run);
   s.run();
@@ -431,14 +539,38 @@ void Store::set_server_info(int64_t run, std::string_view source_json,
 
 void Store::set_totals(int64_t run, std::string_view totals_json) {
   std::lock_guard lock(mu_);
+  Written written(*this);
   Statement s(db_->conn, "UPDATE runs SET totals_json = ? WHERE id = ?");
   s.bind_text(1, totals_json).bind_int(2, run);
   s.run();
   db_->require_changed(run);
 }
 
+void Store::set_options(int64_t run, std::string_view options_json) {
+  std::lock_guard lock(mu_);
+  Written written(*this);
+  Statement s(db_->conn, "UPDATE runs SET options_json = ? WHERE id = ?");
+  s.bind_text(1, options_json).bind_int(2, run);
+  s.run();
+  db_->require_changed(run);
+}
+
 void Store::finish_run(int64_t run, std::string_view status, int exit_code) {
   std::lock_guard lock(mu_);
+  if (auto why = health_.check()) {
+    // The run cannot be done, nor resumed from a store that lost its
+    // writes: recorded as failed where that still works, and said.
+    try {
+      Statement s(db_->conn,
+                  "UPDATE runs SET finished_ms = ?, status = 'failed', exit_code = ? "
+                  "WHERE id = ?");
+      s.bind_int(1, now_ms()).bind_int(2, 2).bind_int(3, run);
+      s.run();
+    } catch (const StoreError&) {
+    }
+    locks_.release(run);
+    throw StoreError(*why + "; the run's results are not all in it");
+  }
   Statement s(db_->conn, "UPDATE runs SET finished_ms = ?, status = ?, exit_code = ? WHERE id = ?");
   s.bind_int(1, now_ms()).bind_text(2, status).bind_int(3, exit_code).bind_int(4, run);
   s.run();
@@ -451,7 +583,7 @@ std::optional<RunRecord> Store::run(int64_t id) {
   Statement s(db_->conn, std::string("SELECT ") + kRunColumns + " FROM runs WHERE id = ?");
   s.bind_int(1, id);
   if (!s.step()) return std::nullopt;
-  return read_run(s);
+  return shown(read_run(s));
 }
 
 std::optional<RunRecord> Store::latest_run(std::optional<std::string_view> command) {
@@ -462,19 +594,20 @@ std::optional<RunRecord> Store::latest_run(std::optional<std::string_view> comma
   Statement s(db_->conn, sql);
   if (command) s.bind_text(1, *command);
   if (!s.step()) return std::nullopt;
-  return read_run(s);
+  return shown(read_run(s));
 }
 
 std::vector<RunRecord> Store::runs() {
   std::lock_guard lock(mu_);
   Statement s(db_->conn, std::string("SELECT ") + kRunColumns + " FROM runs ORDER BY id");
   std::vector<RunRecord> out;
-  while (s.step()) out.push_back(read_run(s));
+  while (s.step()) out.push_back(shown(read_run(s)));
   return out;
 }
 
 void Store::put_round(const RoundRecord& r) {
   std::lock_guard lock(mu_);
+  Written written(*this);
   Statement s(db_->conn,
               "INSERT INTO rounds(run, round, keys_checked, differences, started_ms, finished_ms) "
               "VALUES(?, ?, ?, ?, ?, ?) ON CONFLICT(run, round) DO UPDATE SET "
@@ -509,6 +642,7 @@ int Store::last_round(int64_t run) {
 int64_t Store::add_differences(int64_t run, std::span<const Difference> diffs) {
   if (diffs.empty()) return 0;
   std::lock_guard lock(mu_);
+  Written written(*this);
   Transaction tx(db_->conn);
   // A row the round already holds for the key is kept, not doubled: SCAN may
   // return a key twice, and a resumed round may read a key again.
@@ -596,6 +730,7 @@ std::vector<std::pair<std::string, int64_t>> Store::count_by_type(int64_t run, i
 void Store::add_outcomes(int64_t run, std::span<const Outcome> outcomes) {
   if (outcomes.empty()) return;
   std::lock_guard lock(mu_);
+  Written written(*this);
   Transaction tx(db_->conn);
   Statement s(db_->conn,
               "INSERT INTO outcomes(run, db, key, action, outcome, error, detail) "
@@ -643,6 +778,7 @@ std::vector<std::pair<std::string, int64_t>> Store::count_outcomes(int64_t run) 
 
 void Store::put_checkpoint(int64_t run, std::string_view name, std::string_view value) {
   std::lock_guard lock(mu_);
+  Written written(*this);  // a checkpoint in a damaged store would promise a resume
   Statement s(db_->conn,
               "INSERT INTO checkpoints(run, name, value) VALUES(?, ?, ?) "
               "ON CONFLICT(run, name) DO UPDATE SET value = excluded.value");
@@ -665,6 +801,7 @@ void Store::claim_run(int64_t run) {
 
 void Store::reopen_run(int64_t run) {
   std::lock_guard lock(mu_);
+  Written written(*this);
   Statement s(db_->conn,
               "UPDATE runs SET finished_ms = 0, status = 'running', exit_code = -1 WHERE id = ?");
   s.bind_int(1, run);
@@ -679,6 +816,7 @@ int64_t Store::max_difference_id() {
 
 void Store::rollback_run(int64_t run, int64_t id, int round) {
   std::lock_guard lock(mu_);
+  Written written(*this);
   Transaction tx(db_->conn);
   {
     Statement s(db_->conn, "DELETE FROM differences WHERE run = ? AND id > ?");
@@ -700,6 +838,7 @@ int64_t Store::max_outcome_id() {
 
 void Store::rollback_outcomes(int64_t run, int64_t id) {
   std::lock_guard lock(mu_);
+  Written written(*this);
   Statement s(db_->conn, "DELETE FROM outcomes WHERE run = ? AND id > ?");
   s.bind_int(1, run).bind_int(2, id);
   s.run();

@@ -1,6 +1,8 @@
 // URI grammar: redis[s]://[user[:password]@]host[:port][/db] and unix:///path[?db=N].
 #include "uri.h"
 
+#include "reports/html_escape.h"
+
 #include <charconv>
 
 #include "errors.h"
@@ -141,6 +143,12 @@ std::string Endpoint::address() const {
 }
 
 std::string Endpoint::display() const {
+  // Escaped: the URI's bytes come from the command line, and this is what
+  // reaches terminals, the store and reports.
+  return terminal_text(display_raw());
+}
+
+std::string Endpoint::display_raw() const {
   std::string out;
   if (is_unix()) {
     out = "unix://" + unix_path;
