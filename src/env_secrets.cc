@@ -45,14 +45,11 @@ std::vector<std::string> take_env_secrets() {
 }
 
 std::optional<std::string> env_secret(std::string_view name) {
-  {
-    std::lock_guard lock(g_mu);
-    if (auto it = g_taken.find(name); it != g_taken.end())
-      return it->second.empty() ? std::nullopt : std::optional(it->second);
-  }
-  const char* v = std::getenv(std::string(name).c_str());
-  if (!v || !*v) return std::nullopt;
-  return std::string(v);
+  // Set again since it was taken (only tests do that): the current value.
+  if (const char* v = std::getenv(std::string(name).c_str()); v && *v) return std::string(v);
+  std::lock_guard lock(g_mu);
+  if (auto it = g_taken.find(name); it != g_taken.end() && !it->second.empty()) return it->second;
+  return std::nullopt;
 }
 
 }  // namespace migcheck

@@ -19,8 +19,8 @@ inline constexpr const char* kSecretEnvVars[] = {"MIGCHECK_SOURCE_PASS", "MIGCHE
 // taken (for redaction). Idempotent: a second call finds nothing new.
 std::vector<std::string> take_env_secrets();
 
-// The value a variable had when take_env_secrets() ran, or, before that,
-// its current value; nullopt when unset or empty.
+// The variable's current value, else the value take_env_secrets() took;
+// nullopt when neither is set and non-empty.
 std::optional<std::string> env_secret(std::string_view name);
 
 }  // namespace migcheck

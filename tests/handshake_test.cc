@@ -24,7 +24,8 @@ TEST_CASE("handshake: a peer that never answers is given up on within --connect-
   auto r = run_migcheck({"info", silent.uri(), "--connect-timeout", "1s", "--timeout", "30s"});
   const auto took = std::chrono::steady_clock::now() - start;
   CHECK(r.exit_code == 2);
-  CHECK_THAT(r.err, ContainsSubstring("no answer within 1s (not a Redis server?)"));
+  CHECK_THAT(r.err, ContainsSubstring("no answer within 1"));
+  CHECK_THAT(r.err, ContainsSubstring("(not a Redis server?)"));
   CHECK(took < std::chrono::seconds(15));  // not the 30 s of --timeout
 }
 

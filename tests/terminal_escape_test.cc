@@ -34,7 +34,10 @@ TEST_CASE("terminal text: controls escaped, backslashes and UTF-8 kept", "[termi
 }
 
 TEST_CASE("terminal text: a server's error reply reaches stderr escaped", "[terminal_escape]") {
-  FakePeer evil(FakePeer::Mode::Answer, "-ERR \x1b[2J\x1b]0;PWNED\x07 evil\r\n");
+  // One error per command of the set-up (AUTH, CLIENT SETNAME...).
+  std::string errors;
+  for (int i = 0; i < 4; ++i) errors += "-ERR \x1b[2J\x1b]0;PWNED\x07 evil\r\n";
+  FakePeer evil(FakePeer::Mode::Answer, errors);
   auto r = run_migcheck({"info", evil.uri(), "--source-pass", "pw", "--connect-timeout", "2s"});
   CHECK(r.exit_code == 2);
   INFO(r.err);
@@ -47,7 +50,7 @@ TEST_CASE("terminal text: URI bytes from the command line reach stderr escaped",
   // A user name carrying escapes, to a port nobody listens on.
   FakePeer closed(FakePeer::Mode::Reset);
   const std::string uri =
-      "redis://\x1b]0;PWNED\x07\x1b[2J@127.0.0.1:" + std::to_string(closed.port());
+      "redis://\x1b]0;PWNED\x07\x1b[2J:pw@127.0.0.1:" + std::to_string(closed.port());
   auto r = run_migcheck({"info", uri, "--connect-timeout", "2s"});
   CHECK(r.exit_code == 2);
   INFO(r.err);
