@@ -412,7 +412,7 @@ Store::Store(const std::string& path, bool create, bool read_only)
     // an empty database to SQLite.
     Fd created(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0644));
     if (created.fd < 0 && errno != EEXIST)
-      throw StoreError("cannot create store " + path + ": " + std::strerror(errno));
+      throw StoreError("cannot open store " + path + ": cannot create it: " + std::strerror(errno));
     exists = true;
   }
 
