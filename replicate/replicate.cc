@@ -603,8 +603,14 @@ void Engine::live_loop() {
             (o_.idle.count() > 0
                  ? " (stopping after " + format_duration(o_.idle) + " without events)"
                  : std::string(" (Ctrl-C to stop)")));
+  SteadyTime role_checked = std::chrono::steady_clock::now();
   while (!stopping()) {
     drain_events(Millis(100));
+    if (!o_.dry_run && std::chrono::steady_clock::now() - role_checked >= kCheckpointEvery) {
+      role_checked = std::chrono::steady_clock::now();
+      check_target_role();
+      if (result_.target_became_replica) break;  // nothing more can be copied to it
+    }
     if (watch_->pending()) {
       watch_->acknowledge();
       log::warn("a server restarted: writes it acknowledged may be lost; rescanning the source");

@@ -90,3 +90,22 @@ TEST_CASE("replicate target: a target made a replica mid-run ends it with exit 2
   CHECK_THAT(out, ContainsSubstring("the target became a replica"));
   CHECK(totals(store)["target_became_replica"] == true);
 }
+
+TEST_CASE("replicate target: a live tail stops when its target is made a replica",
+          "[replicate_target]") {
+  TestServer source({.config = {{"notify-keyspace-events", "KEA"}}}), target, other;
+  source.cmd({"SET", "a", "1"});
+  const std::string store = temp_store("demoted-live");
+  Spawned run({"replicate", source.uri(), target.uri(), "--store", store, "--mode", "live"},
+              store + ".out", store + ".err");
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < until && target.cmd({"EXISTS", "a"}) != "1")
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  REQUIRE(target.cmd({"EXISTS", "a"}) == "1");
+  target.cmd({"REPLICAOF", "127.0.0.1", std::to_string(other.port())});
+  const int code = run.wait(std::chrono::seconds(30));  // without a signal: it stops by itself
+  const std::string err = slurp(store + ".err");
+  INFO(err);
+  CHECK(code == 2);
+  CHECK_THAT(err, ContainsSubstring("became a replica"));
+}
