@@ -6,11 +6,9 @@
 
 #include <fcntl.h>
 #include <sqlite3.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <system_error>
@@ -18,6 +16,7 @@
 
 #include "errors.h"
 #include "fd.h"
+#include "store_path.h"
 
 namespace migcheck {
 namespace {
@@ -110,34 +109,6 @@ int64_t now_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-// Why a store cannot be written, in words: SQLite only says "attempt to
-// write a readonly database" or "unable to open database file".
-std::string read_only_cause(const std::string& path) {
-  std::filesystem::path dir = std::filesystem::path(path).parent_path();
-  if (dir.empty()) dir = ".";
-  if (::access(dir.c_str(), W_OK) != 0 && errno != ENOENT)
-    return " (the directory " + dir.string() + " is not writable: " + std::strerror(errno) +
-           "; a store needs to create its -wal and -shm files beside it)";
-  if (::access(path.c_str(), W_OK) != 0 && errno != ENOENT)
-    return " (the file is not writable: " + std::string(std::strerror(errno)) + ")";
-  return "";
-}
-
-// A file: URI for sqlite3_open_v2 (SQLITE_OPEN_URI) with `query` appended.
-std::string file_uri(const std::string& path, std::string_view query) {
-  std::string out = "file:";
-  for (char c : path) {
-    if (c == '%' || c == '?' || c == '#') {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", static_cast<unsigned char>(c));
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out + "?" + std::string(query);
-}
-
 // One open sqlite3 handle, closed on destruction, plus the error reporting
 // that names the store path.
 class Connection {
@@ -172,10 +143,8 @@ class Connection {
         msg += " (" + std::generic_category().message(e) + ")";
     }
     if (primary == SQLITE_READONLY || primary == SQLITE_CANTOPEN) msg += read_only_cause(path_);
-    // Once open, a corrupt page or an I/O error means the store lost what
-    // the run wrote: remembered, so the run says so and offers no resume.
-    // (A full disk is not damage: the transaction is rolled back whole, and
-    // the store resumes once moved to a roomy disk.)
+    // Once open, a corrupt page or an I/O error is damage: the run says so and
+    // offers no resume. (A full disk is not: its transaction is rolled back.)
     if (health_ &&
         (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB || primary == SQLITE_IOERR))
       health_->damaged(msg);
@@ -407,9 +376,9 @@ Store::Store(const std::string& path, bool create, bool read_only)
   if (exists && !std::filesystem::is_regular_file(path, ec))
     throw StoreError("cannot open store " + path + ": not a regular file");
   if (!exists) {
-    // Created here, so a refusal names its real cause (SQLite reports a
-    // read-only directory as "No such file or directory"). An empty file is
-    // an empty database to SQLite.
+    // Created here, so a refusal names its real cause (SQLite says "No such
+    // file or directory" of a read-only directory). An empty file is an
+    // empty database to SQLite.
     Fd created(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0644));
     if (created.fd < 0 && errno != EEXIST)
       throw StoreError("cannot open store " + path + ": cannot create it: " + std::strerror(errno));
@@ -427,13 +396,9 @@ Store::Store(const std::string& path, bool create, bool read_only)
       ro.emplace(path, SQLITE_OPEN_READONLY);
       contents = inspect(*ro);
     } catch (const StoreError&) {
-      if (!read_only_cause(path).empty()) {
-        ro.reset();
-        ro.emplace(path, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, file_uri(path, "immutable=1"));
-        contents = inspect(*ro);
-      } else {
-        throw;
-      }
+      if (read_only_cause(path).empty()) throw;
+      ro.emplace(path, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, file_uri(path, "immutable=1"));
+      contents = inspect(*ro);
     }
     if (contents != Contents::kEmpty) {
       db_ = std::make_unique<Db>(std::move(*ro));
@@ -473,29 +438,21 @@ Store::Store(const std::string& path, bool create, bool read_only)
 }
 
 RunRecord Store::shown(RunRecord r) {
-  // "running" is written when a run starts; a process killed (SIGKILL, a
-  // crash, a reboot) never writes its end. Its claim died with it.
+  // A process killed (SIGKILL, a crash) never wrote its end; its claim died.
   if (r.status == "running" && locks_.is_free(r.id)) r.status = "interrupted";
   return r;
 }
 
-// Around every write: damage found before it stops it; the size after it
-// is the one the next write compares with, so a store truncated between two
-// writes is found before SQLite writes pages past the cut.
+// Around every write: damage stops it, and the size after it is compared by
+// the next one, so a cut is found before SQLite writes pages past it.
 struct Store::Written {
   explicit Written(Store& s) : store(s) { store.require_intact(); }
   ~Written() { store.health_.check(); }
-  Written(const Written&) = delete;
-  Written& operator=(const Written&) = delete;
   Store& store;
 };
 
 void Store::require_intact() {
   if (auto why = health_.check()) throw StoreError(*why + "; the run's results are not all in it");
-}
-
-std::optional<std::string> Store::damage() {
-  return health_.check();
 }
 
 Store::~Store() = default;
@@ -557,15 +514,11 @@ void Store::set_options(int64_t run, std::string_view options_json) {
 
 void Store::finish_run(int64_t run, std::string_view status, int exit_code) {
   std::lock_guard lock(mu_);
-  if (auto why = health_.check()) {
-    // The run cannot be done, nor resumed from a store that lost its
-    // writes: recorded as failed where that still works, and said.
+  if (auto why = health_.check()) {  // neither done nor resumable: failed, where that works
     try {
-      Statement s(db_->conn,
-                  "UPDATE runs SET finished_ms = ?, status = 'failed', exit_code = ? "
-                  "WHERE id = ?");
-      s.bind_int(1, now_ms()).bind_int(2, 2).bind_int(3, run);
-      s.run();
+      Statement f(db_->conn,
+                  "UPDATE runs SET finished_ms = ?, status = 'failed', exit_code = 2 WHERE id = ?");
+      f.bind_int(1, now_ms()).bind_int(2, run).run();
     } catch (const StoreError&) {
     }
     locks_.release(run);

@@ -105,7 +105,7 @@ class Store {
   // Damage seen since the store was opened: a write that failed, or the
   // file truncated, deleted or replaced under the run (see store_health.h).
   // begin_run, put_checkpoint and finish_run refuse to go on past it.
-  std::optional<std::string> damage();
+  std::optional<std::string> damage() { return health_.check(); }
 
   // Runs. begin_run fills id/started_ms/status and returns the new id,
   // claimed by this Store (see claim_run) until finish_run. A run recorded
