@@ -52,6 +52,12 @@ struct CompareCli {
 void apply_resumed_options(Store& store, int64_t id, const std::vector<std::string>& given,
                            CompareOptions& o) {
   ResumableRun r = resumable_run(store, id, "compare");
+  std::vector<std::string> ignored = given;
+  resume_option(r, ignored, "--scan-count", "scan_count", o.scan_count);
+  resume_option(r, ignored, "--batch", "batch", o.batch);
+  resume_option(r, ignored, "--connections", "connections", o.connections);
+  resume_option(r, ignored, "--max-ops-per-sec", "max_ops_per_sec", o.max_ops_per_sec);
+  record_resume_options(store, r);
   const nlohmann::json& j = r.options;
   // The run's db pairs (the engine takes the resolved ones from the checkpoint).
   o.db_pairs = db_pairs_from_options(j);
@@ -65,17 +71,13 @@ void apply_resumed_options(Store& store, int64_t id, const std::vector<std::stri
   o.ttl_tolerance = Millis(j.value("ttl_tolerance_ms", o.ttl_tolerance.count()));
   o.match = j.value("match", o.match);
   o.types = j.value("types", o.types);
-  o.scan_count = j.value("scan_count", o.scan_count);
-  o.batch = j.value("batch", o.batch);
-  o.connections = j.value("connections", o.connections);
-  o.max_ops_per_sec = j.value("max_ops_per_sec", o.max_ops_per_sec);
   o.sample = j.value("sample", o.sample);
   o.target_scan = j.value("target_scan", o.target_scan);
   o.chunk = j.value("chunk", o.chunk);
   o.big_string = j.value("big_string", o.big_string);
   const bool replica = j.value("read_from_replica", o.source_client.read_from_replica);
   o.source_client.read_from_replica = replica;
-  warn_resume_differences(r, given, o.source, o.target);
+  warn_resume_differences(r, ignored, o.source, o.target);
   o.resume_run = id;
 }
 

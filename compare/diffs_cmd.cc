@@ -93,7 +93,7 @@ int list_outcomes(Store& store, const RunRecord& rec, const std::string& format)
 int run(const DiffsCli& c) {
   log::set_quiet(c.common.quiet);
   log::set_verbose(c.common.verbose);
-  Store store(c.common.store, false);
+  Store store(c.common.store, false, /*read_only=*/true);
   std::optional<RunRecord> rec;
   if (c.run > 0) {
     rec = store.run(c.run);

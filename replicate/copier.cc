@@ -491,8 +491,8 @@ struct Copier::Impl {
     r.bytes = bytes;
     r.type = std::move(type);
     ++counters.keys;
-    counters.bytes += bytes;
     if (outcome == "copied") {
+      counters.bytes += bytes;  // a write the target refused copied nothing
       ++counters.copied;
       if (via == Via::Restore) ++counters.restored;
       if (via == Via::ByType) ++counters.fallbacks;

@@ -65,7 +65,7 @@ struct CopyCounters {
   int64_t filtered = 0;   // type not selected (CopyOptions::types): not counted as skipped
   int64_t failed = 0;
   int64_t planned = 0;  // dry run
-  uint64_t bytes = 0;   // value bytes read from the source
+  uint64_t bytes = 0;   // value bytes of the keys copied (refused writes are not counted)
   CopyCounters& operator+=(const CopyCounters& o);
   CopyCounters& operator-=(const CopyCounters& o);
 };

@@ -186,7 +186,7 @@ class Engine {
     if (cmp->command != "compare")
       throw UsageError("run " + std::to_string(cmp->id) + " is a " + cmp->command +
                        " run, not a compare run");
-    if (cmp->status == "running")
+    if (cmp->status == "running" || cmp->status == "interrupted")
       log::warn("compare run " + std::to_string(cmp->id) +
                 " has not finished: repairing what it found so far");
     result_.compare_run = cmp->id;
@@ -303,6 +303,12 @@ class Engine {
     // Rows, not keys (a key may have a ttl and a value row): close enough for an ETA.
     progress_.start(o_.dry_run ? "repair (dry run)" : "repair",
                     store_.count_differences(result_.compare_run, f));
+    if (o_.resume_run == 0) {
+      // Checkpointed from the start: a run killed before its first batch
+      // is done can still be resumed.
+      std::lock_guard lock(commit_mu_);
+      save_checkpoint();
+    }
     last_checkpoint_ = std::chrono::steady_clock::now();
     Batch batch;
     uint64_t seq = 0;

@@ -38,6 +38,11 @@ struct RepairCli {
 void apply_resumed_options(Store& store, int64_t id, const std::vector<std::string>& given,
                            RepairOptions& o) {
   ResumableRun r = resumable_run(store, id, "repair");
+  std::vector<std::string> ignored = given;
+  resume_option(r, ignored, "--batch", "batch", o.batch);
+  resume_option(r, ignored, "--connections", "connections", o.connections);
+  resume_option(r, ignored, "--max-ops-per-sec", "max_ops_per_sec", o.max_ops_per_sec);
+  record_resume_options(store, r);
   const nlohmann::json& j = r.options;
   if (j.contains("compare_run") && j["compare_run"].is_number_integer())
     o.compare_run = j["compare_run"].get<int64_t>();
@@ -45,10 +50,7 @@ void apply_resumed_options(Store& store, int64_t id, const std::vector<std::stri
   o.delete_extra = j.value("delete_extra", o.delete_extra);
   o.dry_run = j.value("dry_run", o.dry_run);
   o.structural = j.value("struct", o.structural);
-  o.batch = j.value("batch", o.batch);
-  o.connections = j.value("connections", o.connections);
-  o.max_ops_per_sec = j.value("max_ops_per_sec", o.max_ops_per_sec);
-  warn_resume_differences(r, given, o.source, o.target);
+  warn_resume_differences(r, ignored, o.source, o.target);
   o.resume_run = id;
 }
 
@@ -118,8 +120,9 @@ void print_summary(const RepairOptions& o, const RepairResult& r, const std::str
     std::printf("\nFailed keys%s:\n",
                 r.failed > static_cast<int64_t>(r.failures.size()) ? " (first ones)" : "");
     for (const auto& f : r.failures)
-      std::printf("  %s: %s%s%s\n", printable_bytes(f.key).c_str(), f.error.c_str(),
-                  f.error.empty() || f.detail.empty() ? "" : " - ", f.detail.c_str());
+      std::printf("  %s: %s%s%s\n", printable_bytes(f.key).c_str(), terminal_text(f.error).c_str(),
+                  f.error.empty() || f.detail.empty() ? "" : " - ",
+                  terminal_text(f.detail).c_str());
   }
   std::printf("\nElapsed %s.\n", format_duration(Millis(r.elapsed_ms)).c_str());
   if (o.dry_run)

@@ -333,6 +333,11 @@ class Engine {
   CopyCounters copy_base_;         // counted before the resume
   int64_t elapsed_base_ = 0;
   SteadyTime last_checkpoint_{};
+
+  // A standalone target made a replica under the run: a replica's data is
+  // replaced by its primary's, so keys counted as copied may be gone.
+  bool target_was_primary_ = false;
+  void check_target_role();
 };
 
 Worker::Worker(Engine& engine, size_t index) : engine_(engine) {
@@ -622,6 +627,12 @@ bool Engine::scan_pass() {
     saved = resume_cursors_;  // a checkpoint of one db, before db pairs
   }
   const bool checkpointed = first && resumable();
+  // Checkpointed from the start: a throttled first batch can take long, and
+  // a run killed before any checkpoint could not be resumed.
+  if (checkpointed && resume_cursors_.is_null()) {
+    cursors_ = scanner.cursors_json();
+    save_checkpoint();
+  }
   last_checkpoint_ = std::chrono::steady_clock::now();
   const uint64_t epoch = overflow_epoch_.load();
   ++result_.scan_passes;
@@ -663,8 +674,14 @@ void Engine::live_loop() {
             (o_.idle.count() > 0
                  ? " (stopping after " + format_duration(o_.idle) + " without events)"
                  : std::string(" (Ctrl-C to stop)")));
+  SteadyTime role_checked = std::chrono::steady_clock::now();
   while (!stopping()) {
     drain_events(Millis(100));
+    if (!o_.dry_run && std::chrono::steady_clock::now() - role_checked >= kCheckpointEvery) {
+      role_checked = std::chrono::steady_clock::now();
+      check_target_role();
+      if (result_.target_became_replica) break;  // nothing more can be copied to it
+    }
     if (watch_->pending()) {
       watch_->acknowledge();
       log::warn("a server restarted: writes it acknowledged may be lost; rescanning the source");
@@ -754,6 +771,7 @@ nlohmann::json Engine::totals_json() const {
                       {"planned", c.planned},
                       {"filtered", c.filtered},
                       {"bytes", c.bytes},
+                      {"target_became_replica", result_.target_became_replica},
                       {"events", result_.events},
                       {"events_applied", result_.events_applied},
                       {"queue_overflows", result_.queue_overflows},
@@ -797,6 +815,17 @@ void Engine::checkpoint_when_drained() {
   save_checkpoint();
 }
 
+void Engine::check_target_role() {
+  if (!target_was_primary_ || result_.target_became_replica) return;
+  Reply r = tgt_main_->on_node(0, Command{"INFO", "replication"});
+  if (!r.is_string() || info_field(r.str, "role") != "slave") return;
+  result_.target_became_replica = true;
+  log::warn("the target " + o_.target.display() + " became a replica of " +
+            info_field(r.str, "master_host") + ":" + info_field(r.str, "master_port") +
+            " during the run: its primary's data replaces what was copied, so keys are no longer "
+            "counted as copied");
+}
+
 void Engine::save_checkpoint() {
   nlohmann::json j = {{"cursors", cursors_},
                       {"db_pairs", db_pairs_json(pairs_)},
@@ -809,6 +838,7 @@ void Engine::save_checkpoint() {
                       {"starts_over", result_.starts_over}};
   store_.put_checkpoint(result_.run_id, kCheckpoint, j.dump());
   last_checkpoint_ = std::chrono::steady_clock::now();
+  check_target_role();
 }
 
 // --resume: outcomes stored after the checkpoint are dropped (those keys are
@@ -930,6 +960,7 @@ ReplicateResult Engine::run() {
     resolve_pairs();  // a resumed run has its pairs from the checkpoint
     log::info("copying " + describe_db_pairs(pairs_));
     store_.set_server_info(result_.run_id, to_json(sf).dump(), to_json(tf).dump());
+    target_was_primary_ = tf.mode != "cluster" && tf.role == "master";
     result_.source_desc = sf.engine + " " + sf.version + " " + sf.mode;
     result_.target_desc = tf.engine + " " + tf.version + " " + tf.mode;
     if (sf.rdb_version && tf.rdb_version && *sf.rdb_version > *tf.rdb_version && !o_.structural)
@@ -1004,11 +1035,12 @@ ReplicateResult Engine::run() {
     }
     if (o_.verify && !o_.dry_run && !result_.interrupted && !(o_.stop && o_.stop->load())) verify();
     result_.elapsed_ms = elapsed_ms();
+    if (!o_.dry_run) check_target_role();
     const bool not_copied =
         result_.copy.failed > 0 || result_.copy.skipped > 0 || result_.overflows_uncovered > 0;
-    result_.exit_code = result_.interrupted                              ? kExitError
-                        : (not_copied || result_.verify_differences > 0) ? kExitDiffer
-                                                                         : kExitSame;
+    result_.exit_code = result_.interrupted || result_.target_became_replica ? kExitError
+                        : (not_copied || result_.verify_differences > 0)     ? kExitDiffer
+                                                                             : kExitSame;
     store_.set_totals(result_.run_id, totals_json().dump());
     store_.finish_run(result_.run_id, result_.interrupted ? "interrupted" : "done",
                       result_.exit_code);

@@ -63,6 +63,8 @@ struct ReplicateResult {
   int64_t run_id = 0;
   int exit_code = 0;         // 0 all copied (and verified), 1 some keys not, 2 interrupted mid-pass
   bool interrupted = false;  // stopped by a signal before the copy was complete
+  // The (standalone) target was made a replica under the run: exit 2.
+  bool target_became_replica = false;
   CopyCounters copy;
   int64_t keys_scanned = 0;
   int scan_passes = 0;

@@ -51,14 +51,20 @@ struct ReplicateCli {
 void apply_resumed_options(Store& store, int64_t id, const std::vector<std::string>& given,
                            ReplicateOptions& o) {
   ResumableRun r = resumable_run(store, id, "replicate");
-  const nlohmann::json& j = r.options;
-  if (j.value("mode", "") != "scan")
+  if (r.options.value("mode", "") != "scan")
     throw UsageError("cannot resume run " + std::to_string(id) + ": it is a " +
-                     j.value("mode", std::string("?")) +
+                     r.options.value("mode", std::string("?")) +
                      " run; only scan-mode runs can be resumed (start a new live run: it copies "
                      "everything again)");
-  if (j.value("dry_run", false))
+  if (r.options.value("dry_run", false))
     throw UsageError("cannot resume run " + std::to_string(id) + ": it is a dry run");
+  std::vector<std::string> ignored = given;
+  resume_option(r, ignored, "--scan-count", "scan_count", o.scan_count);
+  resume_option(r, ignored, "--batch", "batch", o.batch);
+  resume_option(r, ignored, "--connections", "connections", o.connections);
+  resume_option(r, ignored, "--max-ops-per-sec", "max_ops_per_sec", o.max_ops_per_sec);
+  record_resume_options(store, r);
+  const nlohmann::json& j = r.options;
   o.mode = ReplicateMode::Scan;
   // The run's db pairs (the engine takes the resolved ones from the checkpoint).
   o.db_pairs = db_pairs_from_options(j);
@@ -72,11 +78,7 @@ void apply_resumed_options(Store& store, int64_t id, const std::vector<std::stri
   o.match = j.value("match", o.match);
   o.types = j.value("types", o.types);
   o.mem_limit = j.value("mem_limit", o.mem_limit);
-  o.scan_count = j.value("scan_count", o.scan_count);
-  o.batch = j.value("batch", o.batch);
-  o.connections = j.value("connections", o.connections);
-  o.max_ops_per_sec = j.value("max_ops_per_sec", o.max_ops_per_sec);
-  warn_resume_differences(r, given, o.source, o.target);
+  warn_resume_differences(r, ignored, o.source, o.target);
   o.resume_run = id;
 }
 
@@ -135,14 +137,15 @@ void print_summary(const ReplicateOptions& o, const ReplicateResult& r,
     std::printf("\nSkipped keys%s:\n",
                 c.skipped > static_cast<int64_t>(r.skipped.size()) ? " (first ones)" : "");
     for (const auto& s : r.skipped)
-      std::printf("  %s: %s\n", printable_bytes(s.key).c_str(), s.detail.c_str());
+      std::printf("  %s: %s\n", printable_bytes(s.key).c_str(), terminal_text(s.detail).c_str());
   }
   if (!r.failures.empty()) {
     std::printf("\nFailed keys%s:\n",
                 c.failed > static_cast<int64_t>(r.failures.size()) ? " (first ones)" : "");
     for (const auto& f : r.failures)
-      std::printf("  %s: %s%s%s\n", printable_bytes(f.key).c_str(), f.error.c_str(),
-                  f.error.empty() || f.detail.empty() ? "" : " - ", f.detail.c_str());
+      std::printf("  %s: %s%s%s\n", printable_bytes(f.key).c_str(), terminal_text(f.error).c_str(),
+                  f.error.empty() || f.detail.empty() ? "" : " - ",
+                  terminal_text(f.detail).c_str());
   }
   if (r.verify_run)
     std::printf("\nVerify: compare run %lld: %s\n", static_cast<long long>(*r.verify_run),
@@ -159,6 +162,11 @@ void print_summary(const ReplicateOptions& o, const ReplicateResult& r,
   else if (r.interrupted)
     std::printf("Result: INTERRUPTED before the pass was complete (run %lld).\n",
                 static_cast<long long>(r.run_id));
+  else if (r.target_became_replica)
+    std::printf(
+        "Result: FAILED: the target became a replica during the run; its primary's data replaced "
+        "the copy (run %lld).\n",
+        static_cast<long long>(r.run_id));
   else if (r.exit_code == kExitSame)
     std::printf("Result: %s.\n", o.dry_run      ? "DRY RUN"
                                  : r.verify_run ? "REPLICATED AND VERIFIED"

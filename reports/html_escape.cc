@@ -22,9 +22,9 @@ bool is_deceptive(uint32_t cp) {
          cp == 0x200F || cp == 0x061C || (cp >= 0x80 && cp <= 0x9F);
 }
 
-}  // namespace
-
-std::string printable_bytes(std::string_view bytes) {
+// printable_bytes and terminal_text: the same escapes; `double_backslash`
+// is what tells them apart.
+std::string readable(std::string_view bytes, bool double_backslash) {
   std::string out;
   out.reserve(bytes.size());
   for (size_t i = 0; i < bytes.size();) {
@@ -35,7 +35,7 @@ std::string printable_bytes(std::string_view bytes) {
       ++i;
       continue;
     }
-    if (cp == '\\') {
+    if (cp == '\\' && double_backslash) {
       out += "\\\\";
     } else if (is_deceptive(cp)) {
       char buf[16];
@@ -47,6 +47,16 @@ std::string printable_bytes(std::string_view bytes) {
     i += len;
   }
   return out;
+}
+
+}  // namespace
+
+std::string printable_bytes(std::string_view bytes) {
+  return readable(bytes, true);
+}
+
+std::string terminal_text(std::string_view text) {
+  return readable(text, false);
 }
 
 std::string html_escape(std::string_view text) {

@@ -16,6 +16,12 @@ namespace migcheck {
 // itself.
 std::string printable_bytes(std::string_view bytes);
 
+// The same escapes for a message that may quote untrusted text (a server's
+// error, a URI from the command line): everything printable_bytes escapes
+// except the backslash, so a message that already quotes printable_bytes(key)
+// passes unchanged. Every line migcheck writes to the terminal goes through it.
+std::string terminal_text(std::string_view text);
+
 // Text for an HTML text node or a quoted attribute value: & < > " ' become
 // entities; bytes that are not UTF-8 and controls other than tab, newline
 // and carriage return become \xNN, so the page stays valid UTF-8.

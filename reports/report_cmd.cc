@@ -102,7 +102,7 @@ int run_report(const ReportOptions& o) {
     }
   }
 
-  Store store(o.common.store, /*create=*/false);
+  Store store(o.common.store, /*create=*/false, /*read_only=*/true);
   BuildOptions build;
   if (o.run != 0) build.run = o.run;
   build.sample_limit = o.samples;

@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "duration.h"
+#include "env_secrets.h"
 #include "errors.h"
 #include "log.h"
 
@@ -24,6 +25,25 @@ const CLI::Validator& duration_validator() {
       "DURATION");
   return v;
 }
+
+namespace {
+
+// Timeouts: zero would fail every connection or command at once.
+const CLI::Validator& positive_duration_validator() {
+  static const CLI::Validator v(
+      [](std::string& s) -> std::string {
+        try {
+          if (parse_duration(s).count() <= 0) return "must be more than 0 (e.g. 500ms, 30s)";
+          return {};
+        } catch (const UsageError& e) {
+          return e.what();
+        }
+      },
+      "DURATION");
+  return v;
+}
+
+}  // namespace
 
 void add_side_flags(CLI::App& app, SideOptions& s, const std::string& side) {
   const std::string g = side == "source" ? "Source connection" : "Target connection";
@@ -65,10 +85,10 @@ void add_common_flags(CLI::App& app, CommonOptions& o) {
   app.add_flag("-q,--quiet", o.quiet, "no progress or informational output");
   app.add_flag("--verbose", o.verbose, "debug output");
   app.add_option("--connect-timeout", o.connect_timeout, "connect timeout")
-      ->check(duration_validator())
+      ->check(positive_duration_validator())
       ->capture_default_str();
   app.add_option("--timeout", o.command_timeout, "per-reply timeout")
-      ->check(duration_validator())
+      ->check(positive_duration_validator())
       ->capture_default_str();
   app.add_option("--retry-for", o.retry_for,
                  "keep reconnecting to a lost server this long before giving up")
@@ -95,7 +115,7 @@ Endpoint resolve_endpoint(const SideOptions& s, const char* env_var) {
   if (!s.pass.empty()) {
     ep.password = s.pass;
   } else if (ep.password.empty()) {
-    if (const char* env = std::getenv(env_var); env && *env) ep.password = env;
+    if (auto env = env_secret(env_var)) ep.password = std::move(*env);
   }
   if (s.tls) ep.tls.enabled = true;
   if (!s.cacert.empty()) ep.tls.cacert = s.cacert;
@@ -106,7 +126,7 @@ Endpoint resolve_endpoint(const SideOptions& s, const char* env_var) {
   std::string sentinel_env(env_var);
   if (auto at = sentinel_env.rfind("_PASS"); at != std::string::npos)
     sentinel_env.insert(at, "_SENTINEL");
-  const char* sentinel_pass = std::getenv(sentinel_env.c_str());
+  const std::optional<std::string> sentinel_pass = env_secret(sentinel_env);
   if (!ep.is_sentinel() && (!s.sentinel_user.empty() || !s.sentinel_pass.empty()))
     throw UsageError("sentinel credentials given for " + ep.display() +
                      ", which is not a redis-sentinel:// URI");
@@ -115,7 +135,7 @@ Endpoint resolve_endpoint(const SideOptions& s, const char* env_var) {
       throw UsageError(ep.display() + ": Sentinel manages standalone servers, not clusters");
     ep.sentinel_user = s.sentinel_user;
     ep.sentinel_password = !s.sentinel_pass.empty() ? s.sentinel_pass
-                           : sentinel_pass          ? sentinel_pass
+                           : sentinel_pass          ? *sentinel_pass
                                                     : "";
   }
   if ((!ep.tls.cert.empty() || !ep.tls.cacert.empty() || ep.tls.insecure) && !ep.tls.enabled)

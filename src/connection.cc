@@ -1,6 +1,7 @@
 // Connection set-up and the pipelined request/reply loop.
 #include "connection.h"
 
+#include <algorithm>
 #include <mutex>
 
 #include "errors.h"
@@ -23,6 +24,22 @@ Connection::Connection(Endpoint ep, ConnectOptions opts)
 
 Connection::~Connection() = default;
 
+std::string Connection::handshake_failure(const std::string& what) const {
+  const std::string name = ep_.display();
+  const std::string_view first = first_bytes_;
+  if (first.starts_with("HTTP/"))
+    return "cannot talk to " + name + ": it is an HTTP server, not Redis";
+  // A TLS record (handshake 0x16, alert 0x15) answering plain text.
+  const bool tls_record = !first.empty() && (first[0] == 0x15 || first[0] == 0x16);
+  const std::string tls_hint = ep_.tls.enabled ? "" : " (is it a TLS-only port? try rediss://)";
+  if (first.empty() && transport_->timed_out())
+    return "cannot talk to " + name + ": no answer within " +
+           format_duration(opts_.connect_timeout) + " (not a Redis server?)";
+  if (first.empty() || tls_record) return what + tls_hint;
+  return "cannot talk to " + name + ": " + what + " (not a Redis server?" +
+         (ep_.tls.enabled ? ")" : " or a TLS-only port? try rediss://)");
+}
+
 void Connection::handshake() {
   const std::string name = ep_.display();
   std::vector<Command> setup;
@@ -36,18 +53,22 @@ void Connection::handshake() {
   if (opts_.readonly) setup.push_back({"READONLY"});
   if (!opts_.client_name.empty()) setup.push_back({"CLIENT", "SETNAME", opts_.client_name});
   if (opts_.fetch_run_id) setup.push_back({"INFO", "server"});
-  if (setup.empty()) return;
+  // Something must be answered at once: a peer that accepts and never
+  // speaks is found out here, within the connect timeout.
+  if (setup.empty()) setup.push_back({"PING"});
   std::vector<Reply> replies;
+  const Millis command_timeout = opts_.command_timeout;
+  opts_.command_timeout = std::min(opts_.connect_timeout, command_timeout);
   try {
     replies = pipeline(setup);
   } catch (const ConnectionError& e) {
-    // A TLS server answering a plain client, or the reverse, shows up here.
-    throw ConnectionError(e.what(), e.retryable);
+    opts_.command_timeout = command_timeout;
+    throw ConnectionError(handshake_failure(e.what()), e.retryable);
   } catch (const ProtocolError& e) {
-    throw ConnectionError("cannot talk to " + name + ": " + e.what() +
-                              (ep_.tls.enabled ? "" : " (is it a TLS-only port? use rediss://)"),
-                          false);
+    opts_.command_timeout = command_timeout;
+    throw ConnectionError(handshake_failure(e.what()), false);
   }
+  opts_.command_timeout = command_timeout;
   for (size_t i = 0; i < setup.size(); ++i) {
     const Reply& r = replies[i];
     const std::string& cmd = setup[i][0];
@@ -103,6 +124,7 @@ Reply Connection::read() {
         return std::move(*r);
       }
       size_t n = transport_->read_some(in_.data(), in_.size(), opts_.command_timeout);
+      if (first_bytes_.empty()) first_bytes_.assign(in_.data(), std::min<size_t>(n, 16));
       parser_.feed(std::string_view(in_.data(), n));
     }
   } catch (...) {

@@ -60,6 +60,9 @@ class Connection {
 
  private:
   void handshake();
+  // The message for a set-up that failed with `what`, saying what the peer
+  // seems to be (silent, HTTP, TLS) when it is not a Redis server.
+  std::string handshake_failure(const std::string& what) const;
   Endpoint ep_;
   ConnectOptions opts_;
   std::unique_ptr<Transport> transport_;
@@ -69,6 +72,7 @@ class Connection {
   size_t pending_ = 0;
   bool broken_ = false;
   std::string run_id_;
+  std::string first_bytes_;  // the start of the peer's first answer: who is it?
 };
 
 // Runs `cmd` and throws ProtocolError naming the endpoint if the server

@@ -9,6 +9,7 @@
 #include "duration.h"
 #include "log.h"
 #include "rdb_info.h"
+#include "reports/html_escape.h"
 #include "sentinel.h"
 #include "server_info.h"
 #include "uri.h"
@@ -24,9 +25,9 @@ struct InfoOptions {
 
 void print_text(const ServerFacts& f) {
   auto line = [](const char* k, const std::string& v) {
-    std::printf("  %-24s %s\n", k, v.c_str());
+    std::printf("  %-24s %s\n", k, terminal_text(v).c_str());  // servers' words
   };
-  std::printf("%s\n", f.endpoint.c_str());
+  std::printf("%s\n", terminal_text(f.endpoint).c_str());
   line("engine", f.engine + " " + f.version);
   line("mode",
        f.mode + (f.mode == "cluster" ? " (" +
@@ -64,8 +65,9 @@ void print_text(const ServerFacts& f) {
       std::string slots;
       for (auto [lo, hi] : n.slots)
         slots += (slots.empty() ? "" : ",") + std::to_string(lo) + "-" + std::to_string(hi);
-      std::printf("    %-22s %-8s keys=%-10lld slots=%s\n", n.address.c_str(), n.role.c_str(),
-                  static_cast<long long>(n.keys), slots.empty() ? "-" : slots.c_str());
+      std::printf("    %-22s %-8s keys=%-10lld slots=%s\n", terminal_text(n.address).c_str(),
+                  terminal_text(n.role).c_str(), static_cast<long long>(n.keys),
+                  slots.empty() ? "-" : slots.c_str());
     }
   }
 }

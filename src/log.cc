@@ -8,6 +8,8 @@
 #include <mutex>
 #include <string>
 
+#include "reports/html_escape.h"
+
 namespace migcheck::log {
 namespace {
 
@@ -27,9 +29,10 @@ void emit(std::string_view prefix, std::string_view msg) {
     std::fputs("\r\033[K", stderr);
     g_progress_shown = false;
   }
-  std::string line;
-  line.reserve(prefix.size() + msg.size() + 1);
-  line.append(prefix).append(msg).push_back('\n');
+  // Messages quote servers' errors and command-line bytes: no escape
+  // sequence of theirs reaches the terminal.
+  std::string line(prefix);
+  line.append(terminal_text(msg)).push_back('\n');
   std::fwrite(line.data(), 1, line.size(), stderr);
   std::fflush(stderr);
 }
@@ -66,7 +69,7 @@ void progress_line(std::string_view line, bool is_final) {
   if (g_quiet) return;
   std::lock_guard lock(g_mu);
   if (stderr_tty()) {
-    std::string out = "\r\033[K" + std::string(line);
+    std::string out = "\r\033[K" + terminal_text(line);
     if (is_final) {
       out.push_back('\n');
       g_progress_shown = false;
@@ -75,7 +78,7 @@ void progress_line(std::string_view line, bool is_final) {
     }
     std::fwrite(out.data(), 1, out.size(), stderr);
   } else {
-    std::string out(line);
+    std::string out = terminal_text(line);
     out.push_back('\n');
     std::fwrite(out.data(), 1, out.size(), stderr);
   }

@@ -11,9 +11,11 @@
 #include "cli.h"
 #include "cli_suggest.h"
 #include "commands.h"
+#include "env_secrets.h"
 #include "errors.h"
 #include "help_format.h"
 #include "log.h"
+#include "reports/html_escape.h"
 #include "version.h"
 
 int main(int argc, char** argv) {
@@ -21,7 +23,8 @@ int main(int argc, char** argv) {
   // Secrets leave the process title before anything else runs; the command
   // line is parsed from a private copy.
   std::vector<std::string> args(argv, argv + argc);
-  const std::vector<std::string> secrets = scrub_argv(argc, argv);
+  std::vector<std::string> secrets = scrub_argv(argc, argv);
+  for (auto& s : take_env_secrets()) secrets.push_back(std::move(s));
   ::signal(SIGPIPE, SIG_IGN);
   OPENSSL_init_ssl(0, nullptr);
 
@@ -52,7 +55,8 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     // CLI11 quotes the arguments it did not expect, a URI with its password too.
-    std::fprintf(stderr, "migcheck: %s (see migcheck --help)\n", redact(e.what(), secrets).c_str());
+    std::fprintf(stderr, "migcheck: %s (see migcheck --help)\n",
+                 terminal_text(redact(e.what(), secrets)).c_str());
     return kExitError;
   } catch (const Error& e) {
     log::error(redact(e.what(), secrets));

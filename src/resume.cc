@@ -3,6 +3,7 @@
 
 #include "errors.h"
 #include "log.h"
+#include "store_health.h"
 
 namespace migcheck {
 namespace {
@@ -38,6 +39,17 @@ nlohmann::json load_checkpoint(Store& store, int64_t id, std::string_view name) 
   return j;
 }
 
+void record_resume_options(Store& store, const ResumableRun& run) {
+  nlohmann::json before = nlohmann::json::parse(run.record.options_json, nullptr, false);
+  if (before == run.options) return;
+  std::string changed;
+  for (const auto& [k, v] : run.options.items())
+    if (!before.is_object() || !before.contains(k) || before[k] != v)
+      changed += (changed.empty() ? "" : ", ") + k + " " + v.dump();
+  store.set_options(run.record.id, run.options.dump());
+  log::info("resumed run " + std::to_string(run.record.id) + " continues with " + changed);
+}
+
 void warn_resume_differences(const ResumableRun& run, const std::vector<std::string>& ignored,
                              const Endpoint& source, const Endpoint& target) {
   const std::string id = std::to_string(run.record.id);
@@ -62,10 +74,15 @@ std::string resume_command(std::string_view command, int64_t run) {
 }  // namespace
 
 std::string resume_hint(std::string_view command, int64_t run) {
+  // A damaged store cannot be resumed from: no advice that cannot work.
+  if (auto damage = store_damage())
+    return "interrupted; run " + std::to_string(run) + " cannot be resumed: " + *damage +
+           "; start a new run with another --store";
   return "interrupted, resume with " + resume_command(command, run);
 }
 
 void warn_resumable(std::string_view command, int64_t run) {
+  if (store_damage()) return;  // the error says what happened; a resume cannot work
   log::warn(std::string(command) + " run " + std::to_string(run) + " stopped; continue it with " +
             resume_command(command, run));
 }

@@ -4,14 +4,19 @@
 // inspected read-only and refused before anything is written to them.
 #include "store.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <system_error>
 #include <utility>
 
 #include "errors.h"
+#include "fd.h"
+#include "store_path.h"
 
 namespace migcheck {
 namespace {
@@ -108,9 +113,10 @@ int64_t now_ms() {
 // that names the store path.
 class Connection {
  public:
-  Connection(const std::string& path, int flags) : path_(path) {
+  // `name` is what SQLite opens (a file: URI with SQLITE_OPEN_URI).
+  Connection(const std::string& path, int flags, const std::string& name = {}) : path_(path) {
     sqlite3* h = nullptr;
-    int rc = sqlite3_open_v2(path.c_str(), &h, flags, nullptr);
+    int rc = sqlite3_open_v2(name.empty() ? path.c_str() : name.c_str(), &h, flags, nullptr);
     h_.reset(h);  // sqlite3_open_v2 allocates a handle even when it fails
     if (rc != SQLITE_OK) {
       if (!h) throw StoreError("cannot open store " + path + ": " + sqlite3_errstr(rc));
@@ -127,7 +133,7 @@ class Connection {
   [[noreturn]] void fail(std::string_view doing) const {
     int code = sqlite3_extended_errcode(get());
     int primary = code & 0xff;
-    if (primary == SQLITE_NOTADB)
+    if (primary == SQLITE_NOTADB && !health_)
       throw StoreError(path_ + " is not a migcheck store (not an SQLite database)");
     std::string msg =
         "cannot " + std::string(doing) + " store " + path_ + ": " + sqlite3_errmsg(get());
@@ -136,8 +142,17 @@ class Connection {
       if (int e = sqlite3_system_errno(get()); e != 0)
         msg += " (" + std::generic_category().message(e) + ")";
     }
+    if (primary == SQLITE_READONLY || primary == SQLITE_CANTOPEN) msg += read_only_cause(path_);
+    // Once open, a corrupt page or an I/O error is damage: the run says so and
+    // offers no resume. (A full disk is not: its transaction is rolled back.)
+    if (health_ &&
+        (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB || primary == SQLITE_IOERR))
+      health_->damaged(msg);
     throw StoreError(msg);
   }
+
+  // Set once the store is open: failures from then on are damage.
+  void watch(StoreHealth* health) { health_ = health; }
 
   void exec(const char* sql, std::string_view doing) {
     if (sqlite3_exec(get(), sql, nullptr, nullptr, nullptr) != SQLITE_OK) fail(doing);
@@ -149,6 +164,7 @@ class Connection {
   };
   std::unique_ptr<sqlite3, Closer> h_;
   std::string path_;
+  StoreHealth* health_ = nullptr;
 };
 
 // One prepared statement, finalized on destruction. Bind indexes are 1-based,
@@ -350,7 +366,8 @@ struct Store::Db {
   }
 };
 
-Store::Store(const std::string& path, bool create) : path_(path), locks_(path) {
+Store::Store(const std::string& path, bool create, bool read_only)
+    : path_(path), locks_(path), health_(path) {
   std::error_code ec;
   bool exists = std::filesystem::exists(path, ec);
   if (ec) throw StoreError("cannot open store " + path + ": " + ec.message());
@@ -358,11 +375,37 @@ Store::Store(const std::string& path, bool create) : path_(path), locks_(path) {
   // SQLite would block on a FIFO and misread devices and /proc files as empty.
   if (exists && !std::filesystem::is_regular_file(path, ec))
     throw StoreError("cannot open store " + path + ": not a regular file");
+  if (!exists) {
+    // Created here, so a refusal names its real cause (SQLite says "No such
+    // file or directory" of a read-only directory). An empty file is an
+    // empty database to SQLite.
+    Fd created(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0644));
+    if (created.fd < 0 && errno != EEXIST)
+      throw StoreError("cannot open store " + path + ": cannot create it: " + std::strerror(errno));
+    exists = true;
+  }
 
   // Refusals are decided on a read-only connection, so a file that is not
   // ours is never written, not even by a journal rollback or a checkpoint.
   Contents contents = Contents::kEmpty;
-  if (exists) {
+  if (read_only) {
+    // Readers (diffs, report) never write. A WAL store in a directory they
+    // cannot write is opened immutable: nobody can be writing it there.
+    std::optional<Connection> ro;
+    try {
+      ro.emplace(path, SQLITE_OPEN_READONLY);
+      contents = inspect(*ro);
+    } catch (const StoreError&) {
+      if (read_only_cause(path).empty()) throw;
+      ro.emplace(path, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, file_uri(path, "immutable=1"));
+      contents = inspect(*ro);
+    }
+    if (contents != Contents::kEmpty) {
+      db_ = std::make_unique<Db>(std::move(*ro));
+      return;
+    }
+    // An empty file: the schema is written, as for any store opened.
+  } else {
     Connection probe(path, SQLITE_OPEN_READONLY);
     contents = inspect(probe);
   }
@@ -389,13 +432,34 @@ Store::Store(const std::string& path, bool create) : path_(path), locks_(path) {
   // journal mode would be a write.
   if (!sqlite3_db_readonly(c.get(), "main")) c.exec("PRAGMA journal_mode = WAL", "write");
   c.exec("PRAGMA synchronous = NORMAL", "open");
+  c.watch(&health_);
+  health_.baseline();
   db_ = std::make_unique<Db>(std::move(c));
+}
+
+RunRecord Store::shown(RunRecord r) {
+  // A process killed (SIGKILL, a crash) never wrote its end; its claim died.
+  if (r.status == "running" && locks_.is_free(r.id)) r.status = "interrupted";
+  return r;
+}
+
+// Around every write: damage stops it, and the size after it is compared by
+// the next one, so a cut is found before SQLite writes pages past it.
+struct Store::Written {
+  explicit Written(Store& s) : store(s) { store.require_intact(); }
+  ~Written() { store.health_.check(); }
+  Store& store;
+};
+
+void Store::require_intact() {
+  if (auto why = health_.check()) throw StoreError(*why + "; the run's results are not all in it");
 }
 
 Store::~Store() = default;
 
 int64_t Store::begin_run(RunRecord run) {
   std::lock_guard lock(mu_);
+  Written written(*this);
   Statement s(
       db_->conn,
       "INSERT INTO runs(command, parent, started_ms, finished_ms, status, exit_code, source, "
@@ -423,6 +487,7 @@ int64_t Store::begin_run(RunRecord run) {
 void Store::set_server_info(int64_t run, std::string_view source_json,
                             std::string_view target_json) {
   std::lock_guard lock(mu_);
+  Written written(*this);
   Statement s(db_->conn, "UPDATE runs SET source_info_json = ?, target_info_json = ? WHERE id = ?");
   s.bind_text(1, source_json).bind_text(2, target_json).bind_int(3, run);
   s.run();
@@ -431,14 +496,34 @@ void Store::set_server_info(int64_t run, std::string_view source_json,
 
 void Store::set_totals(int64_t run, std::string_view totals_json) {
   std::lock_guard lock(mu_);
+  Written written(*this);
   Statement s(db_->conn, "UPDATE runs SET totals_json = ? WHERE id = ?");
   s.bind_text(1, totals_json).bind_int(2, run);
   s.run();
   db_->require_changed(run);
 }
 
+void Store::set_options(int64_t run, std::string_view options_json) {
+  std::lock_guard lock(mu_);
+  Written written(*this);
+  Statement s(db_->conn, "UPDATE runs SET options_json = ? WHERE id = ?");
+  s.bind_text(1, options_json).bind_int(2, run);
+  s.run();
+  db_->require_changed(run);
+}
+
 void Store::finish_run(int64_t run, std::string_view status, int exit_code) {
   std::lock_guard lock(mu_);
+  if (auto why = health_.check()) {  // neither done nor resumable: failed, where that works
+    try {
+      Statement f(db_->conn,
+                  "UPDATE runs SET finished_ms = ?, status = 'failed', exit_code = 2 WHERE id = ?");
+      f.bind_int(1, now_ms()).bind_int(2, run).run();
+    } catch (const StoreError&) {
+    }
+    locks_.release(run);
+    throw StoreError(*why + "; the run's results are not all in it");
+  }
   Statement s(db_->conn, "UPDATE runs SET finished_ms = ?, status = ?, exit_code = ? WHERE id = ?");
   s.bind_int(1, now_ms()).bind_text(2, status).bind_int(3, exit_code).bind_int(4, run);
   s.run();
@@ -451,7 +536,7 @@ std::optional<RunRecord> Store::run(int64_t id) {
   Statement s(db_->conn, std::string("SELECT ") + kRunColumns + " FROM runs WHERE id = ?");
   s.bind_int(1, id);
   if (!s.step()) return std::nullopt;
-  return read_run(s);
+  return shown(read_run(s));
 }
 
 std::optional<RunRecord> Store::latest_run(std::optional<std::string_view> command) {
@@ -462,19 +547,20 @@ std::optional<RunRecord> Store::latest_run(std::optional<std::string_view> comma
   Statement s(db_->conn, sql);
   if (command) s.bind_text(1, *command);
   if (!s.step()) return std::nullopt;
-  return read_run(s);
+  return shown(read_run(s));
 }
 
 std::vector<RunRecord> Store::runs() {
   std::lock_guard lock(mu_);
   Statement s(db_->conn, std::string("SELECT ") + kRunColumns + " FROM runs ORDER BY id");
   std::vector<RunRecord> out;
-  while (s.step()) out.push_back(read_run(s));
+  while (s.step()) out.push_back(shown(read_run(s)));
   return out;
 }
 
 void Store::put_round(const RoundRecord& r) {
   std::lock_guard lock(mu_);
+  Written written(*this);
   Statement s(db_->conn,
               "INSERT INTO rounds(run, round, keys_checked, differences, started_ms, finished_ms) "
               "VALUES(?, ?, ?, ?, ?, ?) ON CONFLICT(run, round) DO UPDATE SET "
@@ -509,6 +595,7 @@ int Store::last_round(int64_t run) {
 int64_t Store::add_differences(int64_t run, std::span<const Difference> diffs) {
   if (diffs.empty()) return 0;
   std::lock_guard lock(mu_);
+  Written written(*this);
   Transaction tx(db_->conn);
   // A row the round already holds for the key is kept, not doubled: SCAN may
   // return a key twice, and a resumed round may read a key again.
@@ -596,6 +683,7 @@ std::vector<std::pair<std::string, int64_t>> Store::count_by_type(int64_t run, i
 void Store::add_outcomes(int64_t run, std::span<const Outcome> outcomes) {
   if (outcomes.empty()) return;
   std::lock_guard lock(mu_);
+  Written written(*this);
   Transaction tx(db_->conn);
   Statement s(db_->conn,
               "INSERT INTO outcomes(run, db, key, action, outcome, error, detail) "
@@ -643,6 +731,7 @@ std::vector<std::pair<std::string, int64_t>> Store::count_outcomes(int64_t run) 
 
 void Store::put_checkpoint(int64_t run, std::string_view name, std::string_view value) {
   std::lock_guard lock(mu_);
+  Written written(*this);  // a checkpoint in a damaged store would promise a resume
   Statement s(db_->conn,
               "INSERT INTO checkpoints(run, name, value) VALUES(?, ?, ?) "
               "ON CONFLICT(run, name) DO UPDATE SET value = excluded.value");
@@ -665,6 +754,7 @@ void Store::claim_run(int64_t run) {
 
 void Store::reopen_run(int64_t run) {
   std::lock_guard lock(mu_);
+  Written written(*this);
   Statement s(db_->conn,
               "UPDATE runs SET finished_ms = 0, status = 'running', exit_code = -1 WHERE id = ?");
   s.bind_int(1, run);
@@ -679,6 +769,7 @@ int64_t Store::max_difference_id() {
 
 void Store::rollback_run(int64_t run, int64_t id, int round) {
   std::lock_guard lock(mu_);
+  Written written(*this);
   Transaction tx(db_->conn);
   {
     Statement s(db_->conn, "DELETE FROM differences WHERE run = ? AND id > ?");
@@ -700,6 +791,7 @@ int64_t Store::max_outcome_id() {
 
 void Store::rollback_outcomes(int64_t run, int64_t id) {
   std::lock_guard lock(mu_);
+  Written written(*this);
   Statement s(db_->conn, "DELETE FROM outcomes WHERE run = ? AND id > ?");
   s.bind_int(1, run).bind_int(2, id);
   s.run();

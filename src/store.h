@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "run_lock.h"
+#include "store_health.h"
 
 struct sqlite3;
 
@@ -92,18 +93,28 @@ class Store {
   // Opens or creates the store. create=false refuses a missing file.
   // Throws StoreError: not SQLite, not a migcheck store, newer schema,
   // read-only path when writing is needed, I/O errors.
-  explicit Store(const std::string& path, bool create = true);
+  // read_only: for readers (diffs, report): never writes, and reads a store
+  // in a directory it cannot write.
+  explicit Store(const std::string& path, bool create = true, bool read_only = false);
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
   const std::string& path() const { return path_; }
 
+  // Damage seen since the store was opened: a write that failed, or the
+  // file truncated, deleted or replaced under the run (see store_health.h).
+  // begin_run, put_checkpoint and finish_run refuse to go on past it.
+  std::optional<std::string> damage() { return health_.check(); }
+
   // Runs. begin_run fills id/started_ms/status and returns the new id,
-  // claimed by this Store (see claim_run) until finish_run.
+  // claimed by this Store (see claim_run) until finish_run. A run recorded
+  // as "running" that no live process holds reads back as "interrupted".
   int64_t begin_run(RunRecord run);
   void set_server_info(int64_t run, std::string_view source_json, std::string_view target_json);
   void set_totals(int64_t run, std::string_view totals_json);
+  // A resumed run's options, with the speed and load options given again.
+  void set_options(int64_t run, std::string_view options_json);
   void finish_run(int64_t run, std::string_view status, int exit_code);
   std::optional<RunRecord> run(int64_t id);
   // Latest run, optionally of one command ("compare").
@@ -152,11 +163,18 @@ class Store {
   void rollback_outcomes(int64_t run, int64_t id);
 
  private:
+  struct Written;
+  void require_intact();
+  // A run recorded as running whose process is gone is shown interrupted.
+  RunRecord shown(RunRecord r);
   std::string path_;
   std::mutex mu_;
+  // Declared before db_ so it is destroyed after it: closing the lock's
+  // descriptor of the database file would drop SQLite's own locks.
+  RunLocks locks_;
+  StoreHealth health_;
   struct Db;
   std::unique_ptr<Db> db_;
-  RunLocks locks_;
 };
 
 }  // namespace migcheck

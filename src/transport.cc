@@ -88,6 +88,7 @@ struct Transport::Impl {
   std::unique_ptr<SSL_CTX, SslCtxDeleter> ctx;
   std::unique_ptr<SSL, SslDeleter> ssl;
   std::string name;  // the endpoint's display(), for messages
+  bool timed_out = false;
 };
 
 namespace {
@@ -246,6 +247,9 @@ bool Transport::tls() const {
 int Transport::fd() const {
   return impl_->fd.fd;
 }
+bool Transport::timed_out() const {
+  return impl_->timed_out;
+}
 
 void Transport::write_all(std::string_view data, Millis timeout) {
   const std::string& name = impl_->name;
@@ -285,6 +289,7 @@ void Transport::write_all(std::string_view data, Millis timeout) {
 
 size_t Transport::read_some(char* buf, size_t len, Millis timeout) {
   const std::string& name = impl_->name;
+  impl_->timed_out = false;
   for (;;) {
     if (impl_->ssl) {
       ERR_clear_error();
@@ -292,9 +297,11 @@ size_t Transport::read_some(char* buf, size_t len, Millis timeout) {
       if (rc > 0) return static_cast<size_t>(rc);
       int err = SSL_get_error(impl_->ssl.get(), rc);
       if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-        if (!wait_fd(impl_->fd.fd, err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, timeout))
+        if (!wait_fd(impl_->fd.fd, err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, timeout)) {
+          impl_->timed_out = true;
           throw ConnectionError("timed out after " + format_duration(timeout) +
                                 " waiting for a reply from " + name);
+        }
         continue;
       }
       if (err == SSL_ERROR_ZERO_RETURN)
@@ -308,9 +315,11 @@ size_t Transport::read_some(char* buf, size_t len, Millis timeout) {
     if (rc == 0) throw ConnectionError("connection to " + name + " closed by server");
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      if (!wait_fd(impl_->fd.fd, POLLIN, timeout))
+      if (!wait_fd(impl_->fd.fd, POLLIN, timeout)) {
+        impl_->timed_out = true;
         throw ConnectionError("timed out after " + format_duration(timeout) +
                               " waiting for a reply from " + name);
+      }
       continue;
     }
     throw ConnectionError("connection to " + name + " lost: " + lower_errno(errno));

@@ -30,6 +30,8 @@ class Transport {
 
   bool tls() const;
   int fd() const;
+  // The last read_some threw because `timeout` passed without a byte.
+  bool timed_out() const;
 
  private:
   struct Impl;

@@ -2,6 +2,8 @@
 // and redis[s]-sentinel://[user[:password]@]host[:port][,host[:port]...][/db]?master=NAME.
 #include "uri.h"
 
+#include "reports/html_escape.h"
+
 #include <charconv>
 
 #include "errors.h"
@@ -216,6 +218,12 @@ std::string Endpoint::address() const {
 }
 
 std::string Endpoint::display() const {
+  // Escaped: the URI's bytes come from the command line, and this is what
+  // reaches terminals, the store and reports.
+  return terminal_text(display_raw());
+}
+
+std::string Endpoint::display_raw() const {
   std::string out;
   if (is_unix()) {
     out = "unix://" + unix_path;

@@ -53,6 +53,9 @@ struct Endpoint {
   std::string address() const;
   // The URI without any password, safe for logs, the store and reports.
   std::string display() const;
+
+ private:
+  std::string display_raw() const;
 };
 
 // Parses an endpoint URI. A bare "host:port" or "host" is accepted as
