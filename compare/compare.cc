@@ -836,7 +836,10 @@ class Engine {
         if (s.chunked && s.exists)
           w.big_keys.push_back({keys[i], o_.source.db, s.type_name, s.size});
       }
+      const size_t rows = w.diffs.size();
       classify_key(keys[i], o_.source.db, round, s, t, o_.ttl_tolerance, w.diffs);
+      locate_value_rows(w.src_reader->client(), w.tgt_reader->client(), keys[i], s, t, o_.locate,
+                        std::span(w.diffs).subspan(rows));
     }
     return checked;
   }

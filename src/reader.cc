@@ -125,7 +125,7 @@ struct KeyReader::Work {
   CollectionDigest coll;
   std::unique_ptr<StringDigest> str;
   std::unique_ptr<StreamWork> stream;
-  IdSet seen;
+  DistinctDigests seen;  // element digests of a hash or set read with *SCAN
 
   void reset() {
     phase = Phase::Meta;
@@ -145,6 +145,7 @@ KeyReader::KeyReader(Client& client, ReaderOptions opts) : client_(client), opts
   opts_.chunk = std::max<size_t>(opts_.chunk, 1);
   opts_.big_string = std::max<size_t>(opts_.big_string, 1);
   opts_.first_string_window = std::clamp<size_t>(opts_.first_string_window, 1, opts_.big_string);
+  dedupe_budget_.limit = std::max<size_t>(opts_.dedupe_digests, 1);
 }
 
 KeyReader::~KeyReader() = default;
@@ -172,7 +173,10 @@ void KeyReader::begin(std::span<const std::string> keys, ReadLevel level) {
   nkeys_ = keys.size();
   level_ = level;
   if (states_.size() < nkeys_) states_.resize(nkeys_);
-  while (work_.size() < nkeys_) work_.push_back(std::make_unique<Work>());
+  while (work_.size() < nkeys_) {
+    work_.push_back(std::make_unique<Work>());
+    work_.back()->seen.set_budget(&dedupe_budget_);
+  }
   active_.clear();
   for (size_t i = 0; i < nkeys_; ++i) {
     KeyState& s = states_[i];
@@ -526,8 +530,9 @@ void KeyReader::process_first(size_t i, std::span<const Reply> r) {
   }
 
   // Hash or set: one reply with cursor 0 is a whole traversal in one atomic
-  // command, duplicate-free. Otherwise elements are deduplicated by identity
-  // across the cursor calls, and the count is checked against HLEN/SCARD.
+  // command, duplicate-free. Otherwise elements are deduplicated by their
+  // digests across the cursor calls (a field whose value changed in between
+  // counts twice), and the count is checked against HLEN/SCARD.
   if (!is_scan_reply(rd)) return unstable(i, "changed while read");
   const std::string& cursor = rd.elements[0].str;
   const auto& items = rd.elements[1].elements;
@@ -535,11 +540,16 @@ void KeyReader::process_first(size_t i, std::span<const Reply> r) {
   w.dedupe = cursor != "0";
   if (hash) {
     for (size_t k = 0; k + 1 < items.size(); k += 2)
-      if (!w.dedupe || w.seen.insert(element_id(items[k].str)))
+      if (w.dedupe)
+        w.seen.add(hash_field_element(items[k].str, items[k + 1].str));
+      else
         w.coll.add_hash_field(items[k].str, items[k + 1].str);
   } else {
     for (const Reply& e : items)
-      if (!w.dedupe || w.seen.insert(element_id(e.str))) w.coll.add_set_member(e.str);
+      if (w.dedupe)
+        w.seen.add(set_member_element(e.str));
+      else
+        w.coll.add_set_member(e.str);
   }
   if (cursor == "0") {
     if (w.coll.count() == 0) return unstable(i, "vanished while read");
@@ -616,14 +626,14 @@ void KeyReader::process_more(size_t i, std::span<const Reply> r) {
       const auto& items = r[1].elements[1].elements;
       if (s.type == ValueType::Hash) {
         for (size_t k = 0; k + 1 < items.size(); k += 2)
-          if (w.seen.insert(element_id(items[k].str)))
-            w.coll.add_hash_field(items[k].str, items[k + 1].str);
+          w.seen.add(hash_field_element(items[k].str, items[k + 1].str));
       } else {
-        for (const Reply& e : items)
-          if (w.seen.insert(element_id(e.str))) w.coll.add_set_member(e.str);
+        for (const Reply& e : items) w.seen.add(set_member_element(e.str));
       }
       w.cursor = r[1].elements[0].str;
       if (w.cursor == "0") {
+        const auto distinct = w.seen.finish();
+        w.coll.add_elements(distinct.count, distinct.sum);
         if (static_cast<int64_t>(w.coll.count()) != w.size)
           return unstable(i, std::string("changed while read in chunks (") + kSizeCmd[t] + " " +
                                  std::to_string(w.size) + ", scanned " +
