@@ -67,6 +67,26 @@ std::optional<ValueLocation> first_pair_difference(const FieldValues& a, const F
   return std::nullopt;
 }
 
+// The same commands on both sides, in flight together: one round trip.
+std::pair<std::vector<Reply>, std::vector<Reply>> on_both(Client& src, Client& tgt,
+                                                          std::span<const Command> cmds) {
+  src.submit(cmds);
+  try {
+    tgt.submit(cmds);
+  } catch (...) {
+    src.collect();  // never leave a batch in flight
+    throw;
+  }
+  std::vector<Reply> a;
+  try {
+    a = src.collect();
+  } catch (...) {
+    tgt.collect();
+    throw;
+  }
+  return {std::move(a), tgt.collect()};
+}
+
 // XRANGE entries as (id, "f1=v1 f2=v2") pairs.
 FieldValues stream_entries(const Reply& r) {
   FieldValues out;
@@ -110,8 +130,7 @@ std::optional<ValueLocation> locate_in_streams(Client& src, Client& tgt, const s
   const Command info{"XINFO", "STREAM", key};
   const Command groups{"XINFO", "GROUPS", key};
   const Command cmds[] = {range, info, groups};
-  auto a = src.execute(cmds);
-  auto b = tgt.execute(cmds);
+  auto [a, b] = on_both(src, tgt, cmds);
   for (size_t k = 0; k < 3; ++k)
     if (a[k].is_error() || b[k].is_error())
       return not_located("cannot read the stream again: " +
@@ -237,8 +256,9 @@ ValueLocation locate_value_difference(Client& source, Client& target, std::strin
         cmd = {"ZRANGE", k, "0", "-1", "WITHSCORES"};
         break;
     }
-    const Reply a = std::move(source.execute(std::span(&cmd, 1)).at(0));
-    const Reply b = std::move(target.execute(std::span(&cmd, 1)).at(0));
+    auto both = on_both(source, target, std::span<const Command>(&cmd, 1));
+    const Reply a = std::move(both.first.at(0));
+    const Reply b = std::move(both.second.at(0));
     if (a.is_error() || b.is_error())
       return not_located("cannot read the key again: " +
                          printable_bytes((a.is_error() ? a : b).str));

@@ -83,6 +83,11 @@ Difference diff(int round, std::string key, std::string_view kind, std::string s
   return d;
 }
 
+Difference with_location(Difference d, const ValueLocation& l) {
+  d.location = l.to_json();
+  return d;
+}
+
 }  // namespace
 
 ValueLocation report_stream_location() {

@@ -1002,7 +1002,7 @@ TEST_CASE("report: where a value differs, in JSON as stored and in HTML as escap
   require_valid(j);
   const json& s = sample_with_key(j, "emoji \xF0\x9F\x9A\x80 ok");
   CHECK(s["location"] == json::parse(report_stream_location().to_json()));
-  CHECK(s["location"]["source"] == "f=<img src=x onerror=alert(2)>\\x1b[31m");
+  CHECK(s["location"]["source"] == "f=<img src=x onerror=alert(2)>\\x1B[31m");
   CHECK(s["location"]["target"].is_null());
   CHECK(sample_with_key(j, "user:1001")["location"].is_null());
   // A location that is not located validates too.
@@ -1016,6 +1016,6 @@ TEST_CASE("report: where a value differs, in JSON as stored and in HTML as escap
   CHECK(html.find('\x1b') == std::string::npos);
   CHECK(html.find("<img") == std::string::npos);
   CHECK_THAT(html, ContainsSubstring("<div class=\"location\">entry &quot;1-1&quot;: source "
-                                     "&quot;f=&lt;img src=x onerror=alert(2)&gt;\\x1b[31m&quot;, "
+                                     "&quot;f=&lt;img src=x onerror=alert(2)&gt;\\x1B[31m&quot;, "
                                      "target absent</div>"));
 }

@@ -125,7 +125,7 @@ TEST_CASE("value_diff: binary values are escaped; the JSON form round-trips", "[
   auto l = locate_in_hashes({{"f\0"s, "a\0b\x1b[31m"s}}, {{"f\0"s, "a\0c"s}}, 64);
   REQUIRE(l);
   CHECK(l->at == "f\\x00");
-  CHECK(l->source == "a\\x00b\\x1b[31m");
+  CHECK(l->source == "a\\x00b\\x1B[31m");
   CHECK(l->target == "a\\x00c");
   const std::string j = l->to_json();
   CHECK(j.find('\x1b') == std::string::npos);
@@ -137,7 +137,7 @@ TEST_CASE("value_diff: binary values are escaped; the JSON form round-trips", "[
   CHECK(back->at == l->at);
   CHECK(back->source == l->source);
   CHECK(back->target == l->target);
-  CHECK(back->summary() == R"(field "f\x00": source "a\x00b\x1b[31m", target "a\x00c")");
+  CHECK(back->summary() == R"(field "f\x00": source "a\x00b\x1B[31m", target "a\x00c")");
 
   ValueLocation none;
   none.reason = "key larger than the bound (x)";
@@ -161,7 +161,7 @@ TEST_CASE("value_diff: compare locates one changed element of every type, diffs 
       {"ZADD", "zset", "1", "a", "2", "b", "3", "c"},
       {"XADD", "stream", "1-0", "f", "v"},
       {"XADD", "stream", "2-0", "f", "v"},
-      {"SET", "bin", "head\0tail\x1b[31m<b>red</b>"s},
+      {"SET", "bin", "head\0tail\x1B[31m<b>red</b>"s},
   };
   std::vector<std::string> big = {"HSET", "big"};
   for (int i = 0; i < 30; ++i) {
@@ -229,8 +229,8 @@ TEST_CASE("value_diff: compare locates one changed element of every type, diffs 
   // Binary values: escaped, never raw NUL or ESC.
   CHECK(loc["bin"]["part"] == "offset");
   CHECK(loc["bin"]["at"] == "5");
-  CHECK(loc["bin"]["source"] == "tail\\x1b[31m<b>red</b>");
-  CHECK(loc["bin"]["target"] == "T\\x00il\\x1b[31m<b>red</b>");
+  CHECK(loc["bin"]["source"] == "tail\\x1B[31m<b>red</b>");
+  CHECK(loc["bin"]["target"] == "T\\x00il\\x1B[31m<b>red</b>");
   // Over the bound: never read again.
   CHECK(loc["big"]["located"] == false);
   CHECK_THAT(loc["big"]["reason"].get<std::string>(),
@@ -240,7 +240,7 @@ TEST_CASE("value_diff: compare locates one changed element of every type, diffs 
   REQUIRE(t.exit_code == 0);
   CHECK(t.out.find('\x1b') == std::string::npos);
   CHECK_THAT(t.out, ContainsSubstring(R"(field "f2": source "v2", target "changed")"));
-  CHECK_THAT(t.out, ContainsSubstring(R"(offset "5": source "tail\x1b[31m<b>red</b>")"));
+  CHECK_THAT(t.out, ContainsSubstring(R"(offset "5": source "tail\x1B[31m<b>red</b>")"));
   CHECK_THAT(t.out, ContainsSubstring("not located: key larger than the bound"));
 
   // The reports carry it: JSON as stored, HTML escaped.
@@ -259,7 +259,7 @@ TEST_CASE("value_diff: compare locates one changed element of every type, diffs 
   CHECK(html.find('\x1b') == std::string::npos);
   CHECK(html.find("<b>red") == std::string::npos);
   CHECK_THAT(html,
-             ContainsSubstring("offset &quot;5&quot;: source &quot;tail\\x1b[31m&lt;b&gt;red"));
+             ContainsSubstring("offset &quot;5&quot;: source &quot;tail\\x1B[31m&lt;b&gt;red"));
   CHECK_THAT(html, ContainsSubstring("not located: key larger than the bound"));
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(store + suffix);
 }
