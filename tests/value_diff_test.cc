@@ -162,6 +162,7 @@ TEST_CASE("value_diff: compare locates one changed element of every type, diffs 
       {"XADD", "stream", "1-0", "f", "v"},
       {"XADD", "stream", "2-0", "f", "v"},
       {"SET", "bin", "head\0tail\x1B[31m<b>red</b>"s},
+      {"XADD", "groups", "1-0", "f", "v"},
   };
   std::vector<std::string> big = {"HSET", "big"};
   for (int i = 0; i < 30; ++i) {
@@ -181,6 +182,9 @@ TEST_CASE("value_diff: compare locates one changed element of every type, diffs 
       {"SETRANGE", "bin", "5", "T\0"s},
       {"HSET", "big", "f7", "other"},
   });
+  // Same entries, a consumer group at another position.
+  source.cmd({"XGROUP", "CREATE", "groups", "g1", "0"});
+  target.cmd({"XGROUP", "CREATE", "groups", "g1", "$"});
   const std::string store = tmp_path("e2e") + ".db";
   auto c = run_migcheck({"compare", source.uri(), target.uri(), "--store", store, "--rounds", "1",
                          "--quiet", "--locate-max-elements", "20"});
@@ -198,7 +202,7 @@ TEST_CASE("value_diff: compare locates one changed element of every type, diffs 
     REQUIRE(o.contains("location"));
     loc[o["key"].get<std::string>()] = o["location"];
   }
-  REQUIRE(loc.size() == 8);
+  REQUIRE(loc.size() == 9);
   using json = nlohmann::json;
   CHECK(loc["str"] == json{{"located", true},
                            {"part", "offset"},
@@ -226,6 +230,12 @@ TEST_CASE("value_diff: compare locates one changed element of every type, diffs 
   CHECK(loc["stream"]["at"] == "2-1");
   CHECK(loc["stream"]["source"].is_null());
   CHECK(loc["stream"]["target"] == "g=w");
+  CHECK(loc["groups"]["part"] == "group");
+  CHECK(loc["groups"]["at"] == "g1");
+  CHECK_THAT(loc["groups"]["source"].get<std::string>(),
+             ContainsSubstring("last-delivered-id 0-0"));
+  CHECK_THAT(loc["groups"]["target"].get<std::string>(),
+             ContainsSubstring("last-delivered-id 1-0"));
   // Binary values: escaped, never raw NUL or ESC.
   CHECK(loc["bin"]["part"] == "offset");
   CHECK(loc["bin"]["at"] == "5");
@@ -250,7 +260,7 @@ TEST_CASE("value_diff: compare locates one changed element of every type, diffs 
   int located = 0;
   for (const auto& item : report["samples"]["items"])
     if (item["location"].is_object() && item["location"]["located"] == true) ++located;
-  CHECK(located == 7);
+  CHECK(located == 8);
   const std::string page = tmp_path("e2e") + ".html";
   auto rh = run_migcheck({"report", "--store", store, "--format", "html", "--out", page});
   INFO(rh.err);
