@@ -838,8 +838,12 @@ class Engine {
       }
       const size_t rows = w.diffs.size();
       classify_key(keys[i], o_.source.db, round, s, t, o_.ttl_tolerance, w.diffs);
-      locate_value_rows(w.src_reader->client(), w.tgt_reader->client(), keys[i], s, t, o_.locate,
-                        std::span(w.diffs).subspan(rows));
+      if (w.diffs.size() > rows) {
+        LocateOptions locate = o_.locate;
+        locate.limiter = &limiter_;  // --max-ops-per-sec covers its re-reads too
+        locate_value_rows(w.src_reader->client(), w.tgt_reader->client(), keys[i], s, t, locate,
+                          std::span(w.diffs).subspan(rows));
+      }
     }
     return checked;
   }

@@ -69,7 +69,9 @@ std::optional<ValueLocation> first_pair_difference(const FieldValues& a, const F
 
 // The same commands on both sides, in flight together: one round trip.
 std::pair<std::vector<Reply>, std::vector<Reply>> on_both(Client& src, Client& tgt,
-                                                          std::span<const Command> cmds) {
+                                                          std::span<const Command> cmds,
+                                                          RateLimiter* limiter) {
+  if (limiter) limiter->acquire(cmds.size());
   src.submit(cmds);
   try {
     tgt.submit(cmds);
@@ -130,7 +132,7 @@ std::optional<ValueLocation> locate_in_streams(Client& src, Client& tgt, const s
   const Command info{"XINFO", "STREAM", key};
   const Command groups{"XINFO", "GROUPS", key};
   const Command cmds[] = {range, info, groups};
-  auto [a, b] = on_both(src, tgt, cmds);
+  auto [a, b] = on_both(src, tgt, cmds, o.limiter);
   for (size_t k = 0; k < 3; ++k)
     if (a[k].is_error() || b[k].is_error())
       return not_located("cannot read the stream again: " +
@@ -256,7 +258,7 @@ ValueLocation locate_value_difference(Client& source, Client& target, std::strin
         cmd = {"ZRANGE", k, "0", "-1", "WITHSCORES"};
         break;
     }
-    auto both = on_both(source, target, std::span<const Command>(&cmd, 1));
+    auto both = on_both(source, target, std::span<const Command>(&cmd, 1), o.limiter);
     const Reply a = std::move(both.first.at(0));
     const Reply b = std::move(both.second.at(0));
     if (a.is_error() || b.is_error())

@@ -28,6 +28,8 @@ struct LocateOptions {
   int64_t max_bytes = 64 << 10;
   // Values (and field names) are shown up to this many bytes.
   size_t shown_bytes = 64;
+  // Charged with the commands sent to the source (nullptr: unlimited).
+  RateLimiter* limiter = nullptr;
 };
 
 // The first difference inside a value. Stored as JSON in Difference::location:
