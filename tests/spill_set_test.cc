@@ -193,8 +193,8 @@ TEST_CASE("spill_set: comparing a 2M-field hash, big set and zset stays under 64
   test::TestServer source, target;
   for (test::TestServer* s : {&source, &target}) {
     populate(*s, "hash", "big:hash", 2000000);
-    populate(*s, "set", "big:set", 500000);
-    populate(*s, "zset", "big:zset", 500000);
+    populate(*s, "set", "big:set", 200000);
+    populate(*s, "zset", "big:zset", 200000);
   }
   const auto dir =
       std::filesystem::temp_directory_path() / ("migcheck-spill-" + std::to_string(::getpid()));
