@@ -906,7 +906,14 @@ class Engine {
         ++it->second;
         if (s.chunked && s.exists) w.big_keys.push_back({keys[i], db, s.type_name, s.size});
       }
+      const size_t rows = w.diffs.size();
       classify_key(keys[i], db, round, s, t, o_.ttl_tolerance, w.diffs);
+      if (w.diffs.size() > rows) {
+        LocateOptions locate = o_.locate;
+        locate.limiter = &limiter_;  // --max-ops-per-sec covers its re-reads too
+        locate_value_rows(w.src_reader->client(), w.tgt_reader->client(), keys[i], s, t, locate,
+                          std::span(w.diffs).subspan(rows));
+      }
     }
     return checked;
   }

@@ -27,6 +27,7 @@
 #include "reader.h"
 #include "store.h"
 #include "uri.h"
+#include "value_diff.h"
 
 namespace migcheck {
 
@@ -54,6 +55,7 @@ struct CompareOptions {
   bool target_scan = true;      // look for keys that exist only on the target
   size_t chunk = 1000;          // elements per chunk of big collections
   size_t big_string = 1 << 20;  // strings longer are read in windows of this size
+  LocateOptions locate{};       // where value differences are, for keys under a bound
   bool progress = true;         // progress line on stderr
   std::string store_path{};     // for the options recorded with the run
   // Raised by a signal handler: workers stop, the run is checkpointed and

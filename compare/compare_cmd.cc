@@ -41,6 +41,8 @@ struct CompareCli {
   uint64_t sample = 0;
   bool no_target_scan = false;
   size_t chunk = 1000;
+  int64_t locate_max_elements = LocateOptions{}.max_elements;
+  std::string locate_max_bytes = "64kb";
   std::string big_string = "1mb";
   int64_t resume = 0;
   std::vector<std::string> run_options_given;  // of those a resumed run replaces
@@ -193,6 +195,8 @@ int run(const CompareCli& c) {
   const uint64_t big = parse_size(c.big_string);
   if (big == 0) throw UsageError("--big-string must be at least 1 byte");
   o.big_string = static_cast<size_t>(big);
+  o.locate.max_elements = c.locate_max_elements;
+  o.locate.max_bytes = static_cast<int64_t>(parse_size(c.locate_max_bytes));
   o.progress = !c.common.quiet;
   o.store_path = c.common.store;
 
@@ -300,6 +304,26 @@ void add_compare_command(CLI::App& app, Runner& runner) {
           [](std::string& v) -> std::string {
             try {
               return parse_size(v) > 0 ? std::string() : std::string("must be at least 1 byte");
+            } catch (const UsageError& e) {
+              return e.what();
+            }
+          },
+          "SIZE"))
+      ->capture_default_str()
+      ->group(p);
+  sub->add_option("--locate-max-elements", c->locate_max_elements,
+                  "value differences of collections and streams with at most this many "
+                  "elements on both sides are located (read again); 0: never")
+      ->check(CLI::Range(int64_t{0}, int64_t{1000000}))
+      ->capture_default_str()
+      ->group(p);
+  sub->add_option("--locate-max-bytes", c->locate_max_bytes,
+                  "value differences of strings of at most this size on both sides are located")
+      ->check(CLI::Validator(
+          [](std::string& v) -> std::string {
+            try {
+              parse_size(v);
+              return {};
             } catch (const UsageError& e) {
               return e.what();
             }

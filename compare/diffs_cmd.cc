@@ -18,6 +18,7 @@
 #include "reports/encoding.h"
 #include "reports/html_escape.h"
 #include "store.h"
+#include "value_diff.h"
 
 namespace migcheck {
 namespace {
@@ -130,6 +131,11 @@ int run(const DiffsCli& c) {
       if (!d.source_digest.empty()) j["source_digest"] = d.source_digest;
       if (!d.target_digest.empty()) j["target_digest"] = d.target_digest;
       if (!d.detail.empty()) j["detail"] = d.detail;
+      // Already escaped (printable_bytes) and truncated when stored.
+      if (!d.location.empty()) {
+        auto loc = nlohmann::json::parse(d.location, nullptr, false);
+        if (loc.is_object()) j["location"] = std::move(loc);
+      }
       line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
       line.push_back('\n');
       std::fwrite(line.data(), 1, line.size(), stdout);
@@ -159,6 +165,14 @@ int run(const DiffsCli& c) {
     line +=
         "  " + printable_bytes(src) + "  " + printable_bytes(tgt) + "  " + printable_bytes(d.key);
     if (!d.detail.empty()) line += "\n          " + printable_bytes(d.detail);
+    if (auto loc = ValueLocation::from_json(d.location)) {
+      // Its values are printable_bytes() already (escaping again would
+      // double the backslashes); control bytes of a tampered store are not.
+      std::string text = loc->summary();
+      for (char& ch : text)
+        if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ch = '?';
+      line += "\n          " + text;
+    }
     line.push_back('\n');
     std::fwrite(line.data(), 1, line.size(), stdout);
   });

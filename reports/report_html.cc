@@ -15,6 +15,7 @@
 #include "reports/html_escape.h"
 #include "reports/report_json.h"
 #include "reports/svg_chart.h"
+#include "value_diff.h"
 
 namespace migcheck {
 namespace {
@@ -286,8 +287,11 @@ std::string samples(const ReportModel& m) {
            html_bytes(d.source_type) + " &rarr; " + html_bytes(d.target_type) +
            "</td><td class=\"num\">" + esc(ttl_text(d.source_ttl_ms)) + "</td><td class=\"num\">" +
            esc(ttl_text(d.target_ttl_ms)) + "</td><td class=\"num\">" + size_text(d.source_size) +
-           " / " + size_text(d.target_size) + "</td><td class=\"detail\">" + html_bytes(d.detail) +
-           "</td></tr>";
+           " / " + size_text(d.target_size) + "</td><td class=\"detail\">" + html_bytes(d.detail);
+    // Its values are printable_bytes() already: escaped for HTML only.
+    if (auto loc = ValueLocation::from_json(d.location))
+      out += "<div class=\"location\">" + esc(loc->summary()) + "</div>";
+    out += "</td></tr>";
   }
   return out + "</tbody></table></div></section>";
 }

@@ -110,6 +110,9 @@ json sample(const Difference& d) {
             {"source_digest", d.source_digest},
             {"target_digest", d.target_digest},
             {"detail", d.detail}});
+  // Stored as JSON, already escaped and truncated (ValueLocation::to_json).
+  json loc = d.location.empty() ? json(nullptr) : json::parse(d.location, nullptr, false);
+  j["location"] = loc.is_object() ? loc : json(nullptr);
   return j;
 }
 

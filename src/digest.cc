@@ -183,16 +183,24 @@ void CollectionDigest::add_list_element(std::string_view value) {
   ++count_;
 }
 
-void CollectionDigest::add_hash_field(std::string_view field, std::string_view value) {
+Digest128 hash_field_element(std::string_view field, std::string_view value) {
   std::string& b = scratch();
   put_bytes(b, field);
   put_bytes(b, value);
-  sum_ += hash_buf(b);
+  return hash_buf(b);
+}
+
+Digest128 set_member_element(std::string_view member) {
+  return hash_bytes(member);
+}
+
+void CollectionDigest::add_hash_field(std::string_view field, std::string_view value) {
+  sum_ += hash_field_element(field, value);
   ++count_;
 }
 
 void CollectionDigest::add_set_member(std::string_view member) {
-  sum_ += hash_bytes(member);
+  sum_ += set_member_element(member);
   ++count_;
 }
 

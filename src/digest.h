@@ -6,7 +6,7 @@
 // scores are hashed as doubles, never as the server's text. Builders accept
 // values in pieces, so a big key can be digested chunk by chunk with the same
 // result as in one piece. Deduplication of elements repeated by *SCAN is the
-// caller's business (see element_id()).
+// caller's business (see DistinctDigests in spill_set.h).
 #pragma once
 
 #include <cstdint>
@@ -87,6 +87,12 @@ class StringDigest {
   uint64_t size_ = 0;
 };
 
+// The hash of one hash field (with its value) or set member, as
+// CollectionDigest adds it: equal elements hash equal, distinct ones differ
+// (barring a 128-bit collision), so these also identify elements.
+Digest128 hash_field_element(std::string_view field, std::string_view value);
+Digest128 set_member_element(std::string_view member);
+
 // Lists, hashes, sets and sorted sets. Lists are ordered by the position of
 // each element (the count of elements added before it); the others are
 // order-independent. Elements must be added in list order for lists.
@@ -101,6 +107,14 @@ class CollectionDigest {
   void add_zset_member(std::string_view member, double score);
   // false (and nothing added) when `score` is not a number.
   bool add_zset_member(std::string_view member, std::string_view score);
+
+  // Elements already hashed (hash_field_element, set_member_element): for
+  // the reader's deduplication, which sums distinct element hashes itself.
+  // Adding them here gives the same digest as adding the elements one by one.
+  void add_elements(uint64_t count, const Digest128& sum) {
+    count_ += count;
+    sum_ += sum;
+  }
 
   ValueKind kind() const { return kind_; }
   uint64_t count() const { return count_; }

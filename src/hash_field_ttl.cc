@@ -126,8 +126,7 @@ bool FieldExpiryRead::feed(std::span<const Reply> replies, std::string& error,
         std::string b;
         put_u64(b, static_cast<uint64_t>(e.integer));
         b.append(sent_[f]);
-        sum_ += hash_bytes(b, 0x68666500 /* "hfe" */);
-        ++count_;
+        seen_.add(hash_bytes(b, 0x68666500 /* "hfe" */));
       }
       ++f;
     }
@@ -135,6 +134,12 @@ bool FieldExpiryRead::feed(std::span<const Reply> replies, std::string& error,
   sent_.clear();
   in_flight_cmds_ = 0;
   return true;
+}
+
+void FieldExpiryRead::finish() {
+  const DistinctDigests::Result r = seen_.finish();
+  count_ = r.count;
+  sum_ = r.sum;
 }
 
 Digest128 FieldExpiryRead::combine(const Digest128& value) const {

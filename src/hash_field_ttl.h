@@ -16,6 +16,7 @@
 #include "digest.h"
 #include "reply.h"
 #include "resp.h"
+#include "spill_set.h"
 
 namespace migcheck {
 
@@ -64,14 +65,19 @@ class FieldExpiryRead {
   // `error_reply` when the server refused (else the reply was malformed).
   bool feed(std::span<const Reply> replies, std::string& error, const Reply*& error_reply);
 
-  uint64_t count() const { return count_; }  // fields with an expiry so far
+  // Once every field was fed: the distinct (field, expiry) pairs settle.
+  // HSCAN may return a field twice; its expiry then counts once.
+  void finish();
+  uint64_t count() const { return count_; }  // fields with an expiry (after finish)
   // The hash's digest with its field expiries (unchanged when none).
   Digest128 combine(const Digest128& value) const;
+  void set_budget(DigestBudget* budget) { seen_.set_budget(budget); }
 
  private:
   size_t batch_;
   std::vector<std::string> pending_, sent_;
   size_t in_flight_cmds_ = 0;
+  DistinctDigests seen_;  // (field, expiry) digests
   uint64_t count_ = 0;
   Digest128 sum_{};
 };

@@ -1,5 +1,6 @@
 // KeyReader: the per-key state machine behind the pipelined steps, and the
-// replies -> canonical digest translation for every type.
+// replies -> canonical digest translation for every type but streams
+// (reader_stream.cc).
 #include "reader.h"
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 
 #include "errors.h"
 #include "hash_field_ttl.h"
+#include "reader_work.h"
 #include "vectorset_reader.h"
 
 namespace migcheck {
@@ -21,24 +23,6 @@ int64_t monotonic_ms() {
 }
 
 namespace {
-
-// The smallest stream id greater than `id` ("ms-seq"): XRANGE/XPENDING pages
-// start there, which also works on servers without the "(" exclusive form.
-std::string next_stream_id(std::string_view id) {
-  if (id.empty()) return "-";
-  auto dash = id.find('-');
-  uint64_t ms = 0, seq = 0;
-  std::from_chars(id.data(), id.data() + (dash == std::string_view::npos ? id.size() : dash), ms);
-  if (dash != std::string_view::npos)
-    std::from_chars(id.data() + dash + 1, id.data() + id.size(), seq);
-  if (seq == std::numeric_limits<uint64_t>::max()) {
-    ++ms;
-    seq = 0;
-  } else {
-    ++seq;
-  }
-  return std::to_string(ms) + "-" + std::to_string(seq);
-}
 
 ValueKind kind_of(ValueType t) {
   switch (t) {
@@ -56,11 +40,6 @@ ValueKind kind_of(ValueType t) {
 bool is_scan_reply(const Reply& r) {
   return r.is_array() && r.elements.size() == 2 && r.elements[0].is_string() &&
          r.elements[1].is_array();
-}
-
-std::optional<int64_t> opt_integer(const Reply* r) {
-  if (!r || !r->is_integer()) return std::nullopt;
-  return r->integer;
 }
 
 }  // namespace
@@ -96,63 +75,11 @@ struct KeyReader::Num {
   operator std::string_view() const { return {buf, n}; }
 };
 
-// Paging state of a stream whose entries or PELs did not fit in XINFO's COUNT.
-struct StreamWork {
-  StreamDigest digest;
-  int64_t length = 0;
-  std::string last_entry_id;
-  bool entries_done = false;
-  struct GroupPage {
-    std::string name;
-    std::string last_id;
-    uint64_t expected = 0;
-    bool done = false;
-  };
-  std::vector<GroupPage> groups;
-  std::vector<size_t> step_groups;  // groups paged in the step in flight
-};
-
-struct KeyReader::Work {
-  // FieldTtl: the last HPEXPIRETIME of a hash whose fields are all read.
-  enum class Phase : uint8_t { Meta, First, More, VerifyEmpty, FieldTtl, Done };
-  Phase phase = Phase::Meta;
-  size_t cmd_first = 0;
-  size_t cmd_count = 0;
-  int64_t size = 0;  // size, once known (size_known)
-  bool size_known = false;
-  int64_t pos = 0;      // next index / byte offset
-  int64_t request = 0;  // bytes asked for by the string window in flight
-  std::string cursor;
-  std::string boundary;        // last list element / zset member read
-  std::string boundary_score;  // and its score
-  bool dedupe = false;
-  CollectionDigest coll;
-  std::unique_ptr<StringDigest> str;
-  std::unique_ptr<StreamWork> stream;
-  std::unique_ptr<VectorSetRead> vset;   // vector sets: semantic digest (vectorset_reader.h)
-  std::unique_ptr<FieldExpiryRead> hfe;  // hashes on Redis 7.4+: field expiries (hash_field_ttl.h)
-  IdSet seen;
-
-  void reset() {
-    phase = Phase::Meta;
-    cmd_count = 0;
-    size = pos = request = 0;
-    size_known = false;
-    cursor.clear();
-    dedupe = false;
-    coll.reset(ValueKind::List);
-    str.reset();
-    stream.reset();
-    vset.reset();
-    hfe.reset();
-    seen.clear();
-  }
-};
-
 KeyReader::KeyReader(Client& client, ReaderOptions opts) : client_(client), opts_(std::move(opts)) {
   opts_.chunk = std::max<size_t>(opts_.chunk, 1);
   opts_.big_string = std::max<size_t>(opts_.big_string, 1);
   opts_.first_string_window = std::clamp<size_t>(opts_.first_string_window, 1, opts_.big_string);
+  dedupe_budget_.limit = std::max<size_t>(opts_.dedupe_digests, 1);
 }
 
 KeyReader::~KeyReader() = default;
@@ -174,7 +101,10 @@ void KeyReader::begin(std::span<const std::string> keys, ReadLevel level) {
   nkeys_ = keys.size();
   level_ = level;
   if (states_.size() < nkeys_) states_.resize(nkeys_);
-  while (work_.size() < nkeys_) work_.push_back(std::make_unique<Work>());
+  while (work_.size() < nkeys_) {
+    work_.push_back(std::make_unique<Work>());
+    work_.back()->seen.set_budget(&dedupe_budget_);
+  }
   active_.clear();
   for (size_t i = 0; i < nkeys_; ++i) {
     KeyState& s = states_[i];
@@ -502,8 +432,10 @@ void KeyReader::process_meta(size_t i, std::span<const Reply> r, int64_t at_ms) 
   }
   w.coll.reset(kind_of(type));
   if (s.type_name == "vectorset") w.vset = std::make_unique<VectorSetRead>(opts_.chunk);
-  if (type == ValueType::Hash && field_expiry_)
+  if (type == ValueType::Hash && field_expiry_) {
     w.hfe = std::make_unique<FieldExpiryRead>(opts_.chunk);
+    w.hfe->set_budget(&dedupe_budget_);
+  }
   w.phase = Work::Phase::First;
 }
 
@@ -581,22 +513,30 @@ void KeyReader::process_first(size_t i, std::span<const Reply> r) {
   }
 
   // Hash or set: one reply with cursor 0 is a whole traversal in one atomic
-  // command, duplicate-free. Otherwise elements are deduplicated by identity
-  // across the cursor calls, and the count is checked against HLEN/SCARD.
+  // command, duplicate-free. Otherwise elements are deduplicated by their
+  // digests across the cursor calls (a field whose value changed in between
+  // counts twice), and the count is checked against HLEN/SCARD.
   if (!is_scan_reply(rd)) return unstable(i, "changed while read");
   const std::string& cursor = rd.elements[0].str;
   const auto& items = rd.elements[1].elements;
   const bool hash = s.type == ValueType::Hash;
   w.dedupe = cursor != "0";
   if (hash) {
-    for (size_t k = 0; k + 1 < items.size(); k += 2)
-      if (!w.dedupe || w.seen.insert(element_id(items[k].str))) {
+    for (size_t k = 0; k + 1 < items.size(); k += 2) {
+      // A field HSCAN returns twice is noted twice: its expiry then counts
+      // once, as FieldExpiryRead keeps distinct (field, expiry) digests.
+      if (w.dedupe)
+        w.seen.add(hash_field_element(items[k].str, items[k + 1].str));
+      else
         w.coll.add_hash_field(items[k].str, items[k + 1].str);
-        if (w.hfe) w.hfe->note(items[k].str);
-      }
+      if (w.hfe) w.hfe->note(items[k].str);
+    }
   } else {
     for (const Reply& e : items)
-      if (!w.dedupe || w.seen.insert(element_id(e.str))) w.coll.add_set_member(e.str);
+      if (w.dedupe)
+        w.seen.add(set_member_element(e.str));
+      else
+        w.coll.add_set_member(e.str);
   }
   if (cursor == "0") {
     if (w.coll.count() == 0) return unstable(i, "vanished while read");
@@ -672,17 +612,17 @@ void KeyReader::process_more(size_t i, std::span<const Reply> r) {
       if (!is_scan_reply(r[1])) return unstable(i, "changed while read in chunks");
       const auto& items = r[1].elements[1].elements;
       if (s.type == ValueType::Hash) {
-        for (size_t k = 0; k + 1 < items.size(); k += 2)
-          if (w.seen.insert(element_id(items[k].str))) {
-            w.coll.add_hash_field(items[k].str, items[k + 1].str);
-            if (w.hfe) w.hfe->note(items[k].str);
-          }
+        for (size_t k = 0; k + 1 < items.size(); k += 2) {
+          w.seen.add(hash_field_element(items[k].str, items[k + 1].str));
+          if (w.hfe) w.hfe->note(items[k].str);
+        }
       } else {
-        for (const Reply& e : items)
-          if (w.seen.insert(element_id(e.str))) w.coll.add_set_member(e.str);
+        for (const Reply& e : items) w.seen.add(set_member_element(e.str));
       }
       w.cursor = r[1].elements[0].str;
       if (w.cursor == "0") {
+        const auto distinct = w.seen.finish();
+        w.coll.add_elements(distinct.count, distinct.sum);
         if (static_cast<int64_t>(w.coll.count()) != w.size)
           return unstable(i, std::string("changed while read in chunks (") + kSizeCmd[t] + " " +
                                  std::to_string(w.size) + ", scanned " +
@@ -694,125 +634,6 @@ void KeyReader::process_more(size_t i, std::span<const Reply> r) {
     default:
       return;
   }
-}
-
-void KeyReader::process_stream_info(size_t i, const Reply& info) {
-  KeyState& s = states_[i];
-  Work& w = *work_[i];
-  if (info.is_error()) {
-    if (info.str.find("no such key") != std::string::npos)
-      return unstable(i, "vanished while read");
-    return fail(i, "XINFO STREAM", info);
-  }
-  const Reply* length = find_field(info, "length");
-  const Reply* entries = find_field(info, "entries");
-  const Reply* last_id = find_field(info, "last-generated-id");
-  if (!length || !length->is_integer() || !entries || !entries->is_array() || !last_id)
-    return fail(i, "XINFO STREAM", Reply::error("unexpected reply " + info.summary(120)));
-  w.stream = std::make_unique<StreamWork>();
-  StreamWork& sw = *w.stream;
-  sw.length = length->integer;
-  w.size = s.size = sw.length;
-  for (const Reply& e : entries->elements) {
-    if (!e.is_array() || e.elements.size() != 2) continue;
-    sw.digest.begin_entry(e.elements[0].str);
-    const auto& fv = e.elements[1].elements;
-    for (size_t k = 0; k + 1 < fv.size(); k += 2)
-      sw.digest.add_entry_field(fv[k].str, fv[k + 1].str);
-    sw.digest.end_entry();
-    sw.last_entry_id = e.elements[0].str;
-  }
-  const bool ext = opts_.stream_extended_meta;
-  const Reply* added = find_field(info, "entries-added");
-  const Reply* max_deleted = find_field(info, "max-deleted-entry-id");
-  sw.digest.set_meta(last_id->str, ext ? opt_integer(added) : std::nullopt,
-                     ext && max_deleted && max_deleted->is_string()
-                         ? std::optional<std::string_view>(max_deleted->str)
-                         : std::nullopt);
-  if (const Reply* groups = find_field(info, "groups"); groups && groups->is_array()) {
-    for (const Reply& g : groups->elements) {
-      const Reply* name = find_field(g, "name");
-      const Reply* ldi = find_field(g, "last-delivered-id");
-      if (!name || !ldi) continue;
-      sw.digest.set_group(name->str, ldi->str,
-                          ext ? opt_integer(find_field(g, "entries-read")) : std::nullopt);
-      std::string last_pel;
-      uint64_t listed = 0;
-      if (const Reply* pel = find_field(g, "pending"); pel && pel->is_array()) {
-        for (const Reply& p : pel->elements) {
-          if (!p.is_array() || p.elements.size() < 4) continue;
-          sw.digest.add_pending(name->str, p.elements[0].str, p.elements[1].str,
-                                p.elements[3].integer);
-          last_pel = p.elements[0].str;
-          ++listed;
-        }
-      }
-      if (const Reply* consumers = find_field(g, "consumers"); consumers && consumers->is_array())
-        for (const Reply& c : consumers->elements)
-          if (const Reply* cn = find_field(c, "name")) sw.digest.add_consumer(name->str, cn->str);
-      const auto pel_count =
-          opt_integer(find_field(g, "pel-count")).value_or(static_cast<int64_t>(listed));
-      if (static_cast<int64_t>(listed) > pel_count) return unstable(i, "changed while read");
-      if (static_cast<int64_t>(listed) < pel_count)
-        sw.groups.push_back({name->str, last_pel, static_cast<uint64_t>(pel_count), false});
-    }
-  }
-  if (static_cast<int64_t>(sw.digest.entries()) > sw.length)
-    return unstable(i, "changed while read");
-  sw.entries_done = static_cast<int64_t>(sw.digest.entries()) == sw.length;
-  if (sw.entries_done && sw.groups.empty()) return finish_ok(i);
-  s.chunked = true;
-  w.phase = Work::Phase::More;
-}
-
-void KeyReader::process_stream_pages(size_t i, std::span<const Reply> r) {
-  Work& w = *work_[i];
-  StreamWork& sw = *w.stream;
-  size_t k = 0;
-  if (!sw.entries_done) {
-    const Reply& xlen = r[k++];
-    const Reply& page = r[k++];
-    if (xlen.is_error()) return fail(i, "XLEN", xlen);
-    if (page.is_error()) return fail(i, "XRANGE", page);
-    if (xlen.integer != sw.length)
-      return unstable(i, "changed while read in chunks (XLEN " + std::to_string(sw.length) +
-                             " -> " + std::to_string(xlen.integer) + ")");
-    if (!page.is_array() || page.elements.empty())
-      return unstable(i, "changed while read in chunks");
-    for (const Reply& e : page.elements) {
-      if (!e.is_array() || e.elements.size() != 2) continue;
-      sw.digest.begin_entry(e.elements[0].str);
-      const auto& fv = e.elements[1].elements;
-      for (size_t f = 0; f + 1 < fv.size(); f += 2)
-        sw.digest.add_entry_field(fv[f].str, fv[f + 1].str);
-      sw.digest.end_entry();
-      sw.last_entry_id = e.elements[0].str;
-    }
-    if (static_cast<int64_t>(sw.digest.entries()) > sw.length)
-      return unstable(i, "changed while read in chunks");
-    sw.entries_done = static_cast<int64_t>(sw.digest.entries()) == sw.length;
-  }
-  for (size_t g : sw.step_groups) {
-    auto& gp = sw.groups[g];
-    const Reply& page = r[k++];
-    if (page.is_error()) {
-      if (page.error_code() == "NOGROUP") return unstable(i, "consumer group removed while read");
-      return fail(i, "XPENDING", page);
-    }
-    if (!page.is_array() || page.elements.empty())
-      return unstable(i, "pending entries changed while read");
-    for (const Reply& p : page.elements) {
-      if (!p.is_array() || p.elements.size() < 4) continue;
-      sw.digest.add_pending(gp.name, p.elements[0].str, p.elements[1].str, p.elements[3].integer);
-      gp.last_id = p.elements[0].str;
-    }
-    const uint64_t have = sw.digest.pending(gp.name);
-    if (have > gp.expected) return unstable(i, "pending entries changed while read");
-    gp.done = have == gp.expected;
-  }
-  if (sw.entries_done &&
-      std::all_of(sw.groups.begin(), sw.groups.end(), [](auto& g) { return g.done; }))
-    finish_ok(i);
 }
 
 void KeyReader::finish_ok(size_t i) {
@@ -832,6 +653,7 @@ void KeyReader::finish_ok(size_t i) {
     case ValueType::Other:
       break;
     default:
+      if (w.hfe) w.hfe->finish();
       s.digest = w.hfe ? w.hfe->combine(w.coll.finish()) : w.coll.finish();
       if (w.hfe) s.field_expiries = static_cast<int64_t>(w.hfe->count());
       break;

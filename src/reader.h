@@ -40,6 +40,7 @@
 #include "client.h"
 #include "digest.h"
 #include "rate_limiter.h"
+#include "spill_set.h"
 
 namespace migcheck {
 
@@ -98,6 +99,10 @@ struct ReaderOptions {
   // Stream entries-added, max-deleted-entry-id and group entries-read exist
   // from Redis 7.0 on; turn off when comparing with an older server.
   bool stream_extended_meta = true;
+  // Element digests (16 bytes each) of big hashes and sets held in memory by
+  // one reader for deduplicating HSCAN/SSCAN; beyond it they are spilled to
+  // a temporary file (see DistinctDigests).
+  size_t dedupe_digests = size_t{1} << 18;
   // Charged with every command before it is sent (nullptr: unlimited).
   RateLimiter* limiter = nullptr;
 };
@@ -157,6 +162,7 @@ class KeyReader {
   Client& client_;
   ReaderOptions opts_;
   ReaderStats stats_;
+  DigestBudget dedupe_budget_;  // shared by the keys' DistinctDigests
   ReadLevel level_ = ReadLevel::Full;
   std::span<const std::string> keys_;
   size_t nkeys_ = 0;

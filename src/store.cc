@@ -23,8 +23,10 @@ namespace {
 
 constexpr int32_t kApplicationId = 0x4D494743;  // 'MIGC'
 // 2: differences_key, which lets a round ignore a key it already recorded
-// (SCAN may return a key twice). Stores of schema 1 are upgraded on open.
-constexpr int64_t kSchemaVersion = 2;
+// (SCAN may return a key twice).
+// 3: differences.location, where a value difference is (JSON, see
+// Difference::location). Stores of schemas 1 and 2 are upgraded on open.
+constexpr int64_t kSchemaVersion = 3;
 constexpr size_t kPageRows = 1000;
 
 #ifdef MIGCHECK_VERSION
@@ -75,7 +77,8 @@ CREATE TABLE differences(
   target_digest TEXT NOT NULL,
   source_size INTEGER NOT NULL,
   target_size INTEGER NOT NULL,
-  detail TEXT NOT NULL);
+  detail TEXT NOT NULL,
+  location TEXT NOT NULL DEFAULT '');
 CREATE INDEX differences_by_kind ON differences(run, round, kind);
 CREATE INDEX differences_page ON differences(run, round);
 CREATE INDEX differences_key ON differences(run, round, db, key, kind);
@@ -102,7 +105,7 @@ constexpr const char* kRunColumns =
 
 constexpr const char* kDifferenceColumns =
     "id, round, db, key, kind, source_type, target_type, source_ttl_ms, target_ttl_ms, "
-    "source_digest, target_digest, source_size, target_size, detail";
+    "source_digest, target_digest, source_size, target_size, detail, location";
 
 int64_t now_ms() {
   using namespace std::chrono;
@@ -265,6 +268,9 @@ enum class Contents { kEmpty, kCurrent, kUpgradable };
 // Schema 1 -> 2: one index; the rows are unchanged.
 constexpr const char* kUpgradeFrom1 =
     "CREATE INDEX IF NOT EXISTS differences_key ON differences(run, round, db, key, kind)";
+// Schema 2 -> 3: a column; rows recorded before have no location.
+constexpr const char* kUpgradeFrom2 =
+    "ALTER TABLE differences ADD COLUMN location TEXT NOT NULL DEFAULT ''";
 
 // Decides whether a database may be used, without writing to it.
 Contents inspect(Connection& c) {
@@ -280,7 +286,7 @@ Contents inspect(Connection& c) {
                        std::to_string(version) + ", this build knows " +
                        std::to_string(kSchemaVersion) + "); refusing to modify it");
     if (version == kSchemaVersion) return Contents::kCurrent;
-    if (version == 1 && objects > 0) return Contents::kUpgradable;
+    if ((version == 1 || version == 2) && objects > 0) return Contents::kUpgradable;
     if (objects == 0) return Contents::kEmpty;
     throw StoreError(path + " has an unknown migcheck schema (" + std::to_string(version) +
                      "); refusing to modify it");
@@ -333,6 +339,7 @@ Difference read_difference(Statement& s) {
   d.source_size = s.int64(11);
   d.target_size = s.int64(12);
   d.detail = s.text(13);
+  d.location = s.text(14);
   return d;
 }
 
@@ -422,7 +429,8 @@ Store::Store(const std::string& path, bool create, bool read_only)
       c.exec(kSchema, "write");
       c.exec(("PRAGMA application_id = " + std::to_string(kApplicationId)).c_str(), "write");
     } else if (now == Contents::kUpgradable) {
-      c.exec(kUpgradeFrom1, "write");
+      if (query_int(c, "PRAGMA user_version") < 2) c.exec(kUpgradeFrom1, "write");
+      c.exec(kUpgradeFrom2, "write");
     }
     if (now != Contents::kCurrent)
       c.exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str(), "write");
@@ -599,13 +607,13 @@ int64_t Store::add_differences(int64_t run, std::span<const Difference> diffs) {
   Transaction tx(db_->conn);
   // A row the round already holds for the key is kept, not doubled: SCAN may
   // return a key twice, and a resumed round may read a key again.
-  Statement s(
-      db_->conn,
-      "INSERT INTO differences(run, round, db, key, kind, source_type, target_type, "
-      "source_ttl_ms, target_ttl_ms, source_digest, target_digest, source_size, "
-      "target_size, detail) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14 "
-      "WHERE NOT EXISTS(SELECT 1 FROM differences INDEXED BY differences_key "
-      "WHERE run = ?1 AND round = ?2 AND db = ?3 AND key = ?4 AND kind = ?5)");
+  Statement s(db_->conn,
+              "INSERT INTO differences(run, round, db, key, kind, source_type, target_type, "
+              "source_ttl_ms, target_ttl_ms, source_digest, target_digest, source_size, "
+              "target_size, detail, location) "
+              "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15 "
+              "WHERE NOT EXISTS(SELECT 1 FROM differences INDEXED BY differences_key "
+              "WHERE run = ?1 AND round = ?2 AND db = ?3 AND key = ?4 AND kind = ?5)");
   int64_t inserted = 0;
   for (const Difference& d : diffs) {
     s.bind_int(1, run).bind_int(2, d.round).bind_int(3, d.db).bind_blob(4, d.key);
@@ -613,6 +621,7 @@ int64_t Store::add_differences(int64_t run, std::span<const Difference> diffs) {
     s.bind_int(8, d.source_ttl_ms).bind_int(9, d.target_ttl_ms);
     s.bind_text(10, d.source_digest).bind_text(11, d.target_digest);
     s.bind_int(12, d.source_size).bind_int(13, d.target_size).bind_text(14, d.detail);
+    s.bind_text(15, d.location);
     s.run();
     inserted += sqlite3_changes(db_->conn.get());
     s.reset();

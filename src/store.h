@@ -69,7 +69,10 @@ struct Difference {
   int64_t source_size = -1;  // elements (collections) or bytes (strings); -1 unknown
   int64_t target_size = -1;
   std::string detail;  // free text, e.g. "changed while read in chunks"
-  int64_t id = 0;      // row id when read back from the store (insertion order)
+  // Value differences: where the values differ, as a JSON object (see
+  // ValueLocation in value_diff.h); empty when not looked for.
+  std::string location;
+  int64_t id = 0;  // row id when read back from the store (insertion order)
 };
 
 // What repair/replicate did with one key.

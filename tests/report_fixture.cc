@@ -9,6 +9,8 @@
 #include <fstream>
 #include <iterator>
 
+#include "reports/html_escape.h"
+
 namespace migcheck::test {
 
 ReportTempDir::ReportTempDir() {
@@ -85,7 +87,22 @@ Difference diff(int round, std::string key, std::string_view kind, std::string s
   return d;
 }
 
+Difference with_location(Difference d, const ValueLocation& l) {
+  d.location = l.to_json();
+  return d;
+}
+
 }  // namespace
+
+ValueLocation report_stream_location() {
+  ValueLocation l;
+  l.located = true;
+  l.part = "entry";
+  l.at = "1-1";
+  l.source = printable_bytes(kReportLocationValue);
+  l.source_bytes = static_cast<int64_t>(kReportLocationValue.size());
+  return l;
+}
 
 std::vector<Difference> report_last_round_differences() {
   return {
@@ -100,7 +117,8 @@ std::vector<Difference> report_last_round_differences() {
       diff(3, kBinaryKey, kKindValue, "string", "string", -1, -1, "bytes differ at offset 0"),
       diff(3, std::string("half\xc3\x28utf8", 10), kKindValue, "zset", "zset", -1, -1,
            "changed while read in chunks"),
-      diff(3, "emoji \xF0\x9F\x9A\x80 ok", kKindValue, "stream", "stream"),
+      with_location(diff(3, "emoji \xF0\x9F\x9A\x80 ok", kKindValue, "stream", "stream"),
+                    report_stream_location()),
   };
 }
 

@@ -11,6 +11,7 @@
 
 #include "server_info.h"
 #include "store.h"
+#include "value_diff.h"
 
 namespace migcheck::test {
 
@@ -20,6 +21,12 @@ inline constexpr std::string_view kImgKey = "\"><img src=x onerror=alert(1)>";
 inline constexpr std::string_view kTitleKey = "<img src=x onerror=\"document.title='pwned'\">";
 // Not UTF-8: a NUL and bytes no UTF-8 sequence may hold.
 inline const std::string kBinaryKey = std::string("bin\0\xff\xfe:end", 10);
+
+// A stream entry's fields as a value difference's location shows them:
+// markup and an ESC byte, which the reports must show as text.
+inline const std::string kReportLocationValue = "f=<img src=x onerror=alert(2)>\x1b[31m";
+// The location of the stream's value difference (entry 1-1, only on the source).
+ValueLocation report_stream_location();
 
 // A fresh directory, removed with everything in it on destruction.
 class ReportTempDir {

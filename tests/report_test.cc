@@ -1019,3 +1019,31 @@ TEST_CASE("report: a run that started over after a server restart is flagged", "
   CHECK_THAT(detail_of(m, "server_restarts"), ContainsSubstring("started over 2 times"));
   CHECK(verdict(readiness_checks(m)).ready);  // a warning, not a blocker
 }
+
+TEST_CASE("report: where a value differs, in JSON as stored and in HTML as escaped text",
+          "[report]") {
+  ReportTempDir dir;
+  Store store(dir.file("m.db"));
+  ReportRuns runs = populate_report_store(store);
+  ReportModel m = build_report(store, {.run = runs.compare, .sample_limit = 100, .now_ms = 1});
+  json j = json::parse(report_json_text(m));
+  require_valid(j);
+  const json& s = sample_with_key(j, "emoji \xF0\x9F\x9A\x80 ok");
+  CHECK(s["location"] == json::parse(report_stream_location().to_json()));
+  CHECK(s["location"]["source"] == "f=<img src=x onerror=alert(2)>\\x1B[31m");
+  CHECK(s["location"]["target"].is_null());
+  CHECK(sample_with_key(j, "user:1001")["location"].is_null());
+  // A location that is not located validates too.
+  json not_located = j;
+  not_located["samples"]["items"][0]["location"] = {{"located", false}, {"reason", "why"}};
+  require_valid(not_located);
+  not_located["samples"]["items"][0]["location"] = {{"located", false}};
+  CHECK_FALSE(validate_against_schema(report_schema(), not_located).empty());
+
+  std::string html = report_html(m, {"00", ""});
+  CHECK(html.find('\x1b') == std::string::npos);
+  CHECK(html.find("<img") == std::string::npos);
+  CHECK_THAT(html, ContainsSubstring("<div class=\"location\">entry &quot;1-1&quot;: source "
+                                     "&quot;f=&lt;img src=x onerror=alert(2)&gt;\\x1B[31m&quot;, "
+                                     "target absent</div>"));
+}

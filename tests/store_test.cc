@@ -189,7 +189,7 @@ TEST_CASE("store: create and reopen") {
   {
     RawDb raw(path);
     CHECK(raw.text("PRAGMA application_id") == std::to_string(0x4D494743));
-    CHECK(raw.text("PRAGMA user_version") == "2");
+    CHECK(raw.text("PRAGMA user_version") == "3");
     CHECK(raw.text("PRAGMA journal_mode") == "wal");
   }
   Store again(path, /*create=*/false);
@@ -516,12 +516,12 @@ TEST_CASE("store: a store from a newer schema is refused and left unchanged") {
   }
   {
     RawDb raw(path);
-    raw.exec("PRAGMA user_version = 3");
+    raw.exec("PRAGMA user_version = 4");
   }
   const std::string before = slurp(path);
   CHECK_THROWS_MATCHES(
       Store(path), StoreError,
-      Message(path + " was written by a newer migcheck (schema 3, this build knows 2); "
+      Message(path + " was written by a newer migcheck (schema 4, this build knows 3); "
                      "refusing to modify it"));
   CHECK(slurp(path) == before);
 }
@@ -704,11 +704,45 @@ TEST_CASE("store: a schema 1 store is upgraded on open, its rows kept") {
     // Turn it back into what schema 1 looked like.
     sqlite3* h = nullptr;
     REQUIRE(sqlite3_open(path.c_str(), &h) == SQLITE_OK);
-    REQUIRE(sqlite3_exec(h, "DROP INDEX differences_key; PRAGMA user_version = 1;", nullptr,
-                         nullptr, nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(h,
+                         "DROP INDEX differences_key; ALTER TABLE differences DROP COLUMN "
+                         "location; PRAGMA user_version = 1;",
+                         nullptr, nullptr, nullptr) == SQLITE_OK);
     sqlite3_close(h);
   }
   Store store(path, false);
   CHECK(store.count_differences(run, {}) == 1);
   CHECK(store.add_differences(run, std::vector<Difference>{make_diff(1, "x", "value")}) == 0);
+}
+
+TEST_CASE("store: a schema 2 store gains the location column on open, its rows kept") {
+  TempDir tmp;
+  const std::string path = tmp.file("v2.db");
+  int64_t run = 0;
+  {
+    Store store(path);
+    run = begin(store);
+    store.add_differences(run, std::vector<Difference>{make_diff(1, "x", "value")});
+  }
+  {
+    sqlite3* h = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &h) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(h,
+                         "ALTER TABLE differences DROP COLUMN location; "
+                         "PRAGMA user_version = 2;",
+                         nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(h);
+  }
+  Store store(path, false);
+  Difference d = make_diff(1, "y", "value");
+  d.location = R"({"located":true,"part":"field"})";
+  CHECK(store.add_differences(run, std::vector<Difference>{d}) == 1);
+  std::vector<Difference> rows;
+  store.for_each_difference(run, {}, [&](const Difference& r) { rows.push_back(r); });
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0].key == "x");
+  CHECK(rows[0].location.empty());
+  CHECK(rows[1].location == d.location);
+  RawDb raw(path);
+  CHECK(raw.text("PRAGMA user_version") == "3");
 }
