@@ -26,6 +26,8 @@
 #include "resume.h"
 #include "scanner.h"
 #include "server_info.h"
+#include "stop_token.h"
+#include "transient.h"
 
 namespace migcheck {
 namespace {
@@ -529,7 +531,7 @@ class Engine {
   void fail(std::exception_ptr e) {
     {
       std::lock_guard lock(err_mu_);
-      if (!error_) error_ = e;
+      if (!error_ && !stop_token::is_stop(e)) error_ = e;  // a stop: check_stop() says so
     }
     abort_ = true;
     if (queue_) queue_->close();
@@ -564,7 +566,7 @@ class Engine {
     so.limiter = side == WorkItem::Side::Source ? &limiter_ : nullptr;
     Scanner scanner(client, so);
     const nlohmann::json& saved = streams_[side == WorkItem::Side::Source ? 0 : 1].position;
-    if (saved.is_array()) scanner.restore(Scanner::cursors_from_json(saved));
+    if (saved.is_array() || saved.is_object()) scanner.restore_position(saved);
     auto pos = [&] { return scanner.cursors_json(); };
     std::vector<std::string> buf;
     // Batches are cut only at the end of a SCAN call (once a batch is full),
@@ -887,6 +889,7 @@ class Engine {
                              {"keys_per_sec", result_.keys_per_sec},
                              {"sampled", sample_ > 0},
                              {"starts_over", result_.starts_over},
+                             {"waited_out", transient::totals_json()},
                              {"source_reader", stats_json(result_.source_stats)},
                              {"target_reader", stats_json(result_.target_stats)}};
     // Only a complete round 1 has looked at every key: before that, no count

@@ -30,6 +30,8 @@
 #include "resume.h"
 #include "scanner.h"
 #include "server_info.h"
+#include "stop_token.h"
+#include "transient.h"
 
 namespace migcheck {
 namespace {
@@ -249,7 +251,7 @@ class Engine {
   }
   void worker_failed(std::exception_ptr e) {
     std::lock_guard lock(mu_);
-    if (!worker_error_) worker_error_ = e;
+    if (!worker_error_ && !stop_token::is_stop(e)) worker_error_ = e;  // a stop ends as a signal
     abort_ = true;
   }
 
@@ -555,8 +557,7 @@ bool Engine::scan_pass() {
   so.limiter = limiter_.limited() ? &limiter_ : nullptr;
   Scanner scanner(*src_main_, so);
   const bool first = result_.scan_passes == 0;
-  if (first && !resume_cursors_.is_null())
-    scanner.restore(Scanner::cursors_from_json(resume_cursors_));
+  if (first && !resume_cursors_.is_null()) scanner.restore_position(resume_cursors_);
   const bool checkpointed = first && resumable();
   last_checkpoint_ = std::chrono::steady_clock::now();
   const uint64_t epoch = overflow_epoch_.load();
@@ -672,6 +673,7 @@ nlohmann::json Engine::totals_json() const {
                       {"keys_scanned", result_.keys_scanned},
                       {"scan_passes", result_.scan_passes},
                       {"starts_over", result_.starts_over},
+                      {"waited_out", transient::totals_json()},
                       {"keys", c.keys},
                       {"copied", c.copied},
                       {"restored", c.restored},
