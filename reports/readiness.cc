@@ -350,12 +350,29 @@ std::optional<Check> server_restarts(const ReportModel& m) {
                   "writes the application still needs");
 }
 
+// Runs that record it (totals.waited_out): transient server states the run
+// waited out (LOADING, BUSY, a failover...). They did not change the result;
+// listed so the SRE knows what happened in the window.
+std::optional<Check> waited_out(const ReportModel& m) {
+  constexpr std::string_view id = "waited_out", name = "Transient states waited out";
+  if (!m.totals.is_object() || !m.totals.contains("waited_out") ||
+      !m.totals["waited_out"].is_object())
+    return std::nullopt;
+  const auto& w = m.totals["waited_out"];
+  if (w.empty()) return make(id, name, kPass, "no transient server state met");
+  std::string detail;
+  for (const auto& [state, n] : w.items())
+    detail += (detail.empty() ? "" : ", ") + state + " x" + n.dump();
+  return make(id, name, kPass, "waited out, result unaffected: " + detail);
+}
+
 }  // namespace
 
 std::vector<Check> readiness_checks(const ReportModel& m) {
   std::vector<Check> out;
   out.push_back(run_completed(m));
   if (auto c = server_restarts(m)) out.push_back(*c);
+  if (auto c = waited_out(m)) out.push_back(*c);
   out.push_back(no_differences(m));
   if (m.outcomes) out.push_back(outcomes(m));
   out.push_back(key_counts(m));
