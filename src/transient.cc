@@ -34,7 +34,8 @@ std::string explain(std::string_view state) {
   if (state == "CLUSTERDOWN") return "the cluster is down or a slot is not served";
   if (state == "READONLY") return "a write reached a replica (failover?)";
   if (state == "NOREPLICAS") return "not enough replicas to accept writes";
-  if (state == "CONNECTION") return "the node cannot be reached";
+  if (state == "UNREACHABLE") return "the node cannot be reached (failing over?)";
+  if (state == "SLOTS MOVING") return "slots are changing owner (failover or resharding)";
   return "a transient state";
 }
 
@@ -79,8 +80,8 @@ void note(std::string_view state, std::string_view endpoint, Millis retry_for) {
     if (!episode) return;
     ++t.episodes[std::string(state)];
   }
-  log::warn(std::string(endpoint) + " answers " + std::string(state) + ": " + explain(state) +
-            "; waiting (for up to " + format_duration(retry_for) + ")");
+  log::warn(std::string(endpoint) + ": " + std::string(state) + " (" + explain(state) +
+            "); waiting (for up to " + format_duration(retry_for) + ")");
 }
 
 nlohmann::json totals_json() {

@@ -47,17 +47,13 @@ TEST_CASE("transient: LOADING while a server reloads its data is waited out",
   ClientOptions co;
   co.retry_for = Millis(60000);
   Client client(parse_uri(srv.uri()), co);
-  std::atomic<bool> reloaded{false};
-  std::thread reload([&] {
-    srv.reply({"DEBUG", "RELOAD"});
-    reloaded = true;
-  });
+  std::thread reload([&] { srv.reply({"DEBUG", "RELOAD"}); });
   std::this_thread::sleep_for(300ms);
-  // Keyed reads and SCAN during the load get answers, not LOADING.
+  // Keyed reads and SCAN during the load get answers, not LOADING (the
+  // tally proves the load was met).
   std::vector<Command> gets;
   for (int i = 0; i < 100; ++i) gets.push_back({"GET", "k" + std::to_string(i)});
   auto replies = client.execute(gets);
-  const bool during = !reloaded.load();
   for (const auto& r : replies) CHECK(r.str == "v");
   Scanner s(client, ScanOptions{.count = 1000});
   std::vector<std::string> keys;
@@ -65,7 +61,6 @@ TEST_CASE("transient: LOADING while a server reloads its data is waited out",
   }
   reload.join();
   CHECK(keys.size() == 20000);
-  REQUIRE(during);
   auto totals = transient::totals_json();
   INFO(totals.dump());
   CHECK(totals.value("LOADING", 0) >= 1);
