@@ -142,7 +142,6 @@ void Client::discover(Connection& c) {
         const std::string health = str("health");
         const bool dead = health == "fail" || health == "failed";
         if (dead && !(str("role") == "master" && !ranges.empty())) continue;
-        if (health == "loading" && opts_.read_from_replica && str("role") != "master") continue;
         std::string host = str("endpoint");
         if (host.empty() || host == "?") host = str("ip");
         if (host.empty() || host == "?") host = seed_.host;
