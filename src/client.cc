@@ -478,13 +478,15 @@ std::vector<Reply> Client::collect() {
     }
     if (r.is_error() && wait.more()) {
       auto code = r.error_code();
-      const bool wrong_primary = transient::is_wrong_primary(code);
+      // A standalone replica refusing writes is the user's target, not a
+      // failover in progress: its READONLY is the key's outcome.
+      const bool wrong_primary = cluster_ && transient::is_wrong_primary(code);
       if (is_retry_error(code) || wrong_primary) {
         if (waiting_state.empty()) {
           waiting_state = std::string(code);
           waiting_on = nodes_[node].endpoint.display();
         }
-        if (wrong_primary && cluster_) reroute = true;
+        if (wrong_primary) reroute = true;
         retry.push_back({i, node, false});
         return;
       }
