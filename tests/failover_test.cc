@@ -4,7 +4,12 @@
 // keyed reads and `migcheck info` keep working after the failover.
 #include <catch2/catch_test_macros.hpp>
 
+#include <unistd.h>
+
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <set>
 #include <sstream>
 #include <string>
@@ -16,6 +21,7 @@
 #include "rate_limiter.h"
 #include "scanner.h"
 #include "server_fixture.h"
+#include "store.h"
 #include "uri.h"
 
 using namespace migcheck;
@@ -96,4 +102,56 @@ TEST_CASE("failover: a master killed mid-enumeration; its replica's keys counted
   auto info = migcheck::test::run_migcheck({"info", cluster.seed_uri()}, {}, 60s);
   INFO(info.err);
   CHECK(info.exit_code == 0);
+}
+
+namespace {
+
+std::string store_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() /
+          ("migcheck-failover-" + std::to_string(::getpid()) + "-" + name))
+      .string();
+}
+
+// A cluster source of `n` keys and a standalone target equal but for
+// `diffs` changed values; the compare's exact result is known.
+void load_pair(TestCluster& src, TestServer& tgt, int n, int diffs) {
+  std::vector<std::vector<std::string>> t;
+  for (int i = 0; i < n; ++i) {
+    std::string k = "key:" + std::to_string(i);
+    src.cmd_routed({"SET", k, "v"});
+    t.push_back({"SET", k, i < diffs ? "other" : "v"});
+  }
+  tgt.pipeline(t);
+}
+
+}  // namespace
+
+TEST_CASE("failover: compare over a cluster source whose master is killed mid-run is exact",
+          "[failover][integration]") {
+  TestCluster cluster(migcheck::test::ServerOptions{.config = {{"cluster-node-timeout", "1000"}}},
+                      3, 1);
+  TestServer target;
+  load_pair(cluster, target, 6000, 30);
+  wait_replicated(cluster);
+  const int victim = master_owning_slot(cluster, 16383);
+  REQUIRE(victim > 0);
+  const std::string store = store_path("compare.db");
+  std::filesystem::remove(store);
+  migcheck::test::Spawned proc(
+      {"compare", cluster.seed_uri(), target.uri(), "--store", store, "--rounds", "1", "--quiet",
+       "--max-ops-per-sec", "4000", "--retry-for", "30s"},
+      store_path("out"), store_path("err"));
+  std::this_thread::sleep_for(1500ms);
+  cluster.node(victim).kill9();
+  const int code = proc.wait(120s);
+  std::ifstream err(store_path("err"));
+  std::string text((std::istreambuf_iterator<char>(err)), std::istreambuf_iterator<char>());
+  INFO(text);
+  REQUIRE(code == 1);
+  Store s(store, false);
+  auto rec = s.run(1);
+  REQUIRE(rec);
+  auto totals = nlohmann::json::parse(rec->totals_json);
+  CHECK(totals["keys_checked"] == 6000);
+  CHECK(totals["differences"] == 30);
 }
