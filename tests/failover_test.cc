@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <set>
 #include <sstream>
@@ -154,4 +155,60 @@ TEST_CASE("failover: compare over a cluster source whose master is killed mid-ru
   auto totals = nlohmann::json::parse(rec->totals_json);
   CHECK(totals["keys_checked"] == 6000);
   CHECK(totals["differences"] == 30);
+}
+
+TEST_CASE(
+    "failover: compare while a slot range is resharded, and with a replica killed under "
+    "--read-from replica, is exact",
+    "[failover][integration]") {
+  TestCluster cluster(migcheck::test::ServerOptions{.config = {{"cluster-node-timeout", "1000"}}},
+                      3, 1);
+  TestServer target;
+  load_pair(cluster, target, 6000, 30);
+  wait_replicated(cluster);
+  auto run = [&](const std::string& name, std::vector<std::string> extra,
+                 const std::function<void()>& event) {
+    const std::string store = store_path(name + ".db");
+    std::filesystem::remove(store);
+    std::vector<std::string> args{
+        "compare", cluster.seed_uri(), target.uri(), "--store",           store, "--rounds", "1",
+        "--quiet", "--retry-for",      "30s",        "--max-ops-per-sec", "4000"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    migcheck::test::Spawned proc(args, store_path(name + ".out"), store_path(name + ".err"));
+    std::this_thread::sleep_for(1000ms);
+    event();
+    const int code = proc.wait(120s);
+    std::ifstream err(store_path(name + ".err"));
+    std::string text((std::istreambuf_iterator<char>(err)), std::istreambuf_iterator<char>());
+    INFO(name << ": " << text);
+    REQUIRE(code == 1);
+    Store s(store, false);
+    auto totals = nlohmann::json::parse(s.run(1)->totals_json);
+    CHECK(totals["keys_checked"] == 6000);
+    CHECK(totals["differences"] == 30);
+  };
+  // The last slots (not read yet) move to the seed's node.
+  const int from = master_owning_slot(cluster, 16383), to = master_owning_slot(cluster, 0);
+  run("reshard", {}, [&] {
+    auto rr = migcheck::test::run_process(
+        {cluster.node(0).cli_binary(), "--cluster", "reshard",
+         "127.0.0.1:" + std::to_string(cluster.node(to).port()), "--cluster-from",
+         cluster.node(from).cmd({"CLUSTER", "MYID"}), "--cluster-to",
+         cluster.node(to).cmd({"CLUSTER", "MYID"}), "--cluster-slots", "2000", "--cluster-yes"},
+        120s);
+    REQUIRE(rr.ok());
+  });
+  // The replica that serves the last slots dies; reads fall back.
+  run("replica", {"--read-from", "replica"}, [&] {
+    const int owner_port = cluster.node(master_owning_slot(cluster, 16383)).port();
+    for (int i = 0; i < cluster.size(); ++i) {
+      auto role = cluster.node(i).reply({"ROLE"});
+      if (role.elements.size() >= 3 && role.elements[0].str == "slave" &&
+          std::stol(role.elements[2].text()) == owner_port) {
+        cluster.node(i).kill9();
+        return;
+      }
+    }
+    FAIL("no replica of the last slots' primary");
+  });
 }
