@@ -102,3 +102,29 @@ TEST_CASE("stop token: SIGINT stops a rate-limited compare within a second; a se
     CHECK(std::chrono::steady_clock::now() - t0 < 1s);
   }
 }
+
+TEST_CASE("stop token: SIGINT stops a rate-limited replicate within a second, resumable",
+          "[stop_token][integration]") {
+  TestServer source, target;
+  std::vector<std::vector<std::string>> c;
+  for (int i = 0; i < 3000; ++i) c.push_back({"SET", "k" + std::to_string(i), "v"});
+  source.pipeline(c);
+  const std::string store = temp("replicate.db");
+  std::filesystem::remove(store);
+  Spawned proc(
+      {"replicate", source.uri(), target.uri(), "--store", store, "--max-ops-per-sec", "50"},
+      temp("rout"), temp("rerr"));
+  std::this_thread::sleep_for(2500ms);
+  auto t0 = std::chrono::steady_clock::now();
+  proc.signal(SIGINT);
+  const int code = proc.wait(10s);
+  CHECK(code == 2);
+  CHECK(std::chrono::steady_clock::now() - t0 < 1500ms);
+  // The run resumes and completes.
+  auto r = migcheck::test::run_migcheck(
+      {"replicate", source.uri(), target.uri(), "--store", store, "--resume", "1"}, {},
+      std::chrono::seconds(120));
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(target.reply({"DBSIZE"}).integer == 3000);
+}
