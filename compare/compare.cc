@@ -26,6 +26,8 @@
 #include "resume.h"
 #include "scanner.h"
 #include "server_info.h"
+#include "stop_token.h"
+#include "transient.h"
 
 namespace migcheck {
 namespace {
@@ -568,7 +570,7 @@ class Engine {
   void fail(std::exception_ptr e) {
     {
       std::lock_guard lock(err_mu_);
-      if (!error_) error_ = e;
+      if (!error_ && !stop_token::is_stop(e)) error_ = e;  // a stop: check_stop() says so
     }
     abort_ = true;
     if (queue_) queue_->close();
@@ -607,13 +609,16 @@ class Engine {
     const nlohmann::json& saved = streams_[side == WorkItem::Side::Source ? 0 : 1].position;
     size_t first = 0;
     nlohmann::json cursors = saved;
-    if (saved.is_object()) {
+    // {"pair", "cursors"}; a bare position (SCAN cursors, or the slots a
+    // cluster's enumeration finished) is pair 0 of an older run.
+    if (saved.is_object() && saved.contains("pair")) {
       first = saved.value("pair", size_t{0});
       cursors = saved.value("cursors", nlohmann::json());
     }
     for (size_t pair = first; pair < pairs_.size() && !stopping(); ++pair) {
       Scanner scanner(main_client(pair, side == WorkItem::Side::Source), so);
-      if (pair == first && cursors.is_array()) scanner.restore(Scanner::cursors_from_json(cursors));
+      if (pair == first && (cursors.is_array() || cursors.is_object()))
+        scanner.restore_position(cursors);
       auto pos = [&] {
         return nlohmann::json{{"pair", pair}, {"cursors", scanner.cursors_json()}};
       };
@@ -965,6 +970,7 @@ class Engine {
         {"keys_per_sec", result_.keys_per_sec},
         {"sampled", sample_ > 0},
         {"starts_over", result_.starts_over},
+        {"waited_out", transient::totals_json()},
         {"clock_skew",
          {{"known", clock_.known}, {"skew_ms", clock_.skew_ms}, {"error_ms", clock_.error_ms}}},
         {"source_reader", stats_json(result_.source_stats)},

@@ -6,6 +6,8 @@
 #include "replicate/repair.h"
 
 #include "rate_limiter.h"
+#include "stop_token.h"
+#include "transient.h"
 
 #include <nlohmann/json.hpp>
 
@@ -271,6 +273,7 @@ class Engine {
             {"chunked", c.chunked},
             {"bytes", c.bytes},
             {"starts_over", result_.starts_over},
+            {"waited_out", transient::totals_json()},
             {"elapsed_ms", result_.elapsed_ms}};
   }
 
@@ -419,7 +422,8 @@ class Engine {
       }
     } catch (...) {
       std::lock_guard lock(mu_);
-      if (!worker_error_) worker_error_ = std::current_exception();
+      if (!worker_error_ && !stop_token::is_stop(std::current_exception()))
+        worker_error_ = std::current_exception();  // a stop ends as a signal
       failed_ = true;
       cv_space_.notify_all();
     }

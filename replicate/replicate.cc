@@ -30,6 +30,8 @@
 #include "resume.h"
 #include "scanner.h"
 #include "server_info.h"
+#include "stop_token.h"
+#include "transient.h"
 
 namespace migcheck {
 namespace {
@@ -255,7 +257,7 @@ class Engine {
   }
   void worker_failed(std::exception_ptr e) {
     std::lock_guard lock(mu_);
-    if (!worker_error_) worker_error_ = e;
+    if (!worker_error_ && !stop_token::is_stop(e)) worker_error_ = e;  // a stop ends as a signal
     abort_ = true;
   }
 
@@ -620,17 +622,19 @@ bool Engine::scan_pass() {
   const bool first = result_.scan_passes == 0;
   size_t first_pair = 0;
   nlohmann::json saved;
-  if (first && resume_cursors_.is_object()) {
+  // {"pair", "cursors"}; a bare position (SCAN cursors, or the slots a
+  // cluster's enumeration finished) is pair 0, before db pairs.
+  if (first && resume_cursors_.is_object() && resume_cursors_.contains("pair")) {
     first_pair = resume_cursors_.value("pair", size_t{0});
     saved = resume_cursors_.value("cursors", nlohmann::json());
-  } else if (first && resume_cursors_.is_array()) {
-    saved = resume_cursors_;  // a checkpoint of one db, before db pairs
+  } else if (first && (resume_cursors_.is_array() || resume_cursors_.is_object())) {
+    saved = resume_cursors_;
   }
   const bool checkpointed = first && resumable();
   // Checkpointed from the start: a throttled first batch can take long, and
   // a run killed before any checkpoint could not be resumed.
   if (checkpointed && resume_cursors_.is_null()) {
-    cursors_ = scanner.cursors_json();
+    cursors_ = {{"pair", first_pair}, {"cursors", nullptr}};  // nothing scanned yet
     save_checkpoint();
   }
   last_checkpoint_ = std::chrono::steady_clock::now();
@@ -643,7 +647,8 @@ bool Engine::scan_pass() {
   for (size_t pair = first_pair; pair < pairs_.size(); ++pair) {
     use_pair(pair);
     Scanner scanner(scan_client(pair), so);
-    if (pair == first_pair && saved.is_array()) scanner.restore(Scanner::cursors_from_json(saved));
+    if (pair == first_pair && (saved.is_array() || saved.is_object()))
+      scanner.restore_position(saved);
     for (;;) {
       if (stopping()) return false;
       // Scan mode starts over once the keys dispatched are written (run()).
@@ -760,6 +765,7 @@ nlohmann::json Engine::totals_json() const {
                       {"keys_scanned", result_.keys_scanned},
                       {"scan_passes", result_.scan_passes},
                       {"starts_over", result_.starts_over},
+                      {"waited_out", transient::totals_json()},
                       {"keys", c.keys},
                       {"copied", c.copied},
                       {"restored", c.restored},

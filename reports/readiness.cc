@@ -360,6 +360,22 @@ std::optional<Check> server_restarts(const ReportModel& m) {
                   "writes the application still needs");
 }
 
+// Runs that record it (totals.waited_out): transient server states the run
+// waited out (LOADING, BUSY, a failover...). They did not change the result;
+// listed so the SRE knows what happened in the window.
+std::optional<Check> waited_out(const ReportModel& m) {
+  constexpr std::string_view id = "waited_out", name = "Transient states waited out";
+  if (!m.totals.is_object() || !m.totals.contains("waited_out") ||
+      !m.totals["waited_out"].is_object())
+    return std::nullopt;
+  const auto& w = m.totals["waited_out"];
+  if (w.empty()) return make(id, name, kPass, "no transient server state met");
+  std::string detail;
+  for (const auto& [state, n] : w.items())
+    detail += (detail.empty() ? "" : ", ") + state + " x" + n.dump();
+  return make(id, name, kPass, "waited out, result unaffected: " + detail);
+}
+
 }  // namespace
 
 std::vector<Check> readiness_checks(const ReportModel& m) {
@@ -367,6 +383,7 @@ std::vector<Check> readiness_checks(const ReportModel& m) {
   out.push_back(run_completed(m));
   if (writes_target(m)) out.push_back(verification(m));
   if (auto c = server_restarts(m)) out.push_back(*c);
+  if (auto c = waited_out(m)) out.push_back(*c);
   if (m.run.command == "compare") {
     out.push_back(keyspace_scope(m));
     out.push_back(database_coverage(m));

@@ -9,6 +9,8 @@
 #include "errors.h"
 #include "log.h"
 #include "sentinel.h"
+#include "stop_token.h"
+#include "transient.h"
 
 namespace migcheck {
 
@@ -46,7 +48,7 @@ std::pair<std::string, int> split_address(std::string_view addr, const std::stri
 }
 
 bool is_retry_error(std::string_view code) {
-  return code == "TRYAGAIN" || code == "CLUSTERDOWN" || code == "LOADING" || code == "MASTERDOWN";
+  return transient::is_transient(code);
 }
 
 }  // namespace
@@ -146,7 +148,12 @@ void Client::discover(Connection& c) {
           const Reply* r = find_field(n, f);
           return r && r->is_integer() ? r->integer : 0;
         };
-        if (str("health") == "failed") continue;
+        // A dead node is "fail" (Redis 7.0, Valkey 8) or "failed": skipped,
+        // except a primary still holding slots (not failed over yet), so
+        // its keys wait for the promotion instead of going nowhere.
+        const std::string health = str("health");
+        const bool dead = health == "fail" || health == "failed";
+        if (dead && !(str("role") == "master" && !ranges.empty())) continue;
         std::string host = str("endpoint");
         if (host.empty() || host == "?") host = str("ip");
         if (host.empty() || host == "?") host = seed_.host;
@@ -227,17 +234,50 @@ void Client::discover(Connection& c) {
 
 void Client::refresh_topology() {
   if (!cluster_) return;
+  // From any node that answers: primaries first, then replicas (one of
+  // which may be the new primary), then the seed address.
   std::exception_ptr last;
-  for (size_t i = 0; i < nodes_.size(); ++i) {
-    if (!nodes_[i].primary) continue;
-    try {
-      discover(ensure(i));
-      return;
-    } catch (const ConnectionError&) {
-      last = std::current_exception();
+  for (int pass = 0; pass < 2; ++pass)
+    for (size_t i = 0; i < nodes_.size(); ++i) {
+      if (nodes_[i].primary != (pass == 0)) continue;
+      try {
+        discover(ensure(i));
+        return;
+      } catch (const Error&) {
+        last = std::current_exception();
+      }
     }
+  try {
+    ConnectOptions co = opts_.conn;
+    co.select_db = false;
+    Connection seed(seed_, co);
+    discover(seed);
+    return;
+  } catch (const Error&) {
+    if (!last) last = std::current_exception();
   }
   if (last) std::rethrow_exception(last);
+}
+
+bool Client::try_refresh_topology() {
+  try {
+    refresh_topology();
+    return true;
+  } catch (const Error& e) {
+    log::debug(std::string("cannot refresh the topology of ") + seed_.display() + ": " + e.what());
+    return false;
+  }
+}
+
+size_t Client::node_for_slot(int slot, bool read) const {
+  if (!cluster_) return 0;
+  return read && opts_.read_from_replica ? slot_read_[slot] : slot_primary_[slot];
+}
+
+std::optional<size_t> Client::node_by_id(std::string_view id) const {
+  for (size_t i = 0; i < nodes_.size(); ++i)
+    if (!id.empty() && nodes_[i].id == id) return i;
+  return std::nullopt;
 }
 
 std::vector<size_t> Client::scan_nodes() const {
@@ -317,8 +357,9 @@ void Client::reconnect_wait(size_t node, const ConnectionError& why,
                           false);
   auto backoff = std::min<Millis>(Millis(2000),
                                   Millis(100) * (1 << std::min<int64_t>(4, waited.count() / 1000)));
-  std::this_thread::sleep_for(std::min(backoff, opts_.retry_for - waited));
-  if (conns_[node]) conns_[node]->conn.reset();
+  if (stop_token::wait_for(std::min(backoff, opts_.retry_for - waited)))
+    throw Interrupted("interrupted while reconnecting to " + nodes_[node].endpoint.display());
+  if (node < conns_.size() && conns_[node]) conns_[node]->conn.reset();
 }
 
 // A failover the sentinels announced: the next command goes to the promoted
@@ -333,11 +374,12 @@ void Client::follow_failover() {
 Reply Client::on_node(size_t node, const Command& cmd) {
   follow_failover();
   std::chrono::steady_clock::time_point first{};
-  for (int attempt = 0;; ++attempt) {
+  transient::Wait wait(opts_.retry_for);
+  for (;;) {
     try {
       Reply r = ensure(node).command(cmd);
-      if (r.is_error() && is_retry_error(r.error_code()) && attempt < opts_.max_redirects) {
-        std::this_thread::sleep_for(Millis(100) * std::min(attempt + 1, 10));
+      if (r.is_error() && is_retry_error(r.error_code()) && wait.more()) {
+        wait.pause(r.error_code(), nodes_[node].endpoint.display());
         continue;
       }
       return r;
@@ -423,6 +465,11 @@ std::vector<Reply> Client::collect() {
   std::vector<Todo> retry;
   bool refresh = false;
   bool demoted = false;  // a sentinel seed's primary answered READONLY
+  // Set when a node failed or refused a write as a replica: the topology is
+  // read again and every command still to do is routed anew by its key.
+  bool reroute = false;
+  transient::Wait wait(opts_.retry_for);
+  std::string waiting_state, waiting_on;
   const Reply lost = Reply::error(std::string(kLostReplyCode) +
                                   " connection lost before the server answered; the command "
                                   "may or may not have been applied");
@@ -459,10 +506,20 @@ std::vector<Reply> Client::collect() {
         return;
       }
     }
-    if (r.is_error() && is_retry_error(r.error_code()) && attempts[i] < opts_.max_redirects) {
-      ++attempts[i];
-      retry.push_back({i, node, false});
-      return;
+    if (r.is_error() && wait.more()) {
+      auto code = r.error_code();
+      // A standalone replica refusing writes is the user's target, not a
+      // failover in progress: its READONLY is the key's outcome.
+      const bool wrong_primary = cluster_ && transient::is_wrong_primary(code);
+      if (is_retry_error(code) || wrong_primary) {
+        if (waiting_state.empty()) {
+          waiting_state = std::string(code);
+          waiting_on = nodes_[node].endpoint.display();
+        }
+        if (wrong_primary) reroute = true;
+        retry.push_back({i, node, false});
+        return;
+      }
     }
     if (r.is_error() && r.error_code() == "READONLY" && seed_.is_sentinel() &&
         attempts[i] < opts_.max_redirects) {
@@ -494,20 +551,34 @@ std::vector<Reply> Client::collect() {
     } catch (const ConnectionError& e) {
       if (!e.retryable) throw;
       if (conns_[node]) conns_[node]->conn.reset();
+      if (cluster_) reroute = true;
       unanswered(idx, got, node < batch_sent_.size() && batch_sent_[node]);
     }
   }
 
   // Then redirects and retries, node by node, until nothing is left.
   std::chrono::steady_clock::time_point first_failure{};
-  int backoff_round = 0;
   while (!retry.empty()) {
     std::vector<Todo> todo;
     todo.swap(retry);
-    bool slept = false;
     if (std::exchange(demoted, false)) {
-      std::this_thread::sleep_for(Millis(250));
+      // Demoted by a failover: give the sentinels a moment, then reconnect
+      // through them.
+      if (stop_token::wait_for(Millis(250)))
+        throw Interrupted("interrupted while following a failover of " + seed_.display());
       if (conns_[0]) conns_[0]->conn.reset();
+    }
+    if (!waiting_state.empty()) {
+      wait.pause(waiting_state, waiting_on);
+      waiting_state.clear();
+    }
+    if (reroute && cluster_) {
+      reroute = false;
+      if (try_refresh_topology())
+        for (auto& t : todo) {
+          t.node = node_for_key(batch_[t.index][key_index(batch_[t.index])]);
+          t.asking = false;
+        }
     }
     std::vector<std::vector<Todo>> groups(nodes_.size());
     for (auto& t : todo) {
@@ -528,15 +599,11 @@ std::vector<Reply> Client::collect() {
         }
         for (; got < g.size(); ++got) {
           if (g[got].asking) c.read();
-          Reply r = c.read();
-          if (r.is_error() && is_retry_error(r.error_code()) && !slept) {
-            std::this_thread::sleep_for(Millis(50) * std::min(++backoff_round, 20));
-            slept = true;
-          }
-          classify(g[got].index, node, std::move(r));
+          classify(g[got].index, node, c.read());
         }
         first_failure = {};
       } catch (const ConnectionError& e) {
+        if (cluster_) reroute = true;  // a failover may have moved its slots
         if (sent && batch_resend_ == Resend::Never) {
           if (!e.retryable) throw;
           if (conns_[node]) conns_[node]->conn.reset();

@@ -1,7 +1,10 @@
 // A logical server: one standalone node or a whole Redis Cluster behind one
 // seed endpoint. Routes keyed commands by slot, pipelines them per node,
-// follows MOVED/ASK, backs off on TRYAGAIN/CLUSTERDOWN, and reconnects after
-// connection loss (re-issuing unanswered commands) for up to retry_for.
+// follows MOVED/ASK, waits out transient states (LOADING, BUSY, TRYAGAIN,
+// CLUSTERDOWN, MASTERDOWN; READONLY/NOREPLICAS after a failover: the
+// topology is read again), reconnects after connection loss (re-issuing
+// unanswered commands, re-routed when a failover moved their slots), all
+// within retry_for and on the run's stop token.
 #pragma once
 
 #include <array>
@@ -86,7 +89,13 @@ class Client {
   int64_t clock_offset_ms(size_t node) { return clock(node).usable_ms(); }
   size_t node_for_key(std::string_view key) const;
 
+  // Reads the slot map again from any node that answers (throws when none).
   void refresh_topology();
+  // The same, false (and logged at debug level) when no node answers.
+  bool try_refresh_topology();
+  // The node a slot's reads (read: with read_from_replica) or writes go to.
+  size_t node_for_slot(int slot, bool read) const;
+  std::optional<size_t> node_by_id(std::string_view id) const;
   const ClientOptions& options() const { return opts_; }
   // Position of the key argument of a command we issue.
   static size_t key_index(const Command& cmd);

@@ -9,7 +9,8 @@
 #include <chrono>
 #include <cstddef>
 #include <mutex>
-#include <thread>
+
+#include "stop_token.h"
 
 namespace migcheck {
 
@@ -23,7 +24,8 @@ class RateLimiter {
   double rate() const { return rate_; }
 
   // Takes n tokens, sleeping as long as the bucket is in debt. Returns early
-  // (without the full wait) when the cancel flag is raised.
+  // (without the full wait) when the cancel flag is raised or the run is
+  // asked to stop (stop_token).
   void acquire(size_t n) {
     if (rate_ <= 0 || n == 0) return;
     std::chrono::duration<double> wait{};
@@ -33,13 +35,9 @@ class RateLimiter {
       tokens_ -= static_cast<double>(n);
       if (tokens_ < 0) wait = std::chrono::duration<double>(-tokens_ / rate_);
     }
-    auto until = std::chrono::steady_clock::now() +
-                 std::chrono::duration_cast<std::chrono::steady_clock::duration>(wait);
-    while (std::chrono::steady_clock::now() < until) {
-      if (cancel_ && cancel_->load()) return;
-      std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
-          until - std::chrono::steady_clock::now(), std::chrono::milliseconds(50)));
-    }
+    // On the run's stop token: Ctrl-C ends even a long debt at once.
+    stop_token::wait_for(std::chrono::duration_cast<std::chrono::steady_clock::duration>(wait),
+                         cancel_);
   }
 
  private:

@@ -93,6 +93,10 @@ size_t recent_capacity(size_t count) {
 
 Scanner::Scanner(Client& client, ScanOptions opts) : client_(client), opts_(std::move(opts)) {
   opts_.count = std::max<size_t>(opts_.count, 1);
+  if (opts_.slots && opts_.type.empty() && SlotScanner::supported(client_)) {
+    slots_ = std::make_unique<SlotScanner>(client_, opts_.match, opts_.count, opts_.limiter);
+    return;
+  }
   for (size_t n : client_.scan_nodes()) {
     NodeCursor c;
     c.address = client_.nodes()[n].endpoint.address();
@@ -103,6 +107,7 @@ Scanner::Scanner(Client& client, ScanOptions opts) : client_(client), opts_(std:
 }
 
 bool Scanner::done() const {
+  if (slots_) return slots_->done();
   return std::all_of(cursors_.begin(), cursors_.end(), [](const NodeCursor& c) { return c.done; });
 }
 
@@ -120,6 +125,12 @@ size_t Scanner::node_index(size_t c) {
 }
 
 bool Scanner::next(std::vector<std::string>& out) {
+  if (slots_) {
+    const bool more = slots_->next(out);
+    calls_ = slots_->calls();
+    keys_ = slots_->keys_seen();
+    return more;
+  }
   if (cursors_.empty() || done()) return false;
   while (cursors_[next_ % cursors_.size()].done) ++next_;
   const size_t c = next_++ % cursors_.size();
@@ -170,7 +181,32 @@ void Scanner::restore(const std::vector<NodeCursor>& saved) {
   for (const auto& c : cursors_) keys_ += c.keys;
 }
 
+void Scanner::restore_position(const nlohmann::json& j) {
+  if (SlotScanner::is_position(j)) {
+    if (!slots_)
+      throw UsageError("cannot resume: the run enumerated " + client_.display() +
+                       " slot by slot, which its nodes no longer allow");
+    slots_->restore(j);
+    keys_ = slots_->keys_seen();
+    return;
+  }
+  if (!j.is_array()) return;
+  if (slots_) {
+    // A checkpoint of SCAN cursors: continue that way.
+    slots_.reset();
+    for (size_t n : client_.scan_nodes()) {
+      NodeCursor c;
+      c.address = client_.nodes()[n].endpoint.address();
+      cursors_.push_back(std::move(c));
+      nodes_.push_back(n);
+      recent_.emplace_back(recent_capacity(opts_.count));
+    }
+  }
+  restore(cursors_from_json(j));
+}
+
 nlohmann::json Scanner::cursors_json() const {
+  if (slots_) return slots_->position();
   nlohmann::json j = nlohmann::json::array();
   for (const auto& c : cursors_)
     j.push_back({{"address", c.address}, {"cursor", c.cursor}, {"done", c.done}, {"keys", c.keys}});

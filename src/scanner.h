@@ -1,12 +1,14 @@
 // Where keys come from: SCAN over every scan node of a Client (MATCH, COUNT,
-// TYPE; per-node cursors exposed for checkpoints and resume) and RANDOMKEY
-// sampling. Both only read, and charge a RateLimiter when given one.
+// TYPE; per-node cursors exposed for checkpoints and resume), or for a
+// cluster slot by slot (SlotScanner: exact across failovers and resharding),
+// and RANDOMKEY sampling. Both only read, and charge a RateLimiter when given one.
 #pragma once
 
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -14,6 +16,7 @@
 
 #include "client.h"
 #include "rate_limiter.h"
+#include "slot_scanner.h"
 
 namespace migcheck {
 
@@ -25,6 +28,9 @@ struct ScanOptions {
   std::string type{};   // SCAN TYPE filter (one type name); empty = every type
   size_t count = 1000;  // COUNT hint per SCAN call
   RateLimiter* limiter = nullptr;
+  // A cluster is enumerated slot by slot when its nodes allow it and no
+  // TYPE filter is asked for; false forces SCAN per node.
+  bool slots = true;
 };
 
 // The last `capacity` distinct keys seen, to drop a repeat. SCAN returns a
@@ -66,7 +72,13 @@ class Scanner {
   // Continue from saved cursors (matched by node address; nodes not in
   // `saved` start from 0, saved nodes that are gone are an error).
   void restore(const std::vector<NodeCursor>& saved);
+  // The position to checkpoint: per-node cursors (a JSON array) or, slot by
+  // slot, the slots done (an object).
   nlohmann::json cursors_json() const;
+  // Continues from a position cursors_json() gave (either kind).
+  void restore_position(const nlohmann::json& j);
+  bool by_slot() const { return slots_ != nullptr; }
+  const SlotScanner* slot_scanner() const { return slots_.get(); }
   static std::vector<NodeCursor> cursors_from_json(const nlohmann::json& j);
 
   uint64_t keys_seen() const { return keys_; }
@@ -80,6 +92,7 @@ class Scanner {
   std::vector<NodeCursor> cursors_;
   std::vector<size_t> nodes_;       // parallel to cursors_: index into client.nodes()
   std::vector<RecentKeys> recent_;  // parallel to cursors_
+  std::unique_ptr<SlotScanner> slots_;
   size_t next_ = 0;
   uint64_t keys_ = 0;
   uint64_t calls_ = 0;

@@ -12,13 +12,17 @@ std::atomic<int> g_signal{0};
 std::atomic<bool> g_stop{false};
 static_assert(std::atomic<int>::is_always_lock_free && std::atomic<bool>::is_always_lock_free);
 
+std::atomic<bool> g_installed{false};
+
 extern "C" void on_signal(int sig) {
-  if (g_stop.exchange(true)) {
-    // Second signal: let the next one terminate us the default way.
-    ::signal(sig, SIG_DFL);
-    return;
-  }
-  g_signal.store(sig);
+  // The next SIGINT or SIGTERM terminates the default way, at once, even
+  // while this one is being handled (sigaction is async-signal-safe).
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  ::sigaction(SIGINT, &dfl, nullptr);
+  ::sigaction(SIGTERM, &dfl, nullptr);
+  if (!g_stop.exchange(true)) g_signal.store(sig);
 }
 
 }  // namespace
@@ -30,6 +34,7 @@ void install() {
   sa.sa_flags = SA_RESTART;
   ::sigaction(SIGINT, &sa, nullptr);
   ::sigaction(SIGTERM, &sa, nullptr);
+  g_installed.store(true);
 }
 
 bool stop_requested() {
@@ -47,6 +52,8 @@ void request_stop() {
 void reset() {
   g_stop.store(false);
   g_signal.store(0);
+  // The first signal restored the default action: handle the next one again.
+  if (g_installed.load()) install();
 }
 
 }  // namespace migcheck::signals

@@ -1,7 +1,7 @@
 // SIGINT/SIGTERM as a polled flag, so long-running commands stop cleanly at
 // a batch boundary (drain, store, print totals) instead of dying mid-write.
-// A second signal while stopping restores the default action: the next one
-// kills the process.
+// The first signal restores the default action: a second one kills the
+// process at once.
 #pragma once
 
 #include <atomic>

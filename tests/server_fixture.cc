@@ -1026,18 +1026,19 @@ int key_slot(std::string_view key) {
   return crc & 16383;
 }
 
-TestCluster::TestCluster(ServerOptions base, int masters) {
+TestCluster::TestCluster(ServerOptions base, int masters, int replicas) : masters_(masters) {
   if (masters < 3) {
     throw std::invalid_argument("TestCluster: --cluster create needs at least 3 masters");
   }
   base.cluster = true;
-  for (int i = 0; i < masters; ++i) nodes_.push_back(std::make_unique<TestServer>(base));
+  for (int i = 0; i < masters * (1 + replicas); ++i)
+    nodes_.push_back(std::make_unique<TestServer>(base));
 
   std::vector<std::string> argv = {nodes_.front()->cli_binary()};
   for (auto& a : cli_tls_args(base)) argv.push_back(std::move(a));
   argv.insert(argv.end(), {"--cluster", "create"});
   for (const auto& n : nodes_) argv.push_back(n->host() + ":" + std::to_string(n->port()));
-  argv.insert(argv.end(), {"--cluster-replicas", "0", "--cluster-yes"});
+  argv.insert(argv.end(), {"--cluster-replicas", std::to_string(replicas), "--cluster-yes"});
   ProcessResult r = run_process(argv, 60s, cli_env(base));
   if (!r.ok()) {
     throw std::runtime_error("cluster create failed (exit " + std::to_string(r.exit_code) + "):\n" +
@@ -1076,7 +1077,7 @@ void TestCluster::wait_ok(std::chrono::milliseconds timeout) {
             ++masters;
           }
         }
-        if (std::to_string(masters) != n) {
+        if (masters != masters_) {
           why = "node " + std::to_string(node->port()) + " sees:\n" + r[1].str;
           break;
         }

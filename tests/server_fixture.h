@@ -152,7 +152,9 @@ class TestServer {
 // cluster_state:ok with all 16384 slots and all nodes agree on the slot map.
 class TestCluster {
  public:
-  explicit TestCluster(ServerOptions base = {}, int masters = 3);
+  // With `replicas` per master (nodes masters.. are the replicas, placed by
+  // --cluster create). A short failover: base.config {"cluster-node-timeout", "1000"}.
+  explicit TestCluster(ServerOptions base = {}, int masters = 3, int replicas = 0);
 
   std::string seed_uri() const { return nodes_.front()->uri(); }
   TestServer& node(int i) { return *nodes_.at(static_cast<size_t>(i)); }
@@ -172,6 +174,7 @@ class TestCluster {
  private:
   std::vector<std::unique_ptr<TestServer>> nodes_;
   std::vector<int> slot_owner_;  // slot -> node index
+  int masters_ = 0;
 };
 
 // CRC16 hash slot of a key, honouring {hash tags}.

@@ -1,0 +1,130 @@
+// Tests of the run's stop token (src/stop_token.h): waits end at once on a
+// stop, the rate limiter's debt too, and end to end a rate-limited command
+// stops within a second of SIGINT while a second signal kills at once.
+#include <catch2/catch_test_macros.hpp>
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "cli_runner.h"
+#include "rate_limiter.h"
+#include "server_fixture.h"
+#include "signals.h"
+#include "stop_token.h"
+
+using namespace migcheck;
+using namespace std::chrono_literals;
+using migcheck::test::Spawned;
+using migcheck::test::TestServer;
+
+namespace {
+std::string temp(const std::string& name) {
+  return (std::filesystem::temp_directory_path() /
+          ("migcheck-stop-" + std::to_string(::getpid()) + "-" + name))
+      .string();
+}
+}  // namespace
+
+TEST_CASE("stop token: a wait ends at once on request, runs its course otherwise", "[stop_token]") {
+  signals::reset();
+  auto t0 = std::chrono::steady_clock::now();
+  CHECK_FALSE(stop_token::wait_for(120ms));
+  CHECK(std::chrono::steady_clock::now() - t0 >= 120ms);
+
+  std::thread stopper([] {
+    std::this_thread::sleep_for(100ms);
+    stop_token::request();
+  });
+  t0 = std::chrono::steady_clock::now();
+  CHECK(stop_token::wait_for(30s));
+  CHECK(std::chrono::steady_clock::now() - t0 < 1s);
+  stopper.join();
+  CHECK(stop_token::requested());
+  signals::reset();
+
+  // An engine's own abort flag ends a wait too.
+  std::atomic<bool> abort{true};
+  t0 = std::chrono::steady_clock::now();
+  CHECK(stop_token::wait_for(30s, &abort));
+  CHECK(std::chrono::steady_clock::now() - t0 < 1s);
+}
+
+TEST_CASE("stop token: the rate limiter's debt is cut short by a stop", "[stop_token]") {
+  signals::reset();
+  RateLimiter limiter(10);  // 1000 tokens = 100 s of debt
+  std::thread stopper([] {
+    std::this_thread::sleep_for(200ms);
+    stop_token::request();
+  });
+  auto t0 = std::chrono::steady_clock::now();
+  limiter.acquire(1000);
+  CHECK(std::chrono::steady_clock::now() - t0 < 1500ms);
+  stopper.join();
+  signals::reset();
+}
+
+TEST_CASE("stop token: SIGINT stops a rate-limited compare within a second; a second signal kills",
+          "[stop_token][integration]") {
+  TestServer source, target;
+  std::vector<std::vector<std::string>> c;
+  for (int i = 0; i < 3000; ++i) c.push_back({"SET", "k" + std::to_string(i), "v"});
+  source.pipeline(c);
+  target.pipeline(c);
+  const std::string store = temp("compare.db");
+  std::filesystem::remove(store);
+  const std::vector<std::string> args{"compare", source.uri(), target.uri(),
+                                      "--store", store,        "--max-ops-per-sec",
+                                      "50",      "--batch",    "500"};
+  {
+    Spawned proc(args, temp("out1"), temp("err1"));
+    std::this_thread::sleep_for(2500ms);
+    auto t0 = std::chrono::steady_clock::now();
+    proc.signal(SIGINT);
+    const int code = proc.wait(10s);
+    CHECK(code == 2);
+    CHECK(std::chrono::steady_clock::now() - t0 < 1500ms);
+  }
+  {
+    std::filesystem::remove(store);
+    Spawned proc(args, temp("out2"), temp("err2"));
+    std::this_thread::sleep_for(2500ms);
+    proc.signal(SIGINT);
+    std::this_thread::sleep_for(20ms);
+    auto t0 = std::chrono::steady_clock::now();
+    proc.signal(SIGTERM);
+    const int code = proc.wait(10s);
+    // Killed by the second signal, or already stopped by the first.
+    CHECK((code == 128 + SIGTERM || code == 2));
+    CHECK(std::chrono::steady_clock::now() - t0 < 1s);
+  }
+}
+
+TEST_CASE("stop token: SIGINT stops a rate-limited replicate within a second, resumable",
+          "[stop_token][integration]") {
+  TestServer source, target;
+  std::vector<std::vector<std::string>> c;
+  for (int i = 0; i < 300; ++i) c.push_back({"SET", "k" + std::to_string(i), "v"});
+  source.pipeline(c);
+  const std::string store = temp("replicate.db");
+  std::filesystem::remove(store);
+  Spawned proc(
+      {"replicate", source.uri(), target.uri(), "--store", store, "--max-ops-per-sec", "50"},
+      temp("rout"), temp("rerr"));
+  std::this_thread::sleep_for(2500ms);
+  auto t0 = std::chrono::steady_clock::now();
+  proc.signal(SIGINT);
+  const int code = proc.wait(10s);
+  CHECK(code == 2);
+  CHECK(std::chrono::steady_clock::now() - t0 < 1500ms);
+  // The run resumes (at the same rate: 300 keys stay a short run) and completes.
+  auto r = migcheck::test::run_migcheck(
+      {"replicate", source.uri(), target.uri(), "--store", store, "--resume", "1"}, {},
+      std::chrono::seconds(120));
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(target.reply({"DBSIZE"}).integer == 300);
+}
