@@ -20,6 +20,7 @@
 #include "cli.h"
 #include "errors.h"
 #include "log.h"
+#include "metrics.h"
 #include "progress.h"
 #include "rate_limiter.h"
 #include "reports/encoding.h"
@@ -412,9 +413,12 @@ class Engine {
       }
       round_diffs_ += nd;
       progress_.add_differences(nd);
+      if (nd > 0)
+        for (const Difference& d : diffs) Metrics::get().differences(d.kind, 1);
       for (auto& b : st.held) {
         round_keys_ += b.keys;
         progress_.add_keys(b.keys);
+        Metrics::get().keys_checked(b.keys);
         target_scanned_ += b.target_keys;
         if (b.round == 1 && b.pair < pair_keys_.size()) pair_keys_[b.pair] += b.keys;
         for (auto& [t, n] : b.keys_by_type) keys_by_type_[t] += n;
@@ -592,6 +596,8 @@ class Engine {
       item.keys.assign(std::make_move_iterator(buf.begin()),
                        std::make_move_iterator(buf.begin() + n));
       buf.erase(buf.begin(), buf.begin() + n);
+      Metrics::get().keys_scanned(side == WorkItem::Side::Source ? "source" : "target",
+                                  static_cast<int64_t>(n));
       if (buf.empty()) item.position = position();
       if (!queue_->push(std::move(item))) return false;
     }
@@ -728,6 +734,7 @@ class Engine {
       total = store_.count_differences(result_.run_id, f);
     }
     progress_.start("round " + std::to_string(round), total);
+    Metrics::get().round(round);
     progress_.add_keys(round_keys_.load());
     progress_.add_differences(round_diffs_.load());
 

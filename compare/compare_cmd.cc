@@ -17,6 +17,7 @@
 #include "identity.h"
 #include "log.h"
 #include "resume.h"
+#include "run_output.h"
 #include "signals.h"
 #include "store.h"
 #include "type_filter.h"
@@ -26,6 +27,7 @@ namespace {
 
 struct CompareCli {
   CommonOptions common;
+  RunOutputOptions output;
   int rounds = 3;
   std::string interval = "5s";
   std::string ttl_tolerance = "1s";
@@ -216,8 +218,11 @@ int run(const CompareCli& c) {
   // recorded as interrupted (exit 2); a second signal kills.
   signals::install();
   o.stop = signals::stop_flag();
+  RunOutput out(c.output, "compare");
   CompareResult r = run_compare(o, store);
-  if (!c.common.quiet)
+  if (out.print_json(store, r.run_id)) {
+    // the JSON summary alone on stdout
+  } else if (!c.common.quiet)
     print_summary(o, r, c.common.store);
   else if (r.differences > 0)
     std::printf("%lld differences (run %lld)\n", static_cast<long long>(r.differences),
@@ -225,7 +230,7 @@ int run(const CompareCli& c) {
   log::info("compare run " + std::to_string(r.run_id) + " done: " +
             (r.differences > 0 ? std::to_string(r.differences) + " difference(s)"
                                : std::string("identical")));
-  return r.exit_code;
+  return out.finish(r.exit_code);
 }
 
 }  // namespace
@@ -334,6 +339,7 @@ void add_compare_command(CLI::App& app, Runner& runner) {
   add_side_flags(*sub, c->common.source, "source");
   add_side_flags(*sub, c->common.target, "target");
   add_common_flags(*sub, c->common);
+  add_run_output_flags(*sub, c->output);
   sub->callback([&runner, c, sub] {
     c->run_options_given = given_options(
         *sub, {"--rounds", "--interval", "--ttl-tolerance", "--match", "--type", "--db",

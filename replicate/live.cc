@@ -11,6 +11,7 @@
 
 #include "errors.h"
 #include "log.h"
+#include "metrics.h"
 #include "resp.h"
 #include "sentinel.h"
 #include "transport.h"
@@ -223,6 +224,7 @@ void KeyspaceListener::handle(Sub& sub) {
     std::string_view event = keyevent_ ? suffix : std::string_view(message);
     auto at = std::chrono::steady_clock::now();
     events_.fetch_add(1, std::memory_order_relaxed);
+    Metrics::get().events("received", 1);
     last_event_ns_.store(now_ns(), std::memory_order_relaxed);
     // Reads that missed and key creation (always followed by the write's own
     // event) change nothing.
@@ -296,6 +298,8 @@ void KeyspaceListener::run() {
         s.down = true;
         s.retry_at = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
         reconnects_.fetch_add(1);
+        Metrics::get().events("lost_subscription", 1);
+        Metrics::get().reconnect("keyspace notifications lost");
         lost_ = true;
       }
     }

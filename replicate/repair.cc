@@ -25,6 +25,7 @@
 #include "db_pairs.h"
 #include "errors.h"
 #include "log.h"
+#include "metrics.h"
 #include "progress.h"
 #include "rate_limiter.h"
 #include "reader.h"
@@ -441,6 +442,8 @@ class Engine {
       store_.add_outcomes(result_.run_id, d.outcomes);
       progress_.add_keys(d.rows);
       progress_.add_differences(t.failed + t.kept_extra + t.skipped + t.planned);
+      Metrics::get().keys_copied(t.repaired + t.deleted);
+      Metrics::get().keys_failed(t.failed);
       result_.selected += t.selected;
       result_.repaired += t.repaired;
       result_.deleted += t.deleted;

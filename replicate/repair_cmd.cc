@@ -13,6 +13,7 @@
 #include "replicate/repair.h"
 #include "reports/html_escape.h"
 #include "resume.h"
+#include "run_output.h"
 #include "signals.h"
 #include "store.h"
 
@@ -21,6 +22,7 @@ namespace {
 
 struct RepairCli {
   CommonOptions common;
+  RunOutputOptions output;
   int64_t run = 0;
   std::vector<std::string> kinds;
   bool delete_extra = false;
@@ -162,8 +164,11 @@ int run(const RepairCli& c) {
   Store store(c.common.store, false);
   if (c.resume > 0) apply_resumed_options(store, c.resume, c.run_options_given, o);
   refuse_unsound_repair(store, c.resume, o);
+  RunOutput out(c.output, "repair");
   RepairResult r = run_repair(o, store);
-  if (!c.common.quiet)
+  if (out.print_json(store, r.run_id)) {
+    // the JSON summary alone on stdout
+  } else if (!c.common.quiet)
     print_summary(o, r, c.common.store);
   else if (o.dry_run)
     std::printf("DRY RUN: %lld planned, nothing written (run %lld)\n",
@@ -171,7 +176,7 @@ int run(const RepairCli& c) {
   else if (r.exit_code != kExitSame)
     std::printf("%lld failed, %lld extra kept (run %lld)\n", static_cast<long long>(r.failed),
                 static_cast<long long>(r.kept_extra), static_cast<long long>(r.run_id));
-  return r.exit_code;
+  return out.finish(r.exit_code);
 }
 
 }  // namespace
@@ -216,6 +221,7 @@ void add_repair_command(CLI::App& app, Runner& runner) {
   add_side_flags(*sub, c->common.source, "source");
   add_side_flags(*sub, c->common.target, "target");
   add_common_flags(*sub, c->common);
+  add_run_output_flags(*sub, c->output);
   sub->callback([&runner, c, sub] {
     c->run_options_given =
         given_options(*sub, {"--run", "--kind", "--delete-extra", "--dry-run", "--struct",

@@ -25,6 +25,7 @@
 #include "compare/compare.h"
 #include "errors.h"
 #include "log.h"
+#include "metrics.h"
 #include "rate_limiter.h"
 #include "replicate/live.h"
 #include "resume.h"
@@ -420,10 +421,13 @@ void Worker::run() {
 void Engine::on_results(std::vector<CopyResult>& rs, std::vector<Outcome>& to_store) {
   LagHistogram local;
   uint64_t applied = 0;
+  Metrics& metrics = Metrics::get();
   for (auto& r : rs) {
     if (r.queued != SteadyTime{}) {
-      local.add(static_cast<uint64_t>(std::max<int64_t>(
-          0, std::chrono::duration_cast<std::chrono::microseconds>(r.done - r.queued).count())));
+      const int64_t lag_us = std::max<int64_t>(
+          0, std::chrono::duration_cast<std::chrono::microseconds>(r.done - r.queued).count());
+      local.add(static_cast<uint64_t>(lag_us));
+      metrics.replication_lag(static_cast<double>(lag_us) / 1e6);
       ++applied;
     }
     const Outcome& o = r.outcome;
@@ -431,11 +435,13 @@ void Engine::on_results(std::vector<CopyResult>& rs, std::vector<Outcome>& to_st
     bytes_.fetch_add(r.bytes, std::memory_order_relaxed);
     if (o.outcome == "copied") {
       copied_.fetch_add(1, std::memory_order_relaxed);
+      metrics.keys_copied(1);
       if (o.action == "fallback") by_type_.fetch_add(1, std::memory_order_relaxed);
     } else if (o.outcome == "deleted") {
       deleted_.fetch_add(1, std::memory_order_relaxed);
     } else if (o.outcome == "failed") {
       failed_.fetch_add(1, std::memory_order_relaxed);
+      metrics.keys_failed(1);
       to_store.push_back(o);
     } else if (o.outcome == "skipped" && !is_filtered(o)) {
       skipped_.fetch_add(1, std::memory_order_relaxed);
@@ -443,6 +449,8 @@ void Engine::on_results(std::vector<CopyResult>& rs, std::vector<Outcome>& to_st
     }
   }
   applied_.fetch_add(applied, std::memory_order_relaxed);
+  if (applied > 0) metrics.events("applied", static_cast<int64_t>(applied));
+  metrics.queue_depth(static_cast<int64_t>(queue_.size()));
   {
     std::lock_guard lock(mu_);
     lag_.merge(local);
@@ -656,6 +664,7 @@ bool Engine::scan_pass() {
       keys.clear();
       const bool more = scanner.next(keys);
       scanned_.fetch_add(static_cast<int64_t>(keys.size()), std::memory_order_relaxed);
+      Metrics::get().keys_scanned("source", static_cast<int64_t>(keys.size()));
       if (pair_scanned_.size() < pairs_.size()) pair_scanned_.resize(pairs_.size(), 0);
       pair_scanned_[pair] += static_cast<int64_t>(keys.size());
       dispatch(keys, SteadyTime{});

@@ -15,6 +15,7 @@
 #include "replicate/replicate.h"
 #include "reports/html_escape.h"
 #include "resume.h"
+#include "run_output.h"
 #include "signals.h"
 #include "store.h"
 #include "type_filter.h"
@@ -24,6 +25,7 @@ namespace {
 
 struct ReplicateCli {
   CommonOptions common;
+  RunOutputOptions output;
   std::string mode = "scan";
   std::string idle;
   bool verify = false;
@@ -229,13 +231,16 @@ int run(const ReplicateCli& c) {
       refuse_other_servers("cannot resume run " + std::to_string(c.resume), ids,
                            rec->source_info_json, rec->target_info_json, rec->source, rec->target,
                            o.source, o.target);
+  RunOutput out(c.output, "replicate");
   ReplicateResult r = run_replicate(o, store);
-  if (!c.common.quiet)
+  if (out.print_json(store, r.run_id)) {
+    // the JSON summary alone on stdout
+  } else if (!c.common.quiet)
     print_summary(o, r, c.common.store);
   else if (r.exit_code != kExitSame)
     std::printf("%lld failed, %lld skipped (run %lld)\n", static_cast<long long>(r.copy.failed),
                 static_cast<long long>(r.copy.skipped), static_cast<long long>(r.run_id));
-  return r.exit_code;
+  return out.finish(r.exit_code);
 }
 
 }  // namespace
@@ -318,6 +323,7 @@ void add_replicate_command(CLI::App& app, Runner& runner) {
   add_side_flags(*sub, c->common.source, "source");
   add_side_flags(*sub, c->common.target, "target");
   add_common_flags(*sub, c->common);
+  add_run_output_flags(*sub, c->output);
   sub->callback([&runner, c, sub] {
     c->run_options_given =
         given_options(*sub, {"--mode", "--verify", "--struct", "--match", "--type", "--db",

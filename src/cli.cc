@@ -1,8 +1,6 @@
 // Shared flag definitions and their resolution into endpoints and options.
 #include "cli.h"
 
-#include "metrics.h"
-
 #include <cstdlib>
 
 #include "duration.h"
@@ -175,21 +173,6 @@ ClientOptions client_options(const CommonOptions& o, bool for_source) {
   c.retry_for = parse_duration(o.retry_for);
   c.read_from_replica = for_source && o.read_from == "replica";
   return c;
-}
-
-}  // namespace migcheck
-
-namespace migcheck {
-
-void add_metrics_flag(CLI::App& app, std::string& address) {
-  app.add_option("--metrics", address,
-                 "serve Prometheus metrics at http://HOST:PORT/metrics while the run goes on")
-      ->type_name("HOST:PORT")
-      ->group("Output");
-}
-
-void serve_metrics(const std::string& address) {
-  if (!address.empty()) Metrics::get().serve(address);
 }
 
 }  // namespace migcheck

@@ -67,11 +67,3 @@ inline constexpr int kExitDiffer = 1;
 inline constexpr int kExitError = 2;
 
 }  // namespace migcheck
-
-namespace migcheck {
-// `--metrics HOST:PORT` of the commands that run (compare, repair,
-// replicate): Prometheus metrics served while the run goes on.
-void add_metrics_flag(CLI::App& app, std::string& address);
-// Starts serving when an address was given; throws UsageError.
-void serve_metrics(const std::string& address);
-}  // namespace migcheck

@@ -8,6 +8,7 @@
 
 #include "errors.h"
 #include "log.h"
+#include "metrics.h"
 #include "sentinel.h"
 #include "stop_token.h"
 #include "transient.h"
@@ -357,6 +358,8 @@ void Client::reconnect_wait(size_t node, const ConnectionError& why,
                           false);
   auto backoff = std::min<Millis>(Millis(2000),
                                   Millis(100) * (1 << std::min<int64_t>(4, waited.count() / 1000)));
+  Metrics::get().reconnect("connection lost");
+  Metrics::get().waited("UNREACHABLE", static_cast<double>(backoff.count()) / 1000);
   if (stop_token::wait_for(std::min(backoff, opts_.retry_for - waited)))
     throw Interrupted("interrupted while reconnecting to " + nodes_[node].endpoint.display());
   if (node < conns_.size() && conns_[node]) conns_[node]->conn.reset();

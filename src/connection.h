@@ -24,6 +24,9 @@ struct ConnectOptions {
   bool readonly = false;        // send READONLY (cluster replica reads)
   size_t max_in_flight = 1000;  // commands written before replies are read
   bool fetch_run_id = false;    // INFO server at set-up, for run_id() (RestartWatch)
+  // The caller sends AUTH itself after set-up (sentinels, whose AUTH may be
+  // refused as unneeded): a NOAUTH answer to the set-up's PING is expected.
+  bool caller_authenticates = false;
 };
 
 class Connection {

@@ -10,6 +10,7 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <map>
 #include <mutex>
 
 #include "errors.h"
@@ -27,7 +28,7 @@ using prometheus::Histogram;
 struct Metrics::Impl {
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
   std::unique_ptr<prometheus::Exposer> exposer;
-  std::mutex mu;  // serve() and run_state()
+  std::mutex mu;  // serve(), run_state(), round() and differences()
   std::string state_command, state_name;
 
   Family<Gauge>& run = BuildGauge()
@@ -54,10 +55,13 @@ struct Metrics::Impl {
                                        .Register(*registry);
   Counter& copied = copied_family.Add({{"outcome", "copied"}});
   Counter& failed = copied_family.Add({{"outcome", "failed"}});
-  Family<Counter>& diffs = BuildCounter()
-                               .Name("migcheck_differences_total")
-                               .Help("differences found, by kind")
-                               .Register(*registry);
+  // A gauge: a later round re-checks the differences of the one before, so
+  // a counter would add the same difference up once per round.
+  Family<Gauge>& diffs = BuildGauge()
+                             .Name("migcheck_differences")
+                             .Help("differences found in the compare round in progress, by kind")
+                             .Register(*registry);
+  std::map<std::string, Gauge*> diff_kinds;  // under mu
   Family<Counter>& events = BuildCounter()
                                 .Name("migcheck_events_total")
                                 .Help("keyspace events, by what became of them")
@@ -148,7 +152,10 @@ void Metrics::keys_failed(int64_t n) {
   impl_->failed.Increment(static_cast<double>(n));
 }
 void Metrics::differences(std::string_view kind, int64_t n) {
-  impl_->diffs.Add({{"kind", std::string(kind)}}).Increment(static_cast<double>(n));
+  std::lock_guard lock(impl_->mu);
+  Gauge*& g = impl_->diff_kinds[std::string(kind)];
+  if (!g) g = &impl_->diffs.Add({{"kind", std::string(kind)}});
+  g->Increment(static_cast<double>(n));
 }
 void Metrics::events(std::string_view what, int64_t n) {
   impl_->events.Add({{"event", std::string(what)}}).Increment(static_cast<double>(n));

@@ -23,12 +23,13 @@ class Metrics {
 
   // What the run does. `side` is "source" or "target".
   void run_state(std::string_view command, std::string_view state);  // running, done, failed...
+  // A new compare round: the differences gauges start again from 0.
   void round(int n);
   void keys_scanned(std::string_view side, int64_t n);
   void keys_checked(int64_t n);
   void keys_copied(int64_t n);
   void keys_failed(int64_t n);
-  void differences(std::string_view kind, int64_t n);
+  void differences(std::string_view kind, int64_t n);  // found in the round in progress
   // Live replication: keyspace events received, applied, and known missed.
   void events(std::string_view what, int64_t n);
   void queue_depth(int64_t n);

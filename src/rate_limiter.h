@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <mutex>
 
+#include "metrics.h"
 #include "stop_token.h"
 
 namespace migcheck {
@@ -36,6 +37,7 @@ class RateLimiter {
       if (tokens_ < 0) wait = std::chrono::duration<double>(-tokens_ / rate_);
     }
     // On the run's stop token: Ctrl-C ends even a long debt at once.
+    if (wait.count() > 0) Metrics::get().rate_limited_sleep(wait.count());
     stop_token::wait_for(std::chrono::duration_cast<std::chrono::steady_clock::duration>(wait),
                          cancel_);
   }

@@ -38,6 +38,7 @@ std::unique_ptr<Connection> open_sentinel(const Endpoint& sep, Millis timeout) {
   co.command_timeout = timeout;
   co.select_db = false;
   co.client_name.clear();  // CLIENT before AUTH would be refused by a protected sentinel
+  co.caller_authenticates = true;
   auto c = std::make_unique<Connection>(plain, co);
   for (const auto& cmd : auth_commands(sep)) {
     Reply r = c->command(cmd);

@@ -7,6 +7,7 @@
 
 #include "errors.h"
 #include "log.h"
+#include "metrics.h"
 #include "stop_token.h"
 
 namespace migcheck::transient {
@@ -63,7 +64,9 @@ void Wait::pause(std::string_view state, std::string_view endpoint) {
   const Millis step = std::min<Millis>(Millis(1000), Millis(50L << std::min(step_++, 5)));
   const auto left =
       retry_for_ - std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - start_);
-  if (stop_token::wait_for(std::max(Millis(0), std::min(step, left))))
+  const Millis pause = std::max(Millis(0), std::min(step, left));
+  Metrics::get().waited(state, static_cast<double>(pause.count()) / 1000);
+  if (stop_token::wait_for(pause))
     throw Interrupted("interrupted while waiting for " + std::string(endpoint) + " (" +
                       std::string(state) + ")");
 }

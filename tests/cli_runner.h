@@ -28,12 +28,14 @@ inline ProcessResult run_migcheck(std::vector<std::string> args,
 
 // migcheck in a child process, stdout/stderr to files, for tests that
 // signal it mid-run (run_process does not expose the pid). Killed (SIGKILL)
-// if still running when destroyed.
+// if still running when destroyed. other_program: args[0] is another
+// program's path (a server the test needs beside migcheck).
 class Spawned {
  public:
-  Spawned(std::vector<std::string> args, std::string out, std::string err)
+  Spawned(std::vector<std::string> args, std::string out, std::string err,
+          bool other_program = false)
       : out_(std::move(out)), err_(std::move(err)) {
-    args.insert(args.begin(), MIGCHECK_BINARY);
+    if (!other_program) args.insert(args.begin(), MIGCHECK_BINARY);
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);

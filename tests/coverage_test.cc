@@ -217,20 +217,28 @@ TEST_CASE("coverage: report verdicts end to end", "[coverage][integration]") {
   CHECK(j["verdict"] == "INCOMPLETE");
   CHECK_THAT(check_detail(j, "scope"), ContainsSubstring("--match"));
 
-  // Keys in db3 of the source only, a compare of db0: INCOMPLETE, db3 named.
+  // Keys in db3 of the source only, a compare narrowed to db0: INCOMPLETE,
+  // db3 named.
   source.pipeline({{"SELECT", "3"}, {"SET", "only:in:3", "x"}, {"SET", "also:in:3", "y"}});
-  REQUIRE(cli({"compare", source.uri(), target.uri(), "--rounds", "1"}).exit_code == 0);
+  REQUIRE(cli({"compare", source.uri(), target.uri(), "--rounds", "1", "--db", "0"}).exit_code ==
+          0);
   std::tie(code, j) = cli.report();
   CHECK(code == 1);
   CHECK(j["verdict"] == "INCOMPLETE");
   CHECK_THAT(check_detail(j, "databases"), ContainsSubstring("source db3 (2 keys)"));
   CHECK_THAT(check_detail(j, "key_counts"), ContainsSubstring("db3: source 2, target 0"));
+  // Every database, the default: db3's two keys are missing on the target.
+  REQUIRE(cli({"compare", source.uri(), target.uri(), "--rounds", "1"}).exit_code == 1);
+  std::tie(code, j) = cli.report();
+  CHECK(code == 1);
+  CHECK(j["verdict"] == "NOT_READY");
+  CHECK(check_status(j, "databases") == "pass");
   source.pipeline({{"SELECT", "3"}, {"FLUSHDB"}});
 
   // Clean again, then a replicate writes to the target: the compare no
   // longer describes it.
   REQUIRE(cli({"compare", source.uri(), target.uri(), "--rounds", "1"}).exit_code == 0);
-  const int64_t clean = 5;
+  const int64_t clean = 6;
   std::tie(code, j) = cli.report();
   REQUIRE(j["run"]["id"] == clean);
   CHECK(code == 0);
@@ -240,8 +248,8 @@ TEST_CASE("coverage: report verdicts end to end", "[coverage][integration]") {
   CHECK(code == 1);
   CHECK(j["verdict"] == "NOT_READY");
   CHECK_THAT(check_detail(j, "written_after"),
-             ContainsSubstring("target was written after this compare (replicate run 6)"));
-  std::tie(code, j) = cli.report(6);  // the replicate run: what it did, not READY
+             ContainsSubstring("target was written after this compare (replicate run 7)"));
+  std::tie(code, j) = cli.report(7);  // the replicate run: what it did, not READY
   CHECK(code == 1);
   CHECK(j["verdict"] == "REPLICATED");
 }

@@ -11,10 +11,13 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <memory>
 #include <regex>
 #include <set>
 #include <sstream>
+#include <thread>
 
+#include "cli_runner.h"
 #include "errors.h"
 #include "server_fixture.h"
 
@@ -55,7 +58,7 @@ TEST_CASE("metrics: counters, gauges and the lag histogram are served at /metric
   CHECK(text.find("migcheck_keys_checked_total 7") != std::string::npos);
   CHECK(text.find("migcheck_keys_scanned_total{side=\"source\"} 10") != std::string::npos);
   CHECK(text.find("migcheck_keys_written_total{outcome=\"copied\"} 5") != std::string::npos);
-  CHECK(text.find("migcheck_differences_total{kind=\"value\"} 3") != std::string::npos);
+  CHECK(text.find("migcheck_differences{kind=\"value\"} 3") != std::string::npos);
   CHECK(text.find("migcheck_round 2") != std::string::npos);
   CHECK(text.find("migcheck_replication_lag_seconds_bucket{le=\"0.005\"} 1") != std::string::npos);
   CHECK(text.find("migcheck_wait_seconds_total{cause=\"LOADING\"} 1.5") != std::string::npos);
@@ -129,4 +132,92 @@ TEST_CASE("metrics: every series the Grafana dashboard queries is one migcheck s
       }
     }
   CHECK(queried >= 10);
+}
+
+namespace {
+
+// A real Prometheus server on loopback scraping `target` every second, with
+// its own throwaway storage.
+struct Prometheus {
+  std::filesystem::path dir;
+  int port = migcheck::test::free_port();
+  std::unique_ptr<migcheck::test::Spawned> proc;
+
+  explicit Prometheus(int target) {
+    dir = std::filesystem::temp_directory_path() /
+          ("migcheck-prometheus-" + std::to_string(::getpid()) + "-" + std::to_string(port));
+    std::filesystem::create_directories(dir / "data");
+    std::ofstream(dir / "prometheus.yml")
+        << "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+        << "scrape_configs:\n  - job_name: migcheck\n    static_configs:\n"
+        << "      - targets: ['127.0.0.1:" << target << "']\n";
+    proc = std::make_unique<migcheck::test::Spawned>(
+        std::vector<std::string>{"/usr/bin/prometheus",
+                                 "--config.file=" + (dir / "prometheus.yml").string(),
+                                 "--storage.tsdb.path=" + (dir / "data").string(),
+                                 "--web.listen-address=127.0.0.1:" + std::to_string(port)},
+        (dir / "out").string(), (dir / "err").string(), /*other_program=*/true);
+  }
+  ~Prometheus() {
+    proc.reset();
+    std::filesystem::remove_all(dir);
+  }
+  // The value of an instant query's first sample, or -1 while there is none.
+  double query(const std::string& promql) {
+    auto r = run_process({"curl", "-sS", "--max-time", "5", "-G",
+                          "http://127.0.0.1:" + std::to_string(port) + "/api/v1/query",
+                          "--data-urlencode", "query=" + promql},
+                         std::chrono::seconds(10));
+    if (r.exit_code != 0) return -1;
+    auto j = nlohmann::json::parse(r.out, nullptr, false);
+    if (j.is_discarded() || j.value("status", "") != "success") return -1;
+    const auto& result = j["data"]["result"];
+    if (!result.is_array() || result.empty()) return -1;
+    return std::stod(result[0]["value"][1].get<std::string>());
+  }
+};
+
+}  // namespace
+
+TEST_CASE("metrics: a real Prometheus scrapes a live replicate", "[integration]") {
+  REQUIRE(std::filesystem::exists("/usr/bin/prometheus"));  // scripts/setup.sh installs it
+  migcheck::test::TestServer source(
+      migcheck::test::ServerOptions{.config = {{"notify-keyspace-events", "KEA"}}});
+  migcheck::test::TestServer target;
+  std::vector<std::vector<std::string>> keys;
+  for (int i = 0; i < 200; ++i) keys.push_back({"SET", "k" + std::to_string(i), "v"});
+  source.pipeline(keys);
+  const int metrics_port = migcheck::test::free_port();
+  const auto dir = std::filesystem::temp_directory_path();
+  const std::string tag = std::to_string(::getpid());
+  migcheck::test::Spawned run(
+      {"replicate", "--mode", "live", "--idle", "60s", "--quiet", "--metrics",
+       "127.0.0.1:" + std::to_string(metrics_port), "--store",
+       (dir / ("migcheck-metrics-" + tag + ".db")).string(), source.uri(), target.uri()},
+      (dir / ("migcheck-metrics-" + tag + ".out")).string(),
+      (dir / ("migcheck-metrics-" + tag + ".err")).string());
+  Prometheus prom(metrics_port);
+  // The scan pass copies 200 keys; live events copy 50 more.
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  double copied = -1;
+  bool live_written = false;
+  while (std::chrono::steady_clock::now() < until) {
+    copied = prom.query("migcheck_keys_written_total{outcome=\"copied\"}");
+    if (copied >= 200 && !live_written) {
+      std::vector<std::vector<std::string>> more;
+      for (int i = 0; i < 50; ++i) more.push_back({"SET", "live" + std::to_string(i), "v"});
+      source.pipeline(more);
+      live_written = true;
+    }
+    if (copied >= 250) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  CHECK(copied >= 250);
+  CHECK(prom.query("migcheck_events_total{event=\"applied\"}") >= 50);
+  CHECK(prom.query("migcheck_replication_lag_seconds_count") >= 50);
+  CHECK(prom.query("migcheck_run_state{command=\"replicate\",state=\"running\"}") == 1);
+  run.signal(SIGINT);
+  run.wait();
+  for (const char* ext : {".db", ".db-wal", ".db-shm", ".out", ".err"})
+    std::filesystem::remove(dir / ("migcheck-metrics-" + tag + ext));
 }

@@ -122,7 +122,9 @@ void check_digests(FileStates& file, TestServer& srv) {
       CHECK(live[i].has_expiry() == f.expire_ms.has_value());
       if (f.expire_ms) {
         CHECK(*f.expire_ms > now);
-        CHECK(std::llabs(live[i].expire_at_ms - *f.expire_ms) < 2000);
+        // The file's expiry is absolute (unix ms); the live read's remaining TTL
+        // is relative to when it was read, on this host's clock.
+        CHECK(std::llabs(live[i].pttl - (*f.expire_ms - now)) < 2000);
       }
     }
   }
