@@ -209,11 +209,7 @@ int run(const CompareCli& c) {
   // resume against servers other than the run's.
   const PairIdentity ids =
       refuse_same_server("compare", o.source, o.source_client, o.target, o.target_client);
-  if (c.resume > 0)
-    if (auto rec = store.run(c.resume))
-      refuse_other_servers("cannot resume run " + std::to_string(c.resume), ids,
-                           rec->source_info_json, rec->target_info_json, rec->source, rec->target,
-                           o.source, o.target);
+  refuse_resume_elsewhere(store, c.resume, ids, o.source, o.target);
   // SIGINT/SIGTERM: the workers stop at a batch boundary and the run is
   // recorded as interrupted (exit 2); a second signal kills.
   signals::install();

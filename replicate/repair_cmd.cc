@@ -84,11 +84,7 @@ void refuse_unsound_repair(Store& store, int64_t resume, const RepairOptions& o)
   const PairIdentity ids = refuse_same_server("repair", src, o.source_client, tgt, o.target_client);
   refuse_other_servers("cannot repair compare run " + id, ids, cmp->source_info_json,
                        cmp->target_info_json, cmp->source, cmp->target, o.source, o.target);
-  if (resume > 0)
-    if (auto rec = store.run(resume))
-      refuse_other_servers("cannot resume run " + std::to_string(resume), ids,
-                           rec->source_info_json, rec->target_info_json, rec->source, rec->target,
-                           o.source, o.target);
+  refuse_resume_elsewhere(store, resume, ids, o.source, o.target);
 }
 
 void print_summary(const RepairOptions& o, const RepairResult& r, const std::string& store_path) {

@@ -226,11 +226,7 @@ int run(const ReplicateCli& c) {
   // is a resume against servers other than the run's.
   const PairIdentity ids =
       refuse_same_server("replicate", o.source, o.source_client, o.target, o.target_client);
-  if (c.resume > 0)
-    if (auto rec = store.run(c.resume))
-      refuse_other_servers("cannot resume run " + std::to_string(c.resume), ids,
-                           rec->source_info_json, rec->target_info_json, rec->source, rec->target,
-                           o.source, o.target);
+  refuse_resume_elsewhere(store, c.resume, ids, o.source, o.target);
   RunOutput out(c.output, "replicate");
   ReplicateResult r = run_replicate(o, store);
   if (out.print_json(store, r.run_id)) {

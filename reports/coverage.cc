@@ -15,11 +15,6 @@ namespace {
 
 using enum CheckStatus;
 
-Check make(std::string_view id, std::string_view name, CheckStatus status, std::string detail,
-           bool incomplete = false) {
-  return Check{std::string(id), std::string(name), status, std::move(detail), incomplete};
-}
-
 std::string join(const std::vector<std::string>& parts, std::string_view sep = ", ") {
   std::string out;
   for (const auto& p : parts) out += (out.empty() ? "" : std::string(sep)) + p;
@@ -123,21 +118,22 @@ Check keyspace_scope(const ReportModel& m) {
   if (auto it = o.find("target_scan"); it != o.end() && it->is_boolean() && !it->get<bool>())
     limits.push_back("no look for keys only the target has (--no-target-scan)");
   if (limits.empty())
-    return make(id, name, kPass, "every key of the compared databases, looked up on both sides");
-  return make(id, name, kFail,
-              "the compare checked " + join(limits, "; ") +
-                  ": what it did not check may differ; run a full compare for a verdict",
-              true);
+    return make_check(id, name, kPass,
+                      "every key of the compared databases, looked up on both sides");
+  return make_check(id, name, kFail,
+                    "the compare checked " + join(limits, "; ") +
+                        ": what it did not check may differ; run a full compare for a verdict",
+                    true);
 }
 
 Check database_coverage(const ReportModel& m) {
   constexpr std::string_view id = "databases", name = "Every database compared";
   if (!m.source.available || !m.target.available)
-    return make(id, name, kWarn,
-                std::string("not evaluated: the run recorded no server facts for the ") +
-                    (!m.source.available && !m.target.available ? "source and target"
-                     : !m.source.available                      ? "source"
-                                                                : "target"));
+    return make_check(id, name, kWarn,
+                      std::string("not evaluated: the run recorded no server facts for the ") +
+                          (!m.source.available && !m.target.available ? "source and target"
+                           : !m.source.available                      ? "source"
+                                                                      : "target"));
   const auto pairs = compared_databases(m);
   std::set<int> src_done, tgt_done;
   std::vector<std::string> compared;
@@ -157,40 +153,43 @@ Check database_coverage(const ReportModel& m) {
   const std::string done =
       compared.empty() ? std::string("no database") : "compared " + join(compared);
   if (!left_out.empty())
-    return make(id, name, kFail,
-                done + "; not compared: " + join(left_out) +
-                    ": their keys were never checked; run a compare that covers them",
-                true);
+    return make_check(id, name, kFail,
+                      done + "; not compared: " + join(left_out) +
+                          ": their keys were never checked; run a compare that covers them",
+                      true);
   std::vector<std::string> blind;
   if (!m.source.facts.keyspace_known) blind.push_back("source");
   if (!m.target.facts.keyspace_known) blind.push_back("target");
   if (!blind.empty())
-    return make(id, name, kWarn,
-                done + "; the " + join(blind, " and ") +
-                    " keyspace could not be read (INFO refused): other databases may hold keys");
-  return make(id, name, kPass, done + ": every database holding keys on either side");
+    return make_check(
+        id, name, kWarn,
+        done + "; the " + join(blind, " and ") +
+            " keyspace could not be read (INFO refused): other databases may hold keys");
+  return make_check(id, name, kPass, done + ": every database holding keys on either side");
 }
 
 Check written_after(const ReportModel& m) {
   constexpr std::string_view id = "written_after", name = "No write after this compare";
   if (m.later_writes.empty())
-    return make(id, name, kPass,
-                "no repair or replicate run in this store wrote to the target after this compare");
+    return make_check(
+        id, name, kPass,
+        "no repair or replicate run in this store wrote to the target after this compare");
   std::vector<std::string> runs;
   for (const auto& w : m.later_writes) runs.push_back(w.command + " run " + std::to_string(w.id));
-  return make(id, name, kFail,
-              "target was written after this compare (" + join(runs) +
-                  "); compare again and report on that run");
+  return make_check(id, name, kFail,
+                    "target was written after this compare (" + join(runs) +
+                        "); compare again and report on that run");
 }
 
 Check distinct_servers(const ReportModel& m) {
   constexpr std::string_view id = "distinct_servers", name = "Source and target are two servers";
   if (!m.source.available || !m.target.available)
-    return make(id, name, kWarn, "not evaluated: the run recorded no server facts for both sides");
+    return make_check(id, name, kWarn,
+                      "not evaluated: the run recorded no server facts for both sides");
   const auto& a = m.source.facts.identity;
   const auto& b = m.target.facts.identity;
   if (!a || !b)
-    return make(
+    return make_check(
         id, name, kWarn,
         "not evaluated: the run recorded no server identity (written by an older migcheck)");
   switch (same_server(*a, *b)) {
@@ -198,22 +197,24 @@ Check distinct_servers(const ReportModel& m) {
       const auto pairs = compared_databases(m);
       const bool apart = !pairs.empty() && std::all_of(pairs.begin(), pairs.end(),
                                                        [](auto p) { return p.first != p.second; });
-      if (apart) return make(id, name, kPass, "one server, but different databases on each side");
-      return make(id, name, kFail,
-                  "source and target are the same server (same run_id, node ids or address): the "
-                  "run compared it with itself");
+      if (apart)
+        return make_check(id, name, kPass, "one server, but different databases on each side");
+      return make_check(
+          id, name, kFail,
+          "source and target are the same server (same run_id, node ids or address): the "
+          "run compared it with itself");
     }
     case Sameness::kDifferent:
-      return make(id, name, kPass, "different servers (INFO run_id of every node)");
+      return make_check(id, name, kPass, "different servers (INFO run_id of every node)");
     case Sameness::kUnknown:
       break;
   }
   std::vector<std::string> gaps;
   if (!a->gaps.empty()) gaps.push_back("source: " + join(a->gaps, "; "));
   if (!b->gaps.empty()) gaps.push_back("target: " + join(b->gaps, "; "));
-  return make(id, name, kWarn,
-              "could not be fully checked (" + join(gaps, "; ") +
-                  "); their addresses differ, so they are probably two servers");
+  return make_check(id, name, kWarn,
+                    "could not be fully checked (" + join(gaps, "; ") +
+                        "); their addresses differ, so they are probably two servers");
 }
 
 std::optional<Check> unchecked(const ReportModel& m) {
@@ -225,32 +226,32 @@ std::optional<Check> unchecked(const ReportModel& m) {
     sides.push_back((side == &m.source ? "source: " : "target: ") + join(items, "; "));
   }
   if (sides.empty()) return std::nullopt;
-  return make("unchecked", "What could not be checked", kWarn,
-              join(sides, ". ") + " (the run's user may not run those commands)");
+  return make_check("unchecked", "What could not be checked", kWarn,
+                    join(sides, ". ") + " (the run's user may not run those commands)");
 }
 
 Check verification(const ReportModel& m) {
   constexpr std::string_view id = "verification", name = "Verified by a compare";
   const std::string what = m.run.command + " run " + std::to_string(m.run.id);
   if (is_dry_run(m.run))
-    return make(id, name, kFail,
-                "a dry run: nothing was written; its planned actions are listed by `migcheck "
-                "diffs --run " +
-                    std::to_string(m.run.id) + "`",
-                true);
+    return make_check(id, name, kFail,
+                      "a dry run: nothing was written; its planned actions are listed by `migcheck "
+                      "diffs --run " +
+                          std::to_string(m.run.id) + "`",
+                      true);
   if (m.totals.is_object() && m.totals.contains("verify_run") &&
       m.totals["verify_run"].is_number_integer())
-    return make(id, name, kFail,
-                what + " was verified by compare run " +
-                    std::to_string(m.totals["verify_run"].get<int64_t>()) +
-                    ": the verdict is that run's (`migcheck report --run " +
-                    std::to_string(m.totals["verify_run"].get<int64_t>()) + "`)",
-                true);
-  return make(id, name, kFail,
-              what +
-                  " wrote to the target; writing proves nothing: run `migcheck compare` and "
-                  "report on it",
-              true);
+    return make_check(id, name, kFail,
+                      what + " was verified by compare run " +
+                          std::to_string(m.totals["verify_run"].get<int64_t>()) +
+                          ": the verdict is that run's (`migcheck report --run " +
+                          std::to_string(m.totals["verify_run"].get<int64_t>()) + "`)",
+                      true);
+  return make_check(id, name, kFail,
+                    what +
+                        " wrote to the target; writing proves nothing: run `migcheck compare` and "
+                        "report on it",
+                    true);
 }
 
 bool writes_same_target(const RunRecord& compare, const RunRecord& write) {

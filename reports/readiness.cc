@@ -18,11 +18,6 @@ namespace {
 
 using enum CheckStatus;
 
-Check make(std::string_view id, std::string_view name, CheckStatus status, std::string detail,
-           bool incomplete = false) {
-  return Check{std::string(id), std::string(name), status, std::move(detail), incomplete};
-}
-
 std::string bytes_text(int64_t n) {
   return format_bytes(static_cast<uint64_t>(std::max<int64_t>(0, n)));
 }
@@ -43,39 +38,41 @@ Check run_completed(const ReportModel& m) {
   constexpr std::string_view id = "run_completed", name = "Run completed";
   const RunRecord& r = m.run;
   if (r.status == "done" && r.exit_code == 0)
-    return make(id, name, kPass, "finished (exit code 0)");
+    return make_check(id, name, kPass, "finished (exit code 0)");
   if (r.status == "done" && r.exit_code == 1) {
     // Complete, with a result that is no: the checks below say what differs.
     if (r.command == "compare")
-      return make(id, name, kPass,
-                  "finished (exit code 1: differences remained after its last round)");
+      return make_check(id, name, kPass,
+                        "finished (exit code 1: differences remained after its last round)");
     if (is_dry_run(r))
-      return make(id, name, kPass, "finished (exit code 1: a dry run planned writes, made none)");
-    return make(id, name, kWarn,
-                "finished (exit code 1: not every key was " +
-                    std::string(r.command == "repair" ? "repaired" : "copied") + ")");
+      return make_check(id, name, kPass,
+                        "finished (exit code 1: a dry run planned writes, made none)");
+    return make_check(id, name, kWarn,
+                      "finished (exit code 1: not every key was " +
+                          std::string(r.command == "repair" ? "repaired" : "copied") + ")");
   }
   if (r.status == "done")
-    return make(id, name, kFail,
-                "finished with exit code " + std::to_string(r.exit_code) +
-                    " (an error stopped it); its results are partial",
-                true);
+    return make_check(id, name, kFail,
+                      "finished with exit code " + std::to_string(r.exit_code) +
+                          " (an error stopped it); its results are partial",
+                      true);
   if (r.status == "running")
-    return make(
+    return make_check(
         id, name, kFail,
         "the run has not finished (or died without recording an end); its results are partial",
         true);
   if (r.status == "interrupted")
-    return make(id, name, kFail,
-                "the run was interrupted; resume it (`migcheck " + r.command + " --resume " +
-                    std::to_string(r.id) + " SOURCE TARGET`) or rerun it before cutover",
-                true);
+    return make_check(id, name, kFail,
+                      "the run was interrupted; resume it (`migcheck " + r.command + " --resume " +
+                          std::to_string(r.id) + " SOURCE TARGET`) or rerun it before cutover",
+                      true);
   if (r.status == "failed")
-    return make(
+    return make_check(
         id, name, kFail,
         "the run failed (exit code " + std::to_string(r.exit_code) + "); its results are partial",
         true);
-  return make(id, name, kFail, "unknown run status \"" + printable_bytes(r.status) + "\"", true);
+  return make_check(id, name, kFail, "unknown run status \"" + printable_bytes(r.status) + "\"",
+                    true);
 }
 
 std::string kinds_text(const std::vector<NamedCount>& by_kind) {
@@ -96,28 +93,30 @@ Check no_differences(const ReportModel& m) {
     if (remaining == 0) {
       // A sample finding nothing is no proof that nothing differs.
       if (m.totals.is_object() && m.totals.value("sampled", false))
-        return make(id, name, kWarn,
-                    "0 differences after " + where +
-                        ", but the compare checked a sample of the keys; run a full compare before "
-                        "cutover");
-      return make(id, name, kPass, "0 differences after " + where);
+        return make_check(
+            id, name, kWarn,
+            "0 differences after " + where +
+                ", but the compare checked a sample of the keys; run a full compare before "
+                "cutover");
+      return make_check(id, name, kPass, "0 differences after " + where);
     }
     std::string kinds = kinds_text(d.by_kind);
-    return make(id, name, kFail,
-                std::to_string(remaining) +
-                    (remaining == 1 ? " difference remains" : " differences remain") + " after " +
-                    where + (kinds.empty() ? "" : ": " + kinds));
+    return make_check(id, name, kFail,
+                      std::to_string(remaining) +
+                          (remaining == 1 ? " difference remains" : " differences remain") +
+                          " after " + where + (kinds.empty() ? "" : ": " + kinds));
   }
   if (d.total > 0)
-    return make(id, name, kFail,
-                std::to_string(d.total) + " differences recorded in round " +
-                    std::to_string(d.round) + ": " + kinds_text(d.by_kind));
+    return make_check(id, name, kFail,
+                      std::to_string(d.total) + " differences recorded in round " +
+                          std::to_string(d.round) + ": " + kinds_text(d.by_kind));
   if (writes_target(m))
-    return make(
+    return make_check(
         id, name, kWarn,
         "not evaluated: the " + m.run.command +
             " run has no verification round; run `migcheck compare` to confirm zero differences");
-  return make(id, name, kWarn, "not evaluated: the run recorded no round, so nothing was checked");
+  return make_check(id, name, kWarn,
+                    "not evaluated: the run recorded no round, so nothing was checked");
 }
 
 Check outcomes(const ReportModel& m) {
@@ -128,25 +127,25 @@ Check outcomes(const ReportModel& m) {
     counts +=
         (counts.empty() ? "" : ", ") + std::to_string(c.count) + " " + printable_bytes(c.name);
   if (o.failed > 0)
-    return make("outcomes", name, kFail,
-                std::to_string(o.failed) + " of " + std::to_string(o.total) + " keys failed (" +
-                    counts + ")");
+    return make_check("outcomes", name, kFail,
+                      std::to_string(o.failed) + " of " + std::to_string(o.total) +
+                          " keys failed (" + counts + ")");
   // Skipped (filtered, extras kept) and planned (dry run) keys were left as
   // they were: not an error, but not migrated either.
   int64_t untouched = 0;
   for (const auto& c : o.by_outcome)
     if (c.name == "skipped" || c.name == "planned") untouched += c.count;
   if (untouched > 0)
-    return make("outcomes", name, kWarn,
-                std::to_string(untouched) + " of " + std::to_string(o.total) +
-                    " keys were left unchanged (" + counts + ")");
-  return make("outcomes", name, kPass, std::to_string(o.total) + " keys: " + counts);
+    return make_check("outcomes", name, kWarn,
+                      std::to_string(untouched) + " of " + std::to_string(o.total) +
+                          " keys were left unchanged (" + counts + ")");
+  return make_check("outcomes", name, kPass, std::to_string(o.total) + " keys: " + counts);
 }
 
 Check key_counts(const ReportModel& m) {
   constexpr std::string_view id = "key_counts", name = "Key counts per db";
   if (!m.source.available || !m.target.available)
-    return make(id, name, kWarn, not_recorded(m, !m.source.available, !m.target.available));
+    return make_check(id, name, kWarn, not_recorded(m, !m.source.available, !m.target.available));
   const auto& src = m.source.facts.keys_per_db;
   const auto& tgt = m.target.facts.keys_per_db;
   std::map<int, int64_t> expected;  // target db -> keys the source has for it
@@ -196,26 +195,28 @@ Check key_counts(const ReportModel& m) {
                     "'s other databases are unknown (INFO refused)");
   std::string tail = others.empty() ? "" : "; " + others;
   if (mismatches.empty())
-    return make(id, name, kPass, (matches.empty() ? "both sides have no keys" : matches) + tail);
+    return make_check(id, name, kPass,
+                      (matches.empty() ? "both sides have no keys" : matches) + tail);
   if (writes_target(m))
-    return make(
+    return make_check(
         id, name, kWarn,
         mismatches + " (counted when the " + m.run.command +
             " run started, before it wrote to the target; run `migcheck compare` to recount)" +
             tail);
-  return make(id, name, kFail, mismatches + tail);
+  return make_check(id, name, kFail, mismatches + tail);
 }
 
 Check memory_headroom(const ReportModel& m) {
   constexpr std::string_view id = "memory_headroom", name = "Memory headroom";
-  if (!m.target.available) return make(id, name, kWarn, not_recorded(m, false, true));
+  if (!m.target.available) return make_check(id, name, kWarn, not_recorded(m, false, true));
   const ServerFacts& t = m.target.facts;
   if (t.maxmemory < 0)
-    return make(id, name, kWarn, "not evaluated: the target's maxmemory is unknown");
+    return make_check(id, name, kWarn, "not evaluated: the target's maxmemory is unknown");
   if (t.maxmemory == 0)
-    return make(id, name, kPass, "target maxmemory is 0 (unlimited; bounded by the host's RAM)");
+    return make_check(id, name, kPass,
+                      "target maxmemory is 0 (unlimited; bounded by the host's RAM)");
   if (!m.source.available || m.source.facts.used_memory < 0)
-    return make(id, name, kWarn, "not evaluated: the source's used_memory is unknown");
+    return make_check(id, name, kWarn, "not evaluated: the source's used_memory is unknown");
   // maxmemory is per node: a cluster target holds it once per primary.
   int64_t primaries = 1;
   if (t.mode == "cluster") {
@@ -229,28 +230,31 @@ Check memory_headroom(const ReportModel& m) {
                          (primaries > 1 ? " x " + std::to_string(primaries) + " primaries" : "");
   std::string need_text = "1.2 x source used_memory " + bytes_text(m.source.facts.used_memory) +
                           " = " + bytes_text(static_cast<int64_t>(need));
-  if (capacity >= need) return make(id, name, kPass, cap_text + " >= " + need_text);
-  return make(id, name, kFail, cap_text + " < " + need_text + ": the target may run out of memory");
+  if (capacity >= need) return make_check(id, name, kPass, cap_text + " >= " + need_text);
+  return make_check(id, name, kFail,
+                    cap_text + " < " + need_text + ": the target may run out of memory");
 }
 
 Check eviction_policy(const ReportModel& m) {
   constexpr std::string_view id = "eviction_policy", name = "Target eviction policy";
-  if (!m.target.available) return make(id, name, kWarn, not_recorded(m, false, true));
+  if (!m.target.available) return make_check(id, name, kWarn, not_recorded(m, false, true));
   const std::string& p = m.target.facts.maxmemory_policy;
   if (p.empty())
-    return make(id, name, kWarn, "not evaluated: the target's maxmemory-policy is unknown");
+    return make_check(id, name, kWarn, "not evaluated: the target's maxmemory-policy is unknown");
   if (p == "noeviction")
-    return make(id, name, kPass, "noeviction: the target refuses writes rather than drop keys");
-  return make(id, name, kWarn,
-              printable_bytes(p) +
-                  ": the target may evict migrated keys under memory pressure; noeviction is safer "
-                  "for a migration target");
+    return make_check(id, name, kPass,
+                      "noeviction: the target refuses writes rather than drop keys");
+  return make_check(
+      id, name, kWarn,
+      printable_bytes(p) +
+          ": the target may evict migrated keys under memory pressure; noeviction is safer "
+          "for a migration target");
 }
 
 Check dump_compatibility(const ReportModel& m) {
   constexpr std::string_view id = "dump_compatibility", name = "DUMP payload compatibility";
   if (!m.source.available || !m.target.available)
-    return make(id, name, kWarn, not_recorded(m, !m.source.available, !m.target.available));
+    return make_check(id, name, kWarn, not_recorded(m, !m.source.available, !m.target.available));
   const auto& s = m.source.facts;
   const auto& t = m.target.facts;
   auto why = [](const ServerFacts& f) {
@@ -266,25 +270,26 @@ Check dump_compatibility(const ReportModel& m) {
     if (!s.rdb_version) detail += " source RDB version " + why(s) + ";";
     if (!t.rdb_version) detail += " target RDB version " + why(t) + ";";
     detail.pop_back();
-    return make(id, name, kWarn, detail);
+    return make_check(id, name, kWarn, detail);
   }
   std::string versions = "source RDB version " + std::to_string(*s_rdb) +
                          (s.rdb_version ? "" : " (from its release)") + ", target " +
                          std::to_string(*t_rdb) + (t.rdb_version ? "" : " (from its release)");
   if (restore_accepts(*s_rdb, t.engine, *t_rdb))
-    return make(id, name, kPass,
-                versions + ": the target's RESTORE accepts the source's DUMP payloads");
-  return make(id, name, kWarn, versions + ": repair/replicate will use the type-specific fallback");
+    return make_check(id, name, kPass,
+                      versions + ": the target's RESTORE accepts the source's DUMP payloads");
+  return make_check(id, name, kWarn,
+                    versions + ": repair/replicate will use the type-specific fallback");
 }
 
 Check keyspace_notifications(const ReportModel& m) {
   constexpr std::string_view id = "keyspace_notifications",
                              name = "Keyspace notifications (live replication)";
-  if (!m.source.available) return make(id, name, kWarn, not_recorded(m, true, false));
+  if (!m.source.available) return make_check(id, name, kWarn, not_recorded(m, true, false));
   const ServerFacts& s = m.source.facts;
   const std::string& v = s.notify_keyspace_events;
   if (!s.config_allowed || v.starts_with("unknown"))
-    return make(
+    return make_check(
         id, name, kWarn,
         "could not be evaluated: CONFIG GET notify-keyspace-events was refused on the source");
   bool channel = v.find_first_of("KE") != std::string::npos;
@@ -294,13 +299,13 @@ Check keyspace_notifications(const ReportModel& m) {
       if (v.find(c) == std::string::npos) missing += c;
   std::string shown = "notify-keyspace-events=\"" + printable_bytes(v) + "\"";
   if (channel && missing.empty())
-    return make(id, name, kPass, shown + " covers what live replication needs");
+    return make_check(id, name, kPass, shown + " covers what live replication needs");
   std::string detail = shown + (v.empty() ? " (off)" : "") +
                        ": live replication needs K or E plus " + std::string(kNeededNotifyClasses) +
                        " (or A)";
   if (!channel) detail += "; no K/E channel";
   if (!missing.empty()) detail += "; missing classes " + missing;
-  return make(id, name, kWarn, detail);
+  return make_check(id, name, kWarn, detail);
 }
 
 // TLS of one side: from its facts, else from the endpoint's scheme.
@@ -323,24 +328,25 @@ Check tls(const ReportModel& m) {
        tgt_local = m.target.endpoint.starts_with("unix://");
   std::string detail = describe("source", m.source, src) + ", " + describe("target", m.target, tgt);
   if ((!src && !src_local) || (!tgt && !tgt_local))
-    return make(id, name, kWarn, "not fully evaluated: " + detail);
+    return make_check(id, name, kWarn, "not fully evaluated: " + detail);
   bool ok = (src_local || *src) && (tgt_local || *tgt);
-  if (ok) return make(id, name, kPass, detail);
-  return make(id, name, kWarn, detail + ": data crosses the network in clear text");
+  if (ok) return make_check(id, name, kPass, detail);
+  return make_check(id, name, kWarn, detail + ": data crosses the network in clear text");
 }
 
 Check big_keys(const ReportModel& m) {
   constexpr std::string_view id = "big_keys", name = "Big keys";
   const BigKeys& b = m.big_keys;
-  if (!b.evaluated) return make(id, name, kWarn, "not evaluated: the run recorded no big-key scan");
-  if (b.count == 0) return make(id, name, kPass, "no big keys found");
+  if (!b.evaluated)
+    return make_check(id, name, kWarn, "not evaluated: the run recorded no big-key scan");
+  if (b.count == 0) return make_check(id, name, kPass, "no big keys found");
   std::string detail =
       std::to_string(b.count) + " big key" + (b.count == 1 ? "" : "s") +
       ": each DUMP/RESTORE blocks the server longer and needs memory headroom; plan for them";
   size_t shown = std::min<size_t>(3, b.keys.size());
   for (size_t i = 0; i < shown; ++i)
     detail += (i ? ", " : " (e.g. ") + printable_bytes(b.keys[i].key) + (i + 1 == shown ? ")" : "");
-  return make(id, name, kWarn, detail);
+  return make_check(id, name, kWarn, detail);
 }
 
 // Runs that record it (totals.starts_over): a server that restarted under
@@ -352,12 +358,13 @@ std::optional<Check> server_restarts(const ReportModel& m) {
       !m.totals["starts_over"].is_number_integer())
     return std::nullopt;
   const int64_t n = m.totals["starts_over"].get<int64_t>();
-  if (n == 0) return make(id, name, kPass, "no server restart noticed during the run");
-  return make(id, name, kWarn,
-              "a server restarted (or failed over) during the run, which started over " +
-                  std::to_string(n) + (n == 1 ? " time" : " times") +
-                  ": its results are from after the last restart; make sure the restart lost no "
-                  "writes the application still needs");
+  if (n == 0) return make_check(id, name, kPass, "no server restart noticed during the run");
+  return make_check(
+      id, name, kWarn,
+      "a server restarted (or failed over) during the run, which started over " +
+          std::to_string(n) + (n == 1 ? " time" : " times") +
+          ": its results are from after the last restart; make sure the restart lost no "
+          "writes the application still needs");
 }
 
 // Runs that record it (totals.waited_out): transient server states the run
@@ -369,11 +376,11 @@ std::optional<Check> waited_out(const ReportModel& m) {
       !m.totals["waited_out"].is_object())
     return std::nullopt;
   const auto& w = m.totals["waited_out"];
-  if (w.empty()) return make(id, name, kPass, "no transient server state met");
+  if (w.empty()) return make_check(id, name, kPass, "no transient server state met");
   std::string detail;
   for (const auto& [state, n] : w.items())
     detail += (detail.empty() ? "" : ", ") + state + " x" + n.dump();
-  return make(id, name, kPass, "waited out, result unaffected: " + detail);
+  return make_check(id, name, kPass, "waited out, result unaffected: " + detail);
 }
 
 }  // namespace

@@ -33,6 +33,11 @@ struct Check {
   bool incomplete = false;
 };
 
+inline Check make_check(std::string_view id, std::string_view name, CheckStatus status,
+                        std::string detail, bool incomplete = false) {
+  return Check{std::string(id), std::string(name), status, std::move(detail), incomplete};
+}
+
 // The report's verdict, as the JSON spells it. Only kReady exits 0.
 inline constexpr std::string_view kVerdictReady = "READY";
 inline constexpr std::string_view kVerdictNotReady = "NOT_READY";

@@ -20,18 +20,6 @@ Digest128 from_xxh(XXH128_hash_t h) {
   return Digest128{h.low64, h.high64};
 }
 
-void put_u64(std::string& out, uint64_t v) {
-  if constexpr (std::endian::native != std::endian::little) v = __builtin_bswap64(v);
-  char b[8];
-  std::memcpy(b, &v, 8);
-  out.append(b, 8);
-}
-
-void put_bytes(std::string& out, std::string_view s) {
-  put_u64(out, s.size());
-  out.append(s);
-}
-
 void put_digest(std::string& out, const Digest128& d) {
   put_u64(out, d.lo);
   put_u64(out, d.hi);
@@ -63,6 +51,18 @@ Digest128 finish_string(uint64_t size, Digest128 body) {
 }
 
 }  // namespace
+
+void put_u64(std::string& out, uint64_t v) {
+  if constexpr (std::endian::native != std::endian::little) v = __builtin_bswap64(v);
+  char b[8];
+  std::memcpy(b, &v, 8);
+  out.append(b, 8);
+}
+
+void put_bytes(std::string& out, std::string_view s) {
+  put_u64(out, s.size());
+  out.append(s);
+}
 
 std::string Digest128::hex() const {
   static constexpr char kHex[] = "0123456789abcdef";

@@ -41,6 +41,11 @@ enum class ValueKind : uint8_t { String = 1, List, Hash, Set, Zset, Stream, Dump
 
 // XXH3-128 of raw bytes.
 Digest128 hash_bytes(std::string_view bytes, uint64_t seed = 0);
+
+// The byte encoding of every digest's input: integers little-endian, byte
+// strings length-prefixed, so no two inputs concatenate to the same bytes.
+void put_u64(std::string& out, uint64_t v);
+void put_bytes(std::string& out, std::string_view s);
 // 64-bit identity of an element (hash field, set or zset member), for the
 // per-key dedupe of elements that HSCAN/SSCAN may return twice.
 uint64_t element_id(std::string_view member);

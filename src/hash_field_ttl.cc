@@ -8,16 +8,6 @@
 #include <map>
 
 namespace migcheck {
-namespace {
-
-void put_u64(std::string& b, uint64_t v) {
-  if constexpr (std::endian::native != std::endian::little) v = __builtin_bswap64(v);
-  char c[8];
-  std::memcpy(c, &v, 8);
-  b.append(c, 8);
-}
-
-}  // namespace
 
 bool supports_field_expiry(Client& client, size_t node) {
   Reply r = client.on_node(node, {"COMMAND", "INFO", "HPEXPIRETIME"});

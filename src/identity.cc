@@ -210,4 +210,12 @@ void refuse_other_servers(std::string_view what, const PairIdentity& now,
   check("target", target_info_json, recorded_target, target, now.target);
 }
 
+void refuse_resume_elsewhere(Store& store, int64_t resume, const PairIdentity& now,
+                             const Endpoint& source, const Endpoint& target) {
+  if (resume <= 0) return;
+  if (auto rec = store.run(resume))
+    refuse_other_servers("cannot resume run " + std::to_string(resume), now, rec->source_info_json,
+                         rec->target_info_json, rec->source, rec->target, source, target);
+}
+
 }  // namespace migcheck

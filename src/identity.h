@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "client.h"
+#include "store.h"
 #include "uri.h"
 
 namespace migcheck {
@@ -70,5 +71,9 @@ void refuse_other_servers(std::string_view what, const PairIdentity& now,
                           std::string_view source_info_json, std::string_view target_info_json,
                           std::string_view recorded_source, std::string_view recorded_target,
                           const Endpoint& source, const Endpoint& target);
+// The same for run `resume` of `store` (nothing when resume is 0): a
+// `--resume` against servers other than the run's is refused.
+void refuse_resume_elsewhere(Store& store, int64_t resume, const PairIdentity& now,
+                             const Endpoint& source, const Endpoint& target);
 
 }  // namespace migcheck

@@ -6,21 +6,6 @@
 #include <cstring>
 
 namespace migcheck {
-namespace {
-
-void put_u64(std::string& out, uint64_t v) {
-  if constexpr (std::endian::native != std::endian::little) v = __builtin_bswap64(v);
-  char b[8];
-  std::memcpy(b, &v, 8);
-  out.append(b, 8);
-}
-
-void put_bytes(std::string& out, std::string_view s) {
-  put_u64(out, s.size());
-  out.append(s);
-}
-
-}  // namespace
 
 void VectorSetDigest::set_header(std::string_view quant, int64_t dim, int64_t projection_dim) {
   quant_.assign(quant);
