@@ -221,8 +221,8 @@ int run(const CompareCli& c) {
   } else if (!c.common.quiet)
     print_summary(o, r, c.common.store);
   else if (r.differences > 0)
-    std::printf("%lld differences (run %lld)\n", static_cast<long long>(r.differences),
-                static_cast<long long>(r.run_id));
+    std::printf("%lld difference%s (run %lld)\n", static_cast<long long>(r.differences),
+                r.differences == 1 ? "" : "s", static_cast<long long>(r.run_id));
   log::info("compare run " + std::to_string(r.run_id) + " done: " +
             (r.differences > 0 ? std::to_string(r.differences) + " difference(s)"
                                : std::string("identical")));

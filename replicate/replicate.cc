@@ -14,6 +14,8 @@
 #include <algorithm>
 #include <bit>
 #include <condition_variable>
+#include <cstdio>
+#include <cstring>
 #include <deque>
 #include <exception>
 #include <functional>
@@ -724,7 +726,31 @@ void Engine::stop_workers() {
 std::string Engine::progress_line() {
   const int64_t secs = std::max<int64_t>(1, since_ms(started_) / 1000);
   std::string s = std::string("replicate [") + phase_.load() + "]: ";
-  if (o_.mode != ReplicateMode::LiveOnly) s += grouped(scanned_.load()) + " scanned, ";
+  if (o_.mode != ReplicateMode::LiveOnly) {
+    // Of how many: the source's keys in the dbs copied (INFO keyspace), when
+    // no filter makes that count meaningless.
+    const int64_t scanned = scanned_.load();
+    int64_t total = 0;
+    if (o_.match.empty() && o_.types.empty())
+      for (const DbPair& p : pairs_)
+        if (auto it = source_facts_.keys_per_db.find(p.source);
+            it != source_facts_.keys_per_db.end())
+          total += it->second;
+    s += grouped(scanned) + " scanned";
+    if (total > 0) {
+      char pct[32];
+      std::snprintf(
+          pct, sizeof pct, " (%.1f%%)",
+          std::min(100.0, 100.0 * static_cast<double>(scanned) / static_cast<double>(total)));
+      s += " of " + grouped(total) + pct;
+      const int64_t ms = since_ms(started_);
+      if (std::strcmp(phase_.load(), "scan") == 0 && scanned > 0 && total > scanned && ms >= 1000)
+        s += ", ETA " + format_duration(Millis(static_cast<int64_t>(
+                            static_cast<double>(ms) * static_cast<double>(total - scanned) /
+                            static_cast<double>(scanned))));
+    }
+    s += ", ";
+  }
   s += grouped(copied_.load()) + " copied";
   if (by_type_.load()) s += " (" + grouped(by_type_.load()) + " by type)";
   s += ", " + grouped(deleted_.load()) + " deleted";

@@ -78,8 +78,8 @@ void add_side_flags(CLI::App& app, SideOptions& s, const std::string& side) {
       ->group(g);
 }
 
-void add_common_flags(CLI::App& app, CommonOptions& o) {
-  app.add_option("--store", o.store, "SQLite result store")->capture_default_str();
+void add_common_flags(CLI::App& app, CommonOptions& o, bool store_flag) {
+  if (store_flag) app.add_option("--store", o.store, "SQLite result store")->capture_default_str();
   app.add_flag("-q,--quiet", o.quiet, "no progress or informational output");
   app.add_flag("--verbose", o.verbose, "debug output");
   app.add_option("--connect-timeout", o.connect_timeout, "connect timeout")

@@ -38,7 +38,8 @@ struct CommonOptions {
 // `--source-user` ... `--source-cluster` for side "source" (and "target").
 void add_side_flags(CLI::App& app, SideOptions& side, const std::string& side_name);
 // Store, quiet/verbose, timeouts, --retry-for, --read-from.
-void add_common_flags(CLI::App& app, CommonOptions& opts);
+// Without store_flag (info, which records nothing) there is no --store.
+void add_common_flags(CLI::App& app, CommonOptions& opts, bool store_flag = true);
 // The same for commands that only read the store (diffs, report): the
 // connection flags are accepted (scripts pass one flag set to every
 // command) but kept out of --help.

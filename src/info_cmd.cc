@@ -139,7 +139,7 @@ void add_info_command(CLI::App& app, Runner& run) {
   sub->add_flag("--json", opts->json, "machine-readable output");
   add_side_flags(*sub, opts->common.source, "source");
   add_side_flags(*sub, opts->common.target, "target");
-  add_common_flags(*sub, opts->common);
+  add_common_flags(*sub, opts->common, /*store_flag=*/false);
   sub->callback([&run, opts] { run = [opts] { return run_info(*opts); }; });
 }
 

@@ -74,7 +74,8 @@ std::string Progress::line_locked() const {
   } else {
     out += " keys";
   }
-  out += ", " + grouped(static_cast<int64_t>(rate)) + " keys/s";
+  // A rate over less than a second says nothing ("0 keys/s" on short rounds).
+  if (secs >= 1) out += ", " + grouped(static_cast<int64_t>(rate)) + " keys/s";
   if (total > keys && rate > 0)
     out += ", ETA " + format_duration(Millis(
                           static_cast<int64_t>(1000.0 * static_cast<double>(total - keys) / rate)));

@@ -124,3 +124,12 @@ TEST_CASE("info: bad input gives one line and exit 2", "[integration]") {
     CHECK(r.err.find("right") == std::string::npos);
   }
 }
+
+TEST_CASE("info: offers no --store (it records nothing)") {
+  auto help = migcheck::test::run_migcheck({"info", "--help"});
+  CHECK(help.exit_code == 0);
+  CHECK(help.out.find("--store") == std::string::npos);
+  auto r = migcheck::test::run_migcheck({"info", "--store", "x.db", "redis://127.0.0.1:1"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("unknown option --store for 'info'") != std::string::npos);
+}

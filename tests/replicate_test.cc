@@ -620,3 +620,21 @@ TEST_CASE("replicate: only a stopped scan-mode run can be resumed", "[integratio
   CHECK(missing.exit_code == 2);
   CHECK(missing.err.find("no such run") != std::string::npos);
 }
+
+TEST_CASE("replicate: the progress line says of how many keys, and a percentage", "[integration]") {
+  t::TestServer source, target;
+  Cmds keys;
+  for (int i = 0; i < 30; ++i) keys.push_back({"SET", "p" + std::to_string(i), "v"});
+  source.pipeline(keys);
+  const auto store = (std::filesystem::temp_directory_path() /
+                      ("migcheck-progress-" + std::to_string(::getpid()) + ".db"))
+                         .string();
+  std::filesystem::remove(store);
+  auto r = run_migcheck({"replicate", "--store", store, source.uri(), target.uri()});
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  // The final line: everything scanned, of the source's 30 keys.
+  CHECK(r.err.find("30 scanned of 30 (100.0%)") != std::string::npos);
+  CHECK(r.err.find(" 0 keys/s") == std::string::npos);
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(store + suffix);
+}
