@@ -154,6 +154,7 @@ int run(const DiffsCli& c) {
     std::printf("%-8s  %-26s  %-26s  %s\n", "KIND", "SOURCE", "TARGET", "KEY");
   };
   int64_t n = 0;
+  f.by_key = true;  // a table is read by people: sorted by db, key and kind
   store.for_each_difference(rec->id, f, [&](const Difference& d) {
     if (n++ == 0) header(d.round);
     std::string line = d.kind;

@@ -632,14 +632,23 @@ int64_t Store::add_differences(int64_t run, std::span<const Difference> diffs) {
 
 void Store::for_each_difference(int64_t run, const DifferenceFilter& f,
                                 const std::function<void(const Difference&)>& fn) {
-  // INDEXED BY pins the (run, round) index whose rowid order makes each page
-  // a seek; the planner may otherwise prefer the kind index and sort.
-  const std::string sql = std::string("SELECT ") + kDifferenceColumns +
-                          " FROM differences INDEXED BY differences_page"
-                          " WHERE run = ? AND round = ? AND id > ?" +
-                          kinds_clause(f) + " ORDER BY id LIMIT " + std::to_string(kPageRows);
+  // Pages are seeks on an index: INDEXED BY pins the (run, round) index whose
+  // rowid order is insertion order (the planner may otherwise prefer the kind
+  // index and sort), or the (run, round, db, key, kind) one for key order,
+  // paged by the last row's (db, key, kind).
+  const std::string sql =
+      std::string("SELECT ") + kDifferenceColumns +
+      (f.by_key ? " FROM differences INDEXED BY differences_key"
+                  " WHERE run = ? AND round = ? AND id > ? AND (db, key, kind) > (?, ?, ?)"
+                : " FROM differences INDEXED BY differences_page"
+                  " WHERE run = ? AND round = ? AND id > ?") +
+      kinds_clause(f) + (f.by_key ? " ORDER BY db, key, kind" : " ORDER BY id") + " LIMIT " +
+      std::to_string(kPageRows);
+  const int first_kind = f.by_key ? 7 : 4;
   std::optional<int> round;
   int64_t last_id = f.after_id;
+  Difference last;  // the last row of the page before: (db, key, kind)
+  last.db = -1;
   std::vector<Difference> page;
   for (;;) {
     page.clear();
@@ -649,13 +658,16 @@ void Store::for_each_difference(int64_t run, const DifferenceFilter& f,
       std::lock_guard lock(mu_);
       if (!round) round = db_->resolve_round(run, f);
       Statement s(db_->conn, sql);
-      s.bind_int(1, run).bind_int(2, *round).bind_int(3, last_id);
-      for (size_t i = 0; i < f.kinds.size(); ++i) s.bind_text(static_cast<int>(4 + i), f.kinds[i]);
+      s.bind_int(1, run).bind_int(2, *round).bind_int(3, f.by_key ? f.after_id : last_id);
+      if (f.by_key) s.bind_int(4, last.db).bind_blob(5, last.key).bind_text(6, last.kind);
+      for (size_t i = 0; i < f.kinds.size(); ++i)
+        s.bind_text(static_cast<int>(first_kind + i), f.kinds[i]);
       while (s.step()) {
         last_id = s.int64(0);
         page.push_back(read_difference(s));
       }
     }
+    if (!page.empty()) last = page.back();
     for (const Difference& d : page) fn(d);
     if (page.size() < kPageRows) return;
   }

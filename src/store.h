@@ -89,6 +89,7 @@ struct DifferenceFilter {
   std::optional<int> round;        // unset = the run's last round
   std::vector<std::string> kinds;  // empty = all kinds
   int64_t after_id = 0;            // only rows with a larger id (resume)
+  bool by_key = false;             // in (db, key, kind) order, else insertion order
 };
 
 class Store {

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_exception.hpp>
@@ -347,6 +348,35 @@ TEST_CASE("store: differences round-trip binary keys") {
   CHECK(out[1].key.size() == 5);
   CHECK(out[2].key.empty());
   CHECK_THROWS_AS(store.add_differences(999, in), StoreError);
+}
+
+TEST_CASE("store: differences in key order, over several pages") {
+  TempDir tmp;
+  Store store(tmp.file("s.db"));
+  const int64_t run = begin(store);
+  // 2,500 rows (pages of 1,000) over two dbs, binary keys, inserted shuffled.
+  std::vector<Difference> in;
+  for (int i = 0; i < 1250; ++i) {
+    std::string key = std::string("k\0", 2) + std::to_string(i);
+    in.push_back(make_diff(1, key, "value"));
+    in.push_back(make_diff(1, key, i % 2 ? "ttl" : "missing"));
+    in.back().db = i % 3 == 0 ? 3 : 0;
+    in[in.size() - 2].db = in.back().db;
+  }
+  std::shuffle(in.begin(), in.end(), std::mt19937(7));
+  store.add_differences(run, in);
+  DifferenceFilter f;
+  f.by_key = true;
+  std::vector<std::tuple<int, std::string, std::string>> out;
+  store.for_each_difference(run, f,
+                            [&](const Difference& d) { out.emplace_back(d.db, d.key, d.kind); });
+  REQUIRE(out.size() == in.size());
+  CHECK(std::is_sorted(out.begin(), out.end()));
+  CHECK(std::adjacent_find(out.begin(), out.end()) == out.end());  // each row once
+  f.kinds = {"ttl"};
+  int64_t ttl = 0;
+  store.for_each_difference(run, f, [&](const Difference& d) { ttl += d.kind == "ttl"; });
+  CHECK(ttl == 625);
 }
 
 TEST_CASE("store: difference filters by round and kind") {
