@@ -128,3 +128,30 @@ TEST_CASE("stop token: SIGINT stops a rate-limited replicate within a second, re
   CHECK(r.exit_code == 0);
   CHECK(target.reply({"DBSIZE"}).integer == 300);
 }
+
+TEST_CASE("stop token: a second signal kills while the first waits on a blocked server",
+          "[stop_token][integration]") {
+  // The first signal stops the run at a batch boundary, which a server
+  // blocked in DEBUG SLEEP holds back; the second must not wait for it.
+  TestServer source, target;
+  source.cmd({"DEBUG", "POPULATE", "300000"});
+  target.cmd({"DEBUG", "POPULATE", "300000"});
+  const std::string store = temp("blocked.db");
+  std::filesystem::remove(store);
+  Spawned proc({"compare", source.uri(), target.uri(), "--store", store, "--rounds", "1",
+                "--timeout", "60s"},
+               temp("out3"), temp("err3"));
+  std::this_thread::sleep_for(800ms);
+  std::thread sleeper([&] { source.cmd({"DEBUG", "SLEEP", "6"}); });
+  std::this_thread::sleep_for(400ms);
+  proc.signal(SIGINT);
+  std::this_thread::sleep_for(400ms);
+  const auto t0 = std::chrono::steady_clock::now();
+  proc.signal(SIGTERM);
+  const int code = proc.wait(10s);
+  const auto took = std::chrono::steady_clock::now() - t0;
+  sleeper.join();
+  CHECK(code == 128 + SIGTERM);
+  CHECK(took < 1s);
+  std::filesystem::remove(store);
+}
