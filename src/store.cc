@@ -17,16 +17,13 @@
 #include "errors.h"
 #include "fd.h"
 #include "store_path.h"
+#include "store_schema.h"
 
 namespace migcheck {
 namespace {
 
-constexpr int32_t kApplicationId = 0x4D494743;  // 'MIGC'
-// 2: differences_key, which lets a round ignore a key it already recorded
-// (SCAN may return a key twice).
-// 3: differences.location, where a value difference is (JSON, see
-// Difference::location). Stores of schemas 1 and 2 are upgraded on open.
-constexpr int64_t kSchemaVersion = 3;
+using namespace store_schema;
+
 constexpr size_t kPageRows = 1000;
 
 #ifdef MIGCHECK_VERSION
@@ -34,70 +31,6 @@ constexpr const char* kVersion = MIGCHECK_VERSION;
 #else
 constexpr const char* kVersion = "dev";
 #endif
-
-// differences_page exists for the paging of for_each_difference: its
-// implicit rowid suffix lets "run=? AND round=? AND id>? ORDER BY id" seek
-// and read in order; with only (run, round, kind) SQLite sorts every page.
-constexpr const char* kSchema = R"sql(
-CREATE TABLE runs(
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  command TEXT NOT NULL,
-  parent INTEGER REFERENCES runs(id),
-  started_ms INTEGER NOT NULL,
-  finished_ms INTEGER NOT NULL DEFAULT 0,
-  status TEXT NOT NULL,
-  exit_code INTEGER NOT NULL DEFAULT -1,
-  source TEXT NOT NULL DEFAULT '',
-  target TEXT NOT NULL DEFAULT '',
-  options_json TEXT NOT NULL DEFAULT '',
-  source_info_json TEXT NOT NULL DEFAULT '',
-  target_info_json TEXT NOT NULL DEFAULT '',
-  totals_json TEXT NOT NULL DEFAULT '',
-  version TEXT NOT NULL DEFAULT '');
-CREATE TABLE rounds(
-  run INTEGER NOT NULL REFERENCES runs(id),
-  round INTEGER NOT NULL,
-  keys_checked INTEGER NOT NULL DEFAULT 0,
-  differences INTEGER NOT NULL DEFAULT 0,
-  started_ms INTEGER NOT NULL DEFAULT 0,
-  finished_ms INTEGER NOT NULL DEFAULT 0,
-  PRIMARY KEY(run, round));
-CREATE TABLE differences(
-  id INTEGER PRIMARY KEY,
-  run INTEGER NOT NULL REFERENCES runs(id),
-  round INTEGER NOT NULL,
-  db INTEGER NOT NULL,
-  key BLOB NOT NULL,
-  kind TEXT NOT NULL,
-  source_type TEXT NOT NULL,
-  target_type TEXT NOT NULL,
-  source_ttl_ms INTEGER NOT NULL,
-  target_ttl_ms INTEGER NOT NULL,
-  source_digest TEXT NOT NULL,
-  target_digest TEXT NOT NULL,
-  source_size INTEGER NOT NULL,
-  target_size INTEGER NOT NULL,
-  detail TEXT NOT NULL,
-  location TEXT NOT NULL DEFAULT '');
-CREATE INDEX differences_by_kind ON differences(run, round, kind);
-CREATE INDEX differences_page ON differences(run, round);
-CREATE INDEX differences_key ON differences(run, round, db, key, kind);
-CREATE TABLE outcomes(
-  id INTEGER PRIMARY KEY,
-  run INTEGER NOT NULL REFERENCES runs(id),
-  db INTEGER NOT NULL,
-  key BLOB NOT NULL,
-  action TEXT NOT NULL,
-  outcome TEXT NOT NULL,
-  error TEXT NOT NULL,
-  detail TEXT NOT NULL);
-CREATE INDEX outcomes_by_run ON outcomes(run);
-CREATE TABLE checkpoints(
-  run INTEGER NOT NULL REFERENCES runs(id),
-  name TEXT NOT NULL,
-  value TEXT NOT NULL,
-  PRIMARY KEY(run, name));
-)sql";
 
 constexpr const char* kRunColumns =
     "id, command, parent, started_ms, finished_ms, status, exit_code, source, target, "
@@ -264,13 +197,6 @@ int64_t query_int(Connection& c, const char* sql) {
 }
 
 enum class Contents { kEmpty, kCurrent, kUpgradable };
-
-// Schema 1 -> 2: one index; the rows are unchanged.
-constexpr const char* kUpgradeFrom1 =
-    "CREATE INDEX IF NOT EXISTS differences_key ON differences(run, round, db, key, kind)";
-// Schema 2 -> 3: a column; rows recorded before have no location.
-constexpr const char* kUpgradeFrom2 =
-    "ALTER TABLE differences ADD COLUMN location TEXT NOT NULL DEFAULT ''";
 
 // Decides whether a database may be used, without writing to it.
 Contents inspect(Connection& c) {
