@@ -1,7 +1,7 @@
 // The compare engine: rounds, producer threads (scan, sample, re-check from
 // the store), worker threads (overlapped reads of both sides, classification)
 // and the run's records in the store.
-#include "compare/compare.h"
+#include "compare.h"
 
 #include <algorithm>
 #include <chrono>
@@ -17,13 +17,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cli.h"
+#include "encoding.h"
 #include "errors.h"
+#include "exit_codes.h"
 #include "log.h"
 #include "metrics.h"
 #include "progress.h"
 #include "rate_limiter.h"
-#include "reports/encoding.h"
 #include "resume.h"
 #include "scanner.h"
 #include "server_info.h"
@@ -1100,83 +1100,7 @@ class Engine {
   std::atomic<bool> checkpointed_{false};  // the run has a checkpoint to resume from
 };
 
-std::string ttl_text(const KeyState& s) {
-  if (!s.exists) return "absent";
-  if (s.pttl < 0) return "no expiry";
-  return "expires in " + std::to_string(s.pttl) + " ms";
-}
-
 }  // namespace
-
-void classify_key(std::string_view key, int db, int round, const KeyState& s, const KeyState& t,
-                  Millis ttl_tolerance, std::vector<Difference>& out) {
-  auto row = [&](std::string_view kind) -> Difference& {
-    Difference& d = out.emplace_back();
-    d.round = round;
-    d.db = db;
-    d.key.assign(key);
-    d.kind.assign(kind);
-    d.source_type = s.exists ? s.type_name : "none";
-    d.target_type = t.exists ? t.type_name : "none";
-    d.source_ttl_ms = s.exists ? s.pttl : -2;
-    d.target_ttl_ms = t.exists ? t.pttl : -2;
-    if (s.status == ReadStatus::Ok && s.exists && !s.digest.is_zero())
-      d.source_digest = s.digest.hex();
-    if (t.status == ReadStatus::Ok && t.exists && !t.digest.is_zero())
-      d.target_digest = t.digest.hex();
-    d.source_size = s.exists ? s.size : -1;
-    d.target_size = t.exists ? t.size : -1;
-    return d;
-  };
-  if (s.status == ReadStatus::Error || t.status == ReadStatus::Error) {
-    Difference& d = row(kKindValue);
-    d.detail = "cannot read the key: ";
-    if (s.status == ReadStatus::Error) d.detail += "source " + s.detail;
-    if (t.status == ReadStatus::Error)
-      d.detail += std::string(s.status == ReadStatus::Error ? "; " : "") + "target " + t.detail;
-    return;
-  }
-  if (!s.exists && !t.exists) return;
-  if (s.exists && !t.exists) {
-    row(kKindMissing).detail = t.status == ReadStatus::Unstable ? "target " + t.detail : "";
-    return;
-  }
-  if (!s.exists && t.exists) {
-    row(kKindExtra).detail = s.status == ReadStatus::Unstable ? "source " + s.detail : "";
-    return;
-  }
-  if (s.type_name != t.type_name) {
-    row(kKindType).detail = "source " + s.type_name + ", target " + t.type_name;
-    return;
-  }
-  if (s.has_expiry() != t.has_expiry()) {
-    row(kKindTtl).detail = "source " + ttl_text(s) + ", target " + ttl_text(t);
-  } else if (s.has_expiry()) {
-    const int64_t delta = t.expire_at_ms - s.expire_at_ms;
-    if (std::llabs(delta) > ttl_tolerance.count())
-      row(kKindTtl).detail = "target expires " + std::to_string(std::llabs(delta)) + " ms " +
-                             (delta > 0 ? "later" : "earlier") + " than source (tolerance " +
-                             std::to_string(ttl_tolerance.count()) + " ms)";
-  }
-  if (s.status == ReadStatus::Unstable || t.status == ReadStatus::Unstable) {
-    Difference& d = row(kKindValue);
-    d.detail = s.status == ReadStatus::Unstable ? "source " + s.detail : "target " + t.detail;
-    d.detail += "; re-checked next round";
-    return;
-  }
-  if (s.digest != t.digest) {
-    Difference& d = row(kKindValue);
-    if (s.size != t.size)
-      d.detail =
-          "size " + std::to_string(s.size) + " on source, " + std::to_string(t.size) + " on target";
-    else if (s.field_expiries != t.field_expiries)
-      d.detail = "hash fields with an expiry: " + std::to_string(s.field_expiries) +
-                 " on source, " + std::to_string(t.field_expiries) + " on target";
-    else if (s.type == ValueType::Other && s.type_name != "vectorset")
-      d.detail = "DUMP bodies differ (module type " + s.type_name +
-                 ": compared by its DUMP body, not semantically)";
-  }
-}
 
 CompareResult run_compare(const CompareOptions& opts, Store& store) {
   if (opts.rounds < 1) throw UsageError("--rounds must be at least 1");

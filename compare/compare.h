@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "classify.h"
 #include "client.h"
 #include "db_pairs.h"
 #include "duration.h"
@@ -138,10 +139,5 @@ struct CompareResult {
 // store failures throw (the run is recorded as failed), a raised stop flag throws Interrupted (the
 // run is recorded as interrupted).
 CompareResult run_compare(const CompareOptions& opts, Store& store);
-
-// The difference rows (0, 1 or 2) of one key given both sides' states.
-// `round`, `db` and `key` are copied into the rows.
-void classify_key(std::string_view key, int db, int round, const KeyState& source,
-                  const KeyState& target, Millis ttl_tolerance, std::vector<Difference>& out);
 
 }  // namespace migcheck

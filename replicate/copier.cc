@@ -4,7 +4,7 @@
 // batches in one round trip per step. Big values leave the pipeline and are
 // copied in chunks, one key at a time, reads of chunk n+1 overlapping the
 // writes of chunk n.
-#include "replicate/copier.h"
+#include "copier.h"
 
 #include <algorithm>
 #include <array>

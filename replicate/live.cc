@@ -2,7 +2,7 @@
 // one thread), the coalescing event queue and the notify-keyspace-events check.
 // Subscriber connections speak RESP directly over a Transport: Connection
 // pairs every reply with a request, and pub/sub messages have none.
-#include "replicate/live.h"
+#include "live.h"
 
 #include <poll.h>
 

@@ -20,8 +20,8 @@
 #include <vector>
 
 #include "client.h"
+#include "copier.h"
 #include "duration.h"
-#include "replicate/copier.h"
 
 namespace migcheck {
 

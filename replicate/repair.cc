@@ -3,7 +3,7 @@
 // in the store, committed in the order of the differences so that one
 // position (the last difference id done) and the counters up to it make a
 // resume checkpoint. Memory is bounded by the queue and the batch size.
-#include "replicate/repair.h"
+#include "repair.h"
 
 #include "rate_limiter.h"
 #include "stop_token.h"
@@ -20,10 +20,10 @@
 #include <set>
 #include <thread>
 
-#include "cli.h"
-#include "compare/compare.h"
+#include "classify.h"
 #include "db_pairs.h"
 #include "errors.h"
+#include "exit_codes.h"
 #include "log.h"
 #include "metrics.h"
 #include "progress.h"

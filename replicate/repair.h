@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "client.h"
+#include "copier.h"
 #include "duration.h"
-#include "replicate/copier.h"
 #include "store.h"
 #include "uri.h"
 

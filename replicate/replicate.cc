@@ -5,7 +5,7 @@
 // scan mode is resumable: every few seconds the scanner waits for the workers
 // to drain, and its cursors, the counters and the store's outcome position
 // then make a checkpoint that covers exactly the keys copied.
-#include "replicate/replicate.h"
+#include "replicate.h"
 
 #include <unistd.h>
 
@@ -23,13 +23,13 @@
 #include <mutex>
 #include <thread>
 
-#include "cli.h"
-#include "compare/compare.h"
+#include "compare.h"
 #include "errors.h"
+#include "exit_codes.h"
+#include "live.h"
 #include "log.h"
 #include "metrics.h"
 #include "rate_limiter.h"
-#include "replicate/live.h"
 #include "resume.h"
 #include "scanner.h"
 #include "server_info.h"

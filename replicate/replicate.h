@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "client.h"
+#include "copier.h"
 #include "db_pairs.h"
 #include "duration.h"
-#include "replicate/copier.h"
 #include "store.h"
 #include "uri.h"
 

@@ -1,5 +1,5 @@
 // Coverage, freshness and identity checks of a run: see coverage.h.
-#include "reports/coverage.h"
+#include "coverage.h"
 
 #include <algorithm>
 #include <charconv>
@@ -7,8 +7,8 @@
 #include <set>
 #include <string>
 
+#include "html_escape.h"
 #include "identity.h"
-#include "reports/html_escape.h"
 
 namespace migcheck {
 namespace {

@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "reports/report_model.h"
+#include "report_model.h"
 
 namespace migcheck {
 

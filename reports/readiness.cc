@@ -1,6 +1,6 @@
 // The readiness checks and the verdict. Each check states what it looked at,
 // so a reviewer can tell a pass from "could not be evaluated" (a warning).
-#include "reports/readiness.h"
+#include "readiness.h"
 
 #include <algorithm>
 #include <charconv>
@@ -9,9 +9,9 @@
 #include <set>
 #include <string_view>
 
+#include "coverage.h"
 #include "duration.h"
-#include "reports/coverage.h"
-#include "reports/html_escape.h"
+#include "html_escape.h"
 
 namespace migcheck {
 namespace {

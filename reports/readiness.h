@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "reports/report_model.h"
+#include "report_model.h"
 
 namespace migcheck {
 

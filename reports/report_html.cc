@@ -1,20 +1,20 @@
 // Rendering of the report model as one HTML page. Every string that came
 // from the store or a server goes through html_escape/html_bytes; markup is
 // only ever built from this file's literals.
-#include "reports/report_html.h"
+#include "report_html.h"
 
 #include <algorithm>
 #include <chrono>
 #include <map>
 #include <set>
 
+#include "assets.h"
 #include "duration.h"
+#include "encoding.h"
 #include "errors.h"
-#include "reports/assets.h"
-#include "reports/encoding.h"
-#include "reports/html_escape.h"
-#include "reports/report_json.h"
-#include "reports/svg_chart.h"
+#include "html_escape.h"
+#include "report_json.h"
+#include "svg_chart.h"
 #include "value_diff.h"
 
 namespace migcheck {

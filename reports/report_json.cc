@@ -1,9 +1,9 @@
 // Rendering of the report model as JSON, field by field as the schema says.
-#include "reports/report_json.h"
+#include "report_json.h"
 
 #include <ctime>
 
-#include "reports/encoding.h"
+#include "encoding.h"
 
 namespace migcheck {
 namespace {

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "reports/report_model.h"
+#include "report_model.h"
 
 namespace migcheck {
 

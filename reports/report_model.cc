@@ -1,15 +1,15 @@
 // build_report(): store -> ReportModel. Reads only; memory stays bounded by
 // the sample limit however many differences or outcomes the run holds.
-#include "reports/report_model.h"
+#include "report_model.h"
 
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
 
+#include "coverage.h"
+#include "encoding.h"
 #include "errors.h"
-#include "reports/coverage.h"
-#include "reports/encoding.h"
-#include "reports/readiness.h"
+#include "readiness.h"
 
 namespace migcheck {
 namespace {

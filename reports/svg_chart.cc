@@ -1,13 +1,13 @@
 // SVG drawing of the report's charts. Geometry is in viewBox units; the
 // element scales to its container on screen and in print.
-#include "reports/svg_chart.h"
+#include "svg_chart.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 
-#include "reports/encoding.h"
-#include "reports/html_escape.h"
+#include "encoding.h"
+#include "html_escape.h"
 
 namespace migcheck {
 namespace {

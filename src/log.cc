@@ -8,7 +8,7 @@
 #include <mutex>
 #include <string>
 
-#include "reports/html_escape.h"
+#include "printable.h"
 
 namespace migcheck::log {
 namespace {

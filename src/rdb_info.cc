@@ -5,9 +5,9 @@
 #include <chrono>
 
 #include "duration.h"
+#include "printable.h"
 #include "rdb_parser.h"
 #include "rdb_reader.h"
-#include "reports/html_escape.h"
 
 namespace migcheck {
 namespace {

@@ -2,7 +2,7 @@
 // and redis[s]-sentinel://[user[:password]@]host[:port][,host[:port]...][/db]?master=NAME.
 #include "uri.h"
 
-#include "reports/html_escape.h"
+#include "printable.h"
 
 #include <charconv>
 

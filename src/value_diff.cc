@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "reports/html_escape.h"
+#include "printable.h"
 
 namespace migcheck {
 namespace {

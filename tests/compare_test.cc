@@ -14,14 +14,14 @@
 #include <sstream>
 #include <thread>
 
+#include "assets.h"
 #include "cli_runner.h"
-#include "compare/compare.h"
+#include "compare.h"
+#include "encoding.h"
 #include "errors.h"
+#include "report_json.h"
+#include "report_model.h"
 #include "report_schema_validator.h"
-#include "reports/assets.h"
-#include "reports/encoding.h"
-#include "reports/report_json.h"
-#include "reports/report_model.h"
 #include "server_fixture.h"
 #include "store.h"
 

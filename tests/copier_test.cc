@@ -2,14 +2,14 @@
 // with absolute TTLs, writing by type (streams with groups and PEL), big
 // values in chunks through a temporary key in the same slot, refused
 // payloads, dry runs, per-key errors. Plus the temporary-key naming.
-#include "replicate/copier.h"
+#include "copier.h"
 
 #include <catch2/catch_test_macros.hpp>
 
 #include <random>
 #include <set>
 
-#include "compare/compare.h"
+#include "compare.h"
 #include "reader.h"
 #include "server_fixture.h"
 #include "slot.h"

@@ -13,10 +13,10 @@
 #include <vector>
 
 #include "cli_runner.h"
+#include "coverage.h"
+#include "readiness.h"
 #include "report_fixture.h"
-#include "reports/coverage.h"
-#include "reports/readiness.h"
-#include "reports/report_model.h"
+#include "report_model.h"
 #include "server_fixture.h"
 #include "store.h"
 

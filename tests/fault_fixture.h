@@ -20,9 +20,9 @@
 #include <thread>
 
 #include "cli_runner.h"
+#include "encoding.h"
 #include "fault_proxy.h"
-#include "reports/encoding.h"
-#include "reports/html_escape.h"
+#include "html_escape.h"
 #include "server_fixture.h"
 #include "store.h"
 

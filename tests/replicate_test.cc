@@ -19,7 +19,7 @@
 #include <thread>
 
 #include "cli_runner.h"
-#include "replicate/live.h"
+#include "live.h"
 #include "server_fixture.h"
 #include "store.h"
 

@@ -9,7 +9,7 @@
 #include <fstream>
 #include <iterator>
 
-#include "reports/html_escape.h"
+#include "html_escape.h"
 
 namespace migcheck::test {
 

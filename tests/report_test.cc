@@ -12,18 +12,18 @@
 #include <string>
 #include <vector>
 
+#include "assets.h"
+#include "encoding.h"
 #include "errors.h"
+#include "html_escape.h"
+#include "readiness.h"
 #include "report_fixture.h"
+#include "report_html.h"
+#include "report_json.h"
+#include "report_model.h"
 #include "report_schema_validator.h"
-#include "reports/assets.h"
-#include "reports/encoding.h"
-#include "reports/html_escape.h"
-#include "reports/readiness.h"
-#include "reports/report_html.h"
-#include "reports/report_json.h"
-#include "reports/report_model.h"
-#include "reports/svg_chart.h"
 #include "server_fixture.h"
+#include "svg_chart.h"
 
 namespace fs = std::filesystem;
 using Catch::Matchers::ContainsSubstring;

@@ -8,7 +8,7 @@
 
 #include "cli_runner.h"
 #include "fake_peer.h"
-#include "reports/html_escape.h"
+#include "printable.h"
 
 using Catch::Matchers::ContainsSubstring;
 using migcheck::terminal_text;

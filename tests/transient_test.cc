@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "client.h"
-#include "reports/readiness.h"
-#include "reports/report_model.h"
+#include "readiness.h"
+#include "report_model.h"
 #include "scanner.h"
 #include "server_fixture.h"
 #include "transient.h"

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "cli_runner.h"
-#include "reports/html_escape.h"
+#include "html_escape.h"
 #include "server_fixture.h"
 
 using namespace migcheck;

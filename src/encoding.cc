@@ -1,5 +1,5 @@
 // UTF-8 validation, base64 and SHA-256 for the report writers.
-#include "reports/encoding.h"
+#include "encoding.h"
 
 #include <openssl/evp.h>
 

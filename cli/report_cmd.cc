@@ -11,15 +11,15 @@
 #include <fstream>
 #include <memory>
 
+#include "assets.h"
 #include "cli.h"
 #include "commands.h"
+#include "encoding.h"
 #include "errors.h"
 #include "log.h"
-#include "reports/assets.h"
-#include "reports/encoding.h"
-#include "reports/report_html.h"
-#include "reports/report_json.h"
-#include "reports/report_model.h"
+#include "report_html.h"
+#include "report_json.h"
+#include "report_model.h"
 #include "store.h"
 
 namespace migcheck {

@@ -3,7 +3,7 @@
 
 #include <cstdio>
 
-#include "cli.h"
+#include "exit_codes.h"
 #include "metrics.h"
 #include "run_json.h"
 

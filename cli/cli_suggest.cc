@@ -6,7 +6,7 @@
 #include <utility>
 
 #include "errors.h"
-#include "reports/html_escape.h"
+#include "printable.h"
 
 namespace migcheck {
 namespace {

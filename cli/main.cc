@@ -15,7 +15,7 @@
 #include "errors.h"
 #include "help_format.h"
 #include "log.h"
-#include "reports/html_escape.h"
+#include "printable.h"
 #include "version.h"
 
 int main(int argc, char** argv) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "client.h"
+#include "exit_codes.h"
 #include "uri.h"
 
 namespace migcheck {
@@ -61,10 +62,5 @@ std::vector<std::string> given_options(const CLI::App& app,
 
 // A CLI11 validator for durations ("500ms", "5s", "2m").
 const CLI::Validator& duration_validator();
-
-// Exit codes, diff(1) style.
-inline constexpr int kExitSame = 0;
-inline constexpr int kExitDiffer = 1;
-inline constexpr int kExitError = 2;
 
 }  // namespace migcheck

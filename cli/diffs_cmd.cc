@@ -13,10 +13,10 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "encoding.h"
 #include "errors.h"
 #include "log.h"
-#include "reports/encoding.h"
-#include "reports/html_escape.h"
+#include "printable.h"
 #include "store.h"
 #include "value_diff.h"
 

@@ -11,7 +11,7 @@
 
 #include "cli.h"
 #include "commands.h"
-#include "compare/compare.h"
+#include "compare.h"
 #include "duration.h"
 #include "errors.h"
 #include "identity.h"

@@ -1,0 +1,3 @@
+// Must not compile: a layer may include only its own and lower layers (see
+// README, "Layers"). Built by the ctest layers.engine_includes_report.
+#include "report_model.h"
