@@ -2,7 +2,6 @@
 // its signal handling and the summary printed on stdout.
 #include <algorithm>
 #include <atomic>
-#include <cctype>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -22,7 +21,6 @@
 #include "run_output.h"
 #include "signals.h"
 #include "store.h"
-#include "type_filter.h"
 
 namespace migcheck {
 namespace {

@@ -96,6 +96,13 @@ void add_struct_flag(CLI::App& app, bool& structural) {
   app.add_flag("--struct", structural, "write every value by type instead of DUMP/RESTORE");
 }
 
+CLI::Option* add_kind_flag(CLI::App& app, std::vector<std::string>& kinds) {
+  return app
+      .add_option("--kind", kinds,
+                  "only differences of this kind: missing, extra, type, ttl, value (repeatable)")
+      ->check(CLI::IsMember({"missing", "extra", "type", "ttl", "value"}));
+}
+
 void add_scan_count_flag(CLI::App& app, size_t& scan_count) {
   app.add_option("--scan-count", scan_count, "COUNT hint of each SCAN")
       ->check(CLI::Range(size_t{1}, size_t{1000000}))

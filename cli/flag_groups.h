@@ -53,6 +53,9 @@ void add_resume_flag(CLI::App& app, int64_t& run);
 void add_dry_run_flag(CLI::App& app, bool& dry_run);
 void add_struct_flag(CLI::App& app, bool& structural);
 
+// --kind (repeatable; repair, diffs): missing, extra, type, ttl, value.
+CLI::Option* add_kind_flag(CLI::App& app, std::vector<std::string>& kinds);
+
 // Speed and load: --batch, --connections, --max-ops-per-sec.
 void add_batch_flag(CLI::App& app, size_t& batch);
 void add_connections_flag(CLI::App& app, size_t& connections);

@@ -170,10 +170,7 @@ void add_repair_command(CLI::App& app, Runner& runner) {
          },
          "the compare run to repair (default: the latest)")
       ->group(g);
-  sub->add_option("--kind", o.kinds,
-                  "only differences of these kinds: missing, extra, type, ttl, value")
-      ->check(CLI::IsMember({"missing", "extra", "type", "ttl", "value"}))
-      ->group(g);
+  add_kind_flag(*sub, o.kinds)->group(g);
   add_resume_flag(*sub, c->resume);
   sub->get_option("--resume")->group(g);
   sub->add_flag("--delete-extra", o.delete_extra, "delete keys that exist only on the target")

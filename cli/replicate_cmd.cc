@@ -1,7 +1,6 @@
 // `migcheck replicate SOURCE TARGET`: the command line of the replicate
 // engine, its signal handling and the summary printed on stdout.
 #include <algorithm>
-#include <cctype>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -20,7 +19,6 @@
 #include "run_output.h"
 #include "signals.h"
 #include "store.h"
-#include "type_filter.h"
 
 namespace migcheck {
 namespace {
