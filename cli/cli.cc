@@ -6,6 +6,7 @@
 #include "duration.h"
 #include "env_secrets.h"
 #include "errors.h"
+#include "flag_groups.h"
 #include "log.h"
 
 namespace migcheck {
@@ -23,25 +24,6 @@ const CLI::Validator& duration_validator() {
       "DURATION");
   return v;
 }
-
-namespace {
-
-// Timeouts: zero would fail every connection or command at once.
-const CLI::Validator& positive_duration_validator() {
-  static const CLI::Validator v(
-      [](std::string& s) -> std::string {
-        try {
-          if (parse_duration(s).count() <= 0) return "must be more than 0 (e.g. 500ms, 30s)";
-          return {};
-        } catch (const UsageError& e) {
-          return e.what();
-        }
-      },
-      "DURATION");
-  return v;
-}
-
-}  // namespace
 
 void add_side_flags(CLI::App& app, SideOptions& s, const std::string& side) {
   const std::string g = side == "source" ? "Source connection" : "Target connection";
@@ -82,16 +64,10 @@ void add_common_flags(CLI::App& app, CommonOptions& o, bool store_flag) {
   if (store_flag) app.add_option("--store", o.store, "SQLite result store")->capture_default_str();
   app.add_flag("-q,--quiet", o.quiet, "no progress or informational output");
   app.add_flag("--verbose", o.verbose, "debug output");
-  app.add_option("--connect-timeout", o.connect_timeout, "connect timeout")
-      ->check(positive_duration_validator())
-      ->capture_default_str();
-  app.add_option("--timeout", o.command_timeout, "per-reply timeout")
-      ->check(positive_duration_validator())
-      ->capture_default_str();
-  app.add_option("--retry-for", o.retry_for,
-                 "keep reconnecting to a lost server this long before giving up")
-      ->check(duration_validator())
-      ->capture_default_str();
+  add_positive_duration_option(app, "--connect-timeout", o.connect_timeout, "connect timeout");
+  add_positive_duration_option(app, "--timeout", o.command_timeout, "per-reply timeout");
+  add_duration_option(app, "--retry-for", o.retry_for,
+                      "keep reconnecting to a lost server this long before giving up");
   app.add_option("--read-from", o.read_from, "cluster sources: read from primary or replica")
       ->check(CLI::IsMember({"primary", "replica"}))
       ->capture_default_str();
@@ -158,19 +134,11 @@ void resolve_sides(const CommonOptions& o, int db, int target_db, Endpoint& sour
     target.db = source.db;
 }
 
-std::vector<std::string> given_options(const CLI::App& app,
-                                       std::initializer_list<std::string_view> names) {
-  std::vector<std::string> given;
-  for (std::string_view n : names)
-    if (app.count(std::string(n)) > 0) given.emplace_back(n);
-  return given;
-}
-
 ClientOptions client_options(const CommonOptions& o, bool for_source) {
   ClientOptions c;
-  c.conn.connect_timeout = parse_duration(o.connect_timeout);
-  c.conn.command_timeout = parse_duration(o.command_timeout);
-  c.retry_for = parse_duration(o.retry_for);
+  c.conn.connect_timeout = o.connect_timeout;
+  c.conn.command_timeout = o.command_timeout;
+  c.retry_for = o.retry_for;
   c.read_from_replica = for_source && o.read_from == "replica";
   return c;
 }

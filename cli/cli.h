@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "client.h"
+#include "duration.h"
 #include "exit_codes.h"
 #include "uri.h"
 
@@ -30,9 +31,9 @@ struct CommonOptions {
   std::string store = "migcheck.db";
   bool quiet = false;
   bool verbose = false;
-  std::string connect_timeout = "5s";
-  std::string command_timeout = "30s";
-  std::string retry_for = "60s";
+  Millis connect_timeout{5000};
+  Millis command_timeout{30000};
+  Millis retry_for{60000};
   std::string read_from = "primary";  // or "replica" (cluster sources)
 };
 
@@ -55,10 +56,6 @@ Endpoint resolve_endpoint(const SideOptions& side, const char* env_var);
 void resolve_sides(const CommonOptions& opts, int db, int target_db, Endpoint& source,
                    Endpoint& target);
 ClientOptions client_options(const CommonOptions& opts, bool for_source);
-
-// The names among `names` that the command line of `app` gave explicitly.
-std::vector<std::string> given_options(const CLI::App& app,
-                                       std::initializer_list<std::string_view> names);
 
 // A CLI11 validator for durations ("500ms", "5s", "2m").
 const CLI::Validator& duration_validator();

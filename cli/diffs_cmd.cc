@@ -15,6 +15,7 @@
 #include "commands.h"
 #include "encoding.h"
 #include "errors.h"
+#include "flag_groups.h"
 #include "log.h"
 #include "printable.h"
 #include "store.h"
@@ -195,8 +196,7 @@ void add_diffs_command(CLI::App& app, Runner& runner) {
       ->check(CLI::PositiveNumber);
   sub->add_option("--round", c->round, "round (default: the run's last round)")
       ->check(CLI::PositiveNumber);
-  sub->add_option("--kind", c->kinds, "only this kind (repeatable)")
-      ->check(CLI::IsMember({"missing", "extra", "type", "ttl", "value"}));
+  add_kind_flag(*sub, c->kinds);
   sub->add_option("--format", c->format, "table or jsonl")
       ->check(CLI::IsMember({"table", "jsonl"}))
       ->capture_default_str();

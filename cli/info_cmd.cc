@@ -112,7 +112,7 @@ int run_info(const InfoOptions& o) {
     Client client(ep, client_options(o.common, true));
     ServerFacts f = gather_facts(client);
     std::optional<SentinelView> sv;
-    if (ep.is_sentinel()) sv = sentinel_view(ep, parse_duration(o.common.connect_timeout));
+    if (ep.is_sentinel()) sv = sentinel_view(ep, o.common.connect_timeout);
     if (o.json) {
       all.push_back(to_json(f));
       if (sv) all.back()["sentinel"] = to_json(*sv);

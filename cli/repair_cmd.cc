@@ -8,10 +8,12 @@
 #include "cli.h"
 #include "commands.h"
 #include "errors.h"
+#include "flag_groups.h"
 #include "identity.h"
 #include "log.h"
 #include "printable.h"
 #include "repair.h"
+#include "repair_options.h"
 #include "resume.h"
 #include "run_output.h"
 #include "signals.h"
@@ -23,16 +25,9 @@ namespace {
 struct RepairCli {
   CommonOptions common;
   RunOutputOptions output;
-  int64_t run = 0;
-  std::vector<std::string> kinds;
-  bool delete_extra = false;
-  bool dry_run = false;
-  bool structural = false;
-  size_t batch = 500;
-  size_t connections = 1;
-  double max_ops = 0;
+  RepairOptions o;  // the flags bind straight into it
   int64_t resume = 0;
-  std::vector<std::string> run_options_given;  // of those a resumed run replaces
+  std::vector<std::string> given;  // the flags the command line gave
 };
 
 // --resume: the recorded options of the stopped run replace the command
@@ -40,18 +35,8 @@ struct RepairCli {
 void apply_resumed_options(Store& store, int64_t id, const std::vector<std::string>& given,
                            RepairOptions& o) {
   ResumableRun r = resumable_run(store, id, "repair");
-  std::vector<std::string> ignored = given;
-  resume_option(r, ignored, "--batch", "batch", o.batch);
-  resume_option(r, ignored, "--connections", "connections", o.connections);
-  resume_option(r, ignored, "--max-ops-per-sec", "max_ops_per_sec", o.max_ops_per_sec);
+  const std::vector<std::string> ignored = apply_recorded(r, given, o);
   record_resume_options(store, r);
-  const nlohmann::json& j = r.options;
-  if (j.contains("compare_run") && j["compare_run"].is_number_integer())
-    o.compare_run = j["compare_run"].get<int64_t>();
-  o.kinds = j.value("kinds", o.kinds);
-  o.delete_extra = j.value("delete_extra", o.delete_extra);
-  o.dry_run = j.value("dry_run", o.dry_run);
-  o.structural = j.value("struct", o.structural);
   warn_resume_differences(r, ignored, o.source, o.target);
   o.resume_run = id;
 }
@@ -139,26 +124,18 @@ void print_summary(const RepairOptions& o, const RepairResult& r, const std::str
 int run(const RepairCli& c) {
   log::set_quiet(c.common.quiet);
   log::set_verbose(c.common.verbose);
-  RepairOptions o;
+  RepairOptions o = c.o;
   o.source = resolve_endpoint(c.common.source, "MIGCHECK_SOURCE_PASS");
   o.target = resolve_endpoint(c.common.target, "MIGCHECK_TARGET_PASS");
   o.source_client = client_options(c.common, true);
   o.target_client = client_options(c.common, false);
-  if (c.run > 0) o.compare_run = c.run;
-  o.kinds = c.kinds;
-  o.delete_extra = c.delete_extra;
-  o.dry_run = c.dry_run;
-  o.structural = c.structural;
-  o.batch = c.batch;
-  o.connections = c.connections;
-  o.max_ops_per_sec = c.max_ops;
   o.store_path = c.common.store;
   o.progress = !c.common.quiet;
   signals::install();
   o.stop = signals::stop_flag();
   // The store must hold the compare run already.
   Store store(c.common.store, false);
-  if (c.resume > 0) apply_resumed_options(store, c.resume, c.run_options_given, o);
+  if (c.resume > 0) apply_resumed_options(store, c.resume, c.given, o);
   refuse_unsound_repair(store, c.resume, o);
   RunOutput out(c.output, "repair");
   RepairResult r = run_repair(o, store);
@@ -179,49 +156,36 @@ int run(const RepairCli& c) {
 
 void add_repair_command(CLI::App& app, Runner& runner) {
   auto c = std::make_shared<RepairCli>();
+  RepairOptions& o = c->o;
   auto* sub = app.add_subcommand("repair",
                                  "Fix the differences of a compare run: copy each key from SOURCE "
                                  "to TARGET again (or delete it), then "
                                  "verify; exit 0 all fixed, 1 some remain, 2 error");
-  sub->add_option("source", c->common.source.uri, "source URI (redis://, rediss://, unix://)")
-      ->required();
-  sub->add_option("target", c->common.target.uri, "target URI")->required();
+  add_endpoint_args(*sub, c->common);
   const std::string g = "Repair";
-  sub->add_option("--run", c->run, "the compare run to repair (default: the latest)")->group(g);
-  sub->add_option("--kind", c->kinds,
-                  "only differences of these kinds: missing, extra, type, ttl, value")
-      ->check(CLI::IsMember({"missing", "extra", "type", "ttl", "value"}))
+  sub->add_option_function<int64_t>(
+         "--run",
+         [&o](int64_t run) {
+           if (run > 0) o.compare_run = run;
+         },
+         "the compare run to repair (default: the latest)")
       ->group(g);
-  sub->add_option(
-         "--resume", c->resume,
-         "continue this interrupted repair run (from --store) where it stopped, with its options")
-      ->check(CLI::PositiveNumber)
+  add_kind_flag(*sub, o.kinds)->group(g);
+  add_resume_flag(*sub, c->resume);
+  sub->get_option("--resume")->group(g);
+  sub->add_flag("--delete-extra", o.delete_extra, "delete keys that exist only on the target")
       ->group(g);
-  sub->add_flag("--delete-extra", c->delete_extra, "delete keys that exist only on the target")
-      ->group(g);
-  sub->add_flag("--dry-run", c->dry_run, "record what would be done; write nothing")->group(g);
-  sub->add_flag("--struct", c->structural, "write every value by type instead of DUMP/RESTORE")
-      ->group(g);
-  sub->add_option("--batch", c->batch, "keys per pipelined batch")
-      ->check(CLI::Range(size_t{1}, size_t{100000}))
-      ->capture_default_str()
-      ->group(g);
-  sub->add_option("--connections", c->connections, "worker connections per side")
-      ->check(CLI::Range(size_t{1}, size_t{64}))
-      ->capture_default_str()
-      ->group(g);
-  sub->add_option("--max-ops-per-sec", c->max_ops,
-                  "cap on commands per second sent to the source (0: none)")
-      ->check(CLI::NonNegativeNumber)
-      ->group(g);
+  add_dry_run_flag(*sub, o.dry_run);
+  sub->get_option("--dry-run")->group(g);
+  add_struct_flag(*sub, o.structural);
+  sub->get_option("--struct")->group(g);
+  add_load_flags(*sub, o);
   add_side_flags(*sub, c->common.source, "source");
   add_side_flags(*sub, c->common.target, "target");
   add_common_flags(*sub, c->common);
   add_run_output_flags(*sub, c->output);
   sub->callback([&runner, c, sub] {
-    c->run_options_given =
-        given_options(*sub, {"--run", "--kind", "--delete-extra", "--dry-run", "--struct",
-                             "--batch", "--connections", "--max-ops-per-sec"});
+    c->given = given_flags(*sub);
     runner = [c] { return run(*c); };
   });
 }

@@ -1,7 +1,6 @@
 // `migcheck replicate SOURCE TARGET`: the command line of the replicate
 // engine, its signal handling and the summary printed on stdout.
 #include <algorithm>
-#include <cctype>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -10,15 +9,16 @@
 #include "commands.h"
 #include "duration.h"
 #include "errors.h"
+#include "flag_groups.h"
 #include "identity.h"
 #include "log.h"
 #include "printable.h"
 #include "replicate.h"
+#include "replicate_options.h"
 #include "resume.h"
 #include "run_output.h"
 #include "signals.h"
 #include "store.h"
-#include "type_filter.h"
 
 namespace migcheck {
 namespace {
@@ -26,25 +26,10 @@ namespace {
 struct ReplicateCli {
   CommonOptions common;
   RunOutputOptions output;
-  std::string mode = "scan";
-  std::string idle;
-  bool verify = false;
-  bool structural = false;
-  std::string match;
-  std::vector<std::string> types;
-  int db = -1;
-  int target_db = -1;
-  std::string db_map;
-  std::string mem_limit;
-  size_t scan_count = 1000;
-  size_t batch = 1000;
-  size_t connections = 2;
-  double max_ops = 0;
-  bool dry_run = false;
-  bool assume_notifications = false;
-  size_t queue = 100000;
+  ReplicateOptions o;  // the flags bind straight into it
+  DbSelection dbs;
   int64_t resume = 0;
-  std::vector<std::string> run_options_given;  // of those a resumed run replaces
+  std::vector<std::string> given;  // the flags the command line gave
 };
 
 // --resume: the recorded options of the stopped run replace the command
@@ -60,26 +45,16 @@ void apply_resumed_options(Store& store, int64_t id, const std::vector<std::stri
                      "everything again)");
   if (r.options.value("dry_run", false))
     throw UsageError("cannot resume run " + std::to_string(id) + ": it is a dry run");
-  std::vector<std::string> ignored = given;
-  resume_option(r, ignored, "--scan-count", "scan_count", o.scan_count);
-  resume_option(r, ignored, "--batch", "batch", o.batch);
-  resume_option(r, ignored, "--connections", "connections", o.connections);
-  resume_option(r, ignored, "--max-ops-per-sec", "max_ops_per_sec", o.max_ops_per_sec);
+  const std::vector<std::string> ignored = apply_recorded(r, given, o, kDbFlags);
   record_resume_options(store, r);
-  const nlohmann::json& j = r.options;
   o.mode = ReplicateMode::Scan;
   // The run's db pairs (the engine takes the resolved ones from the checkpoint).
-  o.db_pairs = db_pairs_from_options(j);
+  o.db_pairs = db_pairs_from_options(r.options);
   o.all_dbs = o.db_pairs.empty();
   if (o.db_pairs.size() == 1) {
     o.source.db = o.db_pairs[0].source;
     o.target.db = o.db_pairs[0].target;
   }
-  o.verify = j.value("verify", o.verify);
-  o.structural = j.value("struct", o.structural);
-  o.match = j.value("match", o.match);
-  o.types = j.value("types", o.types);
-  o.mem_limit = j.value("mem_limit", o.mem_limit);
   warn_resume_differences(r, ignored, o.source, o.target);
   o.resume_run = id;
 }
@@ -184,36 +159,15 @@ void print_summary(const ReplicateOptions& o, const ReplicateResult& r,
 int run(const ReplicateCli& c) {
   log::set_quiet(c.common.quiet);
   log::set_verbose(c.common.verbose);
-  ReplicateOptions o;
-  resolve_sides(c.common, c.db, c.target_db, o.source, o.target);
-  o.db_pairs = chosen_db_pairs(o.source, o.target, c.db, c.target_db, c.db_map);
+  ReplicateOptions o = c.o;
+  resolve_sides(c.common, c.dbs.db, c.dbs.target_db, o.source, o.target);
+  o.db_pairs = chosen_db_pairs(o.source, o.target, c.dbs.db, c.dbs.target_db, c.dbs.db_map);
   o.all_dbs = o.db_pairs.empty();
   o.source_client = client_options(c.common, true);
   o.target_client = client_options(c.common, false);
-  o.mode = c.mode == "live"       ? ReplicateMode::Live
-           : c.mode == "liveonly" ? ReplicateMode::LiveOnly
-                                  : ReplicateMode::Scan;
-  if (!c.idle.empty()) {
-    o.idle = parse_duration(c.idle);
-    if (o.mode == ReplicateMode::Scan) log::warn("--idle applies to live modes only");
-  }
-  o.verify = c.verify;
-  o.structural = c.structural;
-  o.match = c.match;
-  for (std::string t : c.types) {
-    std::transform(t.begin(), t.end(), t.begin(),
-                   [](unsigned char ch) { return std::tolower(ch); });
-    refuse_unknown_type(t);
-    if (std::find(o.types.begin(), o.types.end(), t) == o.types.end()) o.types.push_back(t);
-  }
-  if (!c.mem_limit.empty()) o.mem_limit = parse_size(c.mem_limit);
-  o.scan_count = c.scan_count;
-  o.batch = c.batch;
-  o.connections = c.connections;
-  o.max_ops_per_sec = c.max_ops;
-  o.dry_run = c.dry_run;
-  o.assume_notifications = c.assume_notifications;
-  o.queue_capacity = c.queue;
+  if (o.mode == ReplicateMode::Scan && std::ranges::find(c.given, "--idle") != c.given.end())
+    log::warn("--idle applies to live modes only");
+  normalise_types(o.types);
   o.progress = !c.common.quiet;
   o.store_path = c.common.store;
   signals::install();
@@ -221,7 +175,7 @@ int run(const ReplicateCli& c) {
 
   // A resumed run needs its store: never create an empty one for it.
   Store store(c.common.store, c.resume == 0);
-  if (c.resume > 0) apply_resumed_options(store, c.resume, c.run_options_given, o);
+  if (c.resume > 0) apply_resumed_options(store, c.resume, c.given, o);
   // A server copied onto itself is refused before anything is written, as
   // is a resume against servers other than the run's.
   const PairIdentity ids =
@@ -243,88 +197,57 @@ int run(const ReplicateCli& c) {
 
 void add_replicate_command(CLI::App& app, Runner& runner) {
   auto c = std::make_shared<ReplicateCli>();
+  ReplicateOptions& o = c->o;
   auto* sub = app.add_subcommand(
       "replicate",
       "Copy SOURCE's keys to TARGET (DUMP/RESTORE, by type when refused): one pass, or a pass then "
       "live "
       "changes from keyspace notifications; exit 0 all copied, 1 some not, 2 error");
-  sub->add_option("source", c->common.source.uri, "source URI (redis://, rediss://, unix://)")
-      ->required();
-  sub->add_option("target", c->common.target.uri, "target URI")->required();
+  add_endpoint_args(*sub, c->common);
   const std::string g = "Replication";
-  sub->add_option(
-         "--mode", c->mode,
+  sub->add_option_function<std::string>(
+         "--mode",
+         [&o](const std::string& m) {
+           o.mode = m == "live"       ? ReplicateMode::Live
+                    : m == "liveonly" ? ReplicateMode::LiveOnly
+                                      : ReplicateMode::Scan;
+         },
          "scan: one pass; live: subscribe, pass, then apply changes; liveonly: changes only")
       ->check(CLI::IsMember({"scan", "live", "liveonly"}))
-      ->capture_default_str()
+      ->default_str("scan")
       ->group(g);
-  sub->add_option("--idle", c->idle, "live modes: stop after this long without events")
-      ->check(duration_validator())
+  add_duration_option(*sub, "--idle", o.idle, "live modes: stop after this long without events",
+                      false)
       ->group(g);
-  sub->add_option("--resume", c->resume,
-                  "continue this interrupted scan-mode run (from --store) where it stopped, with "
-                  "its options")
-      ->check(CLI::PositiveNumber)
+  add_resume_flag(*sub, c->resume);
+  sub->get_option("--resume")->group(g);
+  sub->add_flag("--verify", o.verify, "compare source and target at the end; differences -> exit 1")
       ->group(g);
-  sub->add_flag("--verify", c->verify,
-                "compare source and target at the end; differences -> exit 1")
+  add_struct_flag(*sub, o.structural);
+  sub->get_option("--struct")->group(g);
+  add_scan_filter_flags(*sub, o.match, o.types, c->dbs);
+  add_size_option(*sub, "--mem-limit", o.mem_limit,
+                  "do not copy keys whose MEMORY USAGE is above this size (recorded as skipped)",
+                  "")
       ->group(g);
-  sub->add_flag("--struct", c->structural, "write every value by type instead of DUMP/RESTORE")
-      ->group(g);
-  sub->add_option("--match", c->match, "only keys matching this glob (SCAN MATCH)")->group(g);
-  sub->add_option("--type", c->types,
-                  "only keys of this type (string, list, set, zset, hash, stream)")
-      ->group(g);
-  sub->add_option("--db", c->db, "source database (default: the URI's, else every db holding keys)")
-      ->check(CLI::Range(0, 100000))
-      ->group(g);
-  sub->add_option("--target-db", c->target_db,
-                  "target database (default: --db, the URI's, else the source's)")
-      ->check(CLI::Range(0, 100000))
-      ->group(g);
-  sub->add_option("--db-map", c->db_map,
-                  "source:target database pairs to copy, e.g. 0:0,3:5 (default: every db "
-                  "holding keys, each into the same db)")
-      ->group(g);
-  sub->add_option("--mem-limit", c->mem_limit,
-                  "do not copy keys whose MEMORY USAGE is above this size (recorded as skipped)")
-      ->group(g);
-  sub->add_option("--scan-count", c->scan_count, "COUNT hint per SCAN call")
-      ->check(CLI::Range(size_t{1}, size_t{1000000}))
-      ->capture_default_str()
-      ->group(g);
-  sub->add_option("--batch", c->batch, "keys per pipelined step")
-      ->check(CLI::Range(size_t{1}, size_t{100000}))
-      ->capture_default_str()
-      ->group(g);
-  sub->add_option("--connections", c->connections,
-                  "copy workers, each with a connection per side (and node)")
-      ->check(CLI::Range(size_t{1}, size_t{64}))
-      ->capture_default_str()
-      ->group(g);
-  sub->add_option("--max-ops-per-sec", c->max_ops,
-                  "cap on commands per second sent to the source (0 = none)")
-      ->check(CLI::NonNegativeNumber)
-      ->group(g);
-  sub->add_flag("--dry-run", c->dry_run, "record what would be done; write nothing")->group(g);
-  sub->add_flag("--assume-notifications", c->assume_notifications,
+  add_dry_run_flag(*sub, o.dry_run);
+  sub->get_option("--dry-run")->group(g);
+  sub->add_flag("--assume-notifications", o.assume_notifications,
                 "live modes: CONFIG is refused (managed service); trust that "
                 "notify-keyspace-events is set")
       ->group(g);
-  sub->add_option("--queue", c->queue,
+  sub->add_option("--queue", o.queue_capacity,
                   "live modes: distinct changed keys held while waiting to be applied")
       ->check(CLI::Range(size_t{1}, size_t{100000000}))
       ->capture_default_str()
       ->group(g);
+  add_load_flags(*sub, o);
   add_side_flags(*sub, c->common.source, "source");
   add_side_flags(*sub, c->common.target, "target");
   add_common_flags(*sub, c->common);
   add_run_output_flags(*sub, c->output);
   sub->callback([&runner, c, sub] {
-    c->run_options_given =
-        given_options(*sub, {"--mode", "--verify", "--struct", "--match", "--type", "--db",
-                             "--target-db", "--db-map", "--mem-limit", "--scan-count", "--batch",
-                             "--connections", "--max-ops-per-sec", "--dry-run"});
+    c->given = given_flags(*sub);
     runner = [c] { return run(*c); };
   });
 }

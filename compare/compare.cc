@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "compare_options.h"
 #include "encoding.h"
 #include "errors.h"
 #include "exit_codes.h"
@@ -431,27 +432,7 @@ class Engine {
     }
   }
 
-  nlohmann::json options_json() const {
-    nlohmann::json j = {{"source", o_.source.display()},
-                        {"target", o_.target.display()},
-                        {"rounds", o_.rounds},
-                        {"interval_ms", o_.interval.count()},
-                        {"ttl_tolerance_ms", o_.ttl_tolerance.count()},
-                        {"match", o_.match},
-                        {"types", o_.types},
-                        {"scan_count", o_.scan_count},
-                        {"batch", o_.batch},
-                        {"connections", o_.connections},
-                        {"max_ops_per_sec", o_.max_ops_per_sec},
-                        {"sample", o_.sample},
-                        {"target_scan", o_.target_scan},
-                        {"chunk", o_.chunk},
-                        {"big_string", o_.big_string},
-                        {"store", o_.store_path},
-                        {"read_from_replica", o_.source_client.read_from_replica}};
-    add_db_options(j, requested_db_pairs(o_.db_pairs, o_.all_dbs, o_.source, o_.target));
-    return j;
-  }
+  nlohmann::json options_json() const { return compare_options_json(o_); }
 
   void try_finish(const char* status) {
     abort_ = true;

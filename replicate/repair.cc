@@ -29,6 +29,7 @@
 #include "progress.h"
 #include "rate_limiter.h"
 #include "reader.h"
+#include "repair_options.h"
 #include "resume.h"
 #include "server_info.h"
 
@@ -242,19 +243,10 @@ class Engine {
   }
 
   nlohmann::json options_json() const {
-    return {{"source", o_.source.display()},
-            {"target", o_.target.display()},
-            {"compare_run", result_.compare_run},
-            {"round", result_.round},
-            {"kinds", o_.kinds},
-            {"delete_extra", o_.delete_extra},
-            {"dry_run", o_.dry_run},
-            {"struct", o_.structural},
-            {"batch", o_.batch},
-            {"connections", o_.connections},
-            {"max_ops_per_sec", o_.max_ops_per_sec},
-            {"ttl_tolerance_ms", tolerance_.count()},
-            {"store", o_.store_path}};
+    RepairOptions resolved = o_;
+    resolved.compare_run = result_.compare_run;
+    resolved.ttl_tolerance = tolerance_;
+    return repair_options_json(resolved, result_.round);
   }
 
   nlohmann::json totals_json() const {

@@ -30,6 +30,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "rate_limiter.h"
+#include "replicate_options.h"
 #include "resume.h"
 #include "scanner.h"
 #include "server_info.h"
@@ -771,25 +772,7 @@ std::string Engine::progress_line() {
 }
 
 nlohmann::json Engine::options_json() const {
-  nlohmann::json j = {{"source", o_.source.display()},
-                      {"target", o_.target.display()},
-                      {"mode", mode_name(o_.mode)},
-                      {"idle_ms", o_.idle.count()},
-                      {"verify", o_.verify},
-                      {"struct", o_.structural},
-                      {"match", o_.match},
-                      {"types", o_.types},
-                      {"mem_limit", o_.mem_limit},
-                      {"scan_count", o_.scan_count},
-                      {"batch", o_.batch},
-                      {"connections", o_.connections},
-                      {"max_ops_per_sec", o_.max_ops_per_sec},
-                      {"dry_run", o_.dry_run},
-                      {"assume_notifications", o_.assume_notifications},
-                      {"queue", o_.queue_capacity},
-                      {"store", o_.store_path}};
-  add_db_options(j, requested_db_pairs(o_.db_pairs, o_.all_dbs, o_.source, o_.target));
-  return j;
+  return replicate_options_json(o_);
 }
 
 nlohmann::json Engine::totals_json() const {

@@ -30,22 +30,9 @@ ResumableRun resumable_run(Store& store, int64_t id, std::string_view command);
 // (stopped before its first checkpoint), StoreError when it is unreadable.
 nlohmann::json load_checkpoint(Store& store, int64_t id, std::string_view name);
 
-// On --resume, options that only set speed and load (--max-ops-per-sec,
-// --connections, --batch, --scan-count) take effect when given again: a
-// throttled run can be sped up. Those that decide the result keep the run's
-// values. For `flag` (its recorded name `key`): when the command line gave
-// it, it is taken out of `given`, recorded in the run's options (so a later
-// resume keeps it) and `value` stays; otherwise `value` is the recorded one.
-template <typename T>
-void resume_option(ResumableRun& run, std::vector<std::string>& given, std::string_view flag,
-                   const char* key, T& value) {
-  if (std::erase(given, flag) > 0)
-    run.options[key] = value;
-  else
-    value = run.options.value(key, value);
-}
-// Saves the options of resume_option into the run's record, and says which
-// were changed.
+// Saves the run's options changed on resume (the speed and load flags given
+// again: see apply_recorded in recorded_options.h) into its record, and says
+// which were changed.
 void record_resume_options(Store& store, const ResumableRun& run);
 
 // Warns of what a resume does not take from the command line: `ignored`

@@ -1,0 +1,39 @@
+// Which of RepairOptions a repair run records with itself (the store's
+// options JSON, read by reports and by `repair --resume`), under which key,
+// set by which flag, and what a resume does with each: listed once here.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <concepts>
+#include <type_traits>
+
+#include "recorded_options.h"
+#include "repair.h"
+
+namespace migcheck {
+
+// Calls f(key, flag, field, OnResume) for each recorded field of `o`
+// (RepairOptions, const or not).
+template <typename Options, typename F>
+requires std::same_as<std::remove_const_t<Options>, RepairOptions>
+void visit_recorded_options(Options& o, F&& f) {
+  using enum OnResume;
+  f("compare_run", "--run", o.compare_run, Kept);
+  f("kinds", "--kind", o.kinds, Kept);
+  f("delete_extra", "--delete-extra", o.delete_extra, Kept);
+  f("dry_run", "--dry-run", o.dry_run, Kept);
+  f("struct", "--struct", o.structural, Kept);
+  f("batch", "--batch", o.batch, Given);
+  f("connections", "--connections", o.connections, Given);
+  f("max_ops_per_sec", "--max-ops-per-sec", o.max_ops_per_sec, Given);
+  f("ttl_tolerance_ms", nullptr, o.ttl_tolerance, Recorded);
+  f("store", nullptr, o.store_path, Recorded);
+}
+
+// The options JSON of a repair run: the recorded fields and the endpoints
+// (without passwords). The engine records the compare run, round and TTL
+// tolerance it resolved (`resolved`: o with those set).
+nlohmann::json repair_options_json(const RepairOptions& resolved, int round);
+
+}  // namespace migcheck

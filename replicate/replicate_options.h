@@ -1,0 +1,49 @@
+// Which of ReplicateOptions a replicate run records with itself (the
+// store's options JSON, read by reports and by `replicate --resume`), under
+// which key, set by which flag, and what a resume does with each: listed
+// once here.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <concepts>
+#include <type_traits>
+
+#include "recorded_options.h"
+#include "replicate.h"
+
+namespace migcheck {
+
+NLOHMANN_JSON_SERIALIZE_ENUM(ReplicateMode, {{ReplicateMode::Scan, "scan"},
+                                             {ReplicateMode::Live, "live"},
+                                             {ReplicateMode::LiveOnly, "liveonly"}})
+
+// Calls f(key, flag, field, OnResume) for each recorded field of `o`
+// (ReplicateOptions, const or not). Only scan-mode runs resume, so the live
+// modes' settings are recorded only.
+template <typename Options, typename F>
+requires std::same_as<std::remove_const_t<Options>, ReplicateOptions>
+void visit_recorded_options(Options& o, F&& f) {
+  using enum OnResume;
+  f("mode", "--mode", o.mode, Kept);
+  f("idle_ms", nullptr, o.idle, Recorded);
+  f("verify", "--verify", o.verify, Kept);
+  f("struct", "--struct", o.structural, Kept);
+  f("match", "--match", o.match, Kept);
+  f("types", "--type", o.types, Kept);
+  f("mem_limit", "--mem-limit", o.mem_limit, Kept);
+  f("scan_count", "--scan-count", o.scan_count, Given);
+  f("batch", "--batch", o.batch, Given);
+  f("connections", "--connections", o.connections, Given);
+  f("max_ops_per_sec", "--max-ops-per-sec", o.max_ops_per_sec, Given);
+  f("dry_run", "--dry-run", o.dry_run, Kept);
+  f("assume_notifications", nullptr, o.assume_notifications, Recorded);
+  f("queue", nullptr, o.queue_capacity, Recorded);
+  f("store", nullptr, o.store_path, Recorded);
+}
+
+// The options JSON of a replicate run: the recorded fields, the endpoints
+// (without passwords) and the requested db pairs.
+nlohmann::json replicate_options_json(const ReplicateOptions& o);
+
+}  // namespace migcheck
