@@ -106,6 +106,45 @@ TEST_CASE("field expiry check: per-field deltas within and beyond the tolerance"
   CHECK(changed.location_json().empty());
 }
 
+TEST_CASE("field expiry check: classify_key leaves unequal expiries to be settled", "[hfe]") {
+  auto hash = [](int64_t expiring, uint64_t expiry_digest) {
+    KeyState s;
+    s.status = ReadStatus::Ok;
+    s.exists = true;
+    s.type = ValueType::Hash;
+    s.type_name = "hash";
+    s.pttl = -1;
+    s.digest = Digest128{7, 1};
+    s.size = 30;
+    s.field_expiries = expiring;
+    s.field_expiry_digest = Digest128{expiry_digest, 0};
+    return s;
+  };
+  auto rows = [](const KeyState& s, const KeyState& t) {
+    std::vector<Difference> out;
+    classify_key("h", 0, 1, s, t, Millis(1000), out);
+    return out;
+  };
+  CHECK(rows(hash(10, 5), hash(10, 5)).empty());
+  CHECK(rows(hash(0, 0), hash(0, 0)).empty());
+  // As many expiring fields, not the same expiries: left to the check.
+  auto r = rows(hash(10, 5), hash(10, 6));
+  REQUIRE(r.size() == 1);
+  CHECK(r[0].kind == "value");
+  CHECK(r[0].detail == kFieldExpiriesUnsettled);
+  CHECK(field_expiries_to_settle(hash(10, 5), hash(10, 6)));
+  // A different number (a target without field expiration): a difference
+  // at once, with the counts, whatever the value digests say.
+  r = rows(hash(10, 5), hash(0, 0));
+  REQUIRE(r.size() == 1);
+  CHECK(r[0].detail == "hash fields with an expiry: 10 on source, 0 on target");
+  CHECK_FALSE(field_expiries_to_settle(hash(10, 5), hash(0, 0)));
+  // Different values: the value difference as before, nothing to settle.
+  KeyState other = hash(10, 6);
+  other.digest = Digest128{8, 1};
+  CHECK_FALSE(field_expiries_to_settle(hash(10, 5), other));
+}
+
 TEST_CASE("field expiry check: compare within and beyond --ttl-tolerance", "[integration][hfe]") {
   const std::string bin = MIGCHECK_REQUIRE_ENGINE("redis-8.0");
   t::TestServer source(t::ServerOptions{.binary = bin}), target(t::ServerOptions{.binary = bin});
