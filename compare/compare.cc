@@ -21,6 +21,7 @@
 #include "encoding.h"
 #include "errors.h"
 #include "exit_codes.h"
+#include "field_expiry_check.h"
 #include "log.h"
 #include "metrics.h"
 #include "progress.h"
@@ -245,6 +246,8 @@ class Engine {
           log::info("round " + std::to_string(round - 1) + ": " +
                     std::to_string(result_.rounds.back().differences) +
                     " difference(s); re-checking them in " + format_duration(o_.interval));
+          progress_.countdown("round " + std::to_string(round),
+                              std::chrono::steady_clock::now() + o_.interval);
           wait_interval();
         }
         run_round(round, resumed);
@@ -901,6 +904,8 @@ class Engine {
       }
       const size_t rows = w.diffs.size();
       classify_key(keys[i], db, round, s, t, o_.ttl_tolerance, w.diffs);
+      settle_field_expiry_rows(w.src_reader->client(), w.tgt_reader->client(), keys[i], s, t,
+                               o_.ttl_tolerance, &limiter_, w.diffs, rows, o_.chunk);
       if (w.diffs.size() > rows) {
         LocateOptions locate = o_.locate;
         locate.limiter = &limiter_;  // --max-ops-per-sec covers its re-reads too

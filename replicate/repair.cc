@@ -24,6 +24,7 @@
 #include "db_pairs.h"
 #include "errors.h"
 #include "exit_codes.h"
+#include "field_expiry_check.h"
 #include "log.h"
 #include "metrics.h"
 #include "progress.h"
@@ -484,8 +485,11 @@ class Engine {
     read_together(*s.src_reader, keys, *s.tgt_reader, keys, ReadLevel::Full);
     auto sr = s.src_reader->results();
     auto tr = s.tgt_reader->results();
-    for (size_t i = 0; i < keys.size(); ++i)
+    for (size_t i = 0; i < keys.size(); ++i) {
       classify_key(keys[i], db, 0, sr[i], tr[i], tolerance_, out[i]);
+      settle_field_expiry_rows(*s.src, *s.tgt, keys[i], sr[i], tr[i], tolerance_, &limiter_, out[i],
+                               0);
+    }
     return out;
   }
 

@@ -132,10 +132,10 @@ void FieldExpiryRead::finish() {
   sum_ = r.sum;
 }
 
-Digest128 FieldExpiryRead::combine(const Digest128& value) const {
-  if (count_ == 0) return value;
+Digest128 FieldExpiryRead::digest() const {
+  if (count_ == 0) return {};
   std::string b;
-  for (uint64_t v : {value.lo, value.hi, count_, sum_.lo, sum_.hi}) put_u64(b, v);
+  for (uint64_t v : {count_, sum_.lo, sum_.hi}) put_u64(b, v);
   return hash_bytes(b, 0x68666501);
 }
 

@@ -46,10 +46,13 @@ void push_field_expiries(std::vector<Command>& out, std::string_view key,
 
 // The KeyReader's share: the fields of each hash chunk read are noted, their
 // HPEXPIRETIME goes out with the key's next step (one more step after the
-// last chunk), and each field's absolute expiry (unix ms, exact: the server
-// answers absolute times, no measuring jitter) joins the hash's digest. A
-// hash none of whose fields expire keeps its plain digest, so it compares
-// equal to the same hash on a server without field expiration.
+// last chunk), and each field's absolute expiry (unix ms on the server's
+// clock) joins a digest of its own, apart from the hash's value digest
+// (KeyState::field_expiry_digest). Equal digests: every expiry is exactly
+// the same on both sides. Different ones are settled field by field against
+// --ttl-tolerance by compare/field_expiry_check.h: no digest can say
+// "within a tolerance" exactly (rounding into buckets puts two times 1 ms
+// apart on either side of a bucket edge).
 class FieldExpiryRead {
  public:
   // One command per call, as its arguments.
@@ -69,8 +72,8 @@ class FieldExpiryRead {
   // HSCAN may return a field twice; its expiry then counts once.
   void finish();
   uint64_t count() const { return count_; }  // fields with an expiry (after finish)
-  // The hash's digest with its field expiries (unchanged when none).
-  Digest128 combine(const Digest128& value) const;
+  // The digest of the (field, expiry) pairs; zero when no field expires.
+  Digest128 digest() const;
   void set_budget(DigestBudget* budget) { seen_.set_budget(budget); }
 
  private:

@@ -14,9 +14,23 @@ namespace {
 
 // 1234567 -> "1,234,567"
 std::string grouped(int64_t v) {
-  std::string s = std::to_string(v < 0 ? -v : v);
-  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
-  return v < 0 ? "-" + s : s;
+  // Appended digit by digit: GCC 12 warns (-Wrestrict, falsely) on
+  // string::insert once this is inlined into a longer caller.
+  const std::string digits = std::to_string(v < 0 ? -v : v);
+  std::string s = v < 0 ? "-" : "";
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) s.push_back(',');
+    s.push_back(digits[i]);
+  }
+  return s;
+}
+
+// "round 2 in 4s": whole seconds, rounded up, so "in 0s" only once the wait
+// is over.
+std::string countdown_line(const std::string& label, std::chrono::steady_clock::time_point at) {
+  const int64_t left =
+      std::chrono::ceil<std::chrono::seconds>(at - std::chrono::steady_clock::now()).count();
+  return label + " in " + std::to_string(left < 0 ? 0 : left) + "s";
 }
 
 }  // namespace
@@ -42,6 +56,15 @@ void Progress::start(std::string label, int64_t total) {
   diffs_ = 0;
   started_ = std::chrono::steady_clock::now();
   active_ = true;
+  counting_down_ = false;
+}
+
+void Progress::countdown(std::string next_label, std::chrono::steady_clock::time_point at) {
+  std::lock_guard lock(mu_);
+  label_ = std::move(next_label);
+  next_at_ = at;
+  counting_down_ = true;
+  active_ = true;
 }
 
 void Progress::finish() {
@@ -49,7 +72,8 @@ void Progress::finish() {
   std::lock_guard lock(mu_);
   if (!active_) return;
   active_ = false;
-  if (enabled_) log::progress_line(line_locked(), true);
+  if (enabled_ && !counting_down_) log::progress_line(line_locked(), true);
+  counting_down_ = false;
 }
 
 std::string Progress::line() const {
@@ -58,6 +82,7 @@ std::string Progress::line() const {
 }
 
 std::string Progress::line_locked() const {
+  if (counting_down_) return countdown_line(label_, next_at_);
   const std::string& label = label_;
   const int64_t total = total_;
   const auto started = started_;

@@ -1,7 +1,7 @@
 // The progress line of a long command: on a TTY one redrawn line (keys done
 // of total, keys/s, ETA, differences so far); elsewhere a plain line every
-// 10 s; nothing with --quiet. Workers only bump atomic counters; a ticker
-// thread owned here does the printing.
+// 10 s; nothing with --quiet. Between phases, a countdown to the next. Workers only bump atomic
+// counters; a ticker thread owned here does the printing.
 #pragma once
 
 #include <atomic>
@@ -28,6 +28,9 @@ class Progress {
   void add_differences(int64_t n) { diffs_.fetch_add(n, std::memory_order_relaxed); }
   // Ends the phase with a final line (on a TTY: the redrawn line, kept).
   void finish();
+  // Between phases: until start(), the line counts down to the next one
+  // ("round 2 in 4s"), so a wait between compare rounds does not look hung.
+  void countdown(std::string next_label, std::chrono::steady_clock::time_point at);
 
   int64_t keys() const { return keys_.load(); }
   int64_t differences() const { return diffs_.load(); }
@@ -46,6 +49,8 @@ class Progress {
   std::string label_;
   int64_t total_ = 0;
   std::chrono::steady_clock::time_point started_{};
+  std::chrono::steady_clock::time_point next_at_{};  // countdown: when the next phase starts
+  bool counting_down_ = false;
   bool active_ = false;
   bool stop_ = false;
   std::thread ticker_;

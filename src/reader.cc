@@ -118,6 +118,7 @@ void KeyReader::begin(std::span<const std::string> keys, ReadLevel level) {
     s.size = -1;
     s.chunked = false;
     s.field_expiries = 0;
+    s.field_expiry_digest = {};
     s.detail.clear();
     work_[i]->reset();
     active_.push_back(i);
@@ -654,8 +655,11 @@ void KeyReader::finish_ok(size_t i) {
       break;
     default:
       if (w.hfe) w.hfe->finish();
-      s.digest = w.hfe ? w.hfe->combine(w.coll.finish()) : w.coll.finish();
-      if (w.hfe) s.field_expiries = static_cast<int64_t>(w.hfe->count());
+      s.digest = w.coll.finish();  // field names and values only
+      if (w.hfe) {
+        s.field_expiries = static_cast<int64_t>(w.hfe->count());
+        s.field_expiry_digest = w.hfe->digest();
+      }
       break;
   }
   s.status = ReadStatus::Ok;

@@ -76,8 +76,11 @@ struct KeyState {
   Digest128 digest{};        // Full level and status Ok only
   int64_t size = -1;         // bytes (strings), elements (collections), length (streams)
   bool chunked = false;      // a big key, read in more than one chunk
-  int64_t field_expiries = 0;  // hashes: fields with an expiry (Redis 7.4+), in the digest
-  std::string detail;          // why Unstable or Error
+  int64_t field_expiries = 0;  // hashes: fields with an expiry (Redis 7.4+)
+  // Hashes: digest of each expiring field's absolute expiry (HPEXPIRETIME),
+  // zero when none expires; not part of `digest` (see hash_field_ttl.h).
+  Digest128 field_expiry_digest{};
+  std::string detail;  // why Unstable or Error
 
   bool has_expiry() const { return pttl >= 0; }
 };

@@ -89,6 +89,21 @@ struct Transport::Impl {
   std::unique_ptr<SSL, SslDeleter> ssl;
   std::string name;  // the endpoint's display(), for messages
   bool timed_out = false;
+  // The server asked for a client certificate and none was configured; until
+  // a first byte is read back, a failure is most likely its refusal (TLS 1.3
+  // refuses after the client's handshake is over, on the first read or write,
+  // with an alert or a bare connection reset that says nothing useful).
+  bool cert_requested_none_given = false;
+  bool answered = false;
+
+  // The one clear line for that case; "" otherwise.
+  std::string missing_cert() const {
+    if (!cert_requested_none_given || answered) return "";
+    return "TLS handshake with " + name +
+           " failed: the server requires a client certificate (tls-auth-clients) and none was "
+           "given: pass --source-cert and --source-key (--target-cert and --target-key for the "
+           "target)";
+  }
 };
 
 namespace {
@@ -194,9 +209,18 @@ Transport::Transport(const Endpoint& given, Millis connect_timeout)
       throw ConnectionError("cannot load client key '" + key + "': " + openssl_error_string(),
                             false);
   }
+  if (ep.tls.cert.empty()) {
+    // Called only when the server sends a CertificateRequest: noted, and
+    // the handshake goes on without a certificate (the server may accept).
+    SSL_CTX_set_client_cert_cb(ctx, [](SSL* s, X509**, EVP_PKEY**) -> int {
+      static_cast<Impl*>(SSL_get_app_data(s))->cert_requested_none_given = true;
+      return 0;
+    });
+  }
   impl_->ssl.reset(SSL_new(ctx));
   if (!impl_->ssl) throw ConnectionError(fail + openssl_error_string(), false);
   SSL* ssl = impl_->ssl.get();
+  SSL_set_app_data(ssl, impl_.get());
   SSL_set_fd(ssl, impl_->fd.fd);
   if (!ep.is_unix()) {
     if (!is_ip_literal(ep.host)) SSL_set_tlsext_host_name(ssl, ep.host.c_str());
@@ -222,6 +246,7 @@ Transport::Transport(const Endpoint& given, Millis connect_timeout)
       continue;
     }
     if (left.count() <= 0) throw ConnectionError(fail + "timed out");
+    if (auto m = impl_->missing_cert(); !m.empty()) throw ConnectionError(m, false);
     long verify = SSL_get_verify_result(ssl);
     std::string why = openssl_error_string();
     if (verify != X509_V_OK)
@@ -268,6 +293,7 @@ void Transport::write_all(std::string_view data, Millis timeout) {
           throw ConnectionError("timed out writing to " + name);
         continue;
       }
+      if (auto m = impl_->missing_cert(); !m.empty()) throw ConnectionError(m, false);
       std::string why = openssl_error_string();
       throw ConnectionError("connection to " + name + " lost while writing" +
                             (why.empty() ? std::string() : ": " + why));
@@ -294,7 +320,10 @@ size_t Transport::read_some(char* buf, size_t len, Millis timeout) {
     if (impl_->ssl) {
       ERR_clear_error();
       int rc = SSL_read(impl_->ssl.get(), buf, static_cast<int>(std::min<size_t>(len, 1 << 30)));
-      if (rc > 0) return static_cast<size_t>(rc);
+      if (rc > 0) {
+        impl_->answered = true;
+        return static_cast<size_t>(rc);
+      }
       int err = SSL_get_error(impl_->ssl.get(), rc);
       if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
         if (!wait_fd(impl_->fd.fd, err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, timeout)) {
@@ -304,6 +333,7 @@ size_t Transport::read_some(char* buf, size_t len, Millis timeout) {
         }
         continue;
       }
+      if (auto m = impl_->missing_cert(); !m.empty()) throw ConnectionError(m, false);
       if (err == SSL_ERROR_ZERO_RETURN)
         throw ConnectionError("connection to " + name + " closed by server");
       std::string why = openssl_error_string();

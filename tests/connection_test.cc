@@ -7,6 +7,7 @@
 #include <functional>
 #include <thread>
 
+#include "cli_runner.h"
 #include "errors.h"
 #include "server_fixture.h"
 
@@ -113,6 +114,34 @@ TEST_CASE("connection: client certificates", "[integration]") {
           Connection n(ep, quick());
           n.command({"PING"});
         }) != "(no error)");
+}
+
+TEST_CASE("connection: a missing client certificate is one clear line", "[integration]") {
+  const auto& m = t::tls_material();
+  t::TestServer s(t::ServerOptions{.tls = true, .tls_auth_clients = true});
+  Endpoint ep = parse_uri("rediss://localhost:" + std::to_string(s.port()));
+  ep.tls.cacert = m.ca_cert;
+  const std::string msg = error_of([&] {
+    Connection n(ep, quick());
+    n.command({"PING"});
+  });
+  INFO(msg);
+  CHECK(msg.find("the server requires a client certificate") != std::string::npos);
+  CHECK(msg.find("--source-cert and --source-key") != std::string::npos);
+  CHECK(msg.find('\n') == std::string::npos);
+  // From the command line: that line, exit 2.
+  auto r = t::run_migcheck(
+      {"info", "rediss://localhost:" + std::to_string(s.port()), "--source-cacert", m.ca_cert});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("the server requires a client certificate") != std::string::npos);
+  // A server that does not require one (tls-auth-clients no) still works
+  // without: the request alone is not taken for a refusal.
+  t::TestServer optional(t::ServerOptions{.tls = true});
+  Endpoint o = parse_uri("rediss://localhost:" + std::to_string(optional.port()));
+  o.tls.cacert = m.ca_cert;
+  Connection c(o, quick());
+  CHECK(c.command({"PING"}).str == "PONG");
 }
 
 TEST_CASE("connection: AUTH with password and ACL user", "[integration]") {
