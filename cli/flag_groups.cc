@@ -162,10 +162,16 @@ void normalise_types(std::vector<std::string>& types) {
   types = std::move(out);
 }
 
+std::string flag_name(const CLI::Option& opt) {
+  if (!opt.get_lnames().empty()) return "--" + opt.get_lnames().front();
+  if (!opt.get_snames().empty()) return "-" + opt.get_snames().front();
+  return opt.get_name(true);
+}
+
 std::vector<std::string> given_flags(const CLI::App& app) {
   std::vector<std::string> given;
   for (const CLI::Option* opt : app.get_options())
-    if (opt->nonpositional() && opt->count() > 0) given.push_back(opt->get_name());
+    if (opt->nonpositional() && opt->count() > 0) given.push_back(flag_name(*opt));
   return given;
 }
 

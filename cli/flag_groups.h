@@ -89,6 +89,10 @@ void add_scan_filter_flags(CLI::App& app, std::string& match, std::vector<std::s
 // does not exist.
 void normalise_types(std::vector<std::string>& types);
 
+// "--batch": an option's first long name (else its short one), hidden
+// options' too (CLI11's get_name() gives those no name).
+std::string flag_name(const CLI::Option& opt);
+
 // The flags the command line of `app` gave (long names, in definition
 // order; positionals left out).
 std::vector<std::string> given_flags(const CLI::App& app);
