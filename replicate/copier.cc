@@ -21,6 +21,7 @@
 #include "hash_field_ttl.h"
 #include "log.h"
 #include "slot.h"
+#include "wall_clock.h"
 
 namespace migcheck {
 namespace {
@@ -29,12 +30,6 @@ namespace {
 // a crash or a lost connection vanishes on its own.
 constexpr int64_t kTempTtlMs = 60 * 60 * 1000;
 constexpr std::string_view kTempGroup = "migcheck:tmp";
-
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 bool contains(std::string_view hay, std::string_view needle) {
   return hay.find(needle) != std::string_view::npos;

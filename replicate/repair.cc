@@ -12,8 +12,6 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <condition_variable>
-#include <deque>
 #include <exception>
 #include <map>
 #include <mutex>
@@ -27,31 +25,21 @@
 #include "field_expiry_check.h"
 #include "log.h"
 #include "metrics.h"
+#include "ordered_commit.h"
 #include "progress.h"
 #include "rate_limiter.h"
 #include "reader.h"
 #include "repair_options.h"
 #include "resume.h"
+#include "run.h"
 #include "server_info.h"
+#include "work_queue.h"
 
 namespace migcheck {
 namespace {
 
-int64_t since_ms(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - t0).count();
-}
-
-int major_version(const std::string& v) {
-  try {
-    return v.empty() ? 0 : std::stoi(v);
-  } catch (...) {
-    return 0;
-  }
-}
-
 constexpr size_t kMaxFailuresKept = 20;
 constexpr const char* kCheckpoint = "repair";
-constexpr auto kCheckpointEvery = std::chrono::seconds(2);
 
 // Differences of a few keys, numbered in the order they were read.
 struct Batch {
@@ -78,43 +66,41 @@ struct Side {
 class Engine {
  public:
   Engine(const RepairOptions& o, Store& store)
-      : o_(o), store_(store), limiter_(o.max_ops_per_sec, &failed_), progress_(o.progress) {
+      : o_(o),
+        store_(store),
+        run_(store, "repair", kCheckpoint, o.stop),
+        limiter_(o.max_ops_per_sec, run_.stop_flag()),
+        progress_(o.progress) {
     // Every client of the run reports the servers' run_ids to one watch.
-    source_client_ = o.source_client;
-    source_client_.watch = watch_;
-    target_client_ = o.target_client;
-    target_client_.watch = watch_;
+    source_client_ = run_.client_options(o.source_client);
+    target_client_ = run_.client_options(o.target_client);
   }
 
   RepairResult run() {
-    t0_ = std::chrono::steady_clock::now();
+    run_.start();
     nlohmann::json cp;
-    if (o_.resume_run > 0) {
-      store_.claim_run(o_.resume_run);  // before anything of the run is read or rolled back
-      cp = load_checkpoint(store_, o_.resume_run, kCheckpoint);
-    }
+    // Claimed before anything of the run is read or rolled back.
+    if (o_.resume_run > 0) cp = run_.resume(o_.resume_run);
     prepare();
     if (o_.resume_run > 0) {
       reopen(cp);
     } else {
       RunRecord rec;
-      rec.command = "repair";
       rec.parent = result_.compare_run;
       rec.source = o_.source.display();
       rec.target = o_.target.display();
       rec.options_json = options_json().dump();
-      result_.run_id = store_.begin_run(rec);
+      result_.run_id = run_.begin(rec);
     }
     log::info(std::string(o_.dry_run ? "dry run: " : "") + (o_.resume_run > 0 ? "resuming " : "") +
               "repair run " + std::to_string(result_.run_id) + " of compare run " +
               std::to_string(result_.compare_run) + " (round " + std::to_string(result_.round) +
               "): " + o_.source.display() + " -> " + o_.target.display());
-    const auto t0 = t0_;
     try {
       facts();
       work();
       // A key verified before a target restart may have lost its write.
-      while (watch_->pending()) {
+      while (run_.watch().pending()) {
         start_over();
         work();
       }
@@ -123,20 +109,19 @@ class Engine {
           o_.dry_run ? result_.planned + result_.kept_extra + result_.skipped + result_.failed
                      : result_.failed + result_.kept_extra + result_.skipped;
       result_.exit_code = remaining > 0 ? kExitDiffer : kExitSame;
-      store_.set_totals(result_.run_id, totals_json().dump());
-      store_.finish_run(result_.run_id, "done", result_.exit_code);
+      run_.finish("done", result_.exit_code, totals_json());
     } catch (const Interrupted&) {
-      finish_abnormally(t0, "interrupted");
+      finish_abnormally("interrupted");
       throw;
     } catch (...) {
-      finish_abnormally(t0, "failed");
+      finish_abnormally("failed");
       throw;
     }
     return result_;
   }
 
  private:
-  int64_t elapsed_ms() const { return elapsed_base_ + since_ms(t0_); }
+  int64_t elapsed_ms() const { return run_.elapsed_ms(); }
 
   // --resume: outcomes stored after the checkpoint are dropped (their keys
   // are repaired again), the counters continue from the checkpoint's.
@@ -144,7 +129,7 @@ class Engine {
     result_.run_id = o_.resume_run;
     result_.round = cp.value("round", result_.round);
     after_id_ = cp.value("after_id", int64_t{0});
-    elapsed_base_ = cp.value("elapsed_ms", int64_t{0});
+    run_.set_elapsed_base(cp.value("elapsed_ms", int64_t{0}));
     result_.selected = cp.value("selected", int64_t{0});
     result_.repaired = cp.value("repaired", int64_t{0});
     result_.deleted = cp.value("deleted", int64_t{0});
@@ -154,9 +139,8 @@ class Engine {
     result_.planned = cp.value("planned", int64_t{0});
     result_.copy = cp.value("copy", CopyCounters{});
     result_.starts_over = cp.value("starts_over", 0);
-    watch_->load(cp.value("run_ids", nlohmann::json::object()));
     store_.rollback_outcomes(result_.run_id, cp.value("max_outcome_id", int64_t{0}));
-    store_.reopen_run(result_.run_id);
+    run_.reopened();
   }
 
   // Called with commit_mu_ held: the position, the counters and the
@@ -174,10 +158,9 @@ class Engine {
                         {"failed", result_.failed},
                         {"planned", result_.planned},
                         {"copy", result_.copy},
-                        {"run_ids", watch_->to_json()},
+                        {"run_ids", run_.watch().to_json()},
                         {"starts_over", result_.starts_over}};
-    store_.put_checkpoint(result_.run_id, kCheckpoint, j.dump());
-    last_checkpoint_ = std::chrono::steady_clock::now();
+    run_.save_checkpoint(j);
   }
 
   void prepare() {
@@ -233,14 +216,10 @@ class Engine {
     s.db = std::max(cmp_db_, 0);
     t.db = target_of(s.db);
     Client sc(s, source_client_), tc(t, target_client_);
-    ServerFacts sf = gather_facts(sc), tf = gather_facts(tc);
-    store_.set_server_info(result_.run_id, to_json(sf).dump(), to_json(tf).dump());
-    stream_ext_ = (sf.engine == "valkey" || major_version(sf.version) >= 7) &&
-                  (tf.engine == "valkey" || major_version(tf.version) >= 7);
-    if (sf.rdb_version && tf.rdb_version && *sf.rdb_version > *tf.rdb_version && !o_.structural)
-      log::info("the source writes RDB " + std::to_string(*sf.rdb_version) +
-                " payloads, the target reads up to RDB " + std::to_string(*tf.rdb_version) +
-                ": values will be written by type");
+    const RunServers servers = RunServers::gather(sc, tc);
+    run_.record_servers(servers);
+    stream_ext_ = servers.stream_extended();
+    servers.note_rdb_versions(o_.structural);
   }
 
   nlohmann::json options_json() const {
@@ -271,27 +250,27 @@ class Engine {
             {"elapsed_ms", result_.elapsed_ms}};
   }
 
-  void finish_abnormally(std::chrono::steady_clock::time_point, const char* status) {
+  void finish_abnormally(std::string_view status) {
     close_queue();
     join_workers();
-    try {
-      {
-        std::lock_guard lock(commit_mu_);
-        save_checkpoint();
-      }
-      result_.elapsed_ms = elapsed_ms();
-      store_.set_totals(result_.run_id, totals_json().dump());
-      store_.finish_run(result_.run_id, status, kExitError);
-      if (std::string_view(status) == "failed") warn_resumable("repair", result_.run_id);
-    } catch (const std::exception& e) {
-      log::warn(std::string("cannot record the end of the run: ") + e.what());
-    }
+    run_.end_abnormally(
+        status,
+        [&] {
+          {
+            std::lock_guard lock(commit_mu_);
+            save_checkpoint();
+          }
+          result_.elapsed_ms = elapsed_ms();
+          return totals_json();
+        },
+        [&] { return status == "failed"; });
   }
 
   // ---- producer / consumer --------------------------------------------------
 
   void work() {
     const size_t n = std::max<size_t>(o_.connections, 1);
+    queue_ = std::make_unique<WorkQueue<Batch>>(2 * n);
     for (size_t i = 0; i < n; ++i) threads_.emplace_back([this] { worker(); });
     DifferenceFilter f;
     f.round = result_.round;
@@ -306,7 +285,7 @@ class Engine {
       std::lock_guard lock(commit_mu_);
       save_checkpoint();
     }
-    last_checkpoint_ = std::chrono::steady_clock::now();
+    run_.restart_checkpoint_clock();
     Batch batch;
     uint64_t seq = 0;
     const size_t batch_size = std::max<size_t>(o_.batch, 1);
@@ -314,7 +293,7 @@ class Engine {
     auto send = [&] {
       batch.seq = seq++;
       batch.last_id = batch.diffs.back().id;
-      push(std::move(batch));
+      queue_->push(std::move(batch));  // dropped once a worker failed
       batch = Batch{};
       keys_in_batch = 0;
     };
@@ -339,18 +318,18 @@ class Engine {
     join_workers();
     progress_.finish();
     if (worker_error_) std::rethrow_exception(worker_error_);
-    if (o_.stop && o_.stop->load()) throw Interrupted(resume_hint("repair", result_.run_id));
+    if (run_.stop_requested()) throw Interrupted(resume_hint("repair", result_.run_id));
   }
 
-  bool stopping() const { return (o_.stop && o_.stop->load()) || failed_.load(); }
+  bool stopping() const { return run_.stopping(); }
 
   // A server restarted under the repair: keys written and verified before
   // may have lost their writes (persistence is asynchronous). Everything is
   // dropped and every selected difference repaired again, counted once.
   void start_over() {
-    watch_->start_over(result_.starts_over, "the repair",
-                       "writes it acknowledged may be lost, so every selected difference is "
-                       "repaired again");
+    run_.watch().start_over(result_.starts_over, "the repair",
+                            "writes it acknowledged may be lost, so every selected difference is "
+                            "repaired again");
     std::lock_guard lock(commit_mu_);
     store_.rollback_outcomes(result_.run_id, 0);
     const int starts_over = result_.starts_over;
@@ -360,48 +339,25 @@ class Engine {
     fresh.round = result_.round;
     fresh.starts_over = starts_over;
     result_ = std::move(fresh);
-    waiting_.clear();
-    next_commit_ = 0;
+    committer_.reset();
     after_id_ = 0;
-    closed_ = false;
     save_checkpoint();
   }
 
-  void push(Batch batch) {
-    std::unique_lock lock(mu_);
-    cv_space_.wait(lock, [&] { return queue_.size() < 2 * threads_.size() || failed_.load(); });
-    if (failed_) return;
-    queue_.push_back(std::move(batch));
-    cv_work_.notify_one();
-  }
-
+  // No more batches: workers finish what is queued.
   void close_queue() {
-    std::lock_guard lock(mu_);
-    closed_ = true;
-    cv_work_.notify_all();
-    cv_space_.notify_all();
+    if (queue_) queue_->close();
   }
 
   void join_workers() {
-    for (auto& t : threads_)
-      if (t.joinable()) t.join();
-    threads_.clear();
+    threads_.clear();  // std::jthread joins
   }
 
   void worker() {
     std::map<int, Side> sides;
-    CopyCounters counters;
     try {
-      for (;;) {
-        Batch batch;
-        {
-          std::unique_lock lock(mu_);
-          cv_work_.wait(lock, [&] { return !queue_.empty() || closed_; });
-          if (queue_.empty()) break;
-          batch = std::move(queue_.front());
-          queue_.pop_front();
-          cv_space_.notify_one();
-        }
+      while (auto item = queue_->pop()) {
+        Batch& batch = *item;
         if (stopping()) continue;
         BatchDone done;
         done.last_id = batch.last_id;
@@ -415,11 +371,14 @@ class Engine {
         commit(batch.seq, std::move(done));
       }
     } catch (...) {
-      std::lock_guard lock(mu_);
-      if (!worker_error_ && !stop_token::is_stop(std::current_exception()))
-        worker_error_ = std::current_exception();  // a stop ends as a signal
-      failed_ = true;
-      cv_space_.notify_all();
+      {
+        std::lock_guard lock(err_mu_);
+        if (!worker_error_ && !stop_token::is_stop(std::current_exception()))
+          worker_error_ = std::current_exception();  // a stop ends as a signal
+      }
+      // The other workers and the producer stop; a rate-limited sleeper wakes.
+      run_.abort();
+      queue_->abort();
     }
   }
 
@@ -427,10 +386,7 @@ class Engine {
   // position is in the store; a batch done early waits for those before it.
   void commit(uint64_t seq, BatchDone done) {
     std::lock_guard lock(commit_mu_);
-    waiting_.emplace(seq, std::move(done));
-    for (auto it = waiting_.begin(); it != waiting_.end() && it->first == next_commit_;
-         it = waiting_.erase(it), ++next_commit_) {
-      BatchDone& d = it->second;
+    committer_.add(seq, std::move(done), [&](BatchDone& d) {
       const RepairResult& t = d.tally;
       store_.add_outcomes(result_.run_id, d.outcomes);
       progress_.add_keys(d.rows);
@@ -448,8 +404,8 @@ class Engine {
       for (auto& f : d.tally.failures)
         if (result_.failures.size() < kMaxFailuresKept) result_.failures.push_back(std::move(f));
       after_id_ = d.last_id;
-    }
-    if (std::chrono::steady_clock::now() - last_checkpoint_ >= kCheckpointEvery) save_checkpoint();
+    });
+    if (run_.checkpoint_due()) save_checkpoint();
   }
 
   Side& side(std::map<int, Side>& sides, int db) {
@@ -608,26 +564,20 @@ class Engine {
   Millis tolerance_{o_.ttl_tolerance};
   bool stream_ext_ = true;
   std::shared_ptr<CopyShared> shared_ = std::make_shared<CopyShared>();
-  std::atomic<bool> failed_{false};
+  Run run_;              // the run in the store; its stop token ends loops and sleeps
   RateLimiter limiter_;  // every source command, copies and verification alike
-  std::shared_ptr<RestartWatch> watch_ = std::make_shared<RestartWatch>();
-  ClientOptions source_client_, target_client_;  // the options', with watch_
+  ClientOptions source_client_, target_client_;  // the options', with the run's watch
   Progress progress_;
 
-  std::mutex mu_;
-  std::condition_variable cv_work_, cv_space_;
-  std::deque<Batch> queue_;
-  bool closed_ = false;
-  std::vector<std::thread> threads_;
+  std::unique_ptr<WorkQueue<Batch>> queue_;  // one per pass (work())
+  std::vector<std::jthread> threads_;
+  std::mutex err_mu_;
   std::exception_ptr worker_error_;
 
   // Ordered commit and resume (commit_mu_).
   std::mutex commit_mu_;
-  std::map<uint64_t, BatchDone> waiting_;
-  uint64_t next_commit_ = 0;
+  OrderedCommit<BatchDone> committer_;
   int64_t after_id_ = 0;  // every difference up to this id is done and stored
-  std::chrono::steady_clock::time_point t0_{}, last_checkpoint_{};
-  int64_t elapsed_base_ = 0;  // elapsed before a resume
 };
 
 }  // namespace

@@ -32,6 +32,7 @@
 #include "rate_limiter.h"
 #include "replicate_options.h"
 #include "resume.h"
+#include "run.h"
 #include "scanner.h"
 #include "server_info.h"
 #include "stop_token.h"
@@ -44,7 +45,6 @@ constexpr size_t kKeptOutcomes = 50;            // skipped / failed keys kept fo
 constexpr size_t kStoreFlush = 500;             // outcomes buffered per worker before a store write
 constexpr size_t kMaxPendingOverflow = 100000;  // overflow records waiting for the store
 constexpr const char* kCheckpoint = "replicate";
-constexpr auto kCheckpointEvery = std::chrono::seconds(2);
 
 int64_t since_ms(SteadyTime t0) {
   return std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - t0).count();
@@ -215,13 +215,15 @@ class Worker {
 class Engine {
  public:
   Engine(const ReplicateOptions& o, Store& store)
-      : o_(o), store_(store), limiter_(o.max_ops_per_sec, &abort_), queue_(o.queue_capacity) {
+      : o_(o),
+        store_(store),
+        run_(store, "replicate", kCheckpoint, o.stop),
+        limiter_(o.max_ops_per_sec, &abort_),
+        queue_(o.queue_capacity) {
     batch_ = std::max<size_t>(o.batch, 1);
     // Every client of the run reports the servers' run_ids to one watch.
-    source_client_ = o.source_client;
-    source_client_.watch = watch_;
-    target_client_ = o.target_client;
-    target_client_.watch = watch_;
+    source_client_ = run_.client_options(o.source_client);
+    target_client_ = run_.client_options(o.target_client);
     worker_source_client_ = source_client_;
     if (limiter_.limited())
       batch_ = std::clamp<size_t>(static_cast<size_t>(o.max_ops_per_sec / 40), 1, batch_);
@@ -298,9 +300,10 @@ class Engine {
   ReplicateResult result_;
   size_t batch_ = 500;
   ClientOptions worker_source_client_;
-  std::shared_ptr<RestartWatch> watch_ = std::make_shared<RestartWatch>();
-  ClientOptions source_client_, target_client_;  // the options', with watch_
-  std::atomic<bool> abort_{false};
+  Run run_;  // the run in the store: claim, restart watch, checkpoints, stop token, end
+  std::shared_ptr<RestartWatch> watch_ = run_.shared_watch();
+  ClientOptions source_client_, target_client_;   // the options', with watch_
+  std::atomic<bool>& abort_ = run_.abort_flag();  // the run's stop token
   RateLimiter limiter_;
   std::shared_ptr<CopyShared> shared_ = std::make_shared<CopyShared>();
   std::unique_ptr<Client> src_main_, tgt_main_;
@@ -338,7 +341,6 @@ class Engine {
   nlohmann::json resume_cursors_;  // where a resumed pass starts
   CopyCounters copy_base_;         // counted before the resume
   int64_t elapsed_base_ = 0;
-  SteadyTime last_checkpoint_{};
 
   // A standalone target made a replica under the run: a replica's data is
   // replaced by its primary's, so keys counted as copied may be gone.
@@ -648,7 +650,7 @@ bool Engine::scan_pass() {
     cursors_ = {{"pair", first_pair}, {"cursors", nullptr}};  // nothing scanned yet
     save_checkpoint();
   }
-  last_checkpoint_ = std::chrono::steady_clock::now();
+  run_.restart_checkpoint_clock();
   const uint64_t epoch = overflow_epoch_.load();
   ++result_.scan_passes;
   if (result_.scan_passes > 1)
@@ -674,8 +676,7 @@ bool Engine::scan_pass() {
       if (live) drain_events(Millis(0));
       if (checkpointed) {
         cursors_ = {{"pair", pair}, {"cursors", scanner.cursors_json()}};
-        if (std::chrono::steady_clock::now() - last_checkpoint_ >= kCheckpointEvery)
-          checkpoint_when_drained();
+        if (run_.checkpoint_due()) checkpoint_when_drained();
       }
       if (!more) break;
     }
@@ -860,16 +861,15 @@ void Engine::save_checkpoint() {
                       {"elapsed_ms", elapsed_ms()},
                       {"run_ids", watch_->to_json()},
                       {"starts_over", result_.starts_over}};
-  store_.put_checkpoint(result_.run_id, kCheckpoint, j.dump());
-  last_checkpoint_ = std::chrono::steady_clock::now();
+  run_.save_checkpoint(j);
   check_target_role();
 }
 
 // --resume: outcomes stored after the checkpoint are dropped (those keys are
 // copied again: RESTORE REPLACE makes that harmless), counters continue.
 void Engine::reopen() {
-  store_.claim_run(o_.resume_run);  // before anything of the run is read or rolled back
-  nlohmann::json cp = load_checkpoint(store_, o_.resume_run, kCheckpoint);
+  // Claimed before anything of the run is read or rolled back.
+  nlohmann::json cp = run_.resume(o_.resume_run);
   result_.run_id = o_.resume_run;
   resume_cursors_ = cp.value("cursors", nlohmann::json());
   pairs_ = db_pairs_from_json(cp.value("db_pairs", nlohmann::json()));
@@ -880,10 +880,9 @@ void Engine::reopen() {
   scanned_ = cp.value("keys_scanned", int64_t{0});
   copy_base_ = cp.value("copy", CopyCounters{});
   result_.starts_over = cp.value("starts_over", 0);
-  watch_->load(cp.value("run_ids", nlohmann::json::object()));
   elapsed_base_ = cp.value("elapsed_ms", int64_t{0});
   store_.rollback_outcomes(result_.run_id, cp.value("max_outcome_id", int64_t{0}));
-  store_.reopen_run(result_.run_id);
+  run_.reopened();
 }
 
 // Scan mode, every key dispatched written: a server restarted under the
@@ -914,20 +913,18 @@ void Engine::start_pass_over() {
 }
 
 void Engine::finish_abnormally(SteadyTime t0, const char* status) {
-  abort_ = true;
+  (void)t0;
+  run_.abort();
   if (listener_) listener_->stop();
   stop_workers();
-  try {
-    (void)t0;
-    result_.copy = copy_counters();
-    result_.elapsed_ms = elapsed_ms();
-    store_.set_totals(result_.run_id, totals_json().dump());
-    store_.finish_run(result_.run_id, status, kExitError);
-    if (resumable() && store_.checkpoint(result_.run_id, kCheckpoint))
-      warn_resumable("replicate", result_.run_id);
-  } catch (const std::exception& e) {
-    log::warn(std::string("cannot record the end of the run: ") + e.what());
-  }
+  run_.end_abnormally(
+      status,
+      [&] {
+        result_.copy = copy_counters();
+        result_.elapsed_ms = elapsed_ms();
+        return totals_json();
+      },
+      [&] { return resumable() && run_.has_stored_checkpoint(); });
 }
 
 void Engine::verify() {
@@ -968,11 +965,10 @@ ReplicateResult Engine::run() {
     reopen();
   } else {
     RunRecord rec;
-    rec.command = "replicate";
     rec.source = o_.source.display();
     rec.target = o_.target.display();
     rec.options_json = options_json().dump();
-    result_.run_id = store_.begin_run(rec);
+    result_.run_id = run_.begin(rec);
   }
   log::info(std::string(o_.dry_run ? "dry run: " : "") + (o_.resume_run > 0 ? "resuming " : "") +
             "replicate run " + std::to_string(result_.run_id) + " (" + mode_name(o_.mode) +
@@ -983,14 +979,12 @@ ReplicateResult Engine::run() {
     const ServerFacts& tf = target_facts_;
     resolve_pairs();  // a resumed run has its pairs from the checkpoint
     log::info("copying " + describe_db_pairs(pairs_));
-    store_.set_server_info(result_.run_id, to_json(sf).dump(), to_json(tf).dump());
+    const RunServers servers{sf, tf};
+    run_.record_servers(servers);
     target_was_primary_ = tf.mode != "cluster" && tf.role == "master";
     result_.source_desc = sf.engine + " " + sf.version + " " + sf.mode;
     result_.target_desc = tf.engine + " " + tf.version + " " + tf.mode;
-    if (sf.rdb_version && tf.rdb_version && *sf.rdb_version > *tf.rdb_version && !o_.structural)
-      log::info("the source writes RDB " + std::to_string(*sf.rdb_version) +
-                " payloads, the target reads up to RDB " + std::to_string(*tf.rdb_version) +
-                ": values will be written by type");
+    servers.note_rdb_versions(o_.structural);
 
     if (o_.mode != ReplicateMode::Scan) {
       listener_ = std::make_unique<KeyspaceListener>(
@@ -1065,9 +1059,7 @@ ReplicateResult Engine::run() {
     result_.exit_code = result_.interrupted || result_.target_became_replica ? kExitError
                         : (not_copied || result_.verify_differences > 0)     ? kExitDiffer
                                                                              : kExitSame;
-    store_.set_totals(result_.run_id, totals_json().dump());
-    store_.finish_run(result_.run_id, result_.interrupted ? "interrupted" : "done",
-                      result_.exit_code);
+    run_.finish(result_.interrupted ? "interrupted" : "done", result_.exit_code, totals_json());
   } catch (const Interrupted&) {
     finish_abnormally(t0, "interrupted");
     throw;

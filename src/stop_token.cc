@@ -31,6 +31,11 @@ void request() {
   g_cv.notify_all();
 }
 
+void wake() {
+  std::lock_guard lock(g_mu);
+  g_cv.notify_all();
+}
+
 bool wait_until(std::chrono::steady_clock::time_point t, const std::atomic<bool>* also) {
   std::unique_lock lock(g_mu);
   for (;;) {

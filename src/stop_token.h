@@ -19,6 +19,9 @@ inline constexpr std::chrono::milliseconds kPoll{100};
 bool requested();
 // Asks to stop, waking every wait at once.
 void request();
+// Wakes every wait at once without asking to stop: a run raised its own
+// abort flag (the `also` of the waits below), which they check on waking.
+void wake();
 
 // Sleeps for `d`, returning early when the run is asked to stop or when
 // `also` (an engine's own abort flag, may be null) is raised. True when the

@@ -155,3 +155,57 @@ TEST_CASE("stop token: a second signal kills while the first waits on a blocked 
   CHECK(took < 1s);
   std::filesystem::remove(store);
 }
+
+TEST_CASE("stop token: SIGINT stops a rate-limited repair within a second, resumable",
+          "[stop_token][integration]") {
+  // 500-key batches at 50 commands/s: a worker sleeps off many seconds of
+  // debt per step, which the run's stop token must cut short.
+  TestServer source, target;
+  std::vector<std::vector<std::string>> c;
+  for (int i = 0; i < 3000; ++i) c.push_back({"SET", "k" + std::to_string(i), "v"});
+  source.pipeline(c);
+  const std::string store = temp("repair.db");
+  std::filesystem::remove(store);
+  auto cmp = migcheck::test::run_migcheck(
+      {"compare", source.uri(), target.uri(), "--store", store, "--rounds", "1", "--quiet"});
+  REQUIRE(cmp.exit_code == 1);
+  Spawned proc({"repair", source.uri(), target.uri(), "--store", store, "--max-ops-per-sec", "50",
+                "--batch", "500"},
+               temp("pout"), temp("perr"));
+  std::this_thread::sleep_for(2500ms);
+  auto t0 = std::chrono::steady_clock::now();
+  proc.signal(SIGINT);
+  const int code = proc.wait(10s);
+  CHECK(code == 2);
+  CHECK(std::chrono::steady_clock::now() - t0 < 1500ms);
+  CHECK(target.reply({"DBSIZE"}).integer < 3000);  // stopped part way
+  // Resumed and sped up, the run completes.
+  auto r = migcheck::test::run_migcheck({"repair", source.uri(), target.uri(), "--store", store,
+                                         "--resume", "2", "--max-ops-per-sec", "1000000"},
+                                        {}, std::chrono::seconds(120));
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(target.reply({"DBSIZE"}).integer == 3000);
+  std::filesystem::remove(store);
+}
+
+TEST_CASE("stop token: SIGINT stops a rate-limited replicate --mode scan within a second",
+          "[stop_token][integration]") {
+  TestServer source, target;
+  std::vector<std::vector<std::string>> c;
+  for (int i = 0; i < 3000; ++i) c.push_back({"SET", "k" + std::to_string(i), "v"});
+  source.pipeline(c);
+  const std::string store = temp("replicate-scan.db");
+  std::filesystem::remove(store);
+  Spawned proc({"replicate", source.uri(), target.uri(), "--store", store, "--mode", "scan",
+                "--max-ops-per-sec", "20", "--scan-count", "1000"},
+               temp("sout"), temp("serr"));
+  std::this_thread::sleep_for(2500ms);
+  auto t0 = std::chrono::steady_clock::now();
+  proc.signal(SIGINT);
+  const int code = proc.wait(10s);
+  CHECK(code == 2);
+  CHECK(std::chrono::steady_clock::now() - t0 < 1500ms);
+  CHECK(target.reply({"DBSIZE"}).integer < 3000);  // stopped part way
+  std::filesystem::remove(store);
+}

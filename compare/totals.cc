@@ -1,0 +1,133 @@
+// The compare engine's records of a run: the options it was started with
+// (options_json), its totals (totals.* in the store, read by reports) and
+// the CompareResult, summed from the committed counters and the workers'
+// readers once the run ends.
+#include "compare_engine.h"
+#include "compare_options.h"
+#include "exit_codes.h"
+#include "transient.h"
+
+namespace migcheck::compare_internal {
+namespace {
+
+nlohmann::json stats_json(const ReaderStats& s) {
+  return {{"keys", s.keys},
+          {"steps", s.steps},
+          {"commands", s.commands},
+          {"chunked_keys", s.chunked_keys},
+          {"chunk_commands", s.chunk_commands},
+          {"unstable", s.unstable},
+          {"errors", s.errors}};
+}
+
+}  // namespace
+
+nlohmann::json Engine::options_json() const {
+  return compare_options_json(o_);
+}
+
+void Engine::set_round1(const RoundSummary& rs) {
+  result_.keys_checked = rs.keys_checked;
+  result_.keys_per_sec = rs.elapsed_ms > 0 ? 1000.0 * static_cast<double>(rs.keys_checked) /
+                                                 static_cast<double>(rs.elapsed_ms)
+                                           : 0;
+}
+
+nlohmann::json Engine::totals_json() {
+  nlohmann::json rounds = nlohmann::json::array();
+  for (const auto& r : result_.rounds)
+    rounds.push_back({{"round", r.round},
+                      {"keys_checked", r.keys_checked},
+                      {"differences", r.differences},
+                      {"elapsed_ms", r.elapsed_ms}});
+  nlohmann::json by_kind = nlohmann::json::object(), by_type = nlohmann::json::object();
+  for (auto& [k, v] : result_.differences_by_kind) by_kind[k] = v;
+  for (auto& [k, v] : result_.differences_by_type) by_type[k] = v;
+  nlohmann::json totals = {
+      {"keys_checked", result_.keys_checked},
+      {"keys_by_type", result_.keys_by_type},
+      {"target_keys_scanned", result_.target_keys_scanned},
+      {"differences", result_.differences},
+      {"differences_by_kind", by_kind},
+      {"differences_by_type", by_type},
+      {"rounds", rounds},
+      {"elapsed_ms", result_.elapsed_ms},
+      {"keys_per_sec", result_.keys_per_sec},
+      {"sampled", sample_ > 0},
+      {"starts_over", result_.starts_over},
+      {"waited_out", transient::totals_json()},
+      {"clock_skew",
+       {{"known", clock_.known}, {"skew_ms", clock_.skew_ms}, {"error_ms", clock_.error_ms}}},
+      {"source_reader", stats_json(result_.source_stats)},
+      {"target_reader", stats_json(result_.target_stats)}};
+  nlohmann::json dbs = nlohmann::json::array();
+  for (const auto& d : result_.databases)
+    dbs.push_back({{"source_db", d.dbs.source},
+                   {"target_db", d.dbs.target},
+                   {"keys_checked", d.keys_checked},
+                   {"differences", d.differences}});
+  totals["databases"] = dbs;
+  // Only a complete round 1 has looked at every key: before that, no count
+  // (the report says "not evaluated") rather than a partial one.
+  if (big_keys_known_) {
+    nlohmann::json keys = nlohmann::json::array();
+    for (const auto& k : result_.big_keys_listed) keys.push_back(big_key_json(k));
+    totals["big_keys"] = {{"count", result_.big_keys}, {"keys", keys}};
+  }
+  return totals;
+}
+
+size_t Engine::pair_of(int source_db) const {
+  for (size_t p = 0; p < pairs_.size(); ++p)
+    if (pairs_[p].source == source_db) return p;
+  return pairs_.size();
+}
+
+// Per db pair: round 1 keys, and the difference rows of the last round.
+void Engine::collect_databases() {
+  result_.databases.clear();
+  std::vector<int64_t> diffs(pairs_.size(), 0);
+  if (!result_.rounds.empty()) {
+    DifferenceFilter f;
+    f.round = result_.rounds.back().round;
+    store_.for_each_difference(result_.run_id, f, [&](const Difference& d) {
+      if (size_t p = pair_of(d.db); p < diffs.size()) ++diffs[p];
+    });
+  }
+  std::lock_guard lock(commit_mu_);
+  for (size_t p = 0; p < pairs_.size(); ++p)
+    result_.databases.push_back({pairs_[p], p < pair_keys_.size() ? pair_keys_[p] : 0, diffs[p]});
+}
+
+// Sums the workers' counters into the result (once; workers are joined).
+void Engine::aggregate() {
+  if (aggregated_) return;
+  aggregated_ = true;
+  {
+    std::lock_guard lock(commit_mu_);
+    for (auto& [t, n] : keys_by_type_) result_.keys_by_type[t] += n;
+    result_.big_keys = static_cast<int64_t>(big_ids_.size());
+    result_.big_keys_listed = big_listed_;
+  }
+  for (auto& per_pair : workers_)
+    for (auto& [pair, w] : per_pair) {
+      for (KeyReader* r : {w.src_reader.get(), w.src_retry.get(), w.src_exists.get()})
+        if (r) result_.source_stats += r->stats();
+      for (KeyReader* r : {w.tgt_reader.get(), w.tgt_retry.get(), w.tgt_meta.get()})
+        if (r) result_.target_stats += r->stats();
+    }
+  collect_databases();
+  result_.target_keys_scanned = target_scanned_.load();
+}
+
+void Engine::finish() {
+  aggregate();
+  const RoundSummary& last = result_.rounds.back();
+  result_.differences = last.differences;
+  result_.differences_by_kind = store_.count_by_kind(result_.run_id, last.round);
+  result_.differences_by_type = store_.count_by_type(result_.run_id, last.round);
+  result_.exit_code = result_.differences > 0 ? kExitDiffer : kExitSame;
+  run_.finish("done", result_.exit_code, totals_json());
+}
+
+}  // namespace migcheck::compare_internal
