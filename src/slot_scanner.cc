@@ -109,12 +109,22 @@ SlotScanner::SlotScanner(Client& client, std::string match, size_t page_keys, Ra
 
 bool SlotScanner::supported(Client& client) {
   if (!client.cluster()) return false;
+  // A pass that starts during a failover: the dead node is not waited for
+  // here (the enumeration waits for its successor), the others answer.
+  client.try_refresh_topology();
+  bool asked = false;
   for (size_t n : client.scan_nodes()) {
-    Reply a = client.on_node(n, {"CLUSTER", "GETKEYSINSLOT", "0", "0"});
-    Reply b = client.on_node(n, {"CLUSTER", "NODES"});
-    if (a.is_error() || !a.is_array() || b.is_error() || !b.is_string()) return false;
+    try {
+      Connection& c = client.connection(n);
+      Reply a = c.command({"CLUSTER", "GETKEYSINSLOT", "0", "0"});
+      Reply b = c.command({"CLUSTER", "NODES"});
+      if (a.is_error() && transient::is_transient(a.error_code())) continue;
+      if (a.is_error() || !a.is_array() || b.is_error() || !b.is_string()) return false;
+      asked = true;
+    } catch (const ConnectionError&) {
+    }
   }
-  return true;
+  return asked;
 }
 
 bool SlotScanner::read_page(size_t node, const std::vector<int>& slots,
