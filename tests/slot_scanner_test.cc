@@ -131,61 +131,6 @@ TEST_CASE("slot scanner: a slot range resharded during the enumeration: every ke
   CHECK(std::set<std::string>(got.begin(), got.end()) == keys);
 }
 
-TEST_CASE("slot scanner: --read-from replica while a slot range is resharded: every key once",
-          "[slot_scanner][integration]") {
-  TestCluster cluster(migcheck::test::ServerOptions{}, 3, 1);
-  const auto keys = load(cluster, 20000);
-  // Replicas hold their primaries' keys before the run.
-  for (int attempt = 0;; ++attempt) {
-    long long on_replicas = 0;
-    for (int i = 0; i < cluster.size(); ++i)
-      if (cluster.node(i).reply({"ROLE"}).elements.at(0).str == "slave")
-        on_replicas += cluster.node(i).reply({"DBSIZE"}).integer;
-    if (on_replicas == static_cast<long long>(keys.size())) break;
-    REQUIRE(attempt < 300);
-    std::this_thread::sleep_for(100ms);
-  }
-  ClientOptions co;
-  co.read_from_replica = true;
-  Client client(parse_uri(cluster.seed_uri()), co);
-  RateLimiter limiter(3000);
-  Scanner s(client, ScanOptions{.count = 100, .limiter = &limiter});
-  REQUIRE(s.by_slot());
-  std::vector<std::string> got;
-  for (int i = 0; i < 3; ++i) s.next(got);
-  // The last slots (read last, on a replica) move to the seed's node.
-  auto owner = [&](int slot) {
-    auto slots = cluster.node(0).reply({"CLUSTER", "SLOTS"});
-    for (const auto& r : slots.elements)
-      if (r.elements[0].integer <= slot && slot <= r.elements[1].integer)
-        for (int i = 0; i < cluster.size(); ++i)
-          if (cluster.node(i).port() == r.elements[2].elements[1].integer) return i;
-    return -1;
-  };
-  const int from_node = owner(16383), to_node = owner(0);
-  REQUIRE(from_node != to_node);
-  const std::string from = node_id(cluster.node(from_node)), to = node_id(cluster.node(to_node));
-  std::atomic<bool> reshard_done{false};
-  migcheck::test::ProcessResult rr;
-  std::thread reshard([&] {
-    rr = migcheck::test::run_process(
-        {cluster.node(0).cli_binary(), "--cluster", "reshard",
-         "127.0.0.1:" + std::to_string(cluster.node(to_node).port()), "--cluster-from", from,
-         "--cluster-to", to, "--cluster-slots", "3000", "--cluster-yes", "--cluster-pipeline", "5"},
-        120s);
-    reshard_done = true;
-  });
-  bool overlapped = false;
-  while (s.next(got))
-    if (!reshard_done) overlapped = true;
-  reshard.join();
-  INFO(rr.out.substr(rr.out.size() > 2000 ? rr.out.size() - 2000 : 0) << rr.err);
-  REQUIRE(rr.ok());
-  CHECK(overlapped);
-  CHECK(got.size() == keys.size());
-  CHECK(std::set<std::string>(got.begin(), got.end()) == keys);
-}
-
 TEST_CASE("slot scanner: --read-from replica over a slot half migrated: every key once",
           "[slot_scanner][integration]") {
   TestCluster cluster(migcheck::test::ServerOptions{}, 3, 1);
