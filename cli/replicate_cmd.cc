@@ -109,6 +109,13 @@ void print_summary(const ReplicateOptions& o, const ReplicateResult& r,
     if (r.subscriber_reconnects)
       std::printf("  subscriber reconnects %s (each followed by a rescan)\n",
                   grouped(static_cast<int64_t>(r.subscriber_reconnects)).c_str());
+    if (r.event_gaps || r.event_gaps_open)
+      std::printf(
+          "  event gaps        %s rescanned (longest %s), %s open: a key deleted on the source "
+          "in a gap may remain on the target; close with compare, then repair --delete-extra\n",
+          grouped(static_cast<int64_t>(r.event_gaps)).c_str(),
+          format_duration(Millis(r.event_gap_max_ms)).c_str(),
+          grouped(static_cast<int64_t>(r.event_gaps_open)).c_str());
   }
   if (!r.skipped.empty()) {
     std::printf("\nSkipped keys%s:\n",

@@ -7,6 +7,7 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "errors.h"
@@ -31,6 +32,10 @@ char class_of(std::string_view type) {
   if (type == "stream") return 't';
   return 0;
 }
+
+// How often a cluster's topology is read while every subscription is up
+// (a graceful failover or a new primary does not break a subscription).
+constexpr auto kTopologyEvery = std::chrono::seconds(5);
 
 int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -125,7 +130,12 @@ struct KeyspaceListener::Sub {
   // A sentinel source: failovers it announces move the subscription.
   std::unique_ptr<SentinelFollower> follower;
   uint64_t switches = 0;
-  bool moved = false;  // rescan once resubscribed there
+  // Events may have been lost since gap_since: once subscribed again, the
+  // gap is recorded and a rescan requested.
+  bool gap = false;
+  SteadyTime gap_since{};
+  bool fresh = false;       // a node first subscribed to after start()
+  bool unnotified = false;  // its notify-keyspace-events does not publish what we need
 };
 
 KeyspaceListener::KeyspaceListener(const Client& source, int db, bool keyevent, ConnectOptions conn,
@@ -136,6 +146,11 @@ KeyspaceListener::KeyspaceListener(const Client& source, int db, bool keyevent, 
   } else {
     for (const auto& n : source.nodes())
       if (n.primary && !n.slots.empty()) endpoints_.push_back(n.endpoint);
+    topology_opts_ = source.options();
+    topology_opts_.watch = nullptr;  // the run's clients report restarts
+    topology_opts_.read_from_replica = false;
+    topology_opts_.conn = conn_;
+    seed_ = source.seed();
   }
 }
 
@@ -193,6 +208,16 @@ void KeyspaceListener::start() {
     subscribe(sub->transport, sub->parser, sub->buf, sub->ep, conn_, pattern);
     subs_.push_back(std::move(sub));
   }
+  if (seed_) {
+    try {
+      topology_ = std::make_unique<Client>(*seed_, topology_opts_);
+    } catch (const Error& e) {
+      // Only the following of failovers is lost: say so, go on.
+      log::warn(std::string("cannot read the topology of ") + seed_->display() + " (" + e.what() +
+                "): keyspace subscriptions will not follow failovers");
+    }
+  }
+  next_topology_ = std::chrono::steady_clock::now() + kTopologyEvery;
   stop_ = false;
   thread_ = std::thread([this] { run(); });
 }
@@ -200,10 +225,128 @@ void KeyspaceListener::start() {
 void KeyspaceListener::stop() {
   stop_ = true;
   if (thread_.joinable()) thread_.join();
+  uint64_t open = 0;
+  for (const auto& s : subs_) open += (s->gap || s->unnotified) ? 1 : 0;
+  gaps_open_ = open;
 }
 
 ListenerStats KeyspaceListener::stats() const {
-  return {events_.load(), ignored_.load(), reconnects_.load()};
+  ListenerStats s;
+  s.events = events_.load();
+  s.ignored = ignored_.load();
+  s.reconnects = reconnects_.load();
+  s.gaps = gaps_.load();
+  s.gap_max_ms = gap_max_ms_.load();
+  s.gaps_open = gaps_open_.load();
+  s.moves = moves_.load();
+  return s;
+}
+
+void KeyspaceListener::gap_closed(Sub& s, SteadyTime now) {
+  if (!std::exchange(s.gap, false)) return;
+  const int64_t ms = std::chrono::duration_cast<Millis>(now - s.gap_since).count();
+  gaps_.fetch_add(1);
+  int64_t max = gap_max_ms_.load();
+  while (ms > max && !gap_max_ms_.compare_exchange_weak(max, ms)) {
+  }
+  // Requested now, not when the gap opened: a rescan that began before this
+  // subscription could miss a change made between its read and now.
+  lost_ = true;
+  log::warn("keyspace events of " + s.ep.display() + " were not received for " +
+            format_duration(Millis(ms)) +
+            ": rescanning the source. A rescan copies every source key again, but a key deleted "
+            "on the source in that window stays on the target: close the migration with "
+            "migcheck compare, then migcheck repair --delete-extra");
+}
+
+// A node subscribed to after a failover must publish the events we follow:
+// its notify-keyspace-events may not have been set (CONFIG SET on the
+// primaries only). Checked where CONFIG answers.
+void KeyspaceListener::check_notify_config(Sub& s) {
+  if (!topology_) return;
+  for (size_t i = 0; i < topology_->nodes().size(); ++i) {
+    if (topology_->nodes()[i].endpoint.address() != s.ep.address()) continue;
+    try {
+      Reply r = topology_->connection(i).command({"CONFIG", "GET", "notify-keyspace-events"});
+      if (!r.is_array() || r.elements.size() < 2) return;
+      const std::string& value = r.elements[1].str;
+      NotifyCheck c = check_notify_flags(value, types_);
+      if (c.ok && (c.keyevent || !keyevent_)) return;
+      s.unnotified = true;
+      log::warn("notify-keyspace-events is \"" + value + "\" on " + s.ep.display() +
+                ", now a primary: its changes are not notified (set CONFIG SET "
+                "notify-keyspace-events " +
+                (c.ok ? std::string("KEA") : c.suggested) +
+                " there); until then only a rescan copies its keys");
+    } catch (const Error&) {
+      // CONFIG refused or the node went away again: nothing more to learn.
+    }
+    return;
+  }
+}
+
+// Subscriptions follow the primaries that hold slots: a replica promoted
+// by a failover is subscribed to, a node left without slots is dropped. A
+// gap of a dropped node's events passes to its successors (rescan once they
+// are subscribed), or closes now when its slots went to subscribed nodes.
+void KeyspaceListener::follow_topology(SteadyTime now) {
+  bool any_down = false;
+  for (const auto& s : subs_) any_down = any_down || s->down;
+  next_topology_ = now + (any_down ? std::chrono::milliseconds(500) : kTopologyEvery);
+  if (!topology_ || !topology_->try_refresh_topology()) return;
+  std::vector<Endpoint> want;
+  for (const auto& n : topology_->nodes())
+    if (n.primary && !n.slots.empty()) want.push_back(n.endpoint);
+  auto wanted = [&](const Endpoint& ep) {
+    return std::any_of(want.begin(), want.end(),
+                       [&](const Endpoint& w) { return w.address() == ep.address(); });
+  };
+  std::optional<SteadyTime> carried;
+  Endpoint carried_from;
+  for (auto it = subs_.begin(); it != subs_.end();) {
+    Sub& s = **it;
+    if (wanted(s.ep)) {
+      ++it;
+      continue;
+    }
+    log::info("keyspace notifications: " + s.ep.display() +
+              " holds no slots any more (failover or resharding): unsubscribed");
+    if (s.gap) {
+      carried = std::min(carried.value_or(s.gap_since), s.gap_since);
+      carried_from = s.ep;
+    }
+    it = subs_.erase(it);
+  }
+  size_t added = 0;
+  for (const auto& ep : want) {
+    if (std::any_of(subs_.begin(), subs_.end(),
+                    [&](const auto& s) { return s->ep.address() == ep.address(); }))
+      continue;
+    auto sub = std::make_unique<Sub>();
+    sub->ep = ep;
+    sub->ep.db = 0;
+    sub->down = true;
+    sub->retry_at = now;
+    sub->fresh = true;
+    // Events of a node that became primary between two looks are unseen
+    // since it did: the gap is at least since the last look (or since the
+    // failed node's subscription went down).
+    sub->gap = true;
+    sub->gap_since = carried.value_or(now);
+    log::warn("keyspace notifications: " + ep.display() +
+              " now holds slots (a promoted replica or a new primary): subscribing there, then "
+              "rescanning");
+    moves_.fetch_add(1);
+    subs_.push_back(std::move(sub));
+    ++added;
+  }
+  if (carried && added == 0) {
+    Sub gone;
+    gone.ep = carried_from;
+    gone.gap = true;
+    gone.gap_since = *carried;
+    gap_closed(gone, now);
+  }
 }
 
 SteadyTime KeyspaceListener::last_event() const {
@@ -244,12 +387,18 @@ void KeyspaceListener::run() {
     fds.clear();
     polled.clear();
     auto now = std::chrono::steady_clock::now();
+    if (topology_ && now >= next_topology_) follow_topology(now);
+    uint64_t open = 0;
+    for (const auto& s : subs_) open += (s->gap || s->unnotified) ? 1 : 0;
+    gaps_open_ = open;
     for (auto& s : subs_) {
       if (s->follower && s->follower->switches() != s->switches) {
         // The subscribed primary was demoted: its events stopped; resubscribe
         // on the promoted one (the transport asks the sentinels) and rescan.
         s->switches = s->follower->switches();
-        s->moved = true;
+        if (!s->gap) s->gap_since = now;
+        s->gap = true;
+        moves_.fetch_add(1);
         if (!s->down) {
           log::warn("keyspace notifications of " + s->ep.display() +
                     " move to the promoted primary; resubscribing, then rescanning");
@@ -264,9 +413,9 @@ void KeyspaceListener::run() {
         try {
           subscribe(s->transport, s->parser, s->buf, s->ep, conn_, pattern);
           s->down = false;
-          if (std::exchange(s->moved, false)) lost_ = true;
-          log::info("keyspace notifications of " + s->ep.display() +
-                    " resubscribed; rescanning for missed changes");
+          log::info("keyspace notifications of " + s->ep.display() + " subscribed");
+          if (std::exchange(s->fresh, false)) check_notify_config(*s);
+          gap_closed(*s, now);
         } catch (const ConnectionError&) {
           s->retry_at = now + std::chrono::seconds(1);
           continue;
@@ -297,10 +446,12 @@ void KeyspaceListener::run() {
         s.transport.reset();
         s.down = true;
         s.retry_at = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
+        if (!s.gap) s.gap_since = std::chrono::steady_clock::now();
+        s.gap = true;  // a rescan is requested once subscribed again
         reconnects_.fetch_add(1);
         Metrics::get().events("lost_subscription", 1);
         Metrics::get().reconnect("keyspace notifications lost");
-        lost_ = true;
+        next_topology_ = std::chrono::steady_clock::now();  // a failover, perhaps
       }
     }
   }

@@ -62,13 +62,27 @@ struct ListenerStats {
   uint64_t events = 0;      // notifications received
   uint64_t ignored = 0;     // keymiss / new: not changes
   uint64_t reconnects = 0;  // subscriber connections lost and re-made
+  // Windows during which a node's events were not received (a lost
+  // subscription, a failover): closed ones were followed by a rescan (which
+  // re-copies every source key, but cannot see a key deleted in the window);
+  // open ones were still unsubscribed when the listener stopped.
+  uint64_t gaps = 0;
+  int64_t gap_max_ms = 0;
+  uint64_t gaps_open = 0;
+  uint64_t moves = 0;  // subscriptions moved to another node (failover, new primary)
 };
 
 // Subscribes on every primary of `source` and calls `on_key(key, event, at)`
 // from its own thread for each notification that may have changed a key.
 // A lost subscriber is re-made; events of the gap are lost, so
 // `events_lost()` turns true until taken with take_events_lost() (the caller
-// rescans). Subscriptions are confirmed on every node before start() returns.
+// rescans). It turns true once the subscription is back, so a rescan begun
+// then sees every change the subscription did not. Subscriptions are
+// confirmed on every node before start() returns.
+// On a cluster, the topology is read again (from its own connections) while
+// a subscription is down and every few seconds: subscriptions follow the
+// primaries holding slots, so a replica promoted by a failover is subscribed
+// to (and a rescan follows), and a node that no longer holds slots is left.
 class KeyspaceListener {
  public:
   using Handler = std::function<void(std::string_view key, std::string_view event, SteadyTime at)>;
@@ -78,6 +92,9 @@ class KeyspaceListener {
   KeyspaceListener(const KeyspaceListener&) = delete;
   KeyspaceListener& operator=(const KeyspaceListener&) = delete;
 
+  // Type classes a node's notify-keyspace-events must publish (--type); a
+  // node subscribed to after a failover is checked against them.
+  void require_types(std::vector<std::string> types) { types_ = std::move(types); }
   void start();  // throws ConnectionError if a node cannot be subscribed to
   void stop();
   ListenerStats stats() const;
@@ -89,7 +106,16 @@ class KeyspaceListener {
   struct Sub;
   void run();
   void handle(Sub& sub);
+  void follow_topology(SteadyTime now);
+  void gap_closed(Sub& sub, SteadyTime now);
+  void check_notify_config(Sub& sub);
   std::vector<Endpoint> endpoints_;
+  // Cluster sources: the listener's own view of the slot owners.
+  std::unique_ptr<Client> topology_;
+  ClientOptions topology_opts_;
+  std::optional<Endpoint> seed_;  // cluster sources only
+  SteadyTime next_topology_{};
+  std::vector<std::string> types_;
   std::vector<std::unique_ptr<Sub>> subs_;
   int db_;
   bool keyevent_;
@@ -99,6 +125,8 @@ class KeyspaceListener {
   std::atomic<bool> stop_{false};
   std::atomic<bool> lost_{false};
   std::atomic<uint64_t> events_{0}, ignored_{0}, reconnects_{0};
+  std::atomic<uint64_t> gaps_{0}, gaps_open_{0}, moves_{0};
+  std::atomic<int64_t> gap_max_ms_{0};
   std::atomic<int64_t> last_event_ns_{0};
 };
 

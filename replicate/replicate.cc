@@ -802,6 +802,11 @@ nlohmann::json Engine::totals_json() const {
                       {"queue_overflows", result_.queue_overflows},
                       {"overflows_uncovered", result_.overflows_uncovered},
                       {"subscriber_reconnects", result_.subscriber_reconnects},
+                      {"event_gaps",
+                       {{"count", result_.event_gaps},
+                        {"open", result_.event_gaps_open},
+                        {"max_ms", result_.event_gap_max_ms},
+                        {"subscription_moves", result_.subscription_moves}}},
                       {"lag_ms",
                        {{"count", result_.lag.count},
                         {"p50", result_.lag.p50_ms},
@@ -990,6 +995,7 @@ ReplicateResult Engine::run() {
       listener_ = std::make_unique<KeyspaceListener>(
           *src_main_, pairs_.front().source, keyevent_, o_.source_client.conn,
           [this](std::string_view key, std::string_view, SteadyTime at) { on_event(key, at); });
+      listener_->require_types(o_.types);
       listener_->start();
       log::info("subscribed to keyspace notifications on " + std::to_string(listener_->nodes()) +
                 " node(s)");
@@ -1042,6 +1048,10 @@ ReplicateResult Engine::run() {
       auto ls = listener_->stats();
       result_.events = ls.events;
       result_.subscriber_reconnects = ls.reconnects;
+      result_.event_gaps = ls.gaps;
+      result_.event_gaps_open = ls.gaps_open + (listener_->take_events_lost() ? 1 : 0);
+      result_.event_gap_max_ms = ls.gap_max_ms;
+      result_.subscription_moves = ls.moves;
     }
     result_.events_applied = applied_.load();
     result_.queue_overflows = overflow_epoch_.load();
@@ -1054,8 +1064,8 @@ ReplicateResult Engine::run() {
     if (o_.verify && !o_.dry_run && !result_.interrupted && !(o_.stop && o_.stop->load())) verify();
     result_.elapsed_ms = elapsed_ms();
     if (!o_.dry_run) check_target_role();
-    const bool not_copied =
-        result_.copy.failed > 0 || result_.copy.skipped > 0 || result_.overflows_uncovered > 0;
+    const bool not_copied = result_.copy.failed > 0 || result_.copy.skipped > 0 ||
+                            result_.overflows_uncovered > 0 || result_.event_gaps_open > 0;
     result_.exit_code = result_.interrupted || result_.target_became_replica ? kExitError
                         : (not_copied || result_.verify_differences > 0)     ? kExitDiffer
                                                                              : kExitSame;

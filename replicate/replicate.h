@@ -73,6 +73,12 @@ struct ReplicateResult {
   uint64_t queue_overflows = 0;      // keys that did not fit the queue (recorded; rescanned)
   uint64_t overflows_uncovered = 0;  // ... not covered by a completed rescan
   uint64_t subscriber_reconnects = 0;
+  // Windows without a node's events (lost subscription, failover): each
+  // followed by a rescan, which cannot undo a deletion made in it; open ones
+  // were not subscribed again (exit 1). Moves: subscriptions that followed a
+  // failover to another node.
+  uint64_t event_gaps = 0, event_gaps_open = 0, subscription_moves = 0;
+  int64_t event_gap_max_ms = 0;
   LagStats lag;
   int64_t elapsed_ms = 0;
   double keys_per_sec = 0;        // of the first pass

@@ -203,6 +203,14 @@ void Client::discover(Connection& c) {
   if (found.empty() || !found[0].primary)
     throw ProtocolError("cluster " + seed_.display() + " reports no primaries with slots");
 
+  // A replica that now holds slots replaced its primary: as a restart, the
+  // run may have lost acknowledged writes there (asynchronous replication).
+  if (opts_.watch)
+    for (const auto& n : found)
+      for (const auto& o : nodes_)
+        if (n.primary && !n.slots.empty() && !n.id.empty() && !o.primary && o.id == n.id &&
+            !o.primary_id.empty())
+          opts_.watch->failed_over(o.primary_id, n.id);
   // Keep existing connections to nodes that are still there.
   std::vector<std::unique_ptr<NodeConn>> conns;
   for (auto& n : found) {

@@ -23,6 +23,15 @@ bool RestartWatch::observe(const std::string& address, const std::string& run_id
   return true;
 }
 
+bool RestartWatch::failed_over(const std::string& old_id, const std::string& new_id) {
+  std::lock_guard lock(mu_);
+  if (!failovers_.emplace(old_id, new_id).second) return false;
+  ++restarts_;
+  log::warn("cluster node " + new_id + " took over the slots of " + old_id +
+            " (a failover): writes the old primary acknowledged may be lost");
+  return true;
+}
+
 void RestartWatch::start_over(int& starts_over, std::string_view what,
                               std::string_view consequence) {
   if (++starts_over > kMaxStartsOver)

@@ -16,6 +16,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace migcheck {
 
@@ -25,6 +26,11 @@ class RestartWatch {
   // `run_id` (empty: it would not say). True when the address had another
   // run_id before: that server restarted or was replaced meanwhile.
   bool observe(const std::string& address, const std::string& run_id);
+  // A cluster replica `new_id` now holds the slots of its primary `old_id`
+  // (a failover): a new process for those slots, which may lack writes the
+  // old one acknowledged. Counted as a restart once per pair, however many
+  // clients of the run notice it. True the first time.
+  bool failed_over(const std::string& old_id, const std::string& new_id);
   // Restarts noticed so far.
   uint64_t restarts() const { return restarts_.load(); }
   // Whether a restart was noticed that the run has not acted upon yet.
@@ -47,6 +53,7 @@ class RestartWatch {
   mutable std::mutex mu_;
   std::map<std::string, std::string> run_ids_;
   std::set<std::string> blind_;  // addresses that would not say (warned once)
+  std::set<std::pair<std::string, std::string>> failovers_;  // (old, new) cluster node ids
   std::atomic<uint64_t> restarts_{0};
   std::atomic<uint64_t> handled_{0};
 };

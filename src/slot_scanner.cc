@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <charconv>
 #include <map>
+#include <optional>
+#include <thread>
 #include <unordered_set>
 
 #include "errors.h"
@@ -107,12 +109,22 @@ SlotScanner::SlotScanner(Client& client, std::string match, size_t page_keys, Ra
 
 bool SlotScanner::supported(Client& client) {
   if (!client.cluster()) return false;
+  // A pass that starts during a failover: the dead node is not waited for
+  // here (the enumeration waits for its successor), the others answer.
+  client.try_refresh_topology();
+  bool asked = false;
   for (size_t n : client.scan_nodes()) {
-    Reply a = client.on_node(n, {"CLUSTER", "GETKEYSINSLOT", "0", "0"});
-    Reply b = client.on_node(n, {"CLUSTER", "NODES"});
-    if (a.is_error() || !a.is_array() || b.is_error() || !b.is_string()) return false;
+    try {
+      Connection& c = client.connection(n);
+      Reply a = c.command({"CLUSTER", "GETKEYSINSLOT", "0", "0"});
+      Reply b = c.command({"CLUSTER", "NODES"});
+      if (a.is_error() && transient::is_transient(a.error_code())) continue;
+      if (a.is_error() || !a.is_array() || b.is_error() || !b.is_string()) return false;
+      asked = true;
+    } catch (const ConnectionError&) {
+    }
   }
-  return true;
+  return asked;
 }
 
 bool SlotScanner::read_page(size_t node, const std::vector<int>& slots,
@@ -135,7 +147,21 @@ bool SlotScanner::read_page(size_t node, const std::vector<int>& slots,
       }
       throw ProtocolError("enumerating the slots of " + endpoint + " failed: " + r.str);
     }
-  auto view = [&](const Reply& r, View& v) {
+  parse_view(replies.front(), pre, endpoint);
+  parse_view(replies.back(), post, endpoint);
+  keys.assign(slots.size(), {});
+  for (size_t i = 0; i < slots.size(); ++i) {
+    Reply& r = replies[i + 1];
+    if (!r.is_array())
+      throw ProtocolError("unexpected reply to CLUSTER GETKEYSINSLOT from " + endpoint);
+    keys[i].reserve(r.elements.size());
+    for (Reply& k : r.elements) keys[i].push_back(std::move(k.str));
+  }
+  return true;
+}
+
+void SlotScanner::parse_view(const Reply& r, View& v, const std::string& endpoint) {
+  {
     if (!r.is_string()) throw ProtocolError("unexpected reply to CLUSTER NODES from " + endpoint);
     std::map<std::string_view, std::vector<std::string_view>> lines;
     std::string_view self;
@@ -158,18 +184,40 @@ bool SlotScanner::read_page(size_t node, const std::vector<int>& slots,
       auto it = lines.find(me[3]);
       if (it != lines.end()) parse_slots(it->second, v.owned, nullptr);
     }
-  };
-  view(replies.front(), pre);
-  view(replies.back(), post);
-  keys.assign(slots.size(), {});
-  for (size_t i = 0; i < slots.size(); ++i) {
-    Reply& r = replies[i + 1];
-    if (!r.is_array())
-      throw ProtocolError("unexpected reply to CLUSTER GETKEYSINSLOT from " + endpoint);
-    keys[i].reserve(r.elements.size());
-    for (Reply& k : r.elements) keys[i].push_back(std::move(k.str));
   }
-  return true;
+}
+
+namespace {
+
+int64_t info_int(const Reply& r, std::string_view field) {
+  if (!r.is_string()) return -1;
+  const std::string v = info_field(r.str, field);
+  int64_t n = -1;
+  std::from_chars(v.data(), v.data() + v.size(), n);
+  return n;
+}
+
+}  // namespace
+
+bool SlotScanner::replica_caught_up(size_t replica, size_t primary) {
+  if (offsets_unknown_) return true;
+  const Reply p = client_.connection(primary).command({"INFO", "replication"});
+  const int64_t want = info_int(p, "master_repl_offset");
+  if (want < 0) {
+    offsets_unknown_ = true;
+    log::warn("cannot read the replication offset of " +
+              client_.nodes()[primary].endpoint.display() +
+              " (INFO refused): --read-from replica reads may miss keys written just before "
+              "them (replica lag)");
+    return true;
+  }
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  for (;;) {
+    const Reply r = client_.connection(replica).command({"INFO", "replication"});
+    if (info_int(r, "slave_repl_offset") >= want) return true;
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
 }
 
 void SlotScanner::mark_done(int slot) {
@@ -193,19 +241,42 @@ bool SlotScanner::next(std::vector<std::string>& out) {
   int first = -1;
   for (int i = 0; i < kSlots && first < 0; ++i)
     if (!done_[(cursor_ + i) % kSlots]) first = (cursor_ + i) % kSlots;
-  const size_t node = client_.node_for_slot(first, true);
+  const size_t node = client_.node_for_slot(first, !primary_only_[first]);
   std::vector<int> slots;
   for (int i = 0; i < kSlots && slots.size() < page_slots_; ++i) {
     int s = (first + i) % kSlots;
-    if (!done_[s] && client_.node_for_slot(s, true) == node) slots.push_back(s);
+    if (!done_[s] && client_.node_for_slot(s, !primary_only_[s]) == node) slots.push_back(s);
   }
   cursor_ = (slots.back() + 1) % kSlots;
 
   std::vector<std::vector<std::string>> keys;
-  View pre, post;
+  View pre, post, primary_view;
   const std::string endpoint = client_.nodes()[node].endpoint.display();
+  // A replica read is exact only against its primary's own view: a replica
+  // shows neither a migration in progress nor how far behind it is.
+  const bool replica = client_.cluster() && !client_.nodes()[node].primary;
+  std::optional<size_t> primary;
+  if (replica) primary = client_.node_by_id(client_.nodes()[node].primary_id);
+  size_t rerouted = 0;
+  auto to_primary = [&](int s) {
+    primary_only_.set(s);
+    ++to_primary_;
+    ++rerouted;
+  };
   try {
+    if (replica && primary && !replica_caught_up(node, *primary)) {
+      for (int s : slots) to_primary(s);
+      return true;
+    }
     if (!read_page(node, slots, keys, pre, post)) return true;
+    if (replica && primary) {
+      // After the replica's reads (this node runs them after, in time).
+      const Reply r = client_.connection(*primary).command({"CLUSTER", "NODES"});
+      if (r.is_error())
+        throw ProtocolError("CLUSTER NODES refused by " +
+                            client_.nodes()[*primary].endpoint.display() + ": " + r.str);
+      parse_view(r, primary_view, client_.nodes()[*primary].endpoint.display());
+    }
   } catch (const ConnectionError& e) {
     if (!e.retryable) throw;
     // A node failing over: its slots are read at their new owner once the
@@ -227,6 +298,15 @@ bool SlotScanner::next(std::vector<std::string>& out) {
     if (!same_primary || !pre.owned[s] || !post.owned[s]) {
       stale = true;  // not (or no longer) this node's slot: read at its owner
       ++reread_;
+      continue;
+    }
+    if (replica && (!primary || primary_view.self_id != post.primary_id || !primary_view.owned[s] ||
+                    primary_view.migrating.count(s))) {
+      // Being migrated (keys already moved are gone from the replica and
+      // not yet counted anywhere), or the primary changed: read on the
+      // primary, which sees the migration.
+      stale = stale || !primary || primary_view.self_id != post.primary_id;
+      to_primary(s);
       continue;
     }
     auto m1 = pre.migrating.find(s), m2 = post.migrating.find(s);
@@ -272,6 +352,7 @@ bool SlotScanner::next(std::vector<std::string>& out) {
     ++emitted_slots;
   }
   if (stale) client_.try_refresh_topology();
+  if (emitted_slots == 0 && rerouted > 0) return true;  // read on the primary next
   if (emitted_slots == 0) {
     if (!wait_.more())
       throw ConnectionError("the slots of " + client_.display() + " kept changing owner for " +

@@ -50,6 +50,10 @@ class SlotScanner {
   uint64_t slots_reread() const { return reread_; }
   // Slots read on two nodes because they were being migrated.
   uint64_t slots_split() const { return split_; }
+  // Replica reads (--read-from replica): slots read again on their primary
+  // because it was migrating them (a replica's CLUSTER NODES does not show a
+  // migration) or because the replica lagged behind it.
+  uint64_t slots_to_primary() const { return to_primary_; }
 
  private:
   struct View;
@@ -57,6 +61,11 @@ class SlotScanner {
   // per-slot keys and both views. Throws ConnectionError.
   bool read_page(size_t node, const std::vector<int>& slots,
                  std::vector<std::vector<std::string>>& keys, View& pre, View& post);
+  static void parse_view(const Reply& r, View& v, const std::string& endpoint);
+  // Before a replica page: the replica has applied everything its primary
+  // had when the page starts (so a key the primary held then is on the
+  // replica). False: lagging, or unknown while the primary is unreachable.
+  bool replica_caught_up(size_t replica, size_t primary);
   void emit(int slot, std::vector<std::string>& keys, std::vector<std::string>& out);
   void mark_done(int slot);
 
@@ -65,11 +74,13 @@ class SlotScanner {
   size_t page_keys_;
   RateLimiter* limiter_;
   std::bitset<kSlots> done_;
+  std::bitset<kSlots> primary_only_;  // replica reads: read these on the primary
+  bool offsets_unknown_ = false;      // INFO refused: replica lag not checked (said once)
   int done_count_ = 0;
   int cursor_ = 0;          // next slot to consider
   size_t page_slots_ = 16;  // adapted to the keys per slot seen
   transient::Wait wait_;    // while no page makes progress
-  uint64_t keys_ = 0, calls_ = 0, reread_ = 0, split_ = 0;
+  uint64_t keys_ = 0, calls_ = 0, reread_ = 0, split_ = 0, to_primary_ = 0;
 };
 
 // "0-99,200" <-> bitset

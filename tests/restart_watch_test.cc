@@ -74,3 +74,15 @@ TEST_CASE("restart watch: a run acts upon a restart once, and gives up past the 
   w.acknowledge();
   CHECK_FALSE(w.pending());
 }
+
+TEST_CASE("restart watch: a cluster failover counts once, however many clients see it",
+          "[restart_watch]") {
+  RestartWatch w;
+  CHECK(w.failed_over("old-primary", "promoted"));
+  CHECK(w.restarts() == 1);
+  CHECK(w.pending());
+  CHECK_FALSE(w.failed_over("old-primary", "promoted"));  // another client of the run
+  CHECK(w.restarts() == 1);
+  CHECK(w.failed_over("promoted", "old-primary"));  // failed back: a new event
+  CHECK(w.restarts() == 2);
+}
