@@ -535,6 +535,7 @@ class SnapshotEngine {
     f.mode = "file";
     f.keys_per_db = file_keys;
     f.keyspace_known = true;
+    f.rdb_version = version;  // the report's DUMP compatibility check
     res_.compare.source_desc = "snapshot file, RDB " + std::to_string(version);
     store_.set_server_info(res_.compare.run_id, to_json(f).dump(), target_json);
   }
@@ -699,6 +700,7 @@ class SnapshotEngine {
     tfacts.version = "RDB " + std::to_string(tt.rdb_version);
     tfacts.mode = "file";
     tfacts.keys_per_db = target_keys;
+    tfacts.rdb_version = tt.rdb_version;
     tfacts.keyspace_known = true;
     res_.compare.target_desc = "snapshot file, RDB " + std::to_string(tt.rdb_version);
     record_server_info(file_keys, st.rdb_version, to_json(tfacts).dump());

@@ -159,6 +159,12 @@ TEST_CASE("snapshot compare: a file against an identical target", "[snapshot]") 
   INFO(c.err);
   CHECK(c.exit_code == 0);
   CHECK(c.out.find("already expired (skipped): 1") != std::string::npos);
+  // The report reads the run as any compare run's: READY.
+  auto rep = run_migcheck(
+      {"report", "--store", tmp("identical-cli.db"), "--format", "json", "--out", "-"});
+  INFO(rep.err);
+  CHECK(rep.exit_code == 0);
+  CHECK(nlohmann::json::parse(rep.out)["verdict"] == "READY");
   std::filesystem::remove(file);
 }
 
