@@ -160,8 +160,7 @@ TEST_CASE("snapshot compare: a file against an identical target", "[snapshot]") 
   CHECK(c.exit_code == 0);
   CHECK(c.out.find("already expired (skipped): 1") != std::string::npos);
   // The report reads the run as any compare run's: READY.
-  auto rep = run_migcheck(
-      {"report", "--store", tmp("identical-cli.db"), "--format", "json", "--out", "-"});
+  auto rep = run_migcheck({"report", "--store", cli_store, "--format", "json", "--out", "-"});
   INFO(rep.err);
   CHECK(rep.exit_code == 0);
   CHECK(nlohmann::json::parse(rep.out)["verdict"] == "READY");
