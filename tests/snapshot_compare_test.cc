@@ -154,8 +154,8 @@ TEST_CASE("snapshot compare: a file against an identical target", "[snapshot]") 
   CHECK(store.run(r.compare.run_id)->status == "done");
 
   // The CLI: exit 0, and the summary says how many keys were skipped.
-  auto c = run_migcheck(
-      {"compare", file, target.uri(), "--store", tmp("identical-cli.db"), "--rounds", "1"});
+  const std::string cli_store = tmp("identical-cli.db");
+  auto c = run_migcheck({"compare", file, target.uri(), "--store", cli_store, "--rounds", "1"});
   INFO(c.err);
   CHECK(c.exit_code == 0);
   CHECK(c.out.find("already expired (skipped): 1") != std::string::npos);
