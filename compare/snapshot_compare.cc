@@ -45,6 +45,9 @@ struct Batch {
   int db = 0;  // source db
   std::vector<std::string> keys;
   std::vector<KeyState> src;
+  // Round 1's target keys the file does not hold: only whether they are
+  // still there, and their type, are read (TYPE, PTTL), not their values.
+  bool extras = false;
 };
 
 class BatchQueue {
@@ -387,7 +390,8 @@ class SnapshotEngine {
   // Reads the target's states of a batch and classifies each key.
   void work(std::map<int, TargetSide>& sides, Batch& b, int round) {
     TargetSide& t = side(sides, target_db_of(b.db));
-    auto first = t.reader->read(b.keys, ReadLevel::Full);
+    const ReadLevel level = b.extras ? ReadLevel::Meta : ReadLevel::Full;
+    auto first = t.reader->read(b.keys, level);
     std::vector<KeyState> tgt(first.begin(), first.end());
     // A key that changed while read is read again at once (twice at most).
     for (int attempt = 0; attempt < 2; ++attempt) {
@@ -399,7 +403,7 @@ class SnapshotEngine {
           keys.push_back(b.keys[i]);
         }
       if (idx.empty()) break;
-      auto again = t.retry->read(keys, ReadLevel::Full);
+      auto again = t.retry->read(keys, level);
       for (size_t j = 0; j < idx.size(); ++j) tgt[idx[j]] = again[j];
     }
     std::vector<Difference> diffs;
@@ -598,6 +602,7 @@ class SnapshotEngine {
         std::vector<std::string> found;
         Batch b;
         b.db = sdb;
+        b.extras = true;
         while (!stopping() && scanner.next(found)) {
           target_scanned_ += static_cast<int64_t>(found.size());
           for (auto& k : found) {
@@ -609,6 +614,7 @@ class SnapshotEngine {
             if (b.keys.size() >= batch_) {
               push(b);
               b.db = sdb;
+              b.extras = true;
             }
           }
           found.clear();
