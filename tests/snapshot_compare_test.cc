@@ -314,3 +314,33 @@ TEST_CASE("snapshot compare: peak memory stays bounded with a big key", "[snapsh
   CHECK(p.max_rss_kb() < 64 * 1024);
   std::filesystem::remove(file);
 }
+
+TEST_CASE("snapshot compare: a signal stops the run, recorded as interrupted", "[snapshot]") {
+  TestServer source, target;
+  const int64_t at = now_ms() + 3600000;
+  fill(source, at);
+  fill(target, at);
+  change(target, at);
+  const std::string file = save(source, "signal");
+  const std::string store = tmp("signal.db");
+  const std::string err = tmp("signal.err");
+  migcheck::test::Spawned p(
+      {"compare", file, target.uri(), "--store", store, "--rounds", "3", "--interval", "60s"},
+      tmp("signal.out"), err);
+  // Stopped while it waits for round 2.
+  std::string text;
+  for (int i = 0; i < 600 && text.find("re-checking") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::ifstream in(err);
+    text.assign((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  }
+  REQUIRE(text.find("re-checking") != std::string::npos);
+  p.signal(SIGINT);
+  CHECK(p.wait(std::chrono::seconds(30)) == 2);
+  Store s(store, false);
+  auto run = s.latest_run("compare");
+  REQUIRE(run);
+  CHECK(run->status == "interrupted");
+  CHECK(rows(s, run->id, 1) == kChanged);
+  std::filesystem::remove(file);
+}
