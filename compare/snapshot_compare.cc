@@ -27,6 +27,7 @@
 #include "rdb_source.h"
 #include "scanner.h"
 #include "server_info.h"
+#include "snapshot_batches.h"
 #include "transient.h"
 
 namespace migcheck {
@@ -40,104 +41,12 @@ int64_t wall_ms() {
 // Thrown into the file's parse to stop it (the queue was closed).
 struct StopStream {};
 
-// Keys of one db with their source-side states, for the workers.
-struct Batch {
-  int db = 0;  // source db
-  std::vector<std::string> keys;
-  std::vector<KeyState> src;
-  // Round 1's target keys the file does not hold: only whether they are
-  // still there, and their type, are read (TYPE, PTTL), not their values.
-  bool extras = false;
-};
-
-class BatchQueue {
- public:
-  explicit BatchQueue(size_t cap) : cap_(cap) {}
-  bool push(Batch b) {
-    std::unique_lock lock(mu_);
-    not_full_.wait(lock, [&] { return q_.size() < cap_ || closed_; });
-    if (closed_) return false;
-    q_.push_back(std::move(b));
-    not_empty_.notify_one();
-    return true;
-  }
-  std::optional<Batch> pop() {
-    std::unique_lock lock(mu_);
-    not_empty_.wait(lock, [&] { return !q_.empty() || closed_ || ended_; });
-    if (closed_ || q_.empty()) return std::nullopt;
-    Batch b = std::move(q_.front());
-    q_.pop_front();
-    not_full_.notify_one();
-    return b;
-  }
-  void end() {  // no more pushes; workers drain what is queued
-    std::lock_guard lock(mu_);
-    ended_ = true;
-    not_empty_.notify_all();
-  }
-  void close() {  // abort: queued batches are dropped
-    std::lock_guard lock(mu_);
-    closed_ = true;
-    not_empty_.notify_all();
-    not_full_.notify_all();
-  }
-
- private:
-  const size_t cap_;
-  std::mutex mu_;
-  std::condition_variable not_full_, not_empty_;
-  std::deque<Batch> q_;
-  bool ended_ = false, closed_ = false;
-};
-
 int major_version(const std::string& v) {
   try {
     return v.empty() ? 0 : std::stoi(v);
   } catch (...) {
     return 0;
   }
-}
-
-std::optional<Digest128> digest_from_hex(std::string_view hex) {
-  if (hex.size() != 32) return std::nullopt;
-  Digest128 d;
-  for (size_t i = 0; i < 32; ++i) {
-    const char c = hex[i];
-    int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-    if (v < 0) return std::nullopt;
-    uint64_t& half = i < 16 ? d.hi : d.lo;
-    half = (half << 4) | static_cast<uint64_t>(v);
-  }
-  return d;
-}
-
-// A file key's state in a second file's table (file against file).
-constexpr size_t kTypeName = 16;
-constexpr size_t kPayload = kTypeName + 1 + 8 + 16 + 8;
-
-std::string encode_state(const RdbKeyState& s) {
-  std::string p(kPayload, '\0');
-  std::memcpy(p.data(), s.type_name.data(), std::min(s.type_name.size(), kTypeName));
-  p[kTypeName] = s.expire_ms ? 1 : 0;
-  const int64_t exp = s.expire_ms.value_or(0);
-  std::memcpy(p.data() + kTypeName + 1, &exp, 8);
-  std::memcpy(p.data() + kTypeName + 9, &s.digest.hi, 8);
-  std::memcpy(p.data() + kTypeName + 17, &s.digest.lo, 8);
-  std::memcpy(p.data() + kTypeName + 25, &s.size, 8);
-  return p;
-}
-
-RdbKeyState decode_state(std::string_view p) {
-  RdbKeyState s;
-  s.type_name.assign(p.data(), strnlen(p.data(), kTypeName));
-  s.type = value_type_from(s.type_name);
-  int64_t exp = 0;
-  std::memcpy(&exp, p.data() + kTypeName + 1, 8);
-  if (p[kTypeName]) s.expire_ms = exp;
-  std::memcpy(&s.digest.hi, p.data() + kTypeName + 9, 8);
-  std::memcpy(&s.digest.lo, p.data() + kTypeName + 17, 8);
-  std::memcpy(&s.size, p.data() + kTypeName + 25, 8);
-  return s;
 }
 
 nlohmann::json stats_json(const ReaderStats& s) {
@@ -652,7 +561,7 @@ class SnapshotEngine {
   void compare_files() {
     set_now();
     begin_round(1, -1);
-    KeyHashTable second(kPayload);
+    KeyHashTable second(kStatePayload);
     RdbSourceOptions to = source_options();
     to.types.clear();  // a key of another type in the second file is a type difference
     if (o_.db) to.db = target_db_of(*o_.db);
