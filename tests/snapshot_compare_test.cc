@@ -201,6 +201,16 @@ TEST_CASE("snapshot compare: differences, rounds, cross-check with a live source
   CHECK(lr.keys_checked == r.compare.keys_checked);
   CHECK(lr.target_keys_scanned == r.compare.target_keys_scanned);
 
+  // And a server loaded from the file (DEBUG RELOAD of it) against the same target.
+  TestServer loaded;
+  std::filesystem::copy_file(file, loaded.dir() + "/dump.rdb",
+                             std::filesystem::copy_options::overwrite_existing);
+  loaded.cmd({"DEBUG", "RELOAD", "NOSAVE"});
+  live.source = parse_uri(loaded.uri());
+  CompareResult loaded_r = run_compare(live, store);
+  CHECK(rows(store, loaded_r.run_id) == rows(store, r.compare.run_id, 1));
+  CHECK(loaded_r.keys_checked == r.compare.keys_checked);
+
   // Same columns: the file side's digest equals the live source's.
   std::map<std::string, std::string> live_digest, file_digest;
   DifferenceFilter f1;
