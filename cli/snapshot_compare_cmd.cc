@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 
 #include "duration.h"
 #include "errors.h"
@@ -28,7 +29,8 @@ std::string existing_file(const std::string& uri) {
   if (::stat(path.c_str(), &st) != 0)
     throw UsageError("cannot open snapshot file " + path + ": " + std::strerror(errno));
   if (!S_ISREG(st.st_mode)) throw UsageError(path + " is not a regular file");
-  return path;
+  // Recorded as file://PATH: an absolute path, so the run names the file.
+  return std::filesystem::absolute(path).lexically_normal().string();
 }
 
 void print_summary(const SnapshotCompareOptions& o, const SnapshotCompareResult& sr,
