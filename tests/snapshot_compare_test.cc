@@ -354,3 +354,29 @@ TEST_CASE("snapshot compare: a signal stops the run, recorded as interrupted", "
   CHECK(rows(s, run->id, 1) == kChanged);
   std::filesystem::remove(file);
 }
+
+TEST_CASE("snapshot compare: a file against a cluster target", "[snapshot][cluster]") {
+  TestServer source;
+  migcheck::test::TestCluster cluster;
+  Cmds cmds;
+  for (int i = 0; i < 300; ++i) cmds.push_back({"SET", "k:" + std::to_string(i), "v"});
+  cmds.push_back({"HSET", "h", "f", "v"});
+  source.pipeline(cmds);
+  for (const auto& c : cmds) cluster.cmd_routed(c);
+  cluster.cmd_routed({"SET", "k:7", "changed"});
+  cluster.cmd_routed({"SET", "only:cluster", "x"});
+  cluster.cmd_routed({"DEL", "h"});
+  const std::string file = save(source, "cluster");
+  Store store(tmp("cluster.db"));
+  SnapshotCompareOptions o;
+  o.source_file = file;
+  o.base.target = parse_uri(cluster.seed_uri());
+  o.base.progress = false;
+  o.base.rounds = 1;
+  SnapshotCompareResult r = run_snapshot_compare(o, store);
+  CHECK(rows(store, r.compare.run_id) ==
+        Rows{{0, "k:7", "value"}, {0, "only:cluster", "extra"}, {0, "h", "missing"}});
+  CHECK(r.compare.keys_checked == 301);
+  CHECK(r.compare.target_keys_scanned == 301);
+  std::filesystem::remove(file);
+}
