@@ -9,6 +9,7 @@
 #include <cstring>
 #include <deque>
 #include <exception>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
@@ -36,6 +37,20 @@ namespace {
 int64_t wall_ms() {
   return std::chrono::duration_cast<Millis>(std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+// The RDB version in a file's header ("REDIS0010"); 0 when it is not one
+// (the stream then stops with the parser's own error).
+int header_version(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char h[9] = {};
+  if (!in.read(h, sizeof h) || std::string_view(h, 5) != "REDIS") return 0;
+  int v = 0;
+  for (char c : std::string_view(h + 5, 4)) {
+    if (c < '0' || c > '9') return 0;
+    v = v * 10 + (c - '0');
+  }
+  return v;
 }
 
 // Thrown into the file's parse to stop it (the queue was closed).
@@ -244,8 +259,14 @@ class SnapshotEngine {
       log::info("the target's clock is " + std::to_string(offset_) +
                 " ms off this host's: file expiries are compared on the target's clock");
     clock_ = {tc.known, offset_, tc.error_ms};
-    // Stream counters that only 7.0+ keeps cannot be compared with an older server.
-    stream_ext_ = tf_.engine == "valkey" || major_version(tf_.version) >= 7;
+    // Stream counters that only 7.0+ keeps (RDB 10+ files) cannot be
+    // compared with an older server or file.
+    stream_ext_ = (tf_.engine == "valkey" || major_version(tf_.version) >= 7) &&
+                  header_version(o_.source_file) >= 10;
+    if (!stream_ext_)
+      log::warn(
+          "a server older than 7.0 or a file older than RDB 10: stream entries-added, "
+          "max-deleted-entry-id and entries-read are not compared");
     res_.compare.target_desc = tf_.engine + " " + tf_.version + " " + tf_.mode;
     set_now();
   }
@@ -560,6 +581,7 @@ class SnapshotEngine {
   // File against file (see the header): one round, no workers.
   void compare_files() {
     set_now();
+    stream_ext_ = header_version(o_.source_file) >= 10 && header_version(o_.target_file) >= 10;
     begin_round(1, -1);
     KeyHashTable second(kStatePayload);
     RdbSourceOptions to = source_options();
