@@ -380,3 +380,17 @@ TEST_CASE("snapshot compare: a file against a cluster target", "[snapshot][clust
   CHECK(r.compare.target_keys_scanned == 301);
   std::filesystem::remove(file);
 }
+
+TEST_CASE("snapshot compare: a Redis 7.0 file against a Valkey 8 target", "[snapshot]") {
+  TestServer source;
+  TestServer target(migcheck::test::ServerOptions{.binary = "valkey-server"});
+  const int64_t at = now_ms() + 3600000;
+  fill(source, at);
+  fill(target, at);
+  change(target, at);
+  const std::string file = save(source, "valkey");
+  Store store(tmp("valkey.db"));
+  SnapshotCompareResult r = run_snapshot_compare(snap_options(file, target), store);
+  CHECK(rows(store, r.compare.run_id) == kChanged);
+  std::filesystem::remove(file);
+}
