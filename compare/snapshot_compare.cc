@@ -483,7 +483,7 @@ class SnapshotEngine {
       Batch b;
       st = read_rdb_source(o_.source_file, source_options(), [&](const RdbKeyState& k) {
         if (stopping()) throw StopStream{};
-        keys.add(db_key_hash(k.db, k.key));
+        if (b_.target_scan) keys.add(db_key_hash(k.db, k.key));
         ++file_keys[k.db];
         if (!b.keys.empty() && (b.db != k.db || b.keys.size() >= batch_)) push(b);
         b.db = k.db;

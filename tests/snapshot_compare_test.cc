@@ -249,6 +249,12 @@ TEST_CASE("snapshot compare: --db, --match and --type", "[snapshot]") {
   CHECK(rows(store, r.compare.run_id) == Rows{{3, "d3:extra", "extra"}});
   CHECK(r.compare.keys_checked == 2);
 
+  // --no-target-scan: the extras are not looked for.
+  o.base.target_scan = false;
+  r = run_snapshot_compare(o, store);
+  CHECK(rows(store, r.compare.run_id).empty());
+  CHECK(r.compare.target_keys_scanned == 0);
+
   o = snap_options(file, target);
   o.base.match = "s:*";
   r = run_snapshot_compare(o, store);
