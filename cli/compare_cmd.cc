@@ -20,6 +20,7 @@
 #include "resume.h"
 #include "run_output.h"
 #include "signals.h"
+#include "snapshot_compare_cmd.h"
 #include "store.h"
 
 namespace migcheck {
@@ -137,6 +138,12 @@ void print_summary(const CompareOptions& o, const CompareResult& r, const std::s
 }
 
 int run(const CompareCli& c) {
+  // A snapshot file as the source (issue 17): its own engine.
+  if (is_snapshot_compare(c.common))
+    return run_snapshot_compare_cmd({c.common, c.output, c.rounds, c.interval, c.ttl_tolerance,
+                                     c.match, c.types, c.db, c.target_db, c.db_map, c.scan_count,
+                                     c.batch, c.connections, c.max_ops, c.sample, c.no_target_scan,
+                                     c.chunk, c.big_string, c.resume});
   log::set_quiet(c.common.quiet);
   log::set_verbose(c.common.verbose);
   CompareOptions o = c.o;

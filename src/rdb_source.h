@@ -2,8 +2,8 @@
 // that yields, for the keys a compare would check (--db, --match, --type),
 // the per-key state with its canonical digest and absolute expiry, and
 // counts the keys already expired when the run starts (skipped, as a server
-// would no longer return them). The compare engine does not use it yet
-// (issue 17): this is the key source it is meant to read from.
+// would no longer return them). The snapshot compare
+// (compare/snapshot_compare.h) reads from it.
 #pragma once
 
 #include <cstdint>

@@ -1,0 +1,151 @@
+// The snapshot compare's command line: options checked and mapped onto
+// SnapshotCompareOptions, signal handling, and the summary on stdout.
+#include "snapshot_compare_cmd.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+
+#include "duration.h"
+#include "errors.h"
+#include "log.h"
+#include "signals.h"
+#include "snapshot_compare.h"
+#include "store.h"
+#include "type_filter.h"
+#include "uri.h"
+
+namespace migcheck {
+namespace {
+
+std::string existing_file(const std::string& uri) {
+  std::string path = *snapshot_path(uri);
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    throw UsageError("cannot open snapshot file " + path + ": " + std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) throw UsageError(path + " is not a regular file");
+  // Recorded as file://PATH: an absolute path, so the run names the file.
+  return std::filesystem::absolute(path).lexically_normal().string();
+}
+
+void print_summary(const SnapshotCompareOptions& o, const SnapshotCompareResult& sr,
+                   const std::string& store_path) {
+  const CompareResult& r = sr.compare;
+  std::printf("migcheck compare: run %lld\n", static_cast<long long>(r.run_id));
+  std::printf("  source  file://%s (%s)\n", o.source_file.c_str(), r.source_desc.c_str());
+  if (o.target_file.empty())
+    std::printf("  target  %s (%s)\n", o.base.target.display().c_str(), r.target_desc.c_str());
+  else
+    std::printf("  target  file://%s (%s)\n", o.target_file.c_str(), r.target_desc.c_str());
+  for (const auto& d : r.databases)
+    std::printf("  db %d -> db %d: %lld keys checked, %lld differences\n", d.dbs.source,
+                d.dbs.target, static_cast<long long>(d.keys_checked),
+                static_cast<long long>(d.differences));
+  std::printf("\nKeys checked in round 1: %lld (%lld keys/s)\n",
+              static_cast<long long>(r.keys_checked), static_cast<long long>(r.keys_per_sec));
+  std::printf("  keys of the file already expired (skipped): %llu\n",
+              static_cast<unsigned long long>(sr.expired_skipped));
+  if (!o.target_file.empty())
+    std::printf("  keys of the second file already expired (skipped): %llu\n",
+                static_cast<unsigned long long>(sr.target_expired_skipped));
+  if (o.base.target_scan)
+    std::printf("  target keys looked up in the file: %lld\n",
+                static_cast<long long>(r.target_keys_scanned));
+  std::printf("\nRounds\n");
+  for (const auto& rs : r.rounds)
+    std::printf("  %-6d %14lld keys %12lld differences %10s\n", rs.round,
+                static_cast<long long>(rs.keys_checked), static_cast<long long>(rs.differences),
+                format_duration(Millis(rs.elapsed_ms)).c_str());
+  for (const auto& [k, n] : r.differences_by_kind)
+    std::printf("  %-10s %10lld\n", k.c_str(), static_cast<long long>(n));
+  std::printf("\nElapsed %s.\n", format_duration(Millis(r.elapsed_ms)).c_str());
+  if (r.differences > 0)
+    std::printf(
+        "Result: DIFFERENT (%lld difference%s). List them: migcheck diffs --store %s --run %lld\n",
+        static_cast<long long>(r.differences), r.differences == 1 ? "" : "s", store_path.c_str(),
+        static_cast<long long>(r.run_id));
+  else
+    std::printf("Result: IDENTICAL (no differences).\n");
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+bool is_snapshot_compare(const CommonOptions& common) {
+  return snapshot_path(common.source.uri).has_value();
+}
+
+int run_snapshot_compare_cmd(const SnapshotCompareCli& c) {
+  log::set_quiet(c.common.quiet);
+  log::set_verbose(c.common.verbose);
+  if (c.resume > 0)
+    throw UsageError("--resume: a snapshot compare cannot be resumed; run it again");
+  if (c.sample > 0) throw UsageError("--sample is not supported with a snapshot file source");
+  if (!c.db_map.empty())
+    throw UsageError(
+        "--db-map is not supported with a snapshot file source; use --db and --target-db");
+  if (c.target_db >= 0 && c.db < 0)
+    throw UsageError("--target-db needs --db with a snapshot file source");
+  if (c.max_ops > 0)
+    log::warn(
+        "--max-ops-per-sec caps reads of a source server: a snapshot file is read as fast as it "
+        "can be");
+  SnapshotCompareOptions so;
+  CompareOptions& o = so.base;
+  so.source_file = existing_file(c.common.source.uri);
+  if (snapshot_path(c.common.target.uri)) {
+    so.target_file = existing_file(c.common.target.uri);
+  } else {
+    o.target = resolve_endpoint(c.common.target, "MIGCHECK_TARGET_PASS");
+    o.target_client = client_options(c.common, false);
+  }
+  if (c.db >= 0) {
+    so.db = c.db;
+    so.target_db = c.target_db >= 0 ? c.target_db : c.db;
+  } else if (o.target.db_given && so.target_file.empty()) {
+    // A target URI naming a db: the file's db of that number against it.
+    so.db = o.target.db;
+    so.target_db = o.target.db;
+  }
+  o.rounds = c.rounds;
+  o.interval = parse_duration(c.interval);
+  o.ttl_tolerance = parse_duration(c.ttl_tolerance);
+  o.match = c.match;
+  for (std::string t : c.types) {
+    std::transform(t.begin(), t.end(), t.begin(),
+                   [](unsigned char ch) { return std::tolower(ch); });
+    refuse_unknown_type(t);
+    if (std::find(o.types.begin(), o.types.end(), t) == o.types.end()) o.types.push_back(t);
+  }
+  o.scan_count = c.scan_count;
+  o.batch = c.batch;
+  o.connections = c.connections;
+  o.target_scan = !c.no_target_scan;
+  o.chunk = c.chunk;
+  const uint64_t big = parse_size(c.big_string);
+  if (big == 0) throw UsageError("--big-string must be at least 1 byte");
+  o.big_string = static_cast<size_t>(big);
+  o.progress = !c.common.quiet;
+  o.store_path = c.common.store;
+
+  Store store(c.common.store, true);
+  signals::install();
+  o.stop = signals::stop_flag();
+  RunOutput out(c.output, "compare");
+  SnapshotCompareResult r = run_snapshot_compare(so, store);
+  if (out.print_json(store, r.compare.run_id)) {
+    // the JSON summary alone on stdout
+  } else if (!c.common.quiet)
+    print_summary(so, r, c.common.store);
+  else if (r.compare.differences > 0)
+    std::printf("%lld difference%s (run %lld)\n", static_cast<long long>(r.compare.differences),
+                r.compare.differences == 1 ? "" : "s", static_cast<long long>(r.compare.run_id));
+  return out.finish(r.compare.exit_code);
+}
+
+}  // namespace migcheck

@@ -1,0 +1,783 @@
+// The snapshot compare engine (see snapshot_compare.h): the file's stream,
+// the target workers, the target scan for extras, target-only re-check
+// rounds, file-against-file lookups, and the run's records in the store.
+#include "snapshot_compare.h"
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <exception>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "encoding.h"
+#include "errors.h"
+#include "exit_codes.h"
+#include "key_hash_table.h"
+#include "log.h"
+#include "progress.h"
+#include "rdb_source.h"
+#include "scanner.h"
+#include "server_info.h"
+#include "snapshot_batches.h"
+#include "transient.h"
+
+namespace migcheck {
+namespace {
+
+int64_t wall_ms() {
+  return std::chrono::duration_cast<Millis>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The RDB version in a file's header ("REDIS0010"); 0 when it is not one
+// (the stream then stops with the parser's own error).
+int header_version(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char h[9] = {};
+  if (!in.read(h, sizeof h) || std::string_view(h, 5) != "REDIS") return 0;
+  int v = 0;
+  for (char c : std::string_view(h + 5, 4)) {
+    if (c < '0' || c > '9') return 0;
+    v = v * 10 + (c - '0');
+  }
+  return v;
+}
+
+// Thrown into the file's parse to stop it (the queue was closed).
+struct StopStream {};
+
+int major_version(const std::string& v) {
+  try {
+    return v.empty() ? 0 : std::stoi(v);
+  } catch (...) {
+    return 0;
+  }
+}
+
+nlohmann::json stats_json(const ReaderStats& s) {
+  return {{"keys", s.keys},
+          {"steps", s.steps},
+          {"commands", s.commands},
+          {"chunked_keys", s.chunked_keys},
+          {"chunk_commands", s.chunk_commands},
+          {"unstable", s.unstable},
+          {"errors", s.errors}};
+}
+
+nlohmann::json big_key_json(const BigKeyInfo& k) {
+  nlohmann::json j = {{"db", k.db}, {"type", k.type}, {"size", k.size}};
+  if (is_valid_utf8(k.key))
+    j["key"] = k.key;
+  else
+    j["key_base64"] = base64_encode(k.key);
+  return j;
+}
+
+// One worker thread's target connections and readers, per target db.
+struct TargetSide {
+  std::unique_ptr<Client> client;
+  std::unique_ptr<KeyReader> reader, retry;
+};
+
+class SnapshotEngine {
+ public:
+  SnapshotEngine(const SnapshotCompareOptions& o, Store& store)
+      : o_(o), b_(o.base), store_(store), progress_(o.base.progress) {
+    batch_ = std::max<size_t>(b_.batch, 1);
+  }
+
+  SnapshotCompareResult run() {
+    const auto t0 = std::chrono::steady_clock::now();
+    res_.compare.run_id = begin_run();
+    auto& r = res_.compare;
+    log::info("compare run " + std::to_string(r.run_id) + ": snapshot " + o_.source_file + " -> " +
+              (file_target() ? "snapshot " + o_.target_file : b_.target.display()) + " (store " +
+              store_.path() + ")");
+    try {
+      if (file_target()) {
+        compare_files();
+      } else {
+        prepare_target();
+        round_one();
+        for (int round = 2; round <= b_.rounds && r.rounds.back().differences > 0; ++round) {
+          log::info("round " + std::to_string(round - 1) + ": " +
+                    std::to_string(r.rounds.back().differences) +
+                    " difference(s); re-checking them on the target in " +
+                    format_duration(b_.interval));
+          wait_interval();
+          recheck_round(round);
+        }
+      }
+      r.elapsed_ms =
+          std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - t0).count();
+      finish();
+      end_run("done", r.exit_code);
+    } catch (const Interrupted&) {
+      record_failure("interrupted", t0);
+      throw;
+    } catch (...) {
+      record_failure("failed", t0);
+      throw;
+    }
+    return res_;
+  }
+
+ private:
+  bool file_target() const { return !o_.target_file.empty(); }
+  bool stopping() const { return abort_.load() || (b_.stop && b_.stop->load()); }
+  void check_stop() const {
+    if (b_.stop && b_.stop->load())
+      throw Interrupted("interrupted (a snapshot compare cannot be resumed: run it again)");
+  }
+
+  // The run's lifecycle in the store, kept in these two functions so that a
+  // shared run class can replace them.
+  int64_t begin_run() {
+    RunRecord rec;
+    rec.command = "compare";
+    rec.source = "file://" + o_.source_file;
+    rec.target = file_target() ? "file://" + o_.target_file : b_.target.display();
+    rec.options_json = options_json().dump();
+    return store_.begin_run(rec);
+  }
+  void end_run(const char* status, int exit_code) {
+    store_.set_totals(res_.compare.run_id, totals_json().dump());
+    store_.finish_run(res_.compare.run_id, status, exit_code);
+  }
+
+  void record_failure(const char* status, std::chrono::steady_clock::time_point t0) {
+    abort_ = true;
+    try {
+      res_.compare.elapsed_ms =
+          std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - t0).count();
+      collect();
+      end_run(status, kExitError);
+    } catch (const std::exception& e) {
+      log::warn(std::string("cannot record the end of the run: ") + e.what());
+    }
+  }
+
+  nlohmann::json options_json() const {
+    nlohmann::json j = {
+        {"source", "file://" + o_.source_file},
+        {"target", file_target() ? "file://" + o_.target_file : b_.target.display()},
+        {"snapshot", true},
+        {"rounds", b_.rounds},
+        {"interval_ms", b_.interval.count()},
+        {"ttl_tolerance_ms", b_.ttl_tolerance.count()},
+        {"match", b_.match},
+        {"types", b_.types},
+        {"scan_count", b_.scan_count},
+        {"batch", b_.batch},
+        {"connections", b_.connections},
+        {"sample", 0},
+        {"target_scan", b_.target_scan},
+        {"chunk", b_.chunk},
+        {"big_string", b_.big_string},
+        {"store", b_.store_path}};
+    if (o_.db) {
+      j["db"] = *o_.db;
+      j["target_db"] = o_.target_db.value_or(*o_.db);
+    }
+    return j;
+  }
+
+  // Source db -> target db.
+  int target_db_of(int db) const { return o_.db ? o_.target_db.value_or(*o_.db) : db; }
+  // Target db -> source db (the db a target key is compared in).
+  int source_db_of(int tdb) const { return o_.db ? *o_.db : tdb; }
+
+  RdbSourceOptions source_options() const {
+    RdbSourceOptions so;
+    so.db = o_.db;
+    so.match = b_.match;
+    so.types = b_.types;
+    so.now_ms = now0_;
+    so.stream_extended_meta = stream_ext_;
+    return so;
+  }
+
+  // A file key's state as the KeyReader would give it, TTL taken from the run's now.
+  KeyState to_state(const RdbKeyState& f) const {
+    KeyState s;
+    s.status = ReadStatus::Ok;
+    s.exists = true;
+    s.type = f.type;
+    s.type_name = f.type_name;
+    if (f.expire_ms) {
+      s.pttl = std::max<int64_t>(0, *f.expire_ms - now0_);
+      s.expire_at_ms = mono0_ + s.pttl;
+    } else {
+      s.pttl = -1;
+    }
+    s.digest = f.digest;
+    s.size = f.size;
+    return s;
+  }
+
+  // The file side kept in a difference row (round 2+).
+  KeyState from_row(const Difference& d) const {
+    KeyState s;
+    if (d.source_type == "none") return s;
+    s.status = ReadStatus::Ok;
+    s.exists = true;
+    s.type_name = d.source_type;
+    s.type = value_type_from(d.source_type);
+    s.pttl = d.source_ttl_ms;
+    if (s.pttl >= 0) s.expire_at_ms = mono0_ + s.pttl;
+    s.digest = digest_from_hex(d.source_digest).value_or(Digest128{});
+    s.size = d.source_size;
+    return s;
+  }
+
+  bool big(const KeyState& s) const {
+    return s.type == ValueType::String ? s.size > static_cast<int64_t>(b_.big_string)
+                                       : s.size > static_cast<int64_t>(b_.chunk);
+  }
+
+  bool type_in_scope(const std::string& t) const {
+    return b_.types.empty() || std::find(b_.types.begin(), b_.types.end(), t) != b_.types.end();
+  }
+
+  void prepare_target() {
+    main_ = std::make_unique<Client>(b_.target, b_.target_client);
+    tf_ = gather_facts(*main_);
+    const auto tn = main_->scan_nodes();
+    const ClockReading tc = main_->clock(tn.empty() ? 0 : tn.front());
+    offset_ = tc.usable_ms();
+    if (offset_ != 0)
+      log::info("the target's clock is " + std::to_string(offset_) +
+                " ms off this host's: file expiries are compared on the target's clock");
+    clock_ = {tc.known, offset_, tc.error_ms};
+    // Stream counters that only 7.0+ keeps (RDB 10+ files) cannot be
+    // compared with an older server or file.
+    stream_ext_ = (tf_.engine == "valkey" || major_version(tf_.version) >= 7) &&
+                  header_version(o_.source_file) >= 10;
+    if (!stream_ext_)
+      log::warn(
+          "a server older than 7.0 or a file older than RDB 10: stream entries-added, "
+          "max-deleted-entry-id and entries-read are not compared");
+    res_.compare.target_desc = tf_.engine + " " + tf_.version + " " + tf_.mode;
+    set_now();
+  }
+
+  void set_now() {
+    now0_ = wall_ms() + offset_;
+    mono0_ = monotonic_ms();
+  }
+
+  void wait_interval() {
+    const auto until = std::chrono::steady_clock::now() + b_.interval;
+    while (std::chrono::steady_clock::now() < until) {
+      check_stop();
+      std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+          until - std::chrono::steady_clock::now(), Millis(50)));
+    }
+    check_stop();
+  }
+
+  ReaderOptions reader_options() const {
+    ReaderOptions r;
+    r.chunk = std::max<size_t>(b_.chunk, 1);
+    r.big_string = std::max<size_t>(b_.big_string, 1);
+    r.stream_extended_meta = stream_ext_;
+    // Memory stays bounded with several workers (see spill_set.h).
+    r.dedupe_digests = size_t{1} << 16;
+    return r;
+  }
+
+  TargetSide& side(std::map<int, TargetSide>& sides, int tdb) {
+    TargetSide& t = sides[tdb];
+    if (!t.client) {
+      Endpoint ep = b_.target;
+      ep.db = tdb;
+      t.client = std::make_unique<Client>(ep, b_.target_client);
+      t.reader = std::make_unique<KeyReader>(*t.client, reader_options());
+      t.retry = std::make_unique<KeyReader>(*t.client, reader_options());
+    }
+    return t;
+  }
+
+  void fail(std::exception_ptr e) {
+    {
+      std::lock_guard lock(err_mu_);
+      if (!error_) error_ = e;
+    }
+    abort_ = true;
+    if (queue_) queue_->close();
+  }
+
+  // Reads the target's states of a batch and classifies each key.
+  void work(std::map<int, TargetSide>& sides, Batch& b, int round) {
+    TargetSide& t = side(sides, target_db_of(b.db));
+    const ReadLevel level = b.extras ? ReadLevel::Meta : ReadLevel::Full;
+    auto first = t.reader->read(b.keys, level);
+    std::vector<KeyState> tgt(first.begin(), first.end());
+    // A key that changed while read is read again at once (twice at most).
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      std::vector<size_t> idx;
+      std::vector<std::string> keys;
+      for (size_t i = 0; i < tgt.size(); ++i)
+        if (tgt[i].status == ReadStatus::Unstable) {
+          idx.push_back(i);
+          keys.push_back(b.keys[i]);
+        }
+      if (idx.empty()) break;
+      auto again = t.retry->read(keys, level);
+      for (size_t j = 0; j < idx.size(); ++j) tgt[idx[j]] = again[j];
+    }
+    std::vector<Difference> diffs;
+    std::map<std::string, int64_t> by_type;
+    std::vector<BigKeyInfo> bigs;
+    int64_t checked = 0;
+    for (size_t i = 0; i < b.keys.size(); ++i) {
+      const KeyState& s = b.src[i];
+      if (!s.exists && tgt[i].exists && !type_in_scope(tgt[i].type_name)) continue;
+      // Round 1's extras are target keys looked up (target_keys_scanned),
+      // not keys checked, as in the live compare.
+      if (s.exists || round > 1) ++checked;
+      if (round == 1 && s.exists) {
+        ++by_type[s.type_name];
+        if (big(s)) bigs.push_back({b.keys[i], b.db, s.type_name, s.size});
+      }
+      classify_key(b.keys[i], b.db, round, s, tgt[i], b_.ttl_tolerance, diffs);
+    }
+    commit(diffs, checked, by_type, bigs, b.db, round);
+  }
+
+  void commit(const std::vector<Difference>& diffs, int64_t checked,
+              const std::map<std::string, int64_t>& by_type, std::vector<BigKeyInfo>& bigs, int db,
+              int round) {
+    std::lock_guard lock(commit_mu_);
+    const int64_t nd = diffs.empty() ? 0 : store_.add_differences(res_.compare.run_id, diffs);
+    round_diffs_ += nd;
+    round_keys_ += checked;
+    progress_.add_keys(checked);
+    progress_.add_differences(nd);
+    if (round != 1) return;
+    db_keys_[db] += checked;
+    for (auto& [t, n] : by_type) keys_by_type_[t] += n;
+    big_count_ += static_cast<int64_t>(bigs.size());
+    for (auto& k : bigs)
+      if (big_listed_.size() < kBigKeysListed) big_listed_.push_back(std::move(k));
+  }
+
+  // Runs `produce` (which pushes batches) against the worker pool.
+  void with_workers(int round, const std::function<void()>& produce) {
+    queue_ = std::make_unique<BatchQueue>(std::max<size_t>(b_.connections, 1) * 2 + 2);
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < std::max<size_t>(b_.connections, 1); ++i)
+      threads.emplace_back([this, round] {
+        std::map<int, TargetSide> sides;
+        try {
+          while (auto b = queue_->pop()) {
+            if (stopping()) break;
+            work(sides, *b, round);
+          }
+        } catch (...) {
+          fail(std::current_exception());
+        }
+        std::lock_guard lock(commit_mu_);
+        for (auto& [db, t] : sides) {
+          target_stats_ += t.reader->stats();
+          target_stats_ += t.retry->stats();
+        }
+      });
+    // A signal closes the queue, so the producer and the workers end.
+    std::atomic<bool> over{false};
+    std::thread watcher([this, &over] {
+      while (!over.load() && !abort_.load()) {
+        if (b_.stop && b_.stop->load()) {
+          abort_ = true;
+          queue_->close();
+          break;
+        }
+        std::this_thread::sleep_for(Millis(50));
+      }
+    });
+    try {
+      produce();
+    } catch (const StopStream&) {
+    } catch (...) {
+      fail(std::current_exception());
+    }
+    queue_->end();
+    for (auto& t : threads) t.join();
+    over = true;
+    watcher.join();
+    queue_.reset();
+    if (error_) std::rethrow_exception(error_);
+    check_stop();
+  }
+
+  void push(Batch& b) {
+    if (b.keys.empty()) return;
+    if (!queue_->push(std::move(b))) throw StopStream{};
+    b = Batch{};
+  }
+
+  void begin_round(int round, int64_t total) {
+    round_keys_ = 0;
+    round_diffs_ = 0;
+    round_t0_ = std::chrono::steady_clock::now();
+    progress_.start("round " + std::to_string(round), total);
+  }
+
+  void end_round(int round) {
+    progress_.finish();
+    RoundSummary rs;
+    rs.round = round;
+    rs.keys_checked = round_keys_;
+    rs.differences = round_diffs_;
+    rs.elapsed_ms =
+        std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - round_t0_).count();
+    res_.compare.rounds.push_back(rs);
+    RoundRecord rr;
+    rr.run = res_.compare.run_id;
+    rr.round = round;
+    rr.keys_checked = rs.keys_checked;
+    rr.differences = rs.differences;
+    rr.finished_ms = wall_ms();
+    rr.started_ms = rr.finished_ms - rs.elapsed_ms;
+    store_.put_round(rr);
+    if (round == 1) {
+      res_.compare.keys_checked = rs.keys_checked;
+      res_.compare.keys_per_sec =
+          rs.elapsed_ms > 0
+              ? 1000.0 * static_cast<double>(rs.keys_checked) / static_cast<double>(rs.elapsed_ms)
+              : 0;
+    }
+  }
+
+  // The file's facts as the store keeps a server's: what the report shows.
+  void record_server_info(const std::map<int, int64_t>& file_keys, int version,
+                          const std::string& target_json) {
+    ServerFacts f;
+    f.endpoint = "file://" + o_.source_file;
+    f.engine = "snapshot";
+    f.version = "RDB " + std::to_string(version);
+    f.mode = "file";
+    f.keys_per_db = file_keys;
+    f.keyspace_known = true;
+    f.rdb_version = version;  // the report's DUMP compatibility check
+    res_.compare.source_desc = "snapshot file, RDB " + std::to_string(version);
+    store_.set_server_info(res_.compare.run_id, to_json(f).dump(), target_json);
+  }
+
+  void round_one() {
+    begin_round(1, -1);
+    KeyHashTable keys;  // (db, key) hashes of the file, for the extras
+    std::map<int, int64_t> file_keys;
+    RdbSourceTotals st;
+    with_workers(1, [&] {
+      Batch b;
+      st = read_rdb_source(o_.source_file, source_options(), [&](const RdbKeyState& k) {
+        if (stopping()) throw StopStream{};
+        if (b_.target_scan) keys.add(db_key_hash(k.db, k.key));
+        ++file_keys[k.db];
+        if (!b.keys.empty() && (b.db != k.db || b.keys.size() >= batch_)) push(b);
+        b.db = k.db;
+        b.keys.push_back(k.key);
+        b.src.push_back(to_state(k));
+      });
+      push(b);
+    });
+    res_.rdb_version = st.rdb_version;
+    res_.expired_skipped = st.expired_skipped;
+    if (st.expired_skipped)
+      log::info(std::to_string(st.expired_skipped) +
+                " key(s) of the file had already expired: counted and skipped");
+    for (auto& [db, n] : file_keys) pairs_[db] = target_db_of(db);
+    if (o_.db) pairs_[*o_.db] = target_db_of(*o_.db);
+    record_server_info(file_keys, st.rdb_version, to_json(tf_).dump());
+    if (b_.target_scan) {
+      keys.seal();
+      scan_extras(keys);
+    } else {
+      log::info("--no-target-scan: keys that exist only on the target are not looked for");
+    }
+    big_known_ = true;
+    end_round(1);
+  }
+
+  // SCANs each target db compared and stores the keys the file does not hold.
+  void scan_extras(const KeyHashTable& keys) {
+    std::set<int> tdbs;
+    for (auto& [s, t] : pairs_) tdbs.insert(t);
+    if (!o_.db)  // every db: the target's other dbs hold nothing but extras
+      for (auto& [db, n] : tf_.keys_per_db)
+        if (n > 0) tdbs.insert(db);
+    ScanOptions so;
+    so.match = b_.match;
+    if (b_.types.size() == 1) so.type = b_.types.front();
+    so.count = b_.scan_count;
+    with_workers(1, [&] {
+      for (int tdb : tdbs) {
+        const int sdb = source_db_of(tdb);
+        pairs_.emplace(sdb, tdb);
+        Endpoint ep = b_.target;
+        ep.db = tdb;
+        Client scan_client(ep, b_.target_client);
+        Scanner scanner(scan_client, so);
+        std::vector<std::string> found;
+        Batch b;
+        b.db = sdb;
+        b.extras = true;
+        while (!stopping() && scanner.next(found)) {
+          target_scanned_ += static_cast<int64_t>(found.size());
+          for (auto& k : found) {
+            if (keys.contains(db_key_hash(sdb, k))) continue;
+            // Not in the file: read again on the target by a worker, then
+            // stored as an extra if it is still there.
+            b.keys.push_back(std::move(k));
+            b.src.emplace_back();
+            if (b.keys.size() >= batch_) {
+              push(b);
+              b.db = sdb;
+              b.extras = true;
+            }
+          }
+          found.clear();
+        }
+        push(b);
+      }
+    });
+  }
+
+  void recheck_round(int round) {
+    DifferenceFilter f;
+    f.round = round - 1;
+    begin_round(round, store_.count_differences(res_.compare.run_id, f));
+    with_workers(round, [&] {
+      Batch b;
+      std::string prev;
+      int prev_db = -1;
+      // A key's rows (ttl and value) are stored together, in one call.
+      store_.for_each_difference(res_.compare.run_id, f, [&](const Difference& d) {
+        if (stopping()) throw StopStream{};
+        if (d.db == prev_db && d.key == prev) return;
+        prev = d.key;
+        prev_db = d.db;
+        if (!b.keys.empty() && (b.db != d.db || b.keys.size() >= batch_)) push(b);
+        b.db = d.db;
+        b.keys.push_back(d.key);
+        b.src.push_back(from_row(d));
+      });
+      push(b);
+    });
+    end_round(round);
+  }
+
+  // File against file (see the header): one round, no workers.
+  void compare_files() {
+    set_now();
+    stream_ext_ = header_version(o_.source_file) >= 10 && header_version(o_.target_file) >= 10;
+    begin_round(1, -1);
+    KeyHashTable second(kStatePayload);
+    RdbSourceOptions to = source_options();
+    to.types.clear();  // a key of another type in the second file is a type difference
+    if (o_.db) to.db = target_db_of(*o_.db);
+    std::map<int, int64_t> target_keys;
+    RdbSourceTotals tt = read_rdb_source(o_.target_file, to, [&](const RdbKeyState& k) {
+      check_stop();
+      second.add(db_key_hash(source_db_of(k.db), k.key), encode_state(k));
+      ++target_keys[k.db];
+    });
+    res_.target_expired_skipped = tt.expired_skipped;
+    second.seal();
+    KeyHashTable first;
+    std::map<int, int64_t> file_keys;
+    std::vector<Difference> diffs;
+    std::map<std::string, int64_t> by_type;
+    std::vector<BigKeyInfo> bigs;
+    int64_t checked = 0;
+    int cur_db = -1;
+    auto flush = [&] {
+      if (checked || !diffs.empty()) commit(diffs, checked, by_type, bigs, cur_db, 1);
+      diffs.clear();
+      by_type.clear();
+      bigs.clear();
+      checked = 0;
+    };
+    RdbSourceTotals st =
+        read_rdb_source(o_.source_file, source_options(), [&](const RdbKeyState& k) {
+          check_stop();
+          if (k.db != cur_db) flush();
+          cur_db = k.db;
+          const Digest128 h = db_key_hash(k.db, k.key);
+          first.add(h);
+          ++file_keys[k.db];
+          pairs_[k.db] = target_db_of(k.db);
+          const KeyState s = to_state(k);
+          KeyState t;
+          if (auto p = second.find(h)) t = to_state(decode_state(*p));
+          ++checked;
+          ++by_type[s.type_name];
+          if (big(s)) bigs.push_back({k.key, k.db, s.type_name, s.size});
+          classify_key(k.key, k.db, 1, s, t, b_.ttl_tolerance, diffs);
+          if (checked >= static_cast<int64_t>(batch_)) flush();
+        });
+    flush();
+    res_.rdb_version = st.rdb_version;
+    res_.expired_skipped = st.expired_skipped;
+    first.seal();
+    ServerFacts tfacts;
+    tfacts.endpoint = "file://" + o_.target_file;
+    tfacts.engine = "snapshot";
+    tfacts.version = "RDB " + std::to_string(tt.rdb_version);
+    tfacts.mode = "file";
+    tfacts.keys_per_db = target_keys;
+    tfacts.rdb_version = tt.rdb_version;
+    tfacts.keyspace_known = true;
+    res_.compare.target_desc = "snapshot file, RDB " + std::to_string(tt.rdb_version);
+    record_server_info(file_keys, st.rdb_version, to_json(tfacts).dump());
+    if (b_.target_scan) {
+      // Extras: the second file's keys the first does not hold.
+      read_rdb_source(o_.target_file, to, [&](const RdbKeyState& k) {
+        check_stop();
+        ++target_scanned_;
+        const int sdb = source_db_of(k.db);
+        if (first.contains(db_key_hash(sdb, k.key)) || !type_in_scope(k.type_name)) return;
+        if (sdb != cur_db) flush();
+        cur_db = sdb;
+        pairs_.emplace(sdb, k.db);
+        classify_key(k.key, sdb, 1, KeyState{}, to_state(k), b_.ttl_tolerance, diffs);
+        if (diffs.size() >= batch_) flush();
+      });
+      flush();
+    }
+    big_known_ = true;
+    end_round(1);
+    if (b_.rounds > 1) log::info("snapshot against snapshot: files do not change, one round");
+  }
+
+  // Per db pair: round 1 keys, and the difference rows of the last round.
+  void collect() {
+    auto& r = res_.compare;
+    r.keys_by_type = keys_by_type_;
+    r.big_keys = big_count_;
+    r.big_keys_listed = big_listed_;
+    r.target_keys_scanned = target_scanned_;
+    r.target_stats = target_stats_;
+    r.databases.clear();
+    std::map<int, int64_t> diffs;
+    if (!r.rounds.empty()) {
+      DifferenceFilter f;
+      f.round = r.rounds.back().round;
+      store_.for_each_difference(r.run_id, f, [&](const Difference& d) { ++diffs[d.db]; });
+    }
+    for (auto& [s, t] : pairs_) r.databases.push_back({{s, t}, db_keys_[s], diffs[s]});
+  }
+
+  void finish() {
+    collect();
+    auto& r = res_.compare;
+    const RoundSummary& last = r.rounds.back();
+    r.differences = last.differences;
+    r.differences_by_kind = store_.count_by_kind(r.run_id, last.round);
+    r.differences_by_type = store_.count_by_type(r.run_id, last.round);
+    r.exit_code = r.differences > 0 ? kExitDiffer : kExitSame;
+  }
+
+  nlohmann::json totals_json() const {
+    const auto& r = res_.compare;
+    nlohmann::json rounds = nlohmann::json::array();
+    for (const auto& rs : r.rounds)
+      rounds.push_back({{"round", rs.round},
+                        {"keys_checked", rs.keys_checked},
+                        {"differences", rs.differences},
+                        {"elapsed_ms", rs.elapsed_ms}});
+    nlohmann::json by_kind = nlohmann::json::object(), by_type = nlohmann::json::object();
+    for (auto& [k, v] : r.differences_by_kind) by_kind[k] = v;
+    for (auto& [k, v] : r.differences_by_type) by_type[k] = v;
+    ReaderStats file_stats;
+    file_stats.keys = static_cast<uint64_t>(r.keys_checked);
+    nlohmann::json totals = {
+        {"keys_checked", r.keys_checked},
+        {"keys_by_type", r.keys_by_type},
+        {"target_keys_scanned", r.target_keys_scanned},
+        {"differences", r.differences},
+        {"differences_by_kind", by_kind},
+        {"differences_by_type", by_type},
+        {"rounds", rounds},
+        {"elapsed_ms", r.elapsed_ms},
+        {"keys_per_sec", r.keys_per_sec},
+        {"sampled", false},
+        {"starts_over", 0},
+        {"waited_out", transient::totals_json()},
+        {"clock_skew",
+         {{"known", clock_.known}, {"skew_ms", clock_.skew_ms}, {"error_ms", clock_.error_ms}}},
+        {"source_reader", stats_json(file_stats)},
+        {"target_reader", stats_json(r.target_stats)},
+        {"snapshot",
+         {{"source_file", o_.source_file},
+          {"target_file", o_.target_file},
+          {"rdb_version", res_.rdb_version},
+          {"now_ms", now0_},
+          {"expired_skipped", res_.expired_skipped},
+          {"target_expired_skipped", res_.target_expired_skipped}}}};
+    nlohmann::json dbs = nlohmann::json::array();
+    for (const auto& d : r.databases)
+      dbs.push_back({{"source_db", d.dbs.source},
+                     {"target_db", d.dbs.target},
+                     {"keys_checked", d.keys_checked},
+                     {"differences", d.differences}});
+    totals["databases"] = dbs;
+    if (big_known_) {
+      nlohmann::json keys = nlohmann::json::array();
+      for (const auto& k : r.big_keys_listed) keys.push_back(big_key_json(k));
+      totals["big_keys"] = {{"count", r.big_keys}, {"keys", keys}};
+    }
+    return totals;
+  }
+
+  const SnapshotCompareOptions& o_;
+  const CompareOptions& b_;
+  Store& store_;
+  Progress progress_;
+  size_t batch_ = 500;
+  SnapshotCompareResult res_;
+  std::unique_ptr<Client> main_;
+  ServerFacts tf_;
+  ClockSkew clock_;
+  int64_t offset_ = 0;  // target's clock minus this host's (0 when unknown or within its error)
+  int64_t now0_ = 0;    // the run's now, unix ms on the target's clock
+  int64_t mono0_ = 0;   // monotonic_ms() at now0_
+  bool stream_ext_ = true;
+  std::atomic<bool> abort_{false};
+  std::unique_ptr<BatchQueue> queue_;
+  std::mutex err_mu_;
+  std::exception_ptr error_;
+  std::chrono::steady_clock::time_point round_t0_;
+  // Counters (commit_mu_).
+  std::mutex commit_mu_;
+  int64_t round_keys_ = 0, round_diffs_ = 0;
+  std::atomic<int64_t> target_scanned_{0};
+  std::map<int, int> pairs_;  // source db -> target db compared
+  std::map<int, int64_t> db_keys_;
+  std::map<std::string, int64_t> keys_by_type_;
+  int64_t big_count_ = 0;
+  std::vector<BigKeyInfo> big_listed_;
+  bool big_known_ = false;
+  ReaderStats target_stats_;
+};
+
+}  // namespace
+
+SnapshotCompareResult run_snapshot_compare(const SnapshotCompareOptions& opts, Store& store) {
+  if (opts.base.rounds < 1) throw UsageError("--rounds must be at least 1");
+  SnapshotEngine engine(opts, store);
+  return engine.run();
+}
+
+}  // namespace migcheck

@@ -1,0 +1,74 @@
+// The compare engine for a snapshot file (.rdb) as the source: every key of
+// the file against a target server, or against a second file, recorded as
+// one compare run in the Store with the same kinds, columns and totals as a
+// server-to-server compare (compare.h), so `diffs` and `report` read it
+// unchanged.
+//
+// File against a server:
+//   round 1  the file is streamed once (rdb_source.h: --db, --match, --type,
+//            keys already expired at the run's start counted and skipped).
+//            Its keys go in batches through a bounded queue to worker
+//            threads, each with its own target connection and KeyReader
+//            (pipelined, big keys in chunks, changed-while-read keys re-read
+//            at once). Each key's file state becomes a KeyState and is
+//            classified with classify_key. The (db, key) hashes of the file
+//            are kept in a KeyHashTable (bounded memory, spilled to a
+//            temporary file); after the stream, the target is SCANned and
+//            the keys whose hash the file does not hold are read again on
+//            the target (TYPE, PTTL) and stored as extras if still there.
+//   round 2+ the target only is re-read, for the keys that differed in the
+//            round before, against the file side's state kept in their
+//            difference rows (source type, ttl, digest, size columns): the
+//            file is not read again.
+// Expiry: the file holds absolute unix ms. The run's "now" is this host's
+// wall clock moved onto the target's clock (TIME, when its offset is larger
+// than its error); a file expiry becomes ms-left from that now, and an
+// expire_at_ms on this process's monotonic clock, which is where the
+// KeyReader puts the target's PTTL. So TTLs compare as absolute times, as a
+// server loading the file would see them (the target's clock). Keys expired
+// at that now are skipped and counted (totals.snapshot.expired_skipped).
+//
+// File against file (a.rdb b.rdb): three streams, bounded memory. The second
+// file is streamed into a KeyHashTable of key states by (db, key) hash; the
+// first file is streamed and each key classified against its lookup (and its
+// hash kept); the second file is streamed again for the keys the first does
+// not hold (extras). Files do not change: one round only.
+//
+// Not supported (refused with one line by the command): --resume, --sample,
+// --db-map, --max-ops-per-sec (nothing is read from the source server).
+// Value differences are not located (no source server to re-read).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "compare.h"
+
+namespace migcheck {
+
+struct SnapshotCompareOptions {
+  // target, target_client, rounds, interval, ttl_tolerance, match, types,
+  // scan_count, batch, connections, target_scan, chunk, big_string,
+  // progress, store_path, stop are used; source and the source's options are
+  // not.
+  CompareOptions base;
+  std::string source_file;
+  std::string target_file;       // non-empty: snapshot against snapshot
+  std::optional<int> db;         // --db: only this db of the source file
+  std::optional<int> target_db;  // the target db of `db` (default: the same)
+};
+
+struct SnapshotCompareResult {
+  CompareResult compare;
+  int rdb_version = 0;
+  uint64_t expired_skipped = 0;         // source file keys already expired at the start
+  uint64_t target_expired_skipped = 0;  // file against file: the second file's
+};
+
+// Throws RdbError (corrupt or truncated file), UsageError, ConnectionError...
+// as run_compare does; a raised stop flag throws Interrupted. The run is
+// recorded as failed or interrupted in those cases.
+SnapshotCompareResult run_snapshot_compare(const SnapshotCompareOptions& opts, Store& store);
+
+}  // namespace migcheck

@@ -1,0 +1,402 @@
+// Integration tests of the snapshot compare (compare/snapshot_compare.h):
+// files written by a real server (SAVE) with every type, expiries, several
+// dbs and big keys, compared against a real target, against a second file,
+// and cross-checked with the server-to-server compare of the same data; the
+// CLI for exit codes, a truncated file and peak memory.
+#include <catch2/catch_test_macros.hpp>
+#include <nlohmann/json.hpp>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <thread>
+#include <tuple>
+
+#include "cli_runner.h"
+#include "compare.h"
+#include "server_fixture.h"
+#include "snapshot_compare.h"
+#include "store.h"
+
+using namespace migcheck;
+using migcheck::test::run_migcheck;
+using migcheck::test::TestServer;
+
+namespace {
+
+using Cmds = std::vector<std::vector<std::string>>;
+using Rows = std::set<std::tuple<int, std::string, std::string>>;  // (db, key, kind)
+
+std::string tmp(const std::string& name) {
+  auto p = std::filesystem::temp_directory_path() /
+           ("migcheck-snapcmp-" + name + "-" + std::to_string(::getpid()));
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(p.string() + suffix);
+  return p.string();
+}
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Every type, expiries, two dbs and big keys (more elements than the chunk).
+void fill(TestServer& s, int64_t expire_at) {
+  const std::string at = std::to_string(expire_at);
+  Cmds c = {{"SET", "s:1", "one"},
+            {"SET", "s:int", "12345"},
+            {"SET", "s:ttl", "v", "PXAT", at},
+            {"RPUSH", "l:1", "a", "b", "c"},
+            {"HSET", "h:1", "f1", "v1", "f2", "v2"},
+            {"SADD", "st:1", "m1", "m2", "3"},
+            {"ZADD", "z:1", "1", "a", "2.5", "b"},
+            {"XADD", "x:1", "1-1", "f", "v"},
+            {"XADD", "x:1", "2-1", "g", "w"},
+            {"XGROUP", "CREATE", "x:1", "grp", "1-1"},
+            {"HSET", "ttl:h", "f", "v"},
+            {"PEXPIREAT", "ttl:h", at},
+            {"SET", "type:k", "string"},
+            {"SET", std::string("bin\0key\xff", 8), "binary"},
+            {"SELECT", "3"},
+            {"SET", "d3:s", "three"},
+            {"SADD", "d3:set", "x", "y"},
+            {"SELECT", "0"}};
+  for (int i = 0; i < 2500; ++i) {
+    c.push_back({"HSET", "big:h", "field" + std::to_string(i), "value" + std::to_string(i)});
+    c.push_back({"RPUSH", "big:l", std::to_string(i)});
+  }
+  c.push_back({"SET", "big:s", std::string(300000, 'x')});
+  s.pipeline(c);
+}
+
+// A file of `s`, copied out of its dir (a later SAVE would overwrite it).
+std::string save(TestServer& s, const std::string& name) {
+  s.cmd({"SAVE"});
+  const std::string path = tmp(name) + ".rdb";
+  std::filesystem::copy_file(s.dir() + "/dump.rdb", path,
+                             std::filesystem::copy_options::overwrite_existing);
+  return path;
+}
+
+SnapshotCompareOptions snap_options(const std::string& file, TestServer& target) {
+  SnapshotCompareOptions o;
+  o.source_file = file;
+  o.base.target = parse_uri(target.uri());
+  o.base.rounds = 1;
+  o.base.interval = Millis(50);
+  o.base.connections = 2;
+  o.base.batch = 64;
+  o.base.chunk = 1000;
+  o.base.big_string = 100000;
+  o.base.progress = false;
+  return o;
+}
+
+Rows rows(Store& store, int64_t run, std::optional<int> round = std::nullopt) {
+  Rows out;
+  DifferenceFilter f;
+  f.round = round;
+  store.for_each_difference(run, f, [&](const Difference& d) { out.emplace(d.db, d.key, d.kind); });
+  return out;
+}
+
+nlohmann::json totals(Store& store, int64_t run) {
+  return nlohmann::json::parse(store.run(run)->totals_json);
+}
+
+// The differences of the test: a changed value, a missing key, an extra key,
+// a different TTL, a different type, and a changed big key.
+void change(TestServer& t, int64_t expire_at) {
+  t.pipeline({{"SET", "s:1", "changed"},
+              {"DEL", "l:1"},
+              {"SET", "extra:k", "only on target"},
+              {"PEXPIREAT", "s:ttl", std::to_string(expire_at + 600000)},
+              {"DEL", "type:k"},
+              {"RPUSH", "type:k", "now a list"},
+              {"HSET", "big:h", "field2000", "changed"},
+              {"SELECT", "3"},
+              {"SET", "d3:extra", "x"},
+              {"SELECT", "0"}});
+}
+
+const Rows kChanged = {{0, "s:1", "value"},     {0, "l:1", "missing"}, {0, "extra:k", "extra"},
+                       {0, "s:ttl", "ttl"},     {0, "type:k", "type"}, {0, "big:h", "value"},
+                       {3, "d3:extra", "extra"}};
+
+}  // namespace
+
+TEST_CASE("snapshot compare: a file against an identical target", "[snapshot]") {
+  TestServer source, target;
+  const int64_t at = now_ms() + 3600000;
+  fill(source, at);
+  fill(target, at);
+  // Expires before the run starts: in the file, skipped and counted.
+  source.cmd({"SET", "gone:soon", "v", "PX", "300"});
+  const std::string file = save(source, "identical");
+  // Longer than --ttl-tolerance: expiries are absolute, not relative to the save.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1300));
+
+  Store store(tmp("identical.db"));
+  SnapshotCompareResult r = run_snapshot_compare(snap_options(file, target), store);
+  CHECK(r.compare.exit_code == 0);
+  CHECK(r.compare.differences == 0);
+  CHECK(r.expired_skipped == 1);
+  CHECK(r.compare.keys_checked == 16);
+  const auto j = totals(store, r.compare.run_id);
+  CHECK(j["snapshot"]["expired_skipped"] == 1);
+  CHECK(j["keys_checked"] == 16);
+  CHECK(j["differences"] == 0);
+  CHECK(j["databases"].size() == 2);
+  CHECK(j["big_keys"]["count"] == 3);
+  CHECK(j["target_keys_scanned"] == 16);
+  CHECK(store.run(r.compare.run_id)->status == "done");
+
+  // The CLI: exit 0, and the summary says how many keys were skipped.
+  const std::string cli_store = tmp("identical-cli.db");
+  auto c = run_migcheck({"compare", file, target.uri(), "--store", cli_store, "--rounds", "1"});
+  INFO(c.err);
+  CHECK(c.exit_code == 0);
+  CHECK(c.out.find("already expired (skipped): 1") != std::string::npos);
+  // The report reads the run as any compare run's: READY.
+  auto rep = run_migcheck({"report", "--store", cli_store, "--format", "json", "--out", "-"});
+  INFO(rep.err);
+  CHECK(rep.exit_code == 0);
+  CHECK(nlohmann::json::parse(rep.out)["verdict"] == "READY");
+  std::filesystem::remove(file);
+}
+
+TEST_CASE("snapshot compare: differences, rounds, cross-check with a live source", "[snapshot]") {
+  TestServer source, target;
+  const int64_t at = now_ms() + 3600000;
+  fill(source, at);
+  fill(target, at);
+  change(target, at);
+  const std::string file = save(source, "diffs");
+
+  Store store(tmp("diffs.db"));
+  SnapshotCompareOptions o = snap_options(file, target);
+  o.base.rounds = 2;
+  SnapshotCompareResult r = run_snapshot_compare(o, store);
+  CHECK(rows(store, r.compare.run_id, 1) == kChanged);
+  // Round 2 re-reads the target against the file side kept in the rows:
+  // the same differences, no more (a TTL-only key stays TTL-only).
+  CHECK(rows(store, r.compare.run_id, 2) == kChanged);
+  CHECK(r.compare.rounds.size() == 2);
+  CHECK(r.compare.exit_code == 1);
+  CHECK(r.compare.differences == static_cast<int64_t>(kChanged.size()));
+
+  // The cross-check: the server the file came from against the
+  // same target finds the same differences.
+  CompareOptions live;
+  live.source = parse_uri(source.uri());
+  live.target = parse_uri(target.uri());
+  live.all_dbs = true;
+  live.rounds = 1;
+  live.progress = false;
+  CompareResult lr = run_compare(live, store);
+  CHECK(rows(store, lr.run_id) == rows(store, r.compare.run_id, 1));
+  CHECK(lr.keys_checked == r.compare.keys_checked);
+  CHECK(lr.target_keys_scanned == r.compare.target_keys_scanned);
+
+  // And a server loaded from the file (DEBUG RELOAD of it) against the same target.
+  TestServer loaded;
+  std::filesystem::copy_file(file, loaded.dir() + "/dump.rdb",
+                             std::filesystem::copy_options::overwrite_existing);
+  loaded.cmd({"DEBUG", "RELOAD", "NOSAVE"});
+  live.source = parse_uri(loaded.uri());
+  CompareResult loaded_r = run_compare(live, store);
+  CHECK(rows(store, loaded_r.run_id) == rows(store, r.compare.run_id, 1));
+  CHECK(loaded_r.keys_checked == r.compare.keys_checked);
+
+  // Same columns: the file side's digest equals the live source's.
+  std::map<std::string, std::string> live_digest, file_digest;
+  DifferenceFilter f1;
+  f1.round = 1;
+  store.for_each_difference(lr.run_id, f1,
+                            [&](const Difference& d) { live_digest[d.key] = d.source_digest; });
+  store.for_each_difference(r.compare.run_id, f1,
+                            [&](const Difference& d) { file_digest[d.key] = d.source_digest; });
+  CHECK(live_digest == file_digest);
+
+  // Snapshot against snapshot: the target's file gives the same differences.
+  const std::string tfile = save(target, "diffs-target");
+  SnapshotCompareOptions ff;
+  ff.source_file = file;
+  ff.target_file = tfile;
+  ff.base.progress = false;
+  SnapshotCompareResult fr = run_snapshot_compare(ff, store);
+  CHECK(rows(store, fr.compare.run_id) == kChanged);
+  CHECK(fr.compare.keys_checked == r.compare.keys_checked);
+  std::filesystem::remove(file);
+  std::filesystem::remove(tfile);
+}
+
+TEST_CASE("snapshot compare: --db, --match and --type", "[snapshot]") {
+  TestServer source, target;
+  const int64_t at = now_ms() + 3600000;
+  fill(source, at);
+  fill(target, at);
+  change(target, at);
+  const std::string file = save(source, "filters");
+  Store store(tmp("filters.db"));
+
+  SnapshotCompareOptions o = snap_options(file, target);
+  o.db = 3;
+  SnapshotCompareResult r = run_snapshot_compare(o, store);
+  CHECK(rows(store, r.compare.run_id) == Rows{{3, "d3:extra", "extra"}});
+  CHECK(r.compare.keys_checked == 2);
+
+  // --no-target-scan: the extras are not looked for.
+  o.base.target_scan = false;
+  r = run_snapshot_compare(o, store);
+  CHECK(rows(store, r.compare.run_id).empty());
+  CHECK(r.compare.target_keys_scanned == 0);
+
+  o = snap_options(file, target);
+  o.base.match = "s:*";
+  r = run_snapshot_compare(o, store);
+  CHECK(rows(store, r.compare.run_id) == Rows{{0, "s:1", "value"}, {0, "s:ttl", "ttl"}});
+
+  o = snap_options(file, target);
+  o.base.types = {"list"};
+  r = run_snapshot_compare(o, store);
+  // type:k is a string in the file (out of scope); the target's list of
+  // that name is not in the file's list keys: an extra of type list.
+  CHECK(rows(store, r.compare.run_id) == Rows{{0, "l:1", "missing"}, {0, "type:k", "extra"}});
+  std::filesystem::remove(file);
+}
+
+TEST_CASE("snapshot compare: CLI errors, and a file against a file", "[snapshot]") {
+  TestServer source, target;
+  const int64_t at = now_ms() + 3600000;
+  fill(source, at);
+  fill(target, at);
+  const std::string file = save(source, "cli");
+  const std::string store = tmp("cli.db");
+
+  // A truncated file: one line, exit 2.
+  const std::string cut = tmp("cut") + ".rdb";
+  {
+    std::ifstream in(file, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::ofstream(cut, std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  }
+  auto c = run_migcheck({"compare", cut, target.uri(), "--store", store, "-q"});
+  CHECK(c.exit_code == 2);
+  CHECK(std::count(c.err.begin(), c.err.end(), '\n') == 1);
+  CHECK(c.err.find("truncated") != std::string::npos);
+
+  c = run_migcheck({"compare", "/nonexistent/dump.rdb", target.uri(), "--store", store, "-q"});
+  CHECK(c.exit_code == 2);
+  CHECK(std::count(c.err.begin(), c.err.end(), '\n') == 1);
+  c = run_migcheck({"compare", file, target.uri(), "--store", store, "--resume", "1"});
+  CHECK(c.exit_code == 2);
+
+  // a.rdb b.rdb: identical files, then a changed one.
+  c = run_migcheck({"compare", file, "file://" + file, "--store", store, "-q"});
+  INFO(c.out << c.err);
+  CHECK(c.exit_code == 0);
+  change(target, at);
+  const std::string tfile = save(target, "cli-target");
+  c = run_migcheck({"compare", file, tfile, "--store", store, "-q"});
+  CHECK(c.exit_code == 1);
+  // diffs reads the run as any compare run's.
+  c = run_migcheck({"diffs", "--store", store, "--format", "jsonl"});
+  INFO(c.err);
+  CHECK(c.exit_code == 0);
+  CHECK(c.out.find("d3:extra") != std::string::npos);
+  for (const auto& p : {file, tfile, cut}) std::filesystem::remove(p);
+}
+
+TEST_CASE("snapshot compare: peak memory stays bounded with a big key", "[snapshot][memory]") {
+  TestServer source, target;
+  // A set of 400k members (about 10 MB serialised, more in memory).
+  for (int b = 0; b < 400; ++b) {
+    std::vector<std::string> cmd = {"SADD", "huge"};
+    for (int i = 0; i < 1000; ++i)
+      cmd.push_back("member-" + std::to_string(b) + "-" + std::to_string(i) + "-padding-padding");
+    source.cmd(cmd);
+    target.cmd(cmd);
+  }
+  const std::string file = save(source, "big");
+  migcheck::test::Spawned p({"compare", file, target.uri(), "--store", tmp("big.db"), "-q"},
+                            tmp("big.out"), tmp("big.err"));
+  CHECK(p.wait() == 0);
+  INFO("VmHWM " << p.max_rss_kb() << " kB");
+  CHECK(p.max_rss_kb() > 0);
+  CHECK(p.max_rss_kb() < 64 * 1024);
+  std::filesystem::remove(file);
+}
+
+TEST_CASE("snapshot compare: a signal stops the run, recorded as interrupted", "[snapshot]") {
+  TestServer source, target;
+  const int64_t at = now_ms() + 3600000;
+  fill(source, at);
+  fill(target, at);
+  change(target, at);
+  const std::string file = save(source, "signal");
+  const std::string store = tmp("signal.db");
+  const std::string err = tmp("signal.err");
+  migcheck::test::Spawned p(
+      {"compare", file, target.uri(), "--store", store, "--rounds", "3", "--interval", "60s"},
+      tmp("signal.out"), err);
+  // Stopped while it waits for round 2.
+  std::string text;
+  for (int i = 0; i < 600 && text.find("re-checking") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::ifstream in(err);
+    text.assign((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  }
+  REQUIRE(text.find("re-checking") != std::string::npos);
+  p.signal(SIGINT);
+  CHECK(p.wait(std::chrono::seconds(30)) == 2);
+  Store s(store, false);
+  auto run = s.latest_run("compare");
+  REQUIRE(run);
+  CHECK(run->status == "interrupted");
+  CHECK(rows(s, run->id, 1) == kChanged);
+  std::filesystem::remove(file);
+}
+
+TEST_CASE("snapshot compare: a file against a cluster target", "[snapshot][cluster]") {
+  TestServer source;
+  migcheck::test::TestCluster cluster;
+  Cmds cmds;
+  for (int i = 0; i < 300; ++i) cmds.push_back({"SET", "k:" + std::to_string(i), "v"});
+  cmds.push_back({"HSET", "h", "f", "v"});
+  source.pipeline(cmds);
+  for (const auto& c : cmds) cluster.cmd_routed(c);
+  cluster.cmd_routed({"SET", "k:7", "changed"});
+  cluster.cmd_routed({"SET", "only:cluster", "x"});
+  cluster.cmd_routed({"DEL", "h"});
+  const std::string file = save(source, "cluster");
+  Store store(tmp("cluster.db"));
+  SnapshotCompareOptions o;
+  o.source_file = file;
+  o.base.target = parse_uri(cluster.seed_uri());
+  o.base.progress = false;
+  o.base.rounds = 1;
+  SnapshotCompareResult r = run_snapshot_compare(o, store);
+  CHECK(rows(store, r.compare.run_id) ==
+        Rows{{0, "k:7", "value"}, {0, "only:cluster", "extra"}, {0, "h", "missing"}});
+  CHECK(r.compare.keys_checked == 301);
+  CHECK(r.compare.target_keys_scanned == 301);
+  std::filesystem::remove(file);
+}
+
+TEST_CASE("snapshot compare: a Redis 7.0 file against a Valkey 8 target", "[snapshot]") {
+  TestServer source;
+  TestServer target(migcheck::test::ServerOptions{.binary = "valkey-server"});
+  const int64_t at = now_ms() + 3600000;
+  fill(source, at);
+  fill(target, at);
+  change(target, at);
+  const std::string file = save(source, "valkey");
+  Store store(tmp("valkey.db"));
+  SnapshotCompareResult r = run_snapshot_compare(snap_options(file, target), store);
+  CHECK(rows(store, r.compare.run_id) == kChanged);
+  std::filesystem::remove(file);
+}
