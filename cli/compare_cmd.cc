@@ -16,6 +16,7 @@
 #include "errors.h"
 #include "identity.h"
 #include "log.h"
+#include "progress.h"
 #include "resume.h"
 #include "run_output.h"
 #include "signals.h"
@@ -83,12 +84,6 @@ void apply_resumed_options(Store& store, int64_t id, const std::vector<std::stri
   o.source_client.read_from_replica = replica;
   warn_resume_differences(r, ignored, o.source, o.target);
   o.resume_run = id;
-}
-
-std::string grouped(int64_t v) {
-  std::string s = std::to_string(v < 0 ? -v : v);
-  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
-  return v < 0 ? "-" + s : s;
 }
 
 void print_summary(const CompareOptions& o, const CompareResult& r, const std::string& store_path) {

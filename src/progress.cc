@@ -10,18 +10,21 @@
 #include "log.h"
 
 namespace migcheck {
-namespace {
 
-// 1234567 -> "1,234,567"
 std::string grouped(int64_t v) {
   std::string s = std::to_string(v < 0 ? -v : v);
   for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
   return v < 0 ? "-" + s : s;
 }
 
-}  // namespace
-
 Progress::Progress(bool enabled) : enabled_(enabled), tty_(isatty(STDERR_FILENO) == 1) {
+  if (enabled_) ticker_ = std::thread([this] { run(); });
+}
+
+Progress::Progress(bool enabled, std::function<std::string()> line)
+    : enabled_(enabled), tty_(isatty(STDERR_FILENO) == 1), custom_line_(std::move(line)) {
+  started_ = std::chrono::steady_clock::now();
+  active_ = true;
   if (enabled_) ticker_ = std::thread([this] { run(); });
 }
 
@@ -58,6 +61,7 @@ std::string Progress::line() const {
 }
 
 std::string Progress::line_locked() const {
+  if (custom_line_) return custom_line_();
   const std::string& label = label_;
   const int64_t total = total_;
   const auto started = started_;
