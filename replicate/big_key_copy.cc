@@ -55,7 +55,7 @@ void Copier::Impl::copy_big(Item& it) {
   {
     auto r = src.execute(std::vector<Command>{{"TYPE", key}});
     if (r[0].is_error()) {
-      finish(it, Via::Chunked, "failed", r[0].str, "TYPE on the source");
+      finish(it, Via::Chunked, Outcome::Result::Failed, r[0].str, "TYPE on the source");
       return;
     }
     it.type = r[0].str;
@@ -66,7 +66,7 @@ void Copier::Impl::copy_big(Item& it) {
     return;
   }
   if (!known_type(type)) {
-    finish(it, Via::Chunked, "failed", {},
+    finish(it, Via::Chunked, Outcome::Result::Failed, {},
            "type '" + type + "' (module) is too big to DUMP and cannot be copied by type", 0, type);
     return;
   }
@@ -80,8 +80,8 @@ void Copier::Impl::copy_big(Item& it) {
       if (contains(gr[0].str, "no such key")) {
         schedule_delete(it, "gone from the source");
       } else {
-        finish(it, Via::Chunked, "failed", gr[0].str, "reading stream groups on the source", 0,
-               type);
+        finish(it, Via::Chunked, Outcome::Result::Failed, gr[0].str,
+               "reading stream groups on the source", 0, type);
       }
       return;
     }
@@ -177,8 +177,9 @@ void Copier::Impl::copy_big(Item& it) {
     return true;
   };
 
-  auto abandon = [&](std::string_view outcome, std::string error, std::string detail) {
-    finish(it, Via::Chunked, outcome, std::move(error), std::move(detail), bytes, type);
+  auto abandon = [&](std::string error, std::string detail) {
+    finish(it, Via::Chunked, Outcome::Result::Failed, std::move(error), std::move(detail), bytes,
+           type);
   };
   auto first_error = [](const std::vector<Reply>& rs) -> const Reply* {
     for (const auto& r : rs)
@@ -194,7 +195,7 @@ void Copier::Impl::copy_big(Item& it) {
     if (is_lost_reply(*e)) {
       redo_after_lost(it, Via::Chunked, e->str, bytes);
     } else {
-      abandon("failed", e->str, std::move(detail));
+      abandon(e->str, std::move(detail));
     }
     return false;
   };
@@ -219,15 +220,15 @@ void Copier::Impl::copy_big(Item& it) {
         requeue(it);
         return;
       }
-      abandon("failed", sr[0].str, "reading a chunk of a big value on the source");
+      abandon(sr[0].str, "reading a chunk of a big value on the source");
       return;
     }
     if (!take(sr[0], w_now)) {
-      abandon("failed", {}, "unexpected reply reading a big value: " + sr[0].summary());
+      abandon({}, "unexpected reply reading a big value: " + sr[0].summary());
       return;
     }
     if (field_loss) {
-      abandon("failed", field_loss->first, field_loss->second);
+      abandon(field_loss->first, field_loss->second);
       return;
     }
     if (!w_now.empty()) {
@@ -246,7 +247,7 @@ void Copier::Impl::copy_big(Item& it) {
         schedule_delete(it, "gone from the source");
         return;
       }
-      abandon("failed", e.str, "reading stream metadata on the source");
+      abandon(e.str, "reading stream metadata on the source");
       return;
     }
     StreamMeta m;
@@ -279,7 +280,7 @@ void Copier::Impl::copy_big(Item& it) {
         auto pr = src.execute(
             std::vector<Command>{{"XPENDING", key, g.name, start, "+", std::to_string(n)}});
         if (pr[0].is_error()) {
-          abandon("failed", pr[0].str, "reading pending entries on the source");
+          abandon(pr[0].str, "reading pending entries on the source");
           return;
         }
         const int64_t now_src = wall_ms() + src.clock_offset_ms(src.node_for_key(key));
@@ -315,13 +316,12 @@ void Copier::Impl::copy_big(Item& it) {
     if (++it.attempts < opts.max_attempts)
       requeue(it);
     else
-      finish(it, Via::Chunked, "failed", {}, "the key kept changing type while copied", bytes,
-             type);
+      finish(it, Via::Chunked, Outcome::Result::Failed, {},
+             "the key kept changing type while copied", bytes, type);
     return;
   }
   if (!fin[0].is_integer()) {
-    abandon("failed", fin[0].is_error() ? fin[0].str : fin[0].summary(),
-            "reading the expiry on the source");
+    abandon(fin[0].is_error() ? fin[0].str : fin[0].summary(), "reading the expiry on the source");
     return;
   }
   const int64_t abs = target_expiry(key, fin[0].integer, t_local);
@@ -337,7 +337,7 @@ void Copier::Impl::copy_big(Item& it) {
   w.push_back({"RENAME", tmp, key});
   if (!written(tgt.execute(w, Resend::Never), "moving the copied big value into place")) return;
   temp.keep();  // renamed into place: nothing left to delete
-  finish(it, Via::Chunked, "copied", {}, "big value copied in chunks", bytes, type);
+  finish(it, Via::Chunked, Outcome::Result::Copied, {}, "big value copied in chunks", bytes, type);
 }
 
 }  // namespace migcheck

@@ -94,14 +94,14 @@ void Copier::Impl::build_by_type(Item& it, int64_t abs, Reply& value) {
     write_cmds.push_back({"SET", tmp, std::move(value.str)});
   } else if (t == "stream") {
     if (!value.is_array()) {
-      finish(it, Via::ByType, "failed", {},
+      finish(it, Via::ByType, Outcome::Result::Failed, {},
              "unexpected reply reading the source: " + value.summary());
       return;
     }
     bytes = push_whole_stream(write_cmds, tmp, value);
   } else {
     if (!value.is_array()) {
-      finish(it, Via::ByType, "failed", {},
+      finish(it, Via::ByType, Outcome::Result::Failed, {},
              "unexpected reply reading the source: " + value.summary());
       return;
     }
@@ -113,7 +113,7 @@ void Copier::Impl::build_by_type(Item& it, int64_t abs, Reply& value) {
       // Before push_chunked, which moves the field names away.
       std::vector<Command> expiries;
       if (auto lost = field_expiries(it.key, tmp, e, expiries)) {
-        finish(it, Via::ByType, "failed", lost->first, lost->second, 0, "hash");
+        finish(it, Via::ByType, Outcome::Result::Failed, lost->first, lost->second, 0, "hash");
         return;
       }
       bytes = push_chunked(write_cmds, "HSET", tmp, e, 2, opts.chunk_elements, opts.chunk_bytes);

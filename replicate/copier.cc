@@ -112,16 +112,16 @@ bool Copier::Impl::expired_on_target(const std::string& key, int64_t abs) {
 
 // Hands a decided key back: result, counters, and a second pass when the
 // key changed while it was in the pipeline.
-void Copier::Impl::finish(Item& it, Via via, std::string_view outcome, std::string error,
+void Copier::Impl::finish(Item& it, Via via, Outcome::Result outcome, std::string error,
                           std::string detail, uint64_t bytes, std::string type) {
   CopyResult r;
   r.outcome.db = opts.db;
   r.outcome.key = it.key;
-  r.outcome.action = via == Via::Restore  ? "restore"
-                     : via == Via::Delete ? "delete"
-                     : via == Via::None   ? "none"
-                                          : "fallback";
-  r.outcome.outcome = std::string(outcome);
+  r.outcome.action = via == Via::Restore  ? Outcome::Action::Restore
+                     : via == Via::Delete ? Outcome::Action::Delete
+                     : via == Via::None   ? Outcome::Action::None
+                                          : Outcome::Action::Fallback;
+  r.outcome.outcome = outcome;
   r.outcome.error = std::move(error);
   r.outcome.detail = std::move(detail);
   r.queued = it.queued;
@@ -129,19 +129,19 @@ void Copier::Impl::finish(Item& it, Via via, std::string_view outcome, std::stri
   r.bytes = bytes;
   r.type = std::move(type);
   ++counters.keys;
-  if (outcome == "copied") {
+  if (outcome == Outcome::Result::Copied) {
     counters.bytes += bytes;  // a write the target refused copied nothing
     ++counters.copied;
     if (via == Via::Restore) ++counters.restored;
     if (via == Via::ByType) ++counters.fallbacks;
     if (via == Via::Chunked) ++counters.chunked;
-  } else if (outcome == "deleted") {
+  } else if (outcome == Outcome::Result::Deleted) {
     ++counters.deleted;
-  } else if (outcome == "skipped") {
+  } else if (outcome == Outcome::Result::Skipped) {
     ++counters.skipped;
-  } else if (outcome == "failed") {
+  } else if (outcome == Outcome::Result::Failed) {
     ++counters.failed;
-  } else if (outcome == "planned") {
+  } else if (outcome == Outcome::Result::Planned) {
     ++counters.planned;
   }
   results.push_back(std::move(r));
@@ -169,7 +169,7 @@ void Copier::Impl::redo_after_lost(Item& it, Via via, const std::string& error, 
     requeue(it);
     return;
   }
-  finish(it, via, "failed", error,
+  finish(it, via, Outcome::Result::Failed, error,
          "the target connection was lost while writing it, " + std::to_string(opts.max_attempts) +
              " times",
          bytes, it.type);
@@ -191,7 +191,7 @@ void Copier::Impl::add(std::string key, SteadyTime queued) {
 
 void Copier::Impl::schedule_delete(Item& it, std::string detail) {
   if (opts.dry_run) {
-    finish(it, Via::Delete, "planned", {}, std::move(detail));
+    finish(it, Via::Delete, Outcome::Result::Planned, {}, std::move(detail));
     return;
   }
   Write w;
@@ -230,7 +230,7 @@ void Copier::Impl::step() {
       Item moved = std::move(it);
       probed.pop_front();
       // Vector sets exist only on Redis 8+: say so rather than "module".
-      finish(moved, Via::ByType, "failed", moved.restore_error,
+      finish(moved, Via::ByType, Outcome::Result::Failed, moved.restore_error,
              moved.type == "vectorset"
                  ? "vector set not copied: the target refused its DUMP payload and has no "
                    "vectorset type (Redis 8.0+ only)"
@@ -290,7 +290,7 @@ void Copier::Impl::process_writes(std::vector<Write>& ws, std::vector<Reply>& tr
         if (is_lost_reply(r)) {
           redo_after_lost(it, Via::Restore, r.str, w.bytes);
         } else if (!r.is_error()) {
-          finish(it, Via::Restore, "copied", {}, {}, w.bytes);
+          finish(it, Via::Restore, Outcome::Result::Copied, {}, {}, w.bytes);
         } else if (restore_error_wants_fallback(r.str)) {
           // One refused payload version means all of them: stop sending DUMP.
           if (!contains(r.str, "Bad data format")) {
@@ -303,7 +303,7 @@ void Copier::Impl::process_writes(std::vector<Write>& ws, std::vector<Reply>& tr
           it.restore_error = r.str;
           requeue(it);
         } else {
-          finish(it, Via::Restore, "failed", r.str, {}, w.bytes);
+          finish(it, Via::Restore, Outcome::Result::Failed, r.str, {}, w.bytes);
         }
         break;
       }
@@ -312,12 +312,12 @@ void Copier::Impl::process_writes(std::vector<Write>& ws, std::vector<Reply>& tr
         if (is_lost_reply(r)) {
           redo_after_lost(it, Via::Delete, r.str, 0);
         } else if (r.is_error()) {
-          finish(it, Via::Delete, "failed", r.str, w.detail);
+          finish(it, Via::Delete, Outcome::Result::Failed, r.str, w.detail);
         } else {
           std::string detail = w.detail;
           if (r.integer == 0)
             detail += detail.empty() ? "absent on the target" : " (absent on the target)";
-          finish(it, Via::Delete, "deleted", {}, std::move(detail), 0, "none");
+          finish(it, Via::Delete, Outcome::Result::Deleted, {}, std::move(detail), 0, "none");
         }
         break;
       }
@@ -329,9 +329,9 @@ void Copier::Impl::process_writes(std::vector<Write>& ws, std::vector<Reply>& tr
         if (err && is_lost_reply(*err)) {
           redo_after_lost(it, Via::ByType, err->str, w.bytes);  // the temporary key is dropped
         } else if (err) {
-          finish(it, Via::ByType, "failed", err->str, w.detail, w.bytes, it.type);
+          finish(it, Via::ByType, Outcome::Result::Failed, err->str, w.detail, w.bytes, it.type);
         } else {
-          finish(it, Via::ByType, "copied", {}, w.detail, w.bytes, it.type);
+          finish(it, Via::ByType, Outcome::Result::Copied, {}, w.detail, w.bytes, it.type);
         }
         break;
       }
@@ -357,7 +357,7 @@ void Copier::Impl::process_reads(std::vector<Item>& items, std::vector<Reply>& s
       continue;
     }
     if (ttl.is_error() || !ttl.is_integer()) {
-      finish(it, typed ? Via::ByType : Via::Restore, "failed",
+      finish(it, typed ? Via::ByType : Via::Restore, Outcome::Result::Failed,
              ttl.is_error() ? ttl.str : ttl.summary(), "reading the expiry on the source");
       continue;
     }
@@ -367,14 +367,16 @@ void Copier::Impl::process_reads(std::vector<Item>& items, std::vector<Reply>& s
         if (++it.attempts < opts.max_attempts) {
           requeue(it);
         } else {
-          finish(it, Via::ByType, "failed", val.str, "the key kept changing type while copied");
+          finish(it, Via::ByType, Outcome::Result::Failed, val.str,
+                 "the key kept changing type while copied");
         }
       } else if (!typed && is_refusal(val)) {
         if (!dump_refused) log::warn("the source refuses DUMP (" + val.str + "); copying by type");
         dump_refused = true;
         requeue(it);
       } else {
-        finish(it, typed ? Via::ByType : Via::Restore, "failed", val.str, "reading the source");
+        finish(it, typed ? Via::ByType : Via::Restore, Outcome::Result::Failed, val.str,
+               "reading the source");
       }
       continue;
     }
@@ -420,12 +422,12 @@ void Copier::Impl::process_probes(std::vector<Item>& items, std::vector<Reply>& 
         memory_refused = true;
         retry.push_back(std::move(it));
       } else {
-        finish(it, Via::None, "failed", mem->str, "MEMORY USAGE on the source");
+        finish(it, Via::None, Outcome::Result::Failed, mem->str, "MEMORY USAGE on the source");
       }
       continue;
     }
     if (type && type->is_error()) {
-      finish(it, Via::None, "failed", type->str, "TYPE on the source");
+      finish(it, Via::None, Outcome::Result::Failed, type->str, "TYPE on the source");
       continue;
     }
     if ((mem && mem->is_nil()) || (type && type->is_string() && type->str == "none")) {
@@ -436,13 +438,14 @@ void Copier::Impl::process_probes(std::vector<Item>& items, std::vector<Reply>& 
     if (mem) it.mem = mem->integer;
     if (!opts.types.empty() &&
         std::find(opts.types.begin(), opts.types.end(), it.type) == opts.types.end()) {
-      finish(it, Via::None, "skipped", {}, "type " + it.type + " not selected", 0, it.type);
+      finish(it, Via::None, Outcome::Result::Skipped, {}, "type " + it.type + " not selected", 0,
+             it.type);
       --counters.skipped;
       ++counters.filtered;
       continue;
     }
     if (opts.mem_limit && it.mem >= 0 && static_cast<uint64_t>(it.mem) > opts.mem_limit) {
-      finish(it, Via::None, "skipped", {},
+      finish(it, Via::None, Outcome::Result::Skipped, {},
              "MEMORY USAGE " + std::to_string(it.mem) + " bytes is above --mem-limit " +
                  std::to_string(opts.mem_limit),
              0, it.type);
@@ -454,7 +457,7 @@ void Copier::Impl::process_probes(std::vector<Item>& items, std::vector<Reply>& 
     }
     const bool is_big = it.mem >= 0 && static_cast<uint64_t>(it.mem) > opts.big_bytes;
     if (opts.dry_run) {
-      finish(it, is_big || by_type(it) ? Via::ByType : Via::Restore, "planned", {},
+      finish(it, is_big || by_type(it) ? Via::ByType : Via::Restore, Outcome::Result::Planned, {},
              is_big ? "big value: would be copied in chunks" : "", 0, it.type);
       continue;
     }
@@ -468,8 +471,8 @@ void Copier::Impl::process_probes(std::vector<Item>& items, std::vector<Reply>& 
     for (Item& it : unmeasured) {
       const bool is_big = static_cast<uint64_t>(it.mem) > opts.big_bytes;
       if (opts.dry_run) {
-        finish(it, Via::ByType, "planned", {}, is_big ? "big value: would be copied in chunks" : "",
-               0, it.type);
+        finish(it, Via::ByType, Outcome::Result::Planned, {},
+               is_big ? "big value: would be copied in chunks" : "", 0, it.type);
       } else if (is_big) {
         big.push_back(std::move(it));
       } else {

@@ -150,7 +150,7 @@ struct Copier::Impl {
 
   // Hands a decided key back: result, counters, and a second pass when the
   // key changed while it was in the pipeline.
-  void finish(Item& it, Via via, std::string_view outcome, std::string error, std::string detail,
+  void finish(Item& it, Via via, Outcome::Result outcome, std::string error, std::string detail,
               uint64_t bytes = 0, std::string type = {});
 
   void requeue(Item& it) {

@@ -58,8 +58,13 @@ void Engine::on_event(std::string_view key, SteadyTime at) {
   std::lock_guard lock(mu_);
   // Bounded too: past this many unwritten records the rescan alone covers them.
   if (overflow_outcomes_.size() < kMaxPendingOverflow)
-    overflow_outcomes_.push_back({pairs_.front().source, std::string(key), "none", "skipped", "",
-                                  "queue overflow: re-copy needed (a rescan was scheduled)"});
+    overflow_outcomes_.push_back(
+        {.db = pairs_.front().source,
+         .key = std::string(key),
+         .action = Outcome::Action::None,
+         .outcome = Outcome::Result::Skipped,
+         .error = {},
+         .detail = "queue overflow: re-copy needed (a rescan was scheduled)"});
   auto now = std::chrono::steady_clock::now();
   if (overflow_logged_ == SteadyTime{} || now - overflow_logged_ > std::chrono::seconds(10)) {
     overflow_logged_ = now;

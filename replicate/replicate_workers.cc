@@ -12,7 +12,8 @@ namespace migcheck::replicate_internal {
 namespace {
 
 bool is_filtered(const Outcome& o) {
-  return o.action == "none" && o.outcome == "skipped" && o.detail.ends_with(" not selected");
+  return o.action == Outcome::Action::None && o.outcome == Outcome::Result::Skipped &&
+         o.detail.ends_with(" not selected");
 }
 
 }  // namespace
@@ -107,17 +108,17 @@ void Engine::on_results(std::vector<CopyResult>& rs, std::vector<Outcome>& to_st
     const Outcome& o = r.outcome;
     done_.fetch_add(1, std::memory_order_relaxed);
     bytes_.fetch_add(r.bytes, std::memory_order_relaxed);
-    if (o.outcome == "copied") {
+    if (o.outcome == Outcome::Result::Copied) {
       copied_.fetch_add(1, std::memory_order_relaxed);
       metrics.keys_copied(1);
-      if (o.action == "fallback") by_type_.fetch_add(1, std::memory_order_relaxed);
-    } else if (o.outcome == "deleted") {
+      if (o.action == Outcome::Action::Fallback) by_type_.fetch_add(1, std::memory_order_relaxed);
+    } else if (o.outcome == Outcome::Result::Deleted) {
       deleted_.fetch_add(1, std::memory_order_relaxed);
-    } else if (o.outcome == "failed") {
+    } else if (o.outcome == Outcome::Result::Failed) {
       failed_.fetch_add(1, std::memory_order_relaxed);
       metrics.keys_failed(1);
       to_store.push_back(o);
-    } else if (o.outcome == "skipped" && !is_filtered(o)) {
+    } else if (o.outcome == Outcome::Result::Skipped && !is_filtered(o)) {
       skipped_.fetch_add(1, std::memory_order_relaxed);
       to_store.push_back(o);
     }
@@ -130,9 +131,10 @@ void Engine::on_results(std::vector<CopyResult>& rs, std::vector<Outcome>& to_st
     lag_.merge(local);
     for (auto& r : rs) {
       const Outcome& o = r.outcome;
-      if (o.outcome == "failed" && result_.failures.size() < kKeptOutcomes)
+      if (o.outcome == Outcome::Result::Failed && result_.failures.size() < kKeptOutcomes)
         result_.failures.push_back(o);
-      if (o.outcome == "skipped" && !is_filtered(o) && result_.skipped.size() < kKeptOutcomes)
+      if (o.outcome == Outcome::Result::Skipped && !is_filtered(o) &&
+          result_.skipped.size() < kKeptOutcomes)
         result_.skipped.push_back(o);
     }
   }

@@ -60,7 +60,7 @@ TEST_CASE("big key copy: a copy refused at its last step (RENAME) leaves no temp
   REQUIRE(results.size() == 3);
   for (auto& r : results) {
     INFO(r.outcome.key << ": " << r.outcome.error << " " << r.outcome.detail);
-    CHECK(r.outcome.outcome == "failed");
+    CHECK(r.outcome.outcome == Outcome::Result::Failed);
     CHECK(r.outcome.error.starts_with("NOPERM"));
     CHECK(r.outcome.detail == "moving the copied big value into place");
   }
