@@ -17,6 +17,7 @@
 #include "flag_groups.h"
 #include "identity.h"
 #include "log.h"
+#include "progress.h"
 #include "resume.h"
 #include "run_output.h"
 #include "signals.h"
@@ -52,12 +53,6 @@ void apply_resumed_options(Store& store, int64_t id, const std::vector<std::stri
   }
   warn_resume_differences(r, ignored, o.source, o.target);
   o.resume_run = id;
-}
-
-std::string grouped(int64_t v) {
-  std::string s = std::to_string(v < 0 ? -v : v);
-  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
-  return v < 0 ? "-" + s : s;
 }
 
 void print_summary(const CompareOptions& o, const CompareResult& r, const std::string& store_path) {
@@ -140,10 +135,7 @@ void print_summary(const CompareOptions& o, const CompareResult& r, const std::s
 int run(const CompareCli& c) {
   // A snapshot file as the source (issue 17): its own engine.
   if (is_snapshot_compare(c.common))
-    return run_snapshot_compare_cmd({c.common, c.output, c.rounds, c.interval, c.ttl_tolerance,
-                                     c.match, c.types, c.db, c.target_db, c.db_map, c.scan_count,
-                                     c.batch, c.connections, c.max_ops, c.sample, c.no_target_scan,
-                                     c.chunk, c.big_string, c.resume});
+    return run_snapshot_compare_cmd({c.common, c.output, c.o, c.dbs, c.resume});
   log::set_quiet(c.common.quiet);
   log::set_verbose(c.common.verbose);
   CompareOptions o = c.o;

@@ -53,8 +53,8 @@ int list_outcomes(Store& store, const RunRecord& rec, const std::string& format)
     if (format == "jsonl") {
       nlohmann::json j = {{"run", rec.id},
                           {"db", o.db},
-                          {"action", o.action},
-                          {"outcome", o.outcome},
+                          {"action", to_string(o.action)},
+                          {"outcome", to_string(o.outcome)},
                           {"dry_run", dry}};
       if (is_valid_utf8(o.key))
         j["key"] = o.key;
@@ -67,9 +67,9 @@ int list_outcomes(Store& store, const RunRecord& rec, const std::string& format)
       if (n == 0)
         std::printf("%s; its per-key %s:\n%-9s  %-9s  %s\n", what.c_str(),
                     dry ? "planned actions" : "outcomes", "OUTCOME", "ACTION", "KEY");
-      line = o.outcome;
+      line = to_string(o.outcome);
       line.resize(std::max<size_t>(line.size(), 9), ' ');
-      std::string action = o.action;
+      std::string action(to_string(o.action));
       action.resize(std::max<size_t>(action.size(), 9), ' ');
       line = printable_bytes(line) + "  " + printable_bytes(action) + "  " + printable_bytes(o.key);
       std::string why =

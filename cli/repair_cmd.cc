@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "errors.h"
 #include "flag_groups.h"
+#include "failed_keys.h"
 #include "identity.h"
 #include "log.h"
 #include "printable.h"
@@ -99,14 +100,7 @@ void print_summary(const RepairOptions& o, const RepairResult& r, const std::str
   if (r.starts_over)
     std::printf("  started over             %d time%s (a server restarted during the repair)\n",
                 r.starts_over, r.starts_over == 1 ? "" : "s");
-  if (!r.failures.empty()) {
-    std::printf("\nFailed keys%s:\n",
-                r.failed > static_cast<int64_t>(r.failures.size()) ? " (first ones)" : "");
-    for (const auto& f : r.failures)
-      std::printf("  %s: %s%s%s\n", printable_bytes(f.key).c_str(), terminal_text(f.error).c_str(),
-                  f.error.empty() || f.detail.empty() ? "" : " - ",
-                  terminal_text(f.detail).c_str());
-  }
+  print_failed_keys(r.failures, r.failed);
   std::printf("\nElapsed %s.\n", format_duration(Millis(r.elapsed_ms)).c_str());
   if (o.dry_run)
     std::printf(

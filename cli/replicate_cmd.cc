@@ -10,9 +10,11 @@
 #include "duration.h"
 #include "errors.h"
 #include "flag_groups.h"
+#include "failed_keys.h"
 #include "identity.h"
 #include "log.h"
 #include "printable.h"
+#include "progress.h"
 #include "replicate.h"
 #include "replicate_options.h"
 #include "resume.h"
@@ -59,18 +61,10 @@ void apply_resumed_options(Store& store, int64_t id, const std::vector<std::stri
   o.resume_run = id;
 }
 
-std::string grouped(int64_t v) {
-  std::string s = std::to_string(v < 0 ? -v : v);
-  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
-  return v < 0 ? "-" + s : s;
-}
-
 void print_summary(const ReplicateOptions& o, const ReplicateResult& r,
                    const std::string& store_path) {
   const auto& c = r.copy;
-  const char* mode = o.mode == ReplicateMode::Scan   ? "scan"
-                     : o.mode == ReplicateMode::Live ? "live"
-                                                     : "liveonly";
+  const char* mode = mode_name(o.mode);
   std::printf("migcheck replicate: run %lld (%s)%s\n", static_cast<long long>(r.run_id), mode,
               o.dry_run ? " [dry run: nothing written]" : "");
   std::printf("  source  %s (%s)\n", o.source.display().c_str(), r.source_desc.c_str());
@@ -123,14 +117,7 @@ void print_summary(const ReplicateOptions& o, const ReplicateResult& r,
     for (const auto& s : r.skipped)
       std::printf("  %s: %s\n", printable_bytes(s.key).c_str(), terminal_text(s.detail).c_str());
   }
-  if (!r.failures.empty()) {
-    std::printf("\nFailed keys%s:\n",
-                c.failed > static_cast<int64_t>(r.failures.size()) ? " (first ones)" : "");
-    for (const auto& f : r.failures)
-      std::printf("  %s: %s%s%s\n", printable_bytes(f.key).c_str(), terminal_text(f.error).c_str(),
-                  f.error.empty() || f.detail.empty() ? "" : " - ",
-                  terminal_text(f.detail).c_str());
-  }
+  print_failed_keys(r.failures, c.failed);
   if (r.verify_run)
     std::printf("\nVerify: compare run %lld: %s\n", static_cast<long long>(*r.verify_run),
                 r.verify_differences

@@ -85,17 +85,18 @@ int run_snapshot_compare_cmd(const SnapshotCompareCli& c) {
   log::set_verbose(c.common.verbose);
   if (c.resume > 0)
     throw UsageError("--resume: a snapshot compare cannot be resumed; run it again");
-  if (c.sample > 0) throw UsageError("--sample is not supported with a snapshot file source");
-  if (!c.db_map.empty())
+  if (c.options.sample > 0) throw UsageError("--sample is not supported with a snapshot file source");
+  if (!c.dbs.db_map.empty())
     throw UsageError(
         "--db-map is not supported with a snapshot file source; use --db and --target-db");
-  if (c.target_db >= 0 && c.db < 0)
+  if (c.dbs.target_db >= 0 && c.dbs.db < 0)
     throw UsageError("--target-db needs --db with a snapshot file source");
-  if (c.max_ops > 0)
+  if (c.options.max_ops_per_sec > 0)
     log::warn(
         "--max-ops-per-sec caps reads of a source server: a snapshot file is read as fast as it "
         "can be");
   SnapshotCompareOptions so;
+  so.base = c.options;
   CompareOptions& o = so.base;
   so.source_file = existing_file(c.common.source.uri);
   if (snapshot_path(c.common.target.uri)) {
@@ -104,32 +105,15 @@ int run_snapshot_compare_cmd(const SnapshotCompareCli& c) {
     o.target = resolve_endpoint(c.common.target, "MIGCHECK_TARGET_PASS");
     o.target_client = client_options(c.common, false);
   }
-  if (c.db >= 0) {
-    so.db = c.db;
-    so.target_db = c.target_db >= 0 ? c.target_db : c.db;
+  if (c.dbs.db >= 0) {
+    so.db = c.dbs.db;
+    so.target_db = c.dbs.target_db >= 0 ? c.dbs.target_db : c.dbs.db;
   } else if (o.target.db_given && so.target_file.empty()) {
     // A target URI naming a db: the file's db of that number against it.
     so.db = o.target.db;
     so.target_db = o.target.db;
   }
-  o.rounds = c.rounds;
-  o.interval = parse_duration(c.interval);
-  o.ttl_tolerance = parse_duration(c.ttl_tolerance);
-  o.match = c.match;
-  for (std::string t : c.types) {
-    std::transform(t.begin(), t.end(), t.begin(),
-                   [](unsigned char ch) { return std::tolower(ch); });
-    refuse_unknown_type(t);
-    if (std::find(o.types.begin(), o.types.end(), t) == o.types.end()) o.types.push_back(t);
-  }
-  o.scan_count = c.scan_count;
-  o.batch = c.batch;
-  o.connections = c.connections;
-  o.target_scan = !c.no_target_scan;
-  o.chunk = c.chunk;
-  const uint64_t big = parse_size(c.big_string);
-  if (big == 0) throw UsageError("--big-string must be at least 1 byte");
-  o.big_string = static_cast<size_t>(big);
+  normalise_types(o.types);
   o.progress = !c.common.quiet;
   o.store_path = c.common.store;
 

@@ -8,25 +8,18 @@
 #include <vector>
 
 #include "cli.h"
+#include "compare.h"
+#include "flag_groups.h"
 #include "run_output.h"
 
 namespace migcheck {
 
-// The compare command's options, as given.
+// The compare command's options, as parsed (the flags bound into `options`).
 struct SnapshotCompareCli {
   const CommonOptions& common;
   const RunOutputOptions& output;
-  int rounds;
-  std::string interval, ttl_tolerance, match;
-  std::vector<std::string> types;
-  int db, target_db;
-  std::string db_map;
-  size_t scan_count, batch, connections;
-  double max_ops;
-  uint64_t sample;
-  bool no_target_scan;
-  size_t chunk;
-  std::string big_string;
+  const CompareOptions& options;
+  const DbSelection& dbs;
   int64_t resume;
 };
 

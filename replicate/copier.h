@@ -24,6 +24,7 @@
 
 #include "client.h"
 #include "rate_limiter.h"
+#include "slot_tag.h"
 #include "store.h"
 
 namespace migcheck {
@@ -122,13 +123,6 @@ class Copier {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
-
-// A key name in the same hash slot as `key`, for building a value out of
-// sight: "{<tag>}migcheck:tmp:<unique>". The tag is the key's own hash tag
-// when it has one, otherwise a short string chosen to hash to the key's slot
-// (a key without a tag is hashed whole, and wrapping it in {} fails as soon
-// as it holds a '}').
-std::string temp_key_for(std::string_view key, std::string_view unique);
 
 // Whether a RESTORE error means "this payload cannot be loaded here" (RDB
 // version or checksum, undecodable body, unknown module type, RESTORE itself

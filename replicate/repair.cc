@@ -478,8 +478,12 @@ class Engine {
         ++tally.selected;
         if (d->kind == kKindExtra && !o_.delete_extra) {
           ++tally.kept_extra;
-          outs.push_back(
-              {db, d->key, "none", "skipped", "", "extra key kept (use --delete-extra)"});
+          outs.push_back({.db = db,
+                          .key = d->key,
+                          .action = Outcome::Action::None,
+                          .outcome = Outcome::Result::Skipped,
+                          .error = {},
+                          .detail = "extra key kept (use --delete-extra)"});
           continue;
         }
         keys.push_back(d->key);
@@ -489,9 +493,9 @@ class Engine {
       std::vector<CopyResult> results = s.copier->copy(keys);
       if (o_.dry_run) {
         for (auto& r : results) {
-          if (r.outcome.outcome == "planned")
+          if (r.outcome.outcome == Outcome::Result::Planned)
             ++tally.planned;
-          else if (r.outcome.outcome == "failed")
+          else if (r.outcome.outcome == Outcome::Result::Failed)
             ++tally.failed;
           else
             ++tally.skipped;
@@ -506,7 +510,8 @@ class Engine {
         std::vector<std::string> check;
         std::vector<Outcome> written;
         for (auto& r : results) {
-          if (r.outcome.outcome == "copied" || r.outcome.outcome == "deleted") {
+          if (r.outcome.outcome == Outcome::Result::Copied ||
+              r.outcome.outcome == Outcome::Result::Deleted) {
             check.push_back(r.outcome.key);
             written.push_back(std::move(r.outcome));
           } else {
@@ -519,12 +524,12 @@ class Engine {
         for (size_t i = 0; i < check.size(); ++i) {
           Outcome o = std::move(written[i]);
           if (rows[i].empty()) {
-            o.outcome = "repaired";
+            o.outcome = Outcome::Result::Repaired;
           } else if (attempt == 0) {
             again.push_back(check[i]);
             continue;
           } else {
-            o.outcome = "failed";
+            o.outcome = Outcome::Result::Failed;
             o.detail = "still differs after the write: " + describe(rows[i]) +
                        (o.detail.empty() ? "" : " (" + o.detail + ")");
           }
@@ -536,10 +541,10 @@ class Engine {
         auto it = done.find(key);
         if (it == done.end()) continue;
         Outcome& o = it->second;
-        if (o.outcome == "repaired") {
+        if (o.outcome == Outcome::Result::Repaired) {
           ++tally.repaired;
-          if (o.action == "delete") ++tally.deleted;
-        } else if (o.outcome == "failed") {
+          if (o.action == Outcome::Action::Delete) ++tally.deleted;
+        } else if (o.outcome == Outcome::Result::Failed) {
           ++tally.failed;
           tally.failures.push_back(o);
         } else {

@@ -21,6 +21,8 @@
 namespace migcheck {
 
 enum class ReplicateMode { Scan, Live, LiveOnly };
+// "scan", "live", "liveonly": as recorded in the store and printed.
+const char* mode_name(ReplicateMode m);
 
 struct ReplicateOptions {
   Endpoint source;  // db = the source db

@@ -317,9 +317,9 @@ std::string outcomes(const ReportModel& m) {
       "class=\"failures\"><thead><tr><th>Key</th><th>Action</th><th>Outcome</th><th>Error</th>"
       "<th>Detail</th></tr></thead><tbody>";
   for (const auto& f : o.failures)
-    out += "<tr><td>" + key_cell(f.db, f.key) + "</td><td>" + html_bytes(f.action) + "</td><td>" +
-           html_bytes(f.outcome) + "</td><td class=\"detail\">" + html_bytes(f.error) +
-           "</td><td class=\"detail\">" + html_bytes(f.detail) + "</td></tr>";
+    out += "<tr><td>" + key_cell(f.db, f.key) + "</td><td>" + html_bytes(to_string(f.action)) +
+           "</td><td>" + html_bytes(to_string(f.outcome)) + "</td><td class=\"detail\">" +
+           html_bytes(f.error) + "</td><td class=\"detail\">" + html_bytes(f.detail) + "</td></tr>";
   return out + "</tbody></table></div></section>";
 }
 

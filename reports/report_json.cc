@@ -131,8 +131,10 @@ json outcomes(const OutcomeSummary& o) {
   for (const auto& x : o.failures) {
     json j = {{"db", x.db}};
     put_key(j, x.key);
-    j.update(
-        {{"action", x.action}, {"outcome", x.outcome}, {"error", x.error}, {"detail", x.detail}});
+    j.update({{"action", to_string(x.action)},
+              {"outcome", to_string(x.outcome)},
+              {"error", x.error},
+              {"detail", x.detail}});
     failures.push_back(j);
   }
   return {{"total", o.total},

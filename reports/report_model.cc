@@ -152,7 +152,7 @@ OutcomeSummary outcome_summary(Store& store, int64_t run, const std::vector<Name
   if (limit == 0) return o;
   try {
     store.for_each_outcome(run, [&](const Outcome& x) {
-      if (x.outcome != "failed" && x.error.empty()) return;
+      if (x.outcome != Outcome::Result::Failed && x.error.empty()) return;
       o.failures.push_back(x);
       if (o.failures.size() >= limit) throw EnoughRows{};
     });

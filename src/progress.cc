@@ -10,9 +10,7 @@
 #include "log.h"
 
 namespace migcheck {
-namespace {
 
-// 1234567 -> "1,234,567"
 std::string grouped(int64_t v) {
   // Appended digit by digit: GCC 12 warns (-Wrestrict, falsely) on
   // string::insert once this is inlined into a longer caller.
@@ -25,6 +23,8 @@ std::string grouped(int64_t v) {
   return s;
 }
 
+namespace {
+
 // "round 2 in 4s": whole seconds, rounded up, so "in 0s" only once the wait
 // is over.
 std::string countdown_line(const std::string& label, std::chrono::steady_clock::time_point at) {
@@ -36,6 +36,13 @@ std::string countdown_line(const std::string& label, std::chrono::steady_clock::
 }  // namespace
 
 Progress::Progress(bool enabled) : enabled_(enabled), tty_(isatty(STDERR_FILENO) == 1) {
+  if (enabled_) ticker_ = std::thread([this] { run(); });
+}
+
+Progress::Progress(bool enabled, std::function<std::string()> line)
+    : enabled_(enabled), tty_(isatty(STDERR_FILENO) == 1), custom_line_(std::move(line)) {
+  started_ = std::chrono::steady_clock::now();
+  active_ = true;
   if (enabled_) ticker_ = std::thread([this] { run(); });
 }
 
@@ -83,6 +90,7 @@ std::string Progress::line() const {
 
 std::string Progress::line_locked() const {
   if (counting_down_) return countdown_line(label_, next_at_);
+  if (custom_line_) return custom_line_();
   const std::string& label = label_;
   const int64_t total = total_;
   const auto started = started_;

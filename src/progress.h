@@ -8,16 +8,24 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
 
 namespace migcheck {
 
+// 1234567 -> "1,234,567"
+std::string grouped(int64_t v);
+
 class Progress {
  public:
   // enabled=false (--quiet): counters still count, nothing is printed.
   explicit Progress(bool enabled);
+  // A line of the caller's own (replicate's phases and counters), printed
+  // from `line` at the same pace from construction on; finish() prints it
+  // one last time. `line` runs on the ticker thread.
+  Progress(bool enabled, std::function<std::string()> line);
   ~Progress();
   Progress(const Progress&) = delete;
   Progress& operator=(const Progress&) = delete;
@@ -42,6 +50,7 @@ class Progress {
   std::string line_locked() const;
   const bool enabled_;
   const bool tty_;
+  const std::function<std::string()> custom_line_;
   std::atomic<int64_t> keys_{0};
   std::atomic<int64_t> diffs_{0};
   mutable std::mutex mu_;

@@ -627,6 +627,42 @@ std::vector<std::pair<std::string, int64_t>> Store::count_by_type(int64_t run, i
   return read_counts(s);
 }
 
+namespace {
+
+// Stored outcome text, in enum order: the store's format, read by older and
+// newer versions alike, so never renamed.
+constexpr std::array<std::string_view, 4> kActionText = {"restore", "fallback", "delete", "none"};
+constexpr std::array<std::string_view, 6> kResultText = {"repaired", "copied", "deleted",
+                                                         "skipped",  "failed", "planned"};
+
+template <typename Enum, size_t N>
+Enum outcome_from_text(const std::array<std::string_view, N>& names, std::string_view text,
+                       const char* column) {
+  for (size_t i = 0; i < N; ++i)
+    if (names[i] == text) return static_cast<Enum>(i);
+  throw StoreError("the store holds an outcome " + std::string(column) +
+                   " migcheck does not know (" + std::string(text) +
+                   "): it was written by a newer version");
+}
+
+}  // namespace
+
+std::string_view to_string(Outcome::Action a) {
+  return kActionText[static_cast<size_t>(a)];
+}
+
+std::string_view to_string(Outcome::Result r) {
+  return kResultText[static_cast<size_t>(r)];
+}
+
+std::ostream& operator<<(std::ostream& os, Outcome::Action a) {
+  return os << to_string(a);
+}
+
+std::ostream& operator<<(std::ostream& os, Outcome::Result r) {
+  return os << to_string(r);
+}
+
 void Store::add_outcomes(int64_t run, std::span<const Outcome> outcomes) {
   if (outcomes.empty()) return;
   std::lock_guard lock(mu_);
@@ -636,8 +672,8 @@ void Store::add_outcomes(int64_t run, std::span<const Outcome> outcomes) {
               "INSERT INTO outcomes(run, db, key, action, outcome, error, detail) "
               "VALUES(?, ?, ?, ?, ?, ?, ?)");
   for (const Outcome& o : outcomes) {
-    s.bind_int(1, run).bind_int(2, o.db).bind_blob(3, o.key).bind_text(4, o.action);
-    s.bind_text(5, o.outcome).bind_text(6, o.error).bind_text(7, o.detail);
+    s.bind_int(1, run).bind_int(2, o.db).bind_blob(3, o.key).bind_text(4, to_string(o.action));
+    s.bind_text(5, to_string(o.outcome)).bind_text(6, o.error).bind_text(7, o.detail);
     s.run();
     s.reset();
   }
@@ -659,7 +695,13 @@ void Store::for_each_outcome(int64_t run, const std::function<void(const Outcome
       s.bind_int(1, run).bind_int(2, last_id);
       while (s.step()) {
         last_id = s.int64(0);
-        page.push_back(Outcome{s.int32(1), s.blob(2), s.text(3), s.text(4), s.text(5), s.text(6)});
+        page.push_back(Outcome{
+            .db = s.int32(1),
+            .key = s.blob(2),
+            .action = outcome_from_text<Outcome::Action>(kActionText, s.text(3), "action"),
+            .outcome = outcome_from_text<Outcome::Result>(kResultText, s.text(4), "outcome"),
+            .error = s.text(5),
+            .detail = s.text(6)});
       }
     }
     for (const Outcome& o : page) fn(o);

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <iosfwd>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -75,15 +76,26 @@ struct Difference {
   int64_t id = 0;  // row id when read back from the store (insertion order)
 };
 
-// What repair/replicate did with one key.
+// What repair/replicate did with one key. Typed in the code; text (see
+// to_string below) only in the store and in reports.
 struct Outcome {
+  enum class Action { Restore, Fallback, Delete, None };
+  enum class Result { Repaired, Copied, Deleted, Skipped, Failed, Planned };
   int db = 0;
   std::string key;
-  std::string action;   // "restore", "fallback", "delete", "none"
-  std::string outcome;  // "repaired", "copied", "deleted", "skipped", "failed", "planned"
-  std::string error;    // the server's error text, when failed
+  Action action = Action::None;
+  Result outcome = Result::Failed;
+  std::string error;  // the server's error text, when failed
   std::string detail;
 };
+
+// The stored text: "restore", "fallback", "delete", "none".
+std::string_view to_string(Outcome::Action a);
+// The stored text: "repaired", "copied", "deleted", "skipped", "failed", "planned".
+std::string_view to_string(Outcome::Result r);
+// For test messages.
+std::ostream& operator<<(std::ostream& os, Outcome::Action a);
+std::ostream& operator<<(std::ostream& os, Outcome::Result r);
 
 struct DifferenceFilter {
   std::optional<int> round;        // unset = the run's last round

@@ -1,7 +1,7 @@
 // The copy engine (replicate/copier.h) against real servers: DUMP/RESTORE
 // with absolute TTLs, writing by type (streams with groups and PEL), big
 // values in chunks through a temporary key in the same slot, refused
-// payloads, dry runs, per-key errors. Plus the temporary-key naming.
+// payloads, dry runs, per-key errors. (Temporary-key naming: slot_tag_test.cc.)
 #include "copier.h"
 
 #include <catch2/catch_test_macros.hpp>
@@ -127,7 +127,7 @@ std::string diff_text(const std::vector<Difference>& d) {
   return s;
 }
 
-int count_outcome(const std::vector<CopyResult>& rs, const std::string& outcome) {
+int count_outcome(const std::vector<CopyResult>& rs, Outcome::Result outcome) {
   int n = 0;
   for (auto& r : rs) n += r.outcome.outcome == outcome;
   return n;
@@ -140,45 +140,6 @@ bool has_temp_keys(t::TestServer& s) {
 }
 
 }  // namespace
-
-TEST_CASE("copier: temporary keys hash to the key's slot, whatever the key") {
-  std::vector<std::string> keys = {"",
-                                   "a",
-                                   "{",
-                                   "}",
-                                   "{}",
-                                   "a{}b",
-                                   "}{",
-                                   "{a}",
-                                   "x{tag}y",
-                                   "{}{a}",
-                                   "a}b",
-                                   "{{a}}",
-                                   "{a{b}c}",
-                                   std::string(300, 'k'),
-                                   "\0\xff{\0}"s,
-                                   "{" + std::string(200, 't') + "}rest",
-                                   "user:{1000}:cart",
-                                   "}}}{"};
-  std::mt19937_64 rng(12345);
-  const std::string alphabet = "{}a\0\xff"s;
-  for (int i = 0; i < 5000; ++i) {
-    std::string k;
-    const size_t len = rng() % 24;
-    for (size_t j = 0; j < len; ++j) k.push_back(alphabet[rng() % alphabet.size()]);
-    keys.push_back(k);
-  }
-  for (const auto& k : keys) {
-    const std::string tmp = temp_key_for(k, "u1");
-    INFO("key of " << k.size() << " bytes");
-    CHECK(key_slot(tmp) == key_slot(k));
-    CHECK(tmp.front() == '{');
-    CHECK(tmp.ends_with("}migcheck:tmp:u1"));
-  }
-  // A key's own tag is reused: readable names for the common case.
-  CHECK(temp_key_for("user:{1000}:cart", "x") == "{1000}migcheck:tmp:x");
-  CHECK(temp_key_for("plain", "x") == "{plain}migcheck:tmp:x");
-}
 
 TEST_CASE("copier: which RESTORE errors fall back to writing by type") {
   CHECK(restore_error_wants_fallback("ERR DUMP payload version or checksum are wrong"));
@@ -209,11 +170,11 @@ TEST_CASE("copier: DUMP/RESTORE copies every type with absolute TTLs; gone keys 
     INFO(r.outcome.key << ": " << r.outcome.outcome << " " << r.outcome.error << " "
                        << r.outcome.detail);
     if (r.outcome.key == "only-target" || r.outcome.key == "nowhere") {
-      CHECK(r.outcome.action == "delete");
-      CHECK(r.outcome.outcome == "deleted");
+      CHECK(r.outcome.action == Outcome::Action::Delete);
+      CHECK(r.outcome.outcome == Outcome::Result::Deleted);
     } else {
-      CHECK(r.outcome.action == "restore");
-      CHECK(r.outcome.outcome == "copied");
+      CHECK(r.outcome.action == Outcome::Action::Restore);
+      CHECK(r.outcome.outcome == Outcome::Result::Copied);
     }
   }
   CHECK(copier.counters().restored == static_cast<int64_t>(keys.size()) - 2);
@@ -248,8 +209,8 @@ TEST_CASE("copier: by type (--struct) rebuilds every type, streams with groups, 
   auto results = copier.copy(keys);
   for (auto& r : results) {
     INFO(r.outcome.key << ": " << r.outcome.error << " " << r.outcome.detail);
-    CHECK(r.outcome.action == "fallback");
-    CHECK(r.outcome.outcome == "copied");
+    CHECK(r.outcome.action == Outcome::Action::Fallback);
+    CHECK(r.outcome.outcome == Outcome::Result::Copied);
   }
   CHECK(copier.counters().fallbacks == static_cast<int64_t>(keys.size()));
   CHECK(source.debug_digest() == target.debug_digest());
@@ -319,7 +280,7 @@ TEST_CASE("copier: big values are read and written in chunks through a temporary
   auto results = copier.copy(keys);
   for (auto& r : results) {
     INFO(r.outcome.key << ": " << r.outcome.error << " " << r.outcome.detail);
-    CHECK(r.outcome.outcome == "copied");
+    CHECK(r.outcome.outcome == Outcome::Result::Copied);
     CHECK(r.outcome.detail == "big value copied in chunks");
   }
   CHECK(copier.counters().chunked == 6);
@@ -352,7 +313,7 @@ TEST_CASE("copier: a target that refuses the payload version gets every type by 
   auto keys = keys_of(source);
   auto results = copier.copy(keys);
   CHECK(shared->restore_refused.load());
-  CHECK(count_outcome(results, "copied") == static_cast<int>(keys.size()));
+  CHECK(count_outcome(results, Outcome::Result::Copied) == static_cast<int>(keys.size()));
   CHECK(copier.counters().fallbacks == static_cast<int64_t>(keys.size()));
   bool saw_detail = false;
   for (auto& r : results)
@@ -387,14 +348,14 @@ TEST_CASE("copier: dry run decides and writes nothing", "[integration]") {
   auto keys = keys_of(source);
   keys.push_back("only-target");
   auto results = copier.copy(keys);
-  CHECK(count_outcome(results, "planned") == static_cast<int>(keys.size()));
+  CHECK(count_outcome(results, Outcome::Result::Planned) == static_cast<int>(keys.size()));
   for (auto& r : results) {
     if (r.outcome.key == "only-target")
-      CHECK(r.outcome.action == "delete");
+      CHECK(r.outcome.action == Outcome::Action::Delete);
     else if (r.outcome.key == "big")
-      CHECK(r.outcome.action == "fallback");
+      CHECK(r.outcome.action == Outcome::Action::Fallback);
     else
-      CHECK(r.outcome.action == "restore");
+      CHECK(r.outcome.action == Outcome::Action::Restore);
   }
   CHECK(target.debug_digest() == before);
 }
@@ -419,7 +380,7 @@ TEST_CASE("copier: target errors are per-key outcomes with the server's text", "
       REQUIRE(results.size() == 24);
       int oom = 0;
       for (auto& r : results)
-        if (r.outcome.outcome == "failed") {
+        if (r.outcome.outcome == Outcome::Result::Failed) {
           CHECK(r.outcome.error.starts_with("OOM"));
           ++oom;
         }
@@ -441,10 +402,10 @@ TEST_CASE("copier: --mem-limit skips big keys as outcomes, never silently", "[in
   auto results = copier.copy(std::vector<std::string>{"small", "large", "list"});
   for (auto& r : results) {
     if (r.outcome.key == "large") {
-      CHECK(r.outcome.outcome == "skipped");
+      CHECK(r.outcome.outcome == Outcome::Result::Skipped);
       CHECK(r.outcome.detail.find("--mem-limit") != std::string::npos);
     } else {
-      CHECK(r.outcome.outcome == "copied");
+      CHECK(r.outcome.outcome == Outcome::Result::Copied);
     }
   }
   CHECK(copier.counters().skipped == 1);

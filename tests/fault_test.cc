@@ -363,7 +363,7 @@ TEST_CASE("fault: a target that fills up mid-replicate: OOM per key, the run com
   CHECK(static_cast<int64_t>(o.size()) == failed);
   for (const auto& [k, v] : o) {
     INFO(shown(k));
-    CHECK(v.outcome == "failed");
+    CHECK(v.outcome == migcheck::Outcome::Result::Failed);
     CHECK(v.error.starts_with("OOM command not allowed"));
   }
   // Every key copied is whole, and no temporary key is left behind.

@@ -212,7 +212,7 @@ TEST_CASE("hash field expiry: a target without it gets a failed outcome, never a
   s.for_each_outcome(run->id, [&](const Outcome& o) {
     if (o.key == "hfe" || o.key == "hfe:big") {
       INFO(o.key << ": " << o.detail);
-      CHECK(o.outcome == "failed");
+      CHECK(o.outcome == Outcome::Result::Failed);
       CHECK(o.detail.find("fields have an expiry") != std::string::npos);
       CHECK(o.detail.find("would lose") != std::string::npos);
       ++lost;

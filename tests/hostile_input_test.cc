@@ -154,7 +154,7 @@ TEST_CASE(
     for (const auto& k : keys) {
       INFO(k);
       REQUIRE(o.count(k) == 1);
-      CHECK(o[k].outcome == "failed");
+      CHECK(o[k].outcome == migcheck::Outcome::Result::Failed);
       CHECK(o[k].error.starts_with("READONLY"));
     }
   }
@@ -177,10 +177,10 @@ TEST_CASE(
   CHECK(o.size() == keys.size() + 1);
   for (const auto& [k, v] : o) {
     INFO(k << ": " << v.action << " " << v.outcome);
-    CHECK(v.outcome == "failed");
+    CHECK(v.outcome == migcheck::Outcome::Result::Failed);
     CHECK(v.error.starts_with("READONLY"));
   }
-  CHECK(o["only-target"].action == "delete");
+  CHECK(o["only-target"].action == migcheck::Outcome::Action::Delete);
   CHECK(nlohmann::json::parse(run.totals_json)["failed"] == keys.size() + 1);
   CHECK(target.cmd({"DBSIZE"}) == "2");
 }
@@ -239,7 +239,7 @@ TEST_CASE(
   for (const auto& k : denied) {
     INFO(k);
     REQUIRE(o.count(k) == 1);
-    CHECK(o[k].outcome == "failed");
+    CHECK(o[k].outcome == migcheck::Outcome::Result::Failed);
     CHECK(o[k].error.starts_with("NOPERM"));
     CHECK(target.cmd({"EXISTS", k}) == "0");
   }
@@ -253,7 +253,7 @@ TEST_CASE(
   if (big_copied) {
     CHECK(source.debug_digest_value("allowed:big") == target.debug_digest_value("allowed:big"));
   } else {
-    CHECK(o["allowed:big"].outcome == "failed");
+    CHECK(o["allowed:big"].outcome == migcheck::Outcome::Result::Failed);
     CHECK(o["allowed:big"].error.starts_with("NOPERM"));
   }
   auto tot = nlohmann::json::parse(run.totals_json);

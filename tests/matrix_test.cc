@@ -298,7 +298,7 @@ TEST_CASE("matrix: vector sets onto Valkey 8.1 (no such type) fail per key, clea
   s.for_each_outcome(run->id, [&](const migcheck::Outcome& o) {
     if (o.key.starts_with("vs:")) {
       ++failed;
-      CHECK(o.outcome == "failed");
+      CHECK(o.outcome == migcheck::Outcome::Result::Failed);
       CHECK(o.detail.find("no vectorset type") != std::string::npos);
     }
   });

@@ -134,10 +134,10 @@ TEST_CASE("repair: every kind of difference on every type is fixed and verified"
   CHECK(o.size() == 15);
   for (auto& [k, v] : o) {
     INFO(k << ": " << v.action << " " << v.outcome << " " << v.error << " " << v.detail);
-    CHECK(v.outcome == "repaired");
+    CHECK(v.outcome == migcheck::Outcome::Result::Repaired);
   }
-  CHECK(o["extra:1"].action == "delete");
-  CHECK(o["str:1"].action == "restore");
+  CHECK(o["extra:1"].action == migcheck::Outcome::Action::Delete);
+  CHECK(o["str:1"].action == migcheck::Outcome::Action::Restore);
   auto tot = totals(store);
   CHECK(tot["selected"] == 15);
   CHECK(tot["repaired"] == 15);
@@ -179,8 +179,8 @@ TEST_CASE("repair: Valkey 8 into Redis 7.0 writes every type by type, streams wi
   CHECK(tot["fallbacks"].get<int64_t>() >= 20);
   for (auto& [k, v] : outcomes(store)) {
     INFO(k << ": " << v.error << " " << v.detail);
-    CHECK(v.outcome == "repaired");
-    if (k != "extra") CHECK(v.action == "fallback");
+    CHECK(v.outcome == migcheck::Outcome::Result::Repaired);
+    if (k != "extra") CHECK(v.action == migcheck::Outcome::Action::Fallback);
   }
 
   r = compare(source.uri(), target.uri(), store);
@@ -220,11 +220,11 @@ TEST_CASE("repair: a target out of memory gets per-key failures with the server'
   CHECK(r.out.find("OOM") != std::string::npos);
   int failed = 0, repaired = 0;
   for (auto& [k, v] : outcomes(store)) {
-    if (v.outcome == "failed") {
+    if (v.outcome == migcheck::Outcome::Result::Failed) {
       ++failed;
       CHECK(v.error.starts_with("OOM command not allowed"));
     } else {
-      CHECK(v.outcome == "repaired");
+      CHECK(v.outcome == migcheck::Outcome::Result::Repaired);
       ++repaired;
     }
   }
@@ -249,9 +249,9 @@ TEST_CASE("repair: --dry-run records the plan and leaves the target unchanged", 
   CHECK(target.debug_digest() == before);
   auto o = outcomes(store);
   CHECK(o.size() == 15);
-  for (auto& [k, v] : o) CHECK(v.outcome == "planned");
-  CHECK(o["extra:1"].action == "delete");
-  CHECK(o["str:1"].action == "restore");
+  for (auto& [k, v] : o) CHECK(v.outcome == migcheck::Outcome::Result::Planned);
+  CHECK(o["extra:1"].action == migcheck::Outcome::Action::Delete);
+  CHECK(o["str:1"].action == migcheck::Outcome::Action::Restore);
 }
 
 TEST_CASE("repair: extra keys are kept without --delete-extra; --kind selects differences",
@@ -265,9 +265,9 @@ TEST_CASE("repair: extra keys are kept without --delete-extra; --kind selects di
   auto r = run_migcheck({"repair", source.uri(), target.uri(), "--store", store, "--quiet"});
   CHECK(r.exit_code == 1);
   auto o = outcomes(store);
-  CHECK(o["extra"].outcome == "skipped");
+  CHECK(o["extra"].outcome == migcheck::Outcome::Result::Skipped);
   CHECK(o["extra"].detail == "extra key kept (use --delete-extra)");
-  CHECK(o["b"].outcome == "repaired");
+  CHECK(o["b"].outcome == migcheck::Outcome::Result::Repaired);
   CHECK(target.cmd({"GET", "extra"}) == "x");
 
   // Only the extras, from the same compare run.
@@ -276,8 +276,8 @@ TEST_CASE("repair: extra keys are kept without --delete-extra; --kind selects di
   CHECK(r.exit_code == 0);
   o = outcomes(store);
   CHECK(o.size() == 1);
-  CHECK(o["extra"].outcome == "repaired");
-  CHECK(o["extra"].action == "delete");
+  CHECK(o["extra"].outcome == migcheck::Outcome::Result::Repaired);
+  CHECK(o["extra"].action == migcheck::Outcome::Action::Delete);
   CHECK(target.cmd({"EXISTS", "extra"}) == "0");
 }
 
@@ -395,7 +395,7 @@ TEST_CASE(
   CHECK(poll_int(store, "SELECT count(DISTINCT key) FROM outcomes WHERE run = 2") == kKeys + 1);
   auto o = outcomes(store);
   int64_t repaired = 0;
-  for (const auto& [k, v] : o) repaired += v.outcome == "repaired";
+  for (const auto& [k, v] : o) repaired += v.outcome == migcheck::Outcome::Result::Repaired;
   CHECK(repaired == kKeys);
   auto j = totals(store);
   CHECK(j["selected"] == kKeys + 1);

@@ -340,7 +340,7 @@ TEST_CASE("replicate: --mem-limit skips exactly the big keys and lists them", "[
   CHECK(o.size() == 4);
   for (const char* k : {"huge:0", "huge:1", "huge:2", "huge:list"}) {
     INFO(k);
-    CHECK(o[k].outcome == "skipped");
+    CHECK(o[k].outcome == migcheck::Outcome::Result::Skipped);
     CHECK(o[k].detail.find("--mem-limit") != std::string::npos);
     CHECK(r.out.find(k) != std::string::npos);
     CHECK(target.cmd({"EXISTS", k}) == "0");

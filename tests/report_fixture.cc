@@ -165,16 +165,21 @@ ReportRuns populate_report_store(Store& store) {
   runs.repair = store.begin_run(repair);
   store.set_server_info(runs.repair, src, tgt);
   std::vector<Outcome> outcomes = {
-      {0, "user:1001", "restore", "repaired", "", ""},
-      {0, std::string(kScriptKey), "restore", "failed",
-       "ERR DUMP payload version or checksum are wrong", ""},
-      {0, std::string(kImgKey), "delete", "failed",
-       "READONLY You can't write against a read only replica.", ""},
-      {0, std::string(kTitleKey), "delete", "deleted", "", ""},
-      {0, "cart:7", "fallback", "repaired", "", "type changed"},
-      {0, kBinaryKey, "restore", "failed",
+      {0, "user:1001", migcheck::Outcome::Action::Restore, migcheck::Outcome::Result::Repaired, "",
+       ""},
+      {0, std::string(kScriptKey), migcheck::Outcome::Action::Restore,
+       migcheck::Outcome::Result::Failed, "ERR DUMP payload version or checksum are wrong", ""},
+      {0, std::string(kImgKey), migcheck::Outcome::Action::Delete,
+       migcheck::Outcome::Result::Failed, "READONLY You can't write against a read only replica.",
+       ""},
+      {0, std::string(kTitleKey), migcheck::Outcome::Action::Delete,
+       migcheck::Outcome::Result::Deleted, "", ""},
+      {0, "cart:7", migcheck::Outcome::Action::Fallback, migcheck::Outcome::Result::Repaired, "",
+       "type changed"},
+      {0, kBinaryKey, migcheck::Outcome::Action::Restore, migcheck::Outcome::Result::Failed,
        "OOM command not allowed <when used memory > 'maxmemory'>", ""},
-      {0, "session:a", "restore", "repaired", "", ""},
+      {0, "session:a", migcheck::Outcome::Action::Restore, migcheck::Outcome::Result::Repaired, "",
+       ""},
   };
   store.add_outcomes(runs.repair, outcomes);
   store.finish_run(runs.repair, "done", 1);
@@ -189,7 +194,8 @@ ReportRuns populate_report_store(Store& store) {
   store.set_server_info(runs.replicate, src, "");
   std::vector<Outcome> copied;
   for (int i = 0; i < 25; ++i)
-    copied.push_back({0, "k:" + std::to_string(i), "restore", "copied", "", ""});
+    copied.push_back({0, "k:" + std::to_string(i), migcheck::Outcome::Action::Restore,
+                      migcheck::Outcome::Result::Copied, "", ""});
   store.add_outcomes(runs.replicate, copied);
   store.finish_run(runs.replicate, "interrupted", 2);
   return runs;

@@ -450,10 +450,13 @@ TEST_CASE("store: outcomes") {
   Store store(tmp.file("s.db"));
   const int64_t run = begin(store, "repair");
   std::vector<Outcome> in = {
-      {0, std::string("k\0\xff", 3), "restore", "repaired", "", ""},
-      {1, "", "delete", "deleted", "", "extra on target"},
-      {0, "big", "fallback", "failed", "OOM command not allowed", "chunked"},
-      {2, "x", "restore", "failed", "ERR", ""},
+      {0, std::string("k\0\xff", 3), migcheck::Outcome::Action::Restore,
+       migcheck::Outcome::Result::Repaired, "", ""},
+      {1, "", migcheck::Outcome::Action::Delete, migcheck::Outcome::Result::Deleted, "",
+       "extra on target"},
+      {0, "big", migcheck::Outcome::Action::Fallback, migcheck::Outcome::Result::Failed,
+       "OOM command not allowed", "chunked"},
+      {2, "x", migcheck::Outcome::Action::Restore, migcheck::Outcome::Result::Failed, "ERR", ""},
   };
   store.add_outcomes(run, in);
   store.add_outcomes(run, {});
@@ -639,7 +642,8 @@ TEST_CASE("store: paging streams differences in order and callbacks may re-enter
 
   std::vector<Outcome> outcomes;
   for (int i = 0; i < 2100; ++i)
-    outcomes.push_back({0, "k" + std::to_string(i), "restore", "repaired", "", ""});
+    outcomes.push_back({0, "k" + std::to_string(i), migcheck::Outcome::Action::Restore,
+                        migcheck::Outcome::Result::Repaired, "", ""});
   store.add_outcomes(run, outcomes);
   int n = 0;
   bool outcomes_ok = true;
@@ -711,7 +715,8 @@ TEST_CASE("store: after_id pages from a position, and outcomes roll back") {
 
   std::vector<Outcome> outs;
   for (int i = 0; i < 10; ++i)
-    outs.push_back({0, "o" + std::to_string(i), "restore", "copied", "", ""});
+    outs.push_back({0, "o" + std::to_string(i), migcheck::Outcome::Action::Restore,
+                    migcheck::Outcome::Result::Copied, "", ""});
   store.add_outcomes(run, std::span(outs).first(4));
   const int64_t mark = store.max_outcome_id();
   store.add_outcomes(run, std::span(outs).subspan(4));
