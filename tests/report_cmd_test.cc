@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "encoding.h"
+#include "html_escape.h"
 #include "report_checks.h"
 #include "report_fixture.h"
 #include "report_json.h"

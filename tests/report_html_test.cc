@@ -5,6 +5,7 @@
 #include <string>
 
 #include "encoding.h"
+#include "html_escape.h"
 #include "report_checks.h"
 #include "report_fixture.h"
 #include "report_html.h"

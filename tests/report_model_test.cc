@@ -4,7 +4,6 @@
 #include "report_model.h"
 
 using namespace migcheck;
-using namespace migcheck::test;
 
 TEST_CASE("report: endpoints lose their passwords", "[report]") {
   CHECK(redact_endpoint("redis://admin:hunter2@10.0.0.5:6379") == "redis://admin@10.0.0.5:6379");
