@@ -68,7 +68,7 @@ std::string format_duration(Millis d) {
   if (ms < 1000) {
     std::snprintf(buf, sizeof buf, "%lldms", static_cast<long long>(ms));
   } else if (ms < 60'000) {
-    std::snprintf(buf, sizeof buf, "%.2fs", ms / 1000.0);
+    std::snprintf(buf, sizeof buf, "%.2fs", static_cast<double>(ms) / 1000.0);
   } else if (ms < 3'600'000) {
     std::snprintf(buf, sizeof buf, "%lldm%02llds", static_cast<long long>(ms / 60'000),
                   static_cast<long long>(ms / 1000 % 60));

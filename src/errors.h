@@ -20,8 +20,8 @@ struct UsageError : Error {
 // Cannot reach, lost, timed out, TLS failure. `retryable` says whether a
 // reconnect could help (refused/reset/timeout) or not (auth, TLS verify).
 struct ConnectionError : Error {
-  explicit ConnectionError(const std::string& what, bool retryable = true)
-      : Error(what), retryable(retryable) {}
+  explicit ConnectionError(const std::string& what, bool can_retry = true)
+      : Error(what), retryable(can_retry) {}
   bool retryable;
 };
 
@@ -38,7 +38,7 @@ struct StoreError : Error {
 // A snapshot (.rdb) file that is truncated, corrupt or uses something we do
 // not read: `offset` is the byte where reading stopped.
 struct RdbError : Error {
-  RdbError(const std::string& what, uint64_t offset) : Error(what), offset(offset) {}
+  RdbError(const std::string& what, uint64_t at) : Error(what), offset(at) {}
   uint64_t offset;
 };
 

@@ -11,6 +11,8 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <initializer_list>
+#include <optional>
 #include <system_error>
 #include <utility>
 
@@ -297,6 +299,30 @@ struct Store::Db {
     if (sqlite3_changes(conn.get()) == 0)
       throw StoreError("store " + conn.path() + " has no run " + std::to_string(run));
   }
+
+  // UPDATE runs SET `assignments` (each "column = ?") WHERE id = run, with
+  // `values` bound in order; the run must exist.
+  void update_run(int64_t run, const char* assignments,
+                  std::initializer_list<std::string_view> values) {
+    Statement s(conn, std::string("UPDATE runs SET ") + assignments + " WHERE id = ?");
+    int i = 1;
+    for (std::string_view v : values) s.bind_text(i++, v);
+    s.bind_int(i, run);
+    s.run();
+    require_changed(run);
+  }
+
+  // count(*) of `table`'s rows of a run (and round, when given), per value
+  // of `group` (a column or an expression over one), ordered by it.
+  std::vector<std::pair<std::string, int64_t>> count_per(const char* table, const char* group,
+                                                         int64_t run, std::optional<int> round) {
+    Statement s(conn, std::string("SELECT ") + group + " AS g, count(*) FROM " + table +
+                          " WHERE run = ?" + (round ? " AND round = ?" : "") +
+                          " GROUP BY g ORDER BY g");
+    s.bind_int(1, run);
+    if (round) s.bind_int(2, *round);
+    return read_counts(s);
+  }
 };
 
 Store::Store(const std::string& path, bool create, bool read_only)
@@ -422,28 +448,19 @@ void Store::set_server_info(int64_t run, std::string_view source_json,
                             std::string_view target_json) {
   std::lock_guard lock(mu_);
   Written written(*this);
-  Statement s(db_->conn, "UPDATE runs SET source_info_json = ?, target_info_json = ? WHERE id = ?");
-  s.bind_text(1, source_json).bind_text(2, target_json).bind_int(3, run);
-  s.run();
-  db_->require_changed(run);
+  db_->update_run(run, "source_info_json = ?, target_info_json = ?", {source_json, target_json});
 }
 
 void Store::set_totals(int64_t run, std::string_view totals_json) {
   std::lock_guard lock(mu_);
   Written written(*this);
-  Statement s(db_->conn, "UPDATE runs SET totals_json = ? WHERE id = ?");
-  s.bind_text(1, totals_json).bind_int(2, run);
-  s.run();
-  db_->require_changed(run);
+  db_->update_run(run, "totals_json = ?", {totals_json});
 }
 
 void Store::set_options(int64_t run, std::string_view options_json) {
   std::lock_guard lock(mu_);
   Written written(*this);
-  Statement s(db_->conn, "UPDATE runs SET options_json = ? WHERE id = ?");
-  s.bind_text(1, options_json).bind_int(2, run);
-  s.run();
-  db_->require_changed(run);
+  db_->update_run(run, "options_json = ?", {options_json});
 }
 
 void Store::finish_run(int64_t run, std::string_view status, int exit_code) {
@@ -611,20 +628,14 @@ int64_t Store::count_differences(int64_t run, const DifferenceFilter& f) {
 
 std::vector<std::pair<std::string, int64_t>> Store::count_by_kind(int64_t run, int round) {
   std::lock_guard lock(mu_);
-  Statement s(db_->conn,
-              "SELECT kind, count(*) FROM differences WHERE run = ? AND round = ? "
-              "GROUP BY kind ORDER BY kind");
-  s.bind_int(1, run).bind_int(2, round);
-  return read_counts(s);
+  return db_->count_per("differences", "kind", run, round);
 }
 
 std::vector<std::pair<std::string, int64_t>> Store::count_by_type(int64_t run, int round) {
   std::lock_guard lock(mu_);
-  Statement s(db_->conn,
-              "SELECT CASE WHEN kind = 'extra' THEN target_type ELSE source_type END AS type, "
-              "count(*) FROM differences WHERE run = ? AND round = ? GROUP BY type ORDER BY type");
-  s.bind_int(1, run).bind_int(2, round);
-  return read_counts(s);
+  // An extra key has only a target type.
+  return db_->count_per(
+      "differences", "CASE WHEN kind = 'extra' THEN target_type ELSE source_type END", run, round);
 }
 
 namespace {
@@ -711,11 +722,7 @@ void Store::for_each_outcome(int64_t run, const std::function<void(const Outcome
 
 std::vector<std::pair<std::string, int64_t>> Store::count_outcomes(int64_t run) {
   std::lock_guard lock(mu_);
-  Statement s(
-      db_->conn,
-      "SELECT outcome, count(*) FROM outcomes WHERE run = ? GROUP BY outcome ORDER BY outcome");
-  s.bind_int(1, run);
-  return read_counts(s);
+  return db_->count_per("outcomes", "outcome", run, std::nullopt);
 }
 
 void Store::put_checkpoint(int64_t run, std::string_view name, std::string_view value) {

@@ -68,16 +68,21 @@ class Spawned {
   // Exit code, or 128 + signal; -1 if it did not end within `timeout` (then killed).
   int wait(std::chrono::milliseconds timeout = std::chrono::seconds(120)) {
     const auto until = std::chrono::steady_clock::now() + timeout;
-    int status = 0;
     while (pid_ > 0 && std::chrono::steady_clock::now() < until) {
       sample_rss();
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = 0;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
+      if (!running()) return exit_code_;
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
-    return -1;
+    return pid_ == 0 ? exit_code_ : -1;
+  }
+  // Whether the child has not exited yet (an exited one is reaped: wait()
+  // then returns its exit code at once).
+  bool running() {
+    int status = 0;
+    if (pid_ <= 0 || ::waitpid(pid_, &status, WNOHANG) != pid_) return pid_ > 0;
+    pid_ = 0;
+    exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return false;
   }
   // The peak resident set of migcheck (VmHWM), as last sampled by wait();
   // -1 if never sampled. Not rusage: a forked child's ru_maxrss counts the
@@ -102,6 +107,7 @@ class Spawned {
 
   std::string out_, err_;
   pid_t pid_ = -1;
+  int exit_code_ = -1;
   long max_rss_kb_ = -1;
 };
 

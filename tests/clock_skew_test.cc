@@ -22,6 +22,7 @@
 #include "clock_skew.h"
 #include "server_fixture.h"
 #include "store.h"
+#include "test_util.h"
 #include "uri.h"
 
 namespace t = migcheck::test;
@@ -34,10 +35,7 @@ namespace {
 using Cmds = std::vector<std::vector<std::string>>;
 
 std::string tmp_store(const std::string& name) {
-  auto p = std::filesystem::temp_directory_path() /
-           ("migcheck-clock-" + name + "-" + std::to_string(::getpid()) + ".db");
-  std::filesystem::remove(p);
-  return p.string();
+  return migcheck::test::tmp_store("clock", name);
 }
 
 // The same keys with the same remaining TTLs on both servers, whatever

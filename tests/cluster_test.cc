@@ -7,10 +7,13 @@
 
 #include <filesystem>
 #include <map>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "cli_runner.h"
 #include "server_fixture.h"
+#include "test_util.h"
 
 namespace t = migcheck::test;
 using t::run_migcheck;
@@ -44,10 +47,7 @@ void load(t::TestCluster& cluster, const Cmds& cmds) {
 }
 
 std::string tmp_store(const std::string& name) {
-  auto p = std::filesystem::temp_directory_path() /
-           ("migcheck-cluster-" + name + "-" + std::to_string(::getpid()) + ".db");
-  std::filesystem::remove(p);
-  return p.string();
+  return migcheck::test::tmp_store("cluster", name);
 }
 
 std::vector<nlohmann::json> diffs(const std::string& store) {
@@ -64,6 +64,13 @@ std::map<std::string, std::string> by_key(const std::vector<nlohmann::json>& d) 
   std::map<std::string, std::string> m;
   for (auto& j : d) m[j.value("key", j.value("key_base64", ""))] += j["kind"].get<std::string>();
   return m;
+}
+
+// Commands of one kind a server has run (INFO commandstats).
+long calls(t::TestServer& s, const std::string& cmd) {
+  std::string info = s.cmd({"INFO", "commandstats"});
+  auto pos = info.find("cmdstat_" + cmd + ":calls=");
+  return pos == std::string::npos ? 0L : std::stol(info.substr(pos + cmd.size() + 15));
 }
 
 const std::vector<std::string> kFast = {"--rounds", "2", "--interval", "100ms", "--quiet"};
@@ -164,29 +171,42 @@ TEST_CASE("cluster: a slot migrated while compare runs leaves no false differenc
   const std::string slot = std::to_string(t::key_slot("{moving}"));
   const std::string from_id = from.cmd({"CLUSTER", "MYID"}), to_id = to->cmd({"CLUSTER", "MYID"});
 
-  std::thread mover([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    to->cmd({"CLUSTER", "SETSLOT", slot, "IMPORTING", from_id});
-    from.cmd({"CLUSTER", "SETSLOT", slot, "MIGRATING", to_id});
-    for (;;) {
-      auto keys = from.reply({"CLUSTER", "GETKEYSINSLOT", slot, "100"});
-      if (keys.elements.empty()) break;
-      std::vector<std::string> mig = {"MIGRATE", "127.0.0.1", std::to_string(to->port()), "", "0",
-                                      "5000",    "KEYS"};
-      for (auto& k : keys.elements) mig.push_back(k.str);
-      from.cmd(mig);
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    for (int i = 0; i < source.size(); ++i)
-      source.node(i).cmd({"CLUSTER", "SETSLOT", slot, "NODE", to_id});
-  });
   std::string store = tmp_store("reshard");
-  auto r =
-      run_migcheck({"compare", source.seed_uri(), target.uri(), "--store", store, "--rounds", "3",
-                    "--interval", "500ms", "--batch", "50", "--scan-count", "50", "--quiet"});
-  mover.join();
-  INFO(r.err);
-  CHECK(r.exit_code == 0);
+  // Slowed by a rate limit, so the whole migration fits inside the compare;
+  // the test checks that it did.
+  t::Spawned compare(
+      {"compare", source.seed_uri(), target.uri(), "--store", store, "--rounds", "3", "--interval",
+       "500ms", "--batch", "50", "--scan-count", "50", "--max-ops-per-sec", "2000", "--quiet"},
+      store + ".out", store + ".err");
+  // The migration starts once compare reads keys (TYPE) from the source.
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  for (;;) {
+    long reads = 0;
+    for (int i = 0; i < source.size(); ++i) reads += calls(source.node(i), "type");
+    if (reads > 0) break;
+    REQUIRE(std::chrono::steady_clock::now() < until);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  REQUIRE(compare.running());
+
+  to->cmd({"CLUSTER", "SETSLOT", slot, "IMPORTING", from_id});
+  from.cmd({"CLUSTER", "SETSLOT", slot, "MIGRATING", to_id});
+  for (;;) {
+    auto keys = from.reply({"CLUSTER", "GETKEYSINSLOT", slot, "100"});
+    if (keys.elements.empty()) break;
+    std::vector<std::string> mig = {"MIGRATE", "127.0.0.1", std::to_string(to->port()), "", "0",
+                                    "5000",    "KEYS"};
+    for (auto& k : keys.elements) mig.push_back(k.str);
+    from.cmd(mig);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  for (int i = 0; i < source.size(); ++i)
+    source.node(i).cmd({"CLUSTER", "SETSLOT", slot, "NODE", to_id});
+  // The slot moved while compare ran: otherwise this test proves nothing.
+  REQUIRE(compare.running());
+  const int exit_code = compare.wait();
+  INFO(t::slurp(store + ".err"));
+  CHECK(exit_code == 0);
 }
 
 TEST_CASE("cluster: announced addresses that cannot be reached are named in the error",
@@ -246,11 +266,6 @@ TEST_CASE("cluster: --read-from replica keeps the reads off the primaries",
     REQUIRE(attempt < 200);
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  auto calls = [](t::TestServer& s, const std::string& cmd) {
-    std::string info = s.cmd({"INFO", "commandstats"});
-    auto pos = info.find("cmdstat_" + cmd + ":calls=");
-    return pos == std::string::npos ? 0L : std::stol(info.substr(pos + cmd.size() + 15));
-  };
   std::vector<long> primary_scans;
   for (int i = 0; i < cluster.size(); ++i) primary_scans.push_back(calls(cluster.node(i), "type"));
   auto r =

@@ -24,6 +24,7 @@
 #include "report_schema_validator.h"
 #include "server_fixture.h"
 #include "store.h"
+#include "test_util.h"
 
 using namespace migcheck;
 using migcheck::test::run_migcheck;
@@ -37,10 +38,7 @@ using Cmds = std::vector<std::vector<std::string>>;
 using Rows = std::set<std::pair<std::string, std::string>>;  // (key, kind)
 
 std::string tmp_store(const std::string& name) {
-  auto p = std::filesystem::temp_directory_path() /
-           ("migcheck-compare-" + name + "-" + std::to_string(::getpid()) + ".db");
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(p.string() + suffix);
-  return p.string();
+  return migcheck::test::tmp_store("compare", name);
 }
 
 ServerOptions big_encodings() {

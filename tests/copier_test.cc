@@ -13,6 +13,7 @@
 #include "reader.h"
 #include "server_fixture.h"
 #include "slot.h"
+#include "test_util.h"
 
 using namespace migcheck;
 namespace t = migcheck::test;
@@ -68,17 +69,6 @@ Cmds every_type() {
       {"XADD", "stream:trimmed", "6-1", "a", "2"},
       {"XTRIM", "stream:trimmed", "MAXLEN", "0"},
   };
-}
-
-std::vector<std::string> keys_of(t::TestServer& s) {
-  std::vector<std::string> keys;
-  std::string cursor = "0";
-  do {
-    auto r = s.reply({"SCAN", cursor, "COUNT", "1000"});
-    cursor = r.elements[0].str;
-    for (auto& k : r.elements[1].elements) keys.push_back(k.str);
-  } while (cursor != "0");
-  return keys;
 }
 
 const t::Reply* field(const t::Reply& map, const std::string& name) {

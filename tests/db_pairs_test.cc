@@ -21,6 +21,7 @@
 #include "server_fixture.h"
 #include "server_info.h"
 #include "store.h"
+#include "test_util.h"
 
 namespace t = migcheck::test;
 using namespace migcheck;
@@ -29,13 +30,12 @@ using t::run_migcheck;
 
 namespace {
 
+using migcheck::test::slurp;
+
 using Cmds = std::vector<std::vector<std::string>>;
 
 std::string tmp_store(const std::string& name) {
-  auto p = std::filesystem::temp_directory_path() /
-           ("migcheck-dbs-" + name + "-" + std::to_string(::getpid()) + ".db");
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(p.string() + suffix);
-  return p.string();
+  return migcheck::test::tmp_store("dbs", name);
 }
 
 // Commands run in `db` (one connection: SELECT first).
@@ -56,11 +56,6 @@ nlohmann::json latest_totals(const std::string& store, const std::string& comman
   auto run = s.latest_run(command);
   REQUIRE(run);
   return nlohmann::json::parse(run->totals_json);
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path);
-  return std::string((std::istreambuf_iterator<char>(f)), {});
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 
 #include "cli_runner.h"
 #include "server_fixture.h"
+#include "test_util.h"
 
 using migcheck::env_secret;
 using migcheck::take_env_secrets;
@@ -24,12 +25,7 @@ using migcheck::test::TestServer;
 
 namespace {
 
-std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+using migcheck::test::slurp;
 
 }  // namespace
 

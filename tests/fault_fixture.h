@@ -25,12 +25,15 @@
 #include "html_escape.h"
 #include "server_fixture.h"
 #include "store.h"
+#include "test_util.h"
 
 namespace migcheck::test::fault {
 
 namespace t = migcheck::test;
 namespace fs = std::filesystem;
+using t::keys_of;
 using t::run_migcheck;
+using t::slurp;
 using namespace std::string_literals;
 
 inline fs::path temp_dir(const std::string& name) {
@@ -39,13 +42,6 @@ inline fs::path temp_dir(const std::string& name) {
   fs::remove_all(p);
   fs::create_directories(p);
   return p;
-}
-
-inline std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 inline void load(t::TestServer& s, int n) {
@@ -71,18 +67,6 @@ struct KeyKind {
   auto operator<=>(const KeyKind&) const = default;
 };
 using Kinds = std::set<KeyKind>;
-
-inline std::vector<std::string> keys_of(t::TestServer& s) {
-  std::vector<std::string> keys;
-  std::string cursor = "0";
-  do {
-    auto r = s.reply({"SCAN", cursor, "COUNT", "1000"});
-    REQUIRE(r.elements.size() == 2);
-    cursor = r.elements[0].str;
-    for (auto& k : r.elements[1].elements) keys.push_back(k.str);
-  } while (cursor != "0");
-  return keys;
-}
 
 // Key names in assertion messages: printable, and short.
 inline std::string shown(const std::string& key) {

@@ -22,6 +22,7 @@
 #include "reader.h"
 #include "server_fixture.h"
 #include "store.h"
+#include "test_util.h"
 #include "uri.h"
 
 using namespace migcheck;
@@ -63,10 +64,7 @@ KeyState read_one(t::TestServer& s, const std::string& key, size_t chunk = 1000)
 }
 
 std::string tmp_store(const std::string& name) {
-  auto p = std::filesystem::temp_directory_path() /
-           ("migcheck-hfe-" + name + "-" + std::to_string(::getpid()) + ".db");
-  std::filesystem::remove(p);
-  return p.string();
+  return migcheck::test::tmp_store("hfe", name);
 }
 
 // Every field's absolute expiry, as the server answers it.

@@ -25,6 +25,7 @@
 #include "engines.h"
 #include "server_fixture.h"
 #include "store.h"
+#include "test_util.h"
 
 namespace t = migcheck::test;
 using t::run_migcheck;
@@ -69,21 +70,7 @@ Cmds dataset() {
 }
 
 std::string tmp_store(const std::string& name) {
-  auto p = std::filesystem::temp_directory_path() /
-           ("migcheck-matrix-" + name + "-" + std::to_string(::getpid()) + ".db");
-  std::filesystem::remove(p);
-  return p.string();
-}
-
-std::vector<std::string> keys_of(t::TestServer& s) {
-  std::vector<std::string> keys;
-  std::string cursor = "0";
-  do {
-    auto r = s.reply({"SCAN", cursor, "COUNT", "1000"});
-    cursor = r.elements[0].str;
-    for (auto& k : r.elements[1].elements) keys.push_back(k.str);
-  } while (cursor != "0");
-  return keys;
+  return migcheck::test::tmp_store("matrix", name);
 }
 
 // Sorted-set scores as doubles: Redis 7.0 and 7.2+ print (and digest) them

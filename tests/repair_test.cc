@@ -19,12 +19,15 @@
 #include "cli_runner.h"
 #include "server_fixture.h"
 #include "store.h"
+#include "test_util.h"
 
 namespace t = migcheck::test;
 using t::run_migcheck;
 using namespace std::string_literals;
 
 namespace {
+
+using migcheck::test::poll_int;
 
 using Cmds = std::vector<std::vector<std::string>>;
 
@@ -85,10 +88,7 @@ Cmds differences() {
 }
 
 std::string tmp_store(const std::string& name) {
-  auto p = std::filesystem::temp_directory_path() /
-           ("migcheck-repair-" + name + "-" + std::to_string(::getpid()) + ".db");
-  std::filesystem::remove(p);
-  return p.string();
+  return migcheck::test::tmp_store("repair", name);
 }
 
 t::ProcessResult compare(const std::string& src, const std::string& tgt, const std::string& store) {
@@ -295,23 +295,6 @@ TEST_CASE("repair: without a compare run it says what to do, exit 2", "[integrat
 }
 
 namespace {
-
-// One integer from a store another process is writing, read-only (-1 while
-// busy), so polling never takes a write lock.
-int64_t poll_int(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  int64_t v = -1;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-    sqlite3_busy_timeout(db, 1000);
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
-      v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-  }
-  sqlite3_close(db);
-  return v;
-}
 
 bool wait_until(const std::function<bool()>& cond, std::chrono::seconds timeout) {
   const auto until = std::chrono::steady_clock::now() + timeout;

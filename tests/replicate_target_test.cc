@@ -16,6 +16,7 @@
 #include "cli_runner.h"
 #include "server_fixture.h"
 #include "store.h"
+#include "test_util.h"
 
 namespace fs = std::filesystem;
 using Catch::Matchers::ContainsSubstring;
@@ -26,18 +27,13 @@ using migcheck::test::TestServer;
 
 namespace {
 
+using migcheck::test::slurp;
+
 std::string temp_store(const std::string& name) {
   fs::path p = fs::temp_directory_path() /
                ("migcheck-target-" + std::to_string(::getpid()) + "-" + name + ".db");
   for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(p.string() + suffix);
   return p.string();
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
 }
 
 nlohmann::json totals(const std::string& store) {

@@ -22,6 +22,7 @@
 #include "live.h"
 #include "server_fixture.h"
 #include "store.h"
+#include "test_util.h"
 
 namespace t = migcheck::test;
 using t::run_migcheck;
@@ -29,6 +30,9 @@ using namespace std::string_literals;
 using namespace std::chrono_literals;
 
 namespace {
+
+using migcheck::test::poll_int;
+using migcheck::test::slurp;
 
 using Cmds = std::vector<std::vector<std::string>>;
 
@@ -68,21 +72,7 @@ Cmds every_type() {
 }
 
 std::string tmp_store(const std::string& name) {
-  auto p = std::filesystem::temp_directory_path() /
-           ("migcheck-replicate-" + name + "-" + std::to_string(::getpid()) + ".db");
-  std::filesystem::remove(p);
-  return p.string();
-}
-
-std::vector<std::string> keys_of(t::TestServer& s) {
-  std::vector<std::string> keys;
-  std::string cursor = "0";
-  do {
-    auto r = s.reply({"SCAN", cursor, "COUNT", "1000"});
-    cursor = r.elements[0].str;
-    for (auto& k : r.elements[1].elements) keys.push_back(k.str);
-  } while (cursor != "0");
-  return keys;
+  return migcheck::test::tmp_store("replicate", name);
 }
 
 // DEBUG DIGEST counts keys that expired but were not reclaimed yet; a full
@@ -490,23 +480,6 @@ TEST_CASE("replicate: live mode on a cluster source listens on every primary",
 
 namespace {
 
-// One integer from a store another process is writing, read-only (-1 while
-// busy), so polling never takes a write lock.
-int64_t poll_int(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  int64_t v = -1;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-    sqlite3_busy_timeout(db, 1000);
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
-      v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-  }
-  sqlite3_close(db);
-  return v;
-}
-
 bool wait_until(const std::function<bool()>& cond, std::chrono::seconds timeout) {
   const auto until = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < until) {
@@ -514,11 +487,6 @@ bool wait_until(const std::function<bool()>& cond, std::chrono::seconds timeout)
     std::this_thread::sleep_for(10ms);
   }
   return false;
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path);
-  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
 }
 
 }  // namespace

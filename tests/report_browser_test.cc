@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "report_checks.h"
 #include "report_fixture.h"
 
 namespace fs = std::filesystem;
@@ -135,14 +136,6 @@ std::string title_of(const std::string& dom) {
   size_t a = dom.find("<title>"), b = dom.find("</title>");
   if (a == std::string::npos || b == std::string::npos || b < a) return "";
   return dom.substr(a + 7, b - a - 7);
-}
-
-size_t count_of(std::string_view haystack, std::string_view needle) {
-  size_t n = 0;
-  for (size_t pos = haystack.find(needle); pos != std::string_view::npos;
-       pos = haystack.find(needle, pos + 1))
-    ++n;
-  return n;
 }
 
 void require_clean_dom(const BrowserRun& r, const std::string& what,

@@ -19,6 +19,7 @@
 #include "cli_runner.h"
 #include "server_fixture.h"
 #include "store.h"
+#include "test_util.h"
 
 using namespace migcheck;
 using migcheck::test::run_migcheck;
@@ -27,18 +28,14 @@ using migcheck::test::TestServer;
 
 namespace {
 
+using migcheck::test::poll_int;
+using migcheck::test::slurp;
+
 std::string tmp_path(const std::string& name) {
   auto p = std::filesystem::temp_directory_path() /
            ("migcheck-resume-" + name + "-" + std::to_string(::getpid()));
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(p.string() + suffix);
   return p.string();
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
 }
 
 // `migcheck compare SOURCE TARGET --store STORE`, then `extra`, then `common`.
@@ -101,30 +98,13 @@ void load(TestServer& source, TestServer& target) {
   source.pipeline({{"EXPIRE", "k:777", "100000"}, {"EXPIRE", "k:29999", "100000"}});
 }
 
-// One integer from the store of a running migcheck, read-only (-1 while the
-// store is not there yet or busy), so polling never takes a write lock.
-int64_t query_int(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  int64_t v = -1;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-    sqlite3_busy_timeout(db, 1000);
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
-      v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-  }
-  sqlite3_close(db);
-  return v;
-}
-
 // Waits until run 1 of `store` has stored a difference of `round`.
 bool wait_for_round_rows(const std::string& store, int round, std::chrono::seconds timeout) {
   const std::string sql =
       "SELECT count(*) FROM differences WHERE run = 1 AND round = " + std::to_string(round);
   const auto until = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < until) {
-    if (query_int(store, sql) > 0) return true;
+    if (poll_int(store, sql) > 0) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return false;
@@ -305,7 +285,7 @@ TEST_CASE("resume: an interrupted compare resumed ends with the totals of an uni
                      "--rounds", "1"},
                     out, err);
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (query_int(store, "SELECT status = 'running' FROM runs WHERE id = 1") != 1 &&
+    while (poll_int(store, "SELECT status = 'running' FROM runs WHERE id = 1") != 1 &&
            std::chrono::steady_clock::now() < until)
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     auto second = run_migcheck(

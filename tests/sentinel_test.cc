@@ -24,6 +24,7 @@
 #include "sentinel_fixture.h"
 #include "server_fixture.h"
 #include "store.h"
+#include "test_util.h"
 #include "uri.h"
 
 namespace t = migcheck::test;
@@ -53,18 +54,6 @@ void load(t::TestServer& s, int n) {
     if (i % 7 == 0) cmds.push_back({"RPUSH", "l:" + k, "a", k});
   }
   s.pipeline(cmds);
-}
-
-std::vector<std::string> keys_of(t::TestServer& s) {
-  std::vector<std::string> keys;
-  std::string cursor = "0";
-  do {
-    auto r = s.reply({"SCAN", cursor, "COUNT", "1000"});
-    cursor = r.elements[0].str;
-    for (auto& k : r.elements[1].elements) keys.push_back(k.str);
-  } while (cursor != "0");
-  std::sort(keys.begin(), keys.end());
-  return keys;
 }
 
 // key -> DEBUG DIGEST-VALUE, and whether it expires.

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "errors.h"
+#include "test_util.h"
 
 namespace fs = std::filesystem;
 using Catch::Matchers::ContainsSubstring;
@@ -35,6 +36,8 @@ using migcheck::Store;
 using migcheck::StoreError;
 
 namespace {
+
+using migcheck::test::slurp;
 
 // A fresh directory per test case, named by pid and a counter so parallel
 // test processes do not collide; removed on destruction.
@@ -60,11 +63,6 @@ class TempDir {
  private:
   fs::path dir_;
 };
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 void write_bytes(const std::string& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);

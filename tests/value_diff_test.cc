@@ -19,6 +19,7 @@
 #include "cli_runner.h"
 #include "html_escape.h"
 #include "server_fixture.h"
+#include "test_util.h"
 
 using namespace migcheck;
 using namespace std::string_literals;
@@ -28,18 +29,13 @@ using migcheck::test::TestServer;
 
 namespace {
 
+using migcheck::test::slurp;
+
 std::string tmp_path(const std::string& name) {
   auto p = std::filesystem::temp_directory_path() /
            ("migcheck-valuediff-" + name + "-" + std::to_string(::getpid()));
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(p.string() + suffix);
   return p.string();
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 }  // namespace

@@ -1,0 +1,66 @@
+// Small helpers many test files need alike: a fresh temp store path, a whole
+// file's bytes, every key of a test server, and one integer read from the
+// store of a running migcheck. One copy here instead of one per test file.
+#pragma once
+
+#include <sqlite3.h>
+#include <unistd.h>
+#include <catch2/catch_test_macros.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "server_fixture.h"
+
+namespace migcheck::test {
+
+// <tmp>/migcheck-<prefix>-<name>-<pid>.db, with any leftover of an earlier
+// run (the database and its -wal and -shm files) removed.
+inline std::string tmp_store(const std::string& prefix, const std::string& name) {
+  auto p = std::filesystem::temp_directory_path() /
+           ("migcheck-" + prefix + "-" + name + "-" + std::to_string(::getpid()) + ".db");
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(p.string() + suffix);
+  return p.string();
+}
+
+// The file's bytes; "" when it cannot be read.
+inline std::string slurp(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// Every key of db 0 of `s`, in SCAN order.
+inline std::vector<std::string> keys_of(TestServer& s) {
+  std::vector<std::string> keys;
+  std::string cursor = "0";
+  do {
+    auto r = s.reply({"SCAN", cursor, "COUNT", "1000"});
+    REQUIRE(r.elements.size() == 2);
+    cursor = r.elements[0].str;
+    for (auto& k : r.elements[1].elements) keys.push_back(k.str);
+  } while (cursor != "0");
+  return keys;
+}
+
+// One integer from the store of a running migcheck, read-only (-1 while the
+// store is not there yet or busy), so polling never takes a write lock.
+inline int64_t poll_int(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  int64_t v = -1;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_busy_timeout(db, 1000);
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+      v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+  }
+  sqlite3_close(db);
+  return v;
+}
+
+}  // namespace migcheck::test
