@@ -85,7 +85,8 @@ int run_snapshot_compare_cmd(const SnapshotCompareCli& c) {
   log::set_verbose(c.common.verbose);
   if (c.resume > 0)
     throw UsageError("--resume: a snapshot compare cannot be resumed; run it again");
-  if (c.options.sample > 0) throw UsageError("--sample is not supported with a snapshot file source");
+  if (c.options.sample > 0)
+    throw UsageError("--sample is not supported with a snapshot file source");
   if (!c.dbs.db_map.empty())
     throw UsageError(
         "--db-map is not supported with a snapshot file source; use --db and --target-db");

@@ -26,8 +26,8 @@
 #include "live.h"
 #include "rate_limiter.h"
 #include "replicate.h"
-#include "server_info.h"
 #include "run.h"
+#include "server_info.h"
 #include "stop_token.h"
 
 namespace migcheck::replicate_internal {
