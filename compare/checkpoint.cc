@@ -8,19 +8,9 @@
 #include "digest.h"
 #include "encoding.h"
 #include "metrics.h"
+#include "result_json.h"
 
 namespace migcheck::compare_internal {
-
-// A big key as totals.big_keys and the checkpoint list it, binary-safe the
-// way the reports write keys: text as "key", other bytes as "key_base64".
-nlohmann::json big_key_json(const BigKeyInfo& k) {
-  nlohmann::json j = {{"db", k.db}, {"type", k.type}, {"size", k.size}};
-  if (is_valid_utf8(k.key))
-    j["key"] = k.key;
-  else
-    j["key_base64"] = base64_encode(k.key);
-  return j;
-}
 
 BigKeyInfo big_key_from_json(const nlohmann::json& j) {
   BigKeyInfo k;

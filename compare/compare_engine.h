@@ -95,7 +95,6 @@ struct Worker {
 
 // A big key as totals.big_keys and the checkpoint list it, binary-safe the
 // way the reports write keys: text as "key", other bytes as "key_base64".
-nlohmann::json big_key_json(const BigKeyInfo& k);
 BigKeyInfo big_key_from_json(const nlohmann::json& j);
 
 class Engine {

@@ -16,6 +16,7 @@
 #include <xxhash.h>
 
 #include "errors.h"
+#include "temp_file.h"
 
 namespace migcheck {
 namespace {
@@ -24,46 +25,18 @@ constexpr size_t kHash = sizeof(Digest128);
 // Bytes read at a time from each run while merging.
 constexpr size_t kReadBytes = 16 << 10;
 
-[[noreturn]] void io_error(const char* what) {
-  throw Error(std::string("temporary file of the snapshot compare: ") + what + ": " +
-              std::strerror(errno));
-}
+constexpr std::string_view kPurpose = "temporary file of the snapshot compare";
 
 Fd open_temp() {
-  const char* env = std::getenv("TMPDIR");
-  const std::string dir = env && *env ? env : "/tmp";
-  int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-  if (fd >= 0) return Fd(fd);
-  std::string path = dir + "/migcheck-keys-XXXXXX";
-  fd = ::mkostemp(path.data(), O_CLOEXEC);
-  if (fd < 0) io_error(("cannot create one in " + dir).c_str());
-  ::unlink(path.c_str());
-  return Fd(fd);
+  return open_temp_file(kPurpose, "migcheck-keys");
 }
 
-void write_at(int fd, const char* p, size_t left, uint64_t off) {
-  while (left > 0) {
-    const ssize_t w = ::pwrite(fd, p, left, static_cast<off_t>(off));
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) io_error("cannot write");
-    p += w;
-    off += static_cast<uint64_t>(w);
-    left -= static_cast<size_t>(w);
-  }
+void write_at(int fd, const char* p, size_t n, uint64_t off) {
+  write_all_at(fd, p, n, off, kPurpose);
 }
 
-void read_at_fd(int fd, char* p, size_t left, uint64_t off) {
-  while (left > 0) {
-    const ssize_t r = ::pread(fd, p, left, static_cast<off_t>(off));
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) {
-      if (r == 0) errno = EIO;
-      io_error("cannot read");
-    }
-    p += r;
-    off += static_cast<uint64_t>(r);
-    left -= static_cast<size_t>(r);
-  }
+void read_at_fd(int fd, char* p, size_t n, uint64_t off) {
+  read_all_at(fd, p, n, off, kPurpose);
 }
 
 Digest128 hash_of(const char* rec) {

@@ -10,6 +10,7 @@
 #include "compare_engine.h"
 #include "log.h"
 #include "metrics.h"
+#include "result_json.h"
 #include "stop_token.h"
 #include "wall_clock.h"
 
@@ -132,16 +133,7 @@ void Engine::run_round(int round, bool resumed) {
   rs.differences = round_diffs_.load();
   rs.elapsed_ms = round_elapsed_base_ + since_ms(t0);
   result_.rounds.push_back(rs);
-  RoundRecord rr;
-  rr.run = result_.run_id;
-  rr.round = round;
-  rr.keys_checked = rs.keys_checked;
-  rr.differences = rs.differences;
-  // Started its elapsed time before it finished: a round resumed spans its
-  // working time in all processes, and reopen() reads it back as such.
-  rr.finished_ms = wall_ms();
-  rr.started_ms = rr.finished_ms - rs.elapsed_ms;
-  store_.put_round(rr);
+  store_.put_round(round_record(result_.run_id, rs));
   if (round == 1) set_round1(rs);
   if (round == 1 && complete) big_keys_known_ = true;
   if (error_) std::rethrow_exception(error_);

@@ -26,18 +26,15 @@
 #include "log.h"
 #include "progress.h"
 #include "rdb_source.h"
+#include "result_json.h"
 #include "scanner.h"
 #include "server_info.h"
 #include "snapshot_batches.h"
 #include "transient.h"
+#include "wall_clock.h"
 
 namespace migcheck {
 namespace {
-
-int64_t wall_ms() {
-  return std::chrono::duration_cast<Millis>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // The RDB version in a file's header ("REDIS0010"); 0 when it is not one
 // (the stream then stops with the parser's own error).
@@ -55,33 +52,6 @@ int header_version(const std::string& path) {
 
 // Thrown into the file's parse to stop it (the queue was closed).
 struct StopStream {};
-
-int major_version(const std::string& v) {
-  try {
-    return v.empty() ? 0 : std::stoi(v);
-  } catch (...) {
-    return 0;
-  }
-}
-
-nlohmann::json stats_json(const ReaderStats& s) {
-  return {{"keys", s.keys},
-          {"steps", s.steps},
-          {"commands", s.commands},
-          {"chunked_keys", s.chunked_keys},
-          {"chunk_commands", s.chunk_commands},
-          {"unstable", s.unstable},
-          {"errors", s.errors}};
-}
-
-nlohmann::json big_key_json(const BigKeyInfo& k) {
-  nlohmann::json j = {{"db", k.db}, {"type", k.type}, {"size", k.size}};
-  if (is_valid_utf8(k.key))
-    j["key"] = k.key;
-  else
-    j["key_base64"] = base64_encode(k.key);
-  return j;
-}
 
 // One worker thread's target connections and readers, per target db.
 struct TargetSide {
@@ -261,8 +231,7 @@ class SnapshotEngine {
     clock_ = {tc.known, offset_, tc.error_ms};
     // Stream counters that only 7.0+ keeps (RDB 10+ files) cannot be
     // compared with an older server or file.
-    stream_ext_ = (tf_.engine == "valkey" || major_version(tf_.version) >= 7) &&
-                  header_version(o_.source_file) >= 10;
+    stream_ext_ = keeps_stream_counters(tf_) && header_version(o_.source_file) >= 10;
     if (!stream_ext_)
       log::warn(
           "a server older than 7.0 or a file older than RDB 10: stream entries-added, "
@@ -442,14 +411,7 @@ class SnapshotEngine {
     rs.elapsed_ms =
         std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - round_t0_).count();
     res_.compare.rounds.push_back(rs);
-    RoundRecord rr;
-    rr.run = res_.compare.run_id;
-    rr.round = round;
-    rr.keys_checked = rs.keys_checked;
-    rr.differences = rs.differences;
-    rr.finished_ms = wall_ms();
-    rr.started_ms = rr.finished_ms - rs.elapsed_ms;
-    store_.put_round(rr);
+    store_.put_round(round_record(res_.compare.run_id, rs));
     if (round == 1) {
       res_.compare.keys_checked = rs.keys_checked;
       res_.compare.keys_per_sec =
@@ -717,8 +679,8 @@ class SnapshotEngine {
         {"waited_out", transient::totals_json()},
         {"clock_skew",
          {{"known", clock_.known}, {"skew_ms", clock_.skew_ms}, {"error_ms", clock_.error_ms}}},
-        {"source_reader", stats_json(file_stats)},
-        {"target_reader", stats_json(r.target_stats)},
+        {"source_reader", reader_stats_json(file_stats)},
+        {"target_reader", reader_stats_json(r.target_stats)},
         {"snapshot",
          {{"source_file", o_.source_file},
           {"target_file", o_.target_file},
@@ -726,18 +688,8 @@ class SnapshotEngine {
           {"now_ms", now0_},
           {"expired_skipped", res_.expired_skipped},
           {"target_expired_skipped", res_.target_expired_skipped}}}};
-    nlohmann::json dbs = nlohmann::json::array();
-    for (const auto& d : r.databases)
-      dbs.push_back({{"source_db", d.dbs.source},
-                     {"target_db", d.dbs.target},
-                     {"keys_checked", d.keys_checked},
-                     {"differences", d.differences}});
-    totals["databases"] = dbs;
-    if (big_known_) {
-      nlohmann::json keys = nlohmann::json::array();
-      for (const auto& k : r.big_keys_listed) keys.push_back(big_key_json(k));
-      totals["big_keys"] = {{"count", r.big_keys}, {"keys", keys}};
-    }
+    totals["databases"] = databases_json(r.databases);
+    if (big_known_) totals["big_keys"] = big_keys_json(r.big_keys, r.big_keys_listed);
     return totals;
   }
 

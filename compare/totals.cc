@@ -5,23 +5,10 @@
 #include "compare_engine.h"
 #include "compare_options.h"
 #include "exit_codes.h"
+#include "result_json.h"
 #include "transient.h"
 
 namespace migcheck::compare_internal {
-namespace {
-
-nlohmann::json stats_json(const ReaderStats& s) {
-  return {{"keys", s.keys},
-          {"steps", s.steps},
-          {"commands", s.commands},
-          {"chunked_keys", s.chunked_keys},
-          {"chunk_commands", s.chunk_commands},
-          {"unstable", s.unstable},
-          {"errors", s.errors}};
-}
-
-}  // namespace
-
 nlohmann::json Engine::options_json() const {
   return compare_options_json(o_);
 }
@@ -58,22 +45,13 @@ nlohmann::json Engine::totals_json() {
       {"waited_out", transient::totals_json()},
       {"clock_skew",
        {{"known", clock_.known}, {"skew_ms", clock_.skew_ms}, {"error_ms", clock_.error_ms}}},
-      {"source_reader", stats_json(result_.source_stats)},
-      {"target_reader", stats_json(result_.target_stats)}};
-  nlohmann::json dbs = nlohmann::json::array();
-  for (const auto& d : result_.databases)
-    dbs.push_back({{"source_db", d.dbs.source},
-                   {"target_db", d.dbs.target},
-                   {"keys_checked", d.keys_checked},
-                   {"differences", d.differences}});
-  totals["databases"] = dbs;
+      {"source_reader", reader_stats_json(result_.source_stats)},
+      {"target_reader", reader_stats_json(result_.target_stats)}};
+  totals["databases"] = databases_json(result_.databases);
   // Only a complete round 1 has looked at every key: before that, no count
   // (the report says "not evaluated") rather than a partial one.
-  if (big_keys_known_) {
-    nlohmann::json keys = nlohmann::json::array();
-    for (const auto& k : result_.big_keys_listed) keys.push_back(big_key_json(k));
-    totals["big_keys"] = {{"count", result_.big_keys}, {"keys", keys}};
-  }
+  if (big_keys_known_)
+    totals["big_keys"] = big_keys_json(result_.big_keys, result_.big_keys_listed);
   return totals;
 }
 

@@ -8,22 +8,6 @@
 #include "stop_token.h"
 
 namespace migcheck {
-namespace {
-
-int major_version(const std::string& v) {
-  try {
-    return v.empty() ? 0 : std::stoi(v);
-  } catch (...) {
-    return 0;
-  }
-}
-
-bool keeps_stream_counters(const ServerFacts& f) {
-  return f.engine == "valkey" || major_version(f.version) >= 7;
-}
-
-}  // namespace
-
 RunServers RunServers::gather(Client& source, Client& target) {
   RunServers s;
   s.source = gather_facts(source);

@@ -298,4 +298,13 @@ ServerFacts facts_from_json(const nlohmann::json& j) {
   return f;
 }
 
+bool keeps_stream_counters(const ServerFacts& f) {
+  int major = 0;
+  try {
+    major = f.version.empty() ? 0 : std::stoi(f.version);
+  } catch (...) {
+  }
+  return f.engine == "valkey" || major >= 7;
+}
+
 }  // namespace migcheck

@@ -50,6 +50,10 @@ struct ServerFacts {
   std::optional<ServerIdentity> identity;  // recorded since identities are
 };
 
+// Streams' entries-added, max-deleted-entry-id and groups' entries-read:
+// Redis 7.0 and later, and every Valkey.
+bool keeps_stream_counters(const ServerFacts& f);
+
 ServerFacts gather_facts(Client& client);
 nlohmann::json to_json(const ServerFacts& f);
 ServerFacts facts_from_json(const nlohmann::json& j);

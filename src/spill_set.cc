@@ -16,6 +16,7 @@
 #include <string>
 
 #include "errors.h"
+#include "temp_file.h"
 
 namespace migcheck {
 namespace {
@@ -34,53 +35,18 @@ bool less(const Digest128& a, const Digest128& b) {
   return a.hi != b.hi ? a.hi < b.hi : a.lo < b.lo;
 }
 
-[[noreturn]] void io_error(const char* what) {
-  throw Error(std::string("temporary file for deduplicating a big collection: ") + what + ": " +
-              std::strerror(errno));
-}
+constexpr std::string_view kPurpose = "temporary file for deduplicating a big collection";
 
 Fd open_temp() {
-  const char* env = std::getenv("TMPDIR");
-  const std::string dir = env && *env ? env : "/tmp";
-  // O_TMPFILE: never has a name. Otherwise a named file, unlinked at once.
-  int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-  if (fd >= 0) return Fd(fd);
-  std::string path = dir + "/migcheck-dedupe-XXXXXX";
-  fd = ::mkostemp(path.data(), O_CLOEXEC);
-  if (fd < 0) io_error(("cannot create one in " + dir).c_str());
-  ::unlink(path.c_str());
-  return Fd(fd);
+  return open_temp_file(kPurpose, "migcheck-dedupe");
 }
 
 void write_all(int fd, const Digest128* data, size_t n, uint64_t at_record) {
-  const char* p = reinterpret_cast<const char*>(data);
-  size_t left = n * kRecord;
-  auto off = static_cast<off_t>(at_record * kRecord);
-  while (left > 0) {
-    const ssize_t w = ::pwrite(fd, p, left, off);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) io_error("cannot write");
-    p += w;
-    off += w;
-    left -= static_cast<size_t>(w);
-  }
+  write_all_at(fd, data, n * kRecord, at_record * kRecord, kPurpose);
 }
 
 void read_all(int fd, Digest128* data, size_t n, uint64_t at_record) {
-  char* p = reinterpret_cast<char*>(data);
-  size_t left = n * kRecord;
-  auto off = static_cast<off_t>(at_record * kRecord);
-  while (left > 0) {
-    const ssize_t r = ::pread(fd, p, left, off);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) {
-      if (r == 0) errno = EIO;
-      io_error("cannot read");
-    }
-    p += r;
-    off += r;
-    left -= static_cast<size_t>(r);
-  }
+  read_all_at(fd, data, n * kRecord, at_record * kRecord, kPurpose);
 }
 
 // Reads one sorted run in small pieces.
