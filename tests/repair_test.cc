@@ -352,7 +352,12 @@ TEST_CASE(
   auto resumed = args;
   resumed.insert(resumed.begin() + 1, {"--resume", "2"});
   {
-    t::Spawned p(resumed, out, err);
+    // Rate-limited (a resume takes --max-ops-per-sec given again), so that
+    // on a loaded machine the run still lasts several checkpoints and cannot
+    // end before the kill below finds it between two of them.
+    auto slowed = resumed;
+    slowed.insert(slowed.end(), {"--max-ops-per-sec", "2000"});
+    t::Spawned p(slowed, out, err);
     const std::string cp_sql =
         "SELECT count(*) FROM checkpoints WHERE run = 2 AND json_extract(value, '$.selected') > " +
         std::to_string(after_sigint);
@@ -369,7 +374,9 @@ TEST_CASE(
     p.signal(SIGKILL);
     REQUIRE(p.wait() == 128 + SIGKILL);
   }
-  auto r = run_migcheck(resumed);
+  auto unlimited = resumed;  // the limit given to the killed resume was recorded
+  unlimited.insert(unlimited.end(), {"--max-ops-per-sec", "0"});
+  auto r = run_migcheck(unlimited);
   INFO(r.err);
   REQUIRE(r.exit_code == 1);  // the extra key is kept (no --delete-extra)
 
