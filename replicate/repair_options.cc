@@ -4,9 +4,7 @@
 namespace migcheck {
 
 nlohmann::json repair_options_json(const RepairOptions& o, int round) {
-  nlohmann::json j = recorded_json(o);
-  j["source"] = o.source.display();
-  j["target"] = o.target.display();
+  nlohmann::json j = run_options_json(o);
   j["round"] = round;
   return j;
 }

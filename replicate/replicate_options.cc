@@ -1,16 +1,10 @@
 // The options JSON of a replicate run: see replicate_options.h.
 #include "replicate_options.h"
 
-#include "db_pairs.h"
-
 namespace migcheck {
 
 nlohmann::json replicate_options_json(const ReplicateOptions& o) {
-  nlohmann::json j = recorded_json(o);
-  j["source"] = o.source.display();
-  j["target"] = o.target.display();
-  add_db_options(j, requested_db_pairs(o.db_pairs, o.all_dbs, o.source, o.target));
-  return j;
+  return run_options_json(o);
 }
 
 }  // namespace migcheck

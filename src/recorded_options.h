@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "db_pairs.h"
 #include "duration.h"
 #include "resume.h"
 
@@ -60,6 +61,18 @@ nlohmann::json recorded_json(const Options& o) {
   visit_recorded_options(o, [&](const char* key, const char*, const auto& value, OnResume) {
     recorded::put(j, key, value);
   });
+  return j;
+}
+
+// A run's options JSON: the recorded fields, the endpoints (as displayed:
+// no password) and, for engines over db pairs, the pairs asked for.
+template <typename Options>
+nlohmann::json run_options_json(const Options& o) {
+  nlohmann::json j = recorded_json(o);
+  j["source"] = o.source.display();
+  j["target"] = o.target.display();
+  if constexpr (requires { o.db_pairs; })
+    add_db_options(j, requested_db_pairs(o.db_pairs, o.all_dbs, o.source, o.target));
   return j;
 }
 
