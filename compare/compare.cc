@@ -38,11 +38,7 @@ CompareResult Engine::run() {
   if (o_.resume_run > 0) {
     first_round = reopen();
   } else {
-    RunRecord rec;
-    rec.source = o_.source.display();
-    rec.target = o_.target.display();
-    rec.options_json = options_json().dump();
-    result_.run_id = run_.begin(rec);
+    result_.run_id = run_.begin(o_.source, o_.target, options_json());
   }
   log::info(std::string(o_.resume_run > 0 ? "resuming " : "") + "compare run " +
             std::to_string(result_.run_id) + ": " + o_.source.display() + " db " +

@@ -85,12 +85,7 @@ class Engine {
     if (o_.resume_run > 0) {
       reopen(cp);
     } else {
-      RunRecord rec;
-      rec.parent = result_.compare_run;
-      rec.source = o_.source.display();
-      rec.target = o_.target.display();
-      rec.options_json = options_json().dump();
-      result_.run_id = run_.begin(rec);
+      result_.run_id = run_.begin(o_.source, o_.target, options_json(), result_.compare_run);
     }
     log::info(std::string(o_.dry_run ? "dry run: " : "") + (o_.resume_run > 0 ? "resuming " : "") +
               "repair run " + std::to_string(result_.run_id) + " of compare run " +

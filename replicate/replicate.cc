@@ -404,11 +404,7 @@ ReplicateResult Engine::run() {
   if (o_.resume_run > 0) {
     reopen();
   } else {
-    RunRecord rec;
-    rec.source = o_.source.display();
-    rec.target = o_.target.display();
-    rec.options_json = options_json().dump();
-    result_.run_id = run_.begin(rec);
+    result_.run_id = run_.begin(o_.source, o_.target, options_json());
   }
   log::info(std::string(o_.dry_run ? "dry run: " : "") + (o_.resume_run > 0 ? "resuming " : "") +
             "replicate run " + std::to_string(result_.run_id) + " (" + mode_name(o_.mode) +

@@ -48,6 +48,16 @@ int64_t Run::begin(RunRecord rec) {
   return id_;
 }
 
+int64_t Run::begin(const Endpoint& source, const Endpoint& target, const nlohmann::json& options,
+                   int64_t parent) {
+  RunRecord rec;
+  if (parent > 0) rec.parent = parent;
+  rec.source = source.display();
+  rec.target = target.display();
+  rec.options_json = options.dump();
+  return begin(std::move(rec));
+}
+
 nlohmann::json Run::resume(int64_t id, bool check) {
   if (check)
     resumable_run(store_, id, command_);

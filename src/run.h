@@ -72,6 +72,10 @@ class Run {
 
   // A new run, recorded as `rec` (its command is set here); returns its id.
   int64_t begin(RunRecord rec);
+  // The same for a run between two servers: recorded as displayed (no
+  // password), with its options JSON and, for a repair, its compare run.
+  int64_t begin(const Endpoint& source, const Endpoint& target, const nlohmann::json& options,
+                int64_t parent = 0);
   // --resume `id`: claims the run for this process, before anything of it
   // is read or rolled back (with `check`, also refused as resumable_run()
   // refuses: another command's run, a finished one), and returns its
