@@ -128,7 +128,7 @@ const Rows kChanged = {{0, "s:1", "value"},     {0, "l:1", "missing"}, {0, "extr
 
 }  // namespace
 
-TEST_CASE("snapshot compare: a file against an identical target", "[snapshot]") {
+TEST_CASE("snapshot compare: a file against an identical target", "[snapshot][integration]") {
   TestServer source, target;
   const int64_t at = now_ms() + 3600000;
   fill(source, at);
@@ -168,7 +168,8 @@ TEST_CASE("snapshot compare: a file against an identical target", "[snapshot]") 
   std::filesystem::remove(file);
 }
 
-TEST_CASE("snapshot compare: differences, rounds, cross-check with a live source", "[snapshot]") {
+TEST_CASE("snapshot compare: differences, rounds, cross-check with a live source",
+          "[snapshot][integration]") {
   TestServer source, target;
   const int64_t at = now_ms() + 3600000;
   fill(source, at);
@@ -234,7 +235,7 @@ TEST_CASE("snapshot compare: differences, rounds, cross-check with a live source
   std::filesystem::remove(tfile);
 }
 
-TEST_CASE("snapshot compare: --db, --match and --type", "[snapshot]") {
+TEST_CASE("snapshot compare: --db, --match and --type", "[snapshot][integration]") {
   TestServer source, target;
   const int64_t at = now_ms() + 3600000;
   fill(source, at);
@@ -269,7 +270,7 @@ TEST_CASE("snapshot compare: --db, --match and --type", "[snapshot]") {
   std::filesystem::remove(file);
 }
 
-TEST_CASE("snapshot compare: CLI errors, and a file against a file", "[snapshot]") {
+TEST_CASE("snapshot compare: CLI errors, and a file against a file", "[snapshot][integration]") {
   TestServer source, target;
   const int64_t at = now_ms() + 3600000;
   fill(source, at);
@@ -311,7 +312,8 @@ TEST_CASE("snapshot compare: CLI errors, and a file against a file", "[snapshot]
   for (const auto& p : {file, tfile, cut}) std::filesystem::remove(p);
 }
 
-TEST_CASE("snapshot compare: peak memory stays bounded with a big key", "[snapshot][memory]") {
+TEST_CASE("snapshot compare: peak memory stays bounded with a big key",
+          "[snapshot][memory][integration]") {
   TestServer source, target;
   // A set of 400k members (about 10 MB serialised, more in memory).
   for (int b = 0; b < 400; ++b) {
@@ -331,7 +333,8 @@ TEST_CASE("snapshot compare: peak memory stays bounded with a big key", "[snapsh
   std::filesystem::remove(file);
 }
 
-TEST_CASE("snapshot compare: a signal stops the run, recorded as interrupted", "[snapshot]") {
+TEST_CASE("snapshot compare: a signal stops the run, recorded as interrupted",
+          "[snapshot][integration]") {
   TestServer source, target;
   const int64_t at = now_ms() + 3600000;
   fill(source, at);
@@ -361,7 +364,7 @@ TEST_CASE("snapshot compare: a signal stops the run, recorded as interrupted", "
   std::filesystem::remove(file);
 }
 
-TEST_CASE("snapshot compare: a file against a cluster target", "[snapshot][cluster]") {
+TEST_CASE("snapshot compare: a file against a cluster target", "[snapshot][cluster][integration]") {
   TestServer source;
   migcheck::test::TestCluster cluster;
   Cmds cmds;
@@ -387,7 +390,8 @@ TEST_CASE("snapshot compare: a file against a cluster target", "[snapshot][clust
   std::filesystem::remove(file);
 }
 
-TEST_CASE("snapshot compare: a Redis 7.0 file against a Valkey 8 target", "[snapshot]") {
+TEST_CASE("snapshot compare: a Redis 7.0 file against a Valkey 8 target",
+          "[snapshot][integration]") {
   TestServer source;
   TestServer target(migcheck::test::ServerOptions{.binary = "valkey-server"});
   const int64_t at = now_ms() + 3600000;
