@@ -11,12 +11,12 @@ namespace migcheck {
 
 using Runner = std::function<int()>;
 
-void add_info_command(CLI::App& app, Runner& run);        // src/info_cmd.cc
-void add_compare_command(CLI::App& app, Runner& run);     // compare/compare_cmd.cc
-void add_diffs_command(CLI::App& app, Runner& run);       // compare/diffs_cmd.cc
-void add_repair_command(CLI::App& app, Runner& run);      // replicate/repair_cmd.cc
-void add_replicate_command(CLI::App& app, Runner& run);   // replicate/replicate_cmd.cc
-void add_report_command(CLI::App& app, Runner& run);      // reports/report_cmd.cc
-void add_completion_command(CLI::App& app, Runner& run);  // src/completion_cmd.cc
+void add_info_command(CLI::App& app, Runner& run);        // cli/info_cmd.cc
+void add_compare_command(CLI::App& app, Runner& run);     // cli/compare_cmd.cc
+void add_diffs_command(CLI::App& app, Runner& run);       // cli/diffs_cmd.cc
+void add_repair_command(CLI::App& app, Runner& run);      // cli/repair_cmd.cc
+void add_replicate_command(CLI::App& app, Runner& run);   // cli/replicate_cmd.cc
+void add_report_command(CLI::App& app, Runner& run);      // cli/report_cmd.cc
+void add_completion_command(CLI::App& app, Runner& run);  // cli/completion_cmd.cc
 
 }  // namespace migcheck

@@ -222,14 +222,7 @@ void add_compare_command(CLI::App& app, Runner& runner) {
                   "value differences of strings of at most this size on both sides are located",
                   "64kb")
       ->group(p);
-  add_side_flags(*sub, c->common.source, "source");
-  add_side_flags(*sub, c->common.target, "target");
-  add_common_flags(*sub, c->common);
-  add_run_output_flags(*sub, c->output);
-  sub->callback([&runner, c, sub] {
-    c->given = given_flags(*sub);
-    runner = [c] { return run(*c); };
-  });
+  add_engine_command_tail(*sub, c, runner, &run);
 }
 
 }  // namespace migcheck

@@ -12,11 +12,14 @@
 #include <concepts>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "cli.h"
+#include "commands.h"
 #include "duration.h"
+#include "run_output.h"
 
 namespace migcheck {
 
@@ -96,5 +99,21 @@ std::string flag_name(const CLI::Option& opt);
 // The flags the command line of `app` gave (long names, in definition
 // order; positionals left out).
 std::vector<std::string> given_flags(const CLI::App& app);
+
+// What every engine command (compare, repair, replicate) ends with: both
+// sides' connection flags, the common and output flags, and the callback
+// that records the flags given (given_flags) and hands `run` to the runner.
+template <typename Cli>
+void add_engine_command_tail(CLI::App& sub, const std::shared_ptr<Cli>& c, Runner& runner,
+                             int (*run)(const Cli&)) {
+  add_side_flags(sub, c->common.source, "source");
+  add_side_flags(sub, c->common.target, "target");
+  add_common_flags(sub, c->common);
+  add_run_output_flags(sub, c->output);
+  sub.callback([&runner, c, &sub, run] {
+    c->given = given_flags(sub);
+    runner = [c, run] { return run(*c); };
+  });
+}
 
 }  // namespace migcheck

@@ -174,14 +174,7 @@ void add_repair_command(CLI::App& app, Runner& runner) {
   add_struct_flag(*sub, o.structural);
   sub->get_option("--struct")->group(g);
   add_load_flags(*sub, o);
-  add_side_flags(*sub, c->common.source, "source");
-  add_side_flags(*sub, c->common.target, "target");
-  add_common_flags(*sub, c->common);
-  add_run_output_flags(*sub, c->output);
-  sub->callback([&runner, c, sub] {
-    c->given = given_flags(*sub);
-    runner = [c] { return run(*c); };
-  });
+  add_engine_command_tail(*sub, c, runner, &run);
 }
 
 }  // namespace migcheck
