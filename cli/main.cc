@@ -6,6 +6,8 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
+#include <nlohmann/json.hpp>
+#include <string>
 
 #include "argv_scrub.h"
 #include "cli.h"
@@ -17,6 +19,32 @@
 #include "log.h"
 #include "printable.h"
 #include "version.h"
+
+namespace {
+
+// The command that was parsed and whether it was asked for --json: a run
+// that ends in an error still prints one JSON object then, so a pipeline
+// reading stdout learns why instead of finding nothing.
+std::string json_command(const CLI::App& app) {
+  for (const CLI::App* sub : app.get_subcommands()) {
+    const CLI::Option* json = sub->get_option_no_throw("--json");
+    if (json && json->count() > 0) return sub->get_name();
+  }
+  return {};
+}
+
+// message is already redacted; error_handler_t::replace keeps a key name
+// with invalid UTF-8 in the message from turning into a second error.
+void print_json_error(const std::string& command, const std::string& message) {
+  const nlohmann::json j = {{"command", command},
+                            {"exit_code", migcheck::kExitError},
+                            {"status", "failed"},
+                            {"error", message}};
+  std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+  std::fflush(stdout);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace migcheck;
@@ -62,16 +90,19 @@ int main(int argc, char** argv) {
     log::error(redact(e.what(), secrets));
     return kExitError;
   }
+  const std::string json = json_command(app);
+  auto fail = [&](const std::string& message) {
+    log::error(message);
+    if (!json.empty()) print_json_error(json, message);
+    return kExitError;
+  };
   try {
     return run ? run() : kExitError;
   } catch (const Error& e) {  // Interrupted included
-    log::error(redact(e.what(), secrets));
-    return kExitError;
+    return fail(redact(e.what(), secrets));
   } catch (const std::bad_alloc&) {
-    log::error("out of memory");
-    return kExitError;
+    return fail("out of memory");
   } catch (const std::exception& e) {
-    log::error(redact(std::string("internal error: ") + e.what(), secrets));
-    return kExitError;
+    return fail(redact(std::string("internal error: ") + e.what(), secrets));
   }
 }

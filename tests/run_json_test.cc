@@ -82,3 +82,28 @@ TEST_CASE("run_json: compare, repair and replicate --json print the stored summa
   CHECK(empty.cmd({"DBSIZE"}) == "50");
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(store + suffix);
 }
+
+TEST_CASE("run_json: a run that fails prints one JSON error object, without the password",
+          "[integration]") {
+  // Port 1 on loopback refuses at once: the run fails with exit 2 after the
+  // command line was parsed, so --json is known.
+  for (const std::string command : {"compare", "repair", "replicate"}) {
+    auto r =
+        run_migcheck({command, "--json", "--retry-for", "0s", "--store", "/nonexistent-dir/x.db",
+                      "redis://:sekret-pw@127.0.0.1:1", "redis://127.0.0.1:1"});
+    INFO(command << ": " << r.err);
+    CHECK(r.exit_code == 2);
+    auto j = only_json(r.out);
+    CHECK(j["command"] == command);
+    CHECK(j["exit_code"] == 2);
+    CHECK(j["status"] == "failed");
+    CHECK_FALSE(j["error"].get<std::string>().empty());
+    CHECK(r.out.find("sekret-pw") == std::string::npos);
+    CHECK(r.err.find("sekret-pw") == std::string::npos);
+  }
+  // Without --json, stdout stays empty.
+  auto r =
+      run_migcheck({"compare", "--retry-for", "0s", "redis://127.0.0.1:1", "redis://127.0.0.1:1"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.out.empty());
+}
