@@ -83,18 +83,18 @@ void Engine::commit_in_order(Stream& st, BatchResult& batch) {
   for (auto& b : st.held)
     diffs.insert(diffs.end(), std::make_move_iterator(b.diffs.begin()),
                  std::make_move_iterator(b.diffs.end()));
-  // Counted as stored: a key SCAN returned twice is recorded once.
+  // Counted as stored: a key SCAN returned twice is recorded once, in the
+  // totals and in the metric alike.
   int64_t nd = 0;
   try {
-    nd = store_.add_differences(result_.run_id, diffs);
+    nd = store_.add_differences(result_.run_id, diffs,
+                                [](const Difference& d) { Metrics::get().differences(d.kind, 1); });
   } catch (...) {
     commit_failed_ = true;
     throw;
   }
   round_diffs_ += nd;
   progress_.add_differences(nd);
-  if (nd > 0)
-    for (const Difference& d : diffs) Metrics::get().differences(d.kind, 1);
   for (auto& b : st.held) {
     round_keys_ += b.keys;
     progress_.add_keys(b.keys);

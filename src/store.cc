@@ -543,7 +543,8 @@ int Store::last_round(int64_t run) {
   return s.step() && !s.is_null(0) ? s.int32(0) : 0;
 }
 
-int64_t Store::add_differences(int64_t run, std::span<const Difference> diffs) {
+int64_t Store::add_differences(int64_t run, std::span<const Difference> diffs,
+                               const std::function<void(const Difference&)>& on_insert) {
   if (diffs.empty()) return 0;
   std::lock_guard lock(mu_);
   Written written(*this);
@@ -566,7 +567,9 @@ int64_t Store::add_differences(int64_t run, std::span<const Difference> diffs) {
     s.bind_int(12, d.source_size).bind_int(13, d.target_size).bind_text(14, d.detail);
     s.bind_text(15, d.location);
     s.run();
-    inserted += sqlite3_changes(db_->conn.get());
+    const int changed = sqlite3_changes(db_->conn.get());
+    inserted += changed;
+    if (changed > 0 && on_insert) on_insert(d);
     s.reset();
   }
   tx.commit();

@@ -144,8 +144,9 @@ class Store {
 
   // Differences, inserted in one transaction per call. A row whose run,
   // round, db, key and kind the store already holds is skipped; returns the
-  // number of rows inserted.
-  int64_t add_differences(int64_t run, std::span<const Difference> diffs);
+  // number of rows inserted; inserted (when given) sees each row that was.
+  int64_t add_differences(int64_t run, std::span<const Difference> diffs,
+                          const std::function<void(const Difference&)>& inserted = {});
   // Streams differences in key order of insertion, in pages, so memory stays bounded.
   void for_each_difference(int64_t run, const DifferenceFilter& f,
                            const std::function<void(const Difference&)>& fn);

@@ -346,6 +346,14 @@ TEST_CASE("store: differences round-trip binary keys") {
   CHECK(out[1].key.size() == 5);
   CHECK(out[2].key.empty());
   CHECK_THROWS_AS(store.add_differences(999, in), StoreError);
+
+  // The same rows again (SCAN returning keys twice) insert nothing and are
+  // not reported as inserted; a new one among them is.
+  in.push_back(make_diff(1, "new", "missing", "string", "none"));
+  std::vector<std::string> reported;
+  CHECK(store.add_differences(run, in, [&](const Difference& d) { reported.push_back(d.key); }) ==
+        1);
+  CHECK(reported == std::vector<std::string>{"new"});
 }
 
 TEST_CASE("store: differences in key order, over several pages") {
