@@ -215,6 +215,7 @@ TEST_CASE(
         why = "value of " + k.str + " differs";
         return false;
       }
+    why.clear();
     return true;
   };
   std::string why;
