@@ -269,3 +269,53 @@ TEST_CASE("live sweep: the scope of a sweep is the union of the gaps' slots, or 
   s.merge(migcheck::SweepScope{});  // an empty scope adds nothing, removes nothing
   CHECK(s.all);
 }
+
+TEST_CASE(
+    "live sweep: a lost subscription on one cluster node sweeps that node's slots only "
+    "(--delete-extra)",
+    "[live][sweep][integration]") {
+  t::TestCluster cluster(t::ServerOptions{.config = {{"notify-keyspace-events", "KEA"}}}, 3, 0);
+  t::TestServer target;
+  for (int i = 0; i < 300; ++i) cluster.cmd_routed({"SET", "pre:" + std::to_string(i), "v"});
+  const int cut = t::owner_of(cluster, 0, 16383), other = t::owner_of(cluster, 0, 0);
+  REQUIRE(cut != other);
+  const std::string store = tmp("cut.db");
+  std::filesystem::remove(store);
+  t::Spawned proc({"replicate", cluster.seed_uri(), target.uri(), "--store", store, "--mode",
+                   "live", "--delete-extra", "--retry-for", "30s"},
+                  tmp("cut.out"), tmp("cut.err"));
+  REQUIRE(t::eventually(
+      [&] { return t::read_all(tmp("cut.err")).find("scan pass done") != std::string::npos; },
+      20s));
+  const auto lost = keys_on(cluster, cut, "lost:", 5);
+  const auto unrelated = keys_on(cluster, other, "own:", 5);
+  for (const auto& k : lost) target.pipeline({{"SET", k, "x"}});
+  for (const auto& k : unrelated) target.pipeline({{"SET", k, "x"}});
+  // The subscriber connection is cut (an output buffer limit, a proxy):
+  // deletions made before it is re-made are never notified.
+  cluster.node(cut).cmd({"CLIENT", "KILL", "TYPE", "pubsub"});
+  std::vector<std::string> doomed;
+  for (int i = 0; i < 300 && doomed.size() < 5; ++i) {
+    const std::string k = "pre:" + std::to_string(i);
+    if (t::owner_of(cluster, 0, t::key_slot(k)) == cut) doomed.push_back(k);
+  }
+  for (const auto& k : doomed) cluster.node(cut).pipeline({{"DEL", k}});
+  REQUIRE(proc.running());
+  std::string why;
+  // The cut node's slots are swept; keys of the target's own elsewhere are
+  // not this gap's business and stay.
+  const bool equal = t::eventually([&] { return t::target_equals(cluster, target, 5, why); }, 20s);
+  INFO(why);
+  INFO(t::read_all(tmp("cut.err")));
+  CHECK(equal);
+  for (const auto& k : lost) CHECK(target.cmd({"EXISTS", k}) == "0");
+  for (const auto& k : unrelated) CHECK(target.cmd({"EXISTS", k}) == "1");
+  CHECK(target.reply({"DBSIZE"}).integer == 300 - 5 + 5);
+  proc.signal(SIGINT);
+  CHECK(proc.wait(60s) == 0);
+  const auto totals = latest_totals(store);
+  INFO(totals.dump());
+  CHECK(totals["event_gaps"]["count"].get<int>() >= 1);
+  CHECK(totals["event_gaps"]["extras_deleted"].get<int>() >= 5);
+  CHECK(totals["starts_over"] == 0);  // no restart: the sweep is the gap's alone
+}
