@@ -245,8 +245,8 @@ void add_replicate_command(CLI::App& app, Runner& runner) {
                 "notify-keyspace-events is set")
       ->group(g);
   sub->add_flag("--delete-extra", o.delete_extra,
-                "live modes: after an event gap (failover, lost subscription, restart), delete "
-                "target keys the source no longer has; without it they are reported (exit 1)")
+                "delete keys that exist only on the target (replicate: live modes, the ones "
+                "found after an event gap)")
       ->group(g);
   sub->add_option("--queue", o.queue_capacity,
                   "live modes: distinct changed keys held while waiting to be applied")
