@@ -217,7 +217,7 @@ TEST_CASE(
     INFO(r.err);
     REQUIRE(r.exit_code == 1);
     t::Spawned proc({"repair", source.seed_uri(), target.uri(), "--store", store, "--quiet",
-                     "--max-ops-per-sec", "400", "--retry-for", "30s"},
+                     "--max-ops-per-sec", "300", "--retry-for", "30s"},
                     tmp(name + ".out"), tmp(name + ".err"));
     std::this_thread::sleep_for(500ms);
     REQUIRE(proc.running());  // the event lands mid-run
@@ -241,7 +241,7 @@ TEST_CASE(
   });
   REQUIRE(t::eventually([&] { return t::replicated(source); }, 30s));
   run("reshard",
-      [&] { t::reshard(source, t::owner_of(source, 0, 16383), t::owner_of(source, 0, 0), 1500); });
+      [&] { t::reshard(source, t::owner_of(source, 0, 16383), t::owner_of(source, 0, 0), 400); });
 }
 
 TEST_CASE("cluster target: replicate and compare while a target slot range is resharded end exact",
@@ -258,7 +258,7 @@ TEST_CASE("cluster target: replicate and compare while a target slot range is re
                     tmp("treshard.out"), tmp("treshard.err"));
     std::this_thread::sleep_for(500ms);
     REQUIRE(proc.running());
-    t::reshard(target, t::owner_of(target, 0, 16383), t::owner_of(target, 0, 0), 2000);
+    t::reshard(target, t::owner_of(target, 0, 16383), t::owner_of(target, 0, 0), 600);
     CHECK(proc.running());  // the reshard happened under the pass
     const int code = proc.wait(120s);
     INFO(t::read_all(tmp("treshard.err")));
@@ -275,7 +275,7 @@ TEST_CASE("cluster target: replicate and compare while a target slot range is re
                  tmp("tcompare.out"), tmp("tcompare.err"));
   std::this_thread::sleep_for(400ms);
   REQUIRE(cmp.running());
-  t::reshard(target, t::owner_of(target, 0, 0), t::owner_of(target, 0, 8000), 2000);
+  t::reshard(target, t::owner_of(target, 0, 0), t::owner_of(target, 0, 8000), 600);
   CHECK(cmp.running());
   const int code = cmp.wait(120s);
   INFO(t::read_all(tmp("tcompare.err")));
