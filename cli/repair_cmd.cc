@@ -167,7 +167,9 @@ void add_repair_command(CLI::App& app, Runner& runner) {
   add_kind_flag(*sub, o.kinds)->group(g);
   add_resume_flag(*sub, c->resume);
   sub->get_option("--resume")->group(g);
-  sub->add_flag("--delete-extra", o.delete_extra, "delete keys that exist only on the target")
+  sub->add_flag("--delete-extra", o.delete_extra,
+                "delete keys that exist only on the target (replicate: live modes, the ones found "
+                "after an event gap)")
       ->group(g);
   add_dry_run_flag(*sub, o.dry_run);
   sub->get_option("--dry-run")->group(g);

@@ -104,12 +104,24 @@ void print_summary(const ReplicateOptions& o, const ReplicateResult& r,
       std::printf("  subscriber reconnects %s (each followed by a rescan)\n",
                   grouped(static_cast<int64_t>(r.subscriber_reconnects)).c_str());
     if (r.event_gaps || r.event_gaps_open)
+      std::printf("  event gaps        %s rescanned (longest %s), %s open%s\n",
+                  grouped(static_cast<int64_t>(r.event_gaps)).c_str(),
+                  format_duration(Millis(r.event_gap_max_ms)).c_str(),
+                  grouped(static_cast<int64_t>(r.event_gaps_open)).c_str(),
+                  r.event_gaps_open ? ": changes of an open gap may be missing; close with "
+                                      "compare, then repair --delete-extra"
+                                    : "");
+    if (r.gap_sweeps)
       std::printf(
-          "  event gaps        %s rescanned (longest %s), %s open: a key deleted on the source "
-          "in a gap may remain on the target; close with compare, then repair --delete-extra\n",
-          grouped(static_cast<int64_t>(r.event_gaps)).c_str(),
-          format_duration(Millis(r.event_gap_max_ms)).c_str(),
-          grouped(static_cast<int64_t>(r.event_gaps_open)).c_str());
+          "  after gaps        %s target keys checked, %s gone from the source: %s "
+          "deleted, %s kept%s\n",
+          grouped(static_cast<int64_t>(r.gap_swept)).c_str(),
+          grouped(static_cast<int64_t>(r.gap_extras_found)).c_str(),
+          grouped(static_cast<int64_t>(r.gap_extras_deleted)).c_str(),
+          grouped(static_cast<int64_t>(r.gap_extras_kept)).c_str(),
+          r.gap_extras_kept ? " (rerun with --delete-extra, or compare then repair "
+                              "--delete-extra)"
+                            : "");
   }
   if (!r.skipped.empty()) {
     std::printf("\nSkipped keys%s:\n",
@@ -161,6 +173,8 @@ int run(const ReplicateCli& c) {
   o.target_client = client_options(c.common, false);
   if (o.mode == ReplicateMode::Scan && std::ranges::find(c.given, "--idle") != c.given.end())
     log::warn("--idle applies to live modes only");
+  if (o.mode == ReplicateMode::Scan && o.delete_extra)
+    log::warn("--delete-extra applies to live modes only (scan mode never deletes)");
   normalise_types(o.types);
   o.progress = !c.common.quiet;
   o.store_path = c.common.store;
@@ -229,6 +243,10 @@ void add_replicate_command(CLI::App& app, Runner& runner) {
   sub->add_flag("--assume-notifications", o.assume_notifications,
                 "live modes: CONFIG is refused (managed service); trust that "
                 "notify-keyspace-events is set")
+      ->group(g);
+  sub->add_flag("--delete-extra", o.delete_extra,
+                "delete keys that exist only on the target (replicate: live modes, the ones "
+                "found after an event gap)")
       ->group(g);
   sub->add_option("--queue", o.queue_capacity,
                   "live modes: distinct changed keys held while waiting to be applied")

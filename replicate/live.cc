@@ -242,8 +242,42 @@ ListenerStats KeyspaceListener::stats() const {
   return s;
 }
 
+void SweepScope::add_range(int first, int last) {
+  if (slots.empty()) slots.assign(16384, false);
+  for (int i = std::max(first, 0); i <= std::min(last, 16383); ++i)
+    slots[static_cast<size_t>(i)] = true;
+}
+
+void SweepScope::merge(const SweepScope& o) {
+  all = all || o.all;
+  if (o.slots.empty()) return;
+  if (slots.empty()) slots.assign(16384, false);
+  for (size_t i = 0; i < slots.size(); ++i) slots[i] = slots[i] || o.slots[i];
+}
+
+SweepScope KeyspaceListener::take_sweep_scope() {
+  std::lock_guard lock(sweep_mu_);
+  return std::exchange(sweep_, SweepScope{});
+}
+
 void KeyspaceListener::gap_closed(Sub& s, SteadyTime now) {
   if (!std::exchange(s.gap, false)) return;
+  {
+    // The keys a deletion in the gap can have touched: the node's slots as
+    // the topology shows them now (a promoted replica holds its old
+    // primary's), or everything where that is not known.
+    SweepScope scope;
+    const NodeInfo* node = nullptr;
+    if (topology_)
+      for (const auto& n : topology_->nodes())
+        if (n.endpoint.address() == s.ep.address() && n.primary && !n.slots.empty()) node = &n;
+    if (node)
+      for (const auto& [first, last] : node->slots) scope.add_range(first, last);
+    else
+      scope.add_all();
+    std::lock_guard lock(sweep_mu_);
+    sweep_.merge(scope);
+  }
   const int64_t ms = std::chrono::duration_cast<Millis>(now - s.gap_since).count();
   gaps_.fetch_add(1);
   int64_t max = gap_max_ms_.load();
@@ -254,9 +288,8 @@ void KeyspaceListener::gap_closed(Sub& s, SteadyTime now) {
   lost_ = true;
   log::warn("keyspace events of " + s.ep.display() + " were not received for " +
             format_duration(Millis(ms)) +
-            ": rescanning the source. A rescan copies every source key again, but a key deleted "
-            "on the source in that window stays on the target: close the migration with "
-            "migcheck compare, then migcheck repair --delete-extra");
+            ": rescanning the source, then looking on the target for keys the source no longer "
+            "has (deleted in that window)");
 }
 
 // A node subscribed to after a failover must publish the events we follow:

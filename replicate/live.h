@@ -58,6 +58,21 @@ class EventQueue {
   bool woken_ = false;
 };
 
+// Where keys may have been deleted on the source unseen: the slots of the
+// nodes whose gaps closed (a cluster), or every key (`all`: a standalone or
+// Sentinel source, or a node whose slots are not known any more).
+struct SweepScope {
+  bool all = false;
+  std::vector<bool> slots;  // 16384 entries when set; empty = none
+  bool empty() const { return !all && slots.empty(); }
+  bool covers(int slot) const {
+    return all || (!slots.empty() && slots[static_cast<size_t>(slot)]);
+  }
+  void add_all() { all = true; }
+  void add_range(int first, int last);
+  void merge(const SweepScope& o);
+};
+
 struct ListenerStats {
   uint64_t events = 0;      // notifications received
   uint64_t ignored = 0;     // keymiss / new: not changes
@@ -99,6 +114,8 @@ class KeyspaceListener {
   void stop();
   ListenerStats stats() const;
   bool take_events_lost() { return lost_.exchange(false); }
+  // The scope of the gaps closed since the last call (taken: reset).
+  SweepScope take_sweep_scope();
   SteadyTime last_event() const;
   size_t nodes() const { return endpoints_.size(); }
 
@@ -128,6 +145,8 @@ class KeyspaceListener {
   std::atomic<uint64_t> gaps_{0}, gaps_open_{0}, moves_{0};
   std::atomic<int64_t> gap_max_ms_{0};
   std::atomic<int64_t> last_event_ns_{0};
+  std::mutex sweep_mu_;
+  SweepScope sweep_;  // sweep_mu_
 };
 
 }  // namespace migcheck

@@ -5,6 +5,7 @@
 // when events may have been lost or a server restarted.
 #include <algorithm>
 #include <string>
+#include <utility>
 
 #include "errors.h"
 #include "log.h"
@@ -104,9 +105,17 @@ void Engine::live_loop() {
       watch_->acknowledge();
       log::warn("a server restarted: writes it acknowledged may be lost; rescanning the source");
       rescan_requested_ = true;
+      // A source that lost writes, or a target restarted from an older
+      // snapshot, can leave keys on the target the source does not have.
+      sweep_pending_.add_all();
     }
-    if (listener_->take_events_lost() || rescan_requested_.exchange(false)) {
+    const bool gap = listener_->take_events_lost();
+    if (gap || rescan_requested_.exchange(false)) {
+      sweep_pending_.merge(listener_->take_sweep_scope());
       if (!scan_pass()) break;
+      // After the rescan began (the gap is closed, so every later change is
+      // notified): keys the source lost in the gap (live_sweep.cc).
+      sweep_target(std::exchange(sweep_pending_, SweepScope{}));
       continue;
     }
     if (o_.idle.count() > 0) {

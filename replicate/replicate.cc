@@ -241,7 +241,12 @@ nlohmann::json Engine::totals_json() const {
                        {{"count", result_.event_gaps},
                         {"open", result_.event_gaps_open},
                         {"max_ms", result_.event_gap_max_ms},
-                        {"subscription_moves", result_.subscription_moves}}},
+                        {"subscription_moves", result_.subscription_moves},
+                        {"sweeps", result_.gap_sweeps},
+                        {"swept", result_.gap_swept},
+                        {"extras_found", result_.gap_extras_found},
+                        {"extras_deleted", result_.gap_extras_deleted},
+                        {"extras_kept", result_.gap_extras_kept}}},
                       {"lag_ms",
                        {{"count", result_.lag.count},
                         {"p50", result_.lag.p50_ms},
@@ -483,6 +488,12 @@ ReplicateResult Engine::run() {
       result_.event_gaps_open = ls.gaps_open + (listener_->take_events_lost() ? 1 : 0);
       result_.event_gap_max_ms = ls.gap_max_ms;
       result_.subscription_moves = ls.moves;
+      if (!abort_) recheck_kept();
+      result_.gap_sweeps = sweeps_;
+      result_.gap_swept = swept_;
+      result_.gap_extras_found = extras_found_;
+      result_.gap_extras_deleted = extras_deleted_.load();
+      result_.gap_extras_kept = extras_kept_;
     }
     result_.events_applied = applied_.load();
     result_.queue_overflows = overflow_epoch_.load();
@@ -496,7 +507,8 @@ ReplicateResult Engine::run() {
     result_.elapsed_ms = elapsed_ms();
     if (!o_.dry_run) check_target_role();
     const bool not_copied = result_.copy.failed > 0 || result_.copy.skipped > 0 ||
-                            result_.overflows_uncovered > 0 || result_.event_gaps_open > 0;
+                            result_.overflows_uncovered > 0 || result_.event_gaps_open > 0 ||
+                            result_.gap_extras_kept > 0;
     result_.exit_code = result_.interrupted || result_.target_became_replica ? kExitError
                         : (not_copied || result_.verify_differences > 0)     ? kExitDiffer
                                                                              : kExitSame;

@@ -47,7 +47,10 @@ struct ReplicateOptions {
   double max_ops_per_sec = 0;  // cap on commands/s to the source (0 = none)
   bool dry_run = false;
   bool assume_notifications = false;  // CONFIG refused: trust that events are on
-  size_t queue_capacity = 100000;     // distinct keys waiting to be applied
+  // Live modes: keys found on the target only after an event gap (gone from
+  // the source in it) are deleted; without it they are recorded (exit 1).
+  bool delete_extra = false;
+  size_t queue_capacity = 100000;  // distinct keys waiting to be applied
   bool progress = true;
   std::string store_path;
   const std::atomic<bool>* stop = nullptr;  // SIGINT/SIGTERM: drain and stop
@@ -81,6 +84,10 @@ struct ReplicateResult {
   // failover to another node.
   uint64_t event_gaps = 0, event_gaps_open = 0, subscription_moves = 0;
   int64_t event_gap_max_ms = 0;
+  // Sweeps of the target after gaps: target keys checked against the source,
+  // those the source lacked, deleted (--delete-extra) or kept (exit 1).
+  uint64_t gap_sweeps = 0, gap_swept = 0, gap_extras_found = 0, gap_extras_deleted = 0,
+           gap_extras_kept = 0;
   LagStats lag;
   int64_t elapsed_ms = 0;
   double keys_per_sec = 0;        // of the first pass

@@ -18,6 +18,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -153,6 +154,8 @@ class Engine {
   void dispatch(std::vector<std::string>& keys, SteadyTime queued);
   void dispatch(std::vector<Keyed>& keys);
   void drain_events(Millis wait);
+  void sweep_target(const SweepScope& scope);  // live_sweep.cc
+  void recheck_kept();
   bool workers_drained();
   void stop_workers();
   void on_event(std::string_view key, SteadyTime at);
@@ -200,6 +203,13 @@ class Engine {
   std::atomic<bool> rescan_requested_{false};
   SteadyTime overflow_logged_{};
   std::vector<Outcome> overflow_outcomes_;
+  // Sweeps of the target after event gaps and restarts (live_sweep.cc).
+  SweepScope sweep_pending_;  // restarts seen, merged with the listener's gaps
+  std::unique_ptr<Client> sweep_target_;
+  uint64_t sweeps_ = 0, swept_ = 0, extras_found_ = 0, extras_kept_ = 0;
+  std::unordered_set<std::string> sweep_keys_;  // handed to the workers, not yet done (mu_)
+  std::unordered_set<std::string> kept_keys_;   // found without --delete-extra (main thread)
+  std::atomic<uint64_t> extras_deleted_{0};
 
   // Shared by workers (mu_).
   std::mutex mu_;

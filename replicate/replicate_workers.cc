@@ -129,6 +129,10 @@ void Engine::on_results(std::vector<CopyResult>& rs, std::vector<Outcome>& to_st
   {
     std::lock_guard lock(mu_);
     lag_.merge(local);
+    if (!sweep_keys_.empty())
+      for (const auto& r : rs)
+        if (sweep_keys_.erase(r.outcome.key) > 0 && r.outcome.outcome == Outcome::Result::Deleted)
+          extras_deleted_.fetch_add(1, std::memory_order_relaxed);
     for (auto& r : rs) {
       const Outcome& o = r.outcome;
       if (o.outcome == Outcome::Result::Failed && result_.failures.size() < kKeptOutcomes)

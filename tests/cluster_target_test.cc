@@ -1,7 +1,8 @@
 // Production events on the cluster side of a run, against real 3-master
 // clusters with one replica each (cluster-node-timeout 1 s): a cluster as
 // the *target* of replicate and compare with one of its masters killed
-// mid-run, and a source master killed during `repair` and during
+// mid-run or a slot range resharded, and a source master killed (or failed
+// over with CLUSTER FAILOVER, or resharded) during `repair` and during
 // `replicate --mode scan`. Each run must end exact: totals, then DEBUG
 // DIGEST-VALUE key by key as the oracle.
 #include <catch2/catch_test_macros.hpp>
@@ -11,6 +12,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -189,4 +191,96 @@ TEST_CASE("failover: replicate --mode scan with a source master killed mid-run e
   REQUIRE(code == 0);
   CHECK(target.cmd({"DBSIZE"}) == "6000");
   check_digests(target, source, data);
+}
+
+TEST_CASE(
+    "failover: repair through CLUSTER FAILOVER on a source replica, then through a source "
+    "reshard, repairs every difference",
+    "[cluster][failover][integration]") {
+  t::TestCluster source(kFastFailover, 3, 1);
+  t::TestServer target;
+  const auto data = dataset(1800);
+  load(source, data);
+  const auto changed = dataset(1800, true);
+  REQUIRE(t::eventually([&] { return t::replicated(source); }, 30s));
+  auto run = [&](const std::string& name, const std::function<void()>& event) {
+    // The target lacks a sixth of the keys and has other values for some.
+    target.cmd({"FLUSHALL"});
+    std::vector<std::vector<std::string>> partial;
+    for (size_t i = 0; i < data.size(); ++i)
+      if (i % 6 != 1) partial.push_back(changed[i]);
+    target.pipeline(partial);
+    const std::string store = tmp(name + ".db");
+    std::filesystem::remove(store);
+    auto r = t::run_migcheck(
+        {"compare", source.seed_uri(), target.uri(), "--store", store, "--rounds", "1", "--quiet"});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 1);
+    t::Spawned proc({"repair", source.seed_uri(), target.uri(), "--store", store, "--quiet",
+                     "--max-ops-per-sec", "300", "--retry-for", "30s"},
+                    tmp(name + ".out"), tmp(name + ".err"));
+    std::this_thread::sleep_for(500ms);
+    REQUIRE(proc.running());  // the event lands mid-run
+    event();
+    CHECK(proc.running());
+    const int code = proc.wait(120s);
+    INFO(name << ": " << t::read_all(tmp(name + ".err")));
+    CHECK(code == 0);
+    CHECK(target.cmd({"DBSIZE"}) == "1800");
+    check_digests(target, source, data);
+    r = t::run_migcheck(
+        {"compare", source.seed_uri(), target.uri(), "--store", store, "--rounds", "1", "--quiet"});
+    CHECK(r.exit_code == 0);
+  };
+  run("graceful", [&] {
+    const int owner = t::owner_of(source, 0, 16383);
+    const int heir = t::replica_of(source, owner);
+    REQUIRE(heir >= 0);
+    REQUIRE(source.node(heir).cmd({"CLUSTER", "FAILOVER"}) == "OK");
+    REQUIRE(t::eventually([&] { return t::owner_of(source, 0, 16383) == heir; }, 20s));
+  });
+  REQUIRE(t::eventually([&] { return t::replicated(source); }, 30s));
+  run("reshard",
+      [&] { t::reshard(source, t::owner_of(source, 0, 16383), t::owner_of(source, 0, 0), 400); });
+}
+
+TEST_CASE("cluster target: replicate and compare while a target slot range is resharded end exact",
+          "[cluster][integration]") {
+  t::TestServer source;
+  t::TestCluster target(kFastFailover, 3, 0);
+  const auto data = dataset(4000);
+  source.pipeline(data);
+  const std::string store = tmp("treshard.db");
+  std::filesystem::remove(store);
+  {
+    t::Spawned proc({"replicate", source.uri(), target.seed_uri(), "--store", store, "--quiet",
+                     "--max-ops-per-sec", "2000", "--retry-for", "30s"},
+                    tmp("treshard.out"), tmp("treshard.err"));
+    std::this_thread::sleep_for(500ms);
+    REQUIRE(proc.running());
+    t::reshard(target, t::owner_of(target, 0, 16383), t::owner_of(target, 0, 0), 600);
+    CHECK(proc.running());  // the reshard happened under the pass
+    const int code = proc.wait(120s);
+    INFO(t::read_all(tmp("treshard.err")));
+    REQUIRE(code == 0);
+  }
+  check_digests(source, target, data);
+  long long total = 0;
+  for (int i = 0; i < target.size(); ++i) total += target.node(i).reply({"DBSIZE"}).integer;
+  CHECK(total == 4000);
+  CHECK(totals(store, "replicate")["copied"] == 4000);
+  // Compare, with another slot range moving meanwhile: every key once, no difference.
+  t::Spawned cmp({"compare", source.uri(), target.seed_uri(), "--store", store, "--rounds", "1",
+                  "--quiet", "--max-ops-per-sec", "3000", "--retry-for", "30s"},
+                 tmp("tcompare.out"), tmp("tcompare.err"));
+  std::this_thread::sleep_for(400ms);
+  REQUIRE(cmp.running());
+  t::reshard(target, t::owner_of(target, 0, 0), t::owner_of(target, 0, 8000), 600);
+  CHECK(cmp.running());
+  const int code = cmp.wait(120s);
+  INFO(t::read_all(tmp("tcompare.err")));
+  CHECK(code == 0);
+  const auto tot = totals(store, "compare");
+  CHECK(tot["keys_checked"] == 4000);
+  CHECK(tot["differences"] == 0);
 }

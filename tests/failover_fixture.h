@@ -1,12 +1,15 @@
 // Helpers shared by the tests that kill, restart or fail over servers under
 // a run (live_failover_test, cluster_target_test, loading_restart_test):
-// polling, reading a spawned run's log, and the roles and slot owners of a
-// TestCluster's nodes, found by port so that a killed node is never asked.
+// polling, reading a spawned run's log, the roles and slot owners of a
+// TestCluster's nodes, found by port so that a killed node is never asked,
+// a reshard, and the per-key oracle of a cluster source against a target.
 #pragma once
 
 #include <chrono>
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -80,6 +83,49 @@ inline int kill_last_primary_and_wait(TestCluster& c) {
   if (!eventually([&] { return owner_of(c, 0, 16383) == heir; }, std::chrono::seconds(20)))
     throw std::runtime_error("the replica was not promoted");
   return heir;
+}
+
+// Every key of the cluster's live primaries, with the node holding it.
+inline std::map<std::string, int> source_keys(TestCluster& c) {
+  std::map<std::string, int> keys;
+  for (int i = 0; i < c.size(); ++i) {
+    if (!c.node(i).running()) continue;
+    auto role = c.node(i).reply({"ROLE"});
+    if (role.elements.empty() || role.elements[0].str != "master") continue;
+    for (const auto& k : c.node(i).reply({"KEYS", "*"}).elements) keys[k.str] = i;
+  }
+  return keys;
+}
+
+// The target holds exactly the source's keys (plus `extra` keys), each with
+// the source's DEBUG DIGEST-VALUE. `why` says what differs.
+inline bool target_equals(TestCluster& c, TestServer& target, long long extra, std::string& why) {
+  const auto keys = source_keys(c);
+  const long long size = target.reply({"DBSIZE"}).integer;
+  if (size != static_cast<long long>(keys.size()) + extra) {
+    why = "target holds " + std::to_string(size) + " keys, source " + std::to_string(keys.size());
+    return false;
+  }
+  for (const auto& [k, node] : keys)
+    if (target.debug_digest_value(k) != c.node(node).debug_digest_value(k)) {
+      why = "value of " + k + " differs";
+      return false;
+    }
+  why.clear();
+  return true;
+}
+
+// Moves `slots` slots from primary `from` to primary `to` with
+// `redis-cli --cluster reshard` (MIGRATING/IMPORTING, MIGRATE, SETSLOT NODE);
+// throws if it fails.
+inline void reshard(TestCluster& c, int from, int to, int slots) {
+  auto r = run_process(
+      {c.node(0).cli_binary(), "--cluster", "reshard",
+       "127.0.0.1:" + std::to_string(c.node(to).port()), "--cluster-from",
+       c.node(from).cmd({"CLUSTER", "MYID"}), "--cluster-to", c.node(to).cmd({"CLUSTER", "MYID"}),
+       "--cluster-slots", std::to_string(slots), "--cluster-yes"},
+      std::chrono::seconds(120));
+  if (!r.ok()) throw std::runtime_error("redis-cli --cluster reshard failed: " + r.err);
 }
 
 }  // namespace migcheck::test

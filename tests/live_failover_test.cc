@@ -3,13 +3,14 @@
 // kill -9 while `migcheck replicate --mode live` runs; the subscriptions
 // must move to the promoted replica, so writes and deletions made there reach
 // the target (checked with DEBUG DIGEST-VALUE), and the run's totals record
-// the gap and the move.
+// the gap and the move. Also a slot range resharded under live mode.
 #include <catch2/catch_test_macros.hpp>
 #include <nlohmann/json.hpp>
 
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -117,4 +118,51 @@ TEST_CASE("live failover: subscriptions move to the promoted replica; its writes
   CHECK(totals["scan_passes"].get<int>() >= 2);  // the rescan after the move
   // The promoted node's keys all reached the target.
   CHECK(target.cmd({"DBSIZE"}) == std::to_string(300 - 20 + 100));
+}
+
+TEST_CASE("live failover: a source slot range resharded under live mode; the target ends exact",
+          "[failover][live][integration]") {
+  t::TestCluster cluster(t::ServerOptions{.config = {{"notify-keyspace-events", "KEA"}}}, 3, 0);
+  t::TestServer target;
+  for (int i = 0; i < 600; ++i)
+    cluster.cmd_routed({"SADD", "pre:" + std::to_string(i), "a", std::to_string(i)});
+  const std::string store = tmp("reshard.db");
+  std::filesystem::remove(store);
+  t::Spawned proc({"replicate", cluster.seed_uri(), target.uri(), "--store", store, "--mode",
+                   "live", "--retry-for", "30s"},
+                  tmp("reshard.out"), tmp("reshard.err"));
+  REQUIRE(eventually(
+      [&] { return read_all(tmp("reshard.err")).find("scan pass done") != std::string::npos; },
+      20s));
+  // Writes and deletions across every slot while keys move: MIGRATE deletes
+  // each key on the old owner (a del event there) after restoring it on the
+  // new one, so a copy must follow the key to where it lives now.
+  std::atomic<bool> writing{true};
+  std::thread writer([&] {
+    for (int i = 0; writing; ++i) {
+      cluster.cmd_routed({"SADD", "pre:" + std::to_string(i % 600), "w" + std::to_string(i)});
+      if (i % 7 == 0) cluster.cmd_routed({"DEL", "pre:" + std::to_string((i * 13) % 600)});
+      cluster.cmd_routed({"SET", "new:" + std::to_string(i % 400), std::to_string(i)});
+      std::this_thread::sleep_for(2ms);
+    }
+  });
+  REQUIRE(proc.running());
+  t::reshard(cluster, owner_of(cluster, 0, 16383), owner_of(cluster, 0, 0), 1500);
+  writing = false;
+  writer.join();
+  REQUIRE(proc.running());  // the reshard happened under the live run
+  std::string why;
+  const bool equal = eventually([&] { return t::target_equals(cluster, target, 0, why); }, 20s);
+  INFO(why);
+  INFO(read_all(tmp("reshard.err")));
+  CHECK(equal);
+  proc.signal(SIGINT);
+  CHECK(proc.wait(60s) == 0);
+  migcheck::Store s(store, false);
+  auto run = s.latest_run("replicate");
+  REQUIRE(run);
+  auto totals = nlohmann::json::parse(run->totals_json);
+  INFO(totals.dump());
+  CHECK(totals["failed"] == 0);
+  CHECK(totals["event_gaps"]["open"] == 0);
 }

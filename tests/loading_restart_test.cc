@@ -161,3 +161,64 @@ TEST_CASE("stall: a source in DEBUG SLEEP past the reply timeout under compare; 
   CHECK(tot["keys_checked"] == 5000);
   CHECK(tot["differences"] == 25);
 }
+
+TEST_CASE("stall: a target in DEBUG SLEEP past the reply timeout under compare; exact",
+          "[restart][integration]") {
+  t::TestServer source, target;
+  source.pipeline(keys_cmds("key:", 5000, "v"));
+  auto tc = keys_cmds("key:", 5000, "v");
+  for (int i = 0; i < 25; ++i) tc[static_cast<size_t>(i) * 200][2] = "other";
+  target.pipeline(tc);
+  const std::string store = tmp("tsleep.db");
+  std::filesystem::remove(store);
+  t::Spawned proc({"compare", source.uri(), target.uri(), "--store", store, "--rounds", "1",
+                   "--quiet", "--max-ops-per-sec", "6000", "--timeout", "1s", "--retry-for", "30s"},
+                  tmp("tsleep.out"), tmp("tsleep.err"));
+  std::this_thread::sleep_for(800ms);
+  REQUIRE(proc.running());  // the stall lands mid-run
+  const auto t0 = std::chrono::steady_clock::now();
+  target.reply({"DEBUG", "SLEEP", "2.5"});
+  CHECK(std::chrono::steady_clock::now() - t0 >= 2s);
+  CHECK(proc.running());
+  const int code = proc.wait(120s);
+  INFO(read_all(tmp("tsleep.err")));
+  REQUIRE(code == 1);
+  auto tot = totals(store, "compare");
+  INFO(tot.dump());
+  CHECK(tot["keys_checked"] == 5000);
+  CHECK(tot["differences"] == 25);
+}
+
+TEST_CASE("stall: a target in DEBUG SLEEP past the reply timeout under replicate; exact",
+          "[restart][integration]") {
+  t::TestServer source, target;
+  auto sc = keys_cmds("key:", 4000, "v");
+  for (int i = 0; i < 4000; i += 3)
+    sc[static_cast<size_t>(i)] = {"RPUSH", "key:" + std::to_string(i), "a", "b"};
+  source.pipeline(sc);
+  target.pipeline(keys_cmds("stale:", 50, "x"));  // kept: replicate never deletes in scan mode
+  const std::string store = tmp("rsleep.db");
+  std::filesystem::remove(store);
+  t::Spawned proc({"replicate", source.uri(), target.uri(), "--store", store, "--quiet",
+                   "--max-ops-per-sec", "4000", "--timeout", "1s", "--retry-for", "30s"},
+                  tmp("rsleep.out"), tmp("rsleep.err"));
+  std::this_thread::sleep_for(600ms);
+  REQUIRE(proc.running());
+  // Writes in flight when the target stalls: their replies time out, and a
+  // write whose reply was lost is made again from scratch.
+  target.reply({"DEBUG", "SLEEP", "2.5"});
+  CHECK(proc.running());
+  const int code = proc.wait(120s);
+  INFO(read_all(tmp("rsleep.err")));
+  REQUIRE(code == 0);
+  CHECK(target.cmd({"DBSIZE"}) == "4050");
+  for (int i = 0; i < 4000; ++i) {
+    const std::string k = "key:" + std::to_string(i);
+    REQUIRE(target.debug_digest_value(k) == source.debug_digest_value(k));
+  }
+  auto tot = totals(store, "replicate");
+  INFO(tot.dump());
+  CHECK(tot["keys_scanned"] == 4000);
+  CHECK(tot["copied"] == 4000);
+  CHECK(tot["failed"] == 0);
+}
