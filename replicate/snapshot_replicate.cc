@@ -95,7 +95,21 @@ class SnapshotReplicator {
                     : (c.failed > 0 || c.skipped > 0) ? kExitDiffer
                                                       : kExitSame;
       run_.finish(r.interrupted ? "interrupted" : "done", r.exit_code, totals_json());
+    } catch (const RdbError&) {
+      // A corrupt file: resuming reads the same bytes again.
+      end_failed(false);
+      throw;
     } catch (...) {
+      end_failed(true);
+      throw;
+    }
+    return res_;
+  }
+
+ private:
+  void end_failed(bool advise_resume) {
+    auto& r = res_.replicate;
+    {
       run_.abort();
       run_.end_abnormally(
           "failed",
@@ -107,13 +121,10 @@ class SnapshotReplicator {
             r.elapsed_ms = run_.elapsed_ms();
             return totals_json();
           },
-          [&] { return run_.has_stored_checkpoint(); });
-      throw;
+          [&] { return advise_resume && run_.has_stored_checkpoint(); });
     }
-    return res_;
   }
 
- private:
   nlohmann::json options_json() const {
     return {{"mode", "scan"},
             {"source_file", o_.source_file},
@@ -222,6 +233,12 @@ class SnapshotReplicator {
     } catch (const RdbKeyWriter::StopPass& stop) {
       r.interrupted = true;
       if (checkpoints) save_checkpoint(stop.offset, w.counters());
+    } catch (...) {
+      // For the failed run's totals: what was written before the error.
+      r.copy = w.counters().copy;
+      r.keys_scanned = w.counters().keys_read;
+      res_.expired_skipped = w.counters().expired_skipped;
+      throw;
     }
     ticker.finish();
     flush_outcomes();

@@ -237,7 +237,7 @@ TEST_CASE("snapshot replicate: into a cluster target",
   check_same(
       source, 0,
       [&](const std::string& k) {
-        return cluster.reply_routed({"DEBUG", "DIGEST-VALUE", k}).elements.at(0).str;
+        return cluster.node_for_key(k).reply({"DEBUG", "DIGEST-VALUE", k}).elements.at(0).str;
       },
       [&](const std::string& k) {
         return std::to_string(cluster.reply_routed({"PEXPIRETIME", k}).integer);
