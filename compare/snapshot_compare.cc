@@ -27,6 +27,7 @@
 #include "progress.h"
 #include "rdb_source.h"
 #include "result_json.h"
+#include "run.h"
 #include "scanner.h"
 #include "server_info.h"
 #include "snapshot_batches.h"
@@ -62,7 +63,11 @@ struct TargetSide {
 class SnapshotEngine {
  public:
   SnapshotEngine(const SnapshotCompareOptions& o, Store& store)
-      : o_(o), b_(o.base), store_(store), progress_(o.base.progress) {
+      : o_(o),
+        b_(o.base),
+        store_(store),
+        run_(store, "compare", "compare", o.base.stop),
+        progress_(o.base.progress) {
     batch_ = std::max<size_t>(b_.batch, 1);
   }
 
@@ -110,31 +115,28 @@ class SnapshotEngine {
       throw Interrupted("interrupted (a snapshot compare cannot be resumed: run it again)");
   }
 
-  // The run's lifecycle in the store, kept in these two functions so that a
-  // shared run class can replace them.
+  // The run's lifecycle in the store, through Run as the other engines'.
   int64_t begin_run() {
     RunRecord rec;
-    rec.command = "compare";
     rec.source = "file://" + o_.source_file;
     rec.target = file_target() ? "file://" + o_.target_file : b_.target.display();
     rec.options_json = options_json().dump();
-    return store_.begin_run(rec);
+    return run_.begin(std::move(rec));
   }
-  void end_run(const char* status, int exit_code) {
-    store_.set_totals(res_.compare.run_id, totals_json().dump());
-    store_.finish_run(res_.compare.run_id, status, exit_code);
-  }
+  void end_run(const char* status, int exit_code) { run_.finish(status, exit_code, totals_json()); }
 
+  // Never throws: what cannot be recorded is one warning (Run::end_abnormally).
   void record_failure(const char* status, std::chrono::steady_clock::time_point t0) {
-    abort_ = true;
-    try {
-      res_.compare.elapsed_ms =
-          std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - t0).count();
-      collect();
-      end_run(status, kExitError);
-    } catch (const std::exception& e) {
-      log::warn(std::string("cannot record the end of the run: ") + e.what());
-    }
+    run_.abort();
+    run_.end_abnormally(
+        status,
+        [&] {
+          res_.compare.elapsed_ms =
+              std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - t0).count();
+          collect();
+          return totals_json();
+        },
+        [] { return false; });  // a snapshot compare is not resumable
   }
 
   nlohmann::json options_json() const {
@@ -696,6 +698,7 @@ class SnapshotEngine {
   const SnapshotCompareOptions& o_;
   const CompareOptions& b_;
   Store& store_;
+  Run run_;  // the run in the store: begin, stop token, end
   Progress progress_;
   size_t batch_ = 500;
   SnapshotCompareResult res_;
@@ -706,7 +709,7 @@ class SnapshotEngine {
   int64_t now0_ = 0;    // the run's now, unix ms on the target's clock
   int64_t mono0_ = 0;   // monotonic_ms() at now0_
   bool stream_ext_ = true;
-  std::atomic<bool> abort_{false};
+  std::atomic<bool>& abort_ = run_.abort_flag();  // the run's stop token
   std::unique_ptr<BatchQueue> queue_;
   std::mutex err_mu_;
   std::exception_ptr error_;
