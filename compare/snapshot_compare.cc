@@ -161,17 +161,31 @@ class SnapshotEngine {
       j["db"] = *o_.db;
       j["target_db"] = o_.target_db.value_or(*o_.db);
     }
+    if (!o_.db_map.empty()) j["db_pairs"] = db_pairs_json(o_.db_map);
     return j;
   }
 
   // Source db -> target db.
-  int target_db_of(int db) const { return o_.db ? o_.target_db.value_or(*o_.db) : db; }
+  int target_db_of(int db) const {
+    if (o_.db) return o_.target_db.value_or(*o_.db);
+    for (const DbPair& p : o_.db_map)
+      if (p.source == db) return p.target;
+    return db;
+  }
   // Target db -> source db (the db a target key is compared in).
-  int source_db_of(int tdb) const { return o_.db ? *o_.db : tdb; }
+  int source_db_of(int tdb) const {
+    if (o_.db) return *o_.db;
+    for (const DbPair& p : o_.db_map)
+      if (p.target == tdb) return p.source;
+    return tdb;
+  }
+  // The file's dbs are restricted (--db, --db-map): the target's other dbs are not scanned.
+  bool dbs_chosen() const { return o_.db || !o_.db_map.empty(); }
 
   RdbSourceOptions source_options() const {
     RdbSourceOptions so;
     so.db = o_.db;
+    for (const DbPair& p : o_.db_map) so.dbs.push_back(p.source);
     so.match = b_.match;
     so.types = b_.types;
     so.now_ms = now0_;
@@ -463,6 +477,7 @@ class SnapshotEngine {
                 " key(s) of the file had already expired: counted and skipped");
     for (auto& [db, n] : file_keys) pairs_[db] = target_db_of(db);
     if (o_.db) pairs_[*o_.db] = target_db_of(*o_.db);
+    for (const DbPair& p : o_.db_map) pairs_[p.source] = p.target;
     record_server_info(file_keys, st.rdb_version, to_json(tf_).dump());
     if (b_.target_scan) {
       keys.seal();
@@ -478,7 +493,7 @@ class SnapshotEngine {
   void scan_extras(const KeyHashTable& keys) {
     std::set<int> tdbs;
     for (auto& [s, t] : pairs_) tdbs.insert(t);
-    if (!o_.db)  // every db: the target's other dbs hold nothing but extras
+    if (!dbs_chosen())  // every db: the target's other dbs hold nothing but extras
       for (auto& [db, n] : tf_.keys_per_db)
         if (n > 0) tdbs.insert(db);
     ScanOptions so;
@@ -551,6 +566,8 @@ class SnapshotEngine {
     RdbSourceOptions to = source_options();
     to.types.clear();  // a key of another type in the second file is a type difference
     if (o_.db) to.db = target_db_of(*o_.db);
+    to.dbs.clear();
+    for (const DbPair& p : o_.db_map) to.dbs.push_back(p.target);
     std::map<int, int64_t> target_keys;
     RdbSourceTotals tt = read_rdb_source(o_.target_file, to, [&](const RdbKeyState& k) {
       check_stop();
