@@ -20,15 +20,16 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import bench as B  # noqa: E402  (servers, measured runs, cleanup)
 
 
-def load(server, cli, n, seed):
+def load(server, cli, n, seed, expire_base):
     gen = [sys.executable, os.path.join(B.REPO, "scripts", "gen_dataset.py"), "--keys", str(n),
-           "--seed", str(seed)]
+           "--seed", str(seed), "--expire-base", str(expire_base)]
     g = subprocess.Popen(gen, stdout=subprocess.PIPE)
     c = subprocess.run([cli, "-h", "127.0.0.1", "-p", str(server.port), "--pipe"], stdin=g.stdout,
                        capture_output=True, text=True)
@@ -57,8 +58,10 @@ def main():
     tgt = B.Server(server_bin, "target", root, None).start()
     empty = B.Server(server_bin, "empty", root, None).start()
     B.log("loading %d keys into source and target" % a.keys)
-    load(src, cli, a.keys, a.seed)
-    load(tgt, cli, a.keys, a.seed)
+    # One expiry base for both loads (as bench.py): the same absolute expiries.
+    expire_base = (int(time.time()) // 3600 + 25) * 3600 * 1000
+    load(src, cli, a.keys, a.seed, expire_base)
+    load(tgt, cli, a.keys, a.seed, expire_base)
     src.client().save()
     dump = os.path.join(src.dir, "dump.rdb")
     size = os.path.getsize(dump)
