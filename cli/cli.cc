@@ -82,10 +82,10 @@ void add_offline_flags(CLI::App& app, CommonOptions& o) {
 Endpoint resolve_endpoint(const SideOptions& s, const char* env_var) {
   // Not parsed as a host name: say what is and is not supported yet (issue 17).
   if (snapshot_path(s.uri))
-    throw UsageError(
-        "'" + s.uri +
-        "' is a snapshot file: only `migcheck info` and `migcheck compare` (as the source) "
-        "read snapshot files so far");
+    throw UsageError("'" + s.uri +
+                     "' is a snapshot file: only `migcheck info`, `migcheck compare` and `migcheck "
+                     "replicate` (as the source) "
+                     "read snapshot files so far");
   Endpoint ep = parse_uri(s.uri);
   if (!s.user.empty()) ep.user = s.user;
   if (!s.pass.empty()) {

@@ -20,6 +20,7 @@
 #include "resume.h"
 #include "run_output.h"
 #include "signals.h"
+#include "snapshot_replicate_cmd.h"
 #include "store.h"
 
 namespace migcheck {
@@ -163,6 +164,9 @@ void print_summary(const ReplicateOptions& o, const ReplicateResult& r,
 }
 
 int run(const ReplicateCli& c) {
+  // A snapshot file as the source (issue 17): its own engine.
+  if (is_snapshot_replicate(c.common))
+    return run_snapshot_replicate_cmd({c.common, c.output, c.o, c.dbs, c.resume, c.given});
   log::set_quiet(c.common.quiet);
   log::set_verbose(c.common.verbose);
   ReplicateOptions o = c.o;

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "db_pairs.h"
 #include "duration.h"
 #include "errors.h"
 #include "log.h"
@@ -87,9 +88,8 @@ int run_snapshot_compare_cmd(const SnapshotCompareCli& c) {
     throw UsageError("--resume: a snapshot compare cannot be resumed; run it again");
   if (c.options.sample > 0)
     throw UsageError("--sample is not supported with a snapshot file source");
-  if (!c.dbs.db_map.empty())
-    throw UsageError(
-        "--db-map is not supported with a snapshot file source; use --db and --target-db");
+  if (!c.dbs.db_map.empty() && (c.dbs.db >= 0 || c.dbs.target_db >= 0))
+    throw UsageError("--db-map cannot be combined with --db or --target-db");
   if (c.dbs.target_db >= 0 && c.dbs.db < 0)
     throw UsageError("--target-db needs --db with a snapshot file source");
   if (c.options.max_ops_per_sec > 0)
@@ -106,7 +106,9 @@ int run_snapshot_compare_cmd(const SnapshotCompareCli& c) {
     o.target = resolve_endpoint(c.common.target, "MIGCHECK_TARGET_PASS");
     o.target_client = client_options(c.common, false);
   }
-  if (c.dbs.db >= 0) {
+  if (!c.dbs.db_map.empty()) {
+    so.db_map = parse_db_map(c.dbs.db_map);
+  } else if (c.dbs.db >= 0) {
     so.db = c.dbs.db;
     so.target_db = c.dbs.target_db >= 0 ? c.dbs.target_db : c.dbs.db;
   } else if (o.target.db_given && so.target_file.empty()) {

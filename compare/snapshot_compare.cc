@@ -27,6 +27,7 @@
 #include "progress.h"
 #include "rdb_source.h"
 #include "result_json.h"
+#include "run.h"
 #include "scanner.h"
 #include "server_info.h"
 #include "snapshot_batches.h"
@@ -62,7 +63,11 @@ struct TargetSide {
 class SnapshotEngine {
  public:
   SnapshotEngine(const SnapshotCompareOptions& o, Store& store)
-      : o_(o), b_(o.base), store_(store), progress_(o.base.progress) {
+      : o_(o),
+        b_(o.base),
+        store_(store),
+        run_(store, "compare", "compare", o.base.stop),
+        progress_(o.base.progress) {
     batch_ = std::max<size_t>(b_.batch, 1);
   }
 
@@ -110,31 +115,28 @@ class SnapshotEngine {
       throw Interrupted("interrupted (a snapshot compare cannot be resumed: run it again)");
   }
 
-  // The run's lifecycle in the store, kept in these two functions so that a
-  // shared run class can replace them.
+  // The run's lifecycle in the store, through Run as the other engines'.
   int64_t begin_run() {
     RunRecord rec;
-    rec.command = "compare";
     rec.source = "file://" + o_.source_file;
     rec.target = file_target() ? "file://" + o_.target_file : b_.target.display();
     rec.options_json = options_json().dump();
-    return store_.begin_run(rec);
+    return run_.begin(std::move(rec));
   }
-  void end_run(const char* status, int exit_code) {
-    store_.set_totals(res_.compare.run_id, totals_json().dump());
-    store_.finish_run(res_.compare.run_id, status, exit_code);
-  }
+  void end_run(const char* status, int exit_code) { run_.finish(status, exit_code, totals_json()); }
 
+  // Never throws: what cannot be recorded is one warning (Run::end_abnormally).
   void record_failure(const char* status, std::chrono::steady_clock::time_point t0) {
-    abort_ = true;
-    try {
-      res_.compare.elapsed_ms =
-          std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - t0).count();
-      collect();
-      end_run(status, kExitError);
-    } catch (const std::exception& e) {
-      log::warn(std::string("cannot record the end of the run: ") + e.what());
-    }
+    run_.abort();
+    run_.end_abnormally(
+        status,
+        [&] {
+          res_.compare.elapsed_ms =
+              std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - t0).count();
+          collect();
+          return totals_json();
+        },
+        [] { return false; });  // a snapshot compare is not resumable
   }
 
   nlohmann::json options_json() const {
@@ -159,17 +161,31 @@ class SnapshotEngine {
       j["db"] = *o_.db;
       j["target_db"] = o_.target_db.value_or(*o_.db);
     }
+    if (!o_.db_map.empty()) j["db_pairs"] = db_pairs_json(o_.db_map);
     return j;
   }
 
   // Source db -> target db.
-  int target_db_of(int db) const { return o_.db ? o_.target_db.value_or(*o_.db) : db; }
+  int target_db_of(int db) const {
+    if (o_.db) return o_.target_db.value_or(*o_.db);
+    for (const DbPair& p : o_.db_map)
+      if (p.source == db) return p.target;
+    return db;
+  }
   // Target db -> source db (the db a target key is compared in).
-  int source_db_of(int tdb) const { return o_.db ? *o_.db : tdb; }
+  int source_db_of(int tdb) const {
+    if (o_.db) return *o_.db;
+    for (const DbPair& p : o_.db_map)
+      if (p.target == tdb) return p.source;
+    return tdb;
+  }
+  // The file's dbs are restricted (--db, --db-map): the target's other dbs are not scanned.
+  bool dbs_chosen() const { return o_.db || !o_.db_map.empty(); }
 
   RdbSourceOptions source_options() const {
     RdbSourceOptions so;
     so.db = o_.db;
+    for (const DbPair& p : o_.db_map) so.dbs.push_back(p.source);
     so.match = b_.match;
     so.types = b_.types;
     so.now_ms = now0_;
@@ -461,6 +477,7 @@ class SnapshotEngine {
                 " key(s) of the file had already expired: counted and skipped");
     for (auto& [db, n] : file_keys) pairs_[db] = target_db_of(db);
     if (o_.db) pairs_[*o_.db] = target_db_of(*o_.db);
+    for (const DbPair& p : o_.db_map) pairs_[p.source] = p.target;
     record_server_info(file_keys, st.rdb_version, to_json(tf_).dump());
     if (b_.target_scan) {
       keys.seal();
@@ -476,7 +493,7 @@ class SnapshotEngine {
   void scan_extras(const KeyHashTable& keys) {
     std::set<int> tdbs;
     for (auto& [s, t] : pairs_) tdbs.insert(t);
-    if (!o_.db)  // every db: the target's other dbs hold nothing but extras
+    if (!dbs_chosen())  // every db: the target's other dbs hold nothing but extras
       for (auto& [db, n] : tf_.keys_per_db)
         if (n > 0) tdbs.insert(db);
     ScanOptions so;
@@ -549,6 +566,8 @@ class SnapshotEngine {
     RdbSourceOptions to = source_options();
     to.types.clear();  // a key of another type in the second file is a type difference
     if (o_.db) to.db = target_db_of(*o_.db);
+    to.dbs.clear();
+    for (const DbPair& p : o_.db_map) to.dbs.push_back(p.target);
     std::map<int, int64_t> target_keys;
     RdbSourceTotals tt = read_rdb_source(o_.target_file, to, [&](const RdbKeyState& k) {
       check_stop();
@@ -696,6 +715,7 @@ class SnapshotEngine {
   const SnapshotCompareOptions& o_;
   const CompareOptions& b_;
   Store& store_;
+  Run run_;  // the run in the store: begin, stop token, end
   Progress progress_;
   size_t batch_ = 500;
   SnapshotCompareResult res_;
@@ -706,7 +726,7 @@ class SnapshotEngine {
   int64_t now0_ = 0;    // the run's now, unix ms on the target's clock
   int64_t mono0_ = 0;   // monotonic_ms() at now0_
   bool stream_ext_ = true;
-  std::atomic<bool> abort_{false};
+  std::atomic<bool>& abort_ = run_.abort_flag();  // the run's stop token
   std::unique_ptr<BatchQueue> queue_;
   std::mutex err_mu_;
   std::exception_ptr error_;

@@ -35,7 +35,7 @@
 // not hold (extras). Files do not change: one round only.
 //
 // Not supported (refused with one line by the command): --resume, --sample,
-// --db-map, --max-ops-per-sec (nothing is read from the source server).
+// --max-ops-per-sec (nothing is read from the source server).
 // Value differences are not located (no source server to re-read).
 #pragma once
 
@@ -44,6 +44,7 @@
 #include <string>
 
 #include "compare.h"
+#include "db_pairs.h"
 
 namespace migcheck {
 
@@ -57,6 +58,9 @@ struct SnapshotCompareOptions {
   std::string target_file;       // non-empty: snapshot against snapshot
   std::optional<int> db;         // --db: only this db of the source file
   std::optional<int> target_db;  // the target db of `db` (default: the same)
+  // --db-map: only these dbs of the source file, each against its target db
+  // (a second file's dbs are mapped the same way). Not with `db`.
+  std::vector<DbPair> db_map;
 };
 
 struct SnapshotCompareResult {

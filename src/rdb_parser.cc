@@ -240,6 +240,18 @@ void RdbParser::run() {
   }
 }
 
+void RdbParser::run_object(RdbKey key) {
+  key.offset = in_.offset();
+  key.rdb_type = in_.u8("an object type");
+  auto kind = kind_of(key.rdb_type);
+  if (!kind) in_.fail_at(key.offset, "an object type (got " + std::to_string(key.rdb_type) + ")");
+  key.kind = *kind;
+  if (!v_.begin_key(key)) return;
+  const uint64_t value_at = in_.offset();
+  read_value(key, true);
+  v_.end_key(in_.offset() - value_at + 1);
+}
+
 void RdbParser::read_value(const RdbKey& key, bool report) {
   RdbVisitor& v = report ? v_ : null_visitor();
   switch (key.kind) {

@@ -83,6 +83,10 @@ class RdbParser {
   RdbParser(RdbInput& in, RdbVisitor& visitor) : in_(in), v_(visitor) {}
   // Reads the whole input; throws RdbError on anything malformed.
   void run();
+  // Reads one serialised object (type byte and value, as a DUMP payload
+  // without its footer) and reports it as the value of `key` (its db,
+  // name and expiry are the caller's; type, kind and offset are set here).
+  void run_object(RdbKey key);
   int version() const { return version_; }
 
  private:

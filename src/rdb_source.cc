@@ -20,7 +20,10 @@ RdbSourceTotals read_rdb_source(const std::string& path, const RdbSourceOptions&
   d.want = [&](const RdbKey& k) {
     // A module value's type name is known only once its body is read: its
     // type filter is applied in the sink below.
-    if ((opts.db && k.db != *opts.db) || (!opts.match.empty() && !glob_match(opts.match, k.key)) ||
+    if ((opts.db && k.db != *opts.db) ||
+        (!opts.dbs.empty() &&
+         std::find(opts.dbs.begin(), opts.dbs.end(), k.db) == opts.dbs.end()) ||
+        (!opts.match.empty() && !glob_match(opts.match, k.key)) ||
         (k.kind != RdbKind::Module && !type_wanted(rdb_kind_name(k.kind)))) {
       ++t.filtered;
       return false;

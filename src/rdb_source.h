@@ -18,6 +18,7 @@ namespace migcheck {
 
 struct RdbSourceOptions {
   std::optional<int> db;           // only this db; nullopt = every db
+  std::vector<int> dbs;            // non-empty: only these dbs
   std::string match;               // Redis glob over key names; empty = all
   std::vector<std::string> types;  // lowercase type names ("hash", or a module's); empty = all
   int64_t now_ms = 0;              // keys expiring at or before this are skipped

@@ -121,10 +121,27 @@ TEST_CASE("rdb info: commands that do not read snapshot files yet say so, exit 2
   const std::string path = temp_file("src.rdb", t::sample_rdb());
   t::TestServer target;
   for (const std::string& src : {path, "file://" + path}) {
-    // compare reads them now (tests/snapshot_compare_test.cc); replicate not yet.
-    auto r = run_migcheck({"replicate", src, target.uri()});
+    // compare and replicate read them now (tests/snapshot_compare_test.cc,
+    // tests/snapshot_replicate_test.cc); repair not yet.
+    auto r = run_migcheck({"repair", src, target.uri()});
     CHECK(r.exit_code == 2);
     CHECK_THAT(r.err, ContainsSubstring("is a snapshot file"));
   }
+  std::remove(path.c_str());
+}
+
+TEST_CASE("rdb info --digest: one pass digesting every key of the file", "[rdb]") {
+  const std::string path = temp_file("digest.rdb", t::sample_rdb());
+  auto r = run_migcheck({"info", path, "--digest", "--json"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  auto j = nlohmann::json::parse(r.out);
+  uint64_t keys = 0;
+  for (const auto& [db, d] : migcheck::summarize_rdb(path).dbs) keys += d.keys;
+  CHECK(j[0]["keys"] == keys);
+  CHECK(j[0]["digest"].get<std::string>().size() == 32);
+  // The same file digests the same; the text form says so too.
+  r = run_migcheck({"info", path, "--digest"});
+  CHECK(r.out.find(j[0]["digest"].get<std::string>()) != std::string::npos);
   std::remove(path.c_str());
 }

@@ -404,3 +404,33 @@ TEST_CASE("snapshot compare: a Redis 7.0 file against a Valkey 8 target",
   CHECK(rows(store, r.compare.run_id) == kChanged);
   std::filesystem::remove(file);
 }
+
+TEST_CASE("snapshot compare: --db-map maps the file's dbs", "[snapshot][integration]") {
+  TestServer source, target;
+  const int64_t at = now_ms() + 3600000;
+  fill(source, at);
+  const std::string file = save(source, "dbmap");
+  const std::string store = tmp("dbmap.db");
+  // db 0 -> db 0 and db 3 -> db 5 on the target, by the snapshot replicate.
+  auto c = run_migcheck({"replicate", file, target.uri(), "--db", "0", "--store", store, "-q"});
+  REQUIRE(c.exit_code == 0);
+  c = run_migcheck(
+      {"replicate", file, target.uri(), "--db", "3", "--target-db", "5", "--store", store, "-q"});
+  REQUIRE(c.exit_code == 0);
+  c = run_migcheck({"compare", file, target.uri(), "--db-map", "0:0,3:5", "--store", store, "-q"});
+  INFO(c.out << c.err);
+  CHECK(c.exit_code == 0);
+  // Without the map, db 3 is missing and db 5 holds extras.
+  c = run_migcheck({"compare", file, target.uri(), "--store", store, "-q", "--rounds", "1"});
+  CHECK(c.exit_code == 1);
+  // One db of the map only: the other dbs of the target are not looked at.
+  c = run_migcheck({"compare", file, target.uri(), "--db-map", "3:5", "--store", store, "-q"});
+  CHECK(c.exit_code == 0);
+  c = run_migcheck(
+      {"compare", file, target.uri(), "--db-map", "3:0", "--store", store, "-q", "--rounds", "1"});
+  CHECK(c.exit_code == 1);
+  c = run_migcheck(
+      {"compare", file, target.uri(), "--db-map", "3:5", "--db", "3", "--store", store, "-q"});
+  CHECK(c.exit_code == 2);
+  std::filesystem::remove(file);
+}
