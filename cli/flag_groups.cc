@@ -104,7 +104,11 @@ void add_partition_flags(CLI::App& app, Partition& partition) {
                            parse_partition(v);
                            return {};
                          } catch (const UsageError& e) {
-                           return e.what();
+                           // CLI11 names the flag itself.
+                           std::string m = e.what();
+                           for (std::string_view prefix : {"--partition: ", "--partition "})
+                             if (m.starts_with(prefix)) m.erase(0, prefix.size());
+                           return m;
                          }
                        },
                        "K/N"))

@@ -48,11 +48,12 @@ Partition parse_partition(std::string_view text) {
   Partition p;
   if (slash == std::string_view::npos || !parse_int(text.substr(0, slash), p.index) ||
       !parse_int(text.substr(slash + 1), p.count))
-    throw UsageError("expected K/N (e.g. 2/3), got '" + std::string(text) + "'");
+    throw UsageError("--partition: expected K/N (e.g. 2/3), got '" + std::string(text) + "'");
   if (p.count < 1 || p.count > kSlots)
-    throw UsageError(std::string(text) + ": N must be between 1 and " + std::to_string(kSlots));
+    throw UsageError("--partition " + std::string(text) + ": N must be between 1 and " +
+                     std::to_string(kSlots));
   if (p.index < 1 || p.index > p.count)
-    throw UsageError(std::string(text) + ": K must be between 1 and N");
+    throw UsageError("--partition " + std::string(text) + ": K must be between 1 and N");
   return p;
 }
 

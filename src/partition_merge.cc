@@ -197,8 +197,14 @@ MergeResult merge_partitions(const std::vector<std::string>& inputs, Store& out)
   rec.target = in.front().run.target;
   rec.options_json = options.dump();
   res.run_id = out.begin_run(rec);
-  // The servers' facts: every partition gathered them from the same servers.
-  out.set_server_info(res.run_id, in.front().run.source_info_json, in.front().run.target_info_json);
+  // The servers' facts (key counts, memory...): every partition gathered
+  // them from the same servers, at its start; the latest are the closest to
+  // the state the merged run describes (partitions run one after another
+  // see each other's repairs).
+  const Input* latest = &in.front();
+  for (const auto& [k, i] : used)
+    if (i->run.started_ms > latest->run.started_ms) latest = i;
+  out.set_server_info(res.run_id, latest->run.source_info_json, latest->run.target_info_json);
 
   std::map<int, RoundRecord> rounds;
   std::vector<json> totals;

@@ -389,12 +389,13 @@ TEST_CASE("partition: bad --partition and modes that cannot take it exit 2 with 
           "[integration][partition][cli]") {
   t::TestServer src, dst;
   const std::string store = t::tmp_store("partition", "bad");
-  for (const std::vector<std::string> extra : {std::vector<std::string>{"--partition", "0/3"},
-                                               {"--partition", "4/3"},
-                                               {"--partition", "x"},
-                                               {"--partition", "1/16385"},
-                                               {"--job-id", "j"},
-                                               {"--partition", "1/2", "--sample", "10"}}) {
+  for (const auto& extra :
+       std::vector<std::vector<std::string>>{{"--partition", "0/3"},
+                                             {"--partition", "4/3"},
+                                             {"--partition", "x"},
+                                             {"--partition", "1/16385"},
+                                             {"--job-id", "j"},
+                                             {"--partition", "1/2", "--sample", "10"}}) {
     std::vector<std::string> a = {"compare", src.uri(), dst.uri(), "--store", store};
     a.insert(a.end(), extra.begin(), extra.end());
     auto r = run_migcheck(a);
