@@ -18,5 +18,6 @@ void add_repair_command(CLI::App& app, Runner& run);      // cli/repair_cmd.cc
 void add_replicate_command(CLI::App& app, Runner& run);   // cli/replicate_cmd.cc
 void add_report_command(CLI::App& app, Runner& run);      // cli/report_cmd.cc
 void add_completion_command(CLI::App& app, Runner& run);  // cli/completion_cmd.cc
+void add_merge_command(CLI::App& app, Runner& run);       // cli/merge_cmd.cc
 
 }  // namespace migcheck

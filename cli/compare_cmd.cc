@@ -59,6 +59,9 @@ void print_summary(const CompareOptions& o, const CompareResult& r, const std::s
   std::printf("migcheck compare: run %lld\n", static_cast<long long>(r.run_id));
   std::printf("  source  %s (%s)\n", o.source.display().c_str(), r.source_desc.c_str());
   std::printf("  target  %s (%s)\n", o.target.display().c_str(), r.target_desc.c_str());
+  if (o.partition.active())
+    std::printf("  partition %s: hash slots %s only (merge the N stores for the whole keyspace)\n",
+                o.partition.text().c_str(), o.partition.slots_text().c_str());
   if (!r.databases.empty()) {
     std::printf("  %-16s %14s %12s\n", "databases", "keys checked", "differences");
     for (const auto& d : r.databases) {
@@ -133,6 +136,10 @@ void print_summary(const CompareOptions& o, const CompareResult& r, const std::s
 }
 
 int run(const CompareCli& c) {
+  if (c.o.partition.active() && is_snapshot_compare(c.common))
+    throw UsageError("--partition applies to a server source, not a snapshot file");
+  if (c.o.partition.active() && c.o.sample > 0)
+    throw UsageError("--partition does not combine with --sample (a sample is drawn at random)");
   // A snapshot file as the source (issue 17): its own engine.
   if (is_snapshot_compare(c.common))
     return run_snapshot_compare_cmd({c.common, c.output, c.o, c.dbs, c.resume});

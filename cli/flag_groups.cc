@@ -88,6 +88,38 @@ void add_resume_flag(CLI::App& app, int64_t& run) {
       ->check(CLI::PositiveNumber);
 }
 
+void add_partition_flags(CLI::App& app, Partition& partition) {
+  auto* part = app.add_option_function<std::string>(
+                      "--partition",
+                      [&partition](const std::string& s) {
+                        std::string job = partition.job;
+                        partition = parse_partition(s);
+                        partition.job = std::move(job);
+                      },
+                      "only the K-th of N equal ranges of the 16384 hash slots (K/N, 1 <= K <= N): "
+                      "one process of a job split in N; join the stores with `migcheck merge`")
+                   ->check(CLI::Validator(
+                       [](std::string& v) -> std::string {
+                         try {
+                           parse_partition(v);
+                           return {};
+                         } catch (const UsageError& e) {
+                           // CLI11 names the flag itself.
+                           std::string m = e.what();
+                           for (std::string_view prefix : {"--partition: ", "--partition "})
+                             if (m.starts_with(prefix)) m.erase(0, prefix.size());
+                           return m;
+                         }
+                       },
+                       "K/N"))
+                   ->group(kScan);
+  app.add_option_function<std::string>(
+         "--job-id", [&partition](const std::string& s) { partition.job = s; },
+         "names the job the partition belongs to: `merge` joins only stores of one job id")
+      ->needs(part)
+      ->group(kScan);
+}
+
 void add_dry_run_flag(CLI::App& app, bool& dry_run) {
   app.add_flag("--dry-run", dry_run, "record what would be done; write nothing");
 }

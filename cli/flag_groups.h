@@ -19,6 +19,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "duration.h"
+#include "partition.h"
 #include "run_output.h"
 
 namespace migcheck {
@@ -52,6 +53,10 @@ void add_endpoint_args(CLI::App& app, CommonOptions& common);
 
 // --resume RUN (compare, repair, scan-mode replicate).
 void add_resume_flag(CLI::App& app, int64_t& run);
+// --partition K/N and --job-id (compare, repair, replicate): bound by
+// add_engine_command_tail into the options' `partition`.
+void add_partition_flags(CLI::App& app, Partition& partition);
+
 // --dry-run and --struct (repair, replicate).
 void add_dry_run_flag(CLI::App& app, bool& dry_run);
 void add_struct_flag(CLI::App& app, bool& structural);
@@ -106,6 +111,7 @@ std::vector<std::string> given_flags(const CLI::App& app);
 template <typename Cli>
 void add_engine_command_tail(CLI::App& sub, const std::shared_ptr<Cli>& c, Runner& runner,
                              int (*run)(const Cli&)) {
+  if constexpr (requires { c->o.partition; }) add_partition_flags(sub, c->o.partition);
   add_side_flags(sub, c->common.source, "source");
   add_side_flags(sub, c->common.target, "target");
   add_common_flags(sub, c->common);

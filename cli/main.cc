@@ -68,6 +68,7 @@ int main(int argc, char** argv) {
   add_repair_command(app, run);
   add_replicate_command(app, run);
   add_report_command(app, run);
+  add_merge_command(app, run);
   add_completion_command(app, run);
 
   try {

@@ -170,6 +170,9 @@ int run(const ReplicateCli& c) {
   log::set_quiet(c.common.quiet);
   log::set_verbose(c.common.verbose);
   ReplicateOptions o = c.o;
+  if (o.partition.active() && o.mode != ReplicateMode::Scan)
+    throw UsageError(std::string("--partition applies to --mode scan only, not --mode ") +
+                     mode_name(o.mode) + " (keyspace events cannot be split by slot range)");
   resolve_sides(c.common, c.dbs.db, c.dbs.target_db, o.source, o.target);
   o.db_pairs = chosen_db_pairs(o.source, o.target, c.dbs.db, c.dbs.target_db, c.dbs.db_map);
   o.all_dbs = o.db_pairs.empty();

@@ -25,6 +25,7 @@
 #include "client.h"
 #include "db_pairs.h"
 #include "duration.h"
+#include "partition.h"
 #include "reader.h"
 #include "store.h"
 #include "uri.h"
@@ -53,6 +54,7 @@ struct CompareOptions {
   size_t connections = 4;       // worker threads, each with a client per side
   double max_ops_per_sec = 0;   // cap on commands/s to the source; 0 = none
   uint64_t sample = 0;          // > 0: check this many sampled keys instead of all
+  Partition partition{};        // --partition: only keys of these slots (both scans)
   bool target_scan = true;      // look for keys that exist only on the target
   size_t chunk = 1000;          // elements per chunk of big collections
   size_t big_string = 1 << 20;  // strings longer are read in windows of this size

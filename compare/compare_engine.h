@@ -171,6 +171,9 @@ class Engine {
   std::mutex err_mu_;
   std::exception_ptr error_;
   std::atomic<int64_t> round_keys_{0}, round_diffs_{0}, target_scanned_{0};
+  // --partition on a SCAN: keys dropped because their slot is outside it,
+  // per side ([0] source, [1] target), by this process.
+  std::atomic<int64_t> outside_[2] = {0, 0};
   bool aggregated_ = false;
   CompareResult result_;
   // Commit state (commit_mu_): per-side streams ([0] source, [1] target) and

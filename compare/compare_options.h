@@ -29,6 +29,7 @@ void visit_recorded_options(Options& o, F&& f) {
   f("connections", "--connections", o.connections, Given);
   f("max_ops_per_sec", "--max-ops-per-sec", o.max_ops_per_sec, Given);
   f("sample", "--sample", o.sample, Kept);
+  f("partition", "--partition", o.partition, Kept);
   f("target_scan", "--no-target-scan", o.target_scan, Kept);
   f("chunk", "--chunk", o.chunk, Kept);
   f("big_string", "--big-string", o.big_string, Kept);

@@ -43,6 +43,8 @@ void Engine::produce_scan(WorkItem::Side side) {
   if (o_.types.size() == 1) so.type = o_.types.front();
   so.count = o_.scan_count;
   so.limiter = side == WorkItem::Side::Source ? &limiter_ : nullptr;
+  so.partition = o_.partition;
+  std::atomic<int64_t>& outside = outside_[side == WorkItem::Side::Source ? 0 : 1];
   const nlohmann::json& saved = streams_[side == WorkItem::Side::Source ? 0 : 1].position;
   size_t first = 0;
   nlohmann::json cursors = saved;
@@ -60,9 +62,16 @@ void Engine::produce_scan(WorkItem::Side side) {
     std::vector<std::string> buf;
     // Batches are cut only at the end of a SCAN call (once a batch is full),
     // so the cursors after the call are a resume point for all of them.
+    uint64_t counted = 0;  // of scanner.keys_outside()
+    auto count_outside = [&] {
+      outside += static_cast<int64_t>(scanner.keys_outside() - counted);
+      counted = scanner.keys_outside();
+    };
     while (!stopping() && scanner.next(buf)) {
+      count_outside();
       if (buf.size() >= batch_ && !push_batches(buf, side, true, pos, pair)) return;
     }
+    count_outside();
     if (!stopping() && !push_batches(buf, side, true, pos, pair)) return;
   }
 }

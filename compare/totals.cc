@@ -48,6 +48,11 @@ nlohmann::json Engine::totals_json() {
       {"source_reader", reader_stats_json(result_.source_stats)},
       {"target_reader", reader_stats_json(result_.target_stats)}};
   totals["databases"] = databases_json(result_.databases);
+  if (o_.partition.active()) {
+    nlohmann::json part = partition_json(o_.partition);
+    part["keys_outside"] = {{"source", outside_[0].load()}, {"target", outside_[1].load()}};
+    totals["partition"] = part;
+  }
   // Only a complete round 1 has looked at every key: before that, no count
   // (the report says "not evaluated") rather than a partial one.
   if (big_keys_known_)

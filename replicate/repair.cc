@@ -74,6 +74,7 @@ class Engine {
     // Every client of the run reports the servers' run_ids to one watch.
     source_client_ = run_.client_options(o.source_client);
     target_client_ = run_.client_options(o.target_client);
+    partition_ = o.partition;
   }
 
   RepairResult run() {
@@ -185,6 +186,7 @@ class Engine {
       cmp_target_db_ = pairs.size() == 1 ? pairs[0].target : -1;
       if (copts.contains("ttl_tolerance_ms") && copts["ttl_tolerance_ms"].is_number_integer())
         tolerance_ = Millis(copts["ttl_tolerance_ms"].get<int64_t>());
+      resolve_partition(cmp->id, copts);
     }
     if (o_.source.db_given && cmp_db_ < 0) {
       // The compare covered several dbs: a db in the source URI narrows to it.
@@ -206,6 +208,20 @@ class Engine {
         throw UsageError("unknown difference kind '" + k + "' (missing, extra, type, ttl, value)");
   }
 
+  // The compare run of one partition holds only that partition's keys: a
+  // repair of another partition would find none of them, and a repair of
+  // it repairs that partition (recorded so, for `merge`).
+  void resolve_partition(int64_t cmp, const nlohmann::json& copts) {
+    const auto theirs = copts.contains("partition") ? partition_from_json(copts["partition"])
+                                                    : std::optional<Partition>();
+    if (theirs && o_.partition.active() &&
+        (theirs->index != o_.partition.index || theirs->count != o_.partition.count))
+      throw UsageError("compare run " + std::to_string(cmp) + " covers partition " +
+                       theirs->text() + ", not " + o_.partition.text() +
+                       ": repair it with --partition " + theirs->text() + " or without one");
+    if (theirs && !o_.partition.active()) partition_ = *theirs;
+  }
+
   void facts() {
     Endpoint s = o_.source, t = o_.target;
     s.db = std::max(cmp_db_, 0);
@@ -221,6 +237,7 @@ class Engine {
     RepairOptions resolved = o_;
     resolved.compare_run = result_.compare_run;
     resolved.ttl_tolerance = tolerance_;
+    resolved.partition = partition_;
     return repair_options_json(resolved, result_.round);
   }
 
@@ -296,6 +313,7 @@ class Engine {
       store_.for_each_difference(result_.compare_run, f, [&](const Difference& d) {
         if (stopping()) return;
         if (only_db_ && d.db != *only_db_) return;
+        if (!partition_.contains_key(d.key)) return;
         // Rows of one key (ttl + value) stay in one batch.
         const bool new_key =
             batch.diffs.empty() || batch.diffs.back().key != d.key || batch.diffs.back().db != d.db;
@@ -554,6 +572,7 @@ class Engine {
   Store& store_;
   RepairResult result_;
   int cmp_db_ = 0;         // the compare run's one source db; -1 for several
+  Partition partition_;    // the options', else the compare run's
   int cmp_target_db_ = 0;  // and its target db
   nlohmann::json cmp_options_ = nlohmann::json::object();
   std::optional<int> only_db_;  // a multi-db compare narrowed by the source URI's db

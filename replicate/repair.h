@@ -15,6 +15,7 @@
 #include "client.h"
 #include "copier.h"
 #include "duration.h"
+#include "partition.h"
 #include "store.h"
 #include "uri.h"
 
@@ -30,6 +31,9 @@ struct RepairOptions {
   bool delete_extra = false;           // extra keys are kept unless this is set
   bool dry_run = false;
   bool structural = false;  // --struct: never DUMP/RESTORE
+  // --partition: only differences whose key's slot is in it; unset, the
+  // compare run's own partition (if it had one) is the repair's.
+  Partition partition{};
   size_t batch = 500;
   size_t connections = 1;
   double max_ops_per_sec = 0;  // cap on commands/s to the source (0 = none)

@@ -22,6 +22,7 @@ void visit_recorded_options(Options& o, F&& f) {
   f("compare_run", "--run", o.compare_run, Kept);
   f("kinds", "--kind", o.kinds, Kept);
   f("delete_extra", "--delete-extra", o.delete_extra, Kept);
+  f("partition", "--partition", o.partition, Kept);
   f("dry_run", "--dry-run", o.dry_run, Kept);
   f("struct", "--struct", o.structural, Kept);
   f("batch", "--batch", o.batch, Given);

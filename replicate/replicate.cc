@@ -106,6 +106,7 @@ bool Engine::scan_pass() {
   if (o_.types.size() == 1) so.type = o_.types.front();
   so.count = o_.scan_count;
   so.limiter = limiter_.limited() ? &limiter_ : nullptr;
+  so.partition = o_.partition;
   const bool first = result_.scan_passes == 0;
   size_t first_pair = 0;
   nlohmann::json saved;
@@ -141,7 +142,10 @@ bool Engine::scan_pass() {
       // Scan mode starts over once the keys dispatched are written (run()).
       if (o_.mode == ReplicateMode::Scan && watch_->pending()) return true;
       keys.clear();
+      const uint64_t outside_before = scanner.keys_outside();
       const bool more = scanner.next(keys);
+      outside_.fetch_add(static_cast<int64_t>(scanner.keys_outside() - outside_before),
+                         std::memory_order_relaxed);
       scanned_.fetch_add(static_cast<int64_t>(keys.size()), std::memory_order_relaxed);
       Metrics::get().keys_scanned("source", static_cast<int64_t>(keys.size()));
       if (pair_scanned_.size() < pairs_.size()) pair_scanned_.resize(pairs_.size(), 0);
@@ -261,6 +265,11 @@ nlohmann::json Engine::totals_json() const {
                    {"target_db", pairs_[p].target},
                    {"keys_scanned", p < pair_scanned_.size() ? pair_scanned_[p] : 0}});
   j["databases"] = dbs;
+  if (o_.partition.active()) {
+    nlohmann::json part = partition_json(o_.partition);
+    part["keys_outside"] = {{"source", outside_.load()}};
+    j["partition"] = part;
+  }
   if (result_.verify_run) {
     j["verify_run"] = *result_.verify_run;
     j["verify_differences"] = result_.verify_differences;
@@ -384,6 +393,7 @@ void Engine::verify() {
   co.interval = Millis(1000);
   co.match = o_.match;
   co.types = o_.types;
+  co.partition = o_.partition;
   co.target_scan = o_.types.empty();
   co.scan_count = o_.scan_count;
   co.batch = o_.batch;

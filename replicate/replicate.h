@@ -15,6 +15,7 @@
 #include "copier.h"
 #include "db_pairs.h"
 #include "duration.h"
+#include "partition.h"
 #include "store.h"
 #include "uri.h"
 
@@ -41,6 +42,7 @@ struct ReplicateOptions {
   std::string match;               // SCAN MATCH glob (live events are filtered by it too)
   std::vector<std::string> types;  // lowercase type names; empty = all
   uint64_t mem_limit = 0;          // skip keys whose MEMORY USAGE is above (0 = none)
+  Partition partition{};           // --partition (scan mode): only keys of these slots
   size_t scan_count = 1000;
   size_t batch = 1000;
   size_t connections = 2;      // copy workers, each with a client per side

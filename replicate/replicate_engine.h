@@ -218,6 +218,7 @@ class Engine {
   std::atomic<int64_t> done_{0}, copied_{0}, by_type_{0}, deleted_{0}, skipped_{0}, failed_{0};
   std::atomic<uint64_t> bytes_{0}, applied_{0};
   std::atomic<int64_t> scanned_{0};
+  std::atomic<int64_t> outside_{0};  // --partition: SCAN keys of other slots, dropped
   SteadyTime started_{};
   std::atomic<const char*> phase_{"scan"};  // read by the ticker thread
 

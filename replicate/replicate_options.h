@@ -32,6 +32,7 @@ void visit_recorded_options(Options& o, F&& f) {
   f("match", "--match", o.match, Kept);
   f("types", "--type", o.types, Kept);
   f("mem_limit", "--mem-limit", o.mem_limit, Kept);
+  f("partition", "--partition", o.partition, Kept);
   f("scan_count", "--scan-count", o.scan_count, Given);
   f("batch", "--batch", o.batch, Given);
   f("connections", "--connections", o.connections, Given);

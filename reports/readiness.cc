@@ -12,6 +12,7 @@
 #include "coverage.h"
 #include "duration.h"
 #include "html_escape.h"
+#include "partition_check.h"
 
 namespace migcheck {
 namespace {
@@ -388,6 +389,7 @@ std::optional<Check> waited_out(const ReportModel& m) {
 std::vector<Check> readiness_checks(const ReportModel& m) {
   std::vector<Check> out;
   out.push_back(run_completed(m));
+  if (auto c = partitions_check(m)) out.push_back(*c);
   if (writes_target(m)) out.push_back(verification(m));
   if (auto c = server_restarts(m)) out.push_back(*c);
   if (auto c = waited_out(m)) out.push_back(*c);

@@ -16,6 +16,7 @@
 
 #include "db_pairs.h"
 #include "duration.h"
+#include "partition.h"
 #include "resume.h"
 
 namespace migcheck {
@@ -39,6 +40,10 @@ inline void put(nlohmann::json& j, const char* key, Millis v) {
 inline void put(nlohmann::json& j, const char* key, const std::optional<int64_t>& v) {
   if (v) j[key] = *v;
 }
+// Only a partitioned run records its partition.
+inline void put(nlohmann::json& j, const char* key, const Partition& p) {
+  if (p.active()) j[key] = partition_json(p);
+}
 
 template <typename T>
 void get(const nlohmann::json& j, const char* key, T& v) {
@@ -49,6 +54,10 @@ inline void get(const nlohmann::json& j, const char* key, Millis& v) {
 }
 inline void get(const nlohmann::json& j, const char* key, std::optional<int64_t>& v) {
   if (auto it = j.find(key); it != j.end() && it->is_number_integer()) v = it->get<int64_t>();
+}
+inline void get(const nlohmann::json& j, const char* key, Partition& p) {
+  auto it = j.find(key);
+  p = it == j.end() ? Partition{} : partition_from_json(*it).value_or(Partition{});
 }
 
 }  // namespace recorded

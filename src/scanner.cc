@@ -93,11 +93,25 @@ size_t recent_capacity(size_t count) {
 
 Scanner::Scanner(Client& client, ScanOptions opts) : client_(client), opts_(std::move(opts)) {
   opts_.count = std::max<size_t>(opts_.count, 1);
-  if (opts_.slots && opts_.type.empty() && SlotScanner::supported(client_)) {
+  if (opts_.slots && opts_.type.empty() && SlotScanner::supported(client_, opts_.partition)) {
     slots_ = std::make_unique<SlotScanner>(client_, opts_.match, opts_.count, opts_.limiter);
+    if (opts_.partition.active())
+      slots_->limit_to(opts_.partition.first_slot(), opts_.partition.end_slot());
     return;
   }
+  add_scan_nodes();
+}
+
+// A cluster's nodes that serve no slot of the partition are not scanned.
+void Scanner::add_scan_nodes() {
+  std::vector<bool> serves(client_.nodes().size(), !client_.cluster() || !opts_.partition.active());
+  if (client_.cluster() && opts_.partition.active())
+    for (int s = opts_.partition.first_slot(); s < opts_.partition.end_slot(); ++s) {
+      serves[client_.node_for_slot(s, true)] = true;
+      serves[client_.node_for_slot(s, false)] = true;
+    }
   for (size_t n : client_.scan_nodes()) {
+    if (!serves[n]) continue;
     NodeCursor c;
     c.address = client_.nodes()[n].endpoint.address();
     cursors_.push_back(std::move(c));
@@ -158,6 +172,10 @@ bool Scanner::next(std::vector<std::string>& out) {
       ++repeats_;
       continue;
     }
+    if (!opts_.partition.contains_key(k.str)) {
+      ++outside_;
+      continue;
+    }
     out.push_back(std::move(k.str));
     ++n;
   }
@@ -194,13 +212,7 @@ void Scanner::restore_position(const nlohmann::json& j) {
   if (slots_) {
     // A checkpoint of SCAN cursors: continue that way.
     slots_.reset();
-    for (size_t n : client_.scan_nodes()) {
-      NodeCursor c;
-      c.address = client_.nodes()[n].endpoint.address();
-      cursors_.push_back(std::move(c));
-      nodes_.push_back(n);
-      recent_.emplace_back(recent_capacity(opts_.count));
-    }
+    add_scan_nodes();
   }
   restore(cursors_from_json(j));
 }

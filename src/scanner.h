@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "client.h"
+#include "partition.h"
 #include "rate_limiter.h"
 #include "slot_scanner.h"
 
@@ -31,6 +32,10 @@ struct ScanOptions {
   // A cluster is enumerated slot by slot when its nodes allow it and no
   // TYPE filter is asked for; false forces SCAN per node.
   bool slots = true;
+  // --partition: only keys whose slot is in it. A cluster enumerated slot by
+  // slot reads only its slots (on their owners); a SCAN drops the keys of
+  // other slots before anyone reads their values (counted: keys_outside()).
+  Partition partition{};
 };
 
 // The last `capacity` distinct keys seen, to drop a repeat. SCAN returns a
@@ -84,9 +89,12 @@ class Scanner {
   uint64_t keys_seen() const { return keys_; }
   uint64_t calls() const { return calls_; }
   uint64_t repeats_dropped() const { return repeats_; }
+  // Keys a SCAN returned whose slot is outside the partition (dropped).
+  uint64_t keys_outside() const { return outside_; }
 
  private:
   size_t node_index(size_t c);
+  void add_scan_nodes();
   Client& client_;
   ScanOptions opts_;
   std::vector<NodeCursor> cursors_;
@@ -97,6 +105,7 @@ class Scanner {
   uint64_t keys_ = 0;
   uint64_t calls_ = 0;
   uint64_t repeats_ = 0;
+  uint64_t outside_ = 0;
 };
 
 struct SampleOptions {

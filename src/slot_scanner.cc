@@ -107,13 +107,17 @@ SlotScanner::SlotScanner(Client& client, std::string match, size_t page_keys, Ra
       limiter_(limiter),
       wait_(client.options().retry_for) {}
 
-bool SlotScanner::supported(Client& client) {
+bool SlotScanner::supported(Client& client, const Partition& partition) {
   if (!client.cluster()) return false;
   // A pass that starts during a failover: the dead node is not waited for
   // here (the enumeration waits for its successor), the others answer.
   client.try_refresh_topology();
   bool asked = false;
   for (size_t n : client.scan_nodes()) {
+    bool serves = !partition.active();
+    for (int s = partition.first_slot(); s < partition.end_slot() && !serves; ++s)
+      serves = client.node_for_slot(s, true) == n || client.node_for_slot(s, false) == n;
+    if (!serves) continue;
     try {
       Connection& c = client.connection(n);
       Reply a = c.command({"CLUSTER", "GETKEYSINSLOT", "0", "0"});
@@ -218,6 +222,12 @@ bool SlotScanner::replica_caught_up(size_t replica, size_t primary) {
     if (std::chrono::steady_clock::now() >= until) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
+}
+
+void SlotScanner::limit_to(int first, int end) {
+  for (int s = 0; s < kSlots; ++s)
+    if (s < first || s >= end) mark_done(s);
+  cursor_ = std::clamp(first, 0, kSlots - 1);
 }
 
 void SlotScanner::mark_done(int slot) {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "client.h"
+#include "partition.h"
 #include "rate_limiter.h"
 #include "slot.h"
 #include "transient.h"
@@ -31,8 +32,14 @@ class SlotScanner {
   SlotScanner(Client& client, std::string match, size_t page_keys, RateLimiter* limiter);
 
   // Whether every scan node of `client` serves CLUSTER NODES and
-  // CLUSTER GETKEYSINSLOT (managed services may refuse them).
-  static bool supported(Client& client);
+  // CLUSTER GETKEYSINSLOT (managed services may refuse them); with a
+  // partition, only the nodes serving its slots are asked.
+  static bool supported(Client& client, const Partition& partition);
+
+  // --partition: only the slots [first, end) are read; the others count as
+  // done from the start (so the position and done() need no other change),
+  // and their owners are never contacted.
+  void limit_to(int first, int end);
 
   // One page: its keys appended to `out` (possibly none, e.g. while a node
   // fails over). False once every slot is done.
