@@ -20,8 +20,10 @@ TEST_CASE("in flight: the scale grows with the round trip, bounded", "[in_flight
   CHECK(in_flight_scale(kRoundTripPerScaleUs + 1) == 2);
   CHECK(in_flight_scale(2 * kRoundTripPerScaleUs) == 2);
   CHECK(in_flight_scale(2 * kRoundTripPerScaleUs + 1) == 3);
-  // 20 ms (two regions): 5x, enough to keep half the loopback throughput.
-  CHECK(in_flight_scale(20000) == 5);
+  CHECK(in_flight_scale(3 * kRoundTripPerScaleUs + 1) == 4);
+  // 20 ms (two regions): the cap, 4x, which keeps more than half the
+  // loopback throughput.
+  CHECK(in_flight_scale(20000) == 4);
   CHECK(in_flight_scale(1000000) == kMaxInFlightScale);
   size_t last = 1;
   for (int64_t us = 0; us < 100000; us += 250) {
