@@ -78,6 +78,12 @@ void add_load_flags(CLI::App& app, Options& o) {
   add_batch_flag(app, o.batch);
   add_connections_flag(app, o.connections);
   add_max_ops_flag(app, o.max_ops_per_sec);
+  // Sizes given on the command line are kept as given: no scaling with the
+  // measured round trip (in_flight.h).
+  if constexpr (requires { o.size_for_round_trip; })
+    for (const char* flag : {"--batch", "--scan-count", "--connections"})
+      if (CLI::Option* opt = app.get_option_no_throw(flag))
+        opt->each([&o](const std::string&) { o.size_for_round_trip = false; });
 }
 
 // The databases chosen on the command line (resolved with the endpoints by

@@ -8,6 +8,7 @@
 #include "compare_engine.h"
 #include "errors.h"
 #include "exit_codes.h"
+#include "in_flight.h"
 #include "log.h"
 #include "resume.h"
 #include "stop_token.h"
@@ -22,6 +23,7 @@ Engine::Engine(const CompareOptions& o, Store& store)
       limiter_(o.max_ops_per_sec, run_.stop_flag()),
       progress_(o.progress) {
   batch_ = std::max<size_t>(o.batch, 1);
+  scan_count_ = o.scan_count;
   // With a rate cap, a step of a batch should be a small fraction of a
   // second of budget, or the source sees bursts followed by silence.
   if (limiter_.limited())
@@ -164,6 +166,14 @@ void Engine::try_finish(const char* status) {
       [&] { return std::string_view(status) == "failed" && run_.checkpointed(); });
 }
 
+void Engine::size_for_round_trip() {
+  if (sized_for_rtt_ || !o_.size_for_round_trip || limiter_.limited()) return;
+  sized_for_rtt_ = true;
+  const InFlightSizes s = size_in_flight(*src_main_, *tgt_main_, batch_, scan_count_);
+  batch_ = s.batch;
+  scan_count_ = s.scan_count;
+}
+
 void Engine::prepare() {
   src_main_ = std::make_unique<Client>(o_.source, source_client_);
   tgt_main_ = std::make_unique<Client>(o_.target, target_client_);
@@ -174,6 +184,7 @@ void Engine::prepare() {
   result_.source_desc = describe_server(sf);
   result_.target_desc = describe_server(tf);
   log::info("source: " + result_.source_desc + "; target: " + result_.target_desc);
+  size_for_round_trip();
   const auto sn = src_main_->scan_nodes(), tn = tgt_main_->scan_nodes();
   clock_ = clock_skew(src_main_->clock(sn.empty() ? 0 : sn.front()),
                       tgt_main_->clock(tn.empty() ? 0 : tn.front()));

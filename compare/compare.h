@@ -68,6 +68,9 @@ struct CompareOptions {
   // starting a new one (the options above should be the run's own). Refused
   // with UsageError as resumable_run() and load_checkpoint() refuse.
   int64_t resume_run = 0;
+  // Scale batch and scan_count with the measured round trip (in_flight.h);
+  // off when --batch, --scan-count or --connections is given.
+  bool size_for_round_trip = true;
 };
 
 // How many big keys the run's totals list (all are counted).

@@ -108,6 +108,8 @@ class Engine {
   void start_over();
   void try_finish(const char* status);
   void prepare();
+  // Scales batch_ and scan_count_ with the round trip, once (in_flight.h).
+  void size_for_round_trip();
   void wait_interval();
   void check_stop();
 
@@ -155,6 +157,8 @@ class Engine {
   RateLimiter limiter_;
   Progress progress_;
   size_t batch_ = 500;
+  size_t scan_count_ = 1000;    // SCAN COUNT of the producers
+  bool sized_for_rtt_ = false;  // batch_ and scan_count_ scaled once (in_flight.h)
   uint64_t sample_ = 0;
   bool stream_ext_ = true;
   std::vector<DbPair> pairs_;       // the db pairs compared, in order

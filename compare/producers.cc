@@ -41,7 +41,7 @@ void Engine::produce_scan(WorkItem::Side side) {
   ScanOptions so;
   so.match = o_.match;
   if (o_.types.size() == 1) so.type = o_.types.front();
-  so.count = o_.scan_count;
+  so.count = scan_count_;
   so.limiter = side == WorkItem::Side::Source ? &limiter_ : nullptr;
   so.partition = o_.partition;
   std::atomic<int64_t>& outside = outside_[side == WorkItem::Side::Source ? 0 : 1];

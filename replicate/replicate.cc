@@ -21,6 +21,7 @@
 #include "compare.h"
 #include "errors.h"
 #include "exit_codes.h"
+#include "in_flight.h"
 #include "log.h"
 #include "metrics.h"
 #include "progress.h"
@@ -63,6 +64,11 @@ void Engine::prepare() {
     throw UsageError("source and target are the same database");
   source_facts_ = gather_facts(*src_main_);
   target_facts_ = gather_facts(*tgt_main_);
+  if (o_.size_for_round_trip && !limiter_.limited()) {
+    const InFlightSizes s = size_in_flight(*src_main_, *tgt_main_, batch_, scan_count_);
+    batch_ = s.batch;
+    scan_count_ = s.scan_count;
+  }
   if (o_.mode != ReplicateMode::Scan) {
     // Refused before the run starts: events are followed on one db.
     resolve_pairs();
@@ -104,7 +110,7 @@ bool Engine::scan_pass() {
   ScanOptions so;
   so.match = o_.match;
   if (o_.types.size() == 1) so.type = o_.types.front();
-  so.count = o_.scan_count;
+  so.count = scan_count_;
   so.limiter = limiter_.limited() ? &limiter_ : nullptr;
   so.partition = o_.partition;
   const bool first = result_.scan_passes == 0;
@@ -398,6 +404,7 @@ void Engine::verify() {
   co.scan_count = o_.scan_count;
   co.batch = o_.batch;
   co.connections = std::max<size_t>(o_.connections, 1);
+  co.size_for_round_trip = o_.size_for_round_trip;
   co.max_ops_per_sec = o_.max_ops_per_sec;
   co.progress = o_.progress;
   co.store_path = o_.store_path;

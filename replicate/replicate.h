@@ -59,6 +59,9 @@ struct ReplicateOptions {
   // > 0: continue this stopped scan-mode run from its checkpoint (the options
   // above must be the run's recorded ones: see replicate_cmd).
   int64_t resume_run = 0;
+  // Scale batch and scan_count with the measured round trip (in_flight.h);
+  // off when --batch, --scan-count or --connections is given.
+  bool size_for_round_trip = true;
 };
 
 struct LagStats {

@@ -97,6 +97,7 @@ class Engine {
         limiter_(o.max_ops_per_sec, &abort_),
         queue_(o.queue_capacity) {
     batch_ = std::max<size_t>(o.batch, 1);
+    scan_count_ = o.scan_count;
     // Every client of the run reports the servers' run_ids to one watch.
     source_client_ = run_.client_options(o.source_client);
     target_client_ = run_.client_options(o.target_client);
@@ -177,6 +178,7 @@ class Engine {
   Store& store_;
   ReplicateResult result_;
   size_t batch_ = 500;
+  size_t scan_count_ = 1000;  // SCAN COUNT of the scan pass (in_flight.h may scale it)
   ClientOptions worker_source_client_;
   Run run_;  // the run in the store: claim, restart watch, checkpoints, stop token, end
   std::shared_ptr<RestartWatch> watch_ = run_.shared_watch();

@@ -1,6 +1,7 @@
-// RESP on the wire: commands formatted by hiredis's formatter, replies
-// parsed incrementally by hiredis's redisReader. Only the API shared by
-// hiredis 0.14 and 1.x is used.
+// RESP on the wire: commands encoded by append_command (binary-safe, byte
+// for byte what hiredis's redisFormatCommandArgv writes), replies parsed
+// incrementally by hiredis's redisReader straight into Reply values. Only
+// the API shared by hiredis 0.14 and 1.x is used.
 #pragma once
 
 #include <initializer_list>

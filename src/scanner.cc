@@ -73,15 +73,56 @@ bool glob_match(std::string_view p, std::string_view s) {
   return pi == p.size();
 }
 
+size_t RecentKeys::find(uint64_t h, std::string_view key) const {
+  for (size_t p = h & mask_; table_[p] != 0; p = (p + 1) & mask_) {
+    const size_t i = table_[p] - 1;
+    if (hashes_[i] == h && ring_[i] == key) return p;
+  }
+  return std::string::npos;
+}
+
+// Backward-shift deletion: later entries of the probe run move up, so a
+// lookup never stops early at the hole.
+void RecentKeys::erase_at(size_t pos) {
+  size_t hole = pos;
+  for (size_t p = (pos + 1) & mask_; table_[p] != 0; p = (p + 1) & mask_) {
+    const size_t home = hashes_[table_[p] - 1] & mask_;
+    // The entry stays when its home lies cyclically in (hole, p].
+    const bool stays = hole <= p ? (home > hole && home <= p) : (home > hole || home <= p);
+    if (stays) continue;
+    table_[hole] = table_[p];
+    hole = p;
+  }
+  table_[hole] = 0;
+}
+
 bool RecentKeys::seen(const std::string& key) {
   if (capacity_ == 0) return false;
-  auto [it, inserted] = set_.insert(key);
-  if (!inserted) return true;
-  order_.push_back(&*it);
-  if (order_.size() > capacity_) {
-    set_.erase(*order_.front());
-    order_.pop_front();
+  if (table_.empty()) {
+    size_t n = 16;
+    while (n < 2 * capacity_) n *= 2;
+    table_.assign(n, 0);
+    mask_ = n - 1;
+    ring_.reserve(std::min<size_t>(capacity_, 1 << 16));
   }
+  const uint64_t h = std::hash<std::string_view>{}(key);
+  if (find(h, key) != std::string::npos) return true;
+  size_t idx;
+  if (ring_.size() < capacity_) {
+    idx = ring_.size();
+    ring_.push_back(key);
+    hashes_.push_back(h);
+  } else {
+    // Forget the oldest, then reuse its slot (and its string's buffer).
+    idx = next_;
+    next_ = (next_ + 1) % capacity_;
+    erase_at(find(hashes_[idx], ring_[idx]));
+    ring_[idx].assign(key);
+    hashes_[idx] = h;
+  }
+  size_t p = h & mask_;
+  while (table_[p] != 0) p = (p + 1) & mask_;
+  table_[p] = static_cast<uint32_t>(idx + 1);
   return false;
 }
 

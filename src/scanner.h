@@ -42,6 +42,9 @@ struct ScanOptions {
 // key twice only when the table is resized during the scan, and the repeat
 // then comes within a few calls: the buckets of the larger table that fold
 // into one bucket of the smaller table are consecutive in cursor order.
+// Every key of a scan passes through here: the keys live in a ring whose
+// strings keep their buffers, indexed by an open-addressing table of their
+// hashes, so that remembering a key allocates nothing once warmed up.
 class RecentKeys {
  public:
   explicit RecentKeys(size_t capacity) : capacity_(capacity) {}
@@ -49,9 +52,16 @@ class RecentKeys {
   bool seen(const std::string& key);
 
  private:
+  size_t find(uint64_t h, std::string_view key) const;  // table position, or npos
+  void erase_at(size_t pos);
+
   size_t capacity_;
-  std::unordered_set<std::string> set_;
-  std::deque<const std::string*> order_;  // oldest first; set nodes do not move
+  std::vector<std::string> ring_;  // remembered keys; the oldest at next_ once full
+  std::vector<uint64_t> hashes_;   // parallel to ring_
+  size_t next_ = 0;
+  // Linear probing: ring index + 1 per slot, 0 = empty; at most half full.
+  std::vector<uint32_t> table_;
+  size_t mask_ = 0;
 };
 
 // Where one node's scan stands. `address` identifies the node across runs.

@@ -150,6 +150,8 @@ TEST_CASE("flag groups: flags bind straight into the options struct", "[flag_gro
   CHECK(o.big_string == 2048);
   CHECK(o.connections == 9);
   CHECK(o.batch == 500);  // not given: the struct's default
+  // A size given keeps every size as given (no scaling with the round trip).
+  CHECK_FALSE(o.size_for_round_trip);
   CHECK(o.match == "a*");
   CHECK(dbs.db == 3);
   normalise_types(o.types);
@@ -170,6 +172,18 @@ TEST_CASE("flag groups: flags bind straight into the options struct", "[flag_gro
   CHECK_THROWS_AS(parse(refused, {"--big-string", "0"}), CLI::ValidationError);
   CHECK_THROWS_AS(parse(refused, {"--big-string", "lots"}), CLI::ValidationError);
   CHECK(size == 0);
+}
+
+TEST_CASE("flag groups: sizes follow the round trip unless one is given", "[flag_groups][cli]") {
+  for (const char* flag : {"--batch", "--scan-count", "--connections"}) {
+    CLI::App app;
+    ReplicateOptions o;
+    add_load_flags(app, o);
+    parse(app, {"--max-ops-per-sec", "5"});
+    CHECK(o.size_for_round_trip);
+    parse(app, {flag, "7"});
+    CHECK_FALSE(o.size_for_round_trip);
+  }
 }
 
 TEST_CASE("recorded options: compare's JSON keeps its keys and reads back on resume",

@@ -2,7 +2,10 @@
 // real server with MATCH/TYPE and resumable cursors, RANDOMKEY sampling.
 #include <catch2/catch_test_macros.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <deque>
+#include <random>
 #include <set>
 #include <string>
 #include <thread>
@@ -111,6 +114,26 @@ TEST_CASE("scanner: RecentKeys drops a repeat within its window and forgets the 
   RecentKeys none(0);
   CHECK_FALSE(none.seen("x"));
   CHECK_FALSE(none.seen("x"));
+}
+
+TEST_CASE("scanner: RecentKeys answers as a plain window of the last distinct keys", "[scanner]") {
+  // Against the obvious model (a FIFO of distinct keys), over many random
+  // keys from a small alphabet: repeats, evictions and probe runs that wrap.
+  for (size_t capacity : {1, 2, 7, 64, 1000}) {
+    RecentKeys r(capacity);
+    std::deque<std::string> model;
+    std::mt19937 rng(static_cast<unsigned>(capacity));
+    for (int i = 0; i < 20000; ++i) {
+      std::string k = std::to_string(rng() % (3 * capacity + 5));
+      if (rng() % 7 == 0) k.push_back('\0');
+      const bool expect = std::find(model.begin(), model.end(), k) != model.end();
+      REQUIRE(r.seen(k) == expect);
+      if (!expect) {
+        model.push_back(k);
+        if (model.size() > capacity) model.pop_front();
+      }
+    }
+  }
 }
 
 TEST_CASE("scanner: a table shrinking during the scan yields each surviving key once",
