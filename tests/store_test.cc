@@ -173,6 +173,19 @@ class DiskFull {
   sqlite3_vfs* vfs_;
 };
 
+// A store at `path` holding a run with one difference (key "x"), turned back
+// into what an older schema looked like by `downgrade` (SQL). Returns the run.
+int64_t old_schema_store(const std::string& path, const std::string& downgrade) {
+  int64_t run = 0;
+  {
+    Store store(path);
+    run = begin(store);
+    store.add_differences(run, std::vector<Difference>{make_diff(1, "x", "value")});
+  }
+  RawDb(path).exec(downgrade);
+  return run;
+}
+
 }  // namespace
 
 TEST_CASE("store: create and reopen") {
@@ -727,22 +740,10 @@ TEST_CASE("store: after_id pages from a position, and outcomes roll back") {
 TEST_CASE("store: a schema 1 store is upgraded on open, its rows kept") {
   TempDir tmp;
   const std::string path = tmp.file("old.db");
-  int64_t run = 0;
-  {
-    Store store(path);
-    run = begin(store);
-    store.add_differences(run, std::vector<Difference>{make_diff(1, "x", "value")});
-  }
-  {
-    // Turn it back into what schema 1 looked like.
-    sqlite3* h = nullptr;
-    REQUIRE(sqlite3_open(path.c_str(), &h) == SQLITE_OK);
-    REQUIRE(sqlite3_exec(h,
-                         "DROP INDEX differences_key; ALTER TABLE differences DROP COLUMN "
-                         "location; PRAGMA user_version = 1;",
-                         nullptr, nullptr, nullptr) == SQLITE_OK);
-    sqlite3_close(h);
-  }
+  const int64_t run =
+      old_schema_store(path,
+                       "DROP INDEX differences_key; ALTER TABLE differences DROP COLUMN location; "
+                       "PRAGMA user_version = 1;");
   Store store(path, false);
   CHECK(store.count_differences(run, {}) == 1);
   CHECK(store.add_differences(run, std::vector<Difference>{make_diff(1, "x", "value")}) == 0);
@@ -751,21 +752,8 @@ TEST_CASE("store: a schema 1 store is upgraded on open, its rows kept") {
 TEST_CASE("store: a schema 2 store gains the location column on open, its rows kept") {
   TempDir tmp;
   const std::string path = tmp.file("v2.db");
-  int64_t run = 0;
-  {
-    Store store(path);
-    run = begin(store);
-    store.add_differences(run, std::vector<Difference>{make_diff(1, "x", "value")});
-  }
-  {
-    sqlite3* h = nullptr;
-    REQUIRE(sqlite3_open(path.c_str(), &h) == SQLITE_OK);
-    REQUIRE(sqlite3_exec(h,
-                         "ALTER TABLE differences DROP COLUMN location; "
-                         "PRAGMA user_version = 2;",
-                         nullptr, nullptr, nullptr) == SQLITE_OK);
-    sqlite3_close(h);
-  }
+  const int64_t run = old_schema_store(
+      path, "ALTER TABLE differences DROP COLUMN location; PRAGMA user_version = 2;");
   Store store(path, false);
   Difference d = make_diff(1, "y", "value");
   d.location = R"({"located":true,"part":"field"})";

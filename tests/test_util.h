@@ -1,6 +1,7 @@
-// Small helpers many test files need alike: a fresh temp store path, a whole
-// file's bytes, every key of a test server, and one integer read from the
-// store of a running migcheck. One copy here instead of one per test file.
+// Small helpers many test files need alike: a fresh temp store path and its
+// removal, a whole file's bytes, every key of a test server, a run record
+// begun or read back, and one integer read from the store of a running
+// migcheck. One copy here instead of one per test file.
 #pragma once
 
 #include <sqlite3.h>
@@ -15,16 +16,40 @@
 #include <vector>
 
 #include "server_fixture.h"
+#include "store.h"
 
 namespace migcheck::test {
+
+// Removes the file `path` and, for a store, its -wal and -shm files.
+inline void remove_store(const std::string& path) {
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+}
 
 // <tmp>/migcheck-<prefix>-<name>-<pid>.db, with any leftover of an earlier
 // run (the database and its -wal and -shm files) removed.
 inline std::string tmp_store(const std::string& prefix, const std::string& name) {
   auto p = std::filesystem::temp_directory_path() /
            ("migcheck-" + prefix + "-" + name + "-" + std::to_string(::getpid()) + ".db");
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(p.string() + suffix);
+  remove_store(p.string());
   return p.string();
+}
+
+// Begins a compare run record (no engine behind it) in `store`; returns its id.
+inline int64_t begin_test_run(Store& store) {
+  RunRecord r;
+  r.command = "compare";
+  r.source = "redis://a:1";
+  r.target = "redis://b:2";
+  r.options_json = "{}";
+  return store.begin_run(r);
+}
+
+// The record of run `id` in the store at `path`, which must hold it.
+inline RunRecord stored_run(const std::string& path, int64_t id) {
+  Store store(path, false);
+  auto rec = store.run(id);
+  REQUIRE(rec);
+  return *rec;
 }
 
 // The file's bytes; "" when it cannot be read.
