@@ -107,15 +107,8 @@ Totals totals(const std::string& store_path, int64_t run) {
 
 void load(TestServer& source, TestServer& target) {
   constexpr int kKeys = 30000;
-  for (int base = 0; base < kKeys; base += 1000) {
-    std::vector<std::string> mset{"MSET"};
-    for (int i = base; i < base + 1000; ++i) {
-      mset.push_back("k:" + std::to_string(i));
-      mset.push_back("v" + std::to_string(i));
-    }
-    source.pipeline({mset});
-    target.pipeline({mset});
-  }
+  source.pipeline(migcheck::test::numbered_keys(kKeys));
+  target.pipeline(migcheck::test::numbered_keys(kKeys));
   // A few differences of each kind, spread over the keyspace.
   target.pipeline({{"DEL", "k:17", "k:9001", "k:23456"},
                    {"SET", "k:42", "changed"},
@@ -129,12 +122,7 @@ void load(TestServer& source, TestServer& target) {
 bool wait_for_round_rows(const std::string& store, int round, std::chrono::seconds timeout) {
   const std::string sql =
       "SELECT count(*) FROM differences WHERE run = 1 AND round = " + std::to_string(round);
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < until) {
-    if (poll_int(store, sql) > 0) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return false;
+  return migcheck::test::wait_until([&] { return poll_int(store, sql) > 0; }, timeout);
 }
 
 // The totals of run 1 that do not depend on timing or on which process read

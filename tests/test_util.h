@@ -1,6 +1,6 @@
-// Small helpers many test files need alike: a fresh temp store path and its
-// removal, a whole file's bytes, every key of a test server, a run record
-// begun or read back, and one integer read from the store of a running
+// Small helpers many test files need alike: numbered keys to load, a wait
+// for a condition, a fresh temp store path and its removal, a whole file's bytes, every key of a
+// test server, a run record begun or read back, and one integer read from the store of a running
 // migcheck. One copy here instead of one per test file.
 #pragma once
 
@@ -8,17 +8,47 @@
 #include <unistd.h>
 #include <catch2/catch_test_macros.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "server_fixture.h"
 #include "store.h"
 
 namespace migcheck::test {
+
+// MSET commands setting k:<i> to v<i> for every i in [0, n), a thousand keys
+// a command.
+inline std::vector<std::vector<std::string>> numbered_keys(int n) {
+  std::vector<std::vector<std::string>> msets;
+  for (int base = 0; base < n; base += 1000) {
+    std::vector<std::string> mset{"MSET"};
+    for (int i = base; i < std::min(n, base + 1000); ++i) {
+      mset.push_back("k:" + std::to_string(i));
+      mset.push_back("v" + std::to_string(i));
+    }
+    msets.push_back(std::move(mset));
+  }
+  return msets;
+}
+
+// Polls `cond` every 10 ms until it holds (true) or `timeout` has passed
+// (false).
+template <typename Cond>
+bool wait_until(Cond&& cond, std::chrono::milliseconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < until) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
 
 // Removes the file `path` and, for a store, its -wal and -shm files.
 inline void remove_store(const std::string& path) {
