@@ -97,6 +97,10 @@ Scanner::Scanner(Client& client, ScanOptions opts) : client_(client), opts_(std:
     slots_ = std::make_unique<SlotScanner>(client_, opts_.match, opts_.count, opts_.limiter);
     return;
   }
+  add_node_cursors();
+}
+
+void Scanner::add_node_cursors() {
   for (size_t n : client_.scan_nodes()) {
     NodeCursor c;
     c.address = client_.nodes()[n].endpoint.address();
@@ -194,13 +198,7 @@ void Scanner::restore_position(const nlohmann::json& j) {
   if (slots_) {
     // A checkpoint of SCAN cursors: continue that way.
     slots_.reset();
-    for (size_t n : client_.scan_nodes()) {
-      NodeCursor c;
-      c.address = client_.nodes()[n].endpoint.address();
-      cursors_.push_back(std::move(c));
-      nodes_.push_back(n);
-      recent_.emplace_back(recent_capacity(opts_.count));
-    }
+    add_node_cursors();
   }
   restore(cursors_from_json(j));
 }

@@ -87,6 +87,9 @@ class Scanner {
 
  private:
   size_t node_index(size_t c);
+  // A SCAN cursor (at its start) per node to scan: the way every scan goes
+  // but a slot scan.
+  void add_node_cursors();
   Client& client_;
   ScanOptions opts_;
   std::vector<NodeCursor> cursors_;
