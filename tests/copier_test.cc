@@ -23,14 +23,6 @@ namespace {
 
 using Cmds = std::vector<std::vector<std::string>>;
 
-ClientOptions quick() {
-  ClientOptions o;
-  o.conn.connect_timeout = Millis(2000);
-  o.conn.command_timeout = Millis(10000);
-  o.retry_for = Millis(3000);
-  return o;
-}
-
 // Every type, binary keys and values, TTLs, intsets and listpacks, infinite
 // scores, and streams with deleted entries, groups, consumers and a PEL.
 Cmds every_type() {
@@ -149,7 +141,8 @@ TEST_CASE("copier: DUMP/RESTORE copies every type with absolute TTLs; gone keys 
   t::TestServer source, target;
   source.pipeline(every_type());
   target.pipeline({{"SET", "only-target", "x"}, {"RPUSH", "str:1", "wrong type"}});
-  Client src(parse_uri(source.uri()), quick()), tgt(parse_uri(target.uri()), quick());
+  Client src(parse_uri(source.uri()), t::quick_client()),
+      tgt(parse_uri(target.uri()), t::quick_client());
   Copier copier(src, tgt, CopyOptions{});
   auto keys = keys_of(source);
   keys.push_back("only-target");
@@ -191,7 +184,8 @@ TEST_CASE("copier: by type (--struct) rebuilds every type, streams with groups, 
           "[integration]") {
   t::TestServer source, target;
   source.pipeline(every_type());
-  Client src(parse_uri(source.uri()), quick()), tgt(parse_uri(target.uri()), quick());
+  Client src(parse_uri(source.uri()), t::quick_client()),
+      tgt(parse_uri(target.uri()), t::quick_client());
   CopyOptions o;
   o.structural = true;
   Copier copier(src, tgt, o);
@@ -260,7 +254,8 @@ TEST_CASE("copier: big values are read and written in chunks through a temporary
   source.pipeline(load);
   target.pipeline({{"SET", "big:list", "old value, replaced atomically"}});
 
-  Client src(parse_uri(source.uri()), quick()), tgt(parse_uri(target.uri()), quick());
+  Client src(parse_uri(source.uri()), t::quick_client()),
+      tgt(parse_uri(target.uri()), t::quick_client());
   CopyOptions o;
   o.big_bytes = 32 * 1024;
   o.chunk_elements = 250;
@@ -294,7 +289,8 @@ TEST_CASE("copier: a target that refuses the payload version gets every type by 
   t::TestServer source(t::ServerOptions{.binary = "valkey-server"});
   t::TestServer target;  // Redis 7.0: RDB 10 < Valkey 8's 11
   source.pipeline(every_type());
-  Client src(parse_uri(source.uri()), quick()), tgt(parse_uri(target.uri()), quick());
+  Client src(parse_uri(source.uri()), t::quick_client()),
+      tgt(parse_uri(target.uri()), t::quick_client());
   auto shared = std::make_shared<CopyShared>();
   CopyOptions o;
   o.shared = shared;
@@ -330,7 +326,8 @@ TEST_CASE("copier: dry run decides and writes nothing", "[integration]") {
   source.pipeline({{"SET", "big", std::string(200000, 'x')}});
   target.pipeline({{"SET", "only-target", "1"}, {"SET", "str:1", "other"}});
   const std::string before = target.debug_digest();
-  Client src(parse_uri(source.uri()), quick()), tgt(parse_uri(target.uri()), quick());
+  Client src(parse_uri(source.uri()), t::quick_client()),
+      tgt(parse_uri(target.uri()), t::quick_client());
   CopyOptions o;
   o.dry_run = true;
   o.big_bytes = 100000;
@@ -358,7 +355,8 @@ TEST_CASE("copier: target errors are per-key outcomes with the server's text", "
     load.push_back({"SET", "blob:" + std::to_string(i), std::string(400000, 'a' + i)});
   for (int i = 0; i < 12; ++i) load.push_back({"SET", "small:" + std::to_string(i), "v"});
   source.pipeline(load);
-  Client src(parse_uri(source.uri()), quick()), tgt(parse_uri(target.uri()), quick());
+  Client src(parse_uri(source.uri()), t::quick_client()),
+      tgt(parse_uri(target.uri()), t::quick_client());
   for (bool structural : {false, true}) {
     DYNAMIC_SECTION("struct " << structural) {
       CopyOptions o;
@@ -385,7 +383,8 @@ TEST_CASE("copier: --mem-limit skips big keys as outcomes, never silently", "[in
   t::TestServer source, target;
   source.pipeline(
       {{"SET", "small", "v"}, {"SET", "large", std::string(300000, 'l')}, {"RPUSH", "list", "a"}});
-  Client src(parse_uri(source.uri()), quick()), tgt(parse_uri(target.uri()), quick());
+  Client src(parse_uri(source.uri()), t::quick_client()),
+      tgt(parse_uri(target.uri()), t::quick_client());
   CopyOptions o;
   o.mem_limit = 100000;
   Copier copier(src, tgt, o);
@@ -406,7 +405,8 @@ TEST_CASE("copier: a key queued again while in the pipeline is copied once more,
           "[integration]") {
   t::TestServer source, target;
   source.pipeline({{"SET", "k", "1"}});
-  Client src(parse_uri(source.uri()), quick()), tgt(parse_uri(target.uri()), quick());
+  Client src(parse_uri(source.uri()), t::quick_client()),
+      tgt(parse_uri(target.uri()), t::quick_client());
   std::vector<CopyResult> seen;
   Copier copier(src, tgt, CopyOptions{}, [&](std::vector<CopyResult>& rs) {
     for (auto& r : rs) seen.push_back(r);

@@ -1,4 +1,5 @@
-// Small helpers many test files need alike: numbered keys to load, a wait
+// Small helpers many test files need alike: client options for a test
+// server, numbered keys to load, a wait
 // for a condition, a fresh temp store path and its removal, a whole file's bytes, every key of a
 // test server, a run record begun or read back, and one integer read from the store of a running
 // migcheck. One copy here instead of one per test file.
@@ -18,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "client.h"
 #include "server_fixture.h"
 #include "store.h"
 
@@ -86,6 +88,16 @@ inline RunRecord stored_run(const std::string& path, int64_t id) {
 inline std::string slurp(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// Client options for a test server on loopback: it answers at once or is
+// gone, so connect and retry waits are short.
+inline ClientOptions quick_client() {
+  ClientOptions o;
+  o.conn.connect_timeout = Millis(2000);
+  o.conn.command_timeout = Millis(10000);
+  o.retry_for = Millis(3000);
+  return o;
 }
 
 // Every key of db 0 of `s`, in SCAN order.
