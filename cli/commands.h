@@ -19,4 +19,15 @@ void add_replicate_command(CLI::App& app, Runner& run);   // cli/replicate_cmd.c
 void add_report_command(CLI::App& app, Runner& run);      // cli/report_cmd.cc
 void add_completion_command(CLI::App& app, Runner& run);  // cli/completion_cmd.cc
 
+// Every command, in the order --help lists them: what main() registers.
+inline void add_all_commands(CLI::App& app, Runner& run) {
+  add_info_command(app, run);
+  add_compare_command(app, run);
+  add_diffs_command(app, run);
+  add_repair_command(app, run);
+  add_replicate_command(app, run);
+  add_report_command(app, run);
+  add_completion_command(app, run);
+}
+
 }  // namespace migcheck
