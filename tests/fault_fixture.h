@@ -239,6 +239,17 @@ inline void wait_for_migcheck(t::TestServer& s) {
   }
 }
 
+// Once migcheck is connected to `s` (a kill before is a refusal to start),
+// kills it with SIGKILL a moment into the run and restarts it (same port,
+// same data) a moment later: a server lost mid-run, then back.
+inline void kill9_mid_run(t::TestServer& s) {
+  wait_for_migcheck(s);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  s.kill9();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  s.restart();
+}
+
 // Differences of every kind, spread over the keyspace of load().
 inline void drift(t::TestServer& target) {
   target.pipeline({{"DEL", "s:17", "h:5005"},
