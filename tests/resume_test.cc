@@ -118,6 +118,13 @@ void load(TestServer& source, TestServer& target) {
   source.pipeline({{"EXPIRE", "k:777", "100000"}, {"EXPIRE", "k:29999", "100000"}});
 }
 
+// The flags of a compare of load()'s keys in two rounds, at `max_ops` keys a
+// second (slow enough to be stopped mid-round).
+std::vector<std::string> two_rounds(const std::string& max_ops) {
+  return {"--rounds",      "2", "--interval", "100ms", "--max-ops-per-sec", max_ops,
+          "--connections", "3", "--batch",    "200",   "--scan-count",      "300"};
+}
+
 // Waits until run 1 of `store` has stored a difference of `round`.
 bool wait_for_round_rows(const std::string& store, int round, std::chrono::seconds timeout) {
   const std::string sql =
@@ -236,9 +243,7 @@ TEST_CASE("resume: an interrupted compare resumed ends with the totals of an uni
   TestServer source;
   TestServer target;
   load(source, target);
-  const std::vector<std::string> common{"--rounds",          "2",     "--interval",    "100ms",
-                                        "--max-ops-per-sec", "40000", "--connections", "3",
-                                        "--batch",           "200",   "--scan-count",  "300"};
+  const std::vector<std::string> common = two_rounds("40000");
 
   const std::string full_store = full_run(source, target, "full.db", common);
 
@@ -328,9 +333,7 @@ TEST_CASE("resume: a compare that failed on a lost server is left resumable",
   TestServer target(
       migcheck::test::ServerOptions{.config = {{"appendonly", "yes"}, {"appendfsync", "always"}}});
   load(source, target);
-  const std::vector<std::string> common{"--rounds",          "2",     "--interval",    "100ms",
-                                        "--max-ops-per-sec", "15000", "--connections", "3",
-                                        "--batch",           "200",   "--scan-count",  "300"};
+  const std::vector<std::string> common = two_rounds("15000");
 
   const std::string full_store = full_run(source, target, "failed-full.db", common);
 
