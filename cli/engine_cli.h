@@ -1,9 +1,8 @@
 // The parsed command line of an engine command over two servers, the
 // engine's options made from it, and what `--resume RUN` does to them: one
 // shape over the engine's options type (CompareOptions, ReplicateOptions,
-// RepairOptions). What each engine
-// allows of a resume beyond that (replicate: scan-mode runs only) stays in
-// its *_cmd.cc.
+// RepairOptions). What each engine allows of a resume beyond that
+// (replicate: scan-mode runs only) stays in its *_cmd.cc.
 #pragma once
 
 #include <cstdint>
