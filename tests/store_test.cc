@@ -660,7 +660,7 @@ TEST_CASE_METHOD(
 TEST_CASE_METHOD(StoreWithRun, "store: concurrent writers from several threads") {
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
-    threads.emplace_back([&store, run, t] {
+    threads.emplace_back([this, t] {
       for (int b = 0; b < 25; ++b) {
         std::vector<Difference> batch;
         for (int i = 0; i < 10; ++i)
