@@ -346,7 +346,8 @@ TEST_CASE("copier: target errors are per-key outcomes with the server's text", "
   t::TestServer target(t::ServerOptions{.maxmemory = "2mb"});
   Cmds load;
   for (int i = 0; i < 12; ++i)
-    load.push_back({"SET", "blob:" + std::to_string(i), std::string(400000, 'a' + i)});
+    load.push_back(
+        {"SET", "blob:" + std::to_string(i), std::string(400000, static_cast<char>('a' + i))});
   for (int i = 0; i < 12; ++i) load.push_back({"SET", "small:" + std::to_string(i), "v"});
   source.pipeline(load);
   Client src(parse_uri(source.uri()), t::quick_client()),

@@ -48,7 +48,7 @@ inline void load(t::TestServer& s, int n) {
   std::vector<std::vector<std::string>> cmds;
   for (int i = 0; i < n; ++i) {
     std::string k = std::to_string(i);
-    cmds.push_back({"SET", "s:" + k, std::string(50, 'a' + i % 26)});
+    cmds.push_back({"SET", "s:" + k, std::string(50, static_cast<char>('a' + i % 26))});
     if (i % 5 == 0) cmds.push_back({"HSET", "h:" + k, "f", k, "g", "x"});
     if (i % 7 == 0) cmds.push_back({"ZADD", "z:" + k, "1.25", "m", k, "n"});
   }
