@@ -20,4 +20,16 @@ void add_report_command(CLI::App& app, Runner& run);      // cli/report_cmd.cc
 void add_completion_command(CLI::App& app, Runner& run);  // cli/completion_cmd.cc
 void add_merge_command(CLI::App& app, Runner& run);       // cli/merge_cmd.cc
 
+// Every command, in the order --help lists them: what main() registers.
+inline void add_all_commands(CLI::App& app, Runner& run) {
+  add_info_command(app, run);
+  add_compare_command(app, run);
+  add_diffs_command(app, run);
+  add_repair_command(app, run);
+  add_replicate_command(app, run);
+  add_report_command(app, run);
+  add_merge_command(app, run);
+  add_completion_command(app, run);
+}
+
 }  // namespace migcheck

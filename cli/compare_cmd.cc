@@ -13,6 +13,7 @@
 #include "compare.h"
 #include "compare_options.h"
 #include "duration.h"
+#include "engine_cli.h"
 #include "errors.h"
 #include "flag_groups.h"
 #include "identity.h"
@@ -27,33 +28,7 @@
 namespace migcheck {
 namespace {
 
-struct CompareCli {
-  CommonOptions common;
-  RunOutputOptions output;
-  CompareOptions o;  // the flags bind straight into it
-  DbSelection dbs;
-  int64_t resume = 0;
-  std::vector<std::string> given;  // the flags the command line gave
-};
-
-// --resume: the run must be a stopped compare run of `store`; its recorded
-// options replace the command line's (endpoints and credentials excepted).
-// The engine checks the run again (resumable_run) and reads its checkpoint.
-void apply_resumed_options(Store& store, int64_t id, const std::vector<std::string>& given,
-                           CompareOptions& o) {
-  ResumableRun r = resumable_run(store, id, "compare");
-  const std::vector<std::string> ignored = apply_recorded(r, given, o, kDbFlags);
-  record_resume_options(store, r);
-  // The run's db pairs (the engine takes the resolved ones from the checkpoint).
-  o.db_pairs = db_pairs_from_options(r.options);
-  o.all_dbs = o.db_pairs.empty();
-  if (o.db_pairs.size() == 1) {
-    o.source.db = o.db_pairs[0].source;
-    o.target.db = o.db_pairs[0].target;
-  }
-  warn_resume_differences(r, ignored, o.source, o.target);
-  o.resume_run = id;
-}
+using CompareCli = DbEngineCli<CompareOptions>;
 
 void print_summary(const CompareOptions& o, const CompareResult& r, const std::string& store_path) {
   std::printf("migcheck compare: run %lld\n", static_cast<long long>(r.run_id));
@@ -143,21 +118,15 @@ int run(const CompareCli& c) {
   // A snapshot file as the source (issue 17): its own engine.
   if (is_snapshot_compare(c.common))
     return run_snapshot_compare_cmd({c.common, c.output, c.o, c.dbs, c.resume});
-  log::set_quiet(c.common.quiet);
-  log::set_verbose(c.common.verbose);
-  CompareOptions o = c.o;
-  resolve_sides(c.common, c.dbs.db, c.dbs.target_db, o.source, o.target);
-  o.db_pairs = chosen_db_pairs(o.source, o.target, c.dbs.db, c.dbs.target_db, c.dbs.db_map);
-  o.all_dbs = o.db_pairs.empty();
-  o.source_client = client_options(c.common, true);
-  o.target_client = client_options(c.common, false);
+  CompareOptions o = engine_options(c);
   normalise_types(o.types);
-  o.progress = !c.common.quiet;
-  o.store_path = c.common.store;
 
   // A resumed run needs its store: never create an empty one for it.
   Store store(c.common.store, c.resume == 0);
-  if (c.resume > 0) apply_resumed_options(store, c.resume, c.given, o);
+  // --resume: a stopped compare run of `store`; the engine checks the run
+  // again (resumable_run) and reads its checkpoint.
+  if (c.resume > 0)
+    apply_resumed_options(store, resumable_run(store, c.resume, "compare"), c.given, o);
   // One server under two names is refused before anything runs, as is a
   // resume against servers other than the run's.
   const PairIdentity ids =

@@ -62,14 +62,7 @@ int main(int argc, char** argv) {
   app.set_help_all_flag("--help-all", "Print the help of every command and exit");
   app.require_subcommand(1);
   Runner run;
-  add_info_command(app, run);
-  add_compare_command(app, run);
-  add_diffs_command(app, run);
-  add_repair_command(app, run);
-  add_replicate_command(app, run);
-  add_report_command(app, run);
-  add_merge_command(app, run);
-  add_completion_command(app, run);
+  add_all_commands(app, run);
 
   try {
     check_command_line(app, args);

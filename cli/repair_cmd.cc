@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "engine_cli.h"
 #include "errors.h"
 #include "failed_keys.h"
 #include "flag_groups.h"
@@ -30,17 +31,6 @@ struct RepairCli {
   int64_t resume = 0;
   std::vector<std::string> given;  // the flags the command line gave
 };
-
-// --resume: the recorded options of the stopped run replace the command
-// line's (endpoints and credentials excepted).
-void apply_resumed_options(Store& store, int64_t id, const std::vector<std::string>& given,
-                           RepairOptions& o) {
-  ResumableRun r = resumable_run(store, id, "repair");
-  const std::vector<std::string> ignored = apply_recorded(r, given, o);
-  record_resume_options(store, r);
-  warn_resume_differences(r, ignored, o.source, o.target);
-  o.resume_run = id;
-}
 
 // Before anything is written: the compare run must have finished (a stopped
 // one holds part of the differences; the rest would go unrepaired while the
@@ -116,20 +106,13 @@ void print_summary(const RepairOptions& o, const RepairResult& r, const std::str
 }
 
 int run(const RepairCli& c) {
-  log::set_quiet(c.common.quiet);
-  log::set_verbose(c.common.verbose);
-  RepairOptions o = c.o;
-  o.source = resolve_endpoint(c.common.source, "MIGCHECK_SOURCE_PASS");
-  o.target = resolve_endpoint(c.common.target, "MIGCHECK_TARGET_PASS");
-  o.source_client = client_options(c.common, true);
-  o.target_client = client_options(c.common, false);
-  o.store_path = c.common.store;
-  o.progress = !c.common.quiet;
+  RepairOptions o = engine_options(c);
   signals::install();
   o.stop = signals::stop_flag();
   // The store must hold the compare run already.
   Store store(c.common.store, false);
-  if (c.resume > 0) apply_resumed_options(store, c.resume, c.given, o);
+  if (c.resume > 0)
+    apply_resumed_options(store, resumable_run(store, c.resume, "repair"), c.given, o);
   refuse_unsound_repair(store, c.resume, o);
   RunOutput out(c.output, "repair");
   RepairResult r = run_repair(o, store);

@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "duration.h"
+#include "engine_cli.h"
 #include "errors.h"
 #include "failed_keys.h"
 #include "flag_groups.h"
@@ -26,20 +27,11 @@
 namespace migcheck {
 namespace {
 
-struct ReplicateCli {
-  CommonOptions common;
-  RunOutputOptions output;
-  ReplicateOptions o;  // the flags bind straight into it
-  DbSelection dbs;
-  int64_t resume = 0;
-  std::vector<std::string> given;  // the flags the command line gave
-};
+using ReplicateCli = DbEngineCli<ReplicateOptions>;
 
-// --resume: the recorded options of the stopped run replace the command
-// line's (endpoints and credentials excepted). Only a scan pass can continue:
-// a live run stopped misses the changes made meanwhile, so it starts over.
-void apply_resumed_options(Store& store, int64_t id, const std::vector<std::string>& given,
-                           ReplicateOptions& o) {
+// --resume: only a scan pass can continue: a live run stopped misses the
+// changes made meanwhile, so it starts over.
+ResumableRun resumable_replicate_run(Store& store, int64_t id) {
   ResumableRun r = resumable_run(store, id, "replicate");
   if (r.options.value("mode", "") != "scan")
     throw UsageError("cannot resume run " + std::to_string(id) + ": it is a " +
@@ -48,18 +40,7 @@ void apply_resumed_options(Store& store, int64_t id, const std::vector<std::stri
                      "everything again)");
   if (r.options.value("dry_run", false))
     throw UsageError("cannot resume run " + std::to_string(id) + ": it is a dry run");
-  const std::vector<std::string> ignored = apply_recorded(r, given, o, kDbFlags);
-  record_resume_options(store, r);
-  o.mode = ReplicateMode::Scan;
-  // The run's db pairs (the engine takes the resolved ones from the checkpoint).
-  o.db_pairs = db_pairs_from_options(r.options);
-  o.all_dbs = o.db_pairs.empty();
-  if (o.db_pairs.size() == 1) {
-    o.source.db = o.db_pairs[0].source;
-    o.target.db = o.db_pairs[0].target;
-  }
-  warn_resume_differences(r, ignored, o.source, o.target);
-  o.resume_run = id;
+  return r;
 }
 
 void print_summary(const ReplicateOptions& o, const ReplicateResult& r,
@@ -167,30 +148,24 @@ int run(const ReplicateCli& c) {
   // A snapshot file as the source (issue 17): its own engine.
   if (is_snapshot_replicate(c.common))
     return run_snapshot_replicate_cmd({c.common, c.output, c.o, c.dbs, c.resume, c.given});
-  log::set_quiet(c.common.quiet);
-  log::set_verbose(c.common.verbose);
-  ReplicateOptions o = c.o;
+  ReplicateOptions o = engine_options(c);
   if (o.partition.active() && o.mode != ReplicateMode::Scan)
     throw UsageError(std::string("--partition applies to --mode scan only, not --mode ") +
                      mode_name(o.mode) + " (keyspace events cannot be split by slot range)");
-  resolve_sides(c.common, c.dbs.db, c.dbs.target_db, o.source, o.target);
-  o.db_pairs = chosen_db_pairs(o.source, o.target, c.dbs.db, c.dbs.target_db, c.dbs.db_map);
-  o.all_dbs = o.db_pairs.empty();
-  o.source_client = client_options(c.common, true);
-  o.target_client = client_options(c.common, false);
   if (o.mode == ReplicateMode::Scan && std::ranges::find(c.given, "--idle") != c.given.end())
     log::warn("--idle applies to live modes only");
   if (o.mode == ReplicateMode::Scan && o.delete_extra)
     log::warn("--delete-extra applies to live modes only (scan mode never deletes)");
   normalise_types(o.types);
-  o.progress = !c.common.quiet;
-  o.store_path = c.common.store;
   signals::install();
   o.stop = signals::stop_flag();
 
   // A resumed run needs its store: never create an empty one for it.
   Store store(c.common.store, c.resume == 0);
-  if (c.resume > 0) apply_resumed_options(store, c.resume, c.given, o);
+  if (c.resume > 0) {
+    apply_resumed_options(store, resumable_replicate_run(store, c.resume), c.given, o);
+    o.mode = ReplicateMode::Scan;
+  }
   // A server copied onto itself is refused before anything is written, as
   // is a resume against servers other than the run's.
   const PairIdentity ids =

@@ -5,9 +5,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include <concepts>
-#include <type_traits>
-
 #include "compare.h"
 #include "recorded_options.h"
 
@@ -15,8 +12,7 @@ namespace migcheck {
 
 // Calls f(key, flag, field, OnResume) for each recorded field of `o`
 // (CompareOptions, const or not).
-template <typename Options, typename F>
-requires std::same_as<std::remove_const_t<Options>, CompareOptions>
+template <RecordedOptionsOf<CompareOptions> Options, typename F>
 void visit_recorded_options(Options& o, F&& f) {
   using enum OnResume;
   f("rounds", "--rounds", o.rounds, Kept);
@@ -24,17 +20,13 @@ void visit_recorded_options(Options& o, F&& f) {
   f("ttl_tolerance_ms", "--ttl-tolerance", o.ttl_tolerance, Kept);
   f("match", "--match", o.match, Kept);
   f("types", "--type", o.types, Kept);
-  f("scan_count", "--scan-count", o.scan_count, Given);
-  f("batch", "--batch", o.batch, Given);
-  f("connections", "--connections", o.connections, Given);
-  f("max_ops_per_sec", "--max-ops-per-sec", o.max_ops_per_sec, Given);
+  visit_load_options(o, f);
   f("sample", "--sample", o.sample, Kept);
   f("partition", "--partition", o.partition, Kept);
   f("target_scan", "--no-target-scan", o.target_scan, Kept);
   f("chunk", "--chunk", o.chunk, Kept);
   f("big_string", "--big-string", o.big_string, Kept);
   f("read_from_replica", "--read-from", o.source_client.read_from_replica, Kept);
-  f("store", nullptr, o.store_path, Recorded);
 }
 
 // The options JSON of a compare run: the recorded fields, the endpoints

@@ -9,8 +9,10 @@
 #include <algorithm>
 #include <cstdio>
 #include <random>
+#include <tuple>
 
 #include "copier_impl.h"
+#include "counters.h"
 #include "errors.h"
 #include "hash_field_ttl.h"
 #include "log.h"
@@ -25,34 +27,20 @@ bool copy_internal::is_refusal(const Reply& r) {
          icontains(r.str, "unknown subcommand");
 }
 
+namespace {
+constexpr std::tuple kCopyCounterFields{
+    &CopyCounters::keys,      &CopyCounters::copied,   &CopyCounters::restored,
+    &CopyCounters::fallbacks, &CopyCounters::chunked,  &CopyCounters::deleted,
+    &CopyCounters::skipped,   &CopyCounters::filtered, &CopyCounters::failed,
+    &CopyCounters::planned,   &CopyCounters::bytes};
+}  // namespace
+
 CopyCounters& CopyCounters::operator+=(const CopyCounters& o) {
-  keys += o.keys;
-  copied += o.copied;
-  restored += o.restored;
-  fallbacks += o.fallbacks;
-  chunked += o.chunked;
-  deleted += o.deleted;
-  skipped += o.skipped;
-  filtered += o.filtered;
-  failed += o.failed;
-  planned += o.planned;
-  bytes += o.bytes;
-  return *this;
+  return add_fields(*this, o, kCopyCounterFields);
 }
 
 CopyCounters& CopyCounters::operator-=(const CopyCounters& o) {
-  keys -= o.keys;
-  copied -= o.copied;
-  restored -= o.restored;
-  fallbacks -= o.fallbacks;
-  chunked -= o.chunked;
-  deleted -= o.deleted;
-  skipped -= o.skipped;
-  filtered -= o.filtered;
-  failed -= o.failed;
-  planned -= o.planned;
-  bytes -= o.bytes;
-  return *this;
+  return subtract_fields(*this, o, kCopyCounterFields);
 }
 
 bool restore_error_wants_fallback(std::string_view e) {

@@ -218,12 +218,11 @@ void KeyspaceListener::start() {
     }
   }
   next_topology_ = std::chrono::steady_clock::now() + kTopologyEvery;
-  stop_ = false;
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::jthread([this](std::stop_token token) { run(token); });
 }
 
 void KeyspaceListener::stop() {
-  stop_ = true;
+  thread_.request_stop();
   if (thread_.joinable()) thread_.join();
   uint64_t open = 0;
   for (const auto& s : subs_) open += (s->gap || s->unnotified) ? 1 : 0;
@@ -412,11 +411,11 @@ void KeyspaceListener::handle(Sub& sub) {
   }
 }
 
-void KeyspaceListener::run() {
+void KeyspaceListener::run(std::stop_token token) {
   const std::string pattern = pattern_for(keyevent_, db_);
   std::vector<pollfd> fds;
   std::vector<Sub*> polled;
-  while (!stop_) {
+  while (!token.stop_requested()) {
     fds.clear();
     polled.clear();
     auto now = std::chrono::steady_clock::now();

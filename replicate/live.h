@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -121,7 +122,7 @@ class KeyspaceListener {
 
  private:
   struct Sub;
-  void run();
+  void run(std::stop_token token);
   void handle(Sub& sub);
   void follow_topology(SteadyTime now);
   void gap_closed(Sub& sub, SteadyTime now);
@@ -138,8 +139,7 @@ class KeyspaceListener {
   bool keyevent_;
   ConnectOptions conn_;
   Handler on_key_;
-  std::thread thread_;
-  std::atomic<bool> stop_{false};
+  std::jthread thread_;  // stop() asks it to stop through its stop token
   std::atomic<bool> lost_{false};
   std::atomic<uint64_t> events_{0}, ignored_{0}, reconnects_{0};
   std::atomic<uint64_t> gaps_{0}, gaps_open_{0}, moves_{0};

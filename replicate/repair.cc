@@ -142,21 +142,24 @@ class Engine {
   // Called with commit_mu_ held: the position, the counters and the
   // outcomes stored so far agree.
   void save_checkpoint() {
-    nlohmann::json j = {{"after_id", after_id_},
-                        {"round", result_.round},
-                        {"max_outcome_id", store_.max_outcome_id()},
-                        {"elapsed_ms", elapsed_ms()},
-                        {"selected", result_.selected},
-                        {"repaired", result_.repaired},
-                        {"deleted", result_.deleted},
-                        {"kept_extra", result_.kept_extra},
-                        {"skipped", result_.skipped},
-                        {"failed", result_.failed},
-                        {"planned", result_.planned},
-                        {"copy", result_.copy},
-                        {"run_ids", run_.watch().to_json()},
-                        {"starts_over", result_.starts_over}};
+    nlohmann::json j = key_counts_json();
+    j.update({{"after_id", after_id_},
+              {"round", result_.round},
+              {"max_outcome_id", store_.max_outcome_id()},
+              {"elapsed_ms", elapsed_ms()},
+              {"copy", result_.copy},
+              {"run_ids", run_.watch().to_json()},
+              {"starts_over", result_.starts_over}});
     run_.save_checkpoint(j);
+  }
+
+  // The counts of keys by what became of them, in the checkpoint and the
+  // totals alike.
+  nlohmann::json key_counts_json() const {
+    return {{"selected", result_.selected}, {"repaired", result_.repaired},
+            {"deleted", result_.deleted},   {"kept_extra", result_.kept_extra},
+            {"skipped", result_.skipped},   {"failed", result_.failed},
+            {"planned", result_.planned}};
   }
 
   void prepare() {
@@ -243,23 +246,18 @@ class Engine {
 
   nlohmann::json totals_json() const {
     const auto& c = result_.copy;
-    return {{"compare_run", result_.compare_run},
-            {"round", result_.round},
-            {"dry_run", o_.dry_run},
-            {"selected", result_.selected},
-            {"repaired", result_.repaired},
-            {"deleted", result_.deleted},
-            {"kept_extra", result_.kept_extra},
-            {"skipped", result_.skipped},
-            {"failed", result_.failed},
-            {"planned", result_.planned},
-            {"restored", c.restored},
-            {"fallbacks", c.fallbacks},
-            {"chunked", c.chunked},
-            {"bytes", c.bytes},
-            {"starts_over", result_.starts_over},
-            {"waited_out", transient::totals_json()},
-            {"elapsed_ms", result_.elapsed_ms}};
+    nlohmann::json j = key_counts_json();
+    j.update({{"compare_run", result_.compare_run},
+              {"round", result_.round},
+              {"dry_run", o_.dry_run},
+              {"restored", c.restored},
+              {"fallbacks", c.fallbacks},
+              {"chunked", c.chunked},
+              {"bytes", c.bytes},
+              {"starts_over", result_.starts_over},
+              {"waited_out", transient::totals_json()},
+              {"elapsed_ms", result_.elapsed_ms}});
+    return j;
   }
 
   void finish_abnormally(std::string_view status) {

@@ -5,9 +5,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include <concepts>
-#include <type_traits>
-
 #include "recorded_options.h"
 #include "repair.h"
 
@@ -15,8 +12,7 @@ namespace migcheck {
 
 // Calls f(key, flag, field, OnResume) for each recorded field of `o`
 // (RepairOptions, const or not).
-template <typename Options, typename F>
-requires std::same_as<std::remove_const_t<Options>, RepairOptions>
+template <RecordedOptionsOf<RepairOptions> Options, typename F>
 void visit_recorded_options(Options& o, F&& f) {
   using enum OnResume;
   f("compare_run", "--run", o.compare_run, Kept);
@@ -25,11 +21,8 @@ void visit_recorded_options(Options& o, F&& f) {
   f("partition", "--partition", o.partition, Kept);
   f("dry_run", "--dry-run", o.dry_run, Kept);
   f("struct", "--struct", o.structural, Kept);
-  f("batch", "--batch", o.batch, Given);
-  f("connections", "--connections", o.connections, Given);
-  f("max_ops_per_sec", "--max-ops-per-sec", o.max_ops_per_sec, Given);
+  visit_load_options(o, f);
   f("ttl_tolerance_ms", nullptr, o.ttl_tolerance, Recorded);
-  f("store", nullptr, o.store_path, Recorded);
 }
 
 // The options JSON of a repair run: the recorded fields and the endpoints

@@ -52,7 +52,7 @@ class Worker {
   Worker(Engine& engine, size_t index);
   ~Worker() { close_and_join(); }
   void start() {
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::jthread([this] { run(); });
   }
   // Blocks while the inbox is full (back-pressure on the scanner / queue).
   void push(std::vector<Keyed>& keys, const std::atomic<bool>& abort);
@@ -83,7 +83,7 @@ class Worker {
   size_t capacity_;
   bool closing_ = false;
   bool idle_ = true;
-  std::thread thread_;
+  std::jthread thread_;  // close_and_join() stops it (closing_), as does the destructor
   std::exception_ptr error_;
   std::vector<Outcome> to_store_;
 };

@@ -6,9 +6,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include <concepts>
-#include <type_traits>
-
 #include "recorded_options.h"
 #include "replicate.h"
 
@@ -21,8 +18,7 @@ NLOHMANN_JSON_SERIALIZE_ENUM(ReplicateMode, {{ReplicateMode::Scan, "scan"},
 // Calls f(key, flag, field, OnResume) for each recorded field of `o`
 // (ReplicateOptions, const or not). Only scan-mode runs resume, so the live
 // modes' settings are recorded only.
-template <typename Options, typename F>
-requires std::same_as<std::remove_const_t<Options>, ReplicateOptions>
+template <RecordedOptionsOf<ReplicateOptions> Options, typename F>
 void visit_recorded_options(Options& o, F&& f) {
   using enum OnResume;
   f("mode", "--mode", o.mode, Kept);
@@ -33,14 +29,10 @@ void visit_recorded_options(Options& o, F&& f) {
   f("types", "--type", o.types, Kept);
   f("mem_limit", "--mem-limit", o.mem_limit, Kept);
   f("partition", "--partition", o.partition, Kept);
-  f("scan_count", "--scan-count", o.scan_count, Given);
-  f("batch", "--batch", o.batch, Given);
-  f("connections", "--connections", o.connections, Given);
-  f("max_ops_per_sec", "--max-ops-per-sec", o.max_ops_per_sec, Given);
+  visit_load_options(o, f);
   f("dry_run", "--dry-run", o.dry_run, Kept);
   f("assume_notifications", nullptr, o.assume_notifications, Recorded);
   f("queue", nullptr, o.queue_capacity, Recorded);
-  f("store", nullptr, o.store_path, Recorded);
 }
 
 // The options JSON of a replicate run: the recorded fields, the endpoints

@@ -9,6 +9,7 @@
 #include <exception>
 #include <limits>
 
+#include "counters.h"
 #include "errors.h"
 #include "hash_field_ttl.h"
 #include "reader_work.h"
@@ -56,14 +57,10 @@ ValueType value_type_from(std::string_view t) {
 }
 
 ReaderStats& ReaderStats::operator+=(const ReaderStats& o) {
-  keys += o.keys;
-  steps += o.steps;
-  commands += o.commands;
-  chunked_keys += o.chunked_keys;
-  chunk_commands += o.chunk_commands;
-  unstable += o.unstable;
-  errors += o.errors;
-  return *this;
+  return add_fields(*this, o,
+                    std::tuple{&ReaderStats::keys, &ReaderStats::steps, &ReaderStats::commands,
+                               &ReaderStats::chunked_keys, &ReaderStats::chunk_commands,
+                               &ReaderStats::unstable, &ReaderStats::errors});
 }
 
 struct KeyReader::Num {

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <limits>
 #include <optional>
+#include <vector>
 
 #include "reader.h"
 #include "reader_work.h"
@@ -15,6 +16,20 @@ namespace {
 std::optional<int64_t> opt_integer(const Reply* r) {
   if (!r || !r->is_integer()) return std::nullopt;
   return r->integer;
+}
+
+// Adds stream entries ([id, [field, value, ...]], as XINFO STREAM FULL and
+// XRANGE give them) to the stream's digest, in order.
+void add_entries(StreamWork& sw, const std::vector<Reply>& entries) {
+  for (const Reply& e : entries) {
+    if (!e.is_array() || e.elements.size() != 2) continue;
+    sw.digest.begin_entry(e.elements[0].str);
+    const auto& fv = e.elements[1].elements;
+    for (size_t k = 0; k + 1 < fv.size(); k += 2)
+      sw.digest.add_entry_field(fv[k].str, fv[k + 1].str);
+    sw.digest.end_entry();
+    sw.last_entry_id = e.elements[0].str;
+  }
 }
 
 }  // namespace
@@ -54,15 +69,7 @@ void KeyReader::process_stream_info(size_t i, const Reply& info) {
   StreamWork& sw = *w.stream;
   sw.length = length->integer;
   w.size = s.size = sw.length;
-  for (const Reply& e : entries->elements) {
-    if (!e.is_array() || e.elements.size() != 2) continue;
-    sw.digest.begin_entry(e.elements[0].str);
-    const auto& fv = e.elements[1].elements;
-    for (size_t k = 0; k + 1 < fv.size(); k += 2)
-      sw.digest.add_entry_field(fv[k].str, fv[k + 1].str);
-    sw.digest.end_entry();
-    sw.last_entry_id = e.elements[0].str;
-  }
+  add_entries(sw, entries->elements);
   const bool ext = opts_.stream_extended_meta;
   const Reply* added = find_field(info, "entries-added");
   const Reply* max_deleted = find_field(info, "max-deleted-entry-id");
@@ -120,15 +127,7 @@ void KeyReader::process_stream_pages(size_t i, std::span<const Reply> r) {
                              " -> " + std::to_string(xlen.integer) + ")");
     if (!page.is_array() || page.elements.empty())
       return unstable(i, "changed while read in chunks");
-    for (const Reply& e : page.elements) {
-      if (!e.is_array() || e.elements.size() != 2) continue;
-      sw.digest.begin_entry(e.elements[0].str);
-      const auto& fv = e.elements[1].elements;
-      for (size_t f = 0; f + 1 < fv.size(); f += 2)
-        sw.digest.add_entry_field(fv[f].str, fv[f + 1].str);
-      sw.digest.end_entry();
-      sw.last_entry_id = e.elements[0].str;
-    }
+    add_entries(sw, page.elements);
     if (static_cast<int64_t>(sw.digest.entries()) > sw.length)
       return unstable(i, "changed while read in chunks");
     sw.entries_done = static_cast<int64_t>(sw.digest.entries()) == sw.length;

@@ -8,10 +8,12 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <concepts>
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "db_pairs.h"
@@ -27,6 +29,26 @@ enum class OnResume {
   Given,     // speed and load: the flag given again takes effect and is recorded
   Recorded,  // recorded for the report only; a resume takes the command line's
 };
+
+// The options type a visit_recorded_options overload is for, const or not:
+//   template <RecordedOptionsOf<CompareOptions> Options, typename F>
+//   void visit_recorded_options(Options& o, F&& f);
+template <typename O, typename Engine>
+concept RecordedOptionsOf = std::same_as<std::remove_const_t<O>, Engine>;
+
+// The rows every engine's list shares, visited by its own: the speed and load
+// flags (add_load_flags: --scan-count where the engine scans, --batch,
+// --connections, --max-ops-per-sec), which a resume takes again when given,
+// and the store path, recorded for the report.
+template <typename Options, typename F>
+void visit_load_options(Options& o, F& f) {
+  using enum OnResume;
+  if constexpr (requires { o.scan_count; }) f("scan_count", "--scan-count", o.scan_count, Given);
+  f("batch", "--batch", o.batch, Given);
+  f("connections", "--connections", o.connections, Given);
+  f("max_ops_per_sec", "--max-ops-per-sec", o.max_ops_per_sec, Given);
+  f("store", nullptr, o.store_path, Recorded);
+}
 
 namespace recorded {
 

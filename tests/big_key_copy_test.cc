@@ -9,32 +9,10 @@
 
 #include "copier.h"
 #include "server_fixture.h"
+#include "test_util.h"
 
 using namespace migcheck;
 namespace t = migcheck::test;
-
-namespace {
-
-ClientOptions quick() {
-  ClientOptions o;
-  o.conn.connect_timeout = Millis(2000);
-  o.conn.command_timeout = Millis(10000);
-  o.retry_for = Millis(3000);
-  return o;
-}
-
-std::vector<std::string> all_keys(t::TestServer& s) {
-  std::vector<std::string> keys;
-  std::string cursor = "0";
-  do {
-    auto r = s.reply({"SCAN", cursor, "COUNT", "1000"});
-    cursor = r.elements[0].str;
-    for (auto& k : r.elements[1].elements) keys.push_back(k.str);
-  } while (cursor != "0");
-  return keys;
-}
-
-}  // namespace
 
 TEST_CASE("big key copy: a copy refused at its last step (RENAME) leaves no temporary key",
           "[integration]") {
@@ -49,14 +27,15 @@ TEST_CASE("big key copy: a copy refused at its last step (RENAME) leaves no temp
   source.pipeline({list, hash, {"SET", "big:string", std::string(200000, 's')}});
   target.pipeline({{"SET", "big:list", "kept"}});
 
-  Client src(parse_uri(source.uri()), quick());
-  Client tgt(parse_uri("redis://writer:pw@127.0.0.1:" + std::to_string(target.port())), quick());
+  Client src(parse_uri(source.uri()), t::quick_client());
+  Client tgt(parse_uri("redis://writer:pw@127.0.0.1:" + std::to_string(target.port())),
+             t::quick_client());
   CopyOptions o;
   o.big_bytes = 16 * 1024;
   o.chunk_elements = 200;
   o.chunk_bytes = 32 * 1024;
   Copier copier(src, tgt, o);
-  auto results = copier.copy(all_keys(source));
+  auto results = copier.copy(t::keys_of(source));
   REQUIRE(results.size() == 3);
   for (auto& r : results) {
     INFO(r.outcome.key << ": " << r.outcome.error << " " << r.outcome.detail);
@@ -67,6 +46,6 @@ TEST_CASE("big key copy: a copy refused at its last step (RENAME) leaves no temp
   CHECK(copier.counters().failed == 3);
   CHECK(copier.counters().chunked == 0);
   // Only the value the target had: every temporary key was deleted.
-  CHECK(all_keys(target) == std::vector<std::string>{"big:list"});
+  CHECK(t::keys_of(target) == std::vector<std::string>{"big:list"});
   CHECK(target.cmd({"GET", "big:list"}) == "kept");
 }

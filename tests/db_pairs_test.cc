@@ -240,16 +240,10 @@ TEST_CASE("db_pairs: an interrupted multi-db compare resumed counts each key onc
           "[db_pairs][integration]") {
   t::TestServer source;
   t::TestServer target;
-  for (int db : {0, 3})
-    for (int base = 0; base < 12000; base += 1000) {
-      std::vector<std::string> mset{"MSET"};
-      for (int i = base; i < base + 1000; ++i) {
-        mset.push_back("k:" + std::to_string(i));
-        mset.push_back("v" + std::to_string(i));
-      }
-      source.pipeline(in_db(db, {mset}));
-      target.pipeline(in_db(db, {mset}));
-    }
+  for (int db : {0, 3}) {
+    source.pipeline(in_db(db, t::numbered_keys(12000)));
+    target.pipeline(in_db(db, t::numbered_keys(12000)));
+  }
   target.pipeline(in_db(3, {{"DEL", "k:5"}, {"SET", "k:11000", "x"}}));
   target.pipeline({{"DEL", "k:9"}});
   const std::vector<std::string> common{"--rounds", "1",   "--max-ops-per-sec", "30000", "-q",
@@ -295,15 +289,9 @@ TEST_CASE("db_pairs: an interrupted multi-db replicate resumed copies and counts
           "[db_pairs][integration]") {
   t::TestServer source;
   t::TestServer target;
-  for (int db : {0, 3})
-    for (int base = 0; base < 4000; base += 1000) {
-      std::vector<std::string> mset{"MSET"};
-      for (int i = base; i < base + 1000; ++i) {
-        mset.push_back("k:" + std::to_string(i));
-        mset.push_back("v" + std::to_string(i));
-      }
-      source.pipeline(in_db(db, {mset}));
-    }
+  for (int db : {0, 3}) {
+    source.pipeline(in_db(db, t::numbered_keys(4000)));
+  }
   const std::string store = tmp_store("replicate-resume");
   const std::string out = store + ".out", err = store + ".err";
   const std::vector<std::string> args{"replicate",    source.uri(), target.uri(),        "--store",

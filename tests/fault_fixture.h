@@ -48,7 +48,7 @@ inline void load(t::TestServer& s, int n) {
   std::vector<std::vector<std::string>> cmds;
   for (int i = 0; i < n; ++i) {
     std::string k = std::to_string(i);
-    cmds.push_back({"SET", "s:" + k, std::string(50, 'a' + i % 26)});
+    cmds.push_back({"SET", "s:" + k, std::string(50, static_cast<char>('a' + i % 26))});
     if (i % 5 == 0) cmds.push_back({"HSET", "h:" + k, "f", k, "g", "x"});
     if (i % 7 == 0) cmds.push_back({"ZADD", "z:" + k, "1.25", "m", k, "n"});
   }
@@ -237,6 +237,17 @@ inline void wait_for_migcheck(t::TestServer& s) {
     REQUIRE(std::chrono::steady_clock::now() < until);
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
+}
+
+// Once migcheck is connected to `s` (a kill before is a refusal to start),
+// kills it with SIGKILL a moment into the run and restarts it (same port,
+// same data) a moment later: a server lost mid-run, then back.
+inline void kill9_mid_run(t::TestServer& s) {
+  wait_for_migcheck(s);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  s.kill9();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  s.restart();
 }
 
 // Differences of every kind, spread over the keyspace of load().

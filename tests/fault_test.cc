@@ -21,11 +21,7 @@ TEST_CASE("fault: target killed and restarted mid-compare gives the undisturbed 
                          "--rounds", "1", "--max-ops-per-sec", "40000", "--retry-for", "20s",
                          "--quiet"});
   });
-  wait_for_migcheck(d.target);  // a kill before it connects is a refusal to start
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  d.target.kill9();
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  d.target.restart();
+  kill9_mid_run(d.target);
   auto r = run.get();
   INFO(r.err);
   CHECK(r.exit_code == 1);
@@ -94,11 +90,7 @@ TEST_CASE("fault: target killed and restarted mid-replicate still converges",
                          (dir / "s.db").string(), "--max-ops-per-sec", "40000", "--retry-for",
                          "20s", "--quiet"});
   });
-  wait_for_migcheck(target);  // a kill before it connects is a refusal to start
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  target.kill9();
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  target.restart();
+  kill9_mid_run(target);
   auto r = run.get();
   INFO(r.err);
   CHECK(r.exit_code == 0);
@@ -321,11 +313,7 @@ TEST_CASE("fault: target killed and restarted mid-repair: every difference repai
     return run_migcheck({"repair", source.uri(), target.uri(), "--store", store,
                          "--max-ops-per-sec", "8000", "--retry-for", "20s", "--quiet"});
   });
-  wait_for_migcheck(target);  // a kill before it connects is a refusal to start
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  target.kill9();
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  target.restart();
+  kill9_mid_run(target);
   auto r = run.get();
   INFO(r.out << r.err);
   CHECK(r.exit_code == 0);
@@ -344,7 +332,8 @@ TEST_CASE("fault: a target that fills up mid-replicate: OOM per key, the run com
   t::TestServer target(t::ServerOptions{.maxmemory = "4mb"});
   Cmds load;
   for (int i = 0; i < 6000; ++i)
-    load.push_back({"SET", "k:" + std::to_string(i), std::string(1000, 'a' + i % 26)});
+    load.push_back(
+        {"SET", "k:" + std::to_string(i), std::string(1000, static_cast<char>('a' + i % 26))});
   load.push_back({"SET", "big:string", std::string(3 << 20, 'b')});  // in chunks
   source.pipeline(load);
   const fs::path store = temp_dir("oom") / "s.db";

@@ -21,6 +21,7 @@
 #include "engines.h"
 #include "reader.h"
 #include "server_fixture.h"
+#include "test_util.h"
 #include "uri.h"
 #include "value_diff.h"
 
@@ -56,10 +57,7 @@ void expire_at(t::TestServer& s, const std::string& key, const std::string& fiel
 }
 
 std::string tmp_store(const std::string& name) {
-  auto p = std::filesystem::temp_directory_path() /
-           ("migcheck-fec-" + name + "-" + std::to_string(::getpid()) + ".db");
-  std::filesystem::remove(p);
-  return p.string();
+  return migcheck::test::tmp_store("fec", name);
 }
 
 }  // namespace

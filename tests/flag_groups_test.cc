@@ -29,15 +29,7 @@ namespace {
 struct AllCommands {
   CLI::App app{"migcheck"};
   Runner run;
-  AllCommands() {
-    add_info_command(app, run);
-    add_compare_command(app, run);
-    add_diffs_command(app, run);
-    add_repair_command(app, run);
-    add_replicate_command(app, run);
-    add_report_command(app, run);
-    add_completion_command(app, run);
-  }
+  AllCommands() { add_all_commands(app, run); }
   CLI::App& command(const std::string& name) { return *app.get_subcommand(name); }
 };
 

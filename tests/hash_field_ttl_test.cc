@@ -47,7 +47,7 @@ Cmds hash_with_expiries(const std::string& key, int fields, int64_t at, size_t v
   std::vector<std::string> hset = {"HSET", key};
   for (int i = 0; i < fields; ++i) {
     hset.push_back("f" + std::to_string(i));
-    hset.push_back(std::string(value_bytes, 'a' + i % 26));
+    hset.push_back(std::string(value_bytes, static_cast<char>('a' + i % 26)));
   }
   c.push_back(hset);
   for (int i = 0; i < fields; i += 3)

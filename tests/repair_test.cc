@@ -28,6 +28,7 @@ using namespace std::string_literals;
 namespace {
 
 using migcheck::test::poll_int;
+using migcheck::test::wait_until;
 
 using Cmds = std::vector<std::vector<std::string>>;
 
@@ -206,7 +207,8 @@ TEST_CASE("repair: a target out of memory gets per-key failures with the server'
   t::TestServer target(t::ServerOptions{.maxmemory = "2mb"});
   Cmds load;
   for (int i = 0; i < 10; ++i)
-    load.push_back({"SET", "blob:" + std::to_string(i), std::string(400000, 'a' + i)});
+    load.push_back(
+        {"SET", "blob:" + std::to_string(i), std::string(400000, static_cast<char>('a' + i))});
   for (int i = 0; i < 50; ++i) load.push_back({"HSET", "small:" + std::to_string(i), "f", "v"});
   source.pipeline(load);
   const std::string store = tmp_store("oom");
@@ -294,19 +296,6 @@ TEST_CASE("repair: without a compare run it says what to do, exit 2", "[integrat
   CHECK(r.exit_code == 2);
 }
 
-namespace {
-
-bool wait_until(const std::function<bool()>& cond, std::chrono::seconds timeout) {
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < until) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return false;
-}
-
-}  // namespace
-
 TEST_CASE(
     "repair: interrupted by SIGINT, then killed, then resumed: each key repaired and counted once",
     "[integration][resume]") {
@@ -314,14 +303,7 @@ TEST_CASE(
   // About 2,000 keys/s with one key per batch: the run lasts several
   // checkpoint intervals (2 s), so the kill lands between two of them.
   constexpr int kKeys = 15000;
-  for (int base = 0; base < kKeys; base += 1000) {
-    std::vector<std::string> mset{"MSET"};
-    for (int i = base; i < base + 1000; ++i) {
-      mset.push_back("k:" + std::to_string(i));
-      mset.push_back("v" + std::to_string(i));
-    }
-    source.pipeline({mset});
-  }
+  source.pipeline(t::numbered_keys(kKeys));
   target.pipeline({{"SET", "extra:1", "x"}});
   const std::string store = tmp_store("resume");
   REQUIRE(compare(source.uri(), target.uri(), store).exit_code == 1);

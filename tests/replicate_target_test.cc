@@ -30,10 +30,7 @@ namespace {
 using migcheck::test::slurp;
 
 std::string temp_store(const std::string& name) {
-  fs::path p = fs::temp_directory_path() /
-               ("migcheck-target-" + std::to_string(::getpid()) + "-" + name + ".db");
-  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(p.string() + suffix);
-  return p.string();
+  return migcheck::test::tmp_store("target", name);
 }
 
 nlohmann::json totals(const std::string& store) {

@@ -33,6 +33,7 @@ namespace {
 
 using migcheck::test::poll_int;
 using migcheck::test::slurp;
+using migcheck::test::wait_until;
 
 using Cmds = std::vector<std::vector<std::string>>;
 
@@ -478,31 +479,11 @@ TEST_CASE("replicate: live mode on a cluster source listens on every primary",
   CHECK(r.exit_code == 0);
 }
 
-namespace {
-
-bool wait_until(const std::function<bool()>& cond, std::chrono::seconds timeout) {
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < until) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return false;
-}
-
-}  // namespace
-
 TEST_CASE("replicate: a scan interrupted by SIGINT, then killed, resumes and counts each key once",
           "[integration][resume]") {
   t::TestServer source, target;
   constexpr int kKeys = 12000, kBig = 25;
-  for (int base = 0; base < kKeys; base += 1000) {
-    std::vector<std::string> mset{"MSET"};
-    for (int i = base; i < base + 1000; ++i) {
-      mset.push_back("k:" + std::to_string(i));
-      mset.push_back("v" + std::to_string(i));
-    }
-    source.pipeline({mset});
-  }
+  source.pipeline(t::numbered_keys(kKeys));
   Cmds big;
   for (int i = 0; i < kBig; ++i)
     big.push_back({"SET", "big:" + std::to_string(i), std::string(20000, 'b')});

@@ -173,11 +173,7 @@ TEST_CASE("report: browser renders the HTML report safely and offline", "[report
 
   ReportTempDir tmp;
   std::string db = tmp.file("m.db");
-  ReportRuns runs;
-  {
-    Store store(db);
-    runs = populate_report_store(store);
-  }
+  const ReportRuns runs = populate_report_file(db);
   for (int64_t run : {runs.compare, runs.repair}) {
     CliResult cli = run_migcheck_cli({"report", "--store", db, "--run", std::to_string(run), "-q"});
     INFO(cli.err);

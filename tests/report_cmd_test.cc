@@ -25,11 +25,7 @@ using namespace migcheck::test;
 TEST_CASE("report: CLI writes both formats next to the store", "[report][cli]") {
   ReportTempDir dir;
   std::string db = dir.file("m.db");
-  ReportRuns runs;
-  {
-    Store store(db);
-    runs = populate_report_store(store);
-  }
+  const ReportRuns runs = populate_report_file(db);
   CliResult r = run_migcheck_cli({"report", "--store", db});
   INFO(r.err);
   CHECK(r.exit_code == 1);  // the latest compare run, with differences
@@ -55,11 +51,7 @@ TEST_CASE("report: CLI writes both formats next to the store", "[report][cli]") 
 TEST_CASE("report: CLI --out and --format", "[report][cli]") {
   ReportTempDir dir;
   std::string db = dir.file("m.db");
-  ReportRuns runs;
-  {
-    Store store(db);
-    runs = populate_report_store(store);
-  }
+  const ReportRuns runs = populate_report_file(db);
   std::string compare = std::to_string(runs.compare);
 
   CliResult r = run_migcheck_cli(

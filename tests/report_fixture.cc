@@ -201,6 +201,11 @@ ReportRuns populate_report_store(Store& store) {
   return runs;
 }
 
+ReportRuns populate_report_file(const std::string& path) {
+  Store store(path);
+  return populate_report_store(store);
+}
+
 }  // namespace migcheck::test
 
 namespace migcheck::test {

@@ -56,6 +56,16 @@ std::vector<Difference> report_last_round_differences();
 
 // Adds the three runs to `store`, in the order compare, repair, replicate.
 ReportRuns populate_report_store(Store& store);
+// The same into a new store at `path`, closed again (for the binary to read).
+ReportRuns populate_report_file(const std::string& path);
+
+// The start of most report tests, as a TEST_CASE_METHOD fixture: a fresh
+// directory holding the store m.db, populated.
+struct PopulatedReportStore {
+  ReportTempDir dir;
+  Store store{dir.file("m.db")};
+  ReportRuns runs = populate_report_store(store);
+};
 
 }  // namespace migcheck::test
 

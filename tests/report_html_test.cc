@@ -19,10 +19,9 @@ using nlohmann::json;
 using namespace migcheck;
 using namespace migcheck::test;
 
-TEST_CASE("report: HTML is self-contained, escapes keys and carries the JSON hash", "[report]") {
-  ReportTempDir dir;
-  Store store(dir.file("m.db"));
-  ReportRuns runs = populate_report_store(store);
+TEST_CASE_METHOD(PopulatedReportStore,
+                 "report: HTML is self-contained, escapes keys and carries the JSON hash",
+                 "[report]") {
   ReportModel m = build_report(store, {.run = runs.compare, .sample_limit = 100, .now_ms = 1});
   std::string json_text = report_json_text(m);
   std::string digest = hex(sha256(json_text));
@@ -80,10 +79,8 @@ TEST_CASE("report: HTML is self-contained, escapes keys and carries the JSON has
   CHECK_THAT(html, ContainsSubstring("@media print"));
 }
 
-TEST_CASE("report: HTML of a repair run shows the compare it repaired", "[report]") {
-  ReportTempDir dir;
-  Store store(dir.file("m.db"));
-  ReportRuns runs = populate_report_store(store);
+TEST_CASE_METHOD(PopulatedReportStore, "report: HTML of a repair run shows the compare it repaired",
+                 "[report]") {
   ReportModel m = build_report(store, {.run = runs.repair, .sample_limit = 100, .now_ms = 1});
   std::string html = report_html(m, {"00", ""});
   CHECK_THAT(html, ContainsSubstring("id=\"parent\""));
@@ -97,11 +94,9 @@ TEST_CASE("report: HTML of a repair run shows the compare it repaired", "[report
   CHECK(html.find(kScriptKey) == std::string::npos);
 }
 
-TEST_CASE("report: where a value differs, in JSON as stored and in HTML as escaped text",
-          "[report]") {
-  ReportTempDir dir;
-  Store store(dir.file("m.db"));
-  ReportRuns runs = populate_report_store(store);
+TEST_CASE_METHOD(PopulatedReportStore,
+                 "report: where a value differs, in JSON as stored and in HTML as escaped text",
+                 "[report]") {
   ReportModel m = build_report(store, {.run = runs.compare, .sample_limit = 100, .now_ms = 1});
   json j = json::parse(report_json_text(m));
   require_valid(j);

@@ -19,10 +19,8 @@ using nlohmann::json;
 using namespace migcheck;
 using namespace migcheck::test;
 
-TEST_CASE("report: JSON of a compare run validates and says what differs", "[report]") {
-  ReportTempDir dir;
-  Store store(dir.file("m.db"));
-  ReportRuns runs = populate_report_store(store);
+TEST_CASE_METHOD(PopulatedReportStore,
+                 "report: JSON of a compare run validates and says what differs", "[report]") {
   ReportModel m =
       build_report(store, {.run = runs.compare, .sample_limit = 100, .now_ms = 1'700'000'000'000});
   json j = json::parse(report_json_text(m));
@@ -100,11 +98,9 @@ TEST_CASE("report: JSON of a compare run validates and says what differs", "[rep
   CHECK(report_json_text(m).find("hunter2") == std::string::npos);
 }
 
-TEST_CASE("report: JSON of a repair run shows the compare it repaired and its outcomes",
-          "[report]") {
-  ReportTempDir dir;
-  Store store(dir.file("m.db"));
-  ReportRuns runs = populate_report_store(store);
+TEST_CASE_METHOD(PopulatedReportStore,
+                 "report: JSON of a repair run shows the compare it repaired and its outcomes",
+                 "[report]") {
   ReportModel m = build_report(store, {.run = runs.repair, .sample_limit = 100, .now_ms = 0});
   json j = json::parse(report_json_text(m));
   require_valid(j);
@@ -140,10 +136,8 @@ TEST_CASE("report: JSON of a repair run shows the compare it repaired and its ou
   CHECK(check(m.checks, "big_keys").detail == "not evaluated: the run recorded no big-key scan");
 }
 
-TEST_CASE("report: JSON of an interrupted replicate run without target facts", "[report]") {
-  ReportTempDir dir;
-  Store store(dir.file("m.db"));
-  ReportRuns runs = populate_report_store(store);
+TEST_CASE_METHOD(PopulatedReportStore,
+                 "report: JSON of an interrupted replicate run without target facts", "[report]") {
   ReportModel m = build_report(store, {.run = runs.replicate, .sample_limit = 100, .now_ms = 0});
   REQUIRE(m.run.id == runs.replicate);
   std::string text = report_json_text(m);
@@ -171,10 +165,8 @@ TEST_CASE("report: JSON of an interrupted replicate run without target facts", "
   CHECK_THAT(check(m.checks, "tls").detail, ContainsSubstring("target does not use TLS"));
 }
 
-TEST_CASE("report: sample limits bound the samples, not the counts", "[report]") {
-  ReportTempDir dir;
-  Store store(dir.file("m.db"));
-  ReportRuns runs = populate_report_store(store);
+TEST_CASE_METHOD(PopulatedReportStore, "report: sample limits bound the samples, not the counts",
+                 "[report]") {
   ReportModel m = build_report(store, {.run = runs.compare, .sample_limit = 4, .now_ms = 0});
   CHECK(m.samples.size() == 4);
   CHECK(m.samples[0].key == "user:1001");  // insertion order

@@ -12,10 +12,8 @@ using nlohmann::json;
 using namespace migcheck;
 using namespace migcheck::test;
 
-TEST_CASE("report: the schema validator rejects what the schema forbids", "[report]") {
-  ReportTempDir dir;
-  Store store(dir.file("m.db"));
-  ReportRuns runs = populate_report_store(store);
+TEST_CASE_METHOD(PopulatedReportStore,
+                 "report: the schema validator rejects what the schema forbids", "[report]") {
   const json good = json::parse(report_json_text(
       build_report(store, {.run = runs.repair, .sample_limit = 100, .now_ms = 0})));
   const json schema = report_schema();

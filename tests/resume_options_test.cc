@@ -18,6 +18,7 @@
 #include "cli_runner.h"
 #include "server_fixture.h"
 #include "store.h"
+#include "test_util.h"
 
 namespace fs = std::filesystem;
 using Catch::Matchers::ContainsSubstring;
@@ -29,10 +30,7 @@ using migcheck::test::TestServer;
 namespace {
 
 std::string temp_store(const std::string& name) {
-  fs::path p = fs::temp_directory_path() /
-               ("migcheck-resume-opts-" + std::to_string(::getpid()) + "-" + name + ".db");
-  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(p.string() + suffix);
-  return p.string();
+  return migcheck::test::tmp_store("resume-opts", name);
 }
 
 void fill(TestServer& s, int n) {

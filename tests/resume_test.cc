@@ -29,12 +29,14 @@ using migcheck::test::TestServer;
 namespace {
 
 using migcheck::test::poll_int;
+using migcheck::test::remove_store;
 using migcheck::test::slurp;
+using migcheck::test::stored_run;
 
 std::string tmp_path(const std::string& name) {
   auto p = std::filesystem::temp_directory_path() /
            ("migcheck-resume-" + name + "-" + std::to_string(::getpid()));
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(p.string() + suffix);
+  remove_store(p.string());
   return p.string();
 }
 
@@ -47,6 +49,31 @@ std::vector<std::string> compare_args(const TestServer& source, const TestServer
   args.insert(args.end(), extra.begin(), extra.end());
   args.insert(args.end(), common.begin(), common.end());
   return args;
+}
+
+// An uninterrupted compare with `common` into the store `name`, which finds
+// differences: the run a resumed one must match. Returns the store's path.
+std::string full_run(const TestServer& source, const TestServer& target, const std::string& name,
+                     const std::vector<std::string>& common) {
+  const std::string store = tmp_path(name);
+  auto full = run_migcheck(compare_args(source, target, store, common));
+  INFO(full.err);
+  REQUIRE(full.exit_code == 1);
+  return store;
+}
+
+// The checkpoint of run 1 of `store`, stopped with `status`.
+nlohmann::json stopped_checkpoint(const std::string& store, const std::string& status) {
+  CHECK(stored_run(store, 1).status == status);
+  auto cp = Store(store, false).checkpoint(1, "compare");
+  REQUIRE(cp);
+  return nlohmann::json::parse(*cp);
+}
+
+// Run 1 of `store` is done, and is the store's only run.
+void check_done_alone(const std::string& store) {
+  CHECK(stored_run(store, 1).status == "done");
+  CHECK(Store(store, false).runs().size() == 1);
 }
 
 // (key, kind, round) rows of `diffs --format jsonl` for every round of a run.
@@ -80,15 +107,8 @@ Totals totals(const std::string& store_path, int64_t run) {
 
 void load(TestServer& source, TestServer& target) {
   constexpr int kKeys = 30000;
-  for (int base = 0; base < kKeys; base += 1000) {
-    std::vector<std::string> mset{"MSET"};
-    for (int i = base; i < base + 1000; ++i) {
-      mset.push_back("k:" + std::to_string(i));
-      mset.push_back("v" + std::to_string(i));
-    }
-    source.pipeline({mset});
-    target.pipeline({mset});
-  }
+  source.pipeline(migcheck::test::numbered_keys(kKeys));
+  target.pipeline(migcheck::test::numbered_keys(kKeys));
   // A few differences of each kind, spread over the keyspace.
   target.pipeline({{"DEL", "k:17", "k:9001", "k:23456"},
                    {"SET", "k:42", "changed"},
@@ -98,25 +118,24 @@ void load(TestServer& source, TestServer& target) {
   source.pipeline({{"EXPIRE", "k:777", "100000"}, {"EXPIRE", "k:29999", "100000"}});
 }
 
+// The flags of a compare of load()'s keys in two rounds, at `max_ops` keys a
+// second (slow enough to be stopped mid-round).
+std::vector<std::string> two_rounds(const std::string& max_ops) {
+  return {"--rounds",      "2", "--interval", "100ms", "--max-ops-per-sec", max_ops,
+          "--connections", "3", "--batch",    "200",   "--scan-count",      "300"};
+}
+
 // Waits until run 1 of `store` has stored a difference of `round`.
 bool wait_for_round_rows(const std::string& store, int round, std::chrono::seconds timeout) {
   const std::string sql =
       "SELECT count(*) FROM differences WHERE run = 1 AND round = " + std::to_string(round);
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < until) {
-    if (poll_int(store, sql) > 0) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return false;
+  return migcheck::test::wait_until([&] { return poll_int(store, sql) > 0; }, timeout);
 }
 
 // The totals of run 1 that do not depend on timing or on which process read
 // what: counts by type and kind, rounds, big keys.
 nlohmann::json stable_totals(const std::string& store_path) {
-  Store store(store_path, false);
-  auto rec = store.run(1);
-  REQUIRE(rec);
-  auto j = nlohmann::json::parse(rec->totals_json);
+  auto j = nlohmann::json::parse(stored_run(store_path, 1).totals_json);
   for (const char* k : {"elapsed_ms", "keys_per_sec", "source_reader", "target_reader"}) j.erase(k);
   for (auto& r : j["rounds"]) r.erase("elapsed_ms");
   return j;
@@ -165,11 +184,7 @@ TEST_CASE(
                                         "--chunk",           "10"};
   constexpr int64_t kDiffs = 4000 + 3 + 2 + 4;
 
-  const std::string full_store = tmp_path("rounds-full.db");
-  auto args = compare_args(source, target, full_store, common);
-  auto full = run_migcheck(args);
-  INFO(full.err);
-  REQUIRE(full.exit_code == 1);
+  const std::string full_store = full_run(source, target, "rounds-full.db", common);
   const Totals want = totals(full_store, 1);
   REQUIRE(want.rounds.size() == 3);
   CHECK(want.rounds[0] == std::pair<int64_t, int64_t>{12012, kDiffs});
@@ -182,7 +197,7 @@ TEST_CASE(
   const std::string store = tmp_path("rounds.db");
   const std::string out = tmp_path("rounds-out.txt"), err = tmp_path("rounds-err.txt");
   // Stopped in round 1 with part of it stored, then, resumed, in round 2.
-  args = compare_args(source, target, store, common);
+  auto args = compare_args(source, target, store, common);
   int64_t round1_ms = -1;  // round 1's elapsed, known once it is over
   for (int round : {1, 2}) {
     INFO("interrupted in round " << round);
@@ -194,46 +209,33 @@ TEST_CASE(
     INFO(stderr_text);
     REQUIRE(reached);
     REQUIRE(code == 2);
-    Store s(store, false);
-    auto rec = s.run(1);
-    REQUIRE(rec);
-    CHECK(rec->status == "interrupted");
-    auto cp = s.checkpoint(1, "compare");
-    REQUIRE(cp);
-    auto j = nlohmann::json::parse(*cp);
+    const nlohmann::json j = stopped_checkpoint(store, "interrupted");
     REQUIRE(j.value("round", 0) == round);
     CHECK(j.value("keys_checked", int64_t{0}) > 0);
     CHECK(j.value("keys_checked", int64_t{0}) < (round == 1 ? 12012 : kDiffs));
     if (round == 2)
-      round1_ms = nlohmann::json::parse(rec->totals_json)["rounds"][0]["elapsed_ms"].get<int64_t>();
+      round1_ms = nlohmann::json::parse(stored_run(store, 1).totals_json)["rounds"][0]["elapsed_ms"]
+                      .get<int64_t>();
     args = {"compare", source.uri(), target.uri(), "--store", store, "-q", "--resume", "1"};
   }
 
   auto resumed = run_migcheck(args);
   INFO(resumed.err);
   REQUIRE(resumed.exit_code == 1);
-  {
-    Store s(store, false);
-    auto rec = s.run(1);
-    REQUIRE(rec);
-    CHECK(rec->status == "done");
-    CHECK(s.runs().size() == 1);
-  }
+  check_done_alone(store);
   CHECK(totals(store, 1) == want);
   CHECK(diff_rows(store, 1, 3) == diff_rows(full_store, 1, 3));
   CHECK(stable_totals(store) == want_totals);
   {
     // Round 1 ran in two processes: resumed again, it keeps its whole
     // elapsed time, and so does the run.
-    Store s(store, false);
-    auto j = nlohmann::json::parse(s.run(1)->totals_json);
+    auto j = nlohmann::json::parse(stored_run(store, 1).totals_json);
     CHECK(round1_ms > 0);
     CHECK(j["rounds"][0]["elapsed_ms"] == round1_ms);
     CHECK(j["elapsed_ms"].get<int64_t>() >= round1_ms);
   }
 
-  for (const auto& p : {full_store, store, out, err})
-    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(p + suffix);
+  for (const auto& p : {full_store, store, out, err}) remove_store(p);
 }
 
 TEST_CASE("resume: an interrupted compare resumed ends with the totals of an uninterrupted run",
@@ -241,20 +243,13 @@ TEST_CASE("resume: an interrupted compare resumed ends with the totals of an uni
   TestServer source;
   TestServer target;
   load(source, target);
-  const std::vector<std::string> common{"--rounds",          "2",     "--interval",    "100ms",
-                                        "--max-ops-per-sec", "40000", "--connections", "3",
-                                        "--batch",           "200",   "--scan-count",  "300"};
+  const std::vector<std::string> common = two_rounds("40000");
 
-  const std::string full_store = tmp_path("full.db");
-  auto args = compare_args(source, target, full_store, common);
-  auto full = run_migcheck(args);
-  INFO(full.err);
-  REQUIRE(full.exit_code == 1);
+  const std::string full_store = full_run(source, target, "full.db", common);
 
   const std::string store = tmp_path("resumed.db");
   const std::string out = tmp_path("out.txt"), err = tmp_path("err.txt");
-  args = compare_args(source, target, store, common);
-  Spawned proc(args, out, err);
+  Spawned proc(compare_args(source, target, store, common), out, err);
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   proc.signal(SIGINT);
   const int code = proc.wait(std::chrono::seconds(60));
@@ -264,14 +259,8 @@ TEST_CASE("resume: an interrupted compare resumed ends with the totals of an uni
   CHECK(stderr_text.find("interrupted, resume with `migcheck compare --resume 1 SOURCE TARGET`") !=
         std::string::npos);
   {
-    Store s(store, false);
-    auto rec = s.run(1);
-    REQUIRE(rec);
-    CHECK(rec->status == "interrupted");
     // Stopped mid-way through round 1, with part of it committed.
-    auto cp = s.checkpoint(1, "compare");
-    REQUIRE(cp);
-    auto j = nlohmann::json::parse(*cp);
+    const nlohmann::json j = stopped_checkpoint(store, "interrupted");
     CHECK(j.value("round", 0) == 1);
     CHECK(j.value("keys_checked", int64_t{0}) > 0);
     CHECK(j.value("keys_checked", int64_t{0}) < 30000);
@@ -299,13 +288,7 @@ TEST_CASE("resume: an interrupted compare resumed ends with the totals of an uni
     REQUIRE(resumed_code == 1);
     CHECK(slurp(err).find("--rounds is ignored") != std::string::npos);
   }
-  {
-    Store s(store, false);
-    auto rec = s.run(1);
-    REQUIRE(rec);
-    CHECK(rec->status == "done");
-    CHECK(s.runs().size() == 1);
-  }
+  check_done_alone(store);
   const Totals want = totals(full_store, 1);
   REQUIRE(want.rounds.size() == 2);
   CHECK(want.rounds[0].first == 30000);
@@ -324,8 +307,7 @@ TEST_CASE("resume: an interrupted compare resumed ends with the totals of an uni
   CHECK(missing.err.find("no such run") != std::string::npos);
   CHECK(totals(store, 1) == want);
 
-  for (const auto& p : {full_store, store, out, err})
-    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(p + suffix);
+  for (const auto& p : {full_store, store, out, err}) remove_store(p);
 }
 
 TEST_CASE("resume: a run of another command is refused", "[resume][integration]") {
@@ -341,7 +323,7 @@ TEST_CASE("resume: a run of another command is refused", "[resume][integration]"
   auto r = run_migcheck({"compare", server.uri(), server.uri(), "--store", store, "--resume", "1"});
   CHECK(r.exit_code == 2);
   CHECK(r.err.find("not a compare run") != std::string::npos);
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(store + suffix);
+  remove_store(store);
 }
 
 TEST_CASE("resume: a compare that failed on a lost server is left resumable",
@@ -351,20 +333,14 @@ TEST_CASE("resume: a compare that failed on a lost server is left resumable",
   TestServer target(
       migcheck::test::ServerOptions{.config = {{"appendonly", "yes"}, {"appendfsync", "always"}}});
   load(source, target);
-  const std::vector<std::string> common{"--rounds",          "2",     "--interval",    "100ms",
-                                        "--max-ops-per-sec", "15000", "--connections", "3",
-                                        "--batch",           "200",   "--scan-count",  "300"};
+  const std::vector<std::string> common = two_rounds("15000");
 
-  const std::string full_store = tmp_path("failed-full.db");
-  auto args = compare_args(source, target, full_store, common);
-  auto full = run_migcheck(args);
-  INFO(full.err);
-  REQUIRE(full.exit_code == 1);
+  const std::string full_store = full_run(source, target, "failed-full.db", common);
 
   const std::string store = tmp_path("failed.db");
   const std::string out = tmp_path("failed-out.txt"), err = tmp_path("failed-err.txt");
-  args = compare_args(source, target, store, common,
-                      {"--retry-for", "300ms", "--connect-timeout", "300ms"});
+  auto args = compare_args(source, target, store, common,
+                           {"--retry-for", "300ms", "--connect-timeout", "300ms"});
   {
     Spawned proc(args, out, err);
     const bool reached = wait_for_round_rows(store, 1, std::chrono::seconds(60));
@@ -376,10 +352,7 @@ TEST_CASE("resume: a compare that failed on a lost server is left resumable",
     REQUIRE(code == 2);
     CHECK(stderr_text.find("continue it with `migcheck compare --resume 1 SOURCE TARGET`") !=
           std::string::npos);
-    Store s(store, false);
-    auto rec = s.run(1);
-    REQUIRE(rec);
-    CHECK(rec->status == "failed");
+    CHECK(stored_run(store, 1).status == "failed");
   }
   target.restart();
 
@@ -387,15 +360,9 @@ TEST_CASE("resume: a compare that failed on a lost server is left resumable",
       {"compare", source.uri(), target.uri(), "--store", store, "-q", "--resume", "1"});
   INFO(resumed.err);
   REQUIRE(resumed.exit_code == 1);
-  {
-    Store s(store, false);
-    auto rec = s.run(1);
-    REQUIRE(rec);
-    CHECK(rec->status == "done");
-  }
+  CHECK(stored_run(store, 1).status == "done");
   CHECK(totals(store, 1) == totals(full_store, 1));
   CHECK(diff_rows(store, 1, 2) == diff_rows(full_store, 1, 2));
 
-  for (const auto& p : {full_store, store, out, err})
-    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(p + suffix);
+  for (const auto& p : {full_store, store, out, err}) remove_store(p);
 }

@@ -14,6 +14,7 @@
 
 #include "errors.h"
 #include "store.h"
+#include "test_util.h"
 
 namespace fs = std::filesystem;
 using Catch::Matchers::ContainsSubstring;
@@ -24,20 +25,12 @@ using migcheck::UsageError;
 
 namespace {
 
-std::string temp_store(const std::string& name) {
-  fs::path p = fs::temp_directory_path() /
-               ("migcheck-run-lock-" + std::to_string(::getpid()) + "-" + name + ".db");
-  for (const char* suffix : {"", "-wal", "-shm", "-lock"}) fs::remove(p.string() + suffix);
-  return p.string();
-}
+using migcheck::test::begin_test_run;
 
-int64_t begin(Store& s) {
-  migcheck::RunRecord r;
-  r.command = "compare";
-  r.source = "redis://a:1";
-  r.target = "redis://b:2";
-  r.options_json = "{}";
-  return s.begin_run(r);
+std::string temp_store(const std::string& name) {
+  const std::string p = migcheck::test::tmp_store("run-lock", name);
+  std::filesystem::remove(p + "-lock");
+  return p;
 }
 
 void touch(const std::string& path) {
@@ -70,10 +63,10 @@ TEST_CASE("run lock: one holder per run; released claims can be taken", "[run_lo
 TEST_CASE("run lock: a store claims the runs it begins until they finish", "[run_lock]") {
   const std::string path = temp_store("store");
   Store writer(path), other(path);
-  const int64_t id = begin(writer);
+  const int64_t id = begin_test_run(writer);
   CHECK_THROWS_MATCHES(other.claim_run(id), UsageError,
                        MessageMatches(ContainsSubstring("in use by another migcheck process")));
-  const int64_t second = begin(other);  // concurrent runs of one store are fine
+  const int64_t second = begin_test_run(other);  // concurrent runs of one store are fine
   CHECK(second != id);
   CHECK_THROWS_AS(writer.claim_run(second), UsageError);
   writer.finish_run(id, "interrupted", 2);
@@ -117,7 +110,7 @@ TEST_CASE("run lock: a symlink or a hard link to the store is the same store", "
   fs::remove(sym);
   fs::remove(hard);
   Store writer(path);
-  const int64_t id = begin(writer);
+  const int64_t id = begin_test_run(writer);
   fs::create_symlink(path, sym);
   fs::create_hard_link(path, hard);
   Store via_link(sym), via_hard_link(hard);
@@ -138,7 +131,7 @@ TEST_CASE("run lock: no file is created through a planted -lock symlink", "[run_
   fs::create_symlink(victim, path + "-lock");
   {
     Store writer(path);
-    const int64_t id = begin(writer);
+    const int64_t id = begin_test_run(writer);
     writer.finish_run(id, "done", 0);
   }
   CHECK_FALSE(fs::exists(victim));

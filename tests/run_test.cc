@@ -18,6 +18,7 @@
 #include "server_fixture.h"
 #include "stop_token.h"
 #include "store.h"
+#include "test_util.h"
 #include "uri.h"
 
 using namespace migcheck;
@@ -26,10 +27,7 @@ using namespace std::chrono_literals;
 namespace {
 
 std::string temp_store(const std::string& name) {
-  std::filesystem::path p = std::filesystem::temp_directory_path() /
-                            ("migcheck-run-" + std::to_string(::getpid()) + "-" + name + ".db");
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(p.string() + suffix);
-  return p.string();
+  return migcheck::test::tmp_store("run", name);
 }
 
 }  // namespace

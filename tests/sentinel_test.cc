@@ -49,7 +49,7 @@ void load(t::TestServer& s, int n) {
   Cmds cmds;
   for (int i = 0; i < n; ++i) {
     const std::string k = std::to_string(i);
-    cmds.push_back({"SET", "s:" + k, std::string(40, 'a' + i % 26)});
+    cmds.push_back({"SET", "s:" + k, std::string(40, static_cast<char>('a' + i % 26))});
     if (i % 5 == 0) cmds.push_back({"HSET", "h:" + k, "f", k, "g", "x"});
     if (i % 7 == 0) cmds.push_back({"RPUSH", "l:" + k, "a", k});
   }

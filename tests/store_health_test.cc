@@ -29,6 +29,7 @@ using Catch::Matchers::ContainsSubstring;
 using Catch::Matchers::MessageMatches;
 using migcheck::Store;
 using migcheck::StoreError;
+using migcheck::test::begin_test_run;
 using migcheck::test::run_migcheck;
 using migcheck::test::Spawned;
 using migcheck::test::TestServer;
@@ -38,19 +39,7 @@ namespace {
 using migcheck::test::slurp;
 
 std::string temp_store(const std::string& name) {
-  fs::path p = fs::temp_directory_path() /
-               ("migcheck-health-" + std::to_string(::getpid()) + "-" + name + ".db");
-  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(p.string() + suffix);
-  return p.string();
-}
-
-int64_t begin(Store& s) {
-  migcheck::RunRecord r;
-  r.command = "compare";
-  r.source = "redis://a:1";
-  r.target = "redis://b:2";
-  r.options_json = "{}";
-  return s.begin_run(r);
+  return migcheck::test::tmp_store("health", name);
 }
 
 // Runs migcheck as an unprivileged user when the tests run as root (root
@@ -89,7 +78,7 @@ TEST_CASE("store health: a store truncated under a run stops it and is not resum
           "[store_health]") {
   const std::string path = temp_store("truncated");
   Store s(path);
-  const int64_t id = begin(s);
+  const int64_t id = begin_test_run(s);
   std::vector<migcheck::Difference> diffs(2000);
   for (size_t i = 0; i < diffs.size(); ++i) {
     diffs[i].round = 1;
@@ -114,7 +103,7 @@ TEST_CASE("store health: a store truncated under a run stops it and is not resum
 TEST_CASE("store health: a store deleted under a run is damage", "[store_health]") {
   const std::string path = temp_store("deleted");
   Store s(path);
-  const int64_t id = begin(s);
+  const int64_t id = begin_test_run(s);
   fs::remove(path);
   CHECK_THROWS_MATCHES(s.set_totals(id, "{}"), StoreError,
                        MessageMatches(ContainsSubstring("was deleted while the run")));

@@ -173,6 +173,27 @@ class DiskFull {
   sqlite3_vfs* vfs_;
 };
 
+// The start of most store tests (a TEST_CASE_METHOD fixture): a new store
+// in a temp directory, with one compare run begun.
+struct StoreWithRun {
+  TempDir tmp;
+  Store store{tmp.file("s.db")};
+  const int64_t run = begin(store);
+};
+
+// A store at `path` holding a run with one difference (key "x"), turned back
+// into what an older schema looked like by `downgrade` (SQL). Returns the run.
+int64_t old_schema_store(const std::string& path, const std::string& downgrade) {
+  int64_t run = 0;
+  {
+    Store store(path);
+    run = begin(store);
+    store.add_differences(run, std::vector<Difference>{make_diff(1, "x", "value")});
+  }
+  RawDb(path).exec(downgrade);
+  return run;
+}
+
 }  // namespace
 
 TEST_CASE("store: create and reopen") {
@@ -292,10 +313,7 @@ TEST_CASE("store: runs lifecycle") {
   CHECK_THROWS_AS(store.set_server_info(999, "{}", "{}"), StoreError);
 }
 
-TEST_CASE("store: rounds upsert and last_round") {
-  TempDir tmp;
-  Store store(tmp.file("s.db"));
-  const int64_t run = begin(store);
+TEST_CASE_METHOD(StoreWithRun, "store: rounds upsert and last_round") {
   CHECK(store.last_round(run) == 0);
   CHECK(store.rounds(run).empty());
 
@@ -320,11 +338,7 @@ TEST_CASE("store: rounds upsert and last_round") {
   CHECK_THROWS_AS(store.put_round({12345, 1, 0, 0, 0, 0}), StoreError);  // no such run
 }
 
-TEST_CASE("store: differences round-trip binary keys") {
-  TempDir tmp;
-  Store store(tmp.file("s.db"));
-  const int64_t run = begin(store);
-
+TEST_CASE_METHOD(StoreWithRun, "store: differences round-trip binary keys") {
   std::vector<Difference> in = {
       make_diff(1, std::string("a\0b\0", 4), "value"),
       make_diff(1, std::string("\xff\xfe\x80\x00\xc3", 5), "missing", "hash", "none"),
@@ -356,10 +370,7 @@ TEST_CASE("store: differences round-trip binary keys") {
   CHECK(reported == std::vector<std::string>{"new"});
 }
 
-TEST_CASE("store: differences in key order, over several pages") {
-  TempDir tmp;
-  Store store(tmp.file("s.db"));
-  const int64_t run = begin(store);
+TEST_CASE_METHOD(StoreWithRun, "store: differences in key order, over several pages") {
   // 2,500 rows (pages of 1,000) over two dbs, binary keys, inserted shuffled.
   std::vector<Difference> in;
   for (int i = 0; i < 1250; ++i) {
@@ -385,10 +396,7 @@ TEST_CASE("store: differences in key order, over several pages") {
   CHECK(ttl == 625);
 }
 
-TEST_CASE("store: difference filters by round and kind") {
-  TempDir tmp;
-  Store store(tmp.file("s.db"));
-  const int64_t run = begin(store);
+TEST_CASE_METHOD(StoreWithRun, "store: difference filters by round and kind") {
   std::vector<Difference> diffs = {
       make_diff(1, "a", "value"), make_diff(1, "b", "missing"), make_diff(1, "c", "value"),
       make_diff(2, "a", "value"), make_diff(2, "d", "ttl"),
@@ -432,10 +440,7 @@ TEST_CASE("store: difference filters by round and kind") {
   CHECK(collect(store, empty_run, {}).empty());
 }
 
-TEST_CASE("store: counts by kind and type") {
-  TempDir tmp;
-  Store store(tmp.file("s.db"));
-  const int64_t run = begin(store);
+TEST_CASE_METHOD(StoreWithRun, "store: counts by kind and type") {
   store.add_differences(run, std::vector<Difference>{
                                  make_diff(1, "a", "value", "hash", "hash"),
                                  make_diff(1, "b", "value", "string", "string"),
@@ -613,10 +618,9 @@ TEST_CASE("store: a full disk is reported as StoreError and the batch is not kep
   CHECK(store.count_differences(run, {}) == 201);
 }
 
-TEST_CASE("store: paging streams differences in order and callbacks may re-enter the store") {
-  TempDir tmp;
-  Store store(tmp.file("s.db"));
-  const int64_t run = begin(store);
+TEST_CASE_METHOD(
+    StoreWithRun,
+    "store: paging streams differences in order and callbacks may re-enter the store") {
   std::vector<Difference> diffs;
   for (int i = 0; i < 2500; ++i)
     diffs.push_back(make_diff(1, "k" + std::to_string(i), i % 2 ? "missing" : "value"));
@@ -661,13 +665,10 @@ TEST_CASE("store: paging streams differences in order and callbacks may re-enter
   CHECK(outcomes_ok);
 }
 
-TEST_CASE("store: concurrent writers from several threads") {
-  TempDir tmp;
-  Store store(tmp.file("s.db"));
-  const int64_t run = begin(store);
+TEST_CASE_METHOD(StoreWithRun, "store: concurrent writers from several threads") {
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
-    threads.emplace_back([&store, run, t] {
+    threads.emplace_back([this, t] {
       for (int b = 0; b < 25; ++b) {
         std::vector<Difference> batch;
         for (int i = 0; i < 10; ++i)
@@ -683,10 +684,8 @@ TEST_CASE("store: concurrent writers from several threads") {
   for (int t = 0; t < 4; ++t) CHECK(store.checkpoint(run, "t" + std::to_string(t)) == "24");
 }
 
-TEST_CASE("store: a difference already recorded for the round is not doubled") {
-  TempDir tmp;
-  Store store(tmp.file("s.db"));
-  const int64_t run = begin(store);
+TEST_CASE_METHOD(StoreWithRun,
+                 "store: a difference already recorded for the round is not doubled") {
   std::vector<Difference> first = {make_diff(1, std::string("k\0", 2), "value"),
                                    make_diff(1, "a", "ttl")};
   CHECK(store.add_differences(run, first) == 2);
@@ -701,10 +700,7 @@ TEST_CASE("store: a difference already recorded for the round is not doubled") {
   CHECK(store.count_differences(run, f) == 1);
 }
 
-TEST_CASE("store: after_id pages from a position, and outcomes roll back") {
-  TempDir tmp;
-  Store store(tmp.file("s.db"));
-  const int64_t run = begin(store);
+TEST_CASE_METHOD(StoreWithRun, "store: after_id pages from a position, and outcomes roll back") {
   std::vector<Difference> diffs;
   for (int i = 0; i < 2500; ++i)
     diffs.push_back(make_diff(1, "k" + std::to_string(i), "missing", "string", "none"));
@@ -735,22 +731,10 @@ TEST_CASE("store: after_id pages from a position, and outcomes roll back") {
 TEST_CASE("store: a schema 1 store is upgraded on open, its rows kept") {
   TempDir tmp;
   const std::string path = tmp.file("old.db");
-  int64_t run = 0;
-  {
-    Store store(path);
-    run = begin(store);
-    store.add_differences(run, std::vector<Difference>{make_diff(1, "x", "value")});
-  }
-  {
-    // Turn it back into what schema 1 looked like.
-    sqlite3* h = nullptr;
-    REQUIRE(sqlite3_open(path.c_str(), &h) == SQLITE_OK);
-    REQUIRE(sqlite3_exec(h,
-                         "DROP INDEX differences_key; ALTER TABLE differences DROP COLUMN "
-                         "location; PRAGMA user_version = 1;",
-                         nullptr, nullptr, nullptr) == SQLITE_OK);
-    sqlite3_close(h);
-  }
+  const int64_t run =
+      old_schema_store(path,
+                       "DROP INDEX differences_key; ALTER TABLE differences DROP COLUMN location; "
+                       "PRAGMA user_version = 1;");
   Store store(path, false);
   CHECK(store.count_differences(run, {}) == 1);
   CHECK(store.add_differences(run, std::vector<Difference>{make_diff(1, "x", "value")}) == 0);
@@ -759,21 +743,8 @@ TEST_CASE("store: a schema 1 store is upgraded on open, its rows kept") {
 TEST_CASE("store: a schema 2 store gains the location column on open, its rows kept") {
   TempDir tmp;
   const std::string path = tmp.file("v2.db");
-  int64_t run = 0;
-  {
-    Store store(path);
-    run = begin(store);
-    store.add_differences(run, std::vector<Difference>{make_diff(1, "x", "value")});
-  }
-  {
-    sqlite3* h = nullptr;
-    REQUIRE(sqlite3_open(path.c_str(), &h) == SQLITE_OK);
-    REQUIRE(sqlite3_exec(h,
-                         "ALTER TABLE differences DROP COLUMN location; "
-                         "PRAGMA user_version = 2;",
-                         nullptr, nullptr, nullptr) == SQLITE_OK);
-    sqlite3_close(h);
-  }
+  const int64_t run = old_schema_store(
+      path, "ALTER TABLE differences DROP COLUMN location; PRAGMA user_version = 2;");
   Store store(path, false);
   Difference d = make_diff(1, "y", "value");
   d.location = R"({"located":true,"part":"field"})";

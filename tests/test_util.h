@@ -1,36 +1,103 @@
-// Small helpers many test files need alike: a fresh temp store path, a whole
-// file's bytes, every key of a test server, and one integer read from the
-// store of a running migcheck. One copy here instead of one per test file.
+// Small helpers many test files need alike: client options for a test
+// server, numbered keys to load, a wait
+// for a condition, a fresh temp store path and its removal, a whole file's bytes, every key of a
+// test server, a run record begun or read back, and one integer read from the store of a running
+// migcheck. One copy here instead of one per test file.
 #pragma once
 
 #include <sqlite3.h>
 #include <unistd.h>
 #include <catch2/catch_test_macros.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "client.h"
 #include "server_fixture.h"
+#include "store.h"
 
 namespace migcheck::test {
+
+// MSET commands setting k:<i> to v<i> for every i in [0, n), a thousand keys
+// a command.
+inline std::vector<std::vector<std::string>> numbered_keys(int n) {
+  std::vector<std::vector<std::string>> msets;
+  for (int base = 0; base < n; base += 1000) {
+    std::vector<std::string> mset{"MSET"};
+    for (int i = base; i < std::min(n, base + 1000); ++i) {
+      mset.push_back("k:" + std::to_string(i));
+      mset.push_back("v" + std::to_string(i));
+    }
+    msets.push_back(std::move(mset));
+  }
+  return msets;
+}
+
+// Polls `cond` every 10 ms until it holds (true) or `timeout` has passed
+// (false).
+template <typename Cond>
+bool wait_until(Cond&& cond, std::chrono::milliseconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < until) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+// Removes the file `path` and, for a store, its -wal and -shm files.
+inline void remove_store(const std::string& path) {
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+}
 
 // <tmp>/migcheck-<prefix>-<name>-<pid>.db, with any leftover of an earlier
 // run (the database and its -wal and -shm files) removed.
 inline std::string tmp_store(const std::string& prefix, const std::string& name) {
   auto p = std::filesystem::temp_directory_path() /
            ("migcheck-" + prefix + "-" + name + "-" + std::to_string(::getpid()) + ".db");
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(p.string() + suffix);
+  remove_store(p.string());
   return p.string();
+}
+
+// Begins a compare run record (no engine behind it) in `store`; returns its id.
+inline int64_t begin_test_run(Store& store) {
+  RunRecord r;
+  r.command = "compare";
+  r.source = "redis://a:1";
+  r.target = "redis://b:2";
+  r.options_json = "{}";
+  return store.begin_run(r);
+}
+
+// The record of run `id` in the store at `path`, which must hold it.
+inline RunRecord stored_run(const std::string& path, int64_t id) {
+  Store store(path, false);
+  auto rec = store.run(id);
+  REQUIRE(rec);
+  return *rec;
 }
 
 // The file's bytes; "" when it cannot be read.
 inline std::string slurp(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// Client options for a test server on loopback: it answers at once or is
+// gone, so connect and retry waits are short.
+inline ClientOptions quick_client() {
+  ClientOptions o;
+  o.conn.connect_timeout = Millis(2000);
+  o.conn.command_timeout = Millis(10000);
+  o.retry_for = Millis(3000);
+  return o;
 }
 
 // Every key of db 0 of `s`, in SCAN order.

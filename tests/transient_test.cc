@@ -22,6 +22,24 @@ using namespace migcheck;
 using namespace std::chrono_literals;
 using migcheck::test::TestServer;
 
+namespace {
+
+// A script that keeps `srv` busy for `ms` by the server's clock (BUSY to
+// every other client once busy-reply-threshold has passed), run from a
+// thread of its own (joined at the latest when it goes out of scope).
+std::jthread busy_script(TestServer& srv, int ms) {
+  return std::jthread([&srv, ms] {
+    srv.reply({"EVAL",
+               "local t = redis.call('TIME') local s = t[1] * 1000000 + t[2] "
+               "while true do local n = redis.call('TIME') "
+               "if n[1] * 1000000 + n[2] - s > " +
+                   std::to_string(ms * 1000) + " then break end end return 1",
+               "0"});
+  });
+}
+
+}  // namespace
+
 TEST_CASE("transient: codes that are waited out", "[transient]") {
   CHECK(transient::is_transient("LOADING"));
   CHECK(transient::is_transient("BUSY"));
@@ -74,14 +92,7 @@ TEST_CASE("transient: BUSY while a long script runs is waited out", "[transient]
   ClientOptions co;
   co.retry_for = Millis(30000);
   Client client(parse_uri(srv.uri()), co);
-  std::thread script([&] {
-    // Runs 1.5 s by the server's clock.
-    srv.reply({"EVAL",
-               "local t = redis.call('TIME') local s = t[1] * 1000000 + t[2] "
-               "while true do local n = redis.call('TIME') "
-               "if n[1] * 1000000 + n[2] - s > 1500000 then break end end return 1",
-               "0"});
-  });
+  std::jthread script = busy_script(srv, 1500);
   std::this_thread::sleep_for(400ms);
   std::vector<Command> get{{"GET", "k"}};
   auto r = client.execute(get);
@@ -96,13 +107,7 @@ TEST_CASE("transient: a state that outlasts --retry-for is returned as the error
   ClientOptions co;
   co.retry_for = Millis(300);
   Client client(parse_uri(srv.uri()), co);
-  std::thread script([&] {
-    srv.reply({"EVAL",
-               "local t = redis.call('TIME') local s = t[1] * 1000000 + t[2] "
-               "while true do local n = redis.call('TIME') "
-               "if n[1] * 1000000 + n[2] - s > 2000000 then break end end return 1",
-               "0"});
-  });
+  std::jthread script = busy_script(srv, 2000);
   std::this_thread::sleep_for(400ms);
   std::vector<Command> get{{"GET", "k"}};
   auto t0 = std::chrono::steady_clock::now();

@@ -34,7 +34,7 @@ using migcheck::test::slurp;
 std::string tmp_path(const std::string& name) {
   auto p = std::filesystem::temp_directory_path() /
            ("migcheck-valuediff-" + name + "-" + std::to_string(::getpid()));
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(p.string() + suffix);
+  migcheck::test::remove_store(p.string());
   return p.string();
 }
 
