@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "copy_summary.h"
 #include "duration.h"
 #include "engine_cli.h"
 #include "errors.h"
@@ -57,17 +58,7 @@ void print_summary(const ReplicateOptions& o, const ReplicateResult& r,
     std::printf("  keys scanned      %s (%d pass%s, %s keys/s)\n", grouped(r.keys_scanned).c_str(),
                 r.scan_passes, r.scan_passes == 1 ? "" : "es",
                 grouped(static_cast<int64_t>(r.keys_per_sec)).c_str());
-  if (o.dry_run) {
-    std::printf("  would be written  %s\n", grouped(c.planned).c_str());
-  } else {
-    std::printf("  copied            %s (RESTORE %s, by type %s, big in chunks %s), %s\n",
-                grouped(c.copied).c_str(), grouped(c.restored).c_str(),
-                grouped(c.fallbacks).c_str(), grouped(c.chunked).c_str(),
-                format_bytes(c.bytes).c_str());
-    std::printf("  deleted           %s (gone from the source)\n", grouped(c.deleted).c_str());
-  }
-  std::printf("  skipped           %s\n", grouped(c.skipped).c_str());
-  std::printf("  failed            %s\n", grouped(c.failed).c_str());
+  print_copy_counts(c, o.dry_run, true);
   if (r.starts_over)
     std::printf("  started over      %d time%s (a server restarted during the pass)\n",
                 r.starts_over, r.starts_over == 1 ? "" : "s");

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "copy_summary.h"
 #include "duration.h"
 #include "errors.h"
 #include "failed_keys.h"
@@ -80,16 +81,7 @@ void print_summary(const SnapshotReplicateOptions& o, const SnapshotReplicateRes
               grouped(static_cast<int64_t>(r.keys_per_sec)).c_str());
   std::printf("  already expired   %s (skipped)\n",
               grouped(static_cast<int64_t>(sr.expired_skipped)).c_str());
-  if (o.base.dry_run) {
-    std::printf("  would be written  %s\n", grouped(c.planned).c_str());
-  } else {
-    std::printf("  copied            %s (RESTORE %s, by type %s, big in chunks %s), %s\n",
-                grouped(c.copied).c_str(), grouped(c.restored).c_str(),
-                grouped(c.fallbacks).c_str(), grouped(c.chunked).c_str(),
-                format_bytes(c.bytes).c_str());
-  }
-  std::printf("  skipped           %s\n", grouped(c.skipped).c_str());
-  std::printf("  failed            %s\n", grouped(c.failed).c_str());
+  print_copy_counts(c, o.base.dry_run, false);
   if (!r.skipped.empty()) {
     std::printf("\nSkipped keys%s:\n",
                 c.skipped > static_cast<int64_t>(r.skipped.size()) ? " (first ones)" : "");

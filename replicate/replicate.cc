@@ -222,7 +222,6 @@ nlohmann::json Engine::options_json() const {
 }
 
 nlohmann::json Engine::totals_json() const {
-  const auto& c = result_.copy;
   nlohmann::json j = {{"mode", mode_name(o_.mode)},
                       {"dry_run", o_.dry_run},
                       {"interrupted", result_.interrupted},
@@ -230,17 +229,6 @@ nlohmann::json Engine::totals_json() const {
                       {"scan_passes", result_.scan_passes},
                       {"starts_over", result_.starts_over},
                       {"waited_out", transient::totals_json()},
-                      {"keys", c.keys},
-                      {"copied", c.copied},
-                      {"restored", c.restored},
-                      {"fallbacks", c.fallbacks},
-                      {"chunked", c.chunked},
-                      {"deleted", c.deleted},
-                      {"skipped", c.skipped},
-                      {"failed", c.failed},
-                      {"planned", c.planned},
-                      {"filtered", c.filtered},
-                      {"bytes", c.bytes},
                       {"target_became_replica", result_.target_became_replica},
                       {"events", result_.events},
                       {"events_applied", result_.events_applied},
@@ -276,6 +264,7 @@ nlohmann::json Engine::totals_json() const {
     part["keys_outside"] = {{"source", outside_.load()}};
     j["partition"] = part;
   }
+  j.update(nlohmann::json(result_.copy));  // the copy counters, under their own names
   if (result_.verify_run) {
     j["verify_run"] = *result_.verify_run;
     j["verify_differences"] = result_.verify_differences;

@@ -260,32 +260,22 @@ class SnapshotReplicator {
 
   nlohmann::json totals_json() const {
     const auto& r = res_.replicate;
-    const auto& c = r.copy;
-    return {{"mode", "scan"},
-            {"dry_run", b_.dry_run},
-            {"interrupted", r.interrupted},
-            {"keys_scanned", r.keys_scanned},
-            {"scan_passes", r.scan_passes},
-            {"starts_over", 0},
-            {"keys", c.keys},
-            {"copied", c.copied},
-            {"restored", c.restored},
-            {"fallbacks", c.fallbacks},
-            {"chunked", c.chunked},
-            {"deleted", c.deleted},
-            {"skipped", c.skipped},
-            {"failed", c.failed},
-            {"planned", c.planned},
-            {"filtered", c.filtered},
-            {"bytes", c.bytes},
-            {"elapsed_ms", r.elapsed_ms},
-            {"keys_per_sec", r.keys_per_sec},
-            {"snapshot",
-             {{"source_file", o_.source_file},
-              {"rdb_version", res_.rdb_version},
-              {"now_ms", now_ms_},
-              {"expired_skipped", res_.expired_skipped},
-              {"filtered", res_.filtered}}}};
+    nlohmann::json j = {{"mode", "scan"},
+                        {"dry_run", b_.dry_run},
+                        {"interrupted", r.interrupted},
+                        {"keys_scanned", r.keys_scanned},
+                        {"scan_passes", r.scan_passes},
+                        {"starts_over", 0},
+                        {"elapsed_ms", r.elapsed_ms},
+                        {"keys_per_sec", r.keys_per_sec},
+                        {"snapshot",
+                         {{"source_file", o_.source_file},
+                          {"rdb_version", res_.rdb_version},
+                          {"now_ms", now_ms_},
+                          {"expired_skipped", res_.expired_skipped},
+                          {"filtered", res_.filtered}}}};
+    j.update(nlohmann::json(r.copy));  // the copy counters, under their own names
+    return j;
   }
 
   const SnapshotReplicateOptions& o_;

@@ -1,0 +1,25 @@
+#include "copy_summary.h"
+
+#include <cstdio>
+
+#include "duration.h"
+#include "progress.h"
+
+namespace migcheck {
+
+void print_copy_counts(const CopyCounters& c, bool dry_run, bool deletions) {
+  if (dry_run) {
+    std::printf("  would be written  %s\n", grouped(c.planned).c_str());
+  } else {
+    std::printf("  copied            %s (RESTORE %s, by type %s, big in chunks %s), %s\n",
+                grouped(c.copied).c_str(), grouped(c.restored).c_str(),
+                grouped(c.fallbacks).c_str(), grouped(c.chunked).c_str(),
+                format_bytes(c.bytes).c_str());
+    if (deletions)
+      std::printf("  deleted           %s (gone from the source)\n", grouped(c.deleted).c_str());
+  }
+  std::printf("  skipped           %s\n", grouped(c.skipped).c_str());
+  std::printf("  failed            %s\n", grouped(c.failed).c_str());
+}
+
+}  // namespace migcheck
