@@ -284,3 +284,65 @@ TEST_CASE("cluster target: replicate and compare while a target slot range is re
   CHECK(tot["keys_checked"] == 4000);
   CHECK(tot["differences"] == 0);
 }
+
+TEST_CASE(
+    "cluster target: replicate, then repair, through CLUSTER FAILOVER on a target replica end "
+    "exact",
+    "[cluster][failover][integration]") {
+  t::TestServer source;
+  t::TestCluster target(kFastFailover, 3, 1);
+  const auto data = dataset(3000);
+  source.pipeline(data);
+  REQUIRE(t::eventually([&] { return t::replicated(target); }, 30s));
+  // The demoted master answers MOVED (or READONLY) to writes from then on:
+  // they must reach the promoted replica, none lost and none doubled.
+  auto fail_over = [&] {
+    const int owner = t::owner_of(target, 0, 16383);
+    const int heir = t::replica_of(target, owner);
+    REQUIRE(heir >= 0);
+    REQUIRE(target.node(heir).cmd({"CLUSTER", "FAILOVER"}) == "OK");
+    REQUIRE(t::eventually([&] { return t::owner_of(target, 0, 16383) == heir; }, 20s));
+  };
+  const std::string store = tmp("tfo.db");
+  std::filesystem::remove(store);
+  {
+    t::Spawned proc({"replicate", source.uri(), target.seed_uri(), "--store", store, "--quiet",
+                     "--max-ops-per-sec", "3000", "--retry-for", "30s"},
+                    tmp("tfo.out"), tmp("tfo.err"));
+    std::this_thread::sleep_for(600ms);
+    REQUIRE(proc.running());  // the event lands mid-run
+    fail_over();
+    const int code = proc.wait(120s);
+    INFO(t::read_all(tmp("tfo.err")));
+    REQUIRE(code == 0);
+  }
+  check_digests(source, target, data);
+  REQUIRE(t::eventually([&] { return t::replicated(target); }, 30s));
+
+  // A quarter of the source's values change: compare stores them, repair
+  // re-copies them while the target fails over again.
+  std::vector<std::vector<std::string>> changed;
+  for (size_t i = 0; i < data.size(); i += 4) changed.push_back({"SET", data[i][1], "other"});
+  source.pipeline(changed);
+  auto r = t::run_migcheck(
+      {"compare", source.uri(), target.seed_uri(), "--store", store, "--rounds", "1", "--quiet"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 1);
+  {
+    t::Spawned proc({"repair", source.uri(), target.seed_uri(), "--store", store, "--quiet",
+                     "--max-ops-per-sec", "300", "--retry-for", "30s"},
+                    tmp("tfo-repair.out"), tmp("tfo-repair.err"));
+    std::this_thread::sleep_for(500ms);
+    REQUIRE(proc.running());
+    fail_over();
+    const int code = proc.wait(120s);
+    INFO(t::read_all(tmp("tfo-repair.err")));
+    CHECK(code == 0);
+  }
+  std::vector<std::vector<std::string>> now = data;
+  for (size_t i = 0; i < now.size(); i += 4) now[i] = {"SET", data[i][1], "other"};
+  check_digests(source, target, now);
+  r = t::run_migcheck(
+      {"compare", source.uri(), target.seed_uri(), "--store", store, "--rounds", "1", "--quiet"});
+  CHECK(r.exit_code == 0);
+}
