@@ -346,3 +346,40 @@ TEST_CASE(
       {"compare", source.uri(), target.seed_uri(), "--store", store, "--rounds", "1", "--quiet"});
   CHECK(r.exit_code == 0);
 }
+
+TEST_CASE(
+    "failover: replicate --mode scan through CLUSTER FAILOVER on a source replica, then through "
+    "a source reshard, ends exact",
+    "[cluster][failover][integration]") {
+  t::TestCluster source(kFastFailover, 3, 1);
+  const auto data = dataset(3000);
+  load(source, data);
+  REQUIRE(t::eventually([&] { return t::replicated(source); }, 30s));
+  auto run = [&](const std::string& name, const std::function<void()>& event) {
+    t::TestServer target;
+    const std::string store = tmp(name + ".db");
+    std::filesystem::remove(store);
+    t::Spawned proc({"replicate", source.seed_uri(), target.uri(), "--store", store, "--mode",
+                     "scan", "--quiet", "--max-ops-per-sec", "3000", "--retry-for", "30s"},
+                    tmp(name + ".out"), tmp(name + ".err"));
+    std::this_thread::sleep_for(500ms);
+    REQUIRE(proc.running());  // the event lands mid-run
+    event();
+    const int code = proc.wait(120s);
+    INFO(name << ": " << t::read_all(tmp(name + ".err")));
+    REQUIRE(code == 0);
+    // Every key once: none missed, none counted twice as its slot moved.
+    CHECK(target.cmd({"DBSIZE"}) == "3000");
+    check_digests(target, source, data);
+  };
+  run("scan-graceful", [&] {
+    const int owner = t::owner_of(source, 0, 16383);
+    const int heir = t::replica_of(source, owner);
+    REQUIRE(heir >= 0);
+    REQUIRE(source.node(heir).cmd({"CLUSTER", "FAILOVER"}) == "OK");
+    REQUIRE(t::eventually([&] { return t::owner_of(source, 0, 16383) == heir; }, 20s));
+  });
+  REQUIRE(t::eventually([&] { return t::replicated(source); }, 30s));
+  run("scan-reshard",
+      [&] { t::reshard(source, t::owner_of(source, 0, 16383), t::owner_of(source, 0, 0), 400); });
+}
