@@ -1,7 +1,12 @@
 // Shared flag definitions and their resolution into endpoints and options.
 #include "cli.h"
 
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 
 #include "duration.h"
 #include "env_secrets.h"
@@ -77,6 +82,19 @@ void add_offline_flags(CLI::App& app, CommonOptions& o) {
   add_common_flags(app, o);
   for (const char* name : {"--connect-timeout", "--timeout", "--retry-for", "--read-from"})
     if (auto* opt = app.get_option_no_throw(name)) opt->group("");
+}
+
+bool source_is_snapshot(const CommonOptions& common) {
+  return snapshot_path(common.source.uri).has_value();
+}
+
+std::string snapshot_file(const std::string& uri) {
+  std::string path = *snapshot_path(uri);
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    throw UsageError("cannot open snapshot file " + path + ": " + std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) throw UsageError(path + " is not a regular file");
+  return std::filesystem::absolute(path).lexically_normal().string();
 }
 
 Endpoint resolve_endpoint(const SideOptions& s, const char* env_var) {

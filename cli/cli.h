@@ -37,6 +37,12 @@ struct CommonOptions {
   std::string read_from = "primary";  // or "replica" (cluster sources)
 };
 
+// The source of the command line is a snapshot file (uri.h's snapshot_path).
+bool source_is_snapshot(const CommonOptions& common);
+// The snapshot file a URI names, checked to be a regular file that exists,
+// as an absolute path (a run records it as file://PATH, so it names the file).
+std::string snapshot_file(const std::string& uri);
+
 // `--source-user` ... `--source-cluster` for side "source" (and "target").
 void add_side_flags(CLI::App& app, SideOptions& side, const std::string& side_name);
 // Store, quiet/verbose, timeouts, --retry-for, --read-from.

@@ -111,12 +111,12 @@ void print_summary(const CompareOptions& o, const CompareResult& r, const std::s
 }
 
 int run(const CompareCli& c) {
-  if (c.o.partition.active() && is_snapshot_compare(c.common))
+  if (c.o.partition.active() && source_is_snapshot(c.common))
     throw UsageError("--partition applies to a server source, not a snapshot file");
   if (c.o.partition.active() && c.o.sample > 0)
     throw UsageError("--partition does not combine with --sample (a sample is drawn at random)");
   // A snapshot file as the source (issue 17): its own engine.
-  if (is_snapshot_compare(c.common))
+  if (source_is_snapshot(c.common))
     return run_snapshot_compare_cmd({c.common, c.output, c.o, c.dbs, c.resume});
   CompareOptions o = engine_options(c);
   normalise_types(o.types);

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "duration.h"
+#include "printable.h"
 #include "progress.h"
 
 namespace migcheck {
@@ -20,6 +21,14 @@ void print_copy_counts(const CopyCounters& c, bool dry_run, bool deletions) {
   }
   std::printf("  skipped           %s\n", grouped(c.skipped).c_str());
   std::printf("  failed            %s\n", grouped(c.failed).c_str());
+}
+
+void print_skipped_keys(const std::vector<Outcome>& skipped, int64_t total) {
+  if (skipped.empty()) return;
+  std::printf("\nSkipped keys%s:\n",
+              total > static_cast<int64_t>(skipped.size()) ? " (first ones)" : "");
+  for (const auto& s : skipped)
+    std::printf("  %s: %s\n", printable_bytes(s.key).c_str(), terminal_text(s.detail).c_str());
 }
 
 }  // namespace migcheck

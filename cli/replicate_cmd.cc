@@ -15,7 +15,6 @@
 #include "flag_groups.h"
 #include "identity.h"
 #include "log.h"
-#include "printable.h"
 #include "progress.h"
 #include "replicate.h"
 #include "replicate_options.h"
@@ -96,12 +95,7 @@ void print_summary(const ReplicateOptions& o, const ReplicateResult& r,
                               "--delete-extra)"
                             : "");
   }
-  if (!r.skipped.empty()) {
-    std::printf("\nSkipped keys%s:\n",
-                c.skipped > static_cast<int64_t>(r.skipped.size()) ? " (first ones)" : "");
-    for (const auto& s : r.skipped)
-      std::printf("  %s: %s\n", printable_bytes(s.key).c_str(), terminal_text(s.detail).c_str());
-  }
+  print_skipped_keys(r.skipped, c.skipped);
   print_failed_keys(r.failures, c.failed);
   if (r.verify_run)
     std::printf("\nVerify: compare run %lld: %s\n", static_cast<long long>(*r.verify_run),
@@ -137,7 +131,7 @@ void print_summary(const ReplicateOptions& o, const ReplicateResult& r,
 
 int run(const ReplicateCli& c) {
   // A snapshot file as the source (issue 17): its own engine.
-  if (is_snapshot_replicate(c.common))
+  if (source_is_snapshot(c.common))
     return run_snapshot_replicate_cmd({c.common, c.output, c.o, c.dbs, c.resume, c.given});
   ReplicateOptions o = engine_options(c);
   if (o.partition.active() && o.mode != ReplicateMode::Scan)

@@ -2,14 +2,9 @@
 // SnapshotCompareOptions, signal handling, and the summary on stdout.
 #include "snapshot_compare_cmd.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
-#include <filesystem>
 
 #include "db_pairs.h"
 #include "duration.h"
@@ -23,16 +18,6 @@
 
 namespace migcheck {
 namespace {
-
-std::string existing_file(const std::string& uri) {
-  std::string path = *snapshot_path(uri);
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0)
-    throw UsageError("cannot open snapshot file " + path + ": " + std::strerror(errno));
-  if (!S_ISREG(st.st_mode)) throw UsageError(path + " is not a regular file");
-  // Recorded as file://PATH: an absolute path, so the run names the file.
-  return std::filesystem::absolute(path).lexically_normal().string();
-}
 
 void print_summary(const SnapshotCompareOptions& o, const SnapshotCompareResult& sr,
                    const std::string& store_path) {
@@ -77,10 +62,6 @@ void print_summary(const SnapshotCompareOptions& o, const SnapshotCompareResult&
 
 }  // namespace
 
-bool is_snapshot_compare(const CommonOptions& common) {
-  return snapshot_path(common.source.uri).has_value();
-}
-
 int run_snapshot_compare_cmd(const SnapshotCompareCli& c) {
   log::set_quiet(c.common.quiet);
   log::set_verbose(c.common.verbose);
@@ -99,9 +80,9 @@ int run_snapshot_compare_cmd(const SnapshotCompareCli& c) {
   SnapshotCompareOptions so;
   so.base = c.options;
   CompareOptions& o = so.base;
-  so.source_file = existing_file(c.common.source.uri);
+  so.source_file = snapshot_file(c.common.source.uri);
   if (snapshot_path(c.common.target.uri)) {
-    so.target_file = existing_file(c.common.target.uri);
+    so.target_file = snapshot_file(c.common.target.uri);
   } else {
     o.target = resolve_endpoint(c.common.target, "MIGCHECK_TARGET_PASS");
     o.target_client = client_options(c.common, false);

@@ -23,8 +23,6 @@ struct SnapshotCompareCli {
   int64_t resume;
 };
 
-// The source of the command line is a snapshot file (uri.h's snapshot_path).
-bool is_snapshot_compare(const CommonOptions& common);
 int run_snapshot_compare_cmd(const SnapshotCompareCli& c);
 
 }  // namespace migcheck

@@ -3,20 +3,14 @@
 // options, signal handling and the summary on stdout.
 #include "snapshot_replicate_cmd.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
-#include <filesystem>
 
 #include "copy_summary.h"
 #include "duration.h"
 #include "errors.h"
 #include "failed_keys.h"
 #include "log.h"
-#include "printable.h"
 #include "progress.h"
 #include "resume.h"
 #include "signals.h"
@@ -30,15 +24,6 @@ namespace {
 
 bool given(const SnapshotReplicateCli& c, const char* flag) {
   return std::ranges::find(c.given, flag) != c.given.end();
-}
-
-std::string existing_file(const std::string& uri) {
-  std::string path = *snapshot_path(uri);
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0)
-    throw UsageError("cannot open snapshot file " + path + ": " + std::strerror(errno));
-  if (!S_ISREG(st.st_mode)) throw UsageError(path + " is not a regular file");
-  return std::filesystem::absolute(path).lexically_normal().string();
 }
 
 // --resume: the run's recorded scope replaces the command line's.
@@ -82,12 +67,7 @@ void print_summary(const SnapshotReplicateOptions& o, const SnapshotReplicateRes
   std::printf("  already expired   %s (skipped)\n",
               grouped(static_cast<int64_t>(sr.expired_skipped)).c_str());
   print_copy_counts(c, o.base.dry_run, false);
-  if (!r.skipped.empty()) {
-    std::printf("\nSkipped keys%s:\n",
-                c.skipped > static_cast<int64_t>(r.skipped.size()) ? " (first ones)" : "");
-    for (const auto& s : r.skipped)
-      std::printf("  %s: %s\n", printable_bytes(s.key).c_str(), terminal_text(s.detail).c_str());
-  }
+  print_skipped_keys(r.skipped, c.skipped);
   print_failed_keys(r.failures, c.failed);
   std::printf("\nElapsed %s.\n", format_duration(Millis(r.elapsed_ms)).c_str());
   if (r.interrupted)
@@ -106,10 +86,6 @@ void print_summary(const SnapshotReplicateOptions& o, const SnapshotReplicateRes
 }
 
 }  // namespace
-
-bool is_snapshot_replicate(const CommonOptions& common) {
-  return snapshot_path(common.source.uri).has_value();
-}
 
 int run_snapshot_replicate_cmd(const SnapshotReplicateCli& c) {
   log::set_quiet(c.common.quiet);
@@ -134,7 +110,7 @@ int run_snapshot_replicate_cmd(const SnapshotReplicateCli& c) {
       log::warn(std::string(f) + " applies to a source server: ignored for a snapshot file");
   SnapshotReplicateOptions so;
   so.base = c.options;
-  so.source_file = existing_file(c.common.source.uri);
+  so.source_file = snapshot_file(c.common.source.uri);
   so.base.target = resolve_endpoint(c.common.target, "MIGCHECK_TARGET_PASS");
   so.base.target_client = client_options(c.common, false);
   if (c.dbs.db >= 0) {

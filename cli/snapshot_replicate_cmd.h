@@ -23,7 +23,6 @@ struct SnapshotReplicateCli {
   const std::vector<std::string>& given;  // the flags the command line gave
 };
 
-bool is_snapshot_replicate(const CommonOptions& common);
 int run_snapshot_replicate_cmd(const SnapshotReplicateCli& c);
 
 }  // namespace migcheck
