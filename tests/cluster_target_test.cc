@@ -89,6 +89,28 @@ void check_digests(t::TestServer& single, t::TestCluster& cluster,
   }
 }
 
+// migcheck `args` in the background; after `after`, while it still runs
+// (required, so the event lands mid-run), `event`. Returns once migcheck
+// ends: its exit code, whether it still ran when the event was over, and
+// its stderr for the failure message. `name` names its output files.
+struct EventRun {
+  int code = -1;
+  bool running_after = false;
+  std::string err;
+};
+EventRun run_through(const std::vector<std::string>& args, const std::string& name,
+                     std::chrono::milliseconds after, const std::function<void()>& event) {
+  t::Spawned proc(args, tmp(name + ".out"), tmp(name + ".err"));
+  std::this_thread::sleep_for(after);
+  REQUIRE(proc.running());
+  event();
+  EventRun r;
+  r.running_after = proc.running();
+  r.code = proc.wait(120s);
+  r.err = t::read_all(tmp(name + ".err"));
+  return r;
+}
+
 }  // namespace
 
 TEST_CASE("cluster target: replicate into a cluster whose master is killed mid-run ends exact",
@@ -216,16 +238,12 @@ TEST_CASE(
         {"compare", source.seed_uri(), target.uri(), "--store", store, "--rounds", "1", "--quiet"});
     INFO(r.err);
     REQUIRE(r.exit_code == 1);
-    t::Spawned proc({"repair", source.seed_uri(), target.uri(), "--store", store, "--quiet",
-                     "--max-ops-per-sec", "300", "--retry-for", "30s"},
-                    tmp(name + ".out"), tmp(name + ".err"));
-    std::this_thread::sleep_for(500ms);
-    REQUIRE(proc.running());  // the event lands mid-run
-    event();
-    CHECK(proc.running());
-    const int code = proc.wait(120s);
-    INFO(name << ": " << t::read_all(tmp(name + ".err")));
-    CHECK(code == 0);
+    const auto ran = run_through({"repair", source.seed_uri(), target.uri(), "--store", store,
+                                  "--quiet", "--max-ops-per-sec", "300", "--retry-for", "30s"},
+                                 name, 500ms, event);
+    INFO(name << ": " << ran.err);
+    CHECK(ran.running_after);
+    CHECK(ran.code == 0);
     CHECK(target.cmd({"DBSIZE"}) == "1800");
     check_digests(target, source, data);
     r = t::run_migcheck(
@@ -253,16 +271,14 @@ TEST_CASE("cluster target: replicate and compare while a target slot range is re
   const std::string store = tmp("treshard.db");
   std::filesystem::remove(store);
   {
-    t::Spawned proc({"replicate", source.uri(), target.seed_uri(), "--store", store, "--quiet",
-                     "--max-ops-per-sec", "2000", "--retry-for", "30s"},
-                    tmp("treshard.out"), tmp("treshard.err"));
-    std::this_thread::sleep_for(500ms);
-    REQUIRE(proc.running());
-    t::reshard(target, t::owner_of(target, 0, 16383), t::owner_of(target, 0, 0), 600);
-    CHECK(proc.running());  // the reshard happened under the pass
-    const int code = proc.wait(120s);
-    INFO(t::read_all(tmp("treshard.err")));
-    REQUIRE(code == 0);
+    const auto ran = run_through(
+        {"replicate", source.uri(), target.seed_uri(), "--store", store, "--quiet",
+         "--max-ops-per-sec", "2000", "--retry-for", "30s"},
+        "treshard", 500ms,
+        [&] { t::reshard(target, t::owner_of(target, 0, 16383), t::owner_of(target, 0, 0), 600); });
+    INFO(ran.err);
+    CHECK(ran.running_after);  // the reshard happened under the pass
+    REQUIRE(ran.code == 0);
   }
   check_digests(source, target, data);
   long long total = 0;
@@ -306,15 +322,11 @@ TEST_CASE(
   const std::string store = tmp("tfo.db");
   std::filesystem::remove(store);
   {
-    t::Spawned proc({"replicate", source.uri(), target.seed_uri(), "--store", store, "--quiet",
-                     "--max-ops-per-sec", "3000", "--retry-for", "30s"},
-                    tmp("tfo.out"), tmp("tfo.err"));
-    std::this_thread::sleep_for(600ms);
-    REQUIRE(proc.running());  // the event lands mid-run
-    fail_over();
-    const int code = proc.wait(120s);
-    INFO(t::read_all(tmp("tfo.err")));
-    REQUIRE(code == 0);
+    const auto ran = run_through({"replicate", source.uri(), target.seed_uri(), "--store", store,
+                                  "--quiet", "--max-ops-per-sec", "3000", "--retry-for", "30s"},
+                                 "tfo", 600ms, fail_over);
+    INFO(ran.err);
+    REQUIRE(ran.code == 0);
   }
   check_digests(source, target, data);
   REQUIRE(t::eventually([&] { return t::replicated(target); }, 30s));
@@ -329,15 +341,11 @@ TEST_CASE(
   INFO(r.err);
   REQUIRE(r.exit_code == 1);
   {
-    t::Spawned proc({"repair", source.uri(), target.seed_uri(), "--store", store, "--quiet",
-                     "--max-ops-per-sec", "300", "--retry-for", "30s"},
-                    tmp("tfo-repair.out"), tmp("tfo-repair.err"));
-    std::this_thread::sleep_for(500ms);
-    REQUIRE(proc.running());
-    fail_over();
-    const int code = proc.wait(120s);
-    INFO(t::read_all(tmp("tfo-repair.err")));
-    CHECK(code == 0);
+    const auto ran = run_through({"repair", source.uri(), target.seed_uri(), "--store", store,
+                                  "--quiet", "--max-ops-per-sec", "300", "--retry-for", "30s"},
+                                 "tfo-repair", 500ms, fail_over);
+    INFO(ran.err);
+    CHECK(ran.code == 0);
   }
   std::vector<std::vector<std::string>> now = data;
   for (size_t i = 0; i < now.size(); i += 4) now[i] = {"SET", data[i][1], "other"};
@@ -359,15 +367,12 @@ TEST_CASE(
     t::TestServer target;
     const std::string store = tmp(name + ".db");
     std::filesystem::remove(store);
-    t::Spawned proc({"replicate", source.seed_uri(), target.uri(), "--store", store, "--mode",
+    const auto ran =
+        run_through({"replicate", source.seed_uri(), target.uri(), "--store", store, "--mode",
                      "scan", "--quiet", "--max-ops-per-sec", "3000", "--retry-for", "30s"},
-                    tmp(name + ".out"), tmp(name + ".err"));
-    std::this_thread::sleep_for(500ms);
-    REQUIRE(proc.running());  // the event lands mid-run
-    event();
-    const int code = proc.wait(120s);
-    INFO(name << ": " << t::read_all(tmp(name + ".err")));
-    REQUIRE(code == 0);
+                    name, 500ms, event);
+    INFO(name << ": " << ran.err);
+    REQUIRE(ran.code == 0);
     // Every key once: none missed, none counted twice as its slot moved.
     CHECK(target.cmd({"DBSIZE"}) == "3000");
     check_digests(target, source, data);
