@@ -77,6 +77,18 @@ struct Cli {
   }
 };
 
+// A source of `n` keys, a target of the first `m` of them, and a Cli on a
+// store in a temp dir.
+struct Seeded {
+  TestServer source, target;
+  ReportTempDir dir;
+  Cli cli{dir.file("m.db")};
+  Seeded(int n, int m) {
+    source.pipeline(keys(n));
+    target.pipeline(keys(m));
+  }
+};
+
 std::string check_status(const json& report, const std::string& id) {
   for (const auto& c : report["checks"])
     if (c["id"] == id) return c["status"].get<std::string>();
@@ -187,11 +199,8 @@ TEST_CASE("coverage: writes after the compare, and runs that write", "[coverage]
 }
 
 TEST_CASE("coverage: report verdicts end to end", "[coverage][integration]") {
-  TestServer source, target;
-  source.pipeline(keys(200));
-  target.pipeline(keys(200));
-  ReportTempDir dir;
-  Cli cli{dir.file("m.db")};
+  Seeded seeded(200, 200);
+  auto& [source, target, dir, cli] = seeded;
 
   // A full, clean compare: READY, exit 0.
   REQUIRE(cli({"compare", source.uri(), target.uri(), "--rounds", "1"}).exit_code == 0);
@@ -255,11 +264,8 @@ TEST_CASE("coverage: report verdicts end to end", "[coverage][integration]") {
 }
 
 TEST_CASE("coverage: a repair --dry-run is a DRY RUN everywhere", "[coverage][integration]") {
-  TestServer source, target;
-  source.pipeline(keys(30));
-  target.pipeline(keys(25));
-  ReportTempDir dir;
-  Cli cli{dir.file("m.db")};
+  Seeded seeded(30, 25);
+  auto& [source, target, dir, cli] = seeded;
   REQUIRE(cli({"compare", source.uri(), target.uri(), "--rounds", "1"}).exit_code == 1);
 
   ProcessResult r =
