@@ -215,7 +215,7 @@ TEST_CASE("db_pairs: compare, replicate and repair cover every database",
       {"replicate", source.uri(), fresh.uri(), "--store", store, "--mode", "live", "--idle", "1s"});
   CHECK(r.exit_code == 2);
   CHECK(r.err.find("--db") != std::string::npos);
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(store + suffix);
+  t::remove_store(store);
 }
 
 TEST_CASE("db_pairs: a db other than 0 against a cluster is a usage error",
@@ -233,7 +233,7 @@ TEST_CASE("db_pairs: a db other than 0 against a cluster is a usage error",
     CHECK(r.exit_code == 2);
     CHECK(r.err.find("cluster mode has only database 0") != std::string::npos);
   }
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(store + suffix);
+  t::remove_store(store);
 }
 
 TEST_CASE("db_pairs: an interrupted multi-db compare resumed counts each key once",
@@ -325,7 +325,7 @@ TEST_CASE("db_pairs: an interrupted multi-db replicate resumed copies and counts
   REQUIRE(totals["databases"].size() == 2);
   CHECK(totals["databases"][0]["keys_scanned"] == 4000);
   CHECK(totals["databases"][1]["keys_scanned"] == 4000);
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(store + suffix);
+  t::remove_store(store);
   std::filesystem::remove(out);
   std::filesystem::remove(err);
 }
