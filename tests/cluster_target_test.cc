@@ -100,6 +100,19 @@ std::vector<std::vector<std::string>> damaged(int n, size_t every, size_t gap) {
   return out;
 }
 
+// migcheck `command` <endpoints_and_options> --store `store` --quiet
+// --retry-for 30s, landing `event` mid-run (see run_through; output in
+// `files`.out/.err).
+t::EventRun command_through(const std::string& command,
+                            std::vector<std::string> endpoints_and_options,
+                            const std::string& store, const std::string& files,
+                            std::chrono::milliseconds after, const std::function<void()>& event) {
+  auto& args = endpoints_and_options;
+  args.insert(args.begin(), command);
+  args.insert(args.end(), {"--store", store, "--quiet", "--retry-for", "30s"});
+  return run_through(args, files, after, event);
+}
+
 // A compare of `source` against `target` into `store`, which must find
 // differences, then `repair` at `ops_per_sec` with `event` landed mid-run
 // (see run_through; output in `files`.out/.err), which must end with 0.
@@ -111,21 +124,24 @@ t::EventRun repair_through(const std::string& source, const std::string& target,
   const auto r = compare_once(source, target, store);
   INFO(r.err);
   REQUIRE(r.exit_code == 1);
-  auto ran = run_through({"repair", source, target, "--store", store, "--quiet",
-                          "--max-ops-per-sec", ops_per_sec, "--retry-for", "30s"},
-                         files, after, event);
+  auto ran = command_through("repair", {source, target, "--max-ops-per-sec", ops_per_sec}, store,
+                             files, after, event);
   INFO(ran.err);
   CHECK(ran.code == 0);
   return ran;
 }
 
-// A standalone source holding dataset(n) and a 3-master cluster target
-// with `replicas` replicas a master, its replicas in sync.
+// A standalone source holding dataset(n), a 3-master cluster target with
+// `replicas` replicas a master, its replicas in sync, and a fresh store
+// `name`.db.
 struct IntoCluster {
   t::TestServer source;
   t::TestCluster target;
   std::vector<std::vector<std::string>> data;
-  IntoCluster(int replicas, int n) : target(kFastFailover, 3, replicas), data(dataset(n)) {
+  std::string store;
+  IntoCluster(int replicas, int n, const std::string& name)
+      : target(kFastFailover, 3, replicas), data(dataset(n)), store(tmp(name + ".db")) {
+    std::filesystem::remove(store);
     source.pipeline(data);
     REQUIRE(t::eventually([&] { return t::replicated(target); }, 30s));
   }
@@ -150,15 +166,13 @@ void reshard_last(t::TestCluster& c, int slots) {
 
 TEST_CASE("cluster target: replicate into a cluster whose master is killed mid-run ends exact",
           "[cluster][failover][integration]") {
-  IntoCluster pair(1, 6000);
-  auto& [source, target, data] = pair;
-  const std::string store = tmp("repl.db");
-  std::filesystem::remove(store);
+  IntoCluster pair(1, 6000, "repl");
+  auto& [source, target, data, store] = pair;
   // Writes the killed master acknowledged but had not passed to its
   // replica are lost with it: the run must notice and copy them again.
-  const auto ran = run_through({"replicate", source.uri(), target.seed_uri(), "--store", store,
-                                "--quiet", "--max-ops-per-sec", "5000", "--retry-for", "30s"},
-                               tmp("repl"), 1200ms, [&] { t::kill_last_primary_and_wait(target); });
+  const auto ran =
+      command_through("replicate", {source.uri(), target.seed_uri(), "--max-ops-per-sec", "5000"},
+                      store, tmp("repl"), 1200ms, [&] { t::kill_last_primary_and_wait(target); });
   INFO(ran.err);
   REQUIRE(ran.code == 0);
   auto tot = latest_totals(store, "replicate");
@@ -205,10 +219,9 @@ TEST_CASE("failover: replicate --mode scan with a source master killed mid-run e
   REQUIRE(t::eventually([&] { return t::replicated(source); }, 30s));
   const std::string store = tmp("scan.db");
   std::filesystem::remove(store);
-  const auto ran =
-      run_through({"replicate", source.seed_uri(), target.uri(), "--store", store, "--mode", "scan",
-                   "--quiet", "--max-ops-per-sec", "5000", "--retry-for", "30s"},
-                  tmp("scan"), 1000ms, [&] { t::kill_last_primary_and_wait(source); });
+  const auto ran = command_through(
+      "replicate", {source.seed_uri(), target.uri(), "--mode", "scan", "--max-ops-per-sec", "5000"},
+      store, tmp("scan"), 1000ms, [&] { t::kill_last_primary_and_wait(source); });
   INFO(ran.err);
   REQUIRE(ran.code == 0);
   CHECK(target.cmd({"DBSIZE"}) == "6000");
@@ -246,14 +259,12 @@ TEST_CASE(
 
 TEST_CASE("cluster target: replicate and compare while a target slot range is resharded end exact",
           "[cluster][integration]") {
-  IntoCluster pair(0, 4000);
-  auto& [source, target, data] = pair;
-  const std::string store = tmp("treshard.db");
-  std::filesystem::remove(store);
+  IntoCluster pair(0, 4000, "treshard");
+  auto& [source, target, data, store] = pair;
   {
-    const auto ran = run_through({"replicate", source.uri(), target.seed_uri(), "--store", store,
-                                  "--quiet", "--max-ops-per-sec", "2000", "--retry-for", "30s"},
-                                 tmp("treshard"), 500ms, [&] { reshard_last(target, 600); });
+    const auto ran =
+        command_through("replicate", {source.uri(), target.seed_uri(), "--max-ops-per-sec", "2000"},
+                        store, tmp("treshard"), 500ms, [&] { reshard_last(target, 600); });
     INFO(ran.err);
     CHECK(ran.running_after);  // the reshard happened under the pass
     REQUIRE(ran.code == 0);
@@ -283,17 +294,15 @@ TEST_CASE(
     "cluster target: replicate, then repair, through CLUSTER FAILOVER on a target replica end "
     "exact",
     "[cluster][failover][integration]") {
-  IntoCluster pair(1, 3000);
-  auto& [source, target, data] = pair;
+  IntoCluster pair(1, 3000, "tfo");
+  auto& [source, target, data, store] = pair;
   // The demoted master answers MOVED (or READONLY) to writes from then on:
   // they must reach the promoted replica, none lost and none doubled.
   auto fail_over = [&] { fail_over_last(target); };
-  const std::string store = tmp("tfo.db");
-  std::filesystem::remove(store);
   {
-    const auto ran = run_through({"replicate", source.uri(), target.seed_uri(), "--store", store,
-                                  "--quiet", "--max-ops-per-sec", "3000", "--retry-for", "30s"},
-                                 tmp("tfo"), 600ms, fail_over);
+    const auto ran =
+        command_through("replicate", {source.uri(), target.seed_uri(), "--max-ops-per-sec", "3000"},
+                        store, tmp("tfo"), 600ms, fail_over);
     INFO(ran.err);
     REQUIRE(ran.code == 0);
   }
@@ -325,10 +334,10 @@ TEST_CASE(
     t::TestServer target;
     const std::string store = tmp(name + ".db");
     std::filesystem::remove(store);
-    const auto ran =
-        run_through({"replicate", source.seed_uri(), target.uri(), "--store", store, "--mode",
-                     "scan", "--quiet", "--max-ops-per-sec", "3000", "--retry-for", "30s"},
-                    tmp(name), 500ms, event);
+    const auto ran = command_through(
+        "replicate",
+        {source.seed_uri(), target.uri(), "--mode", "scan", "--max-ops-per-sec", "3000"}, store,
+        tmp(name), 500ms, event);
     INFO(name << ": " << ran.err);
     REQUIRE(ran.code == 0);
     // Every key once: none missed, none counted twice as its slot moved.
