@@ -87,6 +87,19 @@ struct Seeded {
     source.pipeline(keys(n));
     target.pipeline(keys(m));
   }
+  // A one-round compare with `options`, which must exit with
+  // `compare_exit`, then the report, which must exit with `report_exit` and
+  // give `verdict`; the report.
+  json compared(const std::vector<std::string>& options, int compare_exit, int report_exit,
+                const std::string& verdict) const {
+    std::vector<std::string> args{"compare", source.uri(), target.uri(), "--rounds", "1"};
+    args.insert(args.end(), options.begin(), options.end());
+    REQUIRE(cli(args).exit_code == compare_exit);
+    const auto [code, j] = cli.report();
+    CHECK(code == report_exit);
+    CHECK(j["verdict"] == verdict);
+    return j;
+  }
 };
 
 std::string check_status(const json& report, const std::string& id) {
@@ -203,44 +216,24 @@ TEST_CASE("coverage: report verdicts end to end", "[coverage][integration]") {
   auto& [source, target, dir, cli] = seeded;
 
   // A full, clean compare: READY, exit 0.
-  REQUIRE(cli({"compare", source.uri(), target.uri(), "--rounds", "1"}).exit_code == 0);
-  auto [code, j] = cli.report();
-  CHECK(code == 0);
-  CHECK(j["verdict"] == "READY");
+  seeded.compared({}, 0, 0, "READY");
 
   // A sample of 20 of the 200 keys: INCOMPLETE, exit 1.
-  REQUIRE(
-      cli({"compare", source.uri(), target.uri(), "--rounds", "1", "--sample", "20"}).exit_code ==
-      0);
-  std::tie(code, j) = cli.report();
-  CHECK(code == 1);
-  CHECK(j["verdict"] == "INCOMPLETE");
+  auto j = seeded.compared({"--sample", "20"}, 0, 1, "INCOMPLETE");
   CHECK(check_status(j, "scope") == "fail");
 
   // --match: INCOMPLETE.
-  REQUIRE(
-      cli({"compare", source.uri(), target.uri(), "--rounds", "1", "--match", "k:1*"}).exit_code ==
-      0);
-  std::tie(code, j) = cli.report();
-  CHECK(code == 1);
-  CHECK(j["verdict"] == "INCOMPLETE");
+  j = seeded.compared({"--match", "k:1*"}, 0, 1, "INCOMPLETE");
   CHECK_THAT(check_detail(j, "scope"), ContainsSubstring("--match"));
 
   // Keys in db3 of the source only, a compare narrowed to db0: INCOMPLETE,
   // db3 named.
   source.pipeline({{"SELECT", "3"}, {"SET", "only:in:3", "x"}, {"SET", "also:in:3", "y"}});
-  REQUIRE(cli({"compare", source.uri(), target.uri(), "--rounds", "1", "--db", "0"}).exit_code ==
-          0);
-  std::tie(code, j) = cli.report();
-  CHECK(code == 1);
-  CHECK(j["verdict"] == "INCOMPLETE");
+  j = seeded.compared({"--db", "0"}, 0, 1, "INCOMPLETE");
   CHECK_THAT(check_detail(j, "databases"), ContainsSubstring("source db3 (2 keys)"));
   CHECK_THAT(check_detail(j, "key_counts"), ContainsSubstring("db3: source 2, target 0"));
   // Every database, the default: db3's two keys are missing on the target.
-  REQUIRE(cli({"compare", source.uri(), target.uri(), "--rounds", "1"}).exit_code == 1);
-  std::tie(code, j) = cli.report();
-  CHECK(code == 1);
-  CHECK(j["verdict"] == "NOT_READY");
+  j = seeded.compared({}, 1, 1, "NOT_READY");
   CHECK(check_status(j, "databases") == "pass");
   source.pipeline({{"SELECT", "3"}, {"FLUSHDB"}});
 
@@ -248,6 +241,7 @@ TEST_CASE("coverage: report verdicts end to end", "[coverage][integration]") {
   // longer describes it.
   REQUIRE(cli({"compare", source.uri(), target.uri(), "--rounds", "1"}).exit_code == 0);
   const int64_t clean = 6;
+  int code = 0;
   std::tie(code, j) = cli.report();
   REQUIRE(j["run"]["id"] == clean);
   CHECK(code == 0);
