@@ -162,13 +162,26 @@ TEST_CASE("clock_skew: a server stalled or restarted while measured invents no o
   }
 }
 
-TEST_CASE("clock_skew: compare under target clock skew finds no TTL difference, and warns",
-          "[clock_skew][integration]") {
+namespace {
+
+// For a small and a large skew: a source holding ttl_keys(200) and a
+// target whose clock runs `skew` ms ahead, given to `check`.
+template <class Check>
+void for_each_skew(Check check) {
   for (long long skew : {3000LL, 30LL * 60 * 1000}) {
     CAPTURE(skew);
     t::TestServer source;
     t::TestServer target(t::ServerOptions{.clock_offset_ms = skew});
     source.pipeline(ttl_keys(200));
+    check(source, target, skew);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("clock_skew: compare under target clock skew finds no TTL difference, and warns",
+          "[clock_skew][integration]") {
+  for_each_skew([](t::TestServer& source, t::TestServer& target, long long skew) {
     target.pipeline(ttl_keys(200));
     const std::string store = tmp_store("compare");
     auto r =
@@ -181,7 +194,7 @@ TEST_CASE("clock_skew: compare under target clock skew finds no TTL difference, 
     CHECK(totals["clock_skew"]["known"] == true);
     CHECK(std::llabs(totals["clock_skew"]["skew_ms"].get<int64_t>() - skew) < 100);
     std::filesystem::remove(store);
-  }
+  });
   // A real TTL difference is still one.
   t::TestServer source;
   t::TestServer target(t::ServerOptions{.clock_offset_ms = 3000});
@@ -197,11 +210,7 @@ TEST_CASE("clock_skew: compare under target clock skew finds no TTL difference, 
 
 TEST_CASE("clock_skew: replicate and repair onto a skewed target converge",
           "[clock_skew][integration]") {
-  for (long long skew : {3000LL, 30LL * 60 * 1000}) {
-    CAPTURE(skew);
-    t::TestServer source;
-    t::TestServer target(t::ServerOptions{.clock_offset_ms = skew});
-    source.pipeline(ttl_keys(200));
+  for_each_skew([](t::TestServer& source, t::TestServer& target, long long) {
     const std::string store = tmp_store("replicate");
     auto r = run_migcheck({"replicate", source.uri(), target.uri(), "--store", store, "--quiet"});
     INFO(r.out << r.err);
@@ -228,7 +237,7 @@ TEST_CASE("clock_skew: replicate and repair onto a skewed target converge",
     INFO(r.out << r.err);
     CHECK(r.exit_code == 0);
     std::filesystem::remove(store);
-  }
+  });
 }
 
 TEST_CASE("clock_skew: replicate through a target restart keeps expiries on one clock",

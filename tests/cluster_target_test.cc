@@ -19,6 +19,7 @@
 
 #include "cli_runner.h"
 #include "failover_fixture.h"
+#include "run_fixture.h"
 #include "server_fixture.h"
 #include "store.h"
 
@@ -30,17 +31,11 @@ namespace {
 const t::ServerOptions kFastFailover{.config = {{"cluster-node-timeout", "1000"}}};
 
 std::string tmp(const std::string& name) {
-  return (std::filesystem::temp_directory_path() /
-          ("migcheck-ctarget-" + std::to_string(::getpid()) + "-" + name))
-      .string();
+  return t::tmp_file("ctarget", name);
 }
 
-nlohmann::json totals(const std::string& store, const std::string& command) {
-  migcheck::Store s(store, false);
-  auto run = s.latest_run(command);
-  REQUIRE(run);
-  return nlohmann::json::parse(run->totals_json);
-}
+using t::latest_totals;
+using t::run_through;
 
 // n keys of three types; `variant` changes every 200th value.
 std::vector<std::vector<std::string>> dataset(int n, bool variant = false) {
@@ -89,50 +84,98 @@ void check_digests(t::TestServer& single, t::TestCluster& cluster,
   }
 }
 
-// migcheck `args` in the background; after `after`, while it still runs
-// (required, so the event lands mid-run), `event`. Returns once migcheck
-// ends: its exit code, whether it still ran when the event was over, and
-// its stderr for the failure message. `name` names its output files.
-struct EventRun {
-  int code = -1;
-  bool running_after = false;
-  std::string err;
+// One compare round of `source` against `target` into `store`.
+t::ProcessResult compare_once(const std::string& source, const std::string& target,
+                              const std::string& store) {
+  return t::run_migcheck({"compare", source, target, "--store", store, "--rounds", "1", "--quiet"});
+}
+
+// dataset(n, true) without the keys whose index is `gap` modulo `every`:
+// for a target that lacks those and has other values for some.
+std::vector<std::vector<std::string>> damaged(int n, size_t every, size_t gap) {
+  const auto changed = dataset(n, true);
+  std::vector<std::vector<std::string>> out;
+  for (size_t i = 0; i < changed.size(); ++i)
+    if (i % every != gap) out.push_back(changed[i]);
+  return out;
+}
+
+// migcheck `command` <endpoints_and_options> --store `store` --quiet
+// --retry-for 30s, landing `event` mid-run (see run_through; output in
+// `files`.out/.err).
+t::EventRun command_through(const std::string& command,
+                            std::vector<std::string> endpoints_and_options,
+                            const std::string& store, const std::string& files,
+                            std::chrono::milliseconds after, const std::function<void()>& event) {
+  auto& args = endpoints_and_options;
+  args.insert(args.begin(), command);
+  args.insert(args.end(), {"--store", store, "--quiet", "--retry-for", "30s"});
+  return run_through(args, files, after, event);
+}
+
+// A compare of `source` against `target` into `store`, which must find
+// differences, then `repair` at `ops_per_sec` with `event` landed mid-run
+// (see run_through; output in `files`.out/.err), which must end with 0.
+// What the repair run saw.
+t::EventRun repair_through(const std::string& source, const std::string& target,
+                           const std::string& store, const std::string& files,
+                           const std::string& ops_per_sec, std::chrono::milliseconds after,
+                           const std::function<void()>& event) {
+  const auto r = compare_once(source, target, store);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 1);
+  auto ran = command_through("repair", {source, target, "--max-ops-per-sec", ops_per_sec}, store,
+                             files, after, event);
+  INFO(ran.err);
+  CHECK(ran.code == 0);
+  return ran;
+}
+
+// A standalone source holding dataset(n), a 3-master cluster target with
+// `replicas` replicas a master, its replicas in sync, and a fresh store
+// `name`.db.
+struct IntoCluster {
+  t::TestServer source;
+  t::TestCluster target;
+  std::vector<std::vector<std::string>> data;
+  std::string store;
+  IntoCluster(int replicas, int n, const std::string& name)
+      : target(kFastFailover, 3, replicas), data(dataset(n)), store(tmp(name + ".db")) {
+    std::filesystem::remove(store);
+    source.pipeline(data);
+    REQUIRE(t::eventually([&] { return t::replicated(target); }, 30s));
+  }
 };
-EventRun run_through(const std::vector<std::string>& args, const std::string& name,
-                     std::chrono::milliseconds after, const std::function<void()>& event) {
-  t::Spawned proc(args, tmp(name + ".out"), tmp(name + ".err"));
-  std::this_thread::sleep_for(after);
-  REQUIRE(proc.running());
-  event();
-  EventRun r;
-  r.running_after = proc.running();
-  r.code = proc.wait(120s);
-  r.err = t::read_all(tmp(name + ".err"));
-  return r;
+
+// CLUSTER FAILOVER on the replica of the primary owning slot 16383; returns
+// once that replica holds the slot.
+void fail_over_last(t::TestCluster& c) {
+  const int owner = t::owner_of(c, 0, 16383);
+  const int heir = t::replica_of(c, owner);
+  REQUIRE(heir >= 0);
+  REQUIRE(c.node(heir).cmd({"CLUSTER", "FAILOVER"}) == "OK");
+  REQUIRE(t::eventually([&] { return t::owner_of(c, 0, 16383) == heir; }, 20s));
+}
+
+// Moves `slots` slots from the owner of slot 16383 to the owner of slot 0.
+void reshard_last(t::TestCluster& c, int slots) {
+  t::reshard(c, t::owner_of(c, 0, 16383), t::owner_of(c, 0, 0), slots);
 }
 
 }  // namespace
 
 TEST_CASE("cluster target: replicate into a cluster whose master is killed mid-run ends exact",
           "[cluster][failover][integration]") {
-  t::TestServer source;
-  t::TestCluster target(kFastFailover, 3, 1);
-  const auto data = dataset(6000);
-  source.pipeline(data);
-  REQUIRE(t::eventually([&] { return t::replicated(target); }, 30s));  // replicas in sync
-  const std::string store = tmp("repl.db");
-  std::filesystem::remove(store);
-  t::Spawned proc({"replicate", source.uri(), target.seed_uri(), "--store", store, "--quiet",
-                   "--max-ops-per-sec", "5000", "--retry-for", "30s"},
-                  tmp("repl.out"), tmp("repl.err"));
-  std::this_thread::sleep_for(1200ms);
+  IntoCluster pair(1, 6000, "repl");
+  auto& [source, target, data, store] = pair;
   // Writes the killed master acknowledged but had not passed to its
   // replica are lost with it: the run must notice and copy them again.
-  t::kill_last_primary_and_wait(target);
-  const int code = proc.wait(120s);
-  INFO(t::read_all(tmp("repl.err")));
-  REQUIRE(code == 0);
-  auto tot = totals(store, "replicate");
+  const auto ran =
+      command_through("replicate", {source.uri(), target.seed_uri(), "--max-ops-per-sec", "5000"},
+                      store, tmp("repl"), 1200ms, [&] { t::kill_last_primary_and_wait(target); });
+  INFO(ran.err);
+  REQUIRE(ran.code == 0);
+  auto tot = latest_totals(store, "replicate");
   INFO(tot.dump());
   CHECK(tot["starts_over"].get<int>() >= 1);
   check_digests(source, target, data);
@@ -145,20 +188,9 @@ TEST_CASE("cluster target: compare into a cluster whose master is killed mid-run
   source.pipeline(dataset(6000));
   load(target, dataset(6000, true));
   REQUIRE(t::eventually([&] { return t::replicated(target); }, 30s));
-  const std::string store = tmp("cmp.db");
-  std::filesystem::remove(store);
-  t::Spawned proc({"compare", source.uri(), target.seed_uri(), "--store", store, "--rounds", "1",
-                   "--quiet", "--max-ops-per-sec", "5000", "--retry-for", "30s"},
-                  tmp("cmp.out"), tmp("cmp.err"));
-  std::this_thread::sleep_for(1200ms);
-  t::kill_last_primary_and_wait(target);
-  const int code = proc.wait(120s);
-  INFO(t::read_all(tmp("cmp.err")));
-  REQUIRE(code == 1);
-  auto tot = totals(store, "compare");
-  INFO(tot.dump());
-  CHECK(tot["keys_checked"] == 6000);
-  CHECK(tot["differences"] == 30);
+  t::compare_through({source.uri(), target.seed_uri(), "--max-ops-per-sec", "5000"}, tmp("cmp"),
+                     {.keys = 6000, .differences = 30}, 1200ms,
+                     [&] { t::kill_last_primary_and_wait(target); });
 }
 
 TEST_CASE("failover: repair with a source master killed mid-run repairs every difference",
@@ -168,30 +200,14 @@ TEST_CASE("failover: repair with a source master killed mid-run repairs every di
   const auto data = dataset(6000);
   load(source, data);
   // The target lacks a third of the keys and has other values for some.
-  const auto changed = dataset(6000, true);
-  std::vector<std::vector<std::string>> partial;
-  for (size_t i = 0; i < data.size(); ++i)
-    if (i % 3 != 0) partial.push_back(changed[i]);
-  target.pipeline(partial);
+  target.pipeline(damaged(6000, 3, 0));
   REQUIRE(t::eventually([&] { return t::replicated(source); }, 30s));
   const std::string store = tmp("repair.db");
   std::filesystem::remove(store);
-  auto r = t::run_migcheck(
-      {"compare", source.seed_uri(), target.uri(), "--store", store, "--rounds", "1", "--quiet"});
-  INFO(r.err);
-  REQUIRE(r.exit_code == 1);
-  t::Spawned proc({"repair", source.seed_uri(), target.uri(), "--store", store, "--quiet",
-                   "--max-ops-per-sec", "2000", "--retry-for", "30s"},
-                  tmp("repair.out"), tmp("repair.err"));
-  std::this_thread::sleep_for(800ms);
-  t::kill_last_primary_and_wait(source);
-  const int code = proc.wait(120s);
-  INFO(t::read_all(tmp("repair.err")));
-  CHECK(code == 0);
+  repair_through(source.seed_uri(), target.uri(), store, tmp("repair"), "2000", 800ms,
+                 [&] { t::kill_last_primary_and_wait(source); });
   check_digests(target, source, data);
-  r = t::run_migcheck(
-      {"compare", source.seed_uri(), target.uri(), "--store", store, "--rounds", "1", "--quiet"});
-  CHECK(r.exit_code == 0);
+  CHECK(compare_once(source.seed_uri(), target.uri(), store).exit_code == 0);
 }
 
 TEST_CASE("failover: replicate --mode scan with a source master killed mid-run ends exact",
@@ -203,14 +219,11 @@ TEST_CASE("failover: replicate --mode scan with a source master killed mid-run e
   REQUIRE(t::eventually([&] { return t::replicated(source); }, 30s));
   const std::string store = tmp("scan.db");
   std::filesystem::remove(store);
-  t::Spawned proc({"replicate", source.seed_uri(), target.uri(), "--store", store, "--mode", "scan",
-                   "--quiet", "--max-ops-per-sec", "5000", "--retry-for", "30s"},
-                  tmp("scan.out"), tmp("scan.err"));
-  std::this_thread::sleep_for(1000ms);
-  t::kill_last_primary_and_wait(source);
-  const int code = proc.wait(120s);
-  INFO(t::read_all(tmp("scan.err")));
-  REQUIRE(code == 0);
+  const auto ran = command_through(
+      "replicate", {source.seed_uri(), target.uri(), "--mode", "scan", "--max-ops-per-sec", "5000"},
+      store, tmp("scan"), 1000ms, [&] { t::kill_last_primary_and_wait(source); });
+  INFO(ran.err);
+  REQUIRE(ran.code == 0);
   CHECK(target.cmd({"DBSIZE"}) == "6000");
   check_digests(target, source, data);
 }
@@ -223,59 +236,35 @@ TEST_CASE(
   t::TestServer target;
   const auto data = dataset(1800);
   load(source, data);
-  const auto changed = dataset(1800, true);
   REQUIRE(t::eventually([&] { return t::replicated(source); }, 30s));
   auto run = [&](const std::string& name, const std::function<void()>& event) {
+    INFO(name);
     // The target lacks a sixth of the keys and has other values for some.
     target.cmd({"FLUSHALL"});
-    std::vector<std::vector<std::string>> partial;
-    for (size_t i = 0; i < data.size(); ++i)
-      if (i % 6 != 1) partial.push_back(changed[i]);
-    target.pipeline(partial);
+    target.pipeline(damaged(1800, 6, 1));
     const std::string store = tmp(name + ".db");
     std::filesystem::remove(store);
-    auto r = t::run_migcheck(
-        {"compare", source.seed_uri(), target.uri(), "--store", store, "--rounds", "1", "--quiet"});
-    INFO(r.err);
-    REQUIRE(r.exit_code == 1);
-    const auto ran = run_through({"repair", source.seed_uri(), target.uri(), "--store", store,
-                                  "--quiet", "--max-ops-per-sec", "300", "--retry-for", "30s"},
-                                 name, 500ms, event);
-    INFO(name << ": " << ran.err);
+    const auto ran =
+        repair_through(source.seed_uri(), target.uri(), store, tmp(name), "300", 500ms, event);
+    INFO(ran.err);
     CHECK(ran.running_after);
-    CHECK(ran.code == 0);
     CHECK(target.cmd({"DBSIZE"}) == "1800");
     check_digests(target, source, data);
-    r = t::run_migcheck(
-        {"compare", source.seed_uri(), target.uri(), "--store", store, "--rounds", "1", "--quiet"});
-    CHECK(r.exit_code == 0);
+    CHECK(compare_once(source.seed_uri(), target.uri(), store).exit_code == 0);
   };
-  run("graceful", [&] {
-    const int owner = t::owner_of(source, 0, 16383);
-    const int heir = t::replica_of(source, owner);
-    REQUIRE(heir >= 0);
-    REQUIRE(source.node(heir).cmd({"CLUSTER", "FAILOVER"}) == "OK");
-    REQUIRE(t::eventually([&] { return t::owner_of(source, 0, 16383) == heir; }, 20s));
-  });
+  run("graceful", [&] { fail_over_last(source); });
   REQUIRE(t::eventually([&] { return t::replicated(source); }, 30s));
-  run("reshard",
-      [&] { t::reshard(source, t::owner_of(source, 0, 16383), t::owner_of(source, 0, 0), 400); });
+  run("reshard", [&] { reshard_last(source, 400); });
 }
 
 TEST_CASE("cluster target: replicate and compare while a target slot range is resharded end exact",
           "[cluster][integration]") {
-  t::TestServer source;
-  t::TestCluster target(kFastFailover, 3, 0);
-  const auto data = dataset(4000);
-  source.pipeline(data);
-  const std::string store = tmp("treshard.db");
-  std::filesystem::remove(store);
+  IntoCluster pair(0, 4000, "treshard");
+  auto& [source, target, data, store] = pair;
   {
-    const auto ran = run_through(
-        {"replicate", source.uri(), target.seed_uri(), "--store", store, "--quiet",
-         "--max-ops-per-sec", "2000", "--retry-for", "30s"},
-        "treshard", 500ms,
-        [&] { t::reshard(target, t::owner_of(target, 0, 16383), t::owner_of(target, 0, 0), 600); });
+    const auto ran =
+        command_through("replicate", {source.uri(), target.seed_uri(), "--max-ops-per-sec", "2000"},
+                        store, tmp("treshard"), 500ms, [&] { reshard_last(target, 600); });
     INFO(ran.err);
     CHECK(ran.running_after);  // the reshard happened under the pass
     REQUIRE(ran.code == 0);
@@ -284,19 +273,19 @@ TEST_CASE("cluster target: replicate and compare while a target slot range is re
   long long total = 0;
   for (int i = 0; i < target.size(); ++i) total += target.node(i).reply({"DBSIZE"}).integer;
   CHECK(total == 4000);
-  CHECK(totals(store, "replicate")["copied"] == 4000);
+  CHECK(latest_totals(store, "replicate")["copied"] == 4000);
   // Compare, with another slot range moving meanwhile: every key once, no difference.
-  t::Spawned cmp({"compare", source.uri(), target.seed_uri(), "--store", store, "--rounds", "1",
-                  "--quiet", "--max-ops-per-sec", "3000", "--retry-for", "30s"},
-                 tmp("tcompare.out"), tmp("tcompare.err"));
-  std::this_thread::sleep_for(400ms);
-  REQUIRE(cmp.running());
-  t::reshard(target, t::owner_of(target, 0, 0), t::owner_of(target, 0, 8000), 600);
-  CHECK(cmp.running());
-  const int code = cmp.wait(120s);
-  INFO(t::read_all(tmp("tcompare.err")));
-  CHECK(code == 0);
-  const auto tot = totals(store, "compare");
+  {
+    const auto ran = run_through(
+        {"compare", source.uri(), target.seed_uri(), "--store", store, "--rounds", "1", "--quiet",
+         "--max-ops-per-sec", "3000", "--retry-for", "30s"},
+        tmp("tcompare"), 400ms,
+        [&] { t::reshard(target, t::owner_of(target, 0, 0), t::owner_of(target, 0, 8000), 600); });
+    INFO(ran.err);
+    CHECK(ran.running_after);
+    CHECK(ran.code == 0);
+  }
+  const auto tot = latest_totals(store, "compare");
   CHECK(tot["keys_checked"] == 4000);
   CHECK(tot["differences"] == 0);
 }
@@ -305,26 +294,15 @@ TEST_CASE(
     "cluster target: replicate, then repair, through CLUSTER FAILOVER on a target replica end "
     "exact",
     "[cluster][failover][integration]") {
-  t::TestServer source;
-  t::TestCluster target(kFastFailover, 3, 1);
-  const auto data = dataset(3000);
-  source.pipeline(data);
-  REQUIRE(t::eventually([&] { return t::replicated(target); }, 30s));
+  IntoCluster pair(1, 3000, "tfo");
+  auto& [source, target, data, store] = pair;
   // The demoted master answers MOVED (or READONLY) to writes from then on:
   // they must reach the promoted replica, none lost and none doubled.
-  auto fail_over = [&] {
-    const int owner = t::owner_of(target, 0, 16383);
-    const int heir = t::replica_of(target, owner);
-    REQUIRE(heir >= 0);
-    REQUIRE(target.node(heir).cmd({"CLUSTER", "FAILOVER"}) == "OK");
-    REQUIRE(t::eventually([&] { return t::owner_of(target, 0, 16383) == heir; }, 20s));
-  };
-  const std::string store = tmp("tfo.db");
-  std::filesystem::remove(store);
+  auto fail_over = [&] { fail_over_last(target); };
   {
-    const auto ran = run_through({"replicate", source.uri(), target.seed_uri(), "--store", store,
-                                  "--quiet", "--max-ops-per-sec", "3000", "--retry-for", "30s"},
-                                 "tfo", 600ms, fail_over);
+    const auto ran =
+        command_through("replicate", {source.uri(), target.seed_uri(), "--max-ops-per-sec", "3000"},
+                        store, tmp("tfo"), 600ms, fail_over);
     INFO(ran.err);
     REQUIRE(ran.code == 0);
   }
@@ -336,23 +314,12 @@ TEST_CASE(
   std::vector<std::vector<std::string>> changed;
   for (size_t i = 0; i < data.size(); i += 4) changed.push_back({"SET", data[i][1], "other"});
   source.pipeline(changed);
-  auto r = t::run_migcheck(
-      {"compare", source.uri(), target.seed_uri(), "--store", store, "--rounds", "1", "--quiet"});
-  INFO(r.err);
-  REQUIRE(r.exit_code == 1);
-  {
-    const auto ran = run_through({"repair", source.uri(), target.seed_uri(), "--store", store,
-                                  "--quiet", "--max-ops-per-sec", "300", "--retry-for", "30s"},
-                                 "tfo-repair", 500ms, fail_over);
-    INFO(ran.err);
-    CHECK(ran.code == 0);
-  }
+  repair_through(source.uri(), target.seed_uri(), store, tmp("tfo-repair"), "300", 500ms,
+                 fail_over);
   std::vector<std::vector<std::string>> now = data;
   for (size_t i = 0; i < now.size(); i += 4) now[i] = {"SET", data[i][1], "other"};
   check_digests(source, target, now);
-  r = t::run_migcheck(
-      {"compare", source.uri(), target.seed_uri(), "--store", store, "--rounds", "1", "--quiet"});
-  CHECK(r.exit_code == 0);
+  CHECK(compare_once(source.uri(), target.seed_uri(), store).exit_code == 0);
 }
 
 TEST_CASE(
@@ -367,24 +334,17 @@ TEST_CASE(
     t::TestServer target;
     const std::string store = tmp(name + ".db");
     std::filesystem::remove(store);
-    const auto ran =
-        run_through({"replicate", source.seed_uri(), target.uri(), "--store", store, "--mode",
-                     "scan", "--quiet", "--max-ops-per-sec", "3000", "--retry-for", "30s"},
-                    name, 500ms, event);
+    const auto ran = command_through(
+        "replicate",
+        {source.seed_uri(), target.uri(), "--mode", "scan", "--max-ops-per-sec", "3000"}, store,
+        tmp(name), 500ms, event);
     INFO(name << ": " << ran.err);
     REQUIRE(ran.code == 0);
     // Every key once: none missed, none counted twice as its slot moved.
     CHECK(target.cmd({"DBSIZE"}) == "3000");
     check_digests(target, source, data);
   };
-  run("scan-graceful", [&] {
-    const int owner = t::owner_of(source, 0, 16383);
-    const int heir = t::replica_of(source, owner);
-    REQUIRE(heir >= 0);
-    REQUIRE(source.node(heir).cmd({"CLUSTER", "FAILOVER"}) == "OK");
-    REQUIRE(t::eventually([&] { return t::owner_of(source, 0, 16383) == heir; }, 20s));
-  });
+  run("scan-graceful", [&] { fail_over_last(source); });
   REQUIRE(t::eventually([&] { return t::replicated(source); }, 30s));
-  run("scan-reshard",
-      [&] { t::reshard(source, t::owner_of(source, 0, 16383), t::owner_of(source, 0, 0), 400); });
+  run("scan-reshard", [&] { reshard_last(source, 400); });
 }

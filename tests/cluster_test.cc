@@ -136,22 +136,19 @@ TEST_CASE("cluster: replicate scan cluster -> standalone and standalone -> clust
   t::TestServer single;
   load(cluster, dataset(80));
   std::string store = tmp_store("repl");
-  auto r =
-      run_migcheck({"replicate", cluster.seed_uri(), single.uri(), "--store", store, "--quiet"});
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
-  r = run_migcheck(args({"compare", cluster.seed_uri(), single.uri(), "--store", store}));
-  CHECK(r.exit_code == 0);
-
+  // A replicate from `from` to `to`, then a compare that finds them equal.
+  auto copy_then_compare = [&](const std::string& from, const std::string& to) {
+    const auto r = run_migcheck({"replicate", from, to, "--store", store, "--quiet"});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(run_migcheck(args({"compare", from, to, "--store", store})).exit_code == 0);
+  };
+  copy_then_compare(cluster.seed_uri(), single.uri());
   t::TestCluster other;
-  r = run_migcheck({"replicate", single.uri(), other.seed_uri(), "--store", store, "--quiet"});
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
-  r = run_migcheck(args({"compare", single.uri(), other.seed_uri(), "--store", store}));
-  CHECK(r.exit_code == 0);
+  copy_then_compare(single.uri(), other.seed_uri());
   // cluster -> cluster, the other way round, agrees too.
-  r = run_migcheck(args({"compare", other.seed_uri(), cluster.seed_uri(), "--store", store}));
-  CHECK(r.exit_code == 0);
+  CHECK(run_migcheck(args({"compare", other.seed_uri(), cluster.seed_uri(), "--store", store}))
+            .exit_code == 0);
 }
 
 TEST_CASE("cluster: a slot migrated while compare runs leaves no false differences",

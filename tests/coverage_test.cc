@@ -77,6 +77,31 @@ struct Cli {
   }
 };
 
+// A source of `n` keys, a target of the first `m` of them, and a Cli on a
+// store in a temp dir.
+struct Seeded {
+  TestServer source, target;
+  ReportTempDir dir;
+  Cli cli{dir.file("m.db")};
+  Seeded(int n, int m) {
+    source.pipeline(keys(n));
+    target.pipeline(keys(m));
+  }
+  // A one-round compare with `options`, which must exit with
+  // `compare_exit`, then the report, which must exit with `report_exit` and
+  // give `verdict`; the report.
+  json compared(const std::vector<std::string>& options, int compare_exit, int report_exit,
+                const std::string& verdict) const {
+    std::vector<std::string> args{"compare", source.uri(), target.uri(), "--rounds", "1"};
+    args.insert(args.end(), options.begin(), options.end());
+    REQUIRE(cli(args).exit_code == compare_exit);
+    const auto [code, j] = cli.report();
+    CHECK(code == report_exit);
+    CHECK(j["verdict"] == verdict);
+    return j;
+  }
+};
+
 std::string check_status(const json& report, const std::string& id) {
   for (const auto& c : report["checks"])
     if (c["id"] == id) return c["status"].get<std::string>();
@@ -187,51 +212,28 @@ TEST_CASE("coverage: writes after the compare, and runs that write", "[coverage]
 }
 
 TEST_CASE("coverage: report verdicts end to end", "[coverage][integration]") {
-  TestServer source, target;
-  source.pipeline(keys(200));
-  target.pipeline(keys(200));
-  ReportTempDir dir;
-  Cli cli{dir.file("m.db")};
+  Seeded seeded(200, 200);
+  auto& [source, target, dir, cli] = seeded;
 
   // A full, clean compare: READY, exit 0.
-  REQUIRE(cli({"compare", source.uri(), target.uri(), "--rounds", "1"}).exit_code == 0);
-  auto [code, j] = cli.report();
-  CHECK(code == 0);
-  CHECK(j["verdict"] == "READY");
+  seeded.compared({}, 0, 0, "READY");
 
   // A sample of 20 of the 200 keys: INCOMPLETE, exit 1.
-  REQUIRE(
-      cli({"compare", source.uri(), target.uri(), "--rounds", "1", "--sample", "20"}).exit_code ==
-      0);
-  std::tie(code, j) = cli.report();
-  CHECK(code == 1);
-  CHECK(j["verdict"] == "INCOMPLETE");
+  auto j = seeded.compared({"--sample", "20"}, 0, 1, "INCOMPLETE");
   CHECK(check_status(j, "scope") == "fail");
 
   // --match: INCOMPLETE.
-  REQUIRE(
-      cli({"compare", source.uri(), target.uri(), "--rounds", "1", "--match", "k:1*"}).exit_code ==
-      0);
-  std::tie(code, j) = cli.report();
-  CHECK(code == 1);
-  CHECK(j["verdict"] == "INCOMPLETE");
+  j = seeded.compared({"--match", "k:1*"}, 0, 1, "INCOMPLETE");
   CHECK_THAT(check_detail(j, "scope"), ContainsSubstring("--match"));
 
   // Keys in db3 of the source only, a compare narrowed to db0: INCOMPLETE,
   // db3 named.
   source.pipeline({{"SELECT", "3"}, {"SET", "only:in:3", "x"}, {"SET", "also:in:3", "y"}});
-  REQUIRE(cli({"compare", source.uri(), target.uri(), "--rounds", "1", "--db", "0"}).exit_code ==
-          0);
-  std::tie(code, j) = cli.report();
-  CHECK(code == 1);
-  CHECK(j["verdict"] == "INCOMPLETE");
+  j = seeded.compared({"--db", "0"}, 0, 1, "INCOMPLETE");
   CHECK_THAT(check_detail(j, "databases"), ContainsSubstring("source db3 (2 keys)"));
   CHECK_THAT(check_detail(j, "key_counts"), ContainsSubstring("db3: source 2, target 0"));
   // Every database, the default: db3's two keys are missing on the target.
-  REQUIRE(cli({"compare", source.uri(), target.uri(), "--rounds", "1"}).exit_code == 1);
-  std::tie(code, j) = cli.report();
-  CHECK(code == 1);
-  CHECK(j["verdict"] == "NOT_READY");
+  j = seeded.compared({}, 1, 1, "NOT_READY");
   CHECK(check_status(j, "databases") == "pass");
   source.pipeline({{"SELECT", "3"}, {"FLUSHDB"}});
 
@@ -239,6 +241,7 @@ TEST_CASE("coverage: report verdicts end to end", "[coverage][integration]") {
   // longer describes it.
   REQUIRE(cli({"compare", source.uri(), target.uri(), "--rounds", "1"}).exit_code == 0);
   const int64_t clean = 6;
+  int code = 0;
   std::tie(code, j) = cli.report();
   REQUIRE(j["run"]["id"] == clean);
   CHECK(code == 0);
@@ -255,11 +258,8 @@ TEST_CASE("coverage: report verdicts end to end", "[coverage][integration]") {
 }
 
 TEST_CASE("coverage: a repair --dry-run is a DRY RUN everywhere", "[coverage][integration]") {
-  TestServer source, target;
-  source.pipeline(keys(30));
-  target.pipeline(keys(25));
-  ReportTempDir dir;
-  Cli cli{dir.file("m.db")};
+  Seeded seeded(30, 25);
+  auto& [source, target, dir, cli] = seeded;
   REQUIRE(cli({"compare", source.uri(), target.uri(), "--rounds", "1"}).exit_code == 1);
 
   ProcessResult r =

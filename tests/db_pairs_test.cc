@@ -58,6 +58,15 @@ nlohmann::json latest_totals(const std::string& store, const std::string& comman
   return nlohmann::json::parse(run->totals_json);
 }
 
+// migcheck `args` is refused as bad usage (exit 2) with an error that
+// names `text`.
+void check_usage_error(const std::vector<std::string>& args, const std::string& text) {
+  const auto r = run_migcheck(args);
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find(text) != std::string::npos);
+}
+
 }  // namespace
 
 TEST_CASE("db_pairs: --db-map, narrowing and discovery", "[db_pairs]") {
@@ -211,11 +220,10 @@ TEST_CASE("db_pairs: compare, replicate and repair cover every database",
   CHECK(mapped.replies({{"DBSIZE"}})[0].integer == 0);
 
   // Live modes follow one db.
-  r = run_migcheck(
-      {"replicate", source.uri(), fresh.uri(), "--store", store, "--mode", "live", "--idle", "1s"});
-  CHECK(r.exit_code == 2);
-  CHECK(r.err.find("--db") != std::string::npos);
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(store + suffix);
+  check_usage_error(
+      {"replicate", source.uri(), fresh.uri(), "--store", store, "--mode", "live", "--idle", "1s"},
+      "--db");
+  t::remove_store(store);
 }
 
 TEST_CASE("db_pairs: a db other than 0 against a cluster is a usage error",
@@ -228,12 +236,9 @@ TEST_CASE("db_pairs: a db other than 0 against a cluster is a usage error",
         std::vector<std::string>{"compare", cluster.seed_uri(), plain.uri(), "--db-map", "0:0,1:1"},
         std::vector<std::string>{"replicate", plain.uri(), cluster.seed_uri(), "--db", "1"}}) {
     args.insert(args.end(), {"--store", store});
-    auto r = run_migcheck(args);
-    INFO(r.out << r.err);
-    CHECK(r.exit_code == 2);
-    CHECK(r.err.find("cluster mode has only database 0") != std::string::npos);
+    check_usage_error(args, "cluster mode has only database 0");
   }
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(store + suffix);
+  t::remove_store(store);
 }
 
 TEST_CASE("db_pairs: an interrupted multi-db compare resumed counts each key once",
@@ -279,8 +284,7 @@ TEST_CASE("db_pairs: an interrupted multi-db compare resumed counts each key onc
   CHECK(got["databases"] == want);
   CHECK(got["keys_checked"] == 24000);
   CHECK(stops == 1);
-  for (const auto& p : {full, store})
-    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(p + suffix);
+  for (const auto& p : {full, store}) t::remove_store(p);
   std::filesystem::remove(out);
   std::filesystem::remove(err);
 }
@@ -325,7 +329,7 @@ TEST_CASE("db_pairs: an interrupted multi-db replicate resumed copies and counts
   REQUIRE(totals["databases"].size() == 2);
   CHECK(totals["databases"][0]["keys_scanned"] == 4000);
   CHECK(totals["databases"][1]["keys_scanned"] == 4000);
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(store + suffix);
+  t::remove_store(store);
   std::filesystem::remove(out);
   std::filesystem::remove(err);
 }

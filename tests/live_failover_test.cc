@@ -13,14 +13,12 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "cli_runner.h"
-#include "failover_fixture.h"
+#include "run_fixture.h"
 #include "server_fixture.h"
 #include "store.h"
 
@@ -29,49 +27,25 @@ namespace t = migcheck::test;
 
 namespace {
 
-std::string tmp(const std::string& name) {
-  return (std::filesystem::temp_directory_path() /
-          ("migcheck-livefo-" + std::to_string(::getpid()) + "-" + name))
-      .string();
-}
-
 using t::eventually;
 using t::owner_of;
-using t::read_all;
-using t::replicated;
 
 }  // namespace
 
 TEST_CASE("live failover: subscriptions move to the promoted replica; its writes reach the target",
           "[failover][live][integration]") {
-  t::TestCluster cluster(t::ServerOptions{.config = {{"cluster-node-timeout", "1000"},
-                                                     {"notify-keyspace-events", "KEA"}}},
-                         3, 1);
-  t::TestServer target;
-  for (int i = 0; i < 300; ++i) cluster.cmd_routed({"SET", "pre:" + std::to_string(i), "v"});
-  REQUIRE(eventually([&] { return replicated(cluster); }, 30s));
-  const int victim = owner_of(cluster, 0, 16383);
-  REQUIRE(victim > 0);  // not the seed
-  const int heir = t::replica_of(cluster, victim);
-  REQUIRE(heir >= 0);
-  const std::string heir_addr = "127.0.0.1:" + std::to_string(cluster.node(heir).port());
-
-  const std::string store = tmp("live.db");
-  std::filesystem::remove(store);
-  t::Spawned proc({"replicate", cluster.seed_uri(), target.uri(), "--store", store, "--mode",
-                   "live", "--retry-for", "30s"},
-                  tmp("out"), tmp("err"));
-  REQUIRE(eventually(
-      [&] { return read_all(tmp("err")).find("scan pass done") != std::string::npos; }, 20s));
+  t::FailoverPair src([](const std::string& k, int) {
+    return std::vector<std::string>{"SET", k, "v"};
+  });
+  auto& [cluster, target, victim, heir] = src;
+  t::LiveRun run(cluster.seed_uri(), target.uri(), t::tmp_file("livefo", "live"));
   cluster.node(victim).kill9();
   // The replica is promoted (any surviving node says so).
   REQUIRE(eventually([&] { return owner_of(cluster, 0, 16383) == heir; }, 20s));
   // migcheck subscribes there on its own: without it, no event of the heir
   // would ever be seen again.
-  const bool moved = eventually(
-      [&] { return read_all(tmp("err")).find(heir_addr + " subscribed") != std::string::npos; },
-      20s);
-  INFO(read_all(tmp("err")));
+  const bool moved = eventually([&] { return run.logged(src.heir_addr() + " subscribed"); }, 20s);
+  INFO(run.err());
   REQUIRE(moved);
 
   // Writes and deletions on the promoted node, after its subscription:
@@ -103,14 +77,8 @@ TEST_CASE("live failover: subscriptions move to the promoted replica; its writes
       },
       15s);
   CHECK(arrived);
-  proc.signal(SIGINT);
-  const int code = proc.wait(60s);
-  INFO(read_all(tmp("err")));
-  CHECK(code == 0);
-  migcheck::Store s(store, false);
-  auto run = s.latest_run("replicate");
-  REQUIRE(run);
-  auto totals = nlohmann::json::parse(run->totals_json);
+  REQUIRE(run.running());  // the run was still going through the event
+  const auto totals = run.stop(0);
   INFO(totals.dump());
   CHECK(totals["event_gaps"]["count"].get<int>() >= 1);
   CHECK(totals["event_gaps"]["open"] == 0);
@@ -126,14 +94,7 @@ TEST_CASE("live failover: a source slot range resharded under live mode; the tar
   t::TestServer target;
   for (int i = 0; i < 600; ++i)
     cluster.cmd_routed({"SADD", "pre:" + std::to_string(i), "a", std::to_string(i)});
-  const std::string store = tmp("reshard.db");
-  std::filesystem::remove(store);
-  t::Spawned proc({"replicate", cluster.seed_uri(), target.uri(), "--store", store, "--mode",
-                   "live", "--retry-for", "30s"},
-                  tmp("reshard.out"), tmp("reshard.err"));
-  REQUIRE(eventually(
-      [&] { return read_all(tmp("reshard.err")).find("scan pass done") != std::string::npos; },
-      20s));
+  t::LiveRun run(cluster.seed_uri(), target.uri(), t::tmp_file("livefo", "reshard"));
   // Writes and deletions across every slot while keys move: MIGRATE deletes
   // each key on the old owner (a del event there) after restoring it on the
   // new one, so a copy must follow the key to where it lives now.
@@ -146,22 +107,13 @@ TEST_CASE("live failover: a source slot range resharded under live mode; the tar
       std::this_thread::sleep_for(2ms);
     }
   });
-  REQUIRE(proc.running());
+  REQUIRE(run.running());
   t::reshard(cluster, owner_of(cluster, 0, 16383), owner_of(cluster, 0, 0), 1500);
   writing = false;
   writer.join();
-  REQUIRE(proc.running());  // the reshard happened under the live run
-  std::string why;
-  const bool equal = eventually([&] { return t::target_equals(cluster, target, 0, why); }, 20s);
-  INFO(why);
-  INFO(read_all(tmp("reshard.err")));
-  CHECK(equal);
-  proc.signal(SIGINT);
-  CHECK(proc.wait(60s) == 0);
-  migcheck::Store s(store, false);
-  auto run = s.latest_run("replicate");
-  REQUIRE(run);
-  auto totals = nlohmann::json::parse(run->totals_json);
+  REQUIRE(run.running());  // the reshard happened under the live run
+  t::check_converges(cluster, target, 0, 20s, run);
+  const auto totals = run.stop(0);
   INFO(totals.dump());
   CHECK(totals["failed"] == 0);
   CHECK(totals["event_gaps"]["open"] == 0);

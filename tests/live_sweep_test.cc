@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "cli_runner.h"
-#include "failover_fixture.h"
 #include "live.h"
+#include "run_fixture.h"
 #include "sentinel_fixture.h"
 #include "server_fixture.h"
 #include "store.h"
@@ -30,27 +30,29 @@ namespace t = migcheck::test;
 namespace {
 
 std::string tmp(const std::string& name) {
-  return (std::filesystem::temp_directory_path() /
-          ("migcheck-sweep-" + std::to_string(::getpid()) + "-" + name))
-      .string();
+  return t::tmp_file("sweep", name);
 }
 
-// Keys named prefix + i that hash to slots `owner` serves (as node 0 says).
-std::vector<std::string> keys_on(t::TestCluster& c, int owner, const std::string& prefix,
-                                 size_t n) {
+// Up to n keys named prefix + i, i < limit, that hash to slots `owner`
+// serves (as node 0 says).
+std::vector<std::string> keys_on(t::TestCluster& c, int owner, const std::string& prefix, size_t n,
+                                 int limit = 100000) {
   std::vector<std::string> out;
-  for (int i = 0; out.size() < n && i < 100000; ++i) {
+  for (int i = 0; out.size() < n && i < limit; ++i) {
     const std::string k = prefix + std::to_string(i);
     if (t::owner_of(c, 0, t::key_slot(k)) == owner) out.push_back(k);
   }
   return out;
 }
 
-nlohmann::json latest_totals(const std::string& store) {
-  migcheck::Store s(store, false);
-  auto run = s.latest_run("replicate");
-  REQUIRE(run);
-  return nlohmann::json::parse(run->totals_json);
+// Sets n keys named prefix + i that `owner` serves to `value` on the
+// target only (keys the source does not hold); returns them.
+std::vector<std::string> target_only(t::TestCluster& c, t::TestServer& target, int owner,
+                                     const std::string& prefix, size_t n,
+                                     const std::string& value) {
+  const auto keys = keys_on(c, owner, prefix, n);
+  for (const auto& k : keys) target.pipeline({{"SET", k, value}});
+  return keys;
 }
 
 }  // namespace
@@ -59,59 +61,31 @@ TEST_CASE(
     "live sweep: kill -9 of a source master; keys deleted in the failover window and keys it "
     "never replicated leave the target (--delete-extra)",
     "[failover][live][sweep][integration]") {
-  t::TestCluster cluster(t::ServerOptions{.config = {{"cluster-node-timeout", "1000"},
-                                                     {"notify-keyspace-events", "KEA"}}},
-                         3, 1);
-  t::TestServer target;
-  for (int i = 0; i < 300; ++i)
-    cluster.cmd_routed({"HSET", "pre:" + std::to_string(i), "f", std::to_string(i)});
-  REQUIRE(t::eventually([&] { return t::replicated(cluster); }, 30s));
-  const int victim = t::owner_of(cluster, 0, 16383);
-  REQUIRE(victim > 0);
-  const int heir = t::replica_of(cluster, victim);
-  REQUIRE(heir >= 0);
-  const std::string heir_addr = "127.0.0.1:" + std::to_string(cluster.node(heir).port());
-
-  const std::string store = tmp("kill.db");
-  std::filesystem::remove(store);
-  t::Spawned proc({"replicate", cluster.seed_uri(), target.uri(), "--store", store, "--mode",
-                   "live", "--delete-extra", "--retry-for", "30s"},
-                  tmp("kill.out"), tmp("kill.err"));
-  REQUIRE(t::eventually(
-      [&] { return t::read_all(tmp("kill.err")).find("scan pass done") != std::string::npos; },
-      20s));
+  t::FailoverPair src([](const std::string& k, int i) {
+    return std::vector<std::string>{"HSET", k, "f", std::to_string(i)};
+  });
+  auto& [cluster, target, victim, heir] = src;
+  t::LiveRun run(cluster.seed_uri(), target.uri(), tmp("kill"), {"--delete-extra"});
   // Writes the victim acknowledged, and migcheck copied, that its replica
   // never got: after the failover they exist on the target only. (Placed on
   // the target directly: a real lost write cannot be produced on demand.)
-  const auto lost = keys_on(cluster, victim, "lost:", 15);
-  for (const auto& k : lost) target.pipeline({{"SET", k, "acknowledged-then-lost"}});
+  const auto lost = target_only(cluster, target, victim, "lost:", 15, "acknowledged-then-lost");
   // Keys the test deletes on the promoted replica as soon as it holds the
   // slots: before migcheck is subscribed there, so no event reports them.
-  std::vector<std::string> doomed;
-  for (int i = 0; i < 300 && doomed.size() < 15; ++i) {
-    const std::string k = "pre:" + std::to_string(i);
-    if (t::owner_of(cluster, 0, t::key_slot(k)) == victim) doomed.push_back(k);
-  }
+  const auto doomed = keys_on(cluster, victim, "pre:", 15, 300);
   REQUIRE(doomed.size() == 15);
 
   cluster.node(victim).kill9();
   REQUIRE(t::eventually([&] { return t::owner_of(cluster, 0, 16383) == heir; }, 20s));
   for (const auto& k : doomed) cluster.node(heir).pipeline({{"DEL", k}});
-  const bool in_gap =
-      t::read_all(tmp("kill.err")).find(heir_addr + " subscribed") == std::string::npos;
+  const bool in_gap = !run.logged(src.heir_addr() + " subscribed");
   INFO("deletions landed before the new subscription: " << in_gap);
-  REQUIRE(proc.running());  // the run was still going through the event
+  REQUIRE(run.running());  // the run was still going through the event
 
-  std::string why;
-  const bool equal = t::eventually([&] { return t::target_equals(cluster, target, 0, why); }, 30s);
-  INFO(why);
-  INFO(t::read_all(tmp("kill.err")));
-  CHECK(equal);
+  t::check_converges(cluster, target, 0, 30s, run);
   for (const auto& k : lost) CHECK(target.cmd({"EXISTS", k}) == "0");
   CHECK(target.reply({"DBSIZE"}).integer == 300 - 15);
-  proc.signal(SIGINT);
-  CHECK(proc.wait(60s) == 0);
-  const auto totals = latest_totals(store);
+  const auto totals = run.stop(0);
   INFO(totals.dump());
   CHECK(totals["event_gaps"]["count"].get<int>() >= 1);
   CHECK(totals["event_gaps"]["sweeps"].get<int>() >= 1);
@@ -124,28 +98,12 @@ TEST_CASE(
     "live sweep: CLUSTER FAILOVER on a source replica; without --delete-extra the keys gone from "
     "the source are counted, kept and make exit 1",
     "[failover][live][sweep][integration]") {
-  t::TestCluster cluster(t::ServerOptions{.config = {{"cluster-node-timeout", "1000"},
-                                                     {"notify-keyspace-events", "KEA"}}},
-                         3, 1);
-  t::TestServer target;
-  for (int i = 0; i < 300; ++i)
-    cluster.cmd_routed({"RPUSH", "pre:" + std::to_string(i), "a", std::to_string(i)});
-  REQUIRE(t::eventually([&] { return t::replicated(cluster); }, 30s));
-  const int victim = t::owner_of(cluster, 0, 16383);
-  REQUIRE(victim > 0);
-  const int heir = t::replica_of(cluster, victim);
-  REQUIRE(heir >= 0);
-
-  const std::string store = tmp("graceful.db");
-  std::filesystem::remove(store);
-  t::Spawned proc({"replicate", cluster.seed_uri(), target.uri(), "--store", store, "--mode",
-                   "live", "--retry-for", "30s"},
-                  tmp("graceful.out"), tmp("graceful.err"));
-  REQUIRE(t::eventually(
-      [&] { return t::read_all(tmp("graceful.err")).find("scan pass done") != std::string::npos; },
-      20s));
-  const auto lost = keys_on(cluster, victim, "lost:", 10);
-  for (const auto& k : lost) target.pipeline({{"SET", k, "gone-from-the-source"}});
+  t::FailoverPair src([](const std::string& k, int i) {
+    return std::vector<std::string>{"RPUSH", k, "a", std::to_string(i)};
+  });
+  auto& [cluster, target, victim, heir] = src;
+  t::LiveRun run(cluster.seed_uri(), target.uri(), tmp("graceful"));
+  const auto lost = target_only(cluster, target, victim, "lost:", 10, "gone-from-the-source");
   // Writes on the old primary while the failover is under way: events of the
   // demoted node or the promoted one, or the rescan, must carry them.
   const auto during = keys_on(cluster, victim, "during:", 20);
@@ -163,29 +121,18 @@ TEST_CASE(
         },
         10s));
   REQUIRE(t::eventually([&] { return t::owner_of(cluster, 0, 16383) == heir; }, 20s));
-  REQUIRE(proc.running());
+  REQUIRE(run.running());
 
-  std::string why;
-  const bool equal = t::eventually(
-      [&] {
-        return t::target_equals(cluster, target, 10, why) &&
-               t::read_all(tmp("graceful.err")).find("kept, as --delete-extra was not given") !=
-                   std::string::npos;
-      },
-      30s);
-  INFO(why);
-  INFO(t::read_all(tmp("graceful.err")));
-  CHECK(equal);
+  t::check_converges(cluster, target, 10, 30s, run,
+                     [&] { return run.logged("kept, as --delete-extra was not given"); });
   for (const auto& k : lost) CHECK(target.cmd({"EXISTS", k}) == "1");
-  proc.signal(SIGINT);
-  CHECK(proc.wait(60s) == 1);  // keys remain that the source does not have
-  const auto totals = latest_totals(store);
+  const auto totals = run.stop(1);  // keys remain that the source does not have
   INFO(totals.dump());
   CHECK(totals["event_gaps"]["sweeps"].get<int>() >= 1);
   CHECK(totals["event_gaps"]["extras_deleted"] == 0);
   CHECK(totals["event_gaps"]["extras_found"].get<int>() >= 10);
   CHECK(totals["event_gaps"]["extras_kept"] == 10);  // still on the target only at the end
-  CHECK(t::read_all(tmp("graceful.out")).find("--delete-extra") != std::string::npos);
+  CHECK(run.out().find("--delete-extra") != std::string::npos);
 }
 
 TEST_CASE(
@@ -199,14 +146,7 @@ TEST_CASE(
   set.primary().pipeline(cmds);
   set.wait_synced();
   t::TestServer target;
-  const std::string store = tmp("sentinel.db");
-  std::filesystem::remove(store);
-  t::Spawned proc({"replicate", set.uri(), target.uri(), "--store", store, "--mode", "live",
-                   "--delete-extra", "--retry-for", "30s"},
-                  tmp("sentinel.out"), tmp("sentinel.err"));
-  REQUIRE(t::eventually(
-      [&] { return t::read_all(tmp("sentinel.err")).find("scan pass done") != std::string::npos; },
-      20s));
+  t::LiveRun run(set.uri(), target.uri(), tmp("sentinel"), {"--delete-extra"});
   // Copied from the old primary, never replicated (placed on the target:
   // a real lost write cannot be produced on demand).
   for (int i = 0; i < 10; ++i) target.pipeline({{"SET", "lost:" + std::to_string(i), "x"}});
@@ -214,7 +154,7 @@ TEST_CASE(
   // At once on the promoted primary: before migcheck hears +switch-master
   // and subscribes there, so at least some of these are never notified.
   for (int i = 0; i < 20; ++i) set.primary().pipeline({{"DEL", "pre:" + std::to_string(i * 3)}});
-  REQUIRE(proc.running());
+  REQUIRE(run.running());
   auto equal = [&](std::string& why) {
     t::TestServer& src = set.primary();
     const auto keys = src.reply({"KEYS", "*"}).elements;
@@ -233,12 +173,10 @@ TEST_CASE(
   std::string why;
   const bool settled = t::eventually([&] { return equal(why); }, 30s);
   INFO(why);
-  INFO(t::read_all(tmp("sentinel.err")));
+  INFO(run.err());
   CHECK(settled);
   CHECK(target.reply({"DBSIZE"}).integer == 400 - 20);
-  proc.signal(SIGINT);
-  CHECK(proc.wait(60s) == 0);
-  const auto totals = latest_totals(store);
+  const auto totals = run.stop(0);
   INFO(totals.dump());
   CHECK(totals["event_gaps"]["sweeps"].get<int>() >= 1);
   CHECK(totals["event_gaps"]["extras_deleted"].get<int>() >= 10);
@@ -279,41 +217,22 @@ TEST_CASE(
   for (int i = 0; i < 300; ++i) cluster.cmd_routed({"SET", "pre:" + std::to_string(i), "v"});
   const int cut = t::owner_of(cluster, 0, 16383), other = t::owner_of(cluster, 0, 0);
   REQUIRE(cut != other);
-  const std::string store = tmp("cut.db");
-  std::filesystem::remove(store);
-  t::Spawned proc({"replicate", cluster.seed_uri(), target.uri(), "--store", store, "--mode",
-                   "live", "--delete-extra", "--retry-for", "30s"},
-                  tmp("cut.out"), tmp("cut.err"));
-  REQUIRE(t::eventually(
-      [&] { return t::read_all(tmp("cut.err")).find("scan pass done") != std::string::npos; },
-      20s));
-  const auto lost = keys_on(cluster, cut, "lost:", 5);
-  const auto unrelated = keys_on(cluster, other, "own:", 5);
-  for (const auto& k : lost) target.pipeline({{"SET", k, "x"}});
-  for (const auto& k : unrelated) target.pipeline({{"SET", k, "x"}});
+  t::LiveRun run(cluster.seed_uri(), target.uri(), tmp("cut"), {"--delete-extra"});
+  const auto lost = target_only(cluster, target, cut, "lost:", 5, "x");
+  const auto unrelated = target_only(cluster, target, other, "own:", 5, "x");
   // The subscriber connection is cut (an output buffer limit, a proxy):
   // deletions made before it is re-made are never notified.
   cluster.node(cut).cmd({"CLIENT", "KILL", "TYPE", "pubsub"});
-  std::vector<std::string> doomed;
-  for (int i = 0; i < 300 && doomed.size() < 5; ++i) {
-    const std::string k = "pre:" + std::to_string(i);
-    if (t::owner_of(cluster, 0, t::key_slot(k)) == cut) doomed.push_back(k);
-  }
-  for (const auto& k : doomed) cluster.node(cut).pipeline({{"DEL", k}});
-  REQUIRE(proc.running());
-  std::string why;
+  for (const auto& k : keys_on(cluster, cut, "pre:", 5, 300))
+    cluster.node(cut).pipeline({{"DEL", k}});
+  REQUIRE(run.running());
   // The cut node's slots are swept; keys of the target's own elsewhere are
   // not this gap's business and stay.
-  const bool equal = t::eventually([&] { return t::target_equals(cluster, target, 5, why); }, 20s);
-  INFO(why);
-  INFO(t::read_all(tmp("cut.err")));
-  CHECK(equal);
+  t::check_converges(cluster, target, 5, 20s, run);
   for (const auto& k : lost) CHECK(target.cmd({"EXISTS", k}) == "0");
   for (const auto& k : unrelated) CHECK(target.cmd({"EXISTS", k}) == "1");
   CHECK(target.reply({"DBSIZE"}).integer == 300 - 5 + 5);
-  proc.signal(SIGINT);
-  CHECK(proc.wait(60s) == 0);
-  const auto totals = latest_totals(store);
+  const auto totals = run.stop(0);
   INFO(totals.dump());
   CHECK(totals["event_gaps"]["count"].get<int>() >= 1);
   CHECK(totals["event_gaps"]["extras_deleted"].get<int>() >= 5);

@@ -15,6 +15,18 @@ using Catch::Matchers::StartsWith;
 using namespace migcheck;
 using namespace migcheck::test;
 
+namespace {
+
+// Check `id` of `m`, its source facts not available, warns with a detail
+// that starts with `prefix`: not evaluated rather than passed or failed.
+void check_warns_without_source(ReportModel m, std::string_view id, const std::string& prefix) {
+  m.source.available = false;
+  CHECK(status_of(m, id) == CheckStatus::kWarn);
+  CHECK_THAT(detail_of(m, id), StartsWith(prefix));
+}
+
+}  // namespace
+
 TEST_CASE("report: check: a clean run is READY with no reasons", "[report]") {
   ReportModel m = ready_model();
   auto checks = readiness_checks(m);
@@ -119,10 +131,8 @@ TEST_CASE("report: check: key counts per db, with db mapping", "[report]") {
   CHECK_THAT(detail_of(m, "key_counts"), ContainsSubstring("before it wrote to the target"));
 
   m = ready_model();
-  m.source.available = false;
   m.source.unavailable_reason = "not gathered";
-  CHECK(status_of(m, "key_counts") == CheckStatus::kWarn);
-  CHECK_THAT(detail_of(m, "key_counts"), StartsWith("not evaluated"));
+  check_warns_without_source(m, "key_counts", "not evaluated");
 }
 
 TEST_CASE("report: check: target memory headroom", "[report]") {
@@ -230,10 +240,8 @@ TEST_CASE("report: check: TLS on both sides", "[report]") {
   m.target.endpoint = "unix:///run/valkey.sock";  // never on the network
   CHECK(status_of(m, "tls") == CheckStatus::kPass);
   m = ready_model();
-  m.source.available = false;
   m.source.endpoint = "";
-  CHECK(status_of(m, "tls") == CheckStatus::kWarn);
-  CHECK_THAT(detail_of(m, "tls"), StartsWith("not fully evaluated"));
+  check_warns_without_source(m, "tls", "not fully evaluated");
 }
 
 TEST_CASE("report: check: big keys", "[report]") {

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -56,6 +57,16 @@ bool wait_for_run(const std::string& store, bool checkpoint) {
   return false;
 }
 
+// migcheck `args`, its output in store.out/.err, until its run in `store`
+// has a checkpoint and `settle` more has passed; then `stop` ends it.
+void run_then_stop(const std::vector<std::string>& args, const std::string& store,
+                   std::chrono::milliseconds settle, const std::function<void(Spawned&)>& stop) {
+  Spawned slow(args, store + ".out", store + ".err");
+  REQUIRE(wait_for_run(store, true));
+  std::this_thread::sleep_for(settle);
+  stop(slow);
+}
+
 }  // namespace
 
 TEST_CASE("resume options: a throttled compare is sped up on resume", "[resume_options]") {
@@ -63,15 +74,12 @@ TEST_CASE("resume options: a throttled compare is sped up on resume", "[resume_o
   fill(source, 400);
   fill(target, 400);
   const std::string store = temp_store("compare");
-  {
-    Spawned slow({"compare", source.uri(), target.uri(), "--store", store, "--max-ops-per-sec",
-                  "10", "--batch", "10", "-q"},
-                 store + ".out", store + ".err");
-    REQUIRE(wait_for_run(store, true));
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    slow.signal(SIGINT);
-    REQUIRE(slow.wait(std::chrono::seconds(60)) == 2);
-  }
+  run_then_stop({"compare", source.uri(), target.uri(), "--store", store, "--max-ops-per-sec", "10",
+                 "--batch", "10", "-q"},
+                store, std::chrono::milliseconds(500), [](Spawned& slow) {
+                  slow.signal(SIGINT);
+                  REQUIRE(slow.wait(std::chrono::seconds(60)) == 2);
+                });
   const auto start = std::chrono::steady_clock::now();
   auto r = run_migcheck({"compare", "--resume", "1", source.uri(), target.uri(), "--store", store,
                          "--max-ops-per-sec", "0", "--batch", "100", "--match", "k:1*"});
@@ -98,19 +106,16 @@ TEST_CASE(
   TestServer source, target;
   fill(source, 300);
   const std::string store = temp_store("replicate");
-  {
-    Spawned slow({"replicate", source.uri(), target.uri(), "--store", store, "--max-ops-per-sec",
-                  "2", "--batch", "100", "-q"},
-                 store + ".out", store + ".err");
-    REQUIRE(wait_for_run(store, true));
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    {
-      Store s(store, false, true);
-      CHECK(s.run(1)->status == "running");  // its process is alive
-    }
-    slow.signal(SIGKILL);
-    slow.wait(std::chrono::seconds(30));
-  }
+  run_then_stop({"replicate", source.uri(), target.uri(), "--store", store, "--max-ops-per-sec",
+                 "2", "--batch", "100", "-q"},
+                store, std::chrono::milliseconds(300), [&](Spawned& slow) {
+                  {
+                    Store s(store, false, true);
+                    CHECK(s.run(1)->status == "running");  // its process is alive
+                  }
+                  slow.signal(SIGKILL);
+                  slow.wait(std::chrono::seconds(30));
+                });
   {
     Store s(store, false, true);
     CHECK(s.run(1)->status == "interrupted");

@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "cli_runner.h"
+#include "key_cmds.h"
 #include "server_fixture.h"
 #include "store.h"
 
@@ -31,8 +32,7 @@ nlohmann::json only_json(const std::string& out) {
 TEST_CASE("run_json: compare, repair and replicate --json print the stored summary",
           "[integration]") {
   TestServer source, target;
-  std::vector<std::vector<std::string>> keys;
-  for (int i = 0; i < 50; ++i) keys.push_back({"SET", "k" + std::to_string(i), "v"});
+  const auto keys = migcheck::test::set_cmds("k", 50);
   source.pipeline(keys);
   target.pipeline(keys);
   target.cmd({"SET", "k1", "changed"});

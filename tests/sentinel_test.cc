@@ -266,15 +266,59 @@ TEST_CASE("sentinel: the sentinels' own credentials are separate flags",
   CHECK(misuse.err.find("not a redis-sentinel:// URI") != std::string::npos);
 }
 
+namespace {
+
+// What a compare of the set's primary against a target must find.
+struct Drifted {
+  Kinds expected;
+  int64_t source_keys = 0;
+};
+
+// Loads the set's primary (its replicas in sync) and `target` alike, then
+// drifts the target.
+Drifted load_drifted(t::TestSentinelSet& set, t::TestServer& target) {
+  load(set.primary(), 6000);
+  set.wait_synced();
+  load(target, 6000);
+  Drifted d;
+  d.expected = drift(target);
+  d.source_keys = std::stoll(set.primary().cmd({"DBSIZE"}));
+  return d;
+}
+
+// A compare of `set` against `target` into `store` (--max-ops-per-sec
+// 4000, slow enough that `event` lands mid-run), `event` landed 500 ms
+// after migcheck connected to `primary`; its result.
+t::ProcessResult compare_through(t::TestSentinelSet& set, t::TestServer& primary,
+                                 t::TestServer& target, const fs::path& store,
+                                 const std::string& retry_for, const std::function<void()>& event) {
+  auto run = std::async(std::launch::async, [&] {
+    return run_migcheck({"compare", set.uri(), target.uri(), "--store", store.string(), "--rounds",
+                         "1", "--max-ops-per-sec", "4000", "--retry-for", retry_for});
+  });
+  wait_for_migcheck(primary);
+  std::this_thread::sleep_for(500ms);
+  event();
+  return run.get();
+}
+
+// The compare stored in `store` is done with exactly the differences `d`
+// expects, round 1 having read every source key; its record.
+migcheck::RunRecord check_exact(const fs::path& store, const Drifted& d) {
+  const auto rec = last_run(store, "compare");
+  CHECK(rec.status == "done");
+  CHECK(differences_of(store, rec.id) == d.expected);
+  CHECK(round1_keys(store, rec.id) == d.source_keys);
+  return rec;
+}
+
+}  // namespace
+
 TEST_CASE("sentinel: SENTINEL FAILOVER mid-compare gives the undisturbed result",
           "[integration][sentinel]") {
   t::TestSentinelSet set({.sentinels = 3});
-  load(set.primary(), 6000);
-  set.wait_synced();
   t::TestServer target;
-  load(target, 6000);
-  const Kinds expected = drift(target);
-  const int64_t source_keys = std::stoll(set.primary().cmd({"DBSIZE"}));
+  const Drifted d = load_drifted(set, target);
   const int first_primary = set.primary().port();
 
   // The undisturbed run.
@@ -283,55 +327,45 @@ TEST_CASE("sentinel: SENTINEL FAILOVER mid-compare gives the undisturbed result"
       {"compare", set.uri(), target.uri(), "--store", calm.string(), "--rounds", "1", "--quiet"});
   REQUIRE(c.exit_code == 1);
   const auto calm_rec = last_run(calm, "compare");
-  REQUIRE(differences_of(calm, calm_rec.id) == expected);
-  REQUIRE(round1_keys(calm, calm_rec.id) == source_keys);
+  REQUIRE(differences_of(calm, calm_rec.id) == d.expected);
+  REQUIRE(round1_keys(calm, calm_rec.id) == d.source_keys);
 
   // The same with a failover of the source while it runs (slow enough,
   // --max-ops-per-sec, that it lands mid-run).
   const fs::path store = temp_dir("failover") / "s.db";
-  auto run = std::async(std::launch::async, [&] {
-    return run_migcheck({"compare", set.uri(), target.uri(), "--store", store.string(), "--rounds",
-                         "1", "--max-ops-per-sec", "4000", "--retry-for", "20s"});
-  });
-  wait_for_migcheck(set.primary());
-  std::this_thread::sleep_for(500ms);
-  set.failover();
-  auto r = run.get();
+  const auto r = compare_through(set, set.primary(), target, store, "20s", [&] { set.failover(); });
   INFO(r.err);
   REQUIRE(set.primary().port() != first_primary);
   CHECK(r.exit_code == 1);
   CHECK(r.err.find("+switch-master mymaster") != std::string::npos);  // followed as announced
   CHECK(r.err.find("the compare starts over at round 1") != std::string::npos);
-  const auto rec = last_run(store, "compare");
-  CHECK(rec.status == "done");
-  CHECK(differences_of(store, rec.id) == expected);
-  CHECK(round1_keys(store, rec.id) == source_keys);
+  const auto rec = check_exact(store, d);
   CHECK(nlohmann::json::parse(rec.totals_json)["starts_over"] == 1);
 }
 
-TEST_CASE("sentinel: failover of the target mid live replicate converges exactly",
-          "[integration][sentinel]") {
-  t::TestServer source({.config = {{"notify-keyspace-events", "KEA"}}});
-  load(source, 3000);
-  t::TestSentinelSet set;
+namespace {
+
+// `replicate --mode live` (ending after 2 s idle) from `source` to
+// `target` while `writer` writes, with `fail_over` of `set` landed 1.5 s in;
+// the writer goes on for `settle`, then stops. Checks that the run ends
+// with 0, having followed +switch-master to the other primary and failed no
+// key; returns its result.
+t::ProcessResult live_through_failover(const std::string& source, const std::string& target,
+                                       t::TestSentinelSet& set, Writer& writer,
+                                       const std::string& name,
+                                       const std::function<void()>& fail_over,
+                                       std::chrono::milliseconds settle) {
   const int first_primary = set.primary().port();
-  const fs::path store = temp_dir("live-target") / "s.db";
-  Writer writer{[&]() -> t::TestServer& { return source; }};
+  const fs::path store = temp_dir(name) / "s.db";
   std::thread w(std::ref(writer));
   auto run = std::async(std::launch::async, [&] {
-    return run_migcheck({"replicate", source.uri(), set.uri(), "--store", store.string(), "--mode",
-                         "live", "--idle", "2s", "--retry-for", "20s"});
+    return run_migcheck({"replicate", source, target, "--store", store.string(), "--mode", "live",
+                         "--idle", "2s", "--retry-for", "20s"});
   });
   wait_for_migcheck(set.primary());
   std::this_thread::sleep_for(1500ms);
-  // migcheck's writes that reach the demoted primary after the promotion
-  // are lost with it; the rescan re-copies every key, but a lost deletion
-  // would leave an extra key (README: close with compare and repair).
-  writer.deletes = false;
-  set.failover();
-  std::this_thread::sleep_for(500ms);
-  writer.deletes = true;
-  std::this_thread::sleep_for(1500ms);
+  fail_over();
+  std::this_thread::sleep_for(settle);
   writer.running = false;
   w.join();
   auto r = run.get();
@@ -339,10 +373,35 @@ TEST_CASE("sentinel: failover of the target mid live replicate converges exactly
   CHECK(r.exit_code == 0);
   REQUIRE(set.primary().port() != first_primary);
   CHECK(r.err.find("+switch-master mymaster") != std::string::npos);
+  CHECK(nlohmann::json::parse(last_run(store, "replicate").totals_json)["failed"] == 0);
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("sentinel: failover of the target mid live replicate converges exactly",
+          "[integration][sentinel]") {
+  t::TestServer source({.config = {{"notify-keyspace-events", "KEA"}}});
+  load(source, 3000);
+  t::TestSentinelSet set;
+  Writer writer{[&]() -> t::TestServer& { return source; }};
+  const auto r = live_through_failover(
+      source.uri(), set.uri(), set, writer, "live-target",
+      [&] {
+        // migcheck's writes that reach the demoted primary after the
+        // promotion are lost with it; the rescan re-copies every key, but a
+        // lost deletion would leave an extra key (README: close with compare
+        // and repair).
+        writer.deletes = false;
+        set.failover();
+        std::this_thread::sleep_for(500ms);
+        writer.deletes = true;
+      },
+      1500ms);
+  INFO(r.err);
   CHECK(r.err.find("rescanning the source") != std::string::npos);
   // Every key of the source, value for value, on the promoted primary.
   check_identical(source, set.primary());
-  CHECK(nlohmann::json::parse(last_run(store, "replicate").totals_json)["failed"] == 0);
 }
 
 TEST_CASE("sentinel: failover of the source mid live replicate converges exactly",
@@ -351,39 +410,29 @@ TEST_CASE("sentinel: failover of the source mid live replicate converges exactly
   load(set.primary(), 3000);
   set.wait_synced();
   t::TestServer target;
-  const int first_primary = set.primary().port();
-  const fs::path store = temp_dir("live-source") / "s.db";
   Writer writer{[&]() -> t::TestServer& { return set.primary(); }};
-  std::thread w(std::ref(writer));
-  auto run = std::async(std::launch::async, [&] {
-    return run_migcheck({"replicate", set.uri(), target.uri(), "--store", store.string(), "--mode",
-                         "live", "--idle", "2s", "--retry-for", "20s"});
-  });
-  wait_for_migcheck(set.primary());
-  std::this_thread::sleep_for(1500ms);
-  // The writer follows the sentinels too; it pauses over the failover, so
-  // the source itself (async replication) loses nothing it acknowledged.
-  writer.paused = true;
-  std::this_thread::sleep_for(50ms);
-  set.wait_synced();
-  set.failover();
-  // Events between the promotion and migcheck's subscription there are not
-  // delivered to it: the rescan finds changed keys again, but not deleted
-  // ones (README: close with compare and repair). Writes resume once it
-  // listens on the promoted primary, whose keyspace it rescans.
-  wait_for_migcheck(set.primary(), "name=migcheck-live");
-  writer.paused = false;
-  std::this_thread::sleep_for(2000ms);
-  writer.running = false;
-  w.join();
-  auto r = run.get();
-  INFO(r.out << r.err);
-  CHECK(r.exit_code == 0);
-  REQUIRE(set.primary().port() != first_primary);
-  CHECK(r.err.find("+switch-master mymaster") != std::string::npos);
+  const auto r = live_through_failover(
+      set.uri(), target.uri(), set, writer, "live-source",
+      [&] {
+        // The writer follows the sentinels too; it pauses over the
+        // failover, so the source itself (async replication) loses nothing
+        // it acknowledged.
+        writer.paused = true;
+        std::this_thread::sleep_for(50ms);
+        set.wait_synced();
+        set.failover();
+        // Events between the promotion and migcheck's subscription there
+        // are not delivered to it: the rescan finds changed keys again, but
+        // not deleted ones (README: close with compare and repair). Writes
+        // resume once it listens on the promoted primary, whose keyspace it
+        // rescans.
+        wait_for_migcheck(set.primary(), "name=migcheck-live");
+        writer.paused = false;
+      },
+      2000ms);
+  INFO(r.err);
   CHECK(r.err.find("move to the promoted primary") != std::string::npos);
   check_identical(set.primary(), target);
-  CHECK(nlohmann::json::parse(last_run(store, "replicate").totals_json)["failed"] == 0);
 }
 
 TEST_CASE("sentinel: a write answered READONLY goes to the primary the sentinels name now",
@@ -437,29 +486,16 @@ TEST_CASE("sentinel: rediss-sentinel:// and the TLS flags reach sentinels and da
 TEST_CASE("sentinel: the source's primary dies mid-compare; Sentinel promotes the replica",
           "[integration][sentinel]") {
   t::TestSentinelSet set;
-  load(set.primary(), 6000);
-  set.wait_synced();
   t::TestServer target;
-  load(target, 6000);
-  const Kinds expected = drift(target);
-  const int64_t source_keys = std::stoll(set.primary().cmd({"DBSIZE"}));
+  const Drifted d = load_drifted(set, target);
   t::TestServer& doomed = set.primary();
   const fs::path store = temp_dir("crash") / "s.db";
-  auto run = std::async(std::launch::async, [&] {
-    return run_migcheck({"compare", set.uri(), target.uri(), "--store", store.string(), "--rounds",
-                         "1", "--max-ops-per-sec", "4000", "--retry-for", "30s"});
-  });
-  wait_for_migcheck(doomed);
-  std::this_thread::sleep_for(500ms);
-  doomed.kill9();  // connection loss; the sentinels still name it until they fail over
-  auto r = run.get();
+  // Connection loss; the sentinels still name it until they fail over.
+  const auto r = compare_through(set, doomed, target, store, "30s", [&] { doomed.kill9(); });
   INFO(r.err);
   CHECK(r.exit_code == 1);
   CHECK(r.err.find("reconnecting") != std::string::npos);
   CHECK(r.err.find("the compare starts over at round 1") != std::string::npos);
   CHECK(set.primary().port() != doomed.port());
-  const auto rec = last_run(store, "compare");
-  CHECK(rec.status == "done");
-  CHECK(differences_of(store, rec.id) == expected);
-  CHECK(round1_keys(store, rec.id) == source_keys);
+  check_exact(store, d);
 }

@@ -11,10 +11,12 @@
 #include <thread>
 
 #include "cli_runner.h"
+#include "key_cmds.h"
 #include "rate_limiter.h"
 #include "server_fixture.h"
 #include "signals.h"
 #include "stop_token.h"
+#include "test_util.h"
 
 using namespace migcheck;
 using namespace std::chrono_literals;
@@ -82,12 +84,10 @@ TEST_CASE("stop token: the rate limiter's debt is cut short by a stop", "[stop_t
 TEST_CASE("stop token: SIGINT stops a rate-limited compare within a second; a second signal kills",
           "[stop_token][integration]") {
   TestServer source, target;
-  std::vector<std::vector<std::string>> c;
-  for (int i = 0; i < 3000; ++i) c.push_back({"SET", "k" + std::to_string(i), "v"});
+  const auto c = migcheck::test::set_cmds("k", 3000);
   source.pipeline(c);
   target.pipeline(c);
-  const std::string store = temp("compare.db");
-  std::filesystem::remove(store);
+  const std::string store = migcheck::test::tmp_store("stop", "compare");
   const std::vector<std::string> args{"compare", source.uri(), target.uri(),
                                       "--store", store,        "--max-ops-per-sec",
                                       "50",      "--batch",    "500"};
@@ -118,11 +118,8 @@ TEST_CASE("stop token: SIGINT stops a rate-limited compare within a second; a se
 TEST_CASE("stop token: SIGINT stops a rate-limited replicate within a second, resumable",
           "[stop_token][integration]") {
   TestServer source, target;
-  std::vector<std::vector<std::string>> c;
-  for (int i = 0; i < 300; ++i) c.push_back({"SET", "k" + std::to_string(i), "v"});
-  source.pipeline(c);
-  const std::string store = temp("replicate.db");
-  std::filesystem::remove(store);
+  source.pipeline(migcheck::test::set_cmds("k", 300));
+  const std::string store = migcheck::test::tmp_store("stop", "replicate");
   Spawned proc(
       {"replicate", source.uri(), target.uri(), "--store", store, "--max-ops-per-sec", "50"},
       temp("rout"), temp("rerr"));
@@ -143,8 +140,7 @@ TEST_CASE("stop token: a second signal kills while the first waits on a blocked 
   TestServer source, target;
   source.cmd({"DEBUG", "POPULATE", "300000"});
   target.cmd({"DEBUG", "POPULATE", "300000"});
-  const std::string store = temp("blocked.db");
-  std::filesystem::remove(store);
+  const std::string store = migcheck::test::tmp_store("stop", "blocked");
   Spawned proc({"compare", source.uri(), target.uri(), "--store", store, "--rounds", "1",
                 "--timeout", "60s"},
                temp("out3"), temp("err3"));
@@ -168,11 +164,8 @@ TEST_CASE("stop token: SIGINT stops a rate-limited repair within a second, resum
   // 500-key batches at 50 commands/s: a worker sleeps off many seconds of
   // debt per step, which the run's stop token must cut short.
   TestServer source, target;
-  std::vector<std::vector<std::string>> c;
-  for (int i = 0; i < 3000; ++i) c.push_back({"SET", "k" + std::to_string(i), "v"});
-  source.pipeline(c);
-  const std::string store = temp("repair.db");
-  std::filesystem::remove(store);
+  source.pipeline(migcheck::test::set_cmds("k", 3000));
+  const std::string store = migcheck::test::tmp_store("stop", "repair");
   auto cmp = migcheck::test::run_migcheck(
       {"compare", source.uri(), target.uri(), "--store", store, "--rounds", "1", "--quiet"});
   REQUIRE(cmp.exit_code == 1);

@@ -85,37 +85,43 @@ TEST_CASE("transient: LOADING while a server reloads its data is waited out",
   srv.cmd({"CONFIG", "SET", "key-load-delay", "0"});
 }
 
-TEST_CASE("transient: BUSY while a long script runs is waited out", "[transient][integration]") {
+namespace {
+
+// GET k, 400 ms into a script of `script_ms` on a server that answers BUSY
+// 100 ms into a script, by a client retrying for `retry_for`: its reply,
+// and how long the GET took. The script is over on return.
+std::pair<Reply, std::chrono::steady_clock::duration> get_during_script(int script_ms,
+                                                                        Millis retry_for) {
   TestServer srv(migcheck::test::ServerOptions{.config = {{"busy-reply-threshold", "100"}}});
   srv.cmd({"SET", "k", "v"});
-  transient::reset();
   ClientOptions co;
-  co.retry_for = Millis(30000);
+  co.retry_for = retry_for;
   Client client(parse_uri(srv.uri()), co);
-  std::jthread script = busy_script(srv, 1500);
+  std::jthread script = busy_script(srv, script_ms);
   std::this_thread::sleep_for(400ms);
   std::vector<Command> get{{"GET", "k"}};
+  const auto t0 = std::chrono::steady_clock::now();
   auto r = client.execute(get);
+  const auto took = std::chrono::steady_clock::now() - t0;
   script.join();
-  CHECK(r[0].str == "v");
+  return {r.at(0), took};
+}
+
+}  // namespace
+
+TEST_CASE("transient: BUSY while a long script runs is waited out", "[transient][integration]") {
+  transient::reset();
+  const auto [reply, took] = get_during_script(1500, Millis(30000));
+  CHECK(reply.str == "v");
   CHECK(transient::totals_json().value("BUSY", 0) >= 1);
 }
 
 TEST_CASE("transient: a state that outlasts --retry-for is returned as the error it is",
           "[transient][integration]") {
-  TestServer srv(migcheck::test::ServerOptions{.config = {{"busy-reply-threshold", "100"}}});
-  ClientOptions co;
-  co.retry_for = Millis(300);
-  Client client(parse_uri(srv.uri()), co);
-  std::jthread script = busy_script(srv, 2000);
-  std::this_thread::sleep_for(400ms);
-  std::vector<Command> get{{"GET", "k"}};
-  auto t0 = std::chrono::steady_clock::now();
-  auto r = client.execute(get);
-  CHECK(std::chrono::steady_clock::now() - t0 < 1500ms);
-  script.join();
-  CHECK(r[0].is_error());
-  CHECK(r[0].error_code() == "BUSY");
+  const auto [reply, took] = get_during_script(2000, Millis(300));
+  CHECK(took < 1500ms);
+  CHECK(reply.is_error());
+  CHECK(reply.error_code() == "BUSY");
 }
 
 TEST_CASE("transient: the report's readiness lists what was waited out", "[transient][report]") {

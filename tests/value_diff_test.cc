@@ -9,6 +9,7 @@
 
 #include <unistd.h>
 
+#include <array>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -207,36 +208,30 @@ TEST_CASE("value_diff: compare locates one changed element of every type, diffs 
                            {"target", "QUICK brown fox"},
                            {"source_bytes", 19},
                            {"target_bytes", 19}});
-  CHECK(loc["list"]["part"] == "index");
-  CHECK(loc["list"]["at"] == "2");
-  CHECK(loc["list"]["source"] == "c");
-  CHECK(loc["list"]["target"] == "C");
-  CHECK(loc["hash"]["part"] == "field");
-  CHECK(loc["hash"]["at"] == "f2");
-  CHECK(loc["hash"]["source"] == "v2");
-  CHECK(loc["hash"]["target"] == "changed");
+  // Per key: the part, where in it, and both sides there (null: absent).
+  const std::vector<std::array<json, 5>> where = {
+      {"list", "index", "2", "c", "C"},
+      {"hash", "field", "f2", "v2", "changed"},
+      {"zset", "score", "b", "2", "2.5"},
+      {"stream", "entry", "2-1", nullptr, "g=w"},
+      // Binary values: escaped, never raw NUL or ESC.
+      {"bin", "offset", "5", "tail\\x1B[31m<b>red</b>", "T\\x00il\\x1B[31m<b>red</b>"}};
+  for (const auto& [key, part, at, source, target] : where) {
+    INFO(key);
+    CHECK(loc[key]["part"] == part);
+    CHECK(loc[key]["at"] == at);
+    CHECK(loc[key]["source"] == source);
+    CHECK(loc[key]["target"] == target);
+  }
   CHECK(loc["set"]["part"] == "member");
   CHECK(loc["set"]["at"] == "m2");
   CHECK(loc["set"]["target"].is_null());
-  CHECK(loc["zset"]["part"] == "score");
-  CHECK(loc["zset"]["at"] == "b");
-  CHECK(loc["zset"]["source"] == "2");
-  CHECK(loc["zset"]["target"] == "2.5");
-  CHECK(loc["stream"]["part"] == "entry");
-  CHECK(loc["stream"]["at"] == "2-1");
-  CHECK(loc["stream"]["source"].is_null());
-  CHECK(loc["stream"]["target"] == "g=w");
   CHECK(loc["groups"]["part"] == "group");
   CHECK(loc["groups"]["at"] == "g1");
   CHECK_THAT(loc["groups"]["source"].get<std::string>(),
              ContainsSubstring("last-delivered-id 0-0"));
   CHECK_THAT(loc["groups"]["target"].get<std::string>(),
              ContainsSubstring("last-delivered-id 1-0"));
-  // Binary values: escaped, never raw NUL or ESC.
-  CHECK(loc["bin"]["part"] == "offset");
-  CHECK(loc["bin"]["at"] == "5");
-  CHECK(loc["bin"]["source"] == "tail\\x1B[31m<b>red</b>");
-  CHECK(loc["bin"]["target"] == "T\\x00il\\x1B[31m<b>red</b>");
   // Over the bound: never read again.
   CHECK(loc["big"]["located"] == false);
   CHECK_THAT(loc["big"]["reason"].get<std::string>(),
