@@ -57,7 +57,9 @@ void print_summary(const CompareOptions& o, const CompareResult& r, const std::s
       std::printf("  %-12s %14s\n", (t == "none" ? std::string("(gone)") : t).c_str(),
                   grouped(n).c_str());
   }
-  if (o.target_scan)
+  if (r.target_scan_settled)
+    std::printf("  keys only on the target: none (both unchanged, key counts match)\n");
+  else if (o.target_scan)
     std::printf("  target keys looked up on the source: %s\n",
                 grouped(r.target_keys_scanned).c_str());
   if (r.source_stats.chunked_keys || r.target_stats.chunked_keys)

@@ -55,6 +55,7 @@ void Engine::reset_round_state() {
   streams_[1] = Stream{};
   round_keys_ = 0;
   round_diffs_ = 0;
+  pass_pushed_ = pass_done_ = pass_found_ = 0;
   round_elapsed_base_ = 0;
   round_t0_ = std::chrono::steady_clock::now();
 }

@@ -145,6 +145,7 @@ void Engine::start_over() {
   result_.rounds.clear();
   keys_by_type_.clear();
   target_scanned_ = 0;
+  target_scan_settled_ = false;
   std::fill(pair_keys_.begin(), pair_keys_.end(), 0);
   big_ids_.clear();
   big_listed_.clear();

@@ -106,6 +106,9 @@ struct CompareResult {
   std::vector<Database> databases;
   std::map<std::string, int64_t> keys_by_type;  // round 1, by source type ("none": gone meanwhile)
   int64_t target_keys_scanned = 0;
+  // Round 1's source pass proved that every target key is a source key, so
+  // the target was not scanned (target_scan_skip.h).
+  bool target_scan_settled = false;
   // Big keys: distinct source keys read in chunks in round 1 (later rounds
   // re-read keys already counted there), and the first kBigKeysListed of
   // them in scan order. Recorded as totals.big_keys once round 1 is complete.

@@ -129,6 +129,7 @@ class Engine {
   bool push_batches(std::vector<std::string>& buf, WorkItem::Side side, bool all,
                     const std::function<nlohmann::json()>& position, size_t pair);
   void produce_scan(WorkItem::Side side);
+  void produce_source_then_target();
   void produce_sample(WorkItem::Side side);
   void produce_recheck(int prev_round);
 
@@ -175,6 +176,10 @@ class Engine {
   std::mutex err_mu_;
   std::exception_ptr error_;
   std::atomic<int64_t> round_keys_{0}, round_diffs_{0}, target_scanned_{0};
+  // Round 1's source pass: keys pushed, keys read, and of them found on the
+  // target (target_scan_skip.h); whether that settled the target scan.
+  std::atomic<int64_t> pass_pushed_{0}, pass_done_{0}, pass_found_{0};
+  std::atomic<bool> target_scan_settled_{false};
   // --partition on a SCAN: keys dropped because their slot is outside it,
   // per side ([0] source, [1] target), by this process.
   std::atomic<int64_t> outside_[2] = {0, 0};

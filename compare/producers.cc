@@ -4,12 +4,14 @@
 // Round 1 scans (or samples) every db pair of both sides; later rounds
 // re-check the keys that differed in the round before, read from the store.
 #include <iterator>
+#include <thread>
 
 #include "compare_engine.h"
 #include "digest.h"
 #include "log.h"
 #include "metrics.h"
 #include "scanner.h"
+#include "target_scan_skip.h"
 
 namespace migcheck::compare_internal {
 
@@ -29,6 +31,7 @@ bool Engine::push_batches(std::vector<std::string>& buf, WorkItem::Side side, bo
     buf.erase(buf.begin(), buf.begin() + n);
     Metrics::get().keys_scanned(side == WorkItem::Side::Source ? "source" : "target",
                                 static_cast<int64_t>(n));
+    if (side == WorkItem::Side::Source) pass_pushed_ += static_cast<int64_t>(n);
     if (buf.empty()) item.position = position();
     if (!queue_->push(std::move(item))) return false;
   }
@@ -74,6 +77,39 @@ void Engine::produce_scan(WorkItem::Side side) {
     count_outside();
     if (!stopping() && !push_batches(buf, side, true, pos, pair)) return;
   }
+}
+
+// Round 1 of a fresh run: the source pass, then the target scan unless the
+// source pass already answered it (target_scan_skip.h). One after the other
+// costs no time: the workers are busy with the source batches meanwhile.
+void Engine::produce_source_then_target() {
+  std::optional<KeyspaceMark> src0, tgt0;
+  if (pairs_.size() == 1 && o_.match.empty() && o_.types.empty() && !o_.partition.active() &&
+      !source_client_.read_from_replica) {
+    src0 = keyspace_mark(main_client(0, true));
+    tgt0 = keyspace_mark(main_client(0, false));
+  }
+  produce_scan(WorkItem::Side::Source);
+  if (src0 && tgt0) {
+    // Every source batch read, so the keys found on the target are counted.
+    while (!stopping() && pass_done_.load() < pass_pushed_.load())
+      std::this_thread::sleep_for(Millis(2));
+    if (stopping()) return;
+    const auto src1 = keyspace_mark(main_client(0, true));
+    const auto tgt1 = keyspace_mark(main_client(0, false));
+    if (src1 && tgt1) {
+      const std::string why =
+          target_scan_needed(*src0, *src1, *tgt0, *tgt1, {pass_pushed_.load(), pass_found_.load()});
+      if (why.empty()) {
+        target_scan_settled_ = true;
+        log::info("no target scan: neither server changed, and the target's " +
+                  std::to_string(tgt1->dbsize) + " keys are all source keys");
+        return;
+      }
+      log::debug("target scan: " + why);
+    }
+  }
+  produce_scan(WorkItem::Side::Target);
 }
 
 // --sample draws that many keys from each db pair.

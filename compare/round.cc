@@ -68,6 +68,8 @@ void Engine::run_round(int round, bool resumed) {
     if (sample_ > 0) {
       spawn([this] { produce_sample(WorkItem::Side::Source); });
       if (o_.target_scan) spawn([this] { produce_sample(WorkItem::Side::Target); });
+    } else if (o_.target_scan && !resumed) {
+      spawn([this] { produce_source_then_target(); });
     } else {
       spawn([this] { produce_scan(WorkItem::Side::Source); });
       if (o_.target_scan) spawn([this] { produce_scan(WorkItem::Side::Target); });

@@ -101,6 +101,7 @@ void Engine::aggregate() {
     }
   collect_databases();
   result_.target_keys_scanned = target_scanned_.load();
+  result_.target_scan_settled = target_scan_settled_.load();
 }
 
 void Engine::finish() {

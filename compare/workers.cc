@@ -65,9 +65,13 @@ void Engine::work(size_t thread, int round) {
     r.round = round;
     w.diffs.clear();
     w.keys_by_type.clear();
-    if (item->side == WorkItem::Side::Source)
+    if (item->side == WorkItem::Side::Source) {
       r.keys = compare_batch(w, item->keys, round, db);
-    else
+      int64_t found = 0;
+      for (const KeyState* t : w.t_state) found += t->status == ReadStatus::Ok ? 1 : 0;
+      pass_found_ += found;
+      pass_done_ += static_cast<int64_t>(item->keys.size());
+    } else
       r.target_keys = check_target_only(w, item->keys, round, db);
     r.diffs = std::move(w.diffs);
     w.diffs.clear();
