@@ -4,7 +4,8 @@
 // rounds ends with the same difference rows and totals as a run that was
 // never stopped (nothing counted twice); a resume whose file changed, whose
 // target is another server or another db is refused, for the snapshot
-// compare and the snapshot replicate.
+// compare and the snapshot replicate; the snapshot replicate records the
+// file's keys per db as its source's facts.
 #include <catch2/catch_test_macros.hpp>
 #include <nlohmann/json.hpp>
 
@@ -256,7 +257,7 @@ TEST_CASE("snapshot compare --resume: stopped between rounds, the next round is 
   CHECK(store.rounds(id).size() == 3);
 }
 
-TEST_CASE("snapshot replicate --resume: another target server or db is refused",
+TEST_CASE("snapshot replicate --resume: another target server or db is refused; keys per db",
           "[snapshot][resume][integration]") {
   TestServer source, target, other;
   Cmds c;
@@ -298,5 +299,10 @@ TEST_CASE("snapshot replicate --resume: another target server or db is refused",
   INFO(res.out << res.err);
   CHECK(res.exit_code == 0);
   CHECK(target.reply({"DBSIZE"}).integer == 40000);
+  // The file's keys per db are the run's source facts, counted once over the resume.
+  Store store(store_path, false);
+  const auto src = nlohmann::json::parse(store.run(id)->source_info_json);
+  CHECK(src["keys_per_db"] == nlohmann::json{{"0", 40000}});
+  CHECK(src["keyspace_known"] == true);
   std::filesystem::remove(file);
 }
