@@ -129,6 +129,19 @@ Clean clean_run(Pair& p, const std::string& name, const std::vector<std::string>
   return c;
 }
 
+// One compare test's data, reference run and store.
+struct Case {
+  Pair p;
+  std::vector<std::string> opts;
+  Clean clean;
+  std::string store_path;
+  Case(int n, const std::string& name, std::vector<std::string> o)
+      : p(n, name),
+        opts(std::move(o)),
+        clean(clean_run(p, name, opts)),
+        store_path(tmp(name + ".db")) {}
+};
+
 // Starts the compare, stops it with `sig` once it has sent `fraction` of a
 // clean run's target commands (and after `min_wait`), and returns its run id.
 int64_t stopped_run(Pair& p, const std::string& store_path, const Clean& clean, int sig,
@@ -157,10 +170,8 @@ int64_t stopped_run(Pair& p, const std::string& store_path, const Clean& clean, 
 
 TEST_CASE("snapshot compare --resume: stopped by SIGINT in the stream, refusals, then resumed",
           "[snapshot][resume][integration]") {
-  Pair p(40000, "sigint");
-  const std::vector<std::string> opts = {"--rounds", "2", "--interval", "10ms"};
-  const Clean clean = clean_run(p, "sigint", opts);
-  const std::string store_path = tmp("sigint.db");
+  Case c(40000, "sigint", {"--rounds", "2", "--interval", "10ms"});
+  auto& [p, opts, clean, store_path] = c;
   std::vector<std::string> slow = opts;
   for (const char* a : {"--batch", "2", "--connections", "1"}) slow.push_back(a);
   const int64_t id = stopped_run(p, store_path, clean, SIGINT, 0.3, {}, slow);
@@ -207,9 +218,8 @@ TEST_CASE("snapshot compare --resume: stopped by SIGINT in the stream, refusals,
 
 TEST_CASE("snapshot compare --resume: killed (SIGKILL) between checkpoints, counted once",
           "[snapshot][resume][integration]") {
-  Pair p(60000, "kill");
-  const Clean clean = clean_run(p, "kill", {});
-  const std::string store_path = tmp("kill.db");
+  Case c(60000, "kill", {});
+  auto& [p, opts, clean, store_path] = c;
   // One key per round trip: the run outlives its first periodic checkpoint
   // (every 2 s), and rows stored after the last one are dropped on resume.
   const int64_t id =
@@ -225,10 +235,8 @@ TEST_CASE("snapshot compare --resume: killed (SIGKILL) between checkpoints, coun
 
 TEST_CASE("snapshot compare --resume: stopped between rounds, the next round is done once",
           "[snapshot][resume][integration]") {
-  Pair p(5000, "rounds");
-  const std::vector<std::string> opts = {"--rounds", "3", "--interval", "3s"};
-  const Clean clean = clean_run(p, "rounds", opts);
-  const std::string store_path = tmp("rounds.db");
+  Case c(5000, "rounds", {"--rounds", "3", "--interval", "3s"});
+  auto& [p, opts, clean, store_path] = c;
   std::vector<std::string> args = {"compare", p.file, p.target.uri(), "--store", store_path};
   args.insert(args.end(), opts.begin(), opts.end());
   int64_t id = 0;
