@@ -142,6 +142,16 @@ struct Case {
         store_path(tmp(name + ".db")) {}
 };
 
+// Resumes run `id` of `c` to its end: the same as the reference run.
+void resume_and_check(Case& c, int64_t id) {
+  auto res = run_migcheck({"compare", "--resume", std::to_string(id), c.p.file, c.p.target.uri(),
+                           "--store", c.store_path, "-q"});
+  INFO(res.out << res.err);
+  CHECK(res.exit_code == 1);
+  Store clean_store(c.clean.store_path, false), store(c.store_path, false);
+  check_same_run(clean_store, c.clean.run, store, id);
+}
+
 // Starts the compare, stops it with `sig` once it has sent `fraction` of a
 // clean run's target commands (and after `min_wait`), and returns its run id.
 int64_t stopped_run(Pair& p, const std::string& store_path, const Clean& clean, int sig,
@@ -207,11 +217,7 @@ TEST_CASE("snapshot compare --resume: stopped by SIGINT in the stream, refusals,
   CHECK(res.err.find("is not the file the run was reading") != std::string::npos);
   std::filesystem::last_write_time(p.file, mtime);
 
-  res = resume(p.target.uri());
-  INFO(res.out << res.err);
-  CHECK(res.exit_code == 1);
-  Store clean_store(clean.store_path, false), store(store_path, false);
-  check_same_run(clean_store, clean.run, store, id);
+  resume_and_check(c, id);
   // A finished run is not resumed again.
   CHECK(resume(p.target.uri()).exit_code == 2);
 }
@@ -225,12 +231,7 @@ TEST_CASE("snapshot compare --resume: killed (SIGKILL) between checkpoints, coun
   const int64_t id =
       stopped_run(p, store_path, clean, SIGKILL, 0.4, std::chrono::milliseconds(2500),
                   {"--batch", "1", "--connections", "2", "-q"});
-  auto res = run_migcheck({"compare", "--resume", std::to_string(id), p.file, p.target.uri(),
-                           "--store", store_path, "-q"});
-  INFO(res.out << res.err);
-  CHECK(res.exit_code == 1);
-  Store clean_store(clean.store_path, false), store(store_path, false);
-  check_same_run(clean_store, clean.run, store, id);
+  resume_and_check(c, id);
 }
 
 TEST_CASE("snapshot compare --resume: stopped between rounds, the next round is done once",
@@ -256,13 +257,8 @@ TEST_CASE("snapshot compare --resume: stopped between rounds, the next round is 
     id = store.latest_run("compare")->id;
     CHECK(store.rounds(id).size() == 1);
   }
-  auto res = run_migcheck({"compare", "--resume", std::to_string(id), p.file, p.target.uri(),
-                           "--store", store_path, "-q"});
-  INFO(res.out << res.err);
-  CHECK(res.exit_code == 1);
-  Store clean_store(clean.store_path, false), store(store_path, false);
-  check_same_run(clean_store, clean.run, store, id);
-  CHECK(store.rounds(id).size() == 3);
+  resume_and_check(c, id);
+  CHECK(Store(store_path, false).rounds(id).size() == 3);
 }
 
 TEST_CASE("snapshot replicate --resume: another target server or db is refused; keys per db",
