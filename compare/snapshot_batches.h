@@ -7,8 +7,6 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
-#include <functional>
-#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -30,34 +28,6 @@ struct Batch {
   bool extras = false;
   uint64_t seq = 0;          // its place in the round: batches are committed in this order
   uint64_t next_offset = 0;  // round 1's stream: the file offset after its last key's type byte
-};
-
-// Commits the workers' finished batches in their sequence order, whatever
-// order they finish in, so that what is stored and counted is always a
-// prefix of the file: the checkpoint's offset, counters and difference rows
-// describe the same keys. A batch after a gap (one dropped at a stop) is
-// never committed; memory is bounded by the batches in flight.
-class InOrder {
- public:
-  void done(uint64_t seq, std::function<void()> commit) {
-    std::lock_guard lock(mu_);
-    pending_.emplace(seq, std::move(commit));
-    for (auto it = pending_.find(next_); it != pending_.end(); it = pending_.find(next_)) {
-      it->second();
-      pending_.erase(it);
-      ++next_;
-    }
-  }
-  void reset() {  // a new set of batches, numbered from 0
-    std::lock_guard lock(mu_);
-    pending_.clear();
-    next_ = 0;
-  }
-
- private:
-  std::mutex mu_;
-  std::map<uint64_t, std::function<void()>> pending_;
-  uint64_t next_ = 0;
 };
 
 class BatchQueue {

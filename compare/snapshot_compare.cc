@@ -25,6 +25,7 @@
 #include "file_identity.h"
 #include "key_hash_table.h"
 #include "log.h"
+#include "ordered_commit.h"
 #include "progress.h"
 #include "rdb_reader.h"
 #include "rdb_source.h"
@@ -125,8 +126,7 @@ class SnapshotEngine {
   }
   void end_run(const char* status, int exit_code) { run_.finish(status, exit_code, totals_json()); }
 
-  // Never throws: what cannot be recorded is one warning (Run::end_abnormally).
-  // Stopped in the file's stream, the committed prefix is checkpointed.
+  // Never throws (Run::end_abnormally); in the stream, the committed prefix is checkpointed.
   void record_failure(const char* status, bool resumable) {
     run_.abort();
     run_.end_abnormally(
@@ -140,8 +140,7 @@ class SnapshotEngine {
         [&] { return resumable && !file_target() && run_.has_stored_checkpoint(); });
   }
 
-  // --resume: the run claimed, its checkpoint's file checked, what was
-  // stored after the checkpoint dropped, its counters and rounds loaded.
+  // --resume: the file checked, rows after the checkpoint dropped, counters loaded.
   void reopen() {
     const int64_t id = b_.resume_run;
     const nlohmann::json j = run_.resume(id, true);
@@ -194,8 +193,7 @@ class SnapshotEngine {
     res_.rdb_version = c.rdb_version;
   }
 
-  // The checkpoint (snapshot_resume.h): in round 1, every key of the file
-  // before `offset` is stored and counted.
+  // In round 1, every key of the file before `offset` is stored and counted.
   void save_checkpoint(int round, uint64_t offset) {
     run_.save_checkpoint({{"file", identity_},
                           {"round", round},
@@ -386,14 +384,16 @@ class SnapshotEngine {
       }
       classify_key(b.keys[i], b.db, round, s, tgt[i], b_.ttl_tolerance, diffs);
     }
-    // Committed in the batches' order (InOrder): in round 1's stream the
-    // committed keys are a prefix of the file, up to the batch's offset.
-    order_.done(b.seq, [this, diffs = std::move(diffs), checked, by_type = std::move(by_type),
-                        bigs = std::move(bigs), db = b.db, round, next = b.next_offset]() mutable {
+    // Committed in the batches' order (ordered_commit.h): in round 1's stream
+    // the committed keys are a prefix of the file, up to the batch's offset.
+    std::lock_guard lock(order_mu_);
+    auto done = [this, diffs = std::move(diffs), checked, by_type = std::move(by_type),
+                 bigs = std::move(bigs), db = b.db, round, next = b.next_offset]() mutable {
       commit(diffs, checked, by_type, bigs, db, round);
       done_offset_ = std::max(done_offset_, next);
       if (stream_phase_ && run_.checkpoint_due()) save_checkpoint(1, done_offset_);
-    });
+    };
+    order_.add(b.seq, std::move(done), [](std::function<void()>& f) { f(); });
   }
 
   void commit(const std::vector<Difference>& diffs, int64_t checked,
@@ -763,9 +763,9 @@ class SnapshotEngine {
   bool stream_ext_ = true;
   std::atomic<bool>& abort_ = run_.abort_flag();  // the run's stop token
   std::unique_ptr<BatchQueue> queue_;
-  InOrder order_;
-  uint64_t seq_ = 0;  // the next batch's place (producer thread)
-  // Resume (snapshot_resume.h).
+  std::mutex order_mu_;
+  OrderedCommit<std::function<void()>> order_;  // order_mu_
+  uint64_t seq_ = 0;                            // the next batch's place (producer thread)
   nlohmann::json identity_;
   int resume_round_ = 0;
   uint64_t resume_offset_ = 0;  // round 1: keys before it were checked
