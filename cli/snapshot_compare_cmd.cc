@@ -9,9 +9,12 @@
 #include "db_pairs.h"
 #include "duration.h"
 #include "errors.h"
+#include "identity.h"
 #include "log.h"
+#include "resume.h"
 #include "signals.h"
 #include "snapshot_compare.h"
+#include "snapshot_resume.h"
 #include "store.h"
 #include "type_filter.h"
 #include "uri.h"
@@ -65,8 +68,8 @@ void print_summary(const SnapshotCompareOptions& o, const SnapshotCompareResult&
 int run_snapshot_compare_cmd(const SnapshotCompareCli& c) {
   log::set_quiet(c.common.quiet);
   log::set_verbose(c.common.verbose);
-  if (c.resume > 0)
-    throw UsageError("--resume: a snapshot compare cannot be resumed; run it again");
+  if (c.resume > 0 && snapshot_path(c.common.target.uri))
+    throw UsageError("--resume: two snapshot files are compared in one round; run it again");
   if (c.options.sample > 0)
     throw UsageError("--sample is not supported with a snapshot file source");
   if (!c.dbs.db_map.empty() && (c.dbs.db >= 0 || c.dbs.target_db >= 0))
@@ -101,7 +104,19 @@ int run_snapshot_compare_cmd(const SnapshotCompareCli& c) {
   o.progress = !c.common.quiet;
   o.store_path = c.common.store;
 
-  Store store(c.common.store, true);
+  // A resumed run needs its store: never create an empty one for it.
+  Store store(c.common.store, c.resume == 0);
+  if (c.resume > 0) {
+    // The run's recorded scope replaces the command line's; its target
+    // (server and db) must be the run's own.
+    const ResumableRun run = resumable_run(store, c.resume, "compare");
+    apply_recorded_snapshot_compare(c.resume, run.options, so);
+    const std::string recorded = run.options.value("source_file", std::string());
+    if (recorded != so.source_file)
+      log::warn("run " + std::to_string(c.resume) + " read " + recorded + "; resuming with " +
+                so.source_file + " (checked to be the same file)");
+    refuse_resume_target_elsewhere(store, c.resume, o.target, o.target_client);
+  }
   signals::install();
   o.stop = signals::stop_flag();
   RunOutput out(c.output, "compare");

@@ -10,11 +10,13 @@
 #include "duration.h"
 #include "errors.h"
 #include "failed_keys.h"
+#include "identity.h"
 #include "log.h"
 #include "progress.h"
 #include "resume.h"
 #include "signals.h"
 #include "snapshot_replicate.h"
+#include "snapshot_resume.h"
 #include "store.h"
 #include "type_filter.h"
 #include "uri.h"
@@ -42,8 +44,15 @@ void apply_recorded(Store& store, int64_t id, SnapshotReplicateOptions& so) {
     const auto& v = r.options[k];
     return v.is_number_integer() ? std::optional<int>(v.get<int>()) : std::nullopt;
   };
-  so.db = opt_int("db");
-  so.target_db = opt_int("target_db");
+  // A db given on the command line (--db, --target-db, a target URI's) must
+  // be the run's: another target db is another target.
+  const auto db = opt_int("db"), target_db = opt_int("target_db");
+  if (so.db && snapshot_scope_text(so.db, so.target_db) != snapshot_scope_text(db, target_db))
+    throw UsageError("cannot resume run " + std::to_string(id) + ": it copied " +
+                     snapshot_scope_text(db, target_db) + ", not " +
+                     snapshot_scope_text(so.db, so.target_db) + "; give the run's own target db");
+  so.db = db;
+  so.target_db = target_db;
   so.base.match = r.options.value("match", std::string());
   so.base.types = r.options.value("types", std::vector<std::string>{});
   so.base.structural = r.options.value("struct", false);
@@ -124,7 +133,10 @@ int run_snapshot_replicate_cmd(const SnapshotReplicateCli& c) {
   so.base.progress = !c.common.quiet;
   so.base.store_path = c.common.store;
   Store store(c.common.store, c.resume == 0);
-  if (c.resume > 0) apply_recorded(store, c.resume, so);
+  if (c.resume > 0) {
+    apply_recorded(store, c.resume, so);
+    refuse_resume_target_elsewhere(store, c.resume, so.base.target, so.base.target_client);
+  }
   signals::install();
   so.base.stop = signals::stop_flag();
   RunOutput out(c.output, "replicate");

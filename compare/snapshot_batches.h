@@ -26,6 +26,8 @@ struct Batch {
   // Round 1's target keys the file does not hold: only whether they are
   // still there, and their type, are read (TYPE, PTTL), not their values.
   bool extras = false;
+  uint64_t seq = 0;          // its place in the round: batches are committed in this order
+  uint64_t next_offset = 0;  // round 1's stream: the file offset after its last key's type byte
 };
 
 class BatchQueue {

@@ -9,7 +9,6 @@
 #include <cstring>
 #include <deque>
 #include <exception>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
@@ -19,37 +18,29 @@
 
 #include <nlohmann/json.hpp>
 
+#include "compare_engine.h"
 #include "encoding.h"
 #include "errors.h"
 #include "exit_codes.h"
+#include "file_identity.h"
 #include "key_hash_table.h"
 #include "log.h"
+#include "ordered_commit.h"
 #include "progress.h"
+#include "rdb_reader.h"
 #include "rdb_source.h"
 #include "result_json.h"
+#include "resume.h"
 #include "run.h"
 #include "scanner.h"
 #include "server_info.h"
 #include "snapshot_batches.h"
-#include "transient.h"
+#include "snapshot_resume.h"
+#include "snapshot_totals.h"
 #include "wall_clock.h"
 
 namespace migcheck {
 namespace {
-
-// The RDB version in a file's header ("REDIS0010"); 0 when it is not one
-// (the stream then stops with the parser's own error).
-int header_version(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  char h[9] = {};
-  if (!in.read(h, sizeof h) || std::string_view(h, 5) != "REDIS") return 0;
-  int v = 0;
-  for (char c : std::string_view(h + 5, 4)) {
-    if (c < '0' || c > '9') return 0;
-    v = v * 10 + (c - '0');
-  }
-  return v;
-}
 
 // Thrown into the file's parse to stop it (the queue was closed).
 struct StopStream {};
@@ -72,10 +63,14 @@ class SnapshotEngine {
   }
 
   SnapshotCompareResult run() {
-    const auto t0 = std::chrono::steady_clock::now();
-    res_.compare.run_id = begin_run();
+    identity_ = file_identity(o_.source_file);
+    if (b_.resume_run > 0)
+      reopen();
+    else
+      res_.compare.run_id = begin_run();
     auto& r = res_.compare;
-    log::info("compare run " + std::to_string(r.run_id) + ": snapshot " + o_.source_file + " -> " +
+    log::info(std::string(b_.resume_run > 0 ? "resuming " : "") + "compare run " +
+              std::to_string(r.run_id) + ": snapshot " + o_.source_file + " -> " +
               (file_target() ? "snapshot " + o_.target_file : b_.target.display()) + " (store " +
               store_.path() + ")");
     try {
@@ -83,25 +78,29 @@ class SnapshotEngine {
         compare_files();
       } else {
         prepare_target();
-        round_one();
-        for (int round = 2; round <= b_.rounds && r.rounds.back().differences > 0; ++round) {
+        if (resume_round_ <= 1) round_one();
+        for (int round = std::max(2, resume_round_);
+             round <= b_.rounds && r.rounds.back().differences > 0; ++round) {
           log::info("round " + std::to_string(round - 1) + ": " +
                     std::to_string(r.rounds.back().differences) +
                     " difference(s); re-checking them on the target in " +
                     format_duration(b_.interval));
+          save_checkpoint(round, kStreamDone);  // a resume does this round again
           wait_interval();
           recheck_round(round);
         }
       }
-      r.elapsed_ms =
-          std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - t0).count();
+      r.elapsed_ms = run_.elapsed_ms();
       finish();
       end_run("done", r.exit_code);
     } catch (const Interrupted&) {
-      record_failure("interrupted", t0);
+      record_failure("interrupted", true);
+      throw;
+    } catch (const RdbError&) {
+      record_failure("failed", false);  // a corrupt file: resuming reads the same bytes
       throw;
     } catch (...) {
-      record_failure("failed", t0);
+      record_failure("failed", true);
       throw;
     }
     return res_;
@@ -112,7 +111,9 @@ class SnapshotEngine {
   bool stopping() const { return abort_.load() || (b_.stop && b_.stop->load()); }
   void check_stop() const {
     if (b_.stop && b_.stop->load())
-      throw Interrupted("interrupted (a snapshot compare cannot be resumed: run it again)");
+      throw Interrupted(file_target()
+                            ? "interrupted (two files are compared in one run: run it again)"
+                            : resume_hint("compare", res_.compare.run_id));
   }
 
   // The run's lifecycle in the store, through Run as the other engines'.
@@ -120,49 +121,88 @@ class SnapshotEngine {
     RunRecord rec;
     rec.source = "file://" + o_.source_file;
     rec.target = file_target() ? "file://" + o_.target_file : b_.target.display();
-    rec.options_json = options_json().dump();
+    rec.options_json = snapshot_compare_options_json(o_).dump();
     return run_.begin(std::move(rec));
   }
   void end_run(const char* status, int exit_code) { run_.finish(status, exit_code, totals_json()); }
 
-  // Never throws: what cannot be recorded is one warning (Run::end_abnormally).
-  void record_failure(const char* status, std::chrono::steady_clock::time_point t0) {
+  // Never throws (Run::end_abnormally); in the stream, the committed prefix is checkpointed.
+  void record_failure(const char* status, bool resumable) {
     run_.abort();
     run_.end_abnormally(
         status,
         [&] {
-          res_.compare.elapsed_ms =
-              std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - t0).count();
+          if (stream_phase_) save_checkpoint(1, done_offset_);
+          res_.compare.elapsed_ms = run_.elapsed_ms();
           collect();
           return totals_json();
         },
-        [] { return false; });  // a snapshot compare is not resumable
+        [&] { return resumable && !file_target() && run_.has_stored_checkpoint(); });
   }
 
-  nlohmann::json options_json() const {
-    nlohmann::json j = {
-        {"source", "file://" + o_.source_file},
-        {"target", file_target() ? "file://" + o_.target_file : b_.target.display()},
-        {"snapshot", true},
-        {"rounds", b_.rounds},
-        {"interval_ms", b_.interval.count()},
-        {"ttl_tolerance_ms", b_.ttl_tolerance.count()},
-        {"match", b_.match},
-        {"types", b_.types},
-        {"scan_count", b_.scan_count},
-        {"batch", b_.batch},
-        {"connections", b_.connections},
-        {"sample", 0},
-        {"target_scan", b_.target_scan},
-        {"chunk", b_.chunk},
-        {"big_string", b_.big_string},
-        {"store", b_.store_path}};
-    if (o_.db) {
-      j["db"] = *o_.db;
-      j["target_db"] = o_.target_db.value_or(*o_.db);
+  // --resume: the file checked, rows after the checkpoint dropped, counters loaded.
+  void reopen() {
+    const int64_t id = b_.resume_run;
+    const nlohmann::json j = run_.resume(id, true);
+    res_.compare.run_id = id;
+    if (j.value("file", nlohmann::json()) != identity_)
+      throw UsageError("cannot resume run " + std::to_string(id) + ": " + o_.source_file +
+                       " is not the file the run was reading (its size, modification time or "
+                       "first MiB changed); start a new run");
+    resume_round_ = j.value("round", 1);
+    resume_offset_ = done_offset_ = j.value("offset", uint64_t{0});
+    now0_ = j.value("now_ms", int64_t{0});
+    run_.set_elapsed_base(j.value("elapsed_ms", int64_t{0}));
+    store_.rollback_run(id, j.value("max_diff_id", int64_t{0}), resume_round_ - 1);
+    resumed_ = snapshot_counters_from_json(j.value("counters", nlohmann::json::object()));
+    restore(resumed_);
+    auto& r = res_.compare;
+    for (const auto& rr : store_.rounds(id))
+      r.rounds.push_back({rr.round, rr.keys_checked, rr.differences,
+                          std::max<int64_t>(0, rr.finished_ms - rr.started_ms)});
+    if (!r.rounds.empty()) {
+      r.keys_checked = r.rounds.front().keys_checked;
+      big_known_ = true;
     }
-    if (!o_.db_map.empty()) j["db_pairs"] = db_pairs_json(o_.db_map);
-    return j;
+    r.source_desc = "snapshot file, RDB " + std::to_string(res_.rdb_version);
+    run_.reopened();
+  }
+
+  SnapshotCounters counters() {
+    std::lock_guard lock(commit_mu_);
+    return {round_keys_,
+            round_diffs_,
+            compare_internal::since_ms(round_t0_),
+            target_scanned_.load(),
+            big_count_,
+            big_listed_,
+            db_keys_,
+            keys_by_type_,
+            pairs_,
+            res_.expired_skipped,
+            res_.rdb_version};
+  }
+  void restore(const SnapshotCounters& c) {
+    target_scanned_ = c.target_scanned;
+    big_count_ = c.big_count;
+    big_listed_ = c.big_listed;
+    db_keys_ = c.db_keys;
+    keys_by_type_ = c.keys_by_type;
+    pairs_ = c.pairs;
+    res_.expired_skipped = c.expired_skipped;
+    res_.rdb_version = c.rdb_version;
+  }
+
+  // In round 1, every key of the file before `offset` is stored and counted.
+  void save_checkpoint(int round, uint64_t offset) {
+    run_.save_checkpoint({{"file", identity_},
+                          {"round", round},
+                          {"offset", offset},
+                          {"now_ms", now0_},
+                          {"max_diff_id", store_.max_difference_id()},
+                          {"elapsed_ms", run_.elapsed_ms()},
+                          {"run_ids", run_.watch().to_json()},
+                          {"counters", to_json(counters())}});
   }
 
   // Source db -> target db.
@@ -247,18 +287,25 @@ class SnapshotEngine {
     clock_ = {tc.known, offset_, tc.error_ms};
     // Stream counters that only 7.0+ keeps (RDB 10+ files) cannot be
     // compared with an older server or file.
-    stream_ext_ = keeps_stream_counters(tf_) && header_version(o_.source_file) >= 10;
+    stream_ext_ = keeps_stream_counters(tf_) && rdb_header_version(o_.source_file) >= 10;
     if (!stream_ext_)
       log::warn(
           "a server older than 7.0 or a file older than RDB 10: stream entries-added, "
           "max-deleted-entry-id and entries-read are not compared");
     res_.compare.target_desc = tf_.engine + " " + tf_.version + " " + tf_.mode;
     set_now();
+    // The target's identity, recorded now: a resume checks it (the file's
+    // facts are completed after its stream).
+    if (resume_round_ <= 1)
+      record_server_info({}, rdb_header_version(o_.source_file), to_json(tf_).dump());
   }
 
+  // A resumed run keeps its start's now (the same keys are skipped as
+  // expired); mono0_ is that moment on this process's monotonic clock.
   void set_now() {
-    now0_ = wall_ms() + offset_;
-    mono0_ = monotonic_ms();
+    const int64_t now = wall_ms() + offset_;
+    if (b_.resume_run == 0 || now0_ == 0) now0_ = now;
+    mono0_ = monotonic_ms() - (now - now0_);
   }
 
   void wait_interval() {
@@ -337,7 +384,16 @@ class SnapshotEngine {
       }
       classify_key(b.keys[i], b.db, round, s, tgt[i], b_.ttl_tolerance, diffs);
     }
-    commit(diffs, checked, by_type, bigs, b.db, round);
+    // Committed in the batches' order (ordered_commit.h): in round 1's stream
+    // the committed keys are a prefix of the file, up to the batch's offset.
+    std::lock_guard lock(order_mu_);
+    auto done = [this, diffs = std::move(diffs), checked, by_type = std::move(by_type),
+                 bigs = std::move(bigs), db = b.db, round, next = b.next_offset]() mutable {
+      commit(diffs, checked, by_type, bigs, db, round);
+      done_offset_ = std::max(done_offset_, next);
+      if (stream_phase_ && run_.checkpoint_due()) save_checkpoint(1, done_offset_);
+    };
+    order_.add(b.seq, std::move(done), [](std::function<void()>& f) { f(); });
   }
 
   void commit(const std::vector<Difference>& diffs, int64_t checked,
@@ -360,6 +416,8 @@ class SnapshotEngine {
   // Runs `produce` (which pushes batches) against the worker pool.
   void with_workers(int round, const std::function<void()>& produce) {
     queue_ = std::make_unique<BatchQueue>(std::max<size_t>(b_.connections, 1) * 2 + 2);
+    order_.reset();
+    seq_ = 0;
     std::vector<std::thread> threads;
     for (size_t i = 0; i < std::max<size_t>(b_.connections, 1); ++i)
       threads.emplace_back([this, round] {
@@ -407,6 +465,7 @@ class SnapshotEngine {
 
   void push(Batch& b) {
     if (b.keys.empty()) return;
+    b.seq = seq_++;
     if (!queue_->push(std::move(b))) throw StopStream{};
     b = Batch{};
   }
@@ -454,22 +513,34 @@ class SnapshotEngine {
 
   void round_one() {
     begin_round(1, -1);
+    if (resume_round_ == 1) {  // the round's counters up to the checkpoint
+      round_keys_ = resumed_.round_keys;
+      round_diffs_ = resumed_.round_diffs;
+      round_t0_ -= Millis(resumed_.round_ms);
+    } else {
+      save_checkpoint(1, 0);
+    }
     KeyHashTable keys;  // (db, key) hashes of the file, for the extras
     std::map<int, int64_t> file_keys;
     RdbSourceTotals st;
+    stream_phase_ = true;
     with_workers(1, [&] {
       Batch b;
       st = read_rdb_source(o_.source_file, source_options(), [&](const RdbKeyState& k) {
         if (stopping()) throw StopStream{};
         if (b_.target_scan) keys.add(db_key_hash(k.db, k.key));
         ++file_keys[k.db];
+        if (k.offset < resume_offset_) return;  // checked before the checkpoint
         if (!b.keys.empty() && (b.db != k.db || b.keys.size() >= batch_)) push(b);
+        b.next_offset = k.offset + 1;
         b.db = k.db;
         b.keys.push_back(k.key);
         b.src.push_back(to_state(k));
       });
       push(b);
     });
+    stream_phase_ = false;
+    done_offset_ = kStreamDone;
     res_.rdb_version = st.rdb_version;
     res_.expired_skipped = st.expired_skipped;
     if (st.expired_skipped)
@@ -481,6 +552,7 @@ class SnapshotEngine {
     record_server_info(file_keys, st.rdb_version, to_json(tf_).dump());
     if (b_.target_scan) {
       keys.seal();
+      save_checkpoint(1, kStreamDone);  // a resume scans for extras again
       scan_extras(keys);
     } else {
       log::info("--no-target-scan: keys that exist only on the target are not looked for");
@@ -560,7 +632,8 @@ class SnapshotEngine {
   // File against file (see the header): one round, no workers.
   void compare_files() {
     set_now();
-    stream_ext_ = header_version(o_.source_file) >= 10 && header_version(o_.target_file) >= 10;
+    stream_ext_ =
+        rdb_header_version(o_.source_file) >= 10 && rdb_header_version(o_.target_file) >= 10;
     begin_round(1, -1);
     KeyHashTable second(kStatePayload);
     RdbSourceOptions to = source_options();
@@ -671,45 +744,7 @@ class SnapshotEngine {
   }
 
   nlohmann::json totals_json() const {
-    const auto& r = res_.compare;
-    nlohmann::json rounds = nlohmann::json::array();
-    for (const auto& rs : r.rounds)
-      rounds.push_back({{"round", rs.round},
-                        {"keys_checked", rs.keys_checked},
-                        {"differences", rs.differences},
-                        {"elapsed_ms", rs.elapsed_ms}});
-    nlohmann::json by_kind = nlohmann::json::object(), by_type = nlohmann::json::object();
-    for (auto& [k, v] : r.differences_by_kind) by_kind[k] = v;
-    for (auto& [k, v] : r.differences_by_type) by_type[k] = v;
-    ReaderStats file_stats;
-    file_stats.keys = static_cast<uint64_t>(r.keys_checked);
-    nlohmann::json totals = {
-        {"keys_checked", r.keys_checked},
-        {"keys_by_type", r.keys_by_type},
-        {"target_keys_scanned", r.target_keys_scanned},
-        {"differences", r.differences},
-        {"differences_by_kind", by_kind},
-        {"differences_by_type", by_type},
-        {"rounds", rounds},
-        {"elapsed_ms", r.elapsed_ms},
-        {"keys_per_sec", r.keys_per_sec},
-        {"sampled", false},
-        {"starts_over", 0},
-        {"waited_out", transient::totals_json()},
-        {"clock_skew",
-         {{"known", clock_.known}, {"skew_ms", clock_.skew_ms}, {"error_ms", clock_.error_ms}}},
-        {"source_reader", reader_stats_json(file_stats)},
-        {"target_reader", reader_stats_json(r.target_stats)},
-        {"snapshot",
-         {{"source_file", o_.source_file},
-          {"target_file", o_.target_file},
-          {"rdb_version", res_.rdb_version},
-          {"now_ms", now0_},
-          {"expired_skipped", res_.expired_skipped},
-          {"target_expired_skipped", res_.target_expired_skipped}}}};
-    totals["databases"] = databases_json(r.databases);
-    if (big_known_) totals["big_keys"] = big_keys_json(r.big_keys, r.big_keys_listed);
-    return totals;
+    return snapshot_totals_json(o_, res_, clock_, now0_, big_known_);
   }
 
   const SnapshotCompareOptions& o_;
@@ -728,6 +763,15 @@ class SnapshotEngine {
   bool stream_ext_ = true;
   std::atomic<bool>& abort_ = run_.abort_flag();  // the run's stop token
   std::unique_ptr<BatchQueue> queue_;
+  std::mutex order_mu_;
+  OrderedCommit<std::function<void()>> order_;  // order_mu_
+  uint64_t seq_ = 0;                            // the next batch's place (producer thread)
+  nlohmann::json identity_;
+  int resume_round_ = 0;
+  uint64_t resume_offset_ = 0;  // round 1: keys before it were checked
+  SnapshotCounters resumed_;
+  bool stream_phase_ = false;  // round 1's file stream runs: checkpoints follow it
+  uint64_t done_offset_ = 0;   // keys before it are committed (in order)
   std::mutex err_mu_;
   std::exception_ptr error_;
   std::chrono::steady_clock::time_point round_t0_;

@@ -34,9 +34,13 @@
 // hash kept); the second file is streamed again for the keys the first does
 // not hold (extras). Files do not change: one round only.
 //
-// Not supported (refused with one line by the command): --resume, --sample,
-// --max-ops-per-sec (nothing is read from the source server).
-// Value differences are not located (no source server to re-read).
+// Resume (file against a server): checkpoints at committed batches, which
+// are committed in the file's order, so a checkpoint's offset, counters and
+// stored rows describe the same keys; a resumed run parses the file from the
+// start and checks the keys after the offset only (snapshot_resume.h). Not
+// supported (refused with one line by the command): --sample, a resume of a
+// file against a file, --max-ops-per-sec (nothing is read from a source
+// server). Value differences are not located (no source server to re-read).
 #pragma once
 
 #include <cstdint>

@@ -275,6 +275,7 @@ void RdbKeyWriter::end_key(uint64_t) {
     return;
   }
   ++c_.keys_read;
+  ++c_.keys_per_db[c.db];
   if (c.chunked) {
     finish_chunked();
     // A chunked key is written: the batch before it goes too, so the

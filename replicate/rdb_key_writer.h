@@ -51,12 +51,13 @@ struct RdbWriteOptions {
 // Counters of one file pass (restored from a checkpoint on resume).
 struct RdbWriteCounters {
   CopyCounters copy;
-  int64_t keys_read = 0;         // keys of the file selected (db, match, type)
-  uint64_t expired_skipped = 0;  // ... already expired at now_ms
-  uint64_t filtered = 0;         // another db, name or type
+  int64_t keys_read = 0;               // keys of the file selected (db, match, type)
+  uint64_t expired_skipped = 0;        // ... already expired at now_ms
+  uint64_t filtered = 0;               // another db, name or type
+  std::map<int, int64_t> keys_per_db;  // keys_read by db of the file (the run's source facts)
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RdbWriteCounters, copy, keys_read, expired_skipped,
-                                                filtered)
+                                                filtered, keys_per_db)
 
 // One value's elements as the parser reports them, held until they are
 // written (whole, or a chunk of a big key).

@@ -3,8 +3,6 @@
 // file's identity, outcome rows, totals and the progress line.
 #include "snapshot_replicate.h"
 
-#include <sys/stat.h>
-
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -12,6 +10,7 @@
 #include "encoding.h"
 #include "errors.h"
 #include "exit_codes.h"
+#include "file_identity.h"
 #include "hash_field_ttl.h"
 #include "log.h"
 #include "progress.h"
@@ -26,23 +25,6 @@ namespace {
 
 constexpr size_t kKept = 50;         // failed / skipped keys kept for the summary
 constexpr size_t kStoreFlush = 500;  // outcome rows buffered before a store write
-
-// What makes a resumed pass read the same file: size, modification time and
-// the SHA-256 of its first MiB (a file rewritten in place by a new SAVE
-// changes all three).
-nlohmann::json file_identity(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) throw UsageError("cannot open snapshot file " + path);
-  std::string head(std::min<uint64_t>(static_cast<uint64_t>(st.st_size), 1 << 20), '\0');
-  if (FILE* f = std::fopen(path.c_str(), "rb")) {
-    const size_t got = std::fread(head.data(), 1, head.size(), f);
-    std::fclose(f);
-    head.resize(got);
-  }
-  return {{"size", static_cast<uint64_t>(st.st_size)},
-          {"mtime_ns", static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec},
-          {"head_sha256", hex(sha256(head))}};
-}
 
 class SnapshotReplicator {
  public:
@@ -250,12 +232,28 @@ class SnapshotReplicator {
     res_.expired_skipped = c.expired_skipped;
     res_.filtered = c.filtered;
     r.source_desc = "snapshot file, RDB " + std::to_string(w.rdb_version());
+    record_source(c, w.rdb_version());
     r.keys_per_sec = static_cast<double>(c.keys_read) * 1000.0 /
                      static_cast<double>(std::max<int64_t>(1, run_.elapsed_ms()));
     if (c.expired_skipped)
       log::info(std::to_string(c.expired_skipped) +
                 " key(s) of the file had already expired: counted and skipped");
     if (r.interrupted) log::warn(resume_hint("replicate", r.run_id));
+  }
+
+  // The file's facts as the store keeps a source server's, once it is read:
+  // its keys per db (those in scope and not expired, as a server loading it
+  // would hold) and RDB version, for the report's key counts and checks.
+  void record_source(const RdbWriteCounters& c, int version) {
+    ServerFacts sf;
+    sf.endpoint = "file://" + o_.source_file;
+    sf.engine = "snapshot";
+    sf.version = "RDB " + std::to_string(version);
+    sf.mode = "file";
+    sf.keys_per_db = c.keys_per_db;
+    sf.keyspace_known = true;
+    sf.rdb_version = version;
+    run_.record_servers({sf, tf_});
   }
 
   nlohmann::json totals_json() const {

@@ -180,34 +180,36 @@ PairIdentity refuse_same_server(std::string_view command, const Endpoint& source
   return p;
 }
 
+void refuse_other_server(std::string_view what, std::string_view side,
+                         const ServerIdentity& current, std::string_view info_json,
+                         std::string_view recorded, const Endpoint& ep) {
+  auto then = recorded_identity(info_json);
+  if (!then) {
+    // A run recorded before identities were: the endpoint text is all there is.
+    if (recorded != ep.display())
+      log::warn(std::string(what) + ": its " + std::string(side) + " was " + std::string(recorded) +
+                ", not " + ep.display() +
+                " (the run recorded no server identity to tell whether that is the same server)");
+    return;
+  }
+  // A restart or failover under the same name gives a new run_id: the
+  // address (or the name) still says it is that server, and the engines
+  // notice the restart themselves.
+  if (overlap(then->run_ids, current.run_ids) || overlap(then->node_ids, current.node_ids) ||
+      overlap(then->addresses, current.addresses) || recorded == ep.display())
+    return;
+  throw UsageError(std::string(what) + ": its " + std::string(side) + " was " +
+                   std::string(recorded) + ", and " + ep.display() +
+                   " is another server; give the run's own " + std::string(side));
+}
+
 void refuse_other_servers(std::string_view what, const PairIdentity& now,
                           std::string_view source_info_json, std::string_view target_info_json,
                           std::string_view recorded_source, std::string_view recorded_target,
                           const Endpoint& source, const Endpoint& target) {
   if (now.unreachable) return;
-  auto check = [&](std::string_view side, std::string_view info_json, std::string_view recorded,
-                   const Endpoint& ep, const ServerIdentity& current) {
-    auto then = recorded_identity(info_json);
-    if (!then) {
-      // A run recorded before identities were: the endpoint text is all there is.
-      if (recorded != ep.display())
-        log::warn(std::string(what) + ": its " + std::string(side) + " was " +
-                  std::string(recorded) + ", not " + ep.display() +
-                  " (the run recorded no server identity to tell whether that is the same server)");
-      return;
-    }
-    // A restart or failover under the same name gives a new run_id: the
-    // address (or the name) still says it is that server, and the engines
-    // notice the restart themselves.
-    if (overlap(then->run_ids, current.run_ids) || overlap(then->node_ids, current.node_ids) ||
-        overlap(then->addresses, current.addresses) || recorded == ep.display())
-      return;
-    throw UsageError(std::string(what) + ": its " + std::string(side) + " was " +
-                     std::string(recorded) + ", and " + ep.display() +
-                     " is another server; give the run's own " + std::string(side));
-  };
-  check("source", source_info_json, recorded_source, source, now.source);
-  check("target", target_info_json, recorded_target, target, now.target);
+  refuse_other_server(what, "source", now.source, source_info_json, recorded_source, source);
+  refuse_other_server(what, "target", now.target, target_info_json, recorded_target, target);
 }
 
 void refuse_resume_elsewhere(Store& store, int64_t resume, const PairIdentity& now,
@@ -216,6 +218,24 @@ void refuse_resume_elsewhere(Store& store, int64_t resume, const PairIdentity& n
   if (auto rec = store.run(resume))
     refuse_other_servers("cannot resume run " + std::to_string(resume), now, rec->source_info_json,
                          rec->target_info_json, rec->source, rec->target, source, target);
+}
+
+void refuse_resume_target_elsewhere(Store& store, int64_t resume, const Endpoint& target,
+                                    const ClientOptions& target_opts) {
+  if (resume <= 0) return;
+  auto rec = store.run(resume);
+  if (!rec) return;
+  ServerIdentity now;
+  try {
+    ClientOptions to = target_opts;
+    to.retry_for = Millis(0);  // a target that is down fails the command itself
+    Client tgt(target, to);
+    now = probe_identity(tgt);
+  } catch (const ConnectionError&) {
+    return;  // the command's own connection reports it
+  }
+  refuse_other_server("cannot resume run " + std::to_string(resume), "target", now,
+                      rec->target_info_json, rec->target, target);
 }
 
 }  // namespace migcheck

@@ -61,6 +61,13 @@ PairIdentity refuse_same_server(std::string_view command, const Endpoint& source
                                 const ClientOptions& source_opts, const Endpoint& target,
                                 const ClientOptions& target_opts);
 
+// One side of refuse_other_servers: the run recorded `recorded` (its
+// endpoint as displayed) with server facts `info_json` for its `side`
+// ("target"), and `ep` reaches `current` now. A snapshot file source has no
+// server to check: its commands check the target side alone.
+void refuse_other_server(std::string_view what, std::string_view side,
+                         const ServerIdentity& current, std::string_view info_json,
+                         std::string_view recorded, const Endpoint& ep);
 // A run recorded with server facts `source_info_json` / `target_info_json`
 // (as the store keeps them) is being continued or acted upon against `now`:
 // throws UsageError naming `what` ("cannot resume run 4", "cannot repair
@@ -75,5 +82,8 @@ void refuse_other_servers(std::string_view what, const PairIdentity& now,
 // `--resume` against servers other than the run's is refused.
 void refuse_resume_elsewhere(Store& store, int64_t resume, const PairIdentity& now,
                              const Endpoint& source, const Endpoint& target);
+// The same for a run whose source is a snapshot file: its target alone.
+void refuse_resume_target_elsewhere(Store& store, int64_t resume, const Endpoint& target,
+                                    const ClientOptions& target_opts);
 
 }  // namespace migcheck

@@ -29,6 +29,7 @@ RdbDigestVisitor::RdbDigestVisitor(Sink sink, RdbDigestOptions opts)
 bool RdbDigestVisitor::begin_key(const RdbKey& key) {
   if (opts_.want && !opts_.want(key)) return false;
   state_.db = key.db;
+  state_.offset = key.offset;
   state_.key.assign(key.key);
   state_.expire_ms = key.expire_ms;
   state_.digest = {};

@@ -27,6 +27,7 @@ struct RdbKeyState {
   Digest128 digest{};
   int64_t size = 0;               // bytes (strings), elements (collections), length (streams)
   uint64_t serialized_bytes = 0;  // the value's size in the file
+  uint64_t offset = 0;            // of its type byte in the file (keys are in offset order)
 };
 
 struct RdbDigestOptions {

@@ -1,0 +1,126 @@
+// A snapshot compare run's recorded options and checkpoint counters
+// (snapshot_resume.h).
+#include "snapshot_resume.h"
+
+#include "compare_engine.h"
+#include "errors.h"
+#include "result_json.h"
+
+namespace migcheck {
+namespace {
+
+std::optional<int> opt_int(const nlohmann::json& j, const char* k) {
+  auto it = j.find(k);
+  return it != j.end() && it->is_number_integer() ? std::optional<int>(it->get<int>())
+                                                  : std::nullopt;
+}
+
+}  // namespace
+
+std::string snapshot_scope_text(const std::optional<int>& db, const std::optional<int>& target_db,
+                                const std::vector<DbPair>& pairs) {
+  if (db) return "db " + std::to_string(*db) + " -> db " + std::to_string(target_db.value_or(*db));
+  if (pairs.empty()) return "every db";
+  std::string s = "dbs ";
+  for (const DbPair& p : pairs)
+    s += (s.size() > 4 ? "," : "") + std::to_string(p.source) + ":" + std::to_string(p.target);
+  return s;
+}
+
+nlohmann::json to_json(const SnapshotCounters& c) {
+  nlohmann::json big = nlohmann::json::array();
+  for (const auto& k : c.big_listed) big.push_back(big_key_json(k));
+  return {{"round_keys", c.round_keys},
+          {"round_diffs", c.round_diffs},
+          {"round_ms", c.round_ms},
+          {"target_scanned", c.target_scanned},
+          {"big_count", c.big_count},
+          {"big_listed", big},
+          {"db_keys", c.db_keys},
+          {"keys_by_type", c.keys_by_type},
+          {"pairs", c.pairs},
+          {"expired_skipped", c.expired_skipped},
+          {"rdb_version", c.rdb_version}};
+}
+
+SnapshotCounters snapshot_counters_from_json(const nlohmann::json& j) {
+  SnapshotCounters c;
+  c.round_keys = j.value("round_keys", int64_t{0});
+  c.round_diffs = j.value("round_diffs", int64_t{0});
+  c.round_ms = j.value("round_ms", int64_t{0});
+  c.target_scanned = j.value("target_scanned", int64_t{0});
+  c.big_count = j.value("big_count", int64_t{0});
+  for (const auto& k : j.value("big_listed", nlohmann::json::array()))
+    c.big_listed.push_back(compare_internal::big_key_from_json(k));
+  c.db_keys = j.value("db_keys", std::map<int, int64_t>{});
+  c.keys_by_type = j.value("keys_by_type", std::map<std::string, int64_t>{});
+  c.pairs = j.value("pairs", std::map<int, int>{});
+  c.expired_skipped = j.value("expired_skipped", uint64_t{0});
+  c.rdb_version = j.value("rdb_version", 0);
+  return c;
+}
+
+nlohmann::json snapshot_compare_options_json(const SnapshotCompareOptions& o) {
+  const CompareOptions& b = o.base;
+  const bool file_target = !o.target_file.empty();
+  nlohmann::json j = {{"source", "file://" + o.source_file},
+                      {"source_file", o.source_file},
+                      {"target", file_target ? "file://" + o.target_file : b.target.display()},
+                      {"snapshot", true},
+                      {"rounds", b.rounds},
+                      {"interval_ms", b.interval.count()},
+                      {"ttl_tolerance_ms", b.ttl_tolerance.count()},
+                      {"match", b.match},
+                      {"types", b.types},
+                      {"scan_count", b.scan_count},
+                      {"batch", b.batch},
+                      {"connections", b.connections},
+                      {"sample", 0},
+                      {"target_scan", b.target_scan},
+                      {"chunk", b.chunk},
+                      {"big_string", b.big_string},
+                      {"store", b.store_path}};
+  if (file_target) j["target_file"] = o.target_file;
+  if (o.db) {
+    j["db"] = *o.db;
+    j["target_db"] = o.target_db.value_or(*o.db);
+  }
+  if (!o.db_map.empty()) j["db_pairs"] = db_pairs_json(o.db_map);
+  return j;
+}
+
+void apply_recorded_snapshot_compare(int64_t run, const nlohmann::json& r,
+                                     SnapshotCompareOptions& o) {
+  const std::string what = "cannot resume run " + std::to_string(run);
+  if (!r.value("snapshot", false))
+    throw UsageError(what + " with a snapshot file source: it compared two servers");
+  if (r.contains("target_file"))
+    throw UsageError(what + ": it compared two snapshot files (run it again; it is one round)");
+  const std::optional<int> db = opt_int(r, "db"), target_db = opt_int(r, "target_db");
+  const std::vector<DbPair> pairs = db_pairs_from_json(r.value("db_pairs", nlohmann::json()));
+  // The target db the command line names (--db, --target-db, --db-map or
+  // the target URI's) must be the run's: another db is another target.
+  if ((o.db || !o.db_map.empty()) &&
+      snapshot_scope_text(o.db, o.target_db, o.db_map) != snapshot_scope_text(db, target_db, pairs))
+    throw UsageError(what + ": it compared " + snapshot_scope_text(db, target_db, pairs) +
+                     ", not " + snapshot_scope_text(o.db, o.target_db, o.db_map) +
+                     "; give the run's own target db");
+  o.db = db;
+  o.target_db = target_db;
+  o.db_map = pairs;
+  CompareOptions& b = o.base;
+  b.rounds = r.value("rounds", b.rounds);
+  b.interval = Millis(r.value("interval_ms", b.interval.count()));
+  b.ttl_tolerance = Millis(r.value("ttl_tolerance_ms", b.ttl_tolerance.count()));
+  b.match = r.value("match", std::string());
+  b.types = r.value("types", std::vector<std::string>{});
+  b.scan_count = r.value("scan_count", b.scan_count);
+  b.batch = r.value("batch", b.batch);
+  b.connections = r.value("connections", b.connections);
+  b.target_scan = r.value("target_scan", b.target_scan);
+  b.chunk = r.value("chunk", b.chunk);
+  b.big_string = r.value("big_string", b.big_string);
+  b.resume_run = run;
+}
+
+}  // namespace migcheck
