@@ -31,7 +31,6 @@
 #include "scanner.h"
 #include "server_info.h"
 #include "snapshot_batches.h"
-#include "transient.h"
 #include "wall_clock.h"
 
 namespace migcheck {
@@ -299,7 +298,7 @@ class SnapshotEngine {
       if (!error_) error_ = e;
     }
     abort_ = true;
-    if (queue_) queue_->close();
+    if (queue_) queue_->abort();
   }
 
   // Reads the target's states of a batch and classifies each key.
@@ -384,7 +383,7 @@ class SnapshotEngine {
       while (!over.load() && !abort_.load()) {
         if (b_.stop && b_.stop->load()) {
           abort_ = true;
-          queue_->close();
+          queue_->abort();
           break;
         }
         std::this_thread::sleep_for(Millis(50));
@@ -396,7 +395,7 @@ class SnapshotEngine {
     } catch (...) {
       fail(std::current_exception());
     }
-    queue_->end();
+    queue_->close();
     for (auto& t : threads) t.join();
     over = true;
     watcher.join();
@@ -672,42 +671,16 @@ class SnapshotEngine {
 
   nlohmann::json totals_json() const {
     const auto& r = res_.compare;
-    nlohmann::json rounds = nlohmann::json::array();
-    for (const auto& rs : r.rounds)
-      rounds.push_back({{"round", rs.round},
-                        {"keys_checked", rs.keys_checked},
-                        {"differences", rs.differences},
-                        {"elapsed_ms", rs.elapsed_ms}});
-    nlohmann::json by_kind = nlohmann::json::object(), by_type = nlohmann::json::object();
-    for (auto& [k, v] : r.differences_by_kind) by_kind[k] = v;
-    for (auto& [k, v] : r.differences_by_type) by_type[k] = v;
+    // The source is the file: its "reader" read every key once.
     ReaderStats file_stats;
     file_stats.keys = static_cast<uint64_t>(r.keys_checked);
-    nlohmann::json totals = {
-        {"keys_checked", r.keys_checked},
-        {"keys_by_type", r.keys_by_type},
-        {"target_keys_scanned", r.target_keys_scanned},
-        {"differences", r.differences},
-        {"differences_by_kind", by_kind},
-        {"differences_by_type", by_type},
-        {"rounds", rounds},
-        {"elapsed_ms", r.elapsed_ms},
-        {"keys_per_sec", r.keys_per_sec},
-        {"sampled", false},
-        {"starts_over", 0},
-        {"waited_out", transient::totals_json()},
-        {"clock_skew",
-         {{"known", clock_.known}, {"skew_ms", clock_.skew_ms}, {"error_ms", clock_.error_ms}}},
-        {"source_reader", reader_stats_json(file_stats)},
-        {"target_reader", reader_stats_json(r.target_stats)},
-        {"snapshot",
-         {{"source_file", o_.source_file},
-          {"target_file", o_.target_file},
-          {"rdb_version", res_.rdb_version},
-          {"now_ms", now0_},
-          {"expired_skipped", res_.expired_skipped},
-          {"target_expired_skipped", res_.target_expired_skipped}}}};
-    totals["databases"] = databases_json(r.databases);
+    nlohmann::json totals = compare_totals_json(r, false, file_stats, clock_);
+    totals["snapshot"] = {{"source_file", o_.source_file},
+                          {"target_file", o_.target_file},
+                          {"rdb_version", res_.rdb_version},
+                          {"now_ms", now0_},
+                          {"expired_skipped", res_.expired_skipped},
+                          {"target_expired_skipped", res_.target_expired_skipped}};
     if (big_known_) totals["big_keys"] = big_keys_json(r.big_keys, r.big_keys_listed);
     return totals;
   }
