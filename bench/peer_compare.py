@@ -13,19 +13,8 @@ sides are equal, 1 when they differ, 2 on an error.
 """
 import argparse
 import json
-import sys
 
-import redis
-
-
-def parse_hostport(s):
-    host, _, port = s.rpartition(":")
-    return host or "127.0.0.1", int(port)
-
-
-def connect(hostport):
-    host, port = parse_hostport(hostport)
-    return redis.Redis(host=host, port=port, socket_timeout=600)
+from peer_common import connect, run
 
 
 def queue_read(p, kind, key):
@@ -110,8 +99,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except redis.RedisError as e:
-        print("peer_compare: %s" % e, file=sys.stderr)
-        sys.exit(2)
+    run(main, "peer_compare")

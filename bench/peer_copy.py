@@ -10,14 +10,8 @@ Prints one JSON line {"keys", "skipped"}; exits 0, or 2 on an error.
 """
 import argparse
 import json
-import sys
 
-import redis
-
-
-def connect(hostport):
-    host, _, port = hostport.rpartition(":")
-    return redis.Redis(host=host or "127.0.0.1", port=int(port), socket_timeout=600)
+from peer_common import connect, run
 
 
 def main():
@@ -54,8 +48,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except redis.RedisError as e:
-        print("peer_copy: %s" % e, file=sys.stderr)
-        sys.exit(2)
+    run(main, "peer_copy")

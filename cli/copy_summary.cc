@@ -31,4 +31,11 @@ void print_skipped_keys(const std::vector<Outcome>& skipped, int64_t total) {
     std::printf("  %s: %s\n", printable_bytes(s.key).c_str(), terminal_text(s.detail).c_str());
 }
 
+void print_incomplete_result(const std::string& store_path, int64_t run_id) {
+  std::printf(
+      "Result: INCOMPLETE (keys not copied are in the store: migcheck report --store %s --run "
+      "%lld).\n",
+      store_path.c_str(), static_cast<long long>(run_id));
+}
+
 }  // namespace migcheck

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "copier.h"
@@ -19,5 +20,9 @@ void print_copy_counts(const CopyCounters& c, bool dry_run, bool deletions);
 // why, escaped for the terminal; `total` is how many were skipped in all.
 // Prints nothing when `skipped` is empty.
 void print_skipped_keys(const std::vector<Outcome>& skipped, int64_t total);
+
+// The Result line of a copy that left keys uncopied (exit 1), with where
+// they are recorded.
+void print_incomplete_result(const std::string& store_path, int64_t run_id);
 
 }  // namespace migcheck

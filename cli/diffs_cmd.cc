@@ -16,6 +16,7 @@
 #include "encoding.h"
 #include "errors.h"
 #include "flag_groups.h"
+#include "json_fields.h"
 #include "log.h"
 #include "printable.h"
 #include "store.h"
@@ -56,10 +57,7 @@ int list_outcomes(Store& store, const RunRecord& rec, const std::string& format)
                           {"action", to_string(o.action)},
                           {"outcome", to_string(o.outcome)},
                           {"dry_run", dry}};
-      if (is_valid_utf8(o.key))
-        j["key"] = o.key;
-      else
-        j["key_base64"] = base64_encode(o.key);
+      put_binary_key(j, o.key);
       if (!o.error.empty()) j["error"] = o.error;
       if (!o.detail.empty()) j["detail"] = o.detail;
       line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
@@ -118,17 +116,8 @@ int run(const DiffsCli& c) {
       j["run"] = rec->id;
       j["round"] = d.round;
       j["db"] = d.db;
-      if (is_valid_utf8(d.key))
-        j["key"] = d.key;
-      else
-        j["key_base64"] = base64_encode(d.key);
-      j["kind"] = d.kind;
-      j["source_type"] = d.source_type;
-      j["target_type"] = d.target_type;
-      j["source_ttl_ms"] = d.source_ttl_ms;
-      j["target_ttl_ms"] = d.target_ttl_ms;
-      j["source_size"] = d.source_size;
-      j["target_size"] = d.target_size;
+      put_binary_key(j, d.key);
+      put_difference_sides(j, d);
       if (!d.source_digest.empty()) j["source_digest"] = d.source_digest;
       if (!d.target_digest.empty()) j["target_digest"] = d.target_digest;
       if (!d.detail.empty()) j["detail"] = d.detail;
@@ -187,9 +176,9 @@ int run(const DiffsCli& c) {
 }  // namespace
 
 void add_diffs_command(CLI::App& app, Runner& runner) {
-  auto c = std::make_shared<DiffsCli>();
-  auto* sub = app.add_subcommand(
-      "diffs", "List the differences of a compare run (default: the latest, its last round)");
+  auto [c, sub] = add_command<DiffsCli>(
+      app, runner, "diffs",
+      "List the differences of a compare run (default: the latest, its last round)", run);
   sub->add_option("--run", c->run,
                   "run id (default: the latest compare run); a repair or replicate run lists its "
                   "per-key outcomes")
@@ -201,7 +190,6 @@ void add_diffs_command(CLI::App& app, Runner& runner) {
       ->check(CLI::IsMember({"table", "jsonl"}))
       ->capture_default_str();
   add_offline_flags(*sub, c->common);
-  sub->callback([&runner, c] { runner = [c] { return run(*c); }; });
 }
 
 }  // namespace migcheck

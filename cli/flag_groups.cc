@@ -135,26 +135,29 @@ CLI::Option* add_kind_flag(CLI::App& app, std::vector<std::string>& kinds) {
       ->check(CLI::IsMember({"missing", "extra", "type", "ttl", "value"}));
 }
 
-void add_scan_count_flag(CLI::App& app, size_t& scan_count) {
-  app.add_option("--scan-count", scan_count, "COUNT hint of each SCAN")
-      ->check(CLI::Range(size_t{1}, size_t{1000000}))
+namespace {
+
+// A count of the load group, from 1 to `max`, its default shown in the help.
+void add_load_count(CLI::App& app, const char* flag, size_t& value, const char* help, size_t max) {
+  app.add_option(flag, value, help)
+      ->check(CLI::Range(size_t{1}, max))
       ->capture_default_str()
       ->group(kLoad);
+}
+
+}  // namespace
+
+void add_scan_count_flag(CLI::App& app, size_t& scan_count) {
+  add_load_count(app, "--scan-count", scan_count, "COUNT hint of each SCAN", 1000000);
 }
 
 void add_batch_flag(CLI::App& app, size_t& batch) {
-  app.add_option("--batch", batch, "keys per pipelined batch")
-      ->check(CLI::Range(size_t{1}, size_t{100000}))
-      ->capture_default_str()
-      ->group(kLoad);
+  add_load_count(app, "--batch", batch, "keys per pipelined batch", 100000);
 }
 
 void add_connections_flag(CLI::App& app, size_t& connections) {
-  app.add_option("--connections", connections,
-                 "workers, each with one connection per side (and per node of a cluster)")
-      ->check(CLI::Range(size_t{1}, size_t{256}))
-      ->capture_default_str()
-      ->group(kLoad);
+  add_load_count(app, "--connections", connections,
+                 "workers, each with one connection per side (and per node of a cluster)", 256);
 }
 
 void add_max_ops_flag(CLI::App& app, double& max_ops_per_sec) {

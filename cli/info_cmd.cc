@@ -153,9 +153,9 @@ int run_info(const InfoOptions& o) {
 }  // namespace
 
 void add_info_command(CLI::App& app, Runner& run) {
-  auto opts = std::make_shared<InfoOptions>();
-  auto* sub = app.add_subcommand(
-      "info", "Show engine, version, topology, memory and settings of endpoints");
+  auto [opts, sub] = add_command<InfoOptions>(
+      app, run, "info", "Show engine, version, topology, memory and settings of endpoints",
+      run_info);
   sub->add_option("uri", opts->uris,
                   "endpoint URIs or snapshot files (--source-* flags apply to the first, "
                   "--target-* to the second)")
@@ -166,7 +166,6 @@ void add_info_command(CLI::App& app, Runner& run) {
   add_side_flags(*sub, opts->common.source, "source");
   add_side_flags(*sub, opts->common.target, "target");
   add_common_flags(*sub, opts->common, /*store_flag=*/false);
-  sub->callback([&run, opts] { run = [opts] { return run_info(*opts); }; });
 }
 
 }  // namespace migcheck

@@ -58,13 +58,12 @@ int run(const MergeCli& c) {
 }  // namespace
 
 void add_merge_command(CLI::App& app, Runner& runner) {
-  auto c = std::make_shared<MergeCli>();
-  auto* sub = app.add_subcommand(
-      "merge",
-      "Join the stores of the partitions of one job (--partition K/N) into one run of --store");
+  auto [c, sub] = add_command<MergeCli>(
+      app, runner, "merge",
+      "Join the stores of the partitions of one job (--partition K/N) into one run of --store",
+      run);
   sub->add_option("inputs", c->inputs, "the partition stores (IN.db...)")->required();
   add_offline_flags(*sub, c->common);
-  sub->callback([&runner, c] { runner = [c] { return run(*c); }; });
 }
 
 }  // namespace migcheck

@@ -122,10 +122,7 @@ void print_summary(const ReplicateOptions& o, const ReplicateResult& r,
                                  : r.verify_run ? "REPLICATED AND VERIFIED"
                                                 : "REPLICATED");
   else
-    std::printf(
-        "Result: INCOMPLETE (keys not copied are in the store: migcheck report --store %s --run "
-        "%lld).\n",
-        store_path.c_str(), static_cast<long long>(r.run_id));
+    print_incomplete_result(store_path, r.run_id);
   std::fflush(stdout);
 }
 

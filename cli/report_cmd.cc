@@ -150,9 +150,9 @@ int run_report(const ReportOptions& o) {
 }  // namespace
 
 void add_report_command(CLI::App& app, Runner& run) {
-  auto opts = std::make_shared<ReportOptions>();
-  auto* sub = app.add_subcommand("report",
-                                 "Write the cutover-readiness report of a run (JSON and/or HTML)");
+  auto [opts, sub] = add_command<ReportOptions>(
+      app, run, "report", "Write the cutover-readiness report of a run (JSON and/or HTML)",
+      run_report);
   sub->add_option("--run", opts->run,
                   "run id (default: the latest compare run; repair and replicate runs are "
                   "described, never READY)")
@@ -171,7 +171,6 @@ void add_report_command(CLI::App& app, Runner& run) {
   sub->footer(
       "Exit status: 0 READY, 1 anything else (NOT READY, INCOMPLETE, or a repair/replicate run), "
       "2 error.");
-  sub->callback([&run, opts] { run = [opts] { return run_report(*opts); }; });
 }
 
 }  // namespace migcheck

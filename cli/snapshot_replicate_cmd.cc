@@ -87,10 +87,7 @@ void print_summary(const SnapshotReplicateOptions& o, const SnapshotReplicateRes
   else if (r.exit_code == kExitSame)
     std::printf("Result: %s.\n", o.base.dry_run ? "DRY RUN" : "REPLICATED");
   else
-    std::printf(
-        "Result: INCOMPLETE (keys not copied are in the store: migcheck report --store %s --run "
-        "%lld).\n",
-        store_path.c_str(), static_cast<long long>(r.run_id));
+    print_incomplete_result(store_path, r.run_id);
   std::fflush(stdout);
 }
 

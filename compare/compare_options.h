@@ -18,11 +18,8 @@ void visit_recorded_options(Options& o, F&& f) {
   f("rounds", "--rounds", o.rounds, Kept);
   f("interval_ms", "--interval", o.interval, Kept);
   f("ttl_tolerance_ms", "--ttl-tolerance", o.ttl_tolerance, Kept);
-  f("match", "--match", o.match, Kept);
-  f("types", "--type", o.types, Kept);
-  visit_load_options(o, f);
+  visit_shared_options(o, f);
   f("sample", "--sample", o.sample, Kept);
-  f("partition", "--partition", o.partition, Kept);
   f("target_scan", "--no-target-scan", o.target_scan, Kept);
   f("chunk", "--chunk", o.chunk, Kept);
   f("big_string", "--big-string", o.big_string, Kept);

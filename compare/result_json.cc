@@ -1,7 +1,8 @@
 // The JSON of a compare run's results, shared by the compare engines.
 #include "result_json.h"
 
-#include "encoding.h"
+#include "json_fields.h"
+#include "transient.h"
 #include "wall_clock.h"
 
 namespace migcheck {
@@ -18,10 +19,7 @@ nlohmann::json reader_stats_json(const ReaderStats& s) {
 
 nlohmann::json big_key_json(const BigKeyInfo& k) {
   nlohmann::json j = {{"db", k.db}, {"type", k.type}, {"size", k.size}};
-  if (is_valid_utf8(k.key))
-    j["key"] = k.key;
-  else
-    j["key_base64"] = base64_encode(k.key);
+  put_binary_key(j, k.key);
   return j;
 }
 
@@ -39,6 +37,36 @@ nlohmann::json databases_json(const std::vector<CompareResult::Database>& dbs) {
                    {"keys_checked", d.keys_checked},
                    {"differences", d.differences}});
   return out;
+}
+
+nlohmann::json compare_totals_json(const CompareResult& r, bool sampled,
+                                   const ReaderStats& source_reader, const ClockSkew& clock) {
+  nlohmann::json rounds = nlohmann::json::array();
+  for (const auto& rs : r.rounds)
+    rounds.push_back({{"round", rs.round},
+                      {"keys_checked", rs.keys_checked},
+                      {"differences", rs.differences},
+                      {"elapsed_ms", rs.elapsed_ms}});
+  nlohmann::json by_kind = nlohmann::json::object(), by_type = nlohmann::json::object();
+  for (auto& [k, v] : r.differences_by_kind) by_kind[k] = v;
+  for (auto& [k, v] : r.differences_by_type) by_type[k] = v;
+  return {{"keys_checked", r.keys_checked},
+          {"keys_by_type", r.keys_by_type},
+          {"target_keys_scanned", r.target_keys_scanned},
+          {"differences", r.differences},
+          {"differences_by_kind", by_kind},
+          {"differences_by_type", by_type},
+          {"rounds", rounds},
+          {"elapsed_ms", r.elapsed_ms},
+          {"keys_per_sec", r.keys_per_sec},
+          {"sampled", sampled},
+          {"starts_over", r.starts_over},
+          {"waited_out", transient::totals_json()},
+          {"clock_skew",
+           {{"known", clock.known}, {"skew_ms", clock.skew_ms}, {"error_ms", clock.error_ms}}},
+          {"source_reader", reader_stats_json(source_reader)},
+          {"target_reader", reader_stats_json(r.target_stats)},
+          {"databases", databases_json(r.databases)}};
 }
 
 RoundRecord round_record(int64_t run_id, const RoundSummary& rs) {

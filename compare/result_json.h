@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "clock_skew.h"
 #include "compare.h"
 #include "reader.h"
 #include "store.h"
@@ -26,6 +27,13 @@ nlohmann::json big_keys_json(int64_t count, const std::vector<BigKeyInfo>& liste
 
 // totals.databases: keys checked and differences per (source, target) db.
 nlohmann::json databases_json(const std::vector<CompareResult::Database>& dbs);
+
+// The totals every compare engine records of its result: the counts, the
+// rounds, the differences by kind and by type, what each side's reader did,
+// the clock skew and the databases. The engine adds its own (partition, big
+// keys, snapshot files).
+nlohmann::json compare_totals_json(const CompareResult& r, bool sampled,
+                                   const ReaderStats& source_reader, const ClockSkew& clock);
 
 // The store's record of a finished round that took `rs.elapsed_ms` and ended now.
 RoundRecord round_record(int64_t run_id, const RoundSummary& rs);

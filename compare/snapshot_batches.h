@@ -4,10 +4,7 @@
 // back from a difference row's hex column.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,6 +12,7 @@
 
 #include "rdb_digest.h"
 #include "reader.h"
+#include "work_queue.h"
 
 namespace migcheck {
 
@@ -30,45 +28,9 @@ struct Batch {
   uint64_t next_offset = 0;  // round 1's stream: the file offset after its last key's type byte
 };
 
-class BatchQueue {
- public:
-  explicit BatchQueue(size_t cap) : cap_(cap) {}
-  bool push(Batch b) {
-    std::unique_lock lock(mu_);
-    not_full_.wait(lock, [&] { return q_.size() < cap_ || closed_; });
-    if (closed_) return false;
-    q_.push_back(std::move(b));
-    not_empty_.notify_one();
-    return true;
-  }
-  std::optional<Batch> pop() {
-    std::unique_lock lock(mu_);
-    not_empty_.wait(lock, [&] { return !q_.empty() || closed_ || ended_; });
-    if (closed_ || q_.empty()) return std::nullopt;
-    Batch b = std::move(q_.front());
-    q_.pop_front();
-    not_full_.notify_one();
-    return b;
-  }
-  void end() {  // no more pushes; workers drain what is queued
-    std::lock_guard lock(mu_);
-    ended_ = true;
-    not_empty_.notify_all();
-  }
-  void close() {  // abort: queued batches are dropped
-    std::lock_guard lock(mu_);
-    closed_ = true;
-    not_empty_.notify_all();
-    not_full_.notify_all();
-  }
-
- private:
-  const size_t cap_;
-  std::mutex mu_;
-  std::condition_variable not_full_, not_empty_;
-  std::deque<Batch> q_;
-  bool ended_ = false, closed_ = false;
-};
+// The workers' batches: close() once the producer is through (they drain
+// what is queued), abort() on a signal or an error (queued ones dropped).
+using BatchQueue = WorkQueue<Batch>;
 
 // The payload bytes of encode_state.
 constexpr size_t kTypeName = 16;

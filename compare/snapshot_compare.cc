@@ -346,7 +346,7 @@ class SnapshotEngine {
       if (!error_) error_ = e;
     }
     abort_ = true;
-    if (queue_) queue_->close();
+    if (queue_) queue_->abort();
   }
 
   // Reads the target's states of a batch and classifies each key.
@@ -442,7 +442,7 @@ class SnapshotEngine {
       while (!over.load() && !abort_.load()) {
         if (b_.stop && b_.stop->load()) {
           abort_ = true;
-          queue_->close();
+          queue_->abort();
           break;
         }
         std::this_thread::sleep_for(Millis(50));
@@ -454,7 +454,7 @@ class SnapshotEngine {
     } catch (...) {
       fail(std::current_exception());
     }
-    queue_->end();
+    queue_->close();
     for (auto& t : threads) t.join();
     over = true;
     watcher.join();

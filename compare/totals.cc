@@ -6,7 +6,6 @@
 #include "compare_options.h"
 #include "exit_codes.h"
 #include "result_json.h"
-#include "transient.h"
 
 namespace migcheck::compare_internal {
 nlohmann::json Engine::options_json() const {
@@ -21,33 +20,7 @@ void Engine::set_round1(const RoundSummary& rs) {
 }
 
 nlohmann::json Engine::totals_json() {
-  nlohmann::json rounds = nlohmann::json::array();
-  for (const auto& r : result_.rounds)
-    rounds.push_back({{"round", r.round},
-                      {"keys_checked", r.keys_checked},
-                      {"differences", r.differences},
-                      {"elapsed_ms", r.elapsed_ms}});
-  nlohmann::json by_kind = nlohmann::json::object(), by_type = nlohmann::json::object();
-  for (auto& [k, v] : result_.differences_by_kind) by_kind[k] = v;
-  for (auto& [k, v] : result_.differences_by_type) by_type[k] = v;
-  nlohmann::json totals = {
-      {"keys_checked", result_.keys_checked},
-      {"keys_by_type", result_.keys_by_type},
-      {"target_keys_scanned", result_.target_keys_scanned},
-      {"differences", result_.differences},
-      {"differences_by_kind", by_kind},
-      {"differences_by_type", by_type},
-      {"rounds", rounds},
-      {"elapsed_ms", result_.elapsed_ms},
-      {"keys_per_sec", result_.keys_per_sec},
-      {"sampled", sample_ > 0},
-      {"starts_over", result_.starts_over},
-      {"waited_out", transient::totals_json()},
-      {"clock_skew",
-       {{"known", clock_.known}, {"skew_ms", clock_.skew_ms}, {"error_ms", clock_.error_ms}}},
-      {"source_reader", reader_stats_json(result_.source_stats)},
-      {"target_reader", reader_stats_json(result_.target_stats)}};
-  totals["databases"] = databases_json(result_.databases);
+  nlohmann::json totals = compare_totals_json(result_, sample_ > 0, result_.source_stats, clock_);
   if (o_.partition.active()) {
     nlohmann::json part = partition_json(o_.partition);
     part["keys_outside"] = {{"source", outside_[0].load()}, {"target", outside_[1].load()}};

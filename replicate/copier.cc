@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <random>
 #include <tuple>
 
 #include "copier_impl.h"
@@ -55,10 +54,6 @@ Copier::Impl::Impl(Client& s, Client& t, CopyOptions o, Sink k)
   opts.batch = std::max<size_t>(opts.batch, 1);
   opts.chunk_elements = std::max<size_t>(opts.chunk_elements, 2);
   opts.chunk_bytes = std::max<uint64_t>(opts.chunk_bytes, 1024);
-  std::random_device rd;
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%08x%08x:", rd(), rd());
-  unique_prefix = buf;
   // PEXPIRETIME (7.0+) gives the expiry on the source's clock exactly;
   // older servers get PTTL plus the measured clock offset.
   auto nodes = src.scan_nodes();

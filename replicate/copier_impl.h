@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "copier.h"
+#include "slot_tag.h"
 #include "stream_copy.h"
 #include "wall_clock.h"
 
@@ -114,8 +115,7 @@ struct Copier::Impl {
   bool memory_refused = false;
   bool dump_refused = false;
   bool skew_warned = false;
-  std::string unique_prefix;
-  uint64_t unique_counter = 0;
+  TempKeyNames temp_names;
 
   bool by_type(const Item& it) const {
     return opts.structural || it.by_type || dump_refused || opts.shared->restore_refused.load();
@@ -124,11 +124,7 @@ struct Copier::Impl {
     return by_type(it) || !opts.types.empty() || memory_refused;
   }
 
-  std::string new_temp(std::string_view key) {
-    char buf[24];
-    std::snprintf(buf, sizeof buf, "%llx", static_cast<unsigned long long>(++unique_counter));
-    return temp_key_for(key, unique_prefix + buf);
-  }
+  std::string new_temp(std::string_view key) { return temp_names.next(key); }
 
   Command ttl_cmd(const std::string& key) const {
     return {have_pexpiretime ? "PEXPIRETIME" : "PTTL", key};

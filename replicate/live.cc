@@ -10,6 +10,7 @@
 #include <optional>
 #include <utility>
 
+#include "auth_commands.h"
 #include "errors.h"
 #include "log.h"
 #include "metrics.h"
@@ -165,13 +166,7 @@ void subscribe(std::unique_ptr<Transport>& t, ReplyParser& parser, std::vector<c
                const Endpoint& ep, const ConnectOptions& conn, const std::string& pattern) {
   parser.reset();
   t = std::make_unique<Transport>(ep, conn.connect_timeout);
-  std::vector<Command> setup;
-  if (!ep.password.empty()) {
-    if (ep.user.empty())
-      setup.push_back({"AUTH", ep.password});
-    else
-      setup.push_back({"AUTH", ep.user, ep.password});
-  }
+  std::vector<Command> setup = auth_commands(ep);
   setup.push_back({"CLIENT", "SETNAME", conn.client_name + "-live"});
   setup.push_back({"PSUBSCRIBE", pattern});
   std::string out;

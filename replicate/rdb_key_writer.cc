@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <random>
 
 #include "copier_impl.h"
 #include "scanner.h"
@@ -66,10 +65,6 @@ RdbKeyWriter::RdbKeyWriter(RdbInput& in, RdbWriteOptions opts, Hooks hooks, RdbW
     : ValueCollector(opts.now_ms), in_(in), o_(std::move(opts)), h_(std::move(hooks)), c_(base) {
   o_.batch = std::max<size_t>(o_.batch, 1);
   o_.chunk_elements = std::max<size_t>(o_.chunk_elements, 2);
-  std::random_device rd;
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%08x%08x:", rd(), rd());
-  unique_prefix_ = buf;
   offset_done_ = o_.resume_offset;
   copied_live_ = c_.copy.copied;
 }
@@ -79,9 +74,7 @@ RdbKeyWriter::~RdbKeyWriter() {
 }
 
 std::string RdbKeyWriter::new_temp(const std::string& key) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "%llx", static_cast<unsigned long long>(++unique_counter_));
-  return temp_key_for(key, unique_prefix_ + buf);
+  return temp_names_.next(key);
 }
 
 int RdbKeyWriter::target_db_of(int file_db) const {

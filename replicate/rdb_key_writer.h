@@ -25,6 +25,7 @@
 #include "copier.h"
 #include "hash_field_ttl.h"
 #include "rdb_parser.h"
+#include "slot_tag.h"
 #include "stream_copy.h"
 
 namespace migcheck {
@@ -179,8 +180,7 @@ class RdbKeyWriter : public ValueCollector {
   uint64_t batch_bytes_ = 0;
   int batch_db_ = -1;
   bool restore_refused_ = false;  // once the target refuses payloads, every key goes by type
-  std::string unique_prefix_;
-  uint64_t unique_counter_ = 0;
+  TempKeyNames temp_names_;
   std::atomic<uint64_t> offset_done_{0};
   std::atomic<int64_t> copied_live_{0};
 };

@@ -1,7 +1,9 @@
 // ValueCollector (rdb_key_writer.h): one value of a snapshot file held as the
 // elements the parser reports, and the by-type commands that write them.
+#include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <iterator>
 #include <set>
 
 #include "copier_impl.h"
@@ -15,6 +17,24 @@ namespace {
 
 // Element overhead counted against the big-key size: a Reply per element.
 constexpr uint64_t kElementOverhead = sizeof(Reply);
+
+// The command that adds a collection's elements to a key, and how many
+// elements make one member (a zset's score and member, a hash's field and
+// value).
+struct ElementWrite {
+  RdbKind kind;
+  std::string_view cmd;
+  size_t per_member;
+};
+constexpr ElementWrite kElementWrites[] = {{RdbKind::List, "RPUSH", 1},
+                                           {RdbKind::Set, "SADD", 1},
+                                           {RdbKind::Zset, "ZADD", 2},
+                                           {RdbKind::Hash, "HSET", 2}};
+
+const ElementWrite& element_write(RdbKind kind) {
+  return *std::find_if(std::begin(kElementWrites), std::end(kElementWrites),
+                       [&](const ElementWrite& w) { return w.kind == kind; });
+}
 
 Reply text(std::string_view s) {
   Reply r;
@@ -150,18 +170,15 @@ uint64_t ValueCollector::push_chunk(std::vector<Command>& out, const std::string
       str_.clear();
       break;
     case RdbKind::List:
-      bytes = push_chunked(out, "RPUSH", tmp, elems_, 1, max_elems, max_bytes);
-      break;
     case RdbKind::Set:
-      bytes = push_chunked(out, "SADD", tmp, elems_, 1, max_elems, max_bytes);
-      break;
     case RdbKind::Zset:
-      bytes = push_chunked(out, "ZADD", tmp, elems_, 2, max_elems, max_bytes);
+    case RdbKind::Hash: {
+      const ElementWrite& w = element_write(kind_);
+      bytes = push_chunked(out, w.cmd, tmp, elems_, w.per_member, max_elems, max_bytes);
+      if (kind_ == RdbKind::Hash && !fexp_.empty())
+        push_field_expiries(out, tmp, fexp_, 0, max_elems);
       break;
-    case RdbKind::Hash:
-      bytes = push_chunked(out, "HSET", tmp, elems_, 2, max_elems, max_bytes);
-      if (!fexp_.empty()) push_field_expiries(out, tmp, fexp_, 0, max_elems);
-      break;
+    }
     case RdbKind::Stream: {
       // A chunk's entries go as they are: pending entries of deleted
       // entries are placed only when the stream is held whole (push_end).

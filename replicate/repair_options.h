@@ -18,10 +18,7 @@ void visit_recorded_options(Options& o, F&& f) {
   f("compare_run", "--run", o.compare_run, Kept);
   f("kinds", "--kind", o.kinds, Kept);
   f("delete_extra", "--delete-extra", o.delete_extra, Kept);
-  f("partition", "--partition", o.partition, Kept);
-  f("dry_run", "--dry-run", o.dry_run, Kept);
-  f("struct", "--struct", o.structural, Kept);
-  visit_load_options(o, f);
+  visit_shared_options(o, f);
   f("ttl_tolerance_ms", nullptr, o.ttl_tolerance, Recorded);
 }
 

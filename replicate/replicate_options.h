@@ -24,13 +24,8 @@ void visit_recorded_options(Options& o, F&& f) {
   f("mode", "--mode", o.mode, Kept);
   f("idle_ms", nullptr, o.idle, Recorded);
   f("verify", "--verify", o.verify, Kept);
-  f("struct", "--struct", o.structural, Kept);
-  f("match", "--match", o.match, Kept);
-  f("types", "--type", o.types, Kept);
   f("mem_limit", "--mem-limit", o.mem_limit, Kept);
-  f("partition", "--partition", o.partition, Kept);
-  visit_load_options(o, f);
-  f("dry_run", "--dry-run", o.dry_run, Kept);
+  visit_shared_options(o, f);
   f("assume_notifications", nullptr, o.assume_notifications, Recorded);
   f("queue", nullptr, o.queue_capacity, Recorded);
 }

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdio>
+#include <random>
 
 #include "slot.h"
 
@@ -49,6 +50,19 @@ std::string temp_key_for(std::string_view key, std::string_view unique) {
   out.append("}migcheck:tmp:");
   out.append(unique);
   return out;
+}
+
+TempKeyNames::TempKeyNames() {
+  std::random_device rd;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%08x%08x:", rd(), rd());
+  prefix_ = buf;
+}
+
+std::string TempKeyNames::next(std::string_view key) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%llx", static_cast<unsigned long long>(++counter_));
+  return temp_key_for(key, prefix_ + buf);
 }
 
 }  // namespace migcheck

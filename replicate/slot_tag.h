@@ -5,6 +5,7 @@
 // allows only within one slot.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -16,5 +17,17 @@ namespace migcheck {
 // (a key without a tag is hashed whole, and wrapping it in {} fails as soon
 // as it holds a '}').
 std::string temp_key_for(std::string_view key, std::string_view unique);
+
+// One writer's temporary key names: temp_key_for with a random prefix per
+// writer (two writers, or two runs, never share a name) and a counter.
+class TempKeyNames {
+ public:
+  TempKeyNames();
+  std::string next(std::string_view key);
+
+ private:
+  std::string prefix_;
+  uint64_t counter_ = 0;
+};
 
 }  // namespace migcheck

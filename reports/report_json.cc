@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "encoding.h"
+#include "json_fields.h"
 
 namespace migcheck {
 namespace {
@@ -100,14 +101,8 @@ json server(const ServerSide& s) {
 json sample(const Difference& d) {
   json j = {{"round", d.round}, {"db", d.db}};
   put_key(j, d.key);
-  j.update({{"kind", d.kind},
-            {"source_type", d.source_type},
-            {"target_type", d.target_type},
-            {"source_ttl_ms", d.source_ttl_ms},
-            {"target_ttl_ms", d.target_ttl_ms},
-            {"source_size", d.source_size},
-            {"target_size", d.target_size},
-            {"source_digest", d.source_digest},
+  put_difference_sides(j, d);
+  j.update({{"source_digest", d.source_digest},
             {"target_digest", d.target_digest},
             {"detail", d.detail}});
   // Stored as JSON, already escaped and truncated (ValueLocation::to_json).
@@ -172,10 +167,7 @@ std::string iso8601_utc(int64_t epoch_ms) {
 }
 
 void put_key(nlohmann::ordered_json& into, std::string_view key) {
-  if (is_valid_utf8(key))
-    into["key"] = std::string(key);
-  else
-    into["key_base64"] = base64_encode(key);
+  put_binary_key(into, key);
 }
 
 nlohmann::ordered_json report_json(const ReportModel& m) {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <mutex>
 
+#include "auth_commands.h"
 #include "errors.h"
 #include "log.h"
 
@@ -42,13 +43,7 @@ std::string Connection::handshake_failure(const std::string& what) const {
 
 void Connection::handshake() {
   const std::string name = ep_.display();
-  std::vector<Command> setup;
-  if (!ep_.password.empty()) {
-    if (ep_.user.empty())
-      setup.push_back({"AUTH", ep_.password});
-    else
-      setup.push_back({"AUTH", ep_.user, ep_.password});
-  }
+  std::vector<Command> setup = auth_commands(ep_);
   if (opts_.select_db && ep_.db != 0) setup.push_back({"SELECT", std::to_string(ep_.db)});
   if (opts_.readonly) setup.push_back({"READONLY"});
   if (!opts_.client_name.empty()) setup.push_back({"CLIENT", "SETNAME", opts_.client_name});

@@ -28,69 +28,48 @@ using prometheus::Histogram;
 struct Metrics::Impl {
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
   std::unique_ptr<prometheus::Exposer> exposer;
+
+  // A family of `registry`, from its builder (BuildCounter() and so on).
+  template <typename T>
+  Family<T>& family(prometheus::detail::Builder<T> builder, const char* name, const char* help) {
+    return builder.Name(name).Help(help).Register(*registry);
+  }
+
   std::mutex mu;  // serve(), run_state(), round() and differences()
   std::string state_command, state_name;
 
-  Family<Gauge>& run = BuildGauge()
-                           .Name("migcheck_run_state")
-                           .Help("1 for the run's current command and state")
-                           .Register(*registry);
-  Gauge& round = BuildGauge()
-                     .Name("migcheck_round")
-                     .Help("the compare round in progress")
-                     .Register(*registry)
-                     .Add({});
-  Family<Counter>& scanned = BuildCounter()
-                                 .Name("migcheck_keys_scanned_total")
-                                 .Help("keys enumerated by SCAN (or slot enumeration), by side")
-                                 .Register(*registry);
-  Counter& checked = BuildCounter()
-                         .Name("migcheck_keys_checked_total")
-                         .Help("keys compared on both sides")
-                         .Register(*registry)
-                         .Add({});
-  Family<Counter>& copied_family = BuildCounter()
-                                       .Name("migcheck_keys_written_total")
-                                       .Help("keys written to the target, by outcome")
-                                       .Register(*registry);
+  Family<Gauge>& run =
+      family(BuildGauge(), "migcheck_run_state", "1 for the run's current command and state");
+  Gauge& round = family(BuildGauge(), "migcheck_round", "the compare round in progress").Add({});
+  Family<Counter>& scanned = family(BuildCounter(), "migcheck_keys_scanned_total",
+                                    "keys enumerated by SCAN (or slot enumeration), by side");
+  Counter& checked =
+      family(BuildCounter(), "migcheck_keys_checked_total", "keys compared on both sides").Add({});
+  Family<Counter>& copied_family = family(BuildCounter(), "migcheck_keys_written_total",
+                                          "keys written to the target, by outcome");
   Counter& copied = copied_family.Add({{"outcome", "copied"}});
   Counter& failed = copied_family.Add({{"outcome", "failed"}});
   // A gauge: a later round re-checks the differences of the one before, so
   // a counter would add the same difference up once per round.
-  Family<Gauge>& diffs = BuildGauge()
-                             .Name("migcheck_differences")
-                             .Help("differences found in the compare round in progress, by kind")
-                             .Register(*registry);
+  Family<Gauge>& diffs = family(BuildGauge(), "migcheck_differences",
+                                "differences found in the compare round in progress, by kind");
   std::map<std::string, Gauge*> diff_kinds;  // under mu
-  Family<Counter>& events = BuildCounter()
-                                .Name("migcheck_events_total")
-                                .Help("keyspace events, by what became of them")
-                                .Register(*registry);
-  Gauge& queue = BuildGauge()
-                     .Name("migcheck_queue_depth")
-                     .Help("keys waiting to be read or written")
-                     .Register(*registry)
-                     .Add({});
+  Family<Counter>& events =
+      family(BuildCounter(), "migcheck_events_total", "keyspace events, by what became of them");
+  Gauge& queue =
+      family(BuildGauge(), "migcheck_queue_depth", "keys waiting to be read or written").Add({});
   // From 1 ms to about 2 minutes.
   Histogram& lag =
-      BuildHistogram()
-          .Name("migcheck_replication_lag_seconds")
-          .Help("from a keyspace event's arrival to its key written on the target")
-          .Register(*registry)
+      family(BuildHistogram(), "migcheck_replication_lag_seconds",
+             "from a keyspace event's arrival to its key written on the target")
           .Add({}, Histogram::BucketBoundaries{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                                                0.5, 1, 2.5, 5, 10, 30, 60, 120});
-  Family<Counter>& reconnects = BuildCounter()
-                                    .Name("migcheck_reconnects_total")
-                                    .Help("connections re-established, by cause")
-                                    .Register(*registry);
-  Family<Counter>& waits = BuildCounter()
-                               .Name("migcheck_wait_seconds_total")
-                               .Help("time spent waiting out a server state, by cause")
-                               .Register(*registry);
-  Counter& slept = BuildCounter()
-                       .Name("migcheck_rate_limit_sleep_seconds_total")
-                       .Help("time slept to stay under --max-ops-per-sec")
-                       .Register(*registry)
+  Family<Counter>& reconnects =
+      family(BuildCounter(), "migcheck_reconnects_total", "connections re-established, by cause");
+  Family<Counter>& waits = family(BuildCounter(), "migcheck_wait_seconds_total",
+                                  "time spent waiting out a server state, by cause");
+  Counter& slept = family(BuildCounter(), "migcheck_rate_limit_sleep_seconds_total",
+                          "time slept to stay under --max-ops-per-sec")
                        .Add({});
 };
 

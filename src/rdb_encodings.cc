@@ -3,6 +3,7 @@
 #include "rdb_encodings.h"
 
 #include <charconv>
+#include <span>
 
 #include "errors.h"
 
@@ -50,6 +51,12 @@ class Cursor {
     return s;
   }
   void skip(uint64_t n, std::string_view what) { bytes(n, what); }
+  // The 4-byte total size that opens a ziplist or a listpack: the blob's own.
+  void total_size() {
+    const std::string kind(kind_);
+    if (le(4, "the " + kind + " size") != b_.size())
+      fail("a " + kind + " size equal to the blob's (" + std::to_string(b_.size()) + ")");
+  }
 
  private:
   std::string_view b_;
@@ -63,6 +70,30 @@ int64_t sign_extend(uint64_t v, int bits) {
   return static_cast<int64_t>((v ^ m) - m);
 }
 
+// A little-endian two's-complement int of n bytes (1, 2, 3, 4 or 8).
+int64_t le_int(Cursor& c, size_t n) {
+  static constexpr std::string_view kWhat[] = {"", "an int8", "an int16", "an int24", "an int32",
+                                               "", "",        "",         "an int64"};
+  return sign_extend(c.le(n, kWhat[n]), static_cast<int>(8 * n));
+}
+
+// The fixed-size int encodings of a ziplist entry and of a listpack element:
+// the encoding byte and the int's size in bytes.
+struct IntEncoding {
+  uint8_t code;
+  uint8_t size;
+};
+constexpr IntEncoding kZiplistInts[] = {{0xc0, 2}, {0xd0, 4}, {0xe0, 8}, {0xf0, 3}, {0xfe, 1}};
+constexpr IntEncoding kListpackInts[] = {{0xf1, 2}, {0xf2, 3}, {0xf3, 4}, {0xf4, 8}};
+
+// The size of the int that encoding byte `code` announces; 0 when it
+// announces none.
+size_t int_size(std::span<const IntEncoding> table, uint8_t code) {
+  for (const auto& e : table)
+    if (e.code == code) return e.size;
+  return 0;
+}
+
 void emit_int(const ElementSink& sink, int64_t v) {
   char buf[24];
   auto r = std::to_chars(buf, buf + sizeof buf, v);
@@ -73,9 +104,7 @@ void emit_int(const ElementSink& sink, int64_t v) {
 
 void decode_ziplist(std::string_view blob, const BlobContext& ctx, const ElementSink& sink) {
   Cursor c(blob, ctx, "ziplist");
-  const uint64_t zlbytes = c.le(4, "the ziplist size");
-  if (zlbytes != blob.size())
-    c.fail("a ziplist size equal to the blob's (" + std::to_string(blob.size()) + ")");
+  c.total_size();
   c.le(4, "the tail offset");
   c.le(2, "the entry count");
   for (;;) {
@@ -97,38 +126,19 @@ void decode_ziplist(std::string_view blob, const BlobContext& ctx, const Element
       default:
         break;
     }
-    switch (enc) {
-      case 0xc0:
-        emit_int(sink, sign_extend(c.le(2, "an int16"), 16));
-        break;
-      case 0xd0:
-        emit_int(sink, sign_extend(c.le(4, "an int32"), 32));
-        break;
-      case 0xe0:
-        emit_int(sink, static_cast<int64_t>(c.le(8, "an int64")));
-        break;
-      case 0xf0:
-        emit_int(sink, sign_extend(c.le(3, "an int24"), 24));
-        break;
-      case 0xfe:
-        emit_int(sink, sign_extend(c.le(1, "an int8"), 8));
-        break;
-      default:
-        if (enc >= 0xf1 && enc <= 0xfd) {
-          emit_int(sink, (enc & 0x0f) - 1);
-          break;
-        }
-        c.fail("an entry encoding");
-    }
+    if (size_t n = int_size(kZiplistInts, enc))
+      emit_int(sink, le_int(c, n));
+    else if (enc >= 0xf1 && enc <= 0xfd)
+      emit_int(sink, (enc & 0x0f) - 1);
+    else
+      c.fail("an entry encoding");
   }
   if (!c.at_end()) c.fail("nothing after the end marker");
 }
 
 void decode_listpack(std::string_view blob, const BlobContext& ctx, const ElementSink& sink) {
   Cursor c(blob, ctx, "listpack");
-  const uint64_t total = c.le(4, "the listpack size");
-  if (total != blob.size())
-    c.fail("a listpack size equal to the blob's (" + std::to_string(blob.size()) + ")");
+  c.total_size();
   c.le(2, "the element count");
   for (;;) {
     const size_t start = c.pos();
@@ -142,26 +152,12 @@ void decode_listpack(std::string_view blob, const BlobContext& ctx, const Elemen
       emit_int(sink, sign_extend(((b & 0x1fu) << 8) | c.u8("a 13-bit int"), 13));
     } else if ((b & 0xf0) == 0xe0) {
       sink(c.bytes(((b & 0x0fu) << 8) | c.u8("a 12-bit length"), "string bytes"));
+    } else if (b == 0xf0) {
+      sink(c.bytes(c.le(4, "a 32-bit length"), "string bytes"));
+    } else if (size_t n = int_size(kListpackInts, b)) {
+      emit_int(sink, le_int(c, n));
     } else {
-      switch (b) {
-        case 0xf0:
-          sink(c.bytes(c.le(4, "a 32-bit length"), "string bytes"));
-          break;
-        case 0xf1:
-          emit_int(sink, sign_extend(c.le(2, "an int16"), 16));
-          break;
-        case 0xf2:
-          emit_int(sink, sign_extend(c.le(3, "an int24"), 24));
-          break;
-        case 0xf3:
-          emit_int(sink, sign_extend(c.le(4, "an int32"), 32));
-          break;
-        case 0xf4:
-          emit_int(sink, static_cast<int64_t>(c.le(8, "an int64")));
-          break;
-        default:
-          c.fail("an element encoding");
-      }
+      c.fail("an element encoding");
     }
     // The back-length: the size of encoding + data in 7-bit groups.
     const uint64_t l = c.pos() - start;

@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cstring>
+#include <iterator>
 
 #include "digest.h"
 #include "errors.h"
@@ -100,23 +101,11 @@ RdbVisitor& null_visitor() {
 }  // namespace
 
 const char* rdb_kind_name(RdbKind k) {
-  switch (k) {
-    case RdbKind::String:
-      return "string";
-    case RdbKind::List:
-      return "list";
-    case RdbKind::Set:
-      return "set";
-    case RdbKind::Zset:
-      return "zset";
-    case RdbKind::Hash:
-      return "hash";
-    case RdbKind::Stream:
-      return "stream";
-    case RdbKind::Module:
-      return "module";
-  }
-  return "?";
+  // In the order of RdbKind.
+  static constexpr const char* kNames[] = {"string", "list",   "set",   "zset",
+                                           "hash",   "stream", "module"};
+  const auto i = static_cast<size_t>(k);
+  return i < std::size(kNames) ? kNames[i] : "?";
 }
 
 std::string module_type_name(uint64_t id) {

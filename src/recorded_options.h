@@ -50,6 +50,22 @@ void visit_load_options(Options& o, F& f) {
   f("store", nullptr, o.store_path, Recorded);
 }
 
+// The key-selection and write-mode rows the engines share, each where the
+// engine has the field (--match and --type: compare, replicate; --struct and
+// --dry-run: repair, replicate; --partition: all), then the load rows. JSON
+// objects sort their keys, so where an engine visits them changes nothing
+// recorded.
+template <typename Options, typename F>
+void visit_shared_options(Options& o, F& f) {
+  using enum OnResume;
+  if constexpr (requires { o.match; }) f("match", "--match", o.match, Kept);
+  if constexpr (requires { o.types; }) f("types", "--type", o.types, Kept);
+  f("partition", "--partition", o.partition, Kept);
+  if constexpr (requires { o.structural; }) f("struct", "--struct", o.structural, Kept);
+  if constexpr (requires { o.dry_run; }) f("dry_run", "--dry-run", o.dry_run, Kept);
+  visit_load_options(o, f);
+}
+
 namespace recorded {
 
 template <typename T>

@@ -1,27 +1,18 @@
 // Accessors and rendering of owned RESP replies.
 #include "reply.h"
 
+#include <iterator>
+
 #include "errors.h"
 
 namespace migcheck {
 namespace {
 
 const char* type_name(Reply::Type t) {
-  switch (t) {
-    case Reply::Type::Nil:
-      return "nil";
-    case Reply::Type::Status:
-      return "status";
-    case Reply::Type::Error:
-      return "error";
-    case Reply::Type::Integer:
-      return "integer";
-    case Reply::Type::String:
-      return "string";
-    case Reply::Type::Array:
-      return "array";
-  }
-  return "?";
+  // In the order of Reply::Type.
+  static constexpr const char* kNames[] = {"nil", "status", "error", "integer", "string", "array"};
+  const auto i = static_cast<size_t>(t);
+  return i < std::size(kNames) ? kNames[i] : "?";
 }
 
 [[noreturn]] void mismatch(const Reply& r, std::string_view what, const char* want) {

@@ -7,6 +7,7 @@
 #include <charconv>
 #include <mutex>
 
+#include "auth_commands.h"
 #include "connection.h"
 #include "errors.h"
 #include "log.h"
@@ -20,12 +21,6 @@ namespace {
 // connection stays usable): the URI's password is the data nodes' first.
 bool auth_not_needed(const std::string& error) {
   return error.find("without any password configured") != std::string::npos;
-}
-
-std::vector<Command> auth_commands(const Endpoint& sep) {
-  if (sep.password.empty()) return {};
-  if (sep.user.empty()) return {{"AUTH", sep.password}};
-  return {{"AUTH", sep.user, sep.password}};
 }
 
 // A connection to one sentinel, authenticated as above.

@@ -22,6 +22,23 @@ const std::set<std::string_view> kDropped = {"partition", "verify_run", "compare
 
 void merge_into(json& acc, const json& v, std::string_view key);
 
+// Merges each field of object `v` into object `acc` (copied when new) but
+// those `skip(key)` leaves out.
+template <typename Skip>
+void merge_fields(json& acc, const json& v, Skip skip) {
+  for (const auto& [k, x] : v.items()) {
+    if (skip(k)) continue;
+    if (!acc.contains(k))
+      acc[k] = x;
+    else
+      merge_into(acc[k], x, k);
+  }
+}
+
+bool dropped(std::string_view key) {
+  return kDropped.count(key) > 0;
+}
+
 // Arrays of objects told apart by `id_keys` ("round"; "source_db" and
 // "target_db"): entries with the same ids are merged, the others appended.
 void merge_keyed(json& acc, const json& v, std::initializer_list<const char*> id_keys) {
@@ -35,15 +52,9 @@ void merge_keyed(json& acc, const json& v, std::initializer_list<const char*> id
       acc.push_back(e);
       continue;
     }
-    for (const auto& [k, x] : e.items()) {
-      if (std::find_if(id_keys.begin(), id_keys.end(), [&](const char* id) { return k == id; }) !=
-          id_keys.end())
-        continue;
-      if (!same->contains(k))
-        (*same)[k] = x;
-      else
-        merge_into((*same)[k], x, k);
-    }
+    merge_fields(*same, e, [&](std::string_view k) {
+      return std::find(id_keys.begin(), id_keys.end(), k) != id_keys.end();
+    });
   }
 }
 
@@ -72,13 +83,7 @@ void merge_into(json& acc, const json& v, std::string_view key) {
           if (acc["keys"].size() < 20) acc["keys"].push_back(k);
       return;
     }
-    for (const auto& [k, x] : v.items()) {
-      if (kDropped.count(k)) continue;
-      if (!acc.contains(k))
-        acc[k] = x;
-      else
-        merge_into(acc[k], x, k);
-    }
+    merge_fields(acc, v, dropped);
     return;
   }
   if (acc.is_array() && v.is_array()) {
@@ -101,13 +106,7 @@ json merge_totals(const std::vector<json>& parts) {
   for (const auto& p : parts) {
     if (!p.is_object()) continue;
     big_keys_everywhere = big_keys_everywhere && p.contains("big_keys");
-    for (const auto& [k, v] : p.items()) {
-      if (kDropped.count(k)) continue;
-      if (!out.contains(k))
-        out[k] = v;
-      else
-        merge_into(out[k], v, k);
-    }
+    merge_fields(out, p, dropped);
   }
   // A partition that did not finish its round 1 has not looked at all its
   // keys: no count rather than a partial one (as a single run does).

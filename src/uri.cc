@@ -81,6 +81,18 @@ void take_userinfo(std::string_view& rest, Endpoint& ep) {
   }
 }
 
+// Splits "hosts[/db[/]]" (after the userinfo): parses the db into `ep` and
+// returns the hosts part.
+std::string_view take_db_path(std::string_view rest, Endpoint& ep) {
+  auto slash = rest.find('/');
+  if (slash != std::string_view::npos) {
+    std::string_view db = rest.substr(slash + 1);
+    if (!db.empty() && db.back() == '/') db.remove_suffix(1);
+    parse_db_suffix(db, ep);
+  }
+  return rest.substr(0, slash);
+}
+
 // After "redis-sentinel://": [userinfo@]host[:port][,host[:port]...][/db]?master=NAME
 // (RIOT-X/Lettuce spell the parameter sentinelMasterId). The host and port
 // of the primary stay empty: the sentinels say where it is at each connection.
@@ -91,13 +103,7 @@ void parse_sentinel(std::string_view rest, Endpoint& ep) {
   auto q = rest.find('?');
   std::string_view query = q == std::string_view::npos ? std::string_view() : rest.substr(q + 1);
   rest = rest.substr(0, q);
-  auto slash = rest.find('/');
-  std::string_view hosts = rest.substr(0, slash);
-  if (slash != std::string_view::npos) {
-    std::string_view db = rest.substr(slash + 1);
-    if (!db.empty() && db.back() == '/') db.remove_suffix(1);
-    parse_db_suffix(db, ep);
-  }
+  std::string_view hosts = take_db_path(rest, ep);
   if (hosts.empty())
     throw UsageError("sentinel URI names no sentinel: redis-sentinel://host:26379?master=NAME");
   while (true) {
@@ -185,14 +191,7 @@ Endpoint parse_uri(std::string_view uri) {
                      "' (use redis://, rediss://, unix:// or redis-sentinel://)");
   }
   take_userinfo(rest, ep);
-  auto slash = rest.find('/');
-  std::string_view hostport = rest.substr(0, slash);
-  if (slash != std::string_view::npos) {
-    std::string_view db = rest.substr(slash + 1);
-    if (!db.empty() && db.back() == '/') db.remove_suffix(1);
-    parse_db_suffix(db, ep);
-  }
-  parse_host_port(hostport, ep.host, ep.port);
+  parse_host_port(take_db_path(rest, ep), ep.host, ep.port);
   return ep;
 }
 

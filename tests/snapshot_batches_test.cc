@@ -35,20 +35,20 @@ TEST_CASE("snapshot batches: state records and hex digests round-trip", "[snapsh
   CHECK_FALSE(digest_from_hex(std::string(32, 'g')));
 }
 
-TEST_CASE("snapshot batches: the queue drains after end, drops after close", "[snapshot]") {
+TEST_CASE("snapshot batches: the queue drains after close, drops after abort", "[snapshot]") {
   BatchQueue q(4);
   Batch b;
   b.keys = {"a"};
   CHECK(q.push(b));
   CHECK(q.push(b));
-  q.end();
+  q.close();
   CHECK(q.pop());
   CHECK(q.pop());
   CHECK_FALSE(q.pop());
 
   BatchQueue c(4);
   CHECK(c.push(b));
-  c.close();
+  c.abort();
   CHECK_FALSE(c.pop());
   CHECK_FALSE(c.push(b));
 }
