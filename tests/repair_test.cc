@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "cli_runner.h"
+#include "dataset_parts.h"
 #include "server_fixture.h"
 #include "store.h"
 #include "test_util.h"
@@ -47,19 +48,14 @@ Cmds dataset() {
       {"SADD", "set:int", "1", "2", "3"},
       {"ZADD", "zset:1", "1.5", "a", "2", "b", "-inf", "c", "0.1", "e"},
       {"PEXPIRE", "zset:1", "800000"},
-      {"XADD", "stream:1", "1-1", "f", "v1"},
-      {"XADD", "stream:1", "2-1", "f", "v2"},
-      {"XADD", "stream:1", "3-1", "f", "v3"},
-      {"XDEL", "stream:1", "2-1"},
-      {"XGROUP", "CREATE", "stream:1", "g1", "0"},
-      {"XREADGROUP", "GROUP", "g1", "alice", "COUNT", "1", "STREAMS", "stream:1", ">"},
-      {"XGROUP", "CREATECONSUMER", "stream:1", "g1", "bob"},
-      {"XADD", "stream:g", "1-1", "f", "v1"},
-      {"XADD", "stream:g", "2-1", "f", "v2"},
-      {"XGROUP", "CREATE", "stream:g", "readers", "0"},
-      {"XREADGROUP", "GROUP", "readers", "r1", "COUNT", "2", "STREAMS", "stream:g", ">"},
-      {"XGROUP", "CREATE", "stream:empty", "g", "0", "MKSTREAM"},
   };
+  t::append_cmds(c, t::deleted_then_read_stream());
+  t::append_cmds(
+      c, {{"XADD", "stream:g", "1-1", "f", "v1"},
+          {"XADD", "stream:g", "2-1", "f", "v2"},
+          {"XGROUP", "CREATE", "stream:g", "readers", "0"},
+          {"XREADGROUP", "GROUP", "readers", "r1", "COUNT", "2", "STREAMS", "stream:g", ">"},
+          {"XGROUP", "CREATE", "stream:empty", "g", "0", "MKSTREAM"}});
   for (int i = 0; i < 300; ++i)
     c.push_back({"SET", "plain:" + std::to_string(i), std::to_string(i)});
   return c;
