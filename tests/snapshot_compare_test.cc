@@ -38,24 +38,19 @@ std::string tmp(const std::string& name) {
 // Every type, expiries, two dbs and big keys (more elements than the chunk).
 void fill(TestServer& s, int64_t expire_at) {
   const std::string at = std::to_string(expire_at);
-  Cmds c = {{"SET", "s:1", "one"},
-            {"SET", "s:int", "12345"},
-            {"SET", "s:ttl", "v", "PXAT", at},
-            {"RPUSH", "l:1", "a", "b", "c"},
-            {"HSET", "h:1", "f1", "v1", "f2", "v2"},
-            {"SADD", "st:1", "m1", "m2", "3"},
-            {"ZADD", "z:1", "1", "a", "2.5", "b"},
-            {"XADD", "x:1", "1-1", "f", "v"},
-            {"XADD", "x:1", "2-1", "g", "w"},
-            {"XGROUP", "CREATE", "x:1", "grp", "1-1"},
-            {"HSET", "ttl:h", "f", "v"},
-            {"PEXPIREAT", "ttl:h", at},
-            {"SET", "type:k", "string"},
-            {"SET", std::string("bin\0key\xff", 8), "binary"},
-            {"SELECT", "3"},
-            {"SET", "d3:s", "three"},
-            {"SADD", "d3:set", "x", "y"},
-            {"SELECT", "0"}};
+  Cmds c = migcheck::test::snapshot_basics(at);
+  migcheck::test::append_cmds(c, {{"ZADD", "z:1", "1", "a", "2.5", "b"},
+                                  {"XADD", "x:1", "1-1", "f", "v"},
+                                  {"XADD", "x:1", "2-1", "g", "w"},
+                                  {"XGROUP", "CREATE", "x:1", "grp", "1-1"},
+                                  {"HSET", "ttl:h", "f", "v"},
+                                  {"PEXPIREAT", "ttl:h", at},
+                                  {"SET", "type:k", "string"},
+                                  {"SET", std::string("bin\0key\xff", 8), "binary"},
+                                  {"SELECT", "3"},
+                                  {"SET", "d3:s", "three"},
+                                  {"SADD", "d3:set", "x", "y"},
+                                  {"SELECT", "0"}});
   for (int i = 0; i < 2500; ++i) {
     c.push_back({"HSET", "big:h", "field" + std::to_string(i), "value" + std::to_string(i)});
     c.push_back({"RPUSH", "big:l", std::to_string(i)});

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "cli_runner.h"
+#include "dataset_parts.h"
 #include "server_fixture.h"
 #include "test_util.h"
 
@@ -44,6 +45,17 @@ inline std::string save_snapshot(TestServer& s, const std::string& path) {
   std::filesystem::copy_file(s.dir() + "/dump.rdb", path,
                              std::filesystem::copy_options::overwrite_existing);
   return path;
+}
+
+// The first keys of the snapshot tests' datasets: strings (one expiring at
+// `at`, a PXAT in ms), a list, a hash and a set.
+inline DatasetCmds snapshot_basics(const std::string& at) {
+  return {{"SET", "s:1", "one"},
+          {"SET", "s:int", "12345"},
+          {"SET", "s:ttl", "v", "PXAT", at},
+          {"RPUSH", "l:1", "a", "b", "c"},
+          {"HSET", "h:1", "f1", "v1", "f2", "v2"},
+          {"SADD", "st:1", "m1", "m2", "3"}};
 }
 
 // Writes the first half of `file` to `cut`: a file that ends mid-record.

@@ -43,14 +43,9 @@ constexpr std::chrono::milliseconds kSoon{1100};
 // (more than the 64 KiB big-key size of the tests).
 void fill(TestServer& s, bool two_dbs = true) {
   const std::string at = std::to_string(migcheck::test::wall_ms() + 3600000);
-  Cmds c = {{"SET", "s:1", "one"},
-            {"SET", "s:int", "12345"},
-            {"SET", "s:ttl", "v", "PXAT", at},
-            {"RPUSH", "l:1", "a", "b", "c"},
-            {"HSET", "h:1", "f1", "v1", "f2", "v2"},
-            {"SADD", "st:1", "m1", "m2", "3"},
-            {"SADD", "st:int", "1", "2", "3"},
-            {"ZADD", "z:1", "1", "a", "2.5", "b", "-inf", "c"}};
+  Cmds c = migcheck::test::snapshot_basics(at);
+  migcheck::test::append_cmds(
+      c, {{"SADD", "st:int", "1", "2", "3"}, {"ZADD", "z:1", "1", "a", "2.5", "b", "-inf", "c"}});
   migcheck::test::append_cmds(c, migcheck::test::read_then_deleted_stream(
                                      "x:1", "grp", {{{"f", "v"}, {"g", "w"}, {"h", "u"}}}));
   migcheck::test::append_cmds(c, {{"HSET", "ttl:h", "f", "v"},
@@ -127,18 +122,23 @@ void check_standalone(TestServer& ref, TestServer& target, std::vector<int> dbs)
   }
 }
 
-// A filled source, its file (removed at the end), read once s:soon has
+// Fills `source` and saves it to a file; returns the file once s:soon has
+// expired in it.
+std::string aged_file(TestServer& source, const std::string& name) {
+  fill(source);
+  const std::string file = save(source, name);
+  std::this_thread::sleep_for(kSoon);
+  return file;
+}
+
+// A filled source, its file (removed at the end) read once s:soon has
 // expired, and a store.
 struct AgedFile {
   TestServer source;
   std::string file;
   Store store;
-  explicit AgedFile(const std::string& name, migcheck::test::ServerOptions source_options = {})
-      : source(std::move(source_options)), store(tmp(name + ".db")) {
-    fill(source);
-    file = save(source, name);
-    std::this_thread::sleep_for(kSoon);  // s:soon expires
-  }
+  explicit AgedFile(const std::string& name)
+      : file(aged_file(source, name)), store(tmp(name + ".db")) {}
   AgedFile(const AgedFile&) = delete;
   AgedFile& operator=(const AgedFile&) = delete;
   ~AgedFile() { std::filesystem::remove(file); }
@@ -148,17 +148,34 @@ struct AgedFile {
   }
 };
 
+// The same into a fresh standalone target, which must succeed (exit 0);
+// `c` is the run's copy counters.
+struct StandaloneRun {
+  TestServer source;
+  std::string file;
+  Store store;
+  TestServer target;
+  SnapshotReplicateResult r;
+  const decltype(r.replicate.copy)& c = r.replicate.copy;
+  explicit StandaloneRun(const std::string& name, migcheck::test::ServerOptions source_options = {})
+      : source(std::move(source_options)),
+        file(aged_file(source, name)),
+        store(tmp(name + ".db")),
+        r(run_snapshot_replicate(options(file, target.uri()), store)) {
+    INFO("failed " << c.failed << " skipped " << c.skipped);
+    CHECK(r.replicate.exit_code == 0);
+  }
+  StandaloneRun(const StandaloneRun&) = delete;
+  StandaloneRun& operator=(const StandaloneRun&) = delete;
+  ~StandaloneRun() { std::filesystem::remove(file); }
+};
+
 }  // namespace
 
 TEST_CASE("snapshot replicate: every type of a Redis 7.0 file into a standalone target",
           "[snapshot][replicate][integration]") {
-  AgedFile aged("r7");
-  auto& [source, file, store] = aged;
-  TestServer target;
-  SnapshotReplicateResult r = aged.replicate_into(target.uri());
-  const auto& c = r.replicate.copy;
-  INFO("failed " << c.failed << " skipped " << c.skipped);
-  CHECK(r.replicate.exit_code == 0);
+  StandaloneRun into("r7");
+  auto& [source, file, store, target, r, c] = into;
   CHECK(r.expired_skipped == 1);
   CHECK(r.replicate.keys_scanned == 18);
   CHECK(c.copied == 18);
@@ -196,13 +213,8 @@ TEST_CASE("snapshot replicate: every type of a Redis 7.0 file into a standalone 
 
 TEST_CASE("snapshot replicate: a Valkey 8 file into Redis 7.0 (older RDB) and by type",
           "[snapshot][replicate][integration]") {
-  AgedFile aged("vk", migcheck::test::ServerOptions{.binary = "valkey-server"});
-  auto& [source, file, store] = aged;
-  TestServer target;
-  SnapshotReplicateResult r = aged.replicate_into(target.uri());
-  const auto& c = r.replicate.copy;
-  INFO("failed " << c.failed << " skipped " << c.skipped);
-  CHECK(r.replicate.exit_code == 0);
+  StandaloneRun into("vk", migcheck::test::ServerOptions{.binary = "valkey-server"});
+  auto& [source, file, store, target, r, c] = into;
   CHECK(c.copied == 18);
   // RDB 11 into RDB 10: the set listpacks (type 20) and the stream (21) go
   // by type, the rest is framed as RDB 10.
