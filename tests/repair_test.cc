@@ -18,6 +18,7 @@
 
 #include "cli_runner.h"
 #include "dataset_parts.h"
+#include "latest_run.h"
 #include "server_fixture.h"
 #include "store.h"
 #include "test_util.h"
@@ -93,19 +94,11 @@ t::ProcessResult compare(const std::string& src, const std::string& tgt, const s
 }
 
 std::map<std::string, migcheck::Outcome> outcomes(const std::string& store) {
-  migcheck::Store s(store, false);
-  auto run = s.latest_run("repair");
-  REQUIRE(run);
-  std::map<std::string, migcheck::Outcome> out;
-  s.for_each_outcome(run->id, [&](const migcheck::Outcome& o) { out[o.key] = o; });
-  return out;
+  return t::latest_outcomes(store, "repair");
 }
 
 nlohmann::json totals(const std::string& store) {
-  migcheck::Store s(store, false);
-  auto run = s.latest_run("repair");
-  REQUIRE(run);
-  return nlohmann::json::parse(run->totals_json);
+  return t::latest_totals(store, "repair");
 }
 
 }  // namespace

@@ -20,6 +20,7 @@
 
 #include "cli_runner.h"
 #include "dataset_parts.h"
+#include "latest_run.h"
 #include "live.h"
 #include "server_fixture.h"
 #include "store.h"
@@ -76,19 +77,11 @@ std::string settled_digest(t::TestServer& s) {
 }
 
 nlohmann::json totals(const std::string& store) {
-  migcheck::Store s(store, false);
-  auto run = s.latest_run("replicate");
-  REQUIRE(run);
-  return nlohmann::json::parse(run->totals_json);
+  return t::latest_totals(store, "replicate");
 }
 
 std::map<std::string, migcheck::Outcome> outcomes(const std::string& store) {
-  migcheck::Store s(store, false);
-  auto run = s.latest_run("replicate");
-  REQUIRE(run);
-  std::map<std::string, migcheck::Outcome> out;
-  s.for_each_outcome(run->id, [&](const migcheck::Outcome& o) { out[o.key] = o; });
-  return out;
+  return t::latest_outcomes(store, "replicate");
 }
 
 // Runs migcheck on a thread while the test goes on (a writer, a signal).
