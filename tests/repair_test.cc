@@ -101,13 +101,22 @@ nlohmann::json totals(const std::string& store) {
   return t::latest_totals(store, "repair");
 }
 
+// A source loaded with dataset(), and a target loaded alike then given
+// one difference of each kind (differences()).
+struct DifferingPair {
+  t::TestServer source, target;
+  DifferingPair() {
+    source.pipeline(dataset());
+    target.pipeline(dataset());
+    target.pipeline(differences());
+  }
+};
+
 }  // namespace
 
 TEST_CASE("repair: every kind of difference on every type is fixed and verified", "[integration]") {
-  t::TestServer source, target;
-  source.pipeline(dataset());
-  target.pipeline(dataset());
-  target.pipeline(differences());
+  DifferingPair pair;
+  auto& [source, target] = pair;
   const std::string store = tmp_store("kinds");
 
   auto r = compare(source.uri(), target.uri(), store);
@@ -225,10 +234,8 @@ TEST_CASE("repair: a target out of memory gets per-key failures with the server'
 }
 
 TEST_CASE("repair: --dry-run records the plan and leaves the target unchanged", "[integration]") {
-  t::TestServer source, target;
-  source.pipeline(dataset());
-  target.pipeline(dataset());
-  target.pipeline(differences());
+  DifferingPair pair;
+  auto& [source, target] = pair;
   const std::string store = tmp_store("dry");
   REQUIRE(compare(source.uri(), target.uri(), store).exit_code == 1);
   const std::string before = target.debug_digest();
