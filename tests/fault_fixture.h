@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "cli_runner.h"
+#include "dataset_parts.h"
 #include "encoding.h"
 #include "fault_proxy.h"
 #include "html_escape.h"
@@ -111,15 +112,9 @@ inline Cmds mixed() {
       {"SADD", "set:1", "a", "b", "c"},
       {"SADD", "set:int", "1", "2", "3", "-7"},
       {"ZADD", "zset:1", "1.5", "a", "2", "b", "-inf", "c", "inf", "d"},
-      {"XADD", "stream:1", "1-1", "f", "v1"},
-      {"XADD", "stream:1", "2-1", "f", "v2"},
-      {"XADD", "stream:1", "3-1", "f", "v3"},
-      {"XDEL", "stream:1", "2-1"},
-      {"XGROUP", "CREATE", "stream:1", "g1", "0"},
-      {"XREADGROUP", "GROUP", "g1", "alice", "COUNT", "1", "STREAMS", "stream:1", ">"},
-      {"XGROUP", "CREATECONSUMER", "stream:1", "g1", "bob"},
-      {"SET", "big:string", std::string(3 << 20, 'b') + "end"},
   };
+  migcheck::test::append_cmds(c, migcheck::test::deleted_then_read_stream());
+  c.push_back({"SET", "big:string", std::string(3 << 20, 'b') + "end"});
   for (int i = 0; i < 300; ++i)
     c.push_back({"SET", "plain:" + std::to_string(i), std::to_string(i)});
   return c;

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "cli_runner.h"
+#include "dataset_parts.h"
 #include "engines.h"
 #include "server_fixture.h"
 #include "store.h"
@@ -43,17 +44,8 @@ Cmds dataset() {
       {"SET", "str:long", std::string(3000, 'x') + "tail"},
       {"RPUSH", "list:1", "a", "b", "c", "a"},
       {"PEXPIRE", "list:1", "700000"},
-      {"HSET", "hash:1", "f1", "v1", "\0f"s, "\xffv"s},
-      {"SADD", "set:1", "a", "b", "c"},
-      {"SADD", "set:int", "1", "2", "3"},
-      {"ZADD", "zset:1", "1.5", "a", "2", "b", "-inf", "c", "0.1", "e"},
-      {"XADD", "stream:1", "1-1", "f", "v1"},
-      {"XADD", "stream:1", "2-1", "f", "v2"},
-      {"XADD", "stream:1", "3-1", "f", "v3"},
-      {"XGROUP", "CREATE", "stream:1", "g1", "0"},
-      {"XREADGROUP", "GROUP", "g1", "alice", "COUNT", "2", "STREAMS", "stream:1", ">"},
-      {"XDEL", "stream:1", "2-1"},
   };
+  t::append_cmds(c, t::small_collections());
   // Collections beyond one read chunk (1000): read in several steps.
   std::vector<std::string> h = {"HSET", "hash:big"}, z = {"ZADD", "zset:big"},
                            s = {"SADD", "set:big"}, l = {"RPUSH", "list:big"};

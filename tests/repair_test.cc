@@ -17,6 +17,8 @@
 #include <thread>
 
 #include "cli_runner.h"
+#include "dataset_parts.h"
+#include "latest_run.h"
 #include "server_fixture.h"
 #include "store.h"
 #include "test_util.h"
@@ -47,19 +49,14 @@ Cmds dataset() {
       {"SADD", "set:int", "1", "2", "3"},
       {"ZADD", "zset:1", "1.5", "a", "2", "b", "-inf", "c", "0.1", "e"},
       {"PEXPIRE", "zset:1", "800000"},
-      {"XADD", "stream:1", "1-1", "f", "v1"},
-      {"XADD", "stream:1", "2-1", "f", "v2"},
-      {"XADD", "stream:1", "3-1", "f", "v3"},
-      {"XDEL", "stream:1", "2-1"},
-      {"XGROUP", "CREATE", "stream:1", "g1", "0"},
-      {"XREADGROUP", "GROUP", "g1", "alice", "COUNT", "1", "STREAMS", "stream:1", ">"},
-      {"XGROUP", "CREATECONSUMER", "stream:1", "g1", "bob"},
-      {"XADD", "stream:g", "1-1", "f", "v1"},
-      {"XADD", "stream:g", "2-1", "f", "v2"},
-      {"XGROUP", "CREATE", "stream:g", "readers", "0"},
-      {"XREADGROUP", "GROUP", "readers", "r1", "COUNT", "2", "STREAMS", "stream:g", ">"},
-      {"XGROUP", "CREATE", "stream:empty", "g", "0", "MKSTREAM"},
   };
+  t::append_cmds(c, t::deleted_then_read_stream());
+  t::append_cmds(
+      c, {{"XADD", "stream:g", "1-1", "f", "v1"},
+          {"XADD", "stream:g", "2-1", "f", "v2"},
+          {"XGROUP", "CREATE", "stream:g", "readers", "0"},
+          {"XREADGROUP", "GROUP", "readers", "r1", "COUNT", "2", "STREAMS", "stream:g", ">"},
+          {"XGROUP", "CREATE", "stream:empty", "g", "0", "MKSTREAM"}});
   for (int i = 0; i < 300; ++i)
     c.push_back({"SET", "plain:" + std::to_string(i), std::to_string(i)});
   return c;
@@ -97,28 +94,29 @@ t::ProcessResult compare(const std::string& src, const std::string& tgt, const s
 }
 
 std::map<std::string, migcheck::Outcome> outcomes(const std::string& store) {
-  migcheck::Store s(store, false);
-  auto run = s.latest_run("repair");
-  REQUIRE(run);
-  std::map<std::string, migcheck::Outcome> out;
-  s.for_each_outcome(run->id, [&](const migcheck::Outcome& o) { out[o.key] = o; });
-  return out;
+  return t::latest_outcomes(store, "repair");
 }
 
 nlohmann::json totals(const std::string& store) {
-  migcheck::Store s(store, false);
-  auto run = s.latest_run("repair");
-  REQUIRE(run);
-  return nlohmann::json::parse(run->totals_json);
+  return t::latest_totals(store, "repair");
 }
+
+// A source loaded with dataset(), and a target loaded alike then given
+// one difference of each kind (differences()).
+struct DifferingPair {
+  t::TestServer source, target;
+  DifferingPair() {
+    source.pipeline(dataset());
+    target.pipeline(dataset());
+    target.pipeline(differences());
+  }
+};
 
 }  // namespace
 
 TEST_CASE("repair: every kind of difference on every type is fixed and verified", "[integration]") {
-  t::TestServer source, target;
-  source.pipeline(dataset());
-  target.pipeline(dataset());
-  target.pipeline(differences());
+  DifferingPair pair;
+  auto& [source, target] = pair;
   const std::string store = tmp_store("kinds");
 
   auto r = compare(source.uri(), target.uri(), store);
@@ -236,10 +234,8 @@ TEST_CASE("repair: a target out of memory gets per-key failures with the server'
 }
 
 TEST_CASE("repair: --dry-run records the plan and leaves the target unchanged", "[integration]") {
-  t::TestServer source, target;
-  source.pipeline(dataset());
-  target.pipeline(dataset());
-  target.pipeline(differences());
+  DifferingPair pair;
+  auto& [source, target] = pair;
   const std::string store = tmp_store("dry");
   REQUIRE(compare(source.uri(), target.uri(), store).exit_code == 1);
   const std::string before = target.debug_digest();

@@ -19,6 +19,8 @@
 #include <thread>
 
 #include "cli_runner.h"
+#include "dataset_parts.h"
+#include "latest_run.h"
 #include "live.h"
 #include "server_fixture.h"
 #include "store.h"
@@ -49,20 +51,11 @@ Cmds every_type() {
       {"RPUSH", "list:1", "a", "b", "c"},
       {"RPUSH", "list:bin", "\0"s, "\xff"s},
       {"PEXPIRE", "list:1", "700000"},
-      {"HSET", "hash:1", "f1", "v1", "\0f"s, "\xffv"s},
-      {"SADD", "set:1", "a", "b", "c"},
-      {"SADD", "set:int", "1", "2", "3"},
-      {"ZADD", "zset:1", "1.5", "a", "2", "b", "-inf", "c", "0.1", "e"},
-      {"XADD", "stream:1", "1-1", "f", "v1"},
-      {"XADD", "stream:1", "2-1", "f", "v2"},
-      {"XADD", "stream:1", "3-1", "f", "v3"},
-      {"XGROUP", "CREATE", "stream:1", "g1", "0"},
-      {"XREADGROUP", "GROUP", "g1", "alice", "COUNT", "2", "STREAMS", "stream:1", ">"},
-      {"XDEL", "stream:1", "2-1"},
-      {"XGROUP", "CREATE", "stream:1", "g2", "$"},
-      {"XGROUP", "CREATECONSUMER", "stream:1", "g2", "bob"},
-      {"XGROUP", "CREATE", "stream:empty", "g", "0", "MKSTREAM"},
   };
+  t::append_cmds(c, t::small_collections());
+  t::append_cmds(c, {{"XGROUP", "CREATE", "stream:1", "g2", "$"},
+                     {"XGROUP", "CREATECONSUMER", "stream:1", "g2", "bob"},
+                     {"XGROUP", "CREATE", "stream:empty", "g", "0", "MKSTREAM"}});
   for (int i = 0; i < 2000; ++i) {
     const std::string n = std::to_string(i);
     c.push_back({"SET", "k:" + n, "value-" + n});
@@ -84,19 +77,11 @@ std::string settled_digest(t::TestServer& s) {
 }
 
 nlohmann::json totals(const std::string& store) {
-  migcheck::Store s(store, false);
-  auto run = s.latest_run("replicate");
-  REQUIRE(run);
-  return nlohmann::json::parse(run->totals_json);
+  return t::latest_totals(store, "replicate");
 }
 
 std::map<std::string, migcheck::Outcome> outcomes(const std::string& store) {
-  migcheck::Store s(store, false);
-  auto run = s.latest_run("replicate");
-  REQUIRE(run);
-  std::map<std::string, migcheck::Outcome> out;
-  s.for_each_outcome(run->id, [&](const migcheck::Outcome& o) { out[o.key] = o; });
-  return out;
+  return t::latest_outcomes(store, "replicate");
 }
 
 // Runs migcheck on a thread while the test goes on (a writer, a signal).

@@ -26,46 +26,45 @@ ReportTempDir::~ReportTempDir() {
   std::filesystem::remove_all(dir_, ec);
 }
 
-ServerFacts report_source_facts() {
+namespace {
+
+// A standalone TLS primary at `endpoint` (rediss://user@host:port) holding
+// 1050 keys (1000 in db 0, 50 in db 1), that allows CONFIG and writes RDB 11.
+ServerFacts standalone_facts(const std::string& endpoint, const std::string& engine,
+                             const std::string& version, int64_t used_memory, int64_t maxmemory,
+                             const std::string& policy, const std::string& notify,
+                             const std::string& run_id) {
+  const std::string addr = endpoint.substr(endpoint.find('@') + 1);
   ServerFacts f;
-  f.endpoint = "rediss://app@10.0.0.5:6380";
-  f.engine = "redis";
-  f.version = "7.2.4";
+  f.endpoint = endpoint;
+  f.engine = engine;
+  f.version = version;
   f.mode = "standalone";
   f.role = "master";
   f.tls = true;
   f.keys_per_db = {{0, 1000}, {1, 50}};
-  f.used_memory = 100 * 1024 * 1024;
-  f.maxmemory = 0;
-  f.maxmemory_policy = "allkeys-lru";
-  f.notify_keyspace_events = "KEA";
+  f.used_memory = used_memory;
+  f.maxmemory = maxmemory;
+  f.maxmemory_policy = policy;
+  f.notify_keyspace_events = notify;
   f.config_allowed = true;
   f.rdb_version = 11;
-  f.nodes = {NodeFacts{"10.0.0.5:6380", "primary", {}, 1050}};
-  f.identity =
-      ServerIdentity{{"5a1d9c0e7b3f4a2c8d6e1f0a9b8c7d6e5f4a3b2c"}, {}, {"10.0.0.5:6380"}, {}, 1};
+  f.nodes = {NodeFacts{addr, "primary", {}, 1050}};
+  f.identity = ServerIdentity{{run_id}, {}, {addr}, {}, 1};
   return f;
 }
 
+}  // namespace
+
+ServerFacts report_source_facts() {
+  return standalone_facts("rediss://app@10.0.0.5:6380", "redis", "7.2.4", 100 * 1024 * 1024, 0,
+                          "allkeys-lru", "KEA", "5a1d9c0e7b3f4a2c8d6e1f0a9b8c7d6e5f4a3b2c");
+}
+
 ServerFacts report_target_facts() {
-  ServerFacts f;
-  f.endpoint = "rediss://migrator@10.0.1.9:6379";
-  f.engine = "valkey";
-  f.version = "8.0.1";
-  f.mode = "standalone";
-  f.role = "master";
-  f.tls = true;
-  f.keys_per_db = {{0, 1000}, {1, 50}};
-  f.used_memory = 90 * 1024 * 1024;
-  f.maxmemory = 1024LL * 1024 * 1024;
-  f.maxmemory_policy = "noeviction";
-  f.notify_keyspace_events = "";
-  f.config_allowed = true;
-  f.rdb_version = 11;
-  f.nodes = {NodeFacts{"10.0.1.9:6379", "primary", {}, 1050}};
-  f.identity =
-      ServerIdentity{{"9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d"}, {}, {"10.0.1.9:6379"}, {}, 1};
-  return f;
+  return standalone_facts("rediss://migrator@10.0.1.9:6379", "valkey", "8.0.1", 90 * 1024 * 1024,
+                          1024LL * 1024 * 1024, "noeviction", "",
+                          "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d");
 }
 
 namespace {

@@ -19,6 +19,7 @@
 #include "compare.h"
 #include "server_fixture.h"
 #include "snapshot_compare.h"
+#include "snapshot_fixture.h"
 #include "store.h"
 
 using namespace migcheck;
@@ -31,39 +32,25 @@ using Cmds = std::vector<std::vector<std::string>>;
 using Rows = std::set<std::tuple<int, std::string, std::string>>;  // (db, key, kind)
 
 std::string tmp(const std::string& name) {
-  auto p = std::filesystem::temp_directory_path() /
-           ("migcheck-snapcmp-" + name + "-" + std::to_string(::getpid()));
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(p.string() + suffix);
-  return p.string();
-}
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return migcheck::test::snapshot_tmp("snapcmp", name);
 }
 
 // Every type, expiries, two dbs and big keys (more elements than the chunk).
 void fill(TestServer& s, int64_t expire_at) {
   const std::string at = std::to_string(expire_at);
-  Cmds c = {{"SET", "s:1", "one"},
-            {"SET", "s:int", "12345"},
-            {"SET", "s:ttl", "v", "PXAT", at},
-            {"RPUSH", "l:1", "a", "b", "c"},
-            {"HSET", "h:1", "f1", "v1", "f2", "v2"},
-            {"SADD", "st:1", "m1", "m2", "3"},
-            {"ZADD", "z:1", "1", "a", "2.5", "b"},
-            {"XADD", "x:1", "1-1", "f", "v"},
-            {"XADD", "x:1", "2-1", "g", "w"},
-            {"XGROUP", "CREATE", "x:1", "grp", "1-1"},
-            {"HSET", "ttl:h", "f", "v"},
-            {"PEXPIREAT", "ttl:h", at},
-            {"SET", "type:k", "string"},
-            {"SET", std::string("bin\0key\xff", 8), "binary"},
-            {"SELECT", "3"},
-            {"SET", "d3:s", "three"},
-            {"SADD", "d3:set", "x", "y"},
-            {"SELECT", "0"}};
+  Cmds c = migcheck::test::snapshot_basics(at);
+  migcheck::test::append_cmds(c, {{"ZADD", "z:1", "1", "a", "2.5", "b"},
+                                  {"XADD", "x:1", "1-1", "f", "v"},
+                                  {"XADD", "x:1", "2-1", "g", "w"},
+                                  {"XGROUP", "CREATE", "x:1", "grp", "1-1"},
+                                  {"HSET", "ttl:h", "f", "v"},
+                                  {"PEXPIREAT", "ttl:h", at},
+                                  {"SET", "type:k", "string"},
+                                  {"SET", std::string("bin\0key\xff", 8), "binary"},
+                                  {"SELECT", "3"},
+                                  {"SET", "d3:s", "three"},
+                                  {"SADD", "d3:set", "x", "y"},
+                                  {"SELECT", "0"}});
   for (int i = 0; i < 2500; ++i) {
     c.push_back({"HSET", "big:h", "field" + std::to_string(i), "value" + std::to_string(i)});
     c.push_back({"RPUSH", "big:l", std::to_string(i)});
@@ -74,11 +61,7 @@ void fill(TestServer& s, int64_t expire_at) {
 
 // A file of `s`, copied out of its dir (a later SAVE would overwrite it).
 std::string save(TestServer& s, const std::string& name) {
-  s.cmd({"SAVE"});
-  const std::string path = tmp(name) + ".rdb";
-  std::filesystem::copy_file(s.dir() + "/dump.rdb", path,
-                             std::filesystem::copy_options::overwrite_existing);
-  return path;
+  return migcheck::test::save_snapshot(s, tmp(name) + ".rdb");
 }
 
 SnapshotCompareOptions snap_options(const std::string& file, TestServer& target) {
@@ -126,16 +109,33 @@ const Rows kChanged = {{0, "s:1", "value"},     {0, "l:1", "missing"}, {0, "extr
                        {0, "s:ttl", "ttl"},     {0, "type:k", "type"}, {0, "big:h", "value"},
                        {3, "d3:extra", "extra"}};
 
+// A source and a target filled alike (the target then changed when asked,
+// `source_extra` run on the source) and the source's file, removed at the end.
+struct FilledPair {
+  TestServer source;
+  TestServer target;
+  const int64_t at = migcheck::test::wall_ms() + 3600000;
+  std::string file;
+  FilledPair(const std::string& name, bool changed, const Cmds& source_extra = {},
+             migcheck::test::ServerOptions target_options = {})
+      : target(std::move(target_options)) {
+    fill(source, at);
+    fill(target, at);
+    if (changed) change(target, at);
+    if (!source_extra.empty()) source.pipeline(source_extra);
+    file = save(source, name);
+  }
+  FilledPair(const FilledPair&) = delete;
+  FilledPair& operator=(const FilledPair&) = delete;
+  ~FilledPair() { std::filesystem::remove(file); }
+};
+
 }  // namespace
 
 TEST_CASE("snapshot compare: a file against an identical target", "[snapshot][integration]") {
-  TestServer source, target;
-  const int64_t at = now_ms() + 3600000;
-  fill(source, at);
-  fill(target, at);
-  // Expires before the run starts: in the file, skipped and counted.
-  source.cmd({"SET", "gone:soon", "v", "PX", "300"});
-  const std::string file = save(source, "identical");
+  // gone:soon expires before the run starts: in the file, skipped and counted.
+  FilledPair pair("identical", false, {{"SET", "gone:soon", "v", "PX", "300"}});
+  auto& [source, target, at, file] = pair;
   // Longer than --ttl-tolerance: expiries are absolute, not relative to the save.
   std::this_thread::sleep_for(std::chrono::milliseconds(1300));
 
@@ -165,17 +165,12 @@ TEST_CASE("snapshot compare: a file against an identical target", "[snapshot][in
   INFO(rep.err);
   CHECK(rep.exit_code == 0);
   CHECK(nlohmann::json::parse(rep.out)["verdict"] == "READY");
-  std::filesystem::remove(file);
 }
 
 TEST_CASE("snapshot compare: differences, rounds, cross-check with a live source",
           "[snapshot][integration]") {
-  TestServer source, target;
-  const int64_t at = now_ms() + 3600000;
-  fill(source, at);
-  fill(target, at);
-  change(target, at);
-  const std::string file = save(source, "diffs");
+  FilledPair pair("diffs", true);
+  auto& [source, target, at, file] = pair;
 
   Store store(tmp("diffs.db"));
   SnapshotCompareOptions o = snap_options(file, target);
@@ -231,17 +226,12 @@ TEST_CASE("snapshot compare: differences, rounds, cross-check with a live source
   SnapshotCompareResult fr = run_snapshot_compare(ff, store);
   CHECK(rows(store, fr.compare.run_id) == kChanged);
   CHECK(fr.compare.keys_checked == r.compare.keys_checked);
-  std::filesystem::remove(file);
   std::filesystem::remove(tfile);
 }
 
 TEST_CASE("snapshot compare: --db, --match and --type", "[snapshot][integration]") {
-  TestServer source, target;
-  const int64_t at = now_ms() + 3600000;
-  fill(source, at);
-  fill(target, at);
-  change(target, at);
-  const std::string file = save(source, "filters");
+  FilledPair pair("filters", true);
+  auto& [source, target, at, file] = pair;
   Store store(tmp("filters.db"));
 
   SnapshotCompareOptions o = snap_options(file, target);
@@ -267,24 +257,16 @@ TEST_CASE("snapshot compare: --db, --match and --type", "[snapshot][integration]
   // type:k is a string in the file (out of scope); the target's list of
   // that name is not in the file's list keys: an extra of type list.
   CHECK(rows(store, r.compare.run_id) == Rows{{0, "l:1", "missing"}, {0, "type:k", "extra"}});
-  std::filesystem::remove(file);
 }
 
 TEST_CASE("snapshot compare: CLI errors, and a file against a file", "[snapshot][integration]") {
-  TestServer source, target;
-  const int64_t at = now_ms() + 3600000;
-  fill(source, at);
-  fill(target, at);
-  const std::string file = save(source, "cli");
+  FilledPair pair("cli", false);
+  auto& [source, target, at, file] = pair;
   const std::string store = tmp("cli.db");
 
   // A truncated file: one line, exit 2.
   const std::string cut = tmp("cut") + ".rdb";
-  {
-    std::ifstream in(file, std::ios::binary);
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    std::ofstream(cut, std::ios::binary) << bytes.substr(0, bytes.size() / 2);
-  }
+  migcheck::test::write_first_half(file, cut);
   auto c = run_migcheck({"compare", cut, target.uri(), "--store", store, "-q"});
   CHECK(c.exit_code == 2);
   CHECK(std::count(c.err.begin(), c.err.end(), '\n') == 1);
@@ -309,38 +291,25 @@ TEST_CASE("snapshot compare: CLI errors, and a file against a file", "[snapshot]
   INFO(c.err);
   CHECK(c.exit_code == 0);
   CHECK(c.out.find("d3:extra") != std::string::npos);
-  for (const auto& p : {file, tfile, cut}) std::filesystem::remove(p);
+  for (const auto& p : {tfile, cut}) std::filesystem::remove(p);
 }
 
 TEST_CASE("snapshot compare: peak memory stays bounded with a big key",
           "[snapshot][memory][integration]") {
   TestServer source, target;
-  // A set of 400k members (about 10 MB serialised, more in memory).
-  for (int b = 0; b < 400; ++b) {
-    std::vector<std::string> cmd = {"SADD", "huge"};
-    for (int i = 0; i < 1000; ++i)
-      cmd.push_back("member-" + std::to_string(b) + "-" + std::to_string(i) + "-padding-padding");
-    source.cmd(cmd);
-    target.cmd(cmd);
-  }
+  source.pipeline(migcheck::test::huge_set());
+  target.pipeline(migcheck::test::huge_set());
   const std::string file = save(source, "big");
-  migcheck::test::Spawned p({"compare", file, target.uri(), "--store", tmp("big.db"), "-q"},
-                            tmp("big.out"), tmp("big.err"));
-  CHECK(p.wait() == 0);
-  INFO("VmHWM " << p.max_rss_kb() << " kB");
-  CHECK(p.max_rss_kb() > 0);
-  CHECK(p.max_rss_kb() < 64 * 1024);
+  migcheck::test::check_bounded_peak(
+      {"compare", file, target.uri(), "--store", tmp("big.db"), "-q"}, tmp("big.out"),
+      tmp("big.err"));
   std::filesystem::remove(file);
 }
 
 TEST_CASE("snapshot compare: a signal stops the run, recorded as interrupted",
           "[snapshot][integration]") {
-  TestServer source, target;
-  const int64_t at = now_ms() + 3600000;
-  fill(source, at);
-  fill(target, at);
-  change(target, at);
-  const std::string file = save(source, "signal");
+  FilledPair pair("signal", true);
+  auto& [source, target, at, file] = pair;
   const std::string store = tmp("signal.db");
   const std::string err = tmp("signal.err");
   migcheck::test::Spawned p(
@@ -361,7 +330,6 @@ TEST_CASE("snapshot compare: a signal stops the run, recorded as interrupted",
   REQUIRE(run);
   CHECK(run->status == "interrupted");
   CHECK(rows(s, run->id, 1) == kChanged);
-  std::filesystem::remove(file);
 }
 
 TEST_CASE("snapshot compare: a file against a cluster target", "[snapshot][cluster][integration]") {
@@ -392,23 +360,15 @@ TEST_CASE("snapshot compare: a file against a cluster target", "[snapshot][clust
 
 TEST_CASE("snapshot compare: a Redis 7.0 file against a Valkey 8 target",
           "[snapshot][integration]") {
-  TestServer source;
-  TestServer target(migcheck::test::ServerOptions{.binary = "valkey-server"});
-  const int64_t at = now_ms() + 3600000;
-  fill(source, at);
-  fill(target, at);
-  change(target, at);
-  const std::string file = save(source, "valkey");
+  FilledPair pair("valkey", true, {}, migcheck::test::ServerOptions{.binary = "valkey-server"});
   Store store(tmp("valkey.db"));
-  SnapshotCompareResult r = run_snapshot_compare(snap_options(file, target), store);
+  SnapshotCompareResult r = run_snapshot_compare(snap_options(pair.file, pair.target), store);
   CHECK(rows(store, r.compare.run_id) == kChanged);
-  std::filesystem::remove(file);
 }
 
 TEST_CASE("snapshot compare: --db-map maps the file's dbs", "[snapshot][integration]") {
   TestServer source, target;
-  const int64_t at = now_ms() + 3600000;
-  fill(source, at);
+  fill(source, migcheck::test::wall_ms() + 3600000);
   const std::string file = save(source, "dbmap");
   const std::string store = tmp("dbmap.db");
   // db 0 -> db 0 and db 3 -> db 5 on the target, by the snapshot replicate.

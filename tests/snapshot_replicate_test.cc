@@ -17,7 +17,9 @@
 #include <thread>
 
 #include "cli_runner.h"
+#include "dataset_parts.h"
 #include "server_fixture.h"
+#include "snapshot_fixture.h"
 #include "snapshot_replicate.h"
 #include "store.h"
 
@@ -30,49 +32,29 @@ namespace {
 using Cmds = std::vector<std::vector<std::string>>;
 
 std::string tmp(const std::string& name) {
-  auto p = std::filesystem::temp_directory_path() /
-           ("migcheck-snaprepl-" + name + "-" + std::to_string(::getpid()));
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(p.string() + suffix);
-  return p.string();
+  return migcheck::test::snapshot_tmp("snaprepl", name);
 }
 
 // Long enough for s:soon to have expired.
 constexpr std::chrono::milliseconds kSoon{1100};
 
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // Every type (a stream with a group, pending entries and a deleted entry
 // still pending), expiries, a key about to expire, two dbs and big keys
 // (more than the 64 KiB big-key size of the tests).
 void fill(TestServer& s, bool two_dbs = true) {
-  const std::string at = std::to_string(now_ms() + 3600000);
-  Cmds c = {{"SET", "s:1", "one"},
-            {"SET", "s:int", "12345"},
-            {"SET", "s:ttl", "v", "PXAT", at},
-            {"RPUSH", "l:1", "a", "b", "c"},
-            {"HSET", "h:1", "f1", "v1", "f2", "v2"},
-            {"SADD", "st:1", "m1", "m2", "3"},
-            {"SADD", "st:int", "1", "2", "3"},
-            {"ZADD", "z:1", "1", "a", "2.5", "b", "-inf", "c"},
-            {"XADD", "x:1", "1-1", "f", "v"},
-            {"XADD", "x:1", "2-1", "g", "w"},
-            {"XADD", "x:1", "3-1", "h", "u"},
-            {"XGROUP", "CREATE", "x:1", "grp", "0"},
-            {"XREADGROUP", "GROUP", "grp", "alice", "COUNT", "2", "STREAMS", "x:1", ">"},
-            {"XDEL", "x:1", "2-1"},
-            {"HSET", "ttl:h", "f", "v"},
-            {"PEXPIREAT", "ttl:h", at},
-            {"SET", std::string("bin\0key\xff", 8), "binary"}};
+  const std::string at = std::to_string(migcheck::test::wall_ms() + 3600000);
+  Cmds c = migcheck::test::snapshot_basics(at);
+  migcheck::test::append_cmds(
+      c, {{"SADD", "st:int", "1", "2", "3"}, {"ZADD", "z:1", "1", "a", "2.5", "b", "-inf", "c"}});
+  migcheck::test::append_cmds(c, migcheck::test::read_then_deleted_stream(
+                                     "x:1", "grp", {{{"f", "v"}, {"g", "w"}, {"h", "u"}}}));
+  migcheck::test::append_cmds(c, {{"HSET", "ttl:h", "f", "v"},
+                                  {"PEXPIREAT", "ttl:h", at},
+                                  {"SET", std::string("bin\0key\xff", 8), "binary"}});
   if (two_dbs)
-    for (const auto& x : Cmds{{"SELECT", "3"},
-                              {"SET", "d3:s", "three"},
-                              {"SADD", "d3:set", "x", "y"},
-                              {"SELECT", "0"}})
-      c.push_back(x);
+    migcheck::test::append_cmds(
+        c,
+        {{"SELECT", "3"}, {"SET", "d3:s", "three"}, {"SADD", "d3:set", "x", "y"}, {"SELECT", "0"}});
   for (int i = 0; i < 3000; ++i) {
     c.push_back({"HSET", "big:h", "field" + std::to_string(i), "value-value" + std::to_string(i)});
     c.push_back({"RPUSH", "big:l", "element-" + std::to_string(i)});
@@ -87,11 +69,7 @@ void fill(TestServer& s, bool two_dbs = true) {
 }
 
 std::string save(TestServer& s, const std::string& name) {
-  s.cmd({"SAVE"});
-  const std::string path = tmp(name) + ".rdb";
-  std::filesystem::copy_file(s.dir() + "/dump.rdb", path,
-                             std::filesystem::copy_options::overwrite_existing);
-  return path;
+  return migcheck::test::save_snapshot(s, tmp(name) + ".rdb");
 }
 
 SnapshotReplicateOptions options(const std::string& file, const std::string& target_uri) {
@@ -144,19 +122,60 @@ void check_standalone(TestServer& ref, TestServer& target, std::vector<int> dbs)
   }
 }
 
+// Fills `source` and saves it to a file; returns the file once s:soon has
+// expired in it.
+std::string aged_file(TestServer& source, const std::string& name) {
+  fill(source);
+  const std::string file = save(source, name);
+  std::this_thread::sleep_for(kSoon);
+  return file;
+}
+
+// A filled source, its file (removed at the end) read once s:soon has
+// expired, and a store.
+struct AgedFile {
+  TestServer source;
+  std::string file;
+  Store store;
+  explicit AgedFile(const std::string& name)
+      : file(aged_file(source, name)), store(tmp(name + ".db")) {}
+  AgedFile(const AgedFile&) = delete;
+  AgedFile& operator=(const AgedFile&) = delete;
+  ~AgedFile() { std::filesystem::remove(file); }
+  // The file into `target_uri` with the options of the tests.
+  SnapshotReplicateResult replicate_into(const std::string& target_uri) {
+    return run_snapshot_replicate(options(file, target_uri), store);
+  }
+};
+
+// The same into a fresh standalone target, which must succeed (exit 0);
+// `c` is the run's copy counters.
+struct StandaloneRun {
+  TestServer source;
+  std::string file;
+  Store store;
+  TestServer target;
+  SnapshotReplicateResult r;
+  const decltype(r.replicate.copy)& c = r.replicate.copy;
+  explicit StandaloneRun(const std::string& name, migcheck::test::ServerOptions source_options = {})
+      : source(std::move(source_options)),
+        file(aged_file(source, name)),
+        store(tmp(name + ".db")),
+        r(run_snapshot_replicate(options(file, target.uri()), store)) {
+    INFO("failed " << c.failed << " skipped " << c.skipped);
+    CHECK(r.replicate.exit_code == 0);
+  }
+  StandaloneRun(const StandaloneRun&) = delete;
+  StandaloneRun& operator=(const StandaloneRun&) = delete;
+  ~StandaloneRun() { std::filesystem::remove(file); }
+};
+
 }  // namespace
 
 TEST_CASE("snapshot replicate: every type of a Redis 7.0 file into a standalone target",
           "[snapshot][replicate][integration]") {
-  TestServer source, target;
-  fill(source);
-  const std::string file = save(source, "r7");
-  std::this_thread::sleep_for(kSoon);  // s:soon expires
-  Store store(tmp("r7.db"));
-  SnapshotReplicateResult r = run_snapshot_replicate(options(file, target.uri()), store);
-  const auto& c = r.replicate.copy;
-  INFO("failed " << c.failed << " skipped " << c.skipped);
-  CHECK(r.replicate.exit_code == 0);
+  StandaloneRun into("r7");
+  auto& [source, file, store, target, r, c] = into;
   CHECK(r.expired_skipped == 1);
   CHECK(r.replicate.keys_scanned == 18);
   CHECK(c.copied == 18);
@@ -190,21 +209,12 @@ TEST_CASE("snapshot replicate: every type of a Redis 7.0 file into a standalone 
   CHECK(r.replicate.copy.copied == 2);
   CHECK(t3.reply({"EXISTS", "big:l", "big:s"}).integer == 2);
   CHECK(dbsize(t3, 0) == 2);
-  std::filesystem::remove(file);
 }
 
 TEST_CASE("snapshot replicate: a Valkey 8 file into Redis 7.0 (older RDB) and by type",
           "[snapshot][replicate][integration]") {
-  TestServer source(migcheck::test::ServerOptions{.binary = "valkey-server"});
-  TestServer target;
-  fill(source);
-  const std::string file = save(source, "vk");
-  std::this_thread::sleep_for(kSoon);
-  Store store(tmp("vk.db"));
-  SnapshotReplicateResult r = run_snapshot_replicate(options(file, target.uri()), store);
-  const auto& c = r.replicate.copy;
-  INFO("failed " << c.failed << " skipped " << c.skipped);
-  CHECK(r.replicate.exit_code == 0);
+  StandaloneRun into("vk", migcheck::test::ServerOptions{.binary = "valkey-server"});
+  auto& [source, file, store, target, r, c] = into;
   CHECK(c.copied == 18);
   // RDB 11 into RDB 10: the set listpacks (type 20) and the stream (21) go
   // by type, the rest is framed as RDB 10.
@@ -220,18 +230,13 @@ TEST_CASE("snapshot replicate: a Valkey 8 file into Redis 7.0 (older RDB) and by
   CHECK(r.replicate.copy.restored == 0);
   CHECK(r.replicate.copy.copied == 18);
   check_standalone(source, t2, {0, 3});
-  std::filesystem::remove(file);
 }
 
 TEST_CASE("snapshot replicate: into a cluster target",
           "[snapshot][replicate][cluster][integration]") {
-  TestServer source;
+  AgedFile aged("cluster");
   migcheck::test::TestCluster cluster;
-  fill(source);
-  const std::string file = save(source, "cluster");
-  std::this_thread::sleep_for(kSoon);
-  Store store(tmp("cluster.db"));
-  SnapshotReplicateResult r = run_snapshot_replicate(options(file, cluster.seed_uri()), store);
+  SnapshotReplicateResult r = aged.replicate_into(cluster.seed_uri());
   const auto& c = r.replicate.copy;
   // db 3's keys cannot go to a cluster: skipped with the reason, exit 1.
   CHECK(c.copied == 16);
@@ -240,7 +245,7 @@ TEST_CASE("snapshot replicate: into a cluster target",
   int64_t total = 0;
   for (int i = 0; i < cluster.size(); ++i) total += cluster.node(i).reply({"DBSIZE"}).integer;
   check_same(
-      source, 0,
+      aged.source, 0,
       [&](const std::string& k) {
         return cluster.node_for_key(k).reply({"DEBUG", "DIGEST-VALUE", k}).elements.at(0).str;
       },
@@ -248,7 +253,6 @@ TEST_CASE("snapshot replicate: into a cluster target",
         return std::to_string(cluster.reply_routed({"PEXPIRETIME", k}).integer);
       },
       total);
-  std::filesystem::remove(file);
 }
 
 TEST_CASE("snapshot replicate: a run stopped by SIGINT resumes from its checkpoint, counted once",
@@ -312,12 +316,7 @@ TEST_CASE("snapshot replicate: CLI: a corrupt file, live modes, the summary",
   const std::string store = tmp("cli.db");
   // A corrupt byte in the middle: one line naming the byte offset, exit 2.
   const std::string bad = tmp("bad") + ".rdb";
-  {
-    std::ifstream in(file, std::ios::binary);
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    bytes = bytes.substr(0, bytes.size() / 2);
-    std::ofstream(bad, std::ios::binary) << bytes;
-  }
+  migcheck::test::write_first_half(file, bad);
   auto c = run_migcheck({"replicate", bad, target.uri(), "--store", store, "-q"});
   INFO(c.out << c.err);
   CHECK(c.exit_code == 2);
@@ -347,21 +346,13 @@ TEST_CASE("snapshot replicate: peak memory stays bounded with a big key",
   TestServer source, target;
   // A set of 400k members (about 10 MB serialised, more in memory) and a
   // 20 MB string: both go in chunks.
-  for (int b = 0; b < 400; ++b) {
-    std::vector<std::string> cmd = {"SADD", "huge"};
-    for (int i = 0; i < 1000; ++i)
-      cmd.push_back("member-" + std::to_string(b) + "-" + std::to_string(i) + "-padding-padding");
-    source.cmd(cmd);
-  }
+  source.pipeline(migcheck::test::huge_set());
   source.cmd({"SET", "huge:s", std::string(20 << 20, 'y')});
   source.cmd({"CONFIG", "SET", "rdbcompression", "no"});
   const std::string file = save(source, "big");
-  migcheck::test::Spawned p({"replicate", file, target.uri(), "--store", tmp("big.db"), "-q"},
-                            tmp("big.out"), tmp("big.err"));
-  CHECK(p.wait() == 0);
-  INFO("VmHWM " << p.max_rss_kb() << " kB");
-  CHECK(p.max_rss_kb() > 0);
-  CHECK(p.max_rss_kb() < 64 * 1024);
+  migcheck::test::check_bounded_peak(
+      {"replicate", file, target.uri(), "--store", tmp("big.db"), "-q"}, tmp("big.out"),
+      tmp("big.err"));
   CHECK(target.debug_digest_value("huge") == source.debug_digest_value("huge"));
   CHECK(target.debug_digest_value("huge:s") == source.debug_digest_value("huge:s"));
   std::filesystem::remove(file);
