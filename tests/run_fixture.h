@@ -20,7 +20,7 @@
 
 #include "cli_runner.h"
 #include "failover_fixture.h"
-#include "store.h"
+#include "latest_run.h"
 
 namespace migcheck::test {
 
@@ -30,15 +30,6 @@ inline std::string tmp_file(const std::string& prefix, const std::string& name) 
   return (std::filesystem::temp_directory_path() /
           ("migcheck-" + prefix + "-" + std::to_string(::getpid()) + "-" + name))
       .string();
-}
-
-// The totals of the latest `command` run in the store at `store`, which
-// must hold one.
-inline nlohmann::json latest_totals(const std::string& store, const std::string& command) {
-  Store s(store, false);
-  auto run = s.latest_run(command);
-  REQUIRE(run);
-  return nlohmann::json::parse(run->totals_json);
 }
 
 // What run_through saw: migcheck's exit code, whether it still ran when the
