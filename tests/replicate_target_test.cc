@@ -20,18 +20,10 @@
 
 namespace fs = std::filesystem;
 using Catch::Matchers::ContainsSubstring;
-using migcheck::Store;
-using migcheck::test::run_migcheck;
-using migcheck::test::Spawned;
-using migcheck::test::TestServer;
+using namespace migcheck;
+using namespace migcheck::test;
 
 namespace {
-
-using migcheck::test::slurp;
-
-std::string temp_store(const std::string& name) {
-  return migcheck::test::tmp_store("target", name);
-}
 
 nlohmann::json totals(const std::string& store) {
   Store s(store, false, true);
@@ -49,7 +41,7 @@ TEST_CASE("replicate target: writes a full target refuses are not counted as cop
   for (int i = 0; i < 50; ++i)
     sets.push_back({"SET", "big:" + std::to_string(i), std::string(20000, 'x')});
   source.pipeline(sets);
-  const std::string store = temp_store("full");
+  const std::string store = tmp_store("target", "full");
   auto r = run_migcheck({"replicate", source.uri(), target.uri(), "--store", store, "-q"});
   INFO(r.err << r.out);
   CHECK(r.exit_code == 1);
@@ -65,7 +57,7 @@ TEST_CASE("replicate target: a target made a replica mid-run ends it with exit 2
   std::vector<std::vector<std::string>> sets;
   for (int i = 0; i < 400; ++i) sets.push_back({"SET", "k:" + std::to_string(i), "v"});
   source.pipeline(sets);
-  const std::string store = temp_store("demoted");
+  const std::string store = tmp_store("target", "demoted");
   Spawned run({"replicate", source.uri(), target.uri(), "--store", store, "--max-ops-per-sec",
                "150", "--batch", "20"},
               store + ".out", store + ".err");
@@ -88,7 +80,7 @@ TEST_CASE("replicate target: a live tail stops when its target is made a replica
           "[replicate_target]") {
   TestServer source({.config = {{"notify-keyspace-events", "KEA"}}}), target, other;
   source.cmd({"SET", "a", "1"});
-  const std::string store = temp_store("demoted-live");
+  const std::string store = tmp_store("target", "demoted-live");
   Spawned run({"replicate", source.uri(), target.uri(), "--store", store, "--mode", "live"},
               store + ".out", store + ".err");
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);

@@ -23,16 +23,10 @@
 
 namespace fs = std::filesystem;
 using Catch::Matchers::ContainsSubstring;
-using migcheck::Store;
-using migcheck::test::run_migcheck;
-using migcheck::test::Spawned;
-using migcheck::test::TestServer;
+using namespace migcheck;
+using namespace migcheck::test;
 
 namespace {
-
-std::string temp_store(const std::string& name) {
-  return migcheck::test::tmp_store("resume-opts", name);
-}
 
 void fill(TestServer& s, int n) {
   std::vector<std::vector<std::string>> sets;
@@ -73,7 +67,7 @@ TEST_CASE("resume options: a throttled compare is sped up on resume", "[resume_o
   TestServer source, target;
   fill(source, 400);
   fill(target, 400);
-  const std::string store = temp_store("compare");
+  const std::string store = tmp_store("resume-opts", "compare");
   run_then_stop({"compare", source.uri(), target.uri(), "--store", store, "--max-ops-per-sec", "10",
                  "--batch", "10", "-q"},
                 store, std::chrono::milliseconds(500), [](Spawned& slow) {
@@ -105,7 +99,7 @@ TEST_CASE(
     "[resume_options]") {
   TestServer source, target;
   fill(source, 300);
-  const std::string store = temp_store("replicate");
+  const std::string store = tmp_store("resume-opts", "replicate");
   run_then_stop({"replicate", source.uri(), target.uri(), "--store", store, "--max-ops-per-sec",
                  "2", "--batch", "100", "-q"},
                 store, std::chrono::milliseconds(300), [&](Spawned& slow) {

@@ -28,20 +28,10 @@
 namespace fs = std::filesystem;
 using Catch::Matchers::ContainsSubstring;
 using Catch::Matchers::MessageMatches;
-using migcheck::Store;
-using migcheck::StoreError;
-using migcheck::test::begin_test_run;
-using migcheck::test::run_migcheck;
-using migcheck::test::Spawned;
-using migcheck::test::TestServer;
+using namespace migcheck;
+using namespace migcheck::test;
 
 namespace {
-
-using migcheck::test::slurp;
-
-std::string temp_store(const std::string& name) {
-  return migcheck::test::tmp_store("health", name);
-}
 
 // Runs migcheck as an unprivileged user when the tests run as root (root
 // writes anywhere), so a directory without write permission means it.
@@ -77,7 +67,7 @@ migcheck::test::ProcessResult run_unprivileged(std::vector<std::string> args,
 
 TEST_CASE("store health: a store truncated under a run stops it and is not resumable",
           "[store_health]") {
-  const std::string path = temp_store("truncated");
+  const std::string path = tmp_store("health", "truncated");
   Store s(path);
   const int64_t id = begin_test_run(s);
   std::vector<migcheck::Difference> diffs(2000);
@@ -102,7 +92,7 @@ TEST_CASE("store health: a store truncated under a run stops it and is not resum
 }
 
 TEST_CASE("store health: a store deleted under a run is damage", "[store_health]") {
-  const std::string path = temp_store("deleted");
+  const std::string path = tmp_store("health", "deleted");
   Store s(path);
   const int64_t id = begin_test_run(s);
   fs::remove(path);
@@ -138,7 +128,7 @@ TEST_CASE("store health: replicate and compare into a store truncated mid-run ex
   // `command` into a store truncated under it: exit 2, and no advice to
   // resume from a store that is gone; its stderr.
   auto truncated_run = [&](const std::string& command) {
-    const std::string store = temp_store(command + "-run");
+    const std::string store = tmp_store("health", command + "-run");
     auto [code, err] = truncate_under({command, source.uri(), target.uri(), "--store", store,
                                        "--max-ops-per-sec", "100", "--batch", "20", "-q"},
                                       store);

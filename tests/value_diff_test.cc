@@ -23,14 +23,11 @@
 #include "test_util.h"
 
 using namespace migcheck;
+using namespace migcheck::test;
 using namespace std::string_literals;
 using Catch::Matchers::ContainsSubstring;
-using migcheck::test::run_migcheck;
-using migcheck::test::TestServer;
 
 namespace {
-
-using migcheck::test::slurp;
 
 std::string tmp_path(const std::string& name) {
   auto p = std::filesystem::temp_directory_path() /
@@ -216,12 +213,12 @@ TEST_CASE("value_diff: compare locates one changed element of every type, diffs 
       {"stream", "entry", "2-1", nullptr, "g=w"},
       // Binary values: escaped, never raw NUL or ESC.
       {"bin", "offset", "5", "tail\\x1B[31m<b>red</b>", "T\\x00il\\x1B[31m<b>red</b>"}};
-  for (const auto& [key, part, at, source, target] : where) {
+  for (const auto& [key, part, at, on_source, on_target] : where) {
     INFO(key);
     CHECK(loc[key]["part"] == part);
     CHECK(loc[key]["at"] == at);
-    CHECK(loc[key]["source"] == source);
-    CHECK(loc[key]["target"] == target);
+    CHECK(loc[key]["source"] == on_source);
+    CHECK(loc[key]["target"] == on_target);
   }
   CHECK(loc["set"]["part"] == "member");
   CHECK(loc["set"]["at"] == "m2");
