@@ -27,6 +27,9 @@ void visit_recorded_options(Options& o, F&& f) {
   f("mem_limit", "--mem-limit", o.mem_limit, Kept);
   visit_shared_options(o, f);
   f("assume_notifications", nullptr, o.assume_notifications, Recorded);
+  // Live modes only (scan refuses it): whether the sweep after an event gap
+  // deleted target-only keys, which a report must be able to say.
+  f("delete_extra", "--delete-extra", o.delete_extra, Recorded);
   f("queue", nullptr, o.queue_capacity, Recorded);
 }
 

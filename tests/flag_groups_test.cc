@@ -277,12 +277,15 @@ TEST_CASE("recorded options: replicate's and repair's JSON and resume", "[flag_g
   r.batch = 10;
   r.queue_capacity = 5;
   r.assume_notifications = true;
+  r.delete_extra = true;
   const nlohmann::json rj = replicate_options_json(r);
   CHECK(keys(rj) == std::set<std::string>{"source", "target", "mode", "idle_ms", "verify", "struct",
                                           "match", "types", "mem_limit", "scan_count", "batch",
                                           "connections", "max_ops_per_sec", "dry_run",
-                                          "assume_notifications", "queue", "store", "all_dbs"});
+                                          "assume_notifications", "delete_extra", "queue", "store",
+                                          "all_dbs"});
   CHECK(rj["mode"] == "liveonly");
+  CHECK(rj["delete_extra"] == true);
   CHECK(rj["idle_ms"] == 3000);
   CHECK(rj["queue"] == 5);
   ResumableRun run = stopped_run(rj);
@@ -295,6 +298,7 @@ TEST_CASE("recorded options: replicate's and repair's JSON and resume", "[flag_g
   CHECK(back.mem_limit == (1u << 20));
   CHECK(back.batch == 10);
   CHECK(back.queue_capacity == ReplicateOptions{}.queue_capacity);
+  CHECK_FALSE(back.delete_extra);  // recorded for the report; the command line decides
 
   RepairOptions p;
   p.source = parse_uri("redis://127.0.0.1:7001");
