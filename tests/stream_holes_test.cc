@@ -9,11 +9,13 @@
 #include <filesystem>
 
 #include "cli_runner.h"
+#include "copier.h"
 #include "server_fixture.h"
 #include "snapshot_fixture.h"
 #include "snapshot_replicate.h"
 #include "store.h"
 #include "stream_shape.h"
+#include "test_util.h"
 
 using namespace migcheck;
 namespace t = migcheck::test;
@@ -49,14 +51,31 @@ std::vector<std::string> pending_ids(t::TestServer& s, const std::string& group)
   return ids;
 }
 
-void check_copy(const std::string& engine, bool structural) {
-  const std::string binary = t::engine_binary(engine);
-  if (binary.empty()) {
+// The options of a server of `engine` (the test is skipped where it is missing).
+t::ServerOptions engine_options(const std::string& engine) {
+  t::ServerOptions so;
+  so.binary = t::engine_binary(engine);
+  if (so.binary.empty()) {
     if (t::missing_engine_is_error()) FAIL(engine << " is not installed");
     SKIP(engine << " is not installed");
   }
-  t::ServerOptions so;
-  so.binary = binary;
+  return so;
+}
+
+// `target` holds big:x exactly as `source` does.
+void check_same_stream(t::TestServer& source, t::TestServer& target) {
+  // Every entry was read: all 3000 ids pending in g, 10 in h.
+  CHECK(pending_ids(source, "g").size() == 3000);
+  CHECK(pending_ids(source, "h").size() == 10);
+  CHECK(pending_ids(target, "g") == pending_ids(source, "g"));
+  CHECK(pending_ids(target, "h") == pending_ids(source, "h"));
+  CHECK(t::stream_shape(source, "big:x", false) == t::stream_shape(target, "big:x", false));
+  CHECK(digest(source, "big:x") == digest(target, "big:x"));
+  CHECK(target.reply({"DBSIZE"}).integer == 1);  // no temporary key left
+}
+
+void check_copy(const std::string& engine, bool structural) {
+  const t::ServerOptions so = engine_options(engine);
   t::TestServer source(so), target(so);
   source.pipeline(big_stream_with_holes());
   const std::string base = t::snapshot_tmp("holes", engine);
@@ -73,14 +92,7 @@ void check_copy(const std::string& engine, bool structural) {
   std::filesystem::remove(file);
   CHECK(r.replicate.exit_code == 0);
   CHECK(r.replicate.copy.chunked == 1);
-  // Every entry was read: all 3000 ids pending in g, 10 in h.
-  CHECK(pending_ids(source, "g").size() == 3000);
-  CHECK(pending_ids(source, "h").size() == 10);
-  CHECK(pending_ids(target, "g") == pending_ids(source, "g"));
-  CHECK(pending_ids(target, "h") == pending_ids(source, "h"));
-  CHECK(t::stream_shape(source, "big:x", false) == t::stream_shape(target, "big:x", false));
-  CHECK(digest(source, "big:x") == digest(target, "big:x"));
-  CHECK(target.reply({"DBSIZE"}).integer == 1);  // no temporary key left
+  check_same_stream(source, target);
 
   // compare agrees, and sees a pending entry of a deleted entry missing.
   auto same = t::run_migcheck(
@@ -93,6 +105,27 @@ void check_copy(const std::string& engine, bool structural) {
   for (const char* s : {"-c.db", "-d.db"}) t::remove_store(base + s);
 }
 
+// The live replicate's copy by type of the same stream (replicate/stream_copy.h):
+// whole (`big` false) or read and written in chunks.
+void check_live_copy(const std::string& engine, bool big) {
+  const t::ServerOptions so = engine_options(engine);
+  t::TestServer source(so), target(so);
+  source.pipeline(big_stream_with_holes());
+  Client src(parse_uri(source.uri()), t::quick_client()),
+      tgt(parse_uri(target.uri()), t::quick_client());
+  CopyOptions o;
+  o.structural = true;
+  o.big_bytes = big ? 32 << 10 : 64 << 20;
+  o.chunk_elements = 500;
+  Copier copier(src, tgt, o);
+  const std::vector<std::string> keys{"big:x"};
+  auto results = copier.copy(keys);
+  REQUIRE(results.size() == 1);
+  CHECK(results[0].outcome.outcome == Outcome::Result::Copied);
+  CHECK(copier.counters().chunked == (big ? 1 : 0));
+  check_same_stream(source, target);
+}
+
 }  // namespace
 
 TEST_CASE("stream holes: a chunked stream from a file keeps pending entries of deleted entries",
@@ -103,6 +136,18 @@ TEST_CASE("stream holes: a chunked stream from a file keeps pending entries of d
     }
     DYNAMIC_SECTION(engine << " default") {
       check_copy(engine, false);
+    }
+  }
+}
+
+TEST_CASE("stream holes: the live copy by type keeps pending entries of deleted entries",
+          "[replicate][integration]") {
+  for (const char* engine : {"redis-7.0", "valkey-8.0"}) {
+    DYNAMIC_SECTION(engine << " whole") {
+      check_live_copy(engine, false);
+    }
+    DYNAMIC_SECTION(engine << " chunked") {
+      check_live_copy(engine, true);
     }
   }
 }
