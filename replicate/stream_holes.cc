@@ -50,7 +50,7 @@ void rewrite_with_holes(Client& target, const std::string& key, const std::strin
         std::vector<Command>{{"XRANGE", key, start, "+", "COUNT", std::to_string(page)}});
     if (!r[0].is_array()) {
       errors.push_back({r[0].str, "XRANGE"});
-      return;
+      break;
     }
     done = r[0].elements.size() < page;
     if (!r[0].elements.empty()) start = next_stream_id(r[0].elements.back().elements[0].str);
@@ -58,9 +58,12 @@ void rewrite_with_holes(Client& target, const std::string& key, const std::strin
     push_entries(w, scratch, r[0].elements, holes, done);
     if (w.empty()) continue;
     w.push_back({"PEXPIRE", scratch, std::to_string(ttl_ms)});
-    if (!sent(target, w, errors)) return;
+    if (!sent(target, w, errors)) break;
   }
-  sent(target, std::vector<Command>{{"RENAME", scratch, key}}, errors);
+  if (errors.empty()) sent(target, std::vector<Command>{{"RENAME", scratch, key}}, errors);
+  // The caller deletes `key`; `scratch` is not left behind either (its TTL
+  // covers a lost connection).
+  if (!errors.empty()) target.execute(std::vector<Command>{{"DEL", scratch}});
 }
 
 }  // namespace migcheck::copy_internal

@@ -74,13 +74,12 @@ void check_same_stream(t::TestServer& source, t::TestServer& target) {
   CHECK(target.reply({"DBSIZE"}).integer == 1);  // no temporary key left
 }
 
-void check_copy(const std::string& engine, bool structural) {
-  const t::ServerOptions so = engine_options(engine);
-  t::TestServer source(so), target(so);
+// big:x saved by `source` to a file and replicated into `target` by type,
+// in chunks; the file is removed.
+SnapshotReplicateResult replicate_file(t::TestServer& source, t::TestServer& target,
+                                       const std::string& base, bool structural, Store& store) {
   source.pipeline(big_stream_with_holes());
-  const std::string base = t::snapshot_tmp("holes", engine);
   const std::string file = t::save_snapshot(source, base + ".rdb");
-  Store store(base + ".db");
   SnapshotReplicateOptions o;
   o.source_file = file;
   o.base.target = parse_uri(target.uri());
@@ -90,6 +89,15 @@ void check_copy(const std::string& engine, bool structural) {
   o.chunk_elements = 500;
   auto r = run_snapshot_replicate(o, store);
   std::filesystem::remove(file);
+  return r;
+}
+
+void check_copy(const std::string& engine, bool structural) {
+  const t::ServerOptions so = engine_options(engine);
+  t::TestServer source(so), target(so);
+  const std::string base = t::snapshot_tmp("holes", engine);
+  Store store(base + ".db");
+  auto r = replicate_file(source, target, base, structural, store);
   CHECK(r.replicate.exit_code == 0);
   CHECK(r.replicate.copy.chunked == 1);
   check_same_stream(source, target);
@@ -150,4 +158,21 @@ TEST_CASE("stream holes: the live copy by type keeps pending entries of deleted 
       check_live_copy(engine, true);
     }
   }
+}
+
+TEST_CASE("stream holes: a target error while placing them fails the key, as data",
+          "[snapshot][replicate][integration]") {
+  t::TestServer source, target(t::ServerOptions{.rename_away = {"XRANGE"}});
+  const std::string base = t::snapshot_tmp("holes", "refused");
+  Store store(base + ".db");
+  auto r = replicate_file(source, target, base, true, store);
+  CHECK(r.replicate.exit_code == 1);
+  CHECK(r.replicate.copy.failed == 1);
+  std::vector<Outcome> outcomes;
+  store.for_each_outcome(r.replicate.run_id, [&](const Outcome& o) { outcomes.push_back(o); });
+  REQUIRE(outcomes.size() == 1);
+  CHECK(outcomes[0].key == "big:x");
+  CHECK(outcomes[0].outcome == Outcome::Result::Failed);
+  CHECK(outcomes[0].detail == "placing the pending entries of deleted stream entries: XRANGE");
+  CHECK(target.reply({"DBSIZE"}).integer == 0);  // neither temporary key is left
 }
