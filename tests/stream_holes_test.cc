@@ -134,30 +134,26 @@ void check_live_copy(const std::string& engine, bool big) {
   check_same_stream(source, target);
 }
 
+// `check(engine, flag)` on Redis 7.0 and Valkey 8.0, both flags, a section each.
+template <typename Check>
+void on_both_engines(const char* when_true, const char* when_false, Check check) {
+  for (const char* engine : {"redis-7.0", "valkey-8.0"})
+    for (bool flag : {true, false})
+      DYNAMIC_SECTION(engine << " " << (flag ? when_true : when_false)) {
+        check(engine, flag);
+      }
+}
+
 }  // namespace
 
 TEST_CASE("stream holes: a chunked stream from a file keeps pending entries of deleted entries",
           "[snapshot][replicate][integration]") {
-  for (const char* engine : {"redis-7.0", "valkey-8.0"}) {
-    DYNAMIC_SECTION(engine << " struct") {
-      check_copy(engine, true);
-    }
-    DYNAMIC_SECTION(engine << " default") {
-      check_copy(engine, false);
-    }
-  }
+  on_both_engines("struct", "default", check_copy);
 }
 
 TEST_CASE("stream holes: the live copy by type keeps pending entries of deleted entries",
           "[replicate][integration]") {
-  for (const char* engine : {"redis-7.0", "valkey-8.0"}) {
-    DYNAMIC_SECTION(engine << " whole") {
-      check_live_copy(engine, false);
-    }
-    DYNAMIC_SECTION(engine << " chunked") {
-      check_live_copy(engine, true);
-    }
-  }
+  on_both_engines("chunked", "whole", check_live_copy);
 }
 
 TEST_CASE("stream holes: a target error while placing them fails the key, as data",
