@@ -10,6 +10,7 @@
 #include "scanner.h"
 #include "server_info.h"
 #include "slot_tag.h"
+#include "stream_holes.h"
 
 namespace migcheck {
 
@@ -216,7 +217,16 @@ void RdbKeyWriter::write_chunk(bool last) {
     return;
   }
   c.bytes += push_chunk(cmds, c.tmp, o_.chunk_elements, o_.chunk_bytes);
-  if (last) push_end(cmds, c.tmp, false);
+  if (last && !pending_ids().empty()) {
+    // The entries must all be on the target to see which pending ids lack one.
+    if (!cmds.empty() && !send_chunk(cmds)) return;
+    cmds.clear();
+    std::vector<StreamId> placed = place_stream_holes();
+    if (c.failed) return;
+    push_end(cmds, c.tmp, false, std::move(placed));
+  } else if (last) {
+    push_end(cmds, c.tmp, false);
+  }
   if (!last && cmds.empty()) return;
   // The temporary key vanishes by itself if the run dies before the RENAME.
   if (last) {
@@ -228,6 +238,12 @@ void RdbKeyWriter::write_chunk(bool last) {
   } else {
     cmds.push_back({"PEXPIRE", c.tmp, std::to_string(kTempTtlMs)});
   }
+  send_chunk(cmds);
+}
+
+// False (the key failed) when the target refused a command.
+bool RdbKeyWriter::send_chunk(const std::vector<Command>& cmds) {
+  Current& c = *cur_;
   // Never sent twice: an RPUSH or APPEND applied twice would double.
   auto replies = target_of(c.db).execute(cmds, Resend::Never);
   for (size_t i = 0; i < replies.size(); ++i) {
@@ -238,8 +254,28 @@ void RdbKeyWriter::write_chunk(bool last) {
     c.error = r.str;
     c.detail = is_lost_reply(r) ? "the connection was lost while the key was written in chunks"
                                 : "writing by type in chunks: " + cmds[i][0];
-    break;
+    return false;
   }
+  return true;
+}
+
+// A chunked stream's pending entries whose entry was deleted: placeholders
+// at their ids on the temporary key (see stream_holes.h); returns their ids.
+std::vector<StreamId> RdbKeyWriter::place_stream_holes() {
+  Current& c = *cur_;
+  Client& t = target_of(c.db);
+  std::vector<StreamWriteError> errors;
+  Holes holes = missing_entries(t, c.tmp, pending_ids(), o_.chunk_elements, errors);
+  std::vector<StreamId> placed(holes.begin(), holes.end());
+  if (!holes.empty() && errors.empty())
+    rewrite_with_holes(t, c.tmp, new_temp(c.key), std::move(holes), o_.chunk_elements, kTempTtlMs,
+                       errors);
+  if (!errors.empty()) {
+    c.failed = true;
+    c.error = errors.front().error;
+    c.detail = "placing the pending entries of deleted stream entries: " + errors.front().command;
+  }
+  return placed;
 }
 
 void RdbKeyWriter::finish_chunked() {

@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -88,8 +89,12 @@ class ValueCollector : public RdbVisitor {
                       uint64_t max_bytes);
   // After the last chunk: a stream's groups, pending entries and counters
   // (`whole`: its entries were all held, so pending entries whose entry was
-  // deleted get placeholders), or the creation of an empty stream.
-  void push_end(std::vector<Command>& out, const std::string& tmp, bool whole);
+  // deleted get placeholders; otherwise `placed` are the placeholders already
+  // written, see stream_holes.h), or the creation of an empty stream.
+  void push_end(std::vector<Command>& out, const std::string& tmp, bool whole,
+                std::vector<copy_internal::StreamId> placed = {});
+  // The ids of a stream's pending entries, all groups.
+  std::set<copy_internal::StreamId> pending_ids() const;
 
   uint64_t held_bytes() const { return held_; }
   size_t held_elements() const { return elems_.size() + entries_.size(); }
@@ -158,6 +163,8 @@ class RdbKeyWriter : public ValueCollector {
   void flush_batch(uint64_t boundary);
   void go_chunked();
   void write_chunk(bool last);
+  bool send_chunk(const std::vector<Command>& cmds);
+  std::vector<copy_internal::StreamId> place_stream_holes();
   void finish_chunked();
   void queue_whole();
   void by_type_from_payload(Pending& p, const std::string& why);

@@ -198,17 +198,21 @@ uint64_t ValueCollector::push_chunk(std::vector<Command>& out, const std::string
   return bytes;
 }
 
-void ValueCollector::push_end(std::vector<Command>& out, const std::string& tmp, bool whole) {
+std::set<StreamId> ValueCollector::pending_ids() const {
+  std::set<StreamId> ids;
+  for (const auto& [g, pel] : pels_)
+    for (const auto& p : pel) ids.insert(parse_stream_id(p.id));
+  return ids;
+}
+
+void ValueCollector::push_end(std::vector<Command>& out, const std::string& tmp, bool whole,
+                              std::vector<StreamId> placed) {
   if (kind_ != RdbKind::Stream) return;
-  std::vector<StreamId> placeholders;
+  std::vector<StreamId> placeholders = std::move(placed);
   if (whole && !pels_.empty()) {
     // Called before push_chunk for a whole stream: its entries are all here.
-    std::set<StreamId> present;
-    for (const Reply& e : entries_) present.insert(parse_stream_id(e.elements[0].str));
-    Holes holes;
-    for (const auto& [g, pel] : pels_)
-      for (const auto& p : pel)
-        if (const StreamId id = parse_stream_id(p.id); !present.count(id)) holes.insert(id);
+    Holes holes = pending_ids();
+    for (const Reply& e : entries_) holes.erase(parse_stream_id(e.elements[0].str));
     placeholders.assign(holes.begin(), holes.end());
     had_entries_ = had_entries_ || !entries_.empty() || !holes.empty();
     push_entries(out, tmp, entries_, holes, true);
