@@ -63,13 +63,13 @@ std::optional<LzfFault> LzfStream::token(const unsigned char* t, uint64_t at) {
     n = (ctrl >> 5) == 7 ? 7 + t[1] + 2 : (ctrl >> 5) + 2;
     back = ((ctrl & 0x1f) << 8) + t[(ctrl >> 5) == 7 ? 2 : 1] + 1;
     if (back > total_)
-      return LzfFault{at, "an LZF back-reference inside the output (it reaches " +
+      return LzfFault{at, "an LZF back-reference inside the output; it reaches " +
                               std::to_string(back) + " bytes back, " + std::to_string(total_) +
-                              " were written)"};
+                              " were written"};
   }
   if (n > out_len_ - total_)
     return LzfFault{
-        at, "LZF data of " + std::to_string(out_len_) + " bytes (this token writes past the end)"};
+        at, "LZF output of " + std::to_string(out_len_) + " bytes; this token writes past its end"};
   put(back ? nullptr : t + 1, back, n);
   return std::nullopt;
 }
@@ -106,11 +106,11 @@ void LzfStream::flush() {
 std::optional<LzfFault> LzfStream::finish() {
   if (!partial_.empty())
     return LzfFault{in_off_ - partial_.size(),
-                    "a complete LZF token (the compressed data ends inside one)"};
+                    "a complete LZF token; the compressed data ends inside one"};
   if (total_ < out_len_)
-    return LzfFault{in_off_, "LZF data of " + std::to_string(out_len_) +
-                                 " bytes (the compressed data ends after " +
-                                 std::to_string(total_) + ")"};
+    return LzfFault{in_off_, "LZF output of " + std::to_string(out_len_) +
+                                 " bytes; the compressed data ends after " +
+                                 std::to_string(total_)};
   flush();
   return std::nullopt;
 }

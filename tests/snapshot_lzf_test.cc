@@ -1,7 +1,8 @@
 // A big LZF-compressed string in a snapshot file, end to end against real
 // servers: `info --digest`, `compare` and `replicate` read it with the
 // streaming decompressor (lzf_stream.h), agree with the server holding the
-// same value, and stay far below the value's size in peak memory.
+// same value, and stay far below the value's size in peak memory; LZF data
+// found bad deep in the stream is one error line naming the offset, exit 2.
 #include <catch2/catch_test_macros.hpp>
 
 #include <filesystem>
@@ -45,8 +46,8 @@ Ran run_measured(std::vector<std::string> args, const std::string& name) {
 // A file holding the one key "big", its value written by `put`.
 template <typename Put>
 std::string write_file(const std::string& name, Put put) {
-  migcheck::test::RdbWriter w(9);
-  w.aux("redis-ver", "7.0.0").select(0).resize(1, 0).key(0, "big");
+  migcheck::test::RdbWriter w(11);
+  w.aux("redis-ver", "7.2.0").select(0).resize(1, 0).key(0, "big");
   put(w);
   const std::string path = tmp(name);
   std::ofstream(path, std::ios::binary) << w.finish();
@@ -107,5 +108,22 @@ TEST_CASE("snapshot: a big LZF string is streamed, exact and in bounded memory",
   target.cmd({"APPEND", "big", "x"});
   r = run_measured({"compare", file, target.uri(), "--store", tmp("c2.db"), "-q"}, "compare2");
   CHECK(r.code == 1);
-  for (const auto& p : {file, plain, saved}) std::filesystem::remove(p);
+
+  // Data that decompresses past its declared size, found deep in the
+  // stream: one line naming the offset, exit 2.
+  const std::string bad = write_file(
+      "bad.rdb", [&](migcheck::test::RdbWriter& w) { w.lzf_str(d.packed, d.raw_len - 1000); });
+  for (const auto& cmd : {"info", "compare"}) {
+    std::vector<std::string> args = {cmd, bad};
+    if (args[0] == "compare")
+      args.insert(args.end(), {target.uri(), "--store", tmp("c3.db"), "-q"});
+    else
+      args.push_back("--digest");
+    auto c = run_migcheck(args);
+    INFO(c.err);
+    CHECK(c.exit_code == 2);
+    CHECK(c.err.find(": offset ") != std::string::npos);
+    CHECK(c.err.find('\n') == c.err.size() - 1);
+  }
+  for (const auto& p : {file, plain, saved, bad}) std::filesystem::remove(p);
 }
