@@ -12,11 +12,14 @@
 
 #include "crc64.h"
 #include "errors.h"
+#include "lzf_stream.h"
 
 namespace migcheck {
 namespace {
 
 constexpr size_t kBuffer = 1 << 20;
+// Compressed bytes read at a time by the streaming LZF decoder.
+constexpr size_t kLzfPiece = 64 << 10;
 // The largest string a server accepts (proto-max-bulk-len can be raised up
 // to this): a declared size above it is corruption, not data.
 constexpr uint64_t kMaxString = 1ull << 32;
@@ -236,20 +239,8 @@ void RdbInput::string_encoded(uint64_t enc, std::string& out, std::string_view w
     case 2:
       v = static_cast<int32_t>(u32le(what));
       break;
-    case 3: {
-      const uint64_t clen = length(what);
-      const uint64_t at = offset();
-      const uint64_t ulen = length(what);
-      // An LZF token expands to at most 264 bytes from 2 input bytes.
-      if (ulen > kMaxString || ulen > clen * 132 + 32)
-        fail_at(at, std::string(what) + " (an LZF size that fits its compressed length)");
-      if (clen > remaining()) fail_short(clen, what);
-      std::string packed;
-      append(packed, clen, what);
-      if (!lzf_decompress(packed, static_cast<size_t>(ulen), out))
-        fail_at(offset() - clen, std::string(what) + " (valid LZF data)");
-      return;
-    }
+    case 3:
+      return lzf_whole(lzf_header(what), out, what);
     default:
       fail_at(offset() - 1,
               std::string(what) + " (a string encoding 0-3, got " + std::to_string(enc) + ")");
@@ -266,25 +257,65 @@ void RdbInput::string(std::string& out, std::string_view what) {
   append(out, l.value, what);
 }
 
-void RdbInput::string_chunks(const std::function<void(std::string_view)>& sink, size_t chunk,
-                             std::string_view what) {
-  Len l = len_or_encoding(what);
+RdbInput::LzfHeader RdbInput::lzf_header(std::string_view what) {
+  LzfHeader h;
+  h.clen = length(what);
+  const uint64_t at = offset();
+  h.ulen = length(what);
+  // An LZF token expands to at most 264 bytes from 2 input bytes.
+  if (h.ulen > kMaxString || h.ulen > h.clen * 132 + 32)
+    fail_at(at, std::string(what) + " (an LZF size that fits its compressed length)");
+  if (h.clen > remaining()) fail_short(h.clen, what);
+  return h;
+}
+
+void RdbInput::lzf_whole(const LzfHeader& h, std::string& out, std::string_view what) {
+  std::string packed;
+  append(packed, h.clen, what);
+  if (!lzf_decompress(packed, static_cast<size_t>(h.ulen), out))
+    fail_at(offset() - h.clen, std::string(what) + " (valid LZF data)");
+}
+
+void RdbInput::lzf_stream(const LzfHeader& h, const Sink& sink, size_t chunk,
+                          std::string_view what) {
+  const uint64_t at = offset();
+  LzfStream z(h.ulen, chunk, sink);
+  auto check = [&](const std::optional<LzfFault>& f) {
+    if (f) fail_at(at + f->at, std::string(what) + " (" + f->what + ")");
+  };
+  read_chunks(
+      h.clen, kLzfPiece, [&](std::string_view piece) { check(z.feed(piece)); }, what);
+  check(z.finish());
+}
+
+void RdbInput::read_chunks(uint64_t n, size_t chunk, const Sink& sink, std::string_view what) {
+  if (n > remaining()) fail_short(n, what);
   std::string buf;
-  if (l.encoded) {
-    string_encoded(l.value, buf, what);
-    sink(buf);
-    return;
-  }
-  if (l.value > remaining()) fail_short(l.value, what);
-  uint64_t left = l.value;
-  if (left == 0) sink({});
-  while (left > 0) {
-    size_t n = static_cast<size_t>(std::min<uint64_t>(left, chunk));
+  while (n > 0) {
+    const size_t k = static_cast<size_t>(std::min<uint64_t>(n, chunk));
     buf.clear();
-    append(buf, n, what);
+    append(buf, k, what);
     sink(buf);
-    left -= n;
+    n -= k;
   }
+}
+
+void RdbInput::string_chunks(const Sink& sink, size_t chunk, std::string_view what) {
+  Len l = len_or_encoding(what);
+  if (!l.encoded) {
+    if (l.value == 0) sink({});
+    return read_chunks(l.value, chunk, sink, what);
+  }
+  std::string buf;
+  if (l.value != 3) {
+    string_encoded(l.value, buf, what);
+  } else {
+    // A value bigger than one chunk is decompressed as it is read.
+    const LzfHeader h = lzf_header(what);
+    if (h.ulen > chunk) return lzf_stream(h, sink, chunk, what);
+    lzf_whole(h, buf, what);
+  }
+  sink(buf);
 }
 
 double RdbInput::text_double(std::string_view what) {

@@ -65,10 +65,12 @@ class RdbInput {
   // A string object into `out` (replaced): raw, integer-encoded as decimal
   // text (as a server returns it), or LZF-decompressed.
   void string(std::string& out, std::string_view what);
-  // The same, in pieces of at most `chunk` bytes for raw strings, so a big
-  // value never sits in memory whole (LZF strings come in one piece).
-  void string_chunks(const std::function<void(std::string_view)>& sink, size_t chunk,
-                     std::string_view what);
+  using Sink = std::function<void(std::string_view)>;
+  // The same, in pieces of at most `chunk` bytes, so a big value never sits
+  // in memory whole: an LZF string longer than a chunk is decompressed as
+  // its compressed bytes are read (lzf_stream.h); a shorter one, or an
+  // integer, comes in one piece.
+  void string_chunks(const Sink& sink, size_t chunk, std::string_view what);
   // Text doubles of the old zset type (length byte, 253 nan, 254 +inf, 255 -inf).
   double text_double(std::string_view what);
   double binary_double(std::string_view what);
@@ -84,6 +86,15 @@ class RdbInput {
   void flush_consumed();   // CRC (and capture) of bytes consumed in the buffer
   const char* take(size_t n, std::string_view what);
   void string_encoded(uint64_t enc, std::string& out, std::string_view what);
+  // The sizes after RDB_ENC_LZF, checked against each other and the input.
+  struct LzfHeader {
+    uint64_t clen = 0, ulen = 0;
+  };
+  LzfHeader lzf_header(std::string_view what);
+  void lzf_whole(const LzfHeader& h, std::string& out, std::string_view what);
+  void lzf_stream(const LzfHeader& h, const Sink& sink, size_t chunk, std::string_view what);
+  // The next n bytes in pieces of at most `chunk` bytes.
+  void read_chunks(uint64_t n, size_t chunk, const Sink& sink, std::string_view what);
 
   std::string name_;
   FILE* file_ = nullptr;

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "errors.h"
+#include "lzf_tokens.h"
 #include "rdb_digest.h"
 #include "rdb_parser.h"
 #include "rdb_writer.h"
@@ -87,4 +88,22 @@ TEST_CASE("rdb fuzz: random bytes after a valid header", "[fuzz][rdb]") {
     (void)parses(bytes);
   }
   SUCCEED("parser survived random input");
+}
+
+TEST_CASE("rdb fuzz: a damaged big LZF string (the streaming path)", "[fuzz][rdb]") {
+  std::mt19937_64 rng(1718);
+  const auto d = test::random_lzf(rng, (1 << 20) + 300000, 2);  // past the parser's chunk
+  test::RdbWriter w(9);
+  w.select(0).key(0, "big").lzf_str(d.packed, d.raw_len);
+  const std::string file = w.finish(false);
+  REQUIRE(parses(file));
+  const size_t data_at = file.size() - 9 - d.packed.size();
+  for (int i = 0; i < 300; ++i) {
+    std::string bad = file;
+    // Mostly in the compressed bytes; sometimes in the sizes before them.
+    const size_t at = i % 10 == 0 ? data_at - 1 - rng() % 8 : data_at + rng() % d.packed.size();
+    bad[at] = static_cast<char>(rng() & 0xff);
+    if (i % 7 == 0) bad.resize(data_at + rng() % d.packed.size());
+    (void)parses(bad);
+  }
 }
