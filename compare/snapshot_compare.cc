@@ -154,7 +154,7 @@ class SnapshotEngine {
     now0_ = j.value("now_ms", int64_t{0});
     run_.set_elapsed_base(j.value("elapsed_ms", int64_t{0}));
     store_.rollback_run(id, j.value("max_diff_id", int64_t{0}), resume_round_ - 1);
-    resumed_ = snapshot_counters_from_json(j.value("counters", nlohmann::json::object()));
+    resumed_ = j.value("counters", nlohmann::json::object()).get<SnapshotCounters>();
     restore(resumed_);
     auto& r = res_.compare;
     for (const auto& rr : store_.rounds(id))
@@ -202,7 +202,7 @@ class SnapshotEngine {
                           {"max_diff_id", store_.max_difference_id()},
                           {"elapsed_ms", run_.elapsed_ms()},
                           {"run_ids", run_.watch().to_json()},
-                          {"counters", to_json(counters())}});
+                          {"counters", counters()}});
   }
 
   // Source db -> target db.

@@ -27,37 +27,12 @@ std::string snapshot_scope_text(const std::optional<int>& db, const std::optiona
   return s;
 }
 
-nlohmann::json to_json(const SnapshotCounters& c) {
-  nlohmann::json big = nlohmann::json::array();
-  for (const auto& k : c.big_listed) big.push_back(big_key_json(k));
-  return {{"round_keys", c.round_keys},
-          {"round_diffs", c.round_diffs},
-          {"round_ms", c.round_ms},
-          {"target_scanned", c.target_scanned},
-          {"big_count", c.big_count},
-          {"big_listed", big},
-          {"db_keys", c.db_keys},
-          {"keys_by_type", c.keys_by_type},
-          {"pairs", c.pairs},
-          {"expired_skipped", c.expired_skipped},
-          {"rdb_version", c.rdb_version}};
+void to_json(nlohmann::json& j, const BigKeyInfo& k) {
+  j = big_key_json(k);
 }
 
-SnapshotCounters snapshot_counters_from_json(const nlohmann::json& j) {
-  SnapshotCounters c;
-  c.round_keys = j.value("round_keys", int64_t{0});
-  c.round_diffs = j.value("round_diffs", int64_t{0});
-  c.round_ms = j.value("round_ms", int64_t{0});
-  c.target_scanned = j.value("target_scanned", int64_t{0});
-  c.big_count = j.value("big_count", int64_t{0});
-  for (const auto& k : j.value("big_listed", nlohmann::json::array()))
-    c.big_listed.push_back(compare_internal::big_key_from_json(k));
-  c.db_keys = j.value("db_keys", std::map<int, int64_t>{});
-  c.keys_by_type = j.value("keys_by_type", std::map<std::string, int64_t>{});
-  c.pairs = j.value("pairs", std::map<int, int>{});
-  c.expired_skipped = j.value("expired_skipped", uint64_t{0});
-  c.rdb_version = j.value("rdb_version", 0);
-  return c;
+void from_json(const nlohmann::json& j, BigKeyInfo& k) {
+  k = compare_internal::big_key_from_json(j);
 }
 
 nlohmann::json snapshot_compare_options_json(const SnapshotCompareOptions& o) {
