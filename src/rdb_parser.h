@@ -91,6 +91,10 @@ class RdbParser {
 
  private:
   void read_value(const RdbKey& key, bool report);
+  // The plain encoding of a list or a set: a count (`count_what`), then that
+  // many strings (`what`), each handed to `sink`.
+  template <typename Sink>
+  void read_strings(std::string_view count_what, std::string_view what, Sink&& sink);
   void read_list(uint8_t type, bool report);
   void read_set(uint8_t type, bool report);
   void read_zset(uint8_t type, bool report);
