@@ -13,10 +13,12 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cli_runner.h"
 #include "server_fixture.h"
+#include "snapshot_compare.h"
 #include "snapshot_fixture.h"
 #include "store.h"
 
@@ -28,25 +30,23 @@ using migcheck::test::TestServer;
 
 namespace {
 
-using Cmds = std::vector<std::vector<std::string>>;
-
 std::string tmp(const std::string& name) {
   return migcheck::test::snapshot_tmp("snaplocate", name);
 }
 
 // One key per type on both servers; `big` has more elements than the bound (20).
 void fill(TestServer& s) {
-  Cmds c = {{"SET", "str", "the quick brown fox"},
-            {"SET", "bin", "head\0tail\x1B[31m<b>red</b>"s},
-            {"RPUSH", "list", "a", "b", "c", "d"},
-            {"HSET", "hash", "f1", "v1", "f2", "v2", "f3", "v3"},
-            {"SADD", "set", "m1", "m2", "m3"},
-            {"ZADD", "zscore", "1", "a", "0.1", "b", "3", "c"},
-            {"ZADD", "zmember", "1", "a", "2", "b"},
-            {"XADD", "stream", "1-0", "f", "v"},
-            {"XADD", "stream", "2-0", "f", "v"},
-            {"XADD", "groups", "1-0", "f", "v"},
-            {"SET", "same", "unchanged"}};
+  migcheck::test::DatasetCmds c = {{"SET", "str", "the quick brown fox"},
+                                   {"SET", "bin", "head\0tail\x1B[31m<b>red</b>"s},
+                                   {"RPUSH", "list", "a", "b", "c", "d"},
+                                   {"HSET", "hash", "f1", "v1", "f2", "v2", "f3", "v3"},
+                                   {"SADD", "set", "m1", "m2", "m3"},
+                                   {"ZADD", "zscore", "1", "a", "0.1", "b", "3", "c"},
+                                   {"ZADD", "zmember", "1", "a", "2", "b"},
+                                   {"XADD", "stream", "1-0", "f", "v"},
+                                   {"XADD", "stream", "2-0", "f", "v"},
+                                   {"XADD", "groups", "1-0", "f", "v"},
+                                   {"SET", "same", "unchanged"}};
   std::vector<std::string> big = {"RPUSH", "big"};
   for (int i = 0; i < 30; ++i) big.push_back("e" + std::to_string(i));
   c.push_back(big);
@@ -175,6 +175,55 @@ TEST_CASE("snapshot locate: every type located as the live compare locates it",
 
   for (const auto& p : {file, tfile}) std::filesystem::remove(p);
   for (const auto& s : {live_store, store, ff_store, off_store}) migcheck::test::remove_store(s);
+}
+
+TEST_CASE("snapshot locate: a later round locates again, against the target as it is then",
+          "[snapshot][integration]") {
+  TestServer source, target;
+  fill(source);
+  fill(target);
+  change(target);
+  const std::string file = migcheck::test::save_snapshot(source, tmp("rounds") + ".rdb");
+  const std::string path = tmp("rounds") + ".db";
+  SnapshotCompareOptions o;
+  o.source_file = file;
+  o.base.target = parse_uri(target.uri());
+  o.base.rounds = 2;
+  o.base.interval = Millis(3000);
+  o.base.progress = false;
+  o.base.locate.max_elements = 20;
+  std::thread run([&] {
+    Store store(path);
+    run_snapshot_compare(o, store);
+  });
+  // Round 1 stored: the target's list changes before round 2 re-reads it.
+  int64_t id = 0;
+  for (int i = 0; i < 3000 && id == 0; ++i) {
+    try {
+      Store ro(path, false, true);
+      if (auto r = ro.latest_run("compare"); r && !ro.rounds(r->id).empty()) id = r->id;
+    } catch (const Error&) {  // not created yet
+    }
+    if (id == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  target.cmd({"LSET", "list", "0", "X"});
+  run.join();
+  REQUIRE(id > 0);
+  auto first = ValueLocation::from_json(locations(path, id, 1).at("list"));
+  auto second = ValueLocation::from_json(locations(path, id, 2).at("list"));
+  REQUIRE(first);
+  REQUIRE(second);
+  CHECK(first->at == "2");
+  CHECK(second->summary() == R"(index "0": source "a", target "X")");
+  // As the live compare of the file's server sees the target now.
+  const std::string live_store = tmp("rounds-live") + ".db";
+  auto live = run_migcheck(
+      args({"compare", source.uri(), target.uri(), "--store", live_store, "--rounds", "1"}));
+  REQUIRE(live.exit_code == 1);
+  CHECK(locations(live_store, last_run(live_store)).at("list") ==
+        locations(path, id, 2).at("list"));
+  std::filesystem::remove(file);
+  for (const auto& s : {path, live_store}) migcheck::test::remove_store(s);
 }
 
 TEST_CASE("snapshot locate: a key read again from its place in the file",
