@@ -26,13 +26,10 @@ using namespace migcheck;
 using namespace std::string_literals;
 using Catch::Matchers::ContainsSubstring;
 using migcheck::test::run_migcheck;
+using migcheck::test::snapshot_tmp;
 using migcheck::test::TestServer;
 
 namespace {
-
-std::string tmp(const std::string& name) {
-  return migcheck::test::snapshot_tmp("snaplocate", name);
-}
 
 // One key per type on both servers; `big` has more elements than the bound (20).
 void fill(TestServer& s) {
@@ -101,10 +98,11 @@ TEST_CASE("snapshot locate: every type located as the live compare locates it",
   source.cmd({"XGROUP", "CREATE", "groups", "g1", "0"});
   target.cmd({"XGROUP", "CREATE", "groups", "g1", "$"});
   change(target);
-  const std::string file = migcheck::test::save_snapshot(source, tmp("src") + ".rdb");
+  const std::string file =
+      migcheck::test::save_snapshot(source, snapshot_tmp("snaplocate", "src") + ".rdb");
 
   // The oracle: the server the file came from (it holds the file's data).
-  const std::string live_store = tmp("live") + ".db";
+  const std::string live_store = snapshot_tmp("snaplocate", "live") + ".db";
   auto live = run_migcheck(
       args({"compare", source.uri(), target.uri(), "--store", live_store, "--rounds", "1"}));
   INFO(live.out << live.err);
@@ -112,7 +110,7 @@ TEST_CASE("snapshot locate: every type located as the live compare locates it",
   const auto oracle = locations(live_store, last_run(live_store));
   REQUIRE(oracle.size() == 10);
 
-  const std::string store = tmp("file") + ".db";
+  const std::string store = snapshot_tmp("snaplocate", "file") + ".db";
   auto c = run_migcheck(args(
       {"compare", file, target.uri(), "--store", store, "--rounds", "2", "--interval", "10ms"}));
   INFO(c.out << c.err);
@@ -159,15 +157,16 @@ TEST_CASE("snapshot locate: every type located as the live compare locates it",
   CHECK(d.out.find('\x1b') == std::string::npos);
 
   // File against file: both sides read again from their files, the same locations.
-  const std::string tfile = migcheck::test::save_snapshot(target, tmp("tgt") + ".rdb");
-  const std::string ff_store = tmp("ff") + ".db";
+  const std::string tfile =
+      migcheck::test::save_snapshot(target, snapshot_tmp("snaplocate", "tgt") + ".rdb");
+  const std::string ff_store = snapshot_tmp("snaplocate", "ff") + ".db";
   auto ff = run_migcheck(args({"compare", file, tfile, "--store", ff_store}));
   INFO(ff.out << ff.err);
   REQUIRE(ff.exit_code == 1);
   CHECK(locations(ff_store, last_run(ff_store)) == oracle);
 
   // Locating turned off: nothing located, as live.
-  const std::string off_store = tmp("off") + ".db";
+  const std::string off_store = snapshot_tmp("snaplocate", "off") + ".db";
   auto off = run_migcheck({"compare", file, target.uri(), "--store", off_store, "--rounds", "1",
                            "--quiet", "--locate-max-elements", "0", "--locate-max-bytes", "0"});
   REQUIRE(off.exit_code == 1);
@@ -183,8 +182,9 @@ TEST_CASE("snapshot locate: a later round locates again, against the target as i
   fill(source);
   fill(target);
   change(target);
-  const std::string file = migcheck::test::save_snapshot(source, tmp("rounds") + ".rdb");
-  const std::string path = tmp("rounds") + ".db";
+  const std::string file =
+      migcheck::test::save_snapshot(source, snapshot_tmp("snaplocate", "rounds") + ".rdb");
+  const std::string path = snapshot_tmp("snaplocate", "rounds") + ".db";
   SnapshotCompareOptions o;
   o.source_file = file;
   o.base.target = parse_uri(target.uri());
@@ -216,7 +216,7 @@ TEST_CASE("snapshot locate: a later round locates again, against the target as i
   CHECK(first->at == "2");
   CHECK(second->summary() == R"(index "0": source "a", target "X")");
   // As the live compare of the file's server sees the target now.
-  const std::string live_store = tmp("rounds-live") + ".db";
+  const std::string live_store = snapshot_tmp("snaplocate", "rounds-live") + ".db";
   auto live = run_migcheck(
       args({"compare", source.uri(), target.uri(), "--store", live_store, "--rounds", "1"}));
   REQUIRE(live.exit_code == 1);
@@ -230,7 +230,8 @@ TEST_CASE("snapshot locate: a key read again from its place in the file",
           "[snapshot][integration]") {
   TestServer s;
   s.pipeline({{"SET", "a", "x"}, {"HSET", "h", "f", "v", "g", "w"}, {"ZADD", "z", "0.1", "m"}});
-  const std::string file = migcheck::test::save_snapshot(s, tmp("spot") + ".rdb");
+  const std::string file =
+      migcheck::test::save_snapshot(s, snapshot_tmp("snaplocate", "spot") + ".rdb");
   std::map<std::string, FileSpot> spots;
   digest_rdb_file(file, [&](const RdbKeyState& k) {
     spots[k.key] = {k.offset, k.serialized_bytes};
