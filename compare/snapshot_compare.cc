@@ -785,7 +785,7 @@ class SnapshotEngine {
   std::vector<BigKeyInfo> big_listed_;
   bool big_known_ = false;
   ReaderStats target_stats_;
-  SnapshotLocator locate_{o_, now0_, stream_ext_, tf_};  // value differences' locations
+  SnapshotLocator locate_{o_, now0_, stream_ext_};  // value differences' locations
 };
 
 }  // namespace

@@ -96,10 +96,6 @@ class PartsVisitor : public RdbVisitor {
 
 }  // namespace
 
-bool prints_scores_17g(const ServerFacts& f) {
-  return known_rdb_version(f.engine, f.version).value_or(11) <= 10;
-}
-
 std::optional<ValueLocation> read_file_parts(int fd, const std::string& name, FileSpot spot,
                                              std::string_view key, const FileValueOptions& o,
                                              ValueParts& out) {
@@ -133,14 +129,13 @@ int64_t SnapshotLocator::bound(const KeyState& s) const {
   return s.type == ValueType::String ? o_.base.locate.max_bytes : o_.base.locate.max_elements;
 }
 
-FileValueOptions SnapshotLocator::file_options(bool scores_17g) const {
-  return {now_, ext_, scores_17g};
-}
-
-int SnapshotLocator::fd_of(Fd& fd, const std::string& path) {
+const SnapshotLocator::OpenFile* SnapshotLocator::open(OpenFile& f, const std::string& path) {
   std::lock_guard lock(mu_);
-  if (fd.fd < 0) fd = Fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  return fd.fd;
+  if (f.fd.fd < 0) {
+    f.fd = Fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    f.options = {now_, ext_, rdb_header_version(path) <= 10};
+  }
+  return f.fd.fd < 0 ? nullptr : &f;
 }
 
 FileSpot SnapshotLocator::place(int db, std::string_view key, const KeyState& s, int round,
@@ -183,11 +178,10 @@ void SnapshotLocator::classify(Client& target, const Batch& b, size_t i, int rou
     if (spot.bytes == 0)
       return not_located(
           "the key's place in the file is not known: its round 1 was checked before a resume");
-    const int fd = fd_of(source_fd_, o_.source_file);
-    if (fd < 0) return not_located("cannot open " + o_.source_file + " again");
+    const OpenFile* f = open(source_, o_.source_file);
+    if (!f) return not_located("cannot open the file again");
     ValueParts file, server;
-    if (auto failed = read_file_parts(fd, o_.source_file, spot, key,
-                                      file_options(prints_scores_17g(target_)), file))
+    if (auto failed = read_file_parts(f->fd.fd, o_.source_file, spot, key, f->options, file))
       return *failed;
     if (auto failed = read_value_parts(target, key, s.type, nullptr, server)) return *failed;
     return locate_in_values(s.type, std::move(file), std::move(server), o_.base.locate.shown_bytes);
@@ -203,17 +197,15 @@ void SnapshotLocator::classify_files(const RdbKeyState& k, const KeyState& s, co
   const RdbKeyState other = decode_state(*second);
   fill_value_rows(s, t, o_.base.locate, std::span(diffs).subspan(rows), [&] {
     if (auto refused = locate_refusal(s, t, o_.base.locate)) return *refused;
-    const int fa = fd_of(source_fd_, o_.source_file), fb = fd_of(target_fd_, o_.target_file);
-    if (fa < 0 || fb < 0) return not_located("cannot open the files again");
+    const OpenFile *fa = open(source_, o_.source_file), *fb = open(target_, o_.target_file);
+    if (!fa || !fb) return not_located("cannot open the files again");
     ValueParts a, b;
-    // Scores shown as the source file's writer prints them (RDB 10: Redis 7.0).
-    if (source_rdb_ < 0) source_rdb_ = rdb_header_version(o_.source_file);
-    const FileValueOptions fo = file_options(source_rdb_ <= 10);
-    if (auto failed =
-            read_file_parts(fa, o_.source_file, {k.offset, k.serialized_bytes}, k.key, fo, a))
+    if (auto failed = read_file_parts(fa->fd.fd, o_.source_file, {k.offset, k.serialized_bytes},
+                                      k.key, fa->options, a))
       return *failed;
-    if (auto failed = read_file_parts(fb, o_.target_file, {other.offset, other.serialized_bytes},
-                                      k.key, fo, b))
+    if (auto failed =
+            read_file_parts(fb->fd.fd, o_.target_file, {other.offset, other.serialized_bytes},
+                            k.key, fb->options, b))
       return *failed;
     return locate_in_values(s.type, std::move(a), std::move(b), o_.base.locate.shown_bytes);
   });

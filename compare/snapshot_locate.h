@@ -32,22 +32,21 @@
 #include "fd.h"
 #include "key_hash_table.h"
 #include "rdb_digest.h"
-#include "server_info.h"
 #include "snapshot_batches.h"
 #include "snapshot_compare.h"
 #include "value_diff.h"
 
 namespace migcheck {
 
-// How a file's value is shown, as a server holding it would answer.
+// How a file's value is shown, as the server that wrote it would answer
+// (what a live compare of that server shows).
 struct FileValueOptions {
   int64_t now_ms = 0;  // hash fields whose own TTL passed at it are left out (as the digests do)
   bool stream_extended_meta = true;  // entries-added, max-deleted-entry-id, entries-read
-  bool scores_17g = false;           // zset scores as "%.17g" (servers up to 7.0), else shortest
+  // Sorted set scores as "%.17g" (files of RDB 10 and before: Redis up to
+  // 7.0 printed scores so), else the shortest text that reads back the same.
+  bool scores_17g = false;
 };
-
-// Whether a server prints sorted set scores with "%.17g": Redis up to 7.0.
-bool prints_scores_17g(const ServerFacts& f);
 
 // Reads the value of `key` again from the file open at `fd` (named `name`)
 // at `spot`, as the parts the comparisons take. A file that does not hold
@@ -58,11 +57,10 @@ std::optional<ValueLocation> read_file_parts(int fd, const std::string& name, Fi
 
 class SnapshotLocator {
  public:
-  // `now_ms`, `stream_ext` and `target` are the engine's, read when a key is
-  // located (they are set before the first key is classified).
-  SnapshotLocator(const SnapshotCompareOptions& o, const int64_t& now_ms, const bool& stream_ext,
-                  const ServerFacts& target)
-      : o_(o), now_(now_ms), ext_(stream_ext), target_(target) {}
+  // `now_ms` and `stream_ext` are the engine's, read when a key is located
+  // (they are set before the first key is classified).
+  SnapshotLocator(const SnapshotCompareOptions& o, const int64_t& now_ms, const bool& stream_ext)
+      : o_(o), now_(now_ms), ext_(stream_ext) {}
 
   // classify_key for a batch's key `i` and its target state `t` (workers),
   // then its value row located: the file side at the batch's place of the
@@ -78,21 +76,24 @@ class SnapshotLocator {
                       std::vector<Difference>& diffs);
 
  private:
+  // A file read again: opened, and its RDB version read, at the first re-read.
+  struct OpenFile {
+    Fd fd;
+    FileValueOptions options;
+  };
   int64_t bound(const KeyState& s) const;
-  FileValueOptions file_options(bool scores_17g) const;
-  int fd_of(Fd& fd, const std::string& path);
+  // `f` opened (once) for `path`; nullptr when it cannot be.
+  const OpenFile* open(OpenFile& f, const std::string& path);
   // Round 1 keeps the places of the differing keys under the bound; later rounds look them up.
   FileSpot place(int db, std::string_view key, const KeyState& s, int round, FileSpot spot);
 
   const SnapshotCompareOptions& o_;
   const int64_t& now_;
   const bool& ext_;
-  const ServerFacts& target_;
   std::mutex mu_;
-  Fd source_fd_, target_fd_;  // opened at the first re-read
+  OpenFile source_, target_;
   KeyHashTable places_{16, size_t{1} << 15};
   bool sealed_ = false;
-  int source_rdb_ = -1;  // file against file: the source file's RDB version, once read
 };
 
 }  // namespace migcheck

@@ -176,6 +176,33 @@ TEST_CASE("snapshot locate: every type located as the live compare locates it",
   for (const auto& s : {live_store, store, ff_store, off_store}) migcheck::test::remove_store(s);
 }
 
+TEST_CASE("snapshot locate: a Redis 7.0 file against a Valkey 8 target, as live",
+          "[snapshot][integration]") {
+  // The servers print scores differently (%.17g up to 7.0, shortest after):
+  // the file's as the server that wrote it, the target's as the target.
+  TestServer source, target(migcheck::test::ServerOptions{.binary = "valkey-server"});
+  fill(source);
+  fill(target);
+  change(target);
+  const std::string file =
+      migcheck::test::save_snapshot(source, snapshot_tmp("snaplocate", "vk") + ".rdb");
+  const std::string live_store = snapshot_tmp("snaplocate", "vk-live") + ".db";
+  const std::string store = snapshot_tmp("snaplocate", "vk-file") + ".db";
+  auto live = run_migcheck(
+      args({"compare", source.uri(), target.uri(), "--store", live_store, "--rounds", "1"}));
+  auto c = run_migcheck(args({"compare", file, target.uri(), "--store", store, "--rounds", "1"}));
+  INFO(live.err << c.err);
+  REQUIRE(live.exit_code == 1);
+  REQUIRE(c.exit_code == 1);
+  const auto oracle = locations(live_store, last_run(live_store));
+  CHECK(locations(store, last_run(store)) == oracle);
+  auto z = ValueLocation::from_json(oracle.at("zscore"));
+  REQUIRE(z);
+  CHECK(z->summary() == R"(score "b": source "0.10000000000000001", target "0.25")");
+  std::filesystem::remove(file);
+  for (const auto& p : {live_store, store}) migcheck::test::remove_store(p);
+}
+
 TEST_CASE("snapshot locate: a later round locates again, against the target as it is then",
           "[snapshot][integration]") {
   TestServer source, target;
