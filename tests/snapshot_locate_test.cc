@@ -10,6 +10,7 @@
 
 #include <fcntl.h>
 
+#include <atomic>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -86,6 +87,31 @@ const std::vector<std::string> kLocate = {"--quiet", "--locate-max-elements", "2
 std::vector<std::string> args(std::vector<std::string> a) {
   a.insert(a.end(), kLocate.begin(), kLocate.end());
   return a;
+}
+
+// A file compare of `file` against `target` in two rounds, 3 s apart.
+SnapshotCompareOptions two_rounds(const std::string& file, TestServer& target) {
+  SnapshotCompareOptions o;
+  o.source_file = file;
+  o.base.target = parse_uri(target.uri());
+  o.base.rounds = 2;
+  o.base.interval = Millis(3000);
+  o.base.progress = false;
+  o.base.locate.max_elements = 20;
+  return o;
+}
+
+// The run of the store at `path` once its round 1 is stored (0 after a minute).
+int64_t wait_round_one(const std::string& path) {
+  for (int i = 0; i < 3000; ++i) {
+    try {
+      Store ro(path, false, true);
+      if (auto r = ro.latest_run("compare"); r && !ro.rounds(r->id).empty()) return r->id;
+    } catch (const Error&) {  // not created yet
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return 0;
 }
 
 }  // namespace
@@ -212,27 +238,13 @@ TEST_CASE("snapshot locate: a later round locates again, against the target as i
   const std::string file =
       migcheck::test::save_snapshot(source, snapshot_tmp("snaplocate", "rounds") + ".rdb");
   const std::string path = snapshot_tmp("snaplocate", "rounds") + ".db";
-  SnapshotCompareOptions o;
-  o.source_file = file;
-  o.base.target = parse_uri(target.uri());
-  o.base.rounds = 2;
-  o.base.interval = Millis(3000);
-  o.base.progress = false;
-  o.base.locate.max_elements = 20;
+  const SnapshotCompareOptions o = two_rounds(file, target);
   std::thread run([&] {
     Store store(path);
     run_snapshot_compare(o, store);
   });
   // Round 1 stored: the target's list changes before round 2 re-reads it.
-  int64_t id = 0;
-  for (int i = 0; i < 3000 && id == 0; ++i) {
-    try {
-      Store ro(path, false, true);
-      if (auto r = ro.latest_run("compare"); r && !ro.rounds(r->id).empty()) id = r->id;
-    } catch (const Error&) {  // not created yet
-    }
-    if (id == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  const int64_t id = wait_round_one(path);
   target.cmd({"LSET", "list", "0", "X"});
   run.join();
   REQUIRE(id > 0);
@@ -251,6 +263,45 @@ TEST_CASE("snapshot locate: a later round locates again, against the target as i
         locations(path, id, 2).at("list"));
   std::filesystem::remove(file);
   for (const auto& s : {path, live_store}) migcheck::test::remove_store(s);
+}
+
+TEST_CASE("snapshot locate: resumed between rounds, round 1's places are not known",
+          "[snapshot][integration]") {
+  TestServer source, target;
+  fill(source);
+  fill(target);
+  change(target);
+  const std::string file =
+      migcheck::test::save_snapshot(source, snapshot_tmp("snaplocate", "resume") + ".rdb");
+  const std::string path = snapshot_tmp("snaplocate", "resume") + ".db";
+  SnapshotCompareOptions o = two_rounds(file, target);
+  std::atomic<bool> stop{false};
+  o.base.stop = &stop;
+  std::thread run([&] {
+    Store store(path);
+    CHECK_THROWS_AS(run_snapshot_compare(o, store), Interrupted);
+  });
+  const int64_t id = wait_round_one(path);
+  stop = true;  // in the interval before round 2
+  run.join();
+  REQUIRE(id > 0);
+  stop = false;
+  o.base.resume_run = id;
+  {
+    Store store(path);
+    run_snapshot_compare(o, store);
+  }
+  const auto second = locations(path, id, 2);
+  REQUIRE(second.count("list"));
+  auto l = ValueLocation::from_json(second.at("list"));
+  REQUIRE(l);
+  CHECK_FALSE(l->located);
+  CHECK_THAT(l->reason, ContainsSubstring("its round 1 was checked before a resume"));
+  // Over the bound: the bound's reason first, as live.
+  CHECK_THAT(ValueLocation::from_json(second.at("big"))->reason,
+             ContainsSubstring("key larger than the bound"));
+  std::filesystem::remove(file);
+  migcheck::test::remove_store(path);
 }
 
 TEST_CASE("snapshot locate: a key read again from its place in the file",
