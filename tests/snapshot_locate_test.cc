@@ -10,16 +10,16 @@
 
 #include <fcntl.h>
 
-#include <atomic>
+#include <csignal>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "cli_runner.h"
 #include "server_fixture.h"
-#include "snapshot_compare.h"
 #include "snapshot_fixture.h"
 #include "store.h"
 
@@ -28,42 +28,10 @@ using namespace std::string_literals;
 using Catch::Matchers::ContainsSubstring;
 using migcheck::test::run_migcheck;
 using migcheck::test::snapshot_tmp;
+using migcheck::test::Spawned;
 using migcheck::test::TestServer;
 
 namespace {
-
-// One key per type on both servers; `big` has more elements than the bound (20).
-void fill(TestServer& s) {
-  migcheck::test::DatasetCmds c = {{"SET", "str", "the quick brown fox"},
-                                   {"SET", "bin", "head\0tail\x1B[31m<b>red</b>"s},
-                                   {"RPUSH", "list", "a", "b", "c", "d"},
-                                   {"HSET", "hash", "f1", "v1", "f2", "v2", "f3", "v3"},
-                                   {"SADD", "set", "m1", "m2", "m3"},
-                                   {"ZADD", "zscore", "1", "a", "0.1", "b", "3", "c"},
-                                   {"ZADD", "zmember", "1", "a", "2", "b"},
-                                   {"XADD", "stream", "1-0", "f", "v"},
-                                   {"XADD", "stream", "2-0", "f", "v"},
-                                   {"XADD", "groups", "1-0", "f", "v"},
-                                   {"SET", "same", "unchanged"}};
-  std::vector<std::string> big = {"RPUSH", "big"};
-  for (int i = 0; i < 30; ++i) big.push_back("e" + std::to_string(i));
-  c.push_back(big);
-  s.pipeline(c);
-}
-
-// One difference per type on the target.
-void change(TestServer& t) {
-  t.pipeline({{"SETRANGE", "str", "4", "QUICK"},
-              {"SETRANGE", "bin", "5", "T\0"s},
-              {"LSET", "list", "2", "C"},
-              {"HSET", "hash", "f2", "changed"},
-              {"SREM", "set", "m2"},
-              {"ZADD", "zscore", "0.25", "b"},
-              {"ZREM", "zmember", "b"},
-              {"ZADD", "zmember", "2", "bb"},
-              {"XADD", "stream", "2-1", "g", "w"},
-              {"LSET", "big", "7", "other"}});
-}
 
 // key -> stored location of the run's value rows in `round` (default: the last).
 std::map<std::string, std::string> locations(const std::string& store_path, int64_t run,
@@ -89,58 +57,109 @@ std::vector<std::string> args(std::vector<std::string> a) {
   return a;
 }
 
-// A file compare of `file` against `target` in two rounds, 3 s apart.
-SnapshotCompareOptions two_rounds(const std::string& file, TestServer& target) {
-  SnapshotCompareOptions o;
-  o.source_file = file;
-  o.base.target = parse_uri(target.uri());
-  o.base.rounds = 2;
-  o.base.interval = Millis(3000);
-  o.base.progress = false;
-  o.base.locate.max_elements = 20;
-  return o;
+// One key per type on both servers; `big` has more elements than the bound (20).
+void fill(TestServer& s) {
+  migcheck::test::DatasetCmds c = {{"SET", "str", "the quick brown fox"},
+                                   {"SET", "bin", "head\0tail\x1B[31m<b>red</b>"s},
+                                   {"RPUSH", "list", "a", "b", "c", "d"},
+                                   {"HSET", "hash", "f1", "v1", "f2", "v2", "f3", "v3"},
+                                   {"SADD", "set", "m1", "m2", "m3"},
+                                   {"ZADD", "zscore", "1", "a", "0.1", "b", "3", "c"},
+                                   {"ZADD", "zmember", "1", "a", "2", "b"},
+                                   {"XADD", "stream", "1-0", "f", "v"},
+                                   {"XADD", "stream", "2-0", "f", "v"},
+                                   {"XADD", "groups", "1-0", "f", "v"},
+                                   {"XGROUP", "CREATE", "groups", "g1", "0"},
+                                   {"SET", "same", "unchanged"}};
+  std::vector<std::string> big = {"RPUSH", "big"};
+  for (int i = 0; i < 30; ++i) big.push_back("e" + std::to_string(i));
+  c.push_back(big);
+  s.pipeline(c);
 }
 
-// The run of the store at `path` once its round 1 is stored (0 after a minute).
-int64_t wait_round_one(const std::string& path) {
-  for (int i = 0; i < 3000; ++i) {
-    try {
-      Store ro(path, false, true);
-      if (auto r = ro.latest_run("compare"); r && !ro.rounds(r->id).empty()) return r->id;
-    } catch (const Error&) {  // not created yet
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return 0;
+// One difference per type on the target.
+void change(TestServer& t) {
+  t.pipeline({{"SETRANGE", "str", "4", "QUICK"},
+              {"SETRANGE", "bin", "5", "T\0"s},
+              {"LSET", "list", "2", "C"},
+              {"HSET", "hash", "f2", "changed"},
+              {"SREM", "set", "m2"},
+              {"ZADD", "zscore", "0.25", "b"},
+              {"ZREM", "zmember", "b"},
+              {"ZADD", "zmember", "2", "bb"},
+              {"XADD", "stream", "2-1", "g", "w"},
+              {"XGROUP", "SETID", "groups", "g1", "$"},
+              {"LSET", "big", "7", "other"}});
 }
+
+// A source and a target with one difference per type, the source's file,
+// and store paths; all removed at the end.
+struct Changed {
+  TestServer source, target;
+  std::string name, file;
+  std::vector<std::string> stores;
+  explicit Changed(std::string case_name, migcheck::test::ServerOptions target_options = {})
+      : target(std::move(target_options)), name(std::move(case_name)) {
+    fill(source);
+    fill(target);
+    change(target);
+    file = migcheck::test::save_snapshot(source, snapshot_tmp("snaplocate", name) + ".rdb");
+  }
+  Changed(const Changed&) = delete;
+  Changed& operator=(const Changed&) = delete;
+  ~Changed() {
+    std::filesystem::remove(file);
+    for (const auto& s : stores) migcheck::test::remove_store(s);
+  }
+  std::string store(const std::string& what) {
+    return stores.emplace_back(snapshot_tmp("snaplocate", name + "-" + what) + ".db");
+  }
+  // The live compare of the file's server against the target (the oracle):
+  // its value rows' locations.
+  std::map<std::string, std::string> live_locations() {
+    const std::string path = store("live");
+    auto live = run_migcheck(
+        args({"compare", source.uri(), target.uri(), "--store", path, "--rounds", "1"}));
+    INFO(live.out << live.err);
+    CHECK(live.exit_code == 1);
+    return locations(path, last_run(path));
+  }
+};
+
+// `migcheck compare FILE TARGET` in two rounds 3 s apart, started; `id` is
+// its run once round 1 is stored (0 if not within a minute).
+struct TwoRounds : Changed {
+  std::string path = store("file");
+  std::optional<Spawned> run;
+  int64_t id = 0;
+  explicit TwoRounds(std::string case_name) : Changed(std::move(case_name)) {
+    run.emplace(
+        args({"compare", file, target.uri(), "--store", path, "--rounds", "2", "--interval", "3s"}),
+        path + ".out", path + ".err");
+    for (int i = 0; i < 3000 && id == 0; ++i) {
+      try {
+        Store ro(path, false, true);
+        if (auto r = ro.latest_run("compare"); r && !ro.rounds(r->id).empty()) id = r->id;
+      } catch (const Error&) {  // not created yet
+      }
+      if (id == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+};
 
 }  // namespace
 
 TEST_CASE("snapshot locate: every type located as the live compare locates it",
           "[snapshot][integration]") {
-  TestServer source, target;
-  fill(source);
-  fill(target);
-  source.cmd({"XGROUP", "CREATE", "groups", "g1", "0"});
-  target.cmd({"XGROUP", "CREATE", "groups", "g1", "$"});
-  change(target);
-  const std::string file =
-      migcheck::test::save_snapshot(source, snapshot_tmp("snaplocate", "src") + ".rdb");
-
-  // The oracle: the server the file came from (it holds the file's data).
-  const std::string live_store = snapshot_tmp("snaplocate", "live") + ".db";
-  auto live = run_migcheck(
-      args({"compare", source.uri(), target.uri(), "--store", live_store, "--rounds", "1"}));
-  INFO(live.out << live.err);
-  REQUIRE(live.exit_code == 1);
-  const auto oracle = locations(live_store, last_run(live_store));
+  Changed c("types");
+  const auto oracle = c.live_locations();
   REQUIRE(oracle.size() == 10);
 
-  const std::string store = snapshot_tmp("snaplocate", "file") + ".db";
-  auto c = run_migcheck(args(
-      {"compare", file, target.uri(), "--store", store, "--rounds", "2", "--interval", "10ms"}));
-  INFO(c.out << c.err);
-  REQUIRE(c.exit_code == 1);
+  const std::string store = c.store("file");
+  auto r = run_migcheck(args({"compare", c.file, c.target.uri(), "--store", store, "--rounds", "2",
+                              "--interval", "10ms"}));
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 1);
   const int64_t run = last_run(store);
   const auto first = locations(store, run, 1);
   for (const auto& [key, loc] : oracle) {
@@ -184,70 +203,47 @@ TEST_CASE("snapshot locate: every type located as the live compare locates it",
 
   // File against file: both sides read again from their files, the same locations.
   const std::string tfile =
-      migcheck::test::save_snapshot(target, snapshot_tmp("snaplocate", "tgt") + ".rdb");
-  const std::string ff_store = snapshot_tmp("snaplocate", "ff") + ".db";
-  auto ff = run_migcheck(args({"compare", file, tfile, "--store", ff_store}));
+      migcheck::test::save_snapshot(c.target, snapshot_tmp("snaplocate", "tgt") + ".rdb");
+  const std::string ff_store = c.store("ff");
+  auto ff = run_migcheck(args({"compare", c.file, tfile, "--store", ff_store}));
+  std::filesystem::remove(tfile);
   INFO(ff.out << ff.err);
   REQUIRE(ff.exit_code == 1);
   CHECK(locations(ff_store, last_run(ff_store)) == oracle);
 
   // Locating turned off: nothing located, as live.
-  const std::string off_store = snapshot_tmp("snaplocate", "off") + ".db";
-  auto off = run_migcheck({"compare", file, target.uri(), "--store", off_store, "--rounds", "1",
+  const std::string off_store = c.store("off");
+  auto off = run_migcheck({"compare", c.file, c.target.uri(), "--store", off_store, "--rounds", "1",
                            "--quiet", "--locate-max-elements", "0", "--locate-max-bytes", "0"});
   REQUIRE(off.exit_code == 1);
   for (const auto& [key, loc] : locations(off_store, last_run(off_store))) CHECK(loc.empty());
-
-  for (const auto& p : {file, tfile}) std::filesystem::remove(p);
-  for (const auto& s : {live_store, store, ff_store, off_store}) migcheck::test::remove_store(s);
 }
 
 TEST_CASE("snapshot locate: a Redis 7.0 file against a Valkey 8 target, as live",
           "[snapshot][integration]") {
   // The servers print scores differently (%.17g up to 7.0, shortest after):
   // the file's as the server that wrote it, the target's as the target.
-  TestServer source, target(migcheck::test::ServerOptions{.binary = "valkey-server"});
-  fill(source);
-  fill(target);
-  change(target);
-  const std::string file =
-      migcheck::test::save_snapshot(source, snapshot_tmp("snaplocate", "vk") + ".rdb");
-  const std::string live_store = snapshot_tmp("snaplocate", "vk-live") + ".db";
-  const std::string store = snapshot_tmp("snaplocate", "vk-file") + ".db";
-  auto live = run_migcheck(
-      args({"compare", source.uri(), target.uri(), "--store", live_store, "--rounds", "1"}));
-  auto c = run_migcheck(args({"compare", file, target.uri(), "--store", store, "--rounds", "1"}));
-  INFO(live.err << c.err);
-  REQUIRE(live.exit_code == 1);
-  REQUIRE(c.exit_code == 1);
-  const auto oracle = locations(live_store, last_run(live_store));
+  Changed c("vk", migcheck::test::ServerOptions{.binary = "valkey-server"});
+  const auto oracle = c.live_locations();
+  const std::string store = c.store("file");
+  auto r =
+      run_migcheck(args({"compare", c.file, c.target.uri(), "--store", store, "--rounds", "1"}));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 1);
   CHECK(locations(store, last_run(store)) == oracle);
   auto z = ValueLocation::from_json(oracle.at("zscore"));
   REQUIRE(z);
   CHECK(z->summary() == R"(score "b": source "0.10000000000000001", target "0.25")");
-  std::filesystem::remove(file);
-  for (const auto& p : {live_store, store}) migcheck::test::remove_store(p);
 }
 
 TEST_CASE("snapshot locate: a later round locates again, against the target as it is then",
           "[snapshot][integration]") {
-  TestServer source, target;
-  fill(source);
-  fill(target);
-  change(target);
-  const std::string file =
-      migcheck::test::save_snapshot(source, snapshot_tmp("snaplocate", "rounds") + ".rdb");
-  const std::string path = snapshot_tmp("snaplocate", "rounds") + ".db";
-  const SnapshotCompareOptions o = two_rounds(file, target);
-  std::thread run([&] {
-    Store store(path);
-    run_snapshot_compare(o, store);
-  });
-  // Round 1 stored: the target's list changes before round 2 re-reads it.
-  const int64_t id = wait_round_one(path);
-  target.cmd({"LSET", "list", "0", "X"});
-  run.join();
-  REQUIRE(id > 0);
+  TwoRounds c("rounds");
+  c.target.cmd({"LSET", "list", "0", "X"});  // before round 2 re-reads it
+  REQUIRE(c.id > 0);
+  CHECK(c.run->wait() == 1);
+  const std::string& path = c.path;
+  const int64_t id = c.id;
   auto first = ValueLocation::from_json(locations(path, id, 1).at("list"));
   auto second = ValueLocation::from_json(locations(path, id, 2).at("list"));
   REQUIRE(first);
@@ -255,42 +251,21 @@ TEST_CASE("snapshot locate: a later round locates again, against the target as i
   CHECK(first->at == "2");
   CHECK(second->summary() == R"(index "0": source "a", target "X")");
   // As the live compare of the file's server sees the target now.
-  const std::string live_store = snapshot_tmp("snaplocate", "rounds-live") + ".db";
-  auto live = run_migcheck(
-      args({"compare", source.uri(), target.uri(), "--store", live_store, "--rounds", "1"}));
-  REQUIRE(live.exit_code == 1);
-  CHECK(locations(live_store, last_run(live_store)).at("list") ==
-        locations(path, id, 2).at("list"));
-  std::filesystem::remove(file);
-  for (const auto& s : {path, live_store}) migcheck::test::remove_store(s);
+  CHECK(c.live_locations().at("list") == locations(path, id, 2).at("list"));
 }
 
 TEST_CASE("snapshot locate: resumed between rounds, round 1's places are not known",
           "[snapshot][integration]") {
-  TestServer source, target;
-  fill(source);
-  fill(target);
-  change(target);
-  const std::string file =
-      migcheck::test::save_snapshot(source, snapshot_tmp("snaplocate", "resume") + ".rdb");
-  const std::string path = snapshot_tmp("snaplocate", "resume") + ".db";
-  SnapshotCompareOptions o = two_rounds(file, target);
-  std::atomic<bool> stop{false};
-  o.base.stop = &stop;
-  std::thread run([&] {
-    Store store(path);
-    CHECK_THROWS_AS(run_snapshot_compare(o, store), Interrupted);
-  });
-  const int64_t id = wait_round_one(path);
-  stop = true;  // in the interval before round 2
-  run.join();
-  REQUIRE(id > 0);
-  stop = false;
-  o.base.resume_run = id;
-  {
-    Store store(path);
-    run_snapshot_compare(o, store);
-  }
+  TwoRounds c("resume");
+  REQUIRE(c.id > 0);
+  c.run->signal(SIGINT);  // in the interval before round 2
+  CHECK(c.run->wait() == 2);
+  const std::string& path = c.path;
+  const int64_t id = c.id;
+  auto r = run_migcheck(
+      args({"compare", "--resume", std::to_string(id), c.file, c.target.uri(), "--store", path}));
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 1);
   const auto second = locations(path, id, 2);
   REQUIRE(second.count("list"));
   auto l = ValueLocation::from_json(second.at("list"));
@@ -300,8 +275,6 @@ TEST_CASE("snapshot locate: resumed between rounds, round 1's places are not kno
   // Over the bound: the bound's reason first, as live.
   CHECK_THAT(ValueLocation::from_json(second.at("big"))->reason,
              ContainsSubstring("key larger than the bound"));
-  std::filesystem::remove(file);
-  migcheck::test::remove_store(path);
 }
 
 TEST_CASE("snapshot locate: a key read again from its place in the file",
