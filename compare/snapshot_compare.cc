@@ -6,8 +6,6 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
-#include <cstring>
-#include <deque>
 #include <exception>
 #include <functional>
 #include <map>
@@ -34,7 +32,7 @@
 #include "run.h"
 #include "scanner.h"
 #include "server_info.h"
-#include "snapshot_batches.h"
+#include "snapshot_locate.h"
 #include "snapshot_resume.h"
 #include "snapshot_totals.h"
 #include "wall_clock.h"
@@ -382,7 +380,7 @@ class SnapshotEngine {
         ++by_type[s.type_name];
         if (big(s)) bigs.push_back({b.keys[i], b.db, s.type_name, s.size});
       }
-      classify_key(b.keys[i], b.db, round, s, tgt[i], b_.ttl_tolerance, diffs);
+      locate_.classify(*t.client, b, i, round, tgt[i], b_.ttl_tolerance, diffs);
     }
     // Committed in the batches' order (ordered_commit.h): in round 1's stream
     // the committed keys are a prefix of the file, up to the batch's offset.
@@ -536,6 +534,7 @@ class SnapshotEngine {
         b.db = k.db;
         b.keys.push_back(k.key);
         b.src.push_back(to_state(k));
+        b.spots.push_back({k.offset, k.serialized_bytes});
       });
       push(b);
     });
@@ -673,12 +672,12 @@ class SnapshotEngine {
           ++file_keys[k.db];
           pairs_[k.db] = target_db_of(k.db);
           const KeyState s = to_state(k);
-          KeyState t;
-          if (auto p = second.find(h)) t = to_state(decode_state(*p));
+          const auto p = second.find(h);
+          const KeyState t = p ? to_state(decode_state(*p)) : KeyState{};
           ++checked;
           ++by_type[s.type_name];
           if (big(s)) bigs.push_back({k.key, k.db, s.type_name, s.size});
-          classify_key(k.key, k.db, 1, s, t, b_.ttl_tolerance, diffs);
+          locate_.classify_files(k, s, t, p, b_.ttl_tolerance, diffs);
           if (checked >= static_cast<int64_t>(batch_)) flush();
         });
     flush();
@@ -786,6 +785,7 @@ class SnapshotEngine {
   std::vector<BigKeyInfo> big_listed_;
   bool big_known_ = false;
   ReaderStats target_stats_;
+  SnapshotLocator locate_{o_, now0_, stream_ext_};  // value differences' locations
 };
 
 }  // namespace

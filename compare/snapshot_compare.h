@@ -40,7 +40,8 @@
 // start and checks the keys after the offset only (snapshot_resume.h). Not
 // supported (refused with one line by the command): --sample, a resume of a
 // file against a file, --max-ops-per-sec (nothing is read from a source
-// server). Value differences are not located (no source server to re-read).
+// server). Value differences are located as a live compare locates them,
+// the file side read again from the file (snapshot_locate.h).
 #pragma once
 
 #include <cstdint>
