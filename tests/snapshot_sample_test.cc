@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -19,6 +20,7 @@
 
 #include "cli_runner.h"
 #include "compare.h"
+#include "errors.h"
 #include "rdb_source.h"
 #include "server_fixture.h"
 #include "snapshot_compare.h"
@@ -365,5 +367,42 @@ TEST_CASE("snapshot compare --sample: the CLI, the summary and the report as liv
   CHECK(c.exit_code == 2);
   CHECK(std::count(c.err.begin(), c.err.end(), '\n') == 1);
   CHECK(c.err.find("--sample") != std::string::npos);
+  std::filesystem::remove(file);
+}
+
+TEST_CASE("snapshot compare --sample: stopped between rounds, resumed as a sample",
+          "[snapshot_sample][resume][integration]") {
+  // An empty target: every sampled key differs (missing), so round 2 comes.
+  TestServer source, target;
+  fill(source);
+  const std::string file = migcheck::test::save_snapshot(source, tmp("resume") + ".rdb");
+  const std::string path = tmp("resume.db");
+  Store store(path);
+  std::atomic<bool> stop{false};
+  SnapshotCompareOptions o = options(file, target, 30);
+  o.base.rounds = 3;
+  o.base.interval = Millis(1000);
+  o.base.stop = &stop;
+  // Stopped in the wait before round 2, once round 1 is recorded.
+  std::thread stopper([&] {
+    Store watch(path, false);
+    while (watch.rounds(1).empty()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    stop = true;
+  });
+  CHECK_THROWS_AS(run_snapshot_compare(o, store), Interrupted);
+  stopper.join();
+  REQUIRE(store.rounds(1).size() == 1);
+  const Rows first = rows(store, 1, 1);
+  CHECK(first.size() == 60);
+
+  SnapshotCompareOptions again = options(file, target, 0);
+  apply_recorded_snapshot_compare(1, nlohmann::json::parse(store.run(1)->options_json), again);
+  CHECK(again.base.sample == 30);
+  SnapshotCompareResult r = run_snapshot_compare(again, store);
+  CHECK(r.sampled);
+  CHECK(r.compare.rounds.size() == 3);
+  CHECK(rows(store, 1, 3) == first);  // the sample's keys re-checked, no others
+  CHECK(keys_per_db(r.compare) == std::map<int, int64_t>{{0, 30}, {2, 30}});
+  CHECK(totals(store, 1)["sampled"] == true);
   std::filesystem::remove(file);
 }
