@@ -30,12 +30,9 @@
 #include "store.h"
 
 using namespace migcheck;
-using migcheck::test::run_migcheck;
-using migcheck::test::TestServer;
+using namespace migcheck::test;
 
 namespace {
-
-using Rows = std::set<std::tuple<int, std::string, std::string>>;  // (db, key, kind)
 
 std::vector<int> offered(Reservoir<int>& r, int n) {
   for (int i = 0; i < n; ++i) r.offer(i);
@@ -126,7 +123,7 @@ TEST_CASE("snapshot compare options: --sample is recorded and read back on --res
 namespace {
 
 std::string tmp(const std::string& name) {
-  return migcheck::test::snapshot_tmp("snapsample", name);
+  return snapshot_tmp("snapsample", name);
 }
 
 constexpr int kDb0Keys = 300, kDb2Keys = 40;
@@ -155,28 +152,9 @@ void fill(TestServer& s) {
 }
 
 SnapshotCompareOptions options(const std::string& file, TestServer& target, uint64_t sample) {
-  SnapshotCompareOptions o;
-  o.source_file = file;
-  o.base.target = parse_uri(target.uri());
-  o.base.rounds = 1;
-  o.base.interval = Millis(50);
-  o.base.connections = 2;
-  o.base.batch = 16;
-  o.base.progress = false;
+  SnapshotCompareOptions o = snap_options(file, target);
   o.base.sample = sample;
   return o;
-}
-
-Rows rows(Store& store, int64_t run, std::optional<int> round = std::nullopt) {
-  Rows out;
-  DifferenceFilter f;
-  f.round = round;
-  store.for_each_difference(run, f, [&](const Difference& d) { out.emplace(d.db, d.key, d.kind); });
-  return out;
-}
-
-nlohmann::json totals(Store& store, int64_t run) {
-  return nlohmann::json::parse(store.run(run)->totals_json);
 }
 
 std::map<int, int64_t> keys_per_db(const CompareResult& r) {
@@ -203,7 +181,7 @@ struct SampledPair {
                      {"SET", "extra:0", "only on the target"},
                      {"SELECT", "2"},
                      {"SET", "d2:7", "changed"}});
-    file = migcheck::test::save_snapshot(source, tmp(name) + ".rdb");
+    file = save_snapshot(source, tmp(name) + ".rdb");
   }
   SampledPair(const SampledPair&) = delete;
   SampledPair& operator=(const SampledPair&) = delete;
@@ -283,7 +261,7 @@ TEST_CASE("snapshot compare --sample: a different draw each run, from all over t
   for (int i = 0; i < 20; ++i)
     gone.push_back({"SET", "gone:" + std::to_string(i), "v", "PX", "300"});
   source.pipeline(gone);
-  const std::string file = migcheck::test::save_snapshot(source, tmp("draw") + ".rdb");
+  const std::string file = save_snapshot(source, tmp("draw") + ".rdb");
   std::this_thread::sleep_for(std::chrono::milliseconds(800));
 
   // The file's keys of db 0 in its order.
@@ -328,7 +306,7 @@ TEST_CASE("snapshot compare --sample: the CLI, the summary and the report as liv
   TestServer source, target;
   fill(source);
   fill(target);
-  const std::string file = migcheck::test::save_snapshot(source, tmp("cli") + ".rdb");
+  const std::string file = save_snapshot(source, tmp("cli") + ".rdb");
   const std::string store = tmp("cli.db");
 
   // A sample finding nothing: exit 0 as live, "[sample]", but the report
@@ -375,7 +353,7 @@ TEST_CASE("snapshot compare --sample: stopped between rounds, resumed as a sampl
   // An empty target: every sampled key differs (missing), so round 2 comes.
   TestServer source, target;
   fill(source);
-  const std::string file = migcheck::test::save_snapshot(source, tmp("resume") + ".rdb");
+  const std::string file = save_snapshot(source, tmp("resume") + ".rdb");
   const std::string path = tmp("resume.db");
   Store store(path);
   std::atomic<bool> stop{false};
