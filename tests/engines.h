@@ -23,4 +23,20 @@ namespace migcheck::test {
     return bin_;                                                                         \
   }()
 
+// A source and a target server on two engines; both engines are required
+// (MIGCHECK_REQUIRE_ENGINE) before either server starts. Use:
+//   auto servers = MIGCHECK_ENGINE_PAIR("redis-8.0", "valkey-8.1");
+//   auto& [source, target] = servers;
+#define MIGCHECK_ENGINE_PAIR(src_engine, tgt_engine)                \
+  ::migcheck::test::EnginePair(MIGCHECK_REQUIRE_ENGINE(src_engine), \
+                               MIGCHECK_REQUIRE_ENGINE(tgt_engine))
+
+struct EnginePair {
+  TestServer source;
+  TestServer target;
+  EnginePair(const std::string& source_binary, const std::string& target_binary)
+      : source(ServerOptions{.binary = source_binary}),
+        target(ServerOptions{.binary = target_binary}) {}
+};
+
 }  // namespace migcheck::test

@@ -206,9 +206,8 @@ TEST_CASE("field expiry check: compare within and beyond --ttl-tolerance", "[int
 
 TEST_CASE("field expiry check: a target without field expiration stays a difference",
           "[integration][hfe]") {
-  const std::string sbin = MIGCHECK_REQUIRE_ENGINE("redis-8.0");
-  const std::string tbin = MIGCHECK_REQUIRE_ENGINE("valkey-8.1");
-  t::TestServer source(t::ServerOptions{.binary = sbin}), target(t::ServerOptions{.binary = tbin});
+  auto servers = MIGCHECK_ENGINE_PAIR("redis-8.0", "valkey-8.1");
+  auto& [source, target] = servers;
   hash_with_expiries(source, "h", 30, unix_ms() + 3600 * 1000);
   std::vector<std::string> hset = {"HSET", "h"};
   for (int i = 0; i < 30; ++i) {

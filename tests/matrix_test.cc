@@ -101,11 +101,16 @@ std::vector<std::string> with(std::vector<std::string> args, const std::string& 
   return args;
 }
 
+// One quiet compare round of `source` against `target` into `store`.
+t::ProcessResult compare_once(t::TestServer& source, t::TestServer& target,
+                              const std::string& store) {
+  return run_migcheck(
+      with({"compare", source.uri(), target.uri(), "--rounds", "1", "--quiet"}, store));
+}
+
 void run_matrix(const char* src_engine, const char* tgt_engine) {
-  const std::string sbin = MIGCHECK_REQUIRE_ENGINE(src_engine);
-  const std::string tbin = MIGCHECK_REQUIRE_ENGINE(tgt_engine);
-  t::TestServer source(t::ServerOptions{.binary = sbin});
-  t::TestServer target(t::ServerOptions{.binary = tbin});
+  auto servers = MIGCHECK_ENGINE_PAIR(src_engine, tgt_engine);
+  auto& [source, target] = servers;
   source.pipeline(dataset());
   const std::string store = tmp_store(std::string(src_engine) + "-" + tgt_engine);
 
@@ -116,8 +121,7 @@ void run_matrix(const char* src_engine, const char* tgt_engine) {
   check_same(source, target);
 
   // compare: identical.
-  r = run_migcheck(
-      with({"compare", source.uri(), target.uri(), "--rounds", "1", "--quiet"}, store));
+  r = compare_once(source, target, store);
   INFO(r.out << r.err);
   CHECK(r.exit_code == 0);
 
@@ -129,8 +133,7 @@ void run_matrix(const char* src_engine, const char* tgt_engine) {
                    {"PERSIST", "str:ttl"},
                    {"HSET", "hash:big", "f700", "other"},
                    {"ZADD", "zset:big", "1e9", "m3"}});
-  r = run_migcheck(
-      with({"compare", source.uri(), target.uri(), "--rounds", "1", "--quiet"}, store));
+  r = compare_once(source, target, store);
   INFO(r.out << r.err);
   CHECK(r.exit_code == 1);
   r = run_migcheck(with({"diffs", "--format", "jsonl"}, store));
@@ -143,8 +146,7 @@ void run_matrix(const char* src_engine, const char* tgt_engine) {
   INFO(r.out << r.err);
   CHECK(r.exit_code == 0);
   check_same(source, target);
-  r = run_migcheck(
-      with({"compare", source.uri(), target.uri(), "--rounds", "1", "--quiet"}, store));
+  r = compare_once(source, target, store);
   INFO(r.out << r.err);
   CHECK(r.exit_code == 0);
   std::filesystem::remove(store);
@@ -196,8 +198,7 @@ TEST_CASE("matrix: vector sets copied Redis 8.0 -> 8.0 compare equal; order does
   INFO(r.out << r.err);
   REQUIRE(r.exit_code == 0);
   REQUIRE(target.cmd({"TYPE", "vs:7"}) == "vectorset");
-  r = run_migcheck(
-      with({"compare", source.uri(), target.uri(), "--rounds", "1", "--quiet"}, store));
+  r = compare_once(source, target, store);
   INFO(r.out << r.err);
   CHECK(r.exit_code == 0);
 
@@ -211,8 +212,7 @@ TEST_CASE("matrix: vector sets copied Redis 8.0 -> 8.0 compare equal; order does
   target.cmd({"HPEXPIREAT", "h", source.cmd({"HPEXPIRETIME", "h", "FIELDS", "1", "a"}), "FIELDS",
               "1", "a"});
   source.cmd({"CONFIG", "RESETSTAT"});
-  r = run_migcheck(
-      with({"compare", source.uri(), target.uri(), "--rounds", "1", "--quiet"}, store));
+  r = compare_once(source, target, store);
   INFO(r.out << r.err);
   CHECK(r.exit_code == 0);
   // Vector sets and field expiries are read with read commands only.
@@ -236,8 +236,7 @@ TEST_CASE("matrix: vector sets copied Redis 8.0 -> 8.0 compare equal; order does
   // One changed attribute, one changed vector: two differences, nothing else.
   target.cmd({"VSETATTR", "vs:3", "e8", R"({"i":9})"});
   target.cmd({"VADD", "vs:5", "VALUES", "3", "1", "2", "3", "e1"});
-  r = run_migcheck(
-      with({"compare", source.uri(), target.uri(), "--rounds", "1", "--quiet"}, store));
+  r = compare_once(source, target, store);
   INFO(r.out << r.err);
   CHECK(r.exit_code == 1);
   r = run_migcheck(with({"diffs", "--format", "jsonl"}, store));
@@ -250,18 +249,15 @@ TEST_CASE("matrix: vector sets copied Redis 8.0 -> 8.0 compare equal; order does
   INFO(r.out << r.err);
   CHECK(r.exit_code == 0);
   CHECK(target.cmd({"VGETATTR", "vs:3", "e8"}) == R"({"i":8})");
-  r = run_migcheck(
-      with({"compare", source.uri(), target.uri(), "--rounds", "1", "--quiet"}, store));
+  r = compare_once(source, target, store);
   CHECK(r.exit_code == 0);
   std::filesystem::remove(store);
 }
 
 TEST_CASE("matrix: vector sets onto Valkey 8.1 (no such type) fail per key, clearly",
           "[integration][matrix]") {
-  const std::string sbin = MIGCHECK_REQUIRE_ENGINE("redis-8.0");
-  const std::string tbin = MIGCHECK_REQUIRE_ENGINE("valkey-8.1");
-  t::TestServer source(t::ServerOptions{.binary = sbin});
-  t::TestServer target(t::ServerOptions{.binary = tbin});
+  auto servers = MIGCHECK_ENGINE_PAIR("redis-8.0", "valkey-8.1");
+  auto& [source, target] = servers;
   source.pipeline(vector_sets(3, false));
   source.cmd({"SET", "plain", "v"});
   const std::string store = tmp_store("vset-valkey");
@@ -283,18 +279,15 @@ TEST_CASE("matrix: vector sets onto Valkey 8.1 (no such type) fail per key, clea
   });
   CHECK(failed == 3);
   // compare: the vector sets are missing on the target.
-  r = run_migcheck(
-      with({"compare", source.uri(), target.uri(), "--rounds", "1", "--quiet"}, store));
+  r = compare_once(source, target, store);
   CHECK(r.exit_code == 1);
   std::filesystem::remove(store);
 }
 
 TEST_CASE("matrix: info reads the RDB versions of Redis 8.0 (12) and Valkey 8.1 (11)",
           "[integration][matrix]") {
-  const std::string r8 = MIGCHECK_REQUIRE_ENGINE("redis-8.0");
-  const std::string v81 = MIGCHECK_REQUIRE_ENGINE("valkey-8.1");
-  t::TestServer redis(t::ServerOptions{.binary = r8});
-  t::TestServer valkey(t::ServerOptions{.binary = v81});
+  auto servers = MIGCHECK_ENGINE_PAIR("redis-8.0", "valkey-8.1");
+  auto& [redis, valkey] = servers;
   // Empty: the release's RDB version is named next to "unknown".
   auto r = run_migcheck({"info", redis.uri(), valkey.uri()});
   INFO(r.out << r.err);
