@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -93,6 +94,25 @@ class RdbWriter {
   }
 };
 
+// One integer encoding of a ziplist or listpack entry: a value in [lo, hi]
+// is written as the byte `tag`, then `bytes` bytes little-endian.
+struct TaggedInt {
+  int64_t lo, hi;
+  uint8_t tag;
+  int bytes;
+};
+
+// Appends `v` to `ent` in the first of `encodings` whose range holds it.
+inline void put_tagged_int(std::string& ent, int64_t v,
+                           std::initializer_list<TaggedInt> encodings) {
+  for (const TaggedInt& e : encodings)
+    if (v >= e.lo && v <= e.hi) {
+      ent.push_back(static_cast<char>(e.tag));
+      put_le(ent, static_cast<uint64_t>(v), e.bytes);
+      return;
+    }
+}
+
 inline std::string ziplist(const std::vector<Elem>& elems) {
   std::string body;
   size_t prev = 0, last = 10;
@@ -117,24 +137,15 @@ inline std::string ziplist(const std::vector<Elem>& elems) {
       ent += *s;
     } else {
       int64_t v = std::get<int64_t>(e);
-      if (v >= 0 && v <= 12) {
+      if (v >= 0 && v <= 12)
         ent.push_back(static_cast<char>(0xf1 + v));
-      } else if (v >= INT8_MIN && v <= INT8_MAX) {
-        ent.push_back(static_cast<char>(0xfe));
-        put_le(ent, static_cast<uint64_t>(v), 1);
-      } else if (v >= INT16_MIN && v <= INT16_MAX) {
-        ent.push_back(static_cast<char>(0xc0));
-        put_le(ent, static_cast<uint64_t>(v), 2);
-      } else if (v >= -(1 << 23) && v < (1 << 23)) {
-        ent.push_back(static_cast<char>(0xf0));
-        put_le(ent, static_cast<uint64_t>(v), 3);
-      } else if (v >= INT32_MIN && v <= INT32_MAX) {
-        ent.push_back(static_cast<char>(0xd0));
-        put_le(ent, static_cast<uint64_t>(v), 4);
-      } else {
-        ent.push_back(static_cast<char>(0xe0));
-        put_le(ent, static_cast<uint64_t>(v), 8);
-      }
+      else
+        put_tagged_int(ent, v,
+                       {{INT8_MIN, INT8_MAX, 0xfe, 1},
+                        {INT16_MIN, INT16_MAX, 0xc0, 2},
+                        {-(1 << 23), (1 << 23) - 1, 0xf0, 3},
+                        {INT32_MIN, INT32_MAX, 0xd0, 4},
+                        {INT64_MIN, INT64_MAX, 0xe0, 8}});
     }
     last = 10 + body.size();
     prev = ent.size();
@@ -170,18 +181,12 @@ inline std::string listpack(const std::vector<Elem>& elems) {
         uint64_t u = static_cast<uint64_t>(v) & 0x1fff;
         ent.push_back(static_cast<char>(0xc0 | (u >> 8)));
         ent.push_back(static_cast<char>(u & 0xff));
-      } else if (v >= INT16_MIN && v <= INT16_MAX) {
-        ent.push_back(static_cast<char>(0xf1));
-        put_le(ent, static_cast<uint64_t>(v), 2);
-      } else if (v >= -(1 << 23) && v < (1 << 23)) {
-        ent.push_back(static_cast<char>(0xf2));
-        put_le(ent, static_cast<uint64_t>(v), 3);
-      } else if (v >= INT32_MIN && v <= INT32_MAX) {
-        ent.push_back(static_cast<char>(0xf3));
-        put_le(ent, static_cast<uint64_t>(v), 4);
       } else {
-        ent.push_back(static_cast<char>(0xf4));
-        put_le(ent, static_cast<uint64_t>(v), 8);
+        put_tagged_int(ent, v,
+                       {{INT16_MIN, INT16_MAX, 0xf1, 2},
+                        {-(1 << 23), (1 << 23) - 1, 0xf2, 3},
+                        {INT32_MIN, INT32_MAX, 0xf3, 4},
+                        {INT64_MIN, INT64_MAX, 0xf4, 8}});
       }
     }
     // back-length: size of encoding + data, 7 bits per byte
