@@ -39,4 +39,12 @@ struct EnginePair {
         target(ServerOptions{.binary = target_binary}) {}
 };
 
+// The pair the tests of what Redis 8 has and Valkey 8.1 lacks (vector sets,
+// hash field expiry) start from: a Redis 8.0 source and a Valkey 8.1 target.
+// A TEST_CASE_METHOD fixture.
+struct Redis80ToValkey81 : EnginePair {
+  Redis80ToValkey81()
+      : EnginePair(MIGCHECK_REQUIRE_ENGINE("redis-8.0"), MIGCHECK_REQUIRE_ENGINE("valkey-8.1")) {}
+};
+
 }  // namespace migcheck::test

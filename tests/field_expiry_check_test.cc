@@ -204,10 +204,9 @@ TEST_CASE("field expiry check: compare within and beyond --ttl-tolerance", "[int
   std::filesystem::remove(store);
 }
 
-TEST_CASE("field expiry check: a target without field expiration stays a difference",
-          "[integration][hfe]") {
-  auto servers = MIGCHECK_ENGINE_PAIR("redis-8.0", "valkey-8.1");
-  auto& [source, target] = servers;
+TEST_CASE_METHOD(t::Redis80ToValkey81,
+                 "field expiry check: a target without field expiration stays a difference",
+                 "[integration][hfe]") {
   hash_with_expiries(source, "h", 30, unix_ms() + 3600 * 1000);
   std::vector<std::string> hset = {"HSET", "h"};
   for (int i = 0; i < 30; ++i) {

@@ -188,10 +188,10 @@ TEST_CASE("hash field expiry: copied by type, big hashes in chunks", "[integrati
   std::filesystem::remove(store);
 }
 
-TEST_CASE("hash field expiry: a target without it gets a failed outcome, never a silent loss",
-          "[integration]") {
-  auto servers = MIGCHECK_ENGINE_PAIR("redis-8.0", "valkey-8.1");
-  auto& [source, target] = servers;
+TEST_CASE_METHOD(
+    t::Redis80ToValkey81,
+    "hash field expiry: a target without it gets a failed outcome, never a silent loss",
+    "[integration]") {
   const int64_t at = now_ms() + kIn1h;
   source.pipeline(hash_with_expiries("hfe", 30, at));
   source.pipeline(hash_with_expiries("hfe:big", 3000, at, 600));
