@@ -1,9 +1,11 @@
 // Helpers of the report tests: the JSON report against the embedded schema,
-// readiness checks looked up by id, a model on which every check passes, and
-// counting occurrences in a page.
+// readiness checks looked up by id, a model on which every check passes,
+// counting occurrences in a page, and the string matchers pages are checked
+// with.
 #pragma once
 
 #include <catch2/catch_test_macros.hpp>
+#include <catch2/matchers/catch_matchers_string.hpp>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -20,6 +22,8 @@
 
 namespace migcheck::test {
 
+using Catch::Matchers::ContainsSubstring;
+using Catch::Matchers::StartsWith;
 using nlohmann::json;
 
 inline json report_schema() {

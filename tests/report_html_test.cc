@@ -13,9 +13,6 @@
 #include "report_model.h"
 #include "report_schema_validator.h"
 
-using Catch::Matchers::ContainsSubstring;
-using Catch::Matchers::StartsWith;
-using nlohmann::json;
 using namespace migcheck;
 using namespace migcheck::test;
 

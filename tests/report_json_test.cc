@@ -13,9 +13,6 @@
 #include "report_json.h"
 #include "report_model.h"
 
-using Catch::Matchers::ContainsSubstring;
-using Catch::Matchers::StartsWith;
-using nlohmann::json;
 using namespace migcheck;
 using namespace migcheck::test;
 
