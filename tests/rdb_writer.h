@@ -113,6 +113,32 @@ inline void put_tagged_int(std::string& ent, int64_t v,
     }
 }
 
+// How a ziplist or listpack string entry gives its length: one byte
+// `small_tag | len` below 64, two bytes `mid_tag | len >> 8`, `len & 0xff`
+// below `mid_limit`, else `big_tag` and 4 bytes (big- or little-endian).
+struct StrHeader {
+  uint8_t small_tag;
+  size_t mid_limit;
+  uint8_t mid_tag;
+  uint8_t big_tag;
+  bool big_endian;
+};
+
+inline void put_str_header(std::string& ent, size_t len, const StrHeader& h) {
+  if (len < 64) {
+    ent.push_back(static_cast<char>(h.small_tag | len));
+  } else if (len < h.mid_limit) {
+    ent.push_back(static_cast<char>(h.mid_tag | (len >> 8)));
+    ent.push_back(static_cast<char>(len & 0xff));
+  } else {
+    ent.push_back(static_cast<char>(h.big_tag));
+    if (h.big_endian)
+      put_be(ent, len, 4);
+    else
+      put_le(ent, len, 4);
+  }
+}
+
 inline std::string ziplist(const std::vector<Elem>& elems) {
   std::string body;
   size_t prev = 0, last = 10;
@@ -125,15 +151,7 @@ inline std::string ziplist(const std::vector<Elem>& elems) {
       put_le(ent, prev, 4);
     }
     if (auto* s = std::get_if<std::string>(&e)) {
-      if (s->size() < 64)
-        ent.push_back(static_cast<char>(s->size()));
-      else if (s->size() < 16384) {
-        ent.push_back(static_cast<char>(0x40 | (s->size() >> 8)));
-        ent.push_back(static_cast<char>(s->size() & 0xff));
-      } else {
-        ent.push_back(static_cast<char>(0x80));
-        put_be(ent, s->size(), 4);
-      }
+      put_str_header(ent, s->size(), {0x00, 16384, 0x40, 0x80, true});
       ent += *s;
     } else {
       int64_t v = std::get<int64_t>(e);
@@ -163,15 +181,7 @@ inline std::string listpack(const std::vector<Elem>& elems) {
   for (const Elem& e : elems) {
     std::string ent;
     if (auto* s = std::get_if<std::string>(&e)) {
-      if (s->size() < 64)
-        ent.push_back(static_cast<char>(0x80 | s->size()));
-      else if (s->size() < 4096) {
-        ent.push_back(static_cast<char>(0xe0 | (s->size() >> 8)));
-        ent.push_back(static_cast<char>(s->size() & 0xff));
-      } else {
-        ent.push_back(static_cast<char>(0xf0));
-        put_le(ent, s->size(), 4);
-      }
+      put_str_header(ent, s->size(), {0x80, 4096, 0xe0, 0xf0, false});
       ent += *s;
     } else {
       int64_t v = std::get<int64_t>(e);
