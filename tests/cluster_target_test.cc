@@ -131,6 +131,13 @@ t::EventRun repair_through(const std::string& source, const std::string& target,
   return ran;
 }
 
+// tmp(`name`), removed: the path of a fresh store.
+std::string fresh_store(const std::string& name) {
+  const std::string store = tmp(name);
+  std::filesystem::remove(store);
+  return store;
+}
+
 // A standalone source holding dataset(n), a 3-master cluster target with
 // `replicas` replicas a master, its replicas in sync, and a fresh store
 // `name`.db.
@@ -140,10 +147,31 @@ struct IntoCluster {
   std::vector<std::vector<std::string>> data;
   std::string store;
   IntoCluster(int replicas, int n, const std::string& name)
-      : target(kFastFailover, 3, replicas), data(dataset(n)), store(tmp(name + ".db")) {
-    std::filesystem::remove(store);
+      : target(kFastFailover, 3, replicas), data(dataset(n)), store(fresh_store(name + ".db")) {
     source.pipeline(data);
     REQUIRE(t::eventually([&] { return t::replicated(target); }, 30s));
+  }
+  // replicate source -> target at `ops_per_sec` into the store, `event`
+  // landed mid-run (output in tmp(`files`).out/.err); it must end with 0.
+  t::EventRun replicate(const std::string& ops_per_sec, const std::string& files,
+                        std::chrono::milliseconds after, const std::function<void()>& event) {
+    auto ran = command_through("replicate",
+                               {source.uri(), target.seed_uri(), "--max-ops-per-sec", ops_per_sec},
+                               store, tmp(files), after, event);
+    INFO(ran.err);
+    REQUIRE(ran.code == 0);
+    return ran;
+  }
+};
+
+// A 3-master cluster source with one replica a master, holding dataset(n),
+// its replicas in sync.
+struct FromCluster {
+  t::TestCluster source;
+  std::vector<std::vector<std::string>> data;
+  explicit FromCluster(int n) : source(kFastFailover, 3, 1), data(dataset(n)) {
+    load(source, data);
+    REQUIRE(t::eventually([&] { return t::replicated(source); }, 30s));
   }
 };
 
@@ -170,11 +198,7 @@ TEST_CASE("cluster target: replicate into a cluster whose master is killed mid-r
   auto& [source, target, data, store] = pair;
   // Writes the killed master acknowledged but had not passed to its
   // replica are lost with it: the run must notice and copy them again.
-  const auto ran =
-      command_through("replicate", {source.uri(), target.seed_uri(), "--max-ops-per-sec", "5000"},
-                      store, tmp("repl"), 1200ms, [&] { t::kill_last_primary_and_wait(target); });
-  INFO(ran.err);
-  REQUIRE(ran.code == 0);
+  pair.replicate("5000", "repl", 1200ms, [&] { t::kill_last_primary_and_wait(target); });
   auto tot = latest_totals(store, "replicate");
   INFO(tot.dump());
   CHECK(tot["starts_over"].get<int>() >= 1);
@@ -195,15 +219,12 @@ TEST_CASE("cluster target: compare into a cluster whose master is killed mid-run
 
 TEST_CASE("failover: repair with a source master killed mid-run repairs every difference",
           "[cluster][failover][integration]") {
-  t::TestCluster source(kFastFailover, 3, 1);
+  FromCluster from(6000);
+  auto& [source, data] = from;
   t::TestServer target;
-  const auto data = dataset(6000);
-  load(source, data);
   // The target lacks a third of the keys and has other values for some.
   target.pipeline(damaged(6000, 3, 0));
-  REQUIRE(t::eventually([&] { return t::replicated(source); }, 30s));
-  const std::string store = tmp("repair.db");
-  std::filesystem::remove(store);
+  const std::string store = fresh_store("repair.db");
   repair_through(source.seed_uri(), target.uri(), store, tmp("repair"), "2000", 800ms,
                  [&] { t::kill_last_primary_and_wait(source); });
   check_digests(target, source, data);
@@ -212,13 +233,10 @@ TEST_CASE("failover: repair with a source master killed mid-run repairs every di
 
 TEST_CASE("failover: replicate --mode scan with a source master killed mid-run ends exact",
           "[cluster][failover][integration]") {
-  t::TestCluster source(kFastFailover, 3, 1);
+  FromCluster from(6000);
+  auto& [source, data] = from;
   t::TestServer target;
-  const auto data = dataset(6000);
-  load(source, data);
-  REQUIRE(t::eventually([&] { return t::replicated(source); }, 30s));
-  const std::string store = tmp("scan.db");
-  std::filesystem::remove(store);
+  const std::string store = fresh_store("scan.db");
   const auto ran = command_through(
       "replicate", {source.seed_uri(), target.uri(), "--mode", "scan", "--max-ops-per-sec", "5000"},
       store, tmp("scan"), 1000ms, [&] { t::kill_last_primary_and_wait(source); });
@@ -232,18 +250,15 @@ TEST_CASE(
     "failover: repair through CLUSTER FAILOVER on a source replica, then through a source "
     "reshard, repairs every difference",
     "[cluster][failover][integration]") {
-  t::TestCluster source(kFastFailover, 3, 1);
+  FromCluster from(1800);
+  auto& [source, data] = from;
   t::TestServer target;
-  const auto data = dataset(1800);
-  load(source, data);
-  REQUIRE(t::eventually([&] { return t::replicated(source); }, 30s));
   auto run = [&](const std::string& name, const std::function<void()>& event) {
     INFO(name);
     // The target lacks a sixth of the keys and has other values for some.
     target.cmd({"FLUSHALL"});
     target.pipeline(damaged(1800, 6, 1));
-    const std::string store = tmp(name + ".db");
-    std::filesystem::remove(store);
+    const std::string store = fresh_store(name + ".db");
     const auto ran =
         repair_through(source.seed_uri(), target.uri(), store, tmp(name), "300", 500ms, event);
     INFO(ran.err);
@@ -261,14 +276,9 @@ TEST_CASE("cluster target: replicate and compare while a target slot range is re
           "[cluster][integration]") {
   IntoCluster pair(0, 4000, "treshard");
   auto& [source, target, data, store] = pair;
-  {
-    const auto ran =
-        command_through("replicate", {source.uri(), target.seed_uri(), "--max-ops-per-sec", "2000"},
-                        store, tmp("treshard"), 500ms, [&] { reshard_last(target, 600); });
-    INFO(ran.err);
-    CHECK(ran.running_after);  // the reshard happened under the pass
-    REQUIRE(ran.code == 0);
-  }
+  // The reshard happened under the pass.
+  CHECK(
+      pair.replicate("2000", "treshard", 500ms, [&] { reshard_last(target, 600); }).running_after);
   check_digests(source, target, data);
   long long total = 0;
   for (int i = 0; i < target.size(); ++i) total += target.node(i).reply({"DBSIZE"}).integer;
@@ -299,13 +309,7 @@ TEST_CASE(
   // The demoted master answers MOVED (or READONLY) to writes from then on:
   // they must reach the promoted replica, none lost and none doubled.
   auto fail_over = [&] { fail_over_last(target); };
-  {
-    const auto ran =
-        command_through("replicate", {source.uri(), target.seed_uri(), "--max-ops-per-sec", "3000"},
-                        store, tmp("tfo"), 600ms, fail_over);
-    INFO(ran.err);
-    REQUIRE(ran.code == 0);
-  }
+  pair.replicate("3000", "tfo", 600ms, fail_over);
   check_digests(source, target, data);
   REQUIRE(t::eventually([&] { return t::replicated(target); }, 30s));
 
@@ -326,14 +330,11 @@ TEST_CASE(
     "failover: replicate --mode scan through CLUSTER FAILOVER on a source replica, then through "
     "a source reshard, ends exact",
     "[cluster][failover][integration]") {
-  t::TestCluster source(kFastFailover, 3, 1);
-  const auto data = dataset(3000);
-  load(source, data);
-  REQUIRE(t::eventually([&] { return t::replicated(source); }, 30s));
+  FromCluster from(3000);
+  auto& [source, data] = from;
   auto run = [&](const std::string& name, const std::function<void()>& event) {
     t::TestServer target;
-    const std::string store = tmp(name + ".db");
-    std::filesystem::remove(store);
+    const std::string store = fresh_store(name + ".db");
     const auto ran = command_through(
         "replicate",
         {source.seed_uri(), target.uri(), "--mode", "scan", "--max-ops-per-sec", "3000"}, store,

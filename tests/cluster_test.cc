@@ -81,6 +81,25 @@ std::vector<std::string> args(std::vector<std::string> a,
   return a;
 }
 
+// compare `from` -> `to` into store `name`, which must find differences;
+// repair them (--delete-extra) and compare again, which must find none.
+// The differences the first compare stored, key -> kind.
+std::map<std::string, std::string> differences_then_repair(const std::string& from,
+                                                           const std::string& to,
+                                                           const std::string& name) {
+  const std::string store = tmp_store(name);
+  auto r = run_migcheck(args({"compare", from, to, "--store", store}));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 1);
+  auto m = by_key(diffs(store));
+  r = run_migcheck({"repair", from, to, "--store", store, "--delete-extra", "--quiet"});
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  r = run_migcheck(args({"compare", from, to, "--store", store}));
+  CHECK(r.exit_code == 0);
+  return m;
+}
+
 }  // namespace
 
 TEST_CASE("cluster: compare, repair and replicate between cluster and standalone",
@@ -95,38 +114,18 @@ TEST_CASE("cluster: compare, repair and replicate between cluster and standalone
                      {"HSET", "h:2", "a", "changed"},
                      {"SET", "only-target", "1"},
                      {"PERSIST", "s:7"}});
-    std::string store = tmp_store("c2s");
-    auto r = run_migcheck(args({"compare", cluster.seed_uri(), single.uri(), "--store", store}));
-    INFO(r.err);
-    REQUIRE(r.exit_code == 1);
-    auto m = by_key(diffs(store));
-    CHECK(m == std::map<std::string, std::string>{
-                   {"s:1", "missing"}, {"h:2", "value"}, {"only-target", "extra"}, {"s:7", "ttl"}});
-    r = run_migcheck({"repair", cluster.seed_uri(), single.uri(), "--store", store,
-                      "--delete-extra", "--quiet"});
-    INFO(r.err);
-    CHECK(r.exit_code == 0);
-    r = run_migcheck(args({"compare", cluster.seed_uri(), single.uri(), "--store", store}));
-    CHECK(r.exit_code == 0);
+    CHECK(differences_then_repair(cluster.seed_uri(), single.uri(), "c2s") ==
+          std::map<std::string, std::string>{
+              {"s:1", "missing"}, {"h:2", "value"}, {"only-target", "extra"}, {"s:7", "ttl"}});
   }
 
   SECTION("standalone -> cluster: exact differences, then repair") {
     cluster.cmd_routed({"DEL", "l:3"});
     cluster.cmd_routed({"ZADD", "z:4", "9", "a"});
     cluster.cmd_routed({"SET", "extra:{tag}", "1"});
-    std::string store = tmp_store("s2c");
-    auto r = run_migcheck(args({"compare", single.uri(), cluster.seed_uri(), "--store", store}));
-    INFO(r.err);
-    REQUIRE(r.exit_code == 1);
-    CHECK(by_key(diffs(store)) == std::map<std::string, std::string>{{"l:3", "missing"},
-                                                                     {"z:4", "value"},
-                                                                     {"extra:{tag}", "extra"}});
-    r = run_migcheck({"repair", single.uri(), cluster.seed_uri(), "--store", store,
-                      "--delete-extra", "--quiet"});
-    INFO(r.err);
-    CHECK(r.exit_code == 0);
-    r = run_migcheck(args({"compare", single.uri(), cluster.seed_uri(), "--store", store}));
-    CHECK(r.exit_code == 0);
+    CHECK(differences_then_repair(single.uri(), cluster.seed_uri(), "s2c") ==
+          std::map<std::string, std::string>{
+              {"l:3", "missing"}, {"z:4", "value"}, {"extra:{tag}", "extra"}});
   }
 }
 

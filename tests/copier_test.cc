@@ -6,6 +6,7 @@
 
 #include <catch2/catch_test_macros.hpp>
 
+#include <functional>
 #include <random>
 #include <set>
 
@@ -103,6 +104,18 @@ int count_outcome(const std::vector<CopyResult>& rs, Outcome::Result outcome) {
   return n;
 }
 
+// Copies every key of `source` with `copier` and checks each outcome with
+// `check` (shown with its key, error and detail); the keys copied.
+std::vector<std::string> copy_checking_each(Copier& copier, t::TestServer& source,
+                                            const std::function<void(const Outcome&)>& check) {
+  auto keys = keys_of(source);
+  for (auto& r : copier.copy(keys)) {
+    INFO(r.outcome.key << ": " << r.outcome.error << " " << r.outcome.detail);
+    check(r.outcome);
+  }
+  return keys;
+}
+
 bool has_temp_keys(t::TestServer& s) {
   for (auto& k : keys_of(s))
     if (k.find("migcheck:tmp:") != std::string::npos) return true;
@@ -171,13 +184,10 @@ TEST_CASE("copier: by type (--struct) rebuilds every type, streams with groups, 
   CopyOptions o;
   o.structural = true;
   Copier copier(src, tgt, o);
-  auto keys = keys_of(source);
-  auto results = copier.copy(keys);
-  for (auto& r : results) {
-    INFO(r.outcome.key << ": " << r.outcome.error << " " << r.outcome.detail);
-    CHECK(r.outcome.action == Outcome::Action::Fallback);
-    CHECK(r.outcome.outcome == Outcome::Result::Copied);
-  }
+  auto keys = copy_checking_each(copier, source, [](const Outcome& out) {
+    CHECK(out.action == Outcome::Action::Fallback);
+    CHECK(out.outcome == Outcome::Result::Copied);
+  });
   CHECK(copier.counters().fallbacks == static_cast<int64_t>(keys.size()));
   CHECK(source.debug_digest() == target.debug_digest());
   for (const char* k : {"stream:1", "stream:empty", "stream:trimmed"}) {
@@ -237,13 +247,10 @@ TEST_CASE("copier: big values are read and written in chunks through a temporary
   o.chunk_elements = 250;
   o.chunk_bytes = 64 * 1024;
   Copier copier(src, tgt, o);
-  auto keys = keys_of(source);
-  auto results = copier.copy(keys);
-  for (auto& r : results) {
-    INFO(r.outcome.key << ": " << r.outcome.error << " " << r.outcome.detail);
-    CHECK(r.outcome.outcome == Outcome::Result::Copied);
-    CHECK(r.outcome.detail == "big value copied in chunks");
-  }
+  auto keys = copy_checking_each(copier, source, [](const Outcome& out) {
+    CHECK(out.outcome == Outcome::Result::Copied);
+    CHECK(out.detail == "big value copied in chunks");
+  });
   CHECK(copier.counters().chunked == 6);
   CHECK(source.debug_digest() == target.debug_digest());
   // XPENDING gives idle times, so delivery times of a chunked copy are close, not exact.
@@ -317,10 +324,7 @@ TEST_CASE("copier: dry run decides and writes nothing", "[integration]") {
 TEST_CASE("copier: target errors are per-key outcomes with the server's text", "[integration]") {
   t::TestServer source;
   t::TestServer target(t::ServerOptions{.maxmemory = "2mb"});
-  Cmds load;
-  for (int i = 0; i < 12; ++i)
-    load.push_back(
-        {"SET", "blob:" + std::to_string(i), std::string(400000, static_cast<char>('a' + i))});
+  Cmds load = t::letter_values("blob:", 12, 400000);
   for (int i = 0; i < 12; ++i) load.push_back({"SET", "small:" + std::to_string(i), "v"});
   source.pipeline(load);
   Client src(parse_uri(source.uri()), t::quick_client()),

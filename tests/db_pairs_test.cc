@@ -44,6 +44,11 @@ Cmds in_db(int db, Cmds cmds) {
   return cmds;
 }
 
+// numbered_keys(n) in database 0 and in database 3 of `server`.
+void load_dbs_0_and_3(t::TestServer& server, int n) {
+  for (int db : {0, 3}) server.pipeline(in_db(db, t::numbered_keys(n)));
+}
+
 Cmds keys(const std::string& prefix, int n) {
   Cmds c;
   for (int i = 0; i < n; ++i)
@@ -245,10 +250,8 @@ TEST_CASE("db_pairs: an interrupted multi-db compare resumed counts each key onc
           "[db_pairs][integration]") {
   t::TestServer source;
   t::TestServer target;
-  for (int db : {0, 3}) {
-    source.pipeline(in_db(db, t::numbered_keys(12000)));
-    target.pipeline(in_db(db, t::numbered_keys(12000)));
-  }
+  load_dbs_0_and_3(source, 12000);
+  load_dbs_0_and_3(target, 12000);
   target.pipeline(in_db(3, {{"DEL", "k:5"}, {"SET", "k:11000", "x"}}));
   target.pipeline({{"DEL", "k:9"}});
   const std::vector<std::string> common{"--rounds", "1",   "--max-ops-per-sec", "30000", "-q",
@@ -293,9 +296,7 @@ TEST_CASE("db_pairs: an interrupted multi-db replicate resumed copies and counts
           "[db_pairs][integration]") {
   t::TestServer source;
   t::TestServer target;
-  for (int db : {0, 3}) {
-    source.pipeline(in_db(db, t::numbered_keys(4000)));
-  }
+  load_dbs_0_and_3(source, 4000);
   const std::string store = tmp_store("replicate-resume");
   const std::string out = store + ".out", err = store + ".err";
   const std::vector<std::string> args{"replicate",    source.uri(), target.uri(),        "--store",

@@ -21,6 +21,7 @@
 #include "client.h"
 #include "rate_limiter.h"
 #include "run_fixture.h"
+#include "scan_drain.h"
 #include "scanner.h"
 #include "server_fixture.h"
 #include "store.h"
@@ -63,12 +64,9 @@ TEST_CASE("failover: a master killed mid-enumeration; its replica's keys counted
   Client client(parse_uri(cluster.seed_uri()), co);
   RateLimiter limiter(2000);
   Scanner s(client, ScanOptions{.count = 100, .limiter = &limiter});
-  REQUIRE(s.by_slot());
-  std::vector<std::string> got;
-  for (int i = 0; i < 3; ++i) s.next(got);
+  auto got = migcheck::test::first_slot_pages(s, 3);
   cluster.node(victim).kill9();
-  while (s.next(got)) {
-  }
+  migcheck::test::drain(s, got);
   CHECK(got.size() == keys.size());
   CHECK(std::set<std::string>(got.begin(), got.end()) == keys);
 

@@ -330,10 +330,7 @@ TEST_CASE("fault: a target that fills up mid-replicate: OOM per key, the run com
           "[integration][fault]") {
   t::TestServer source;
   t::TestServer target(t::ServerOptions{.maxmemory = "4mb"});
-  Cmds load;
-  for (int i = 0; i < 6000; ++i)
-    load.push_back(
-        {"SET", "k:" + std::to_string(i), std::string(1000, static_cast<char>('a' + i % 26))});
+  Cmds load = t::letter_values("k:", 6000, 1000);
   load.push_back({"SET", "big:string", std::string(3 << 20, 'b')});  // in chunks
   source.pipeline(load);
   const fs::path store = temp_dir("oom") / "s.db";

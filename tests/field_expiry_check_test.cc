@@ -204,11 +204,9 @@ TEST_CASE("field expiry check: compare within and beyond --ttl-tolerance", "[int
   std::filesystem::remove(store);
 }
 
-TEST_CASE("field expiry check: a target without field expiration stays a difference",
-          "[integration][hfe]") {
-  const std::string sbin = MIGCHECK_REQUIRE_ENGINE("redis-8.0");
-  const std::string tbin = MIGCHECK_REQUIRE_ENGINE("valkey-8.1");
-  t::TestServer source(t::ServerOptions{.binary = sbin}), target(t::ServerOptions{.binary = tbin});
+TEST_CASE_METHOD(t::Redis80ToValkey81,
+                 "field expiry check: a target without field expiration stays a difference",
+                 "[integration][hfe]") {
   hash_with_expiries(source, "h", 30, unix_ms() + 3600 * 1000);
   std::vector<std::string> hset = {"HSET", "h"};
   for (int i = 0; i < 30; ++i) {

@@ -98,25 +98,18 @@ class Connection {
     Reply r;
     switch (type) {
       case '+':
-        r.type = Reply::Type::Status;
-        r.str = std::move(line);
-        return r;
       case '-':
-        r.type = Reply::Type::Error;
+      case ',':
+      case '(':  // status, error, double, big number: the line itself
+        r.type = type == '+'   ? Reply::Type::Status
+                 : type == '-' ? Reply::Type::Error
+                               : Reply::Type::Bulk;
         r.str = std::move(line);
         return r;
       case ':':
+      case '#':  // integer, boolean
         r.type = Reply::Type::Integer;
-        r.integer = std::stoll(line);
-        return r;
-      case '#':
-        r.type = Reply::Type::Integer;
-        r.integer = line == "t" ? 1 : 0;
-        return r;
-      case ',':
-      case '(':
-        r.type = Reply::Type::Bulk;
-        r.str = std::move(line);
+        r.integer = type == '#' ? (line == "t" ? 1 : 0) : std::stoll(line);
         return r;
       case '_':
         return r;

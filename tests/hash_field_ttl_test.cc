@@ -188,11 +188,10 @@ TEST_CASE("hash field expiry: copied by type, big hashes in chunks", "[integrati
   std::filesystem::remove(store);
 }
 
-TEST_CASE("hash field expiry: a target without it gets a failed outcome, never a silent loss",
-          "[integration]") {
-  const std::string sbin = MIGCHECK_REQUIRE_ENGINE("redis-8.0");
-  const std::string tbin = MIGCHECK_REQUIRE_ENGINE("valkey-8.1");
-  t::TestServer source(t::ServerOptions{.binary = sbin}), target(t::ServerOptions{.binary = tbin});
+TEST_CASE_METHOD(
+    t::Redis80ToValkey81,
+    "hash field expiry: a target without it gets a failed outcome, never a silent loss",
+    "[integration]") {
   const int64_t at = now_ms() + kIn1h;
   source.pipeline(hash_with_expiries("hfe", 30, at));
   source.pipeline(hash_with_expiries("hfe:big", 3000, at, 600));

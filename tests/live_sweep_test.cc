@@ -55,21 +55,35 @@ std::vector<std::string> target_only(t::TestCluster& c, t::TestServer& target, i
   return keys;
 }
 
+// A FailoverPair whose keys are written as {command, key, arg, i}, a live
+// run from its cluster into its target (`options`, output in tmp(`name`)),
+// then `lost_n` keys the victim serves set to `lost_value` on the target
+// only: writes the victim acknowledged, and migcheck copied, that its
+// replica never got. (Placed on the target directly: a real lost write
+// cannot be produced on demand.)
+struct SweepRun {
+  t::FailoverPair pair;
+  t::LiveRun run;
+  std::vector<std::string> lost;
+  SweepRun(const std::string& command, const std::string& arg, const std::string& name,
+           const std::vector<std::string>& options, size_t lost_n, const std::string& lost_value)
+      : pair([&](const std::string& k, int i) {
+          return std::vector<std::string>{command, k, arg, std::to_string(i)};
+        }),
+        run(pair.cluster.seed_uri(), pair.target.uri(), tmp(name), options),
+        lost(target_only(pair.cluster, pair.target, pair.victim, "lost:", lost_n, lost_value)) {}
+};
+
 }  // namespace
 
 TEST_CASE(
     "live sweep: kill -9 of a source master; keys deleted in the failover window and keys it "
     "never replicated leave the target (--delete-extra)",
     "[failover][live][sweep][integration]") {
-  t::FailoverPair src([](const std::string& k, int i) {
-    return std::vector<std::string>{"HSET", k, "f", std::to_string(i)};
-  });
-  auto& [cluster, target, victim, heir] = src;
-  t::LiveRun run(cluster.seed_uri(), target.uri(), tmp("kill"), {"--delete-extra"});
-  // Writes the victim acknowledged, and migcheck copied, that its replica
-  // never got: after the failover they exist on the target only. (Placed on
-  // the target directly: a real lost write cannot be produced on demand.)
-  const auto lost = target_only(cluster, target, victim, "lost:", 15, "acknowledged-then-lost");
+  // After the failover the lost writes exist on the target only.
+  SweepRun sweep("HSET", "f", "kill", {"--delete-extra"}, 15, "acknowledged-then-lost");
+  auto& [cluster, target, victim, heir] = sweep.pair;
+  auto& [src, run, lost] = sweep;
   // Keys the test deletes on the promoted replica as soon as it holds the
   // slots: before migcheck is subscribed there, so no event reports them.
   const auto doomed = keys_on(cluster, victim, "pre:", 15, 300);
@@ -98,12 +112,9 @@ TEST_CASE(
     "live sweep: CLUSTER FAILOVER on a source replica; without --delete-extra the keys gone from "
     "the source are counted, kept and make exit 1",
     "[failover][live][sweep][integration]") {
-  t::FailoverPair src([](const std::string& k, int i) {
-    return std::vector<std::string>{"RPUSH", k, "a", std::to_string(i)};
-  });
-  auto& [cluster, target, victim, heir] = src;
-  t::LiveRun run(cluster.seed_uri(), target.uri(), tmp("graceful"));
-  const auto lost = target_only(cluster, target, victim, "lost:", 10, "gone-from-the-source");
+  SweepRun sweep("RPUSH", "a", "graceful", {}, 10, "gone-from-the-source");
+  auto& [cluster, target, victim, heir] = sweep.pair;
+  auto& [src, run, lost] = sweep;
   // Writes on the old primary while the failover is under way: events of the
   // demoted node or the promoted one, or the rescan, must carry them.
   const auto during = keys_on(cluster, victim, "during:", 20);

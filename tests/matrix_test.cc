@@ -101,11 +101,25 @@ std::vector<std::string> with(std::vector<std::string> args, const std::string& 
   return args;
 }
 
+// One quiet compare round of `source` against `target` into `store`.
+t::ProcessResult compare_once(t::TestServer& source, t::TestServer& target,
+                              const std::string& store) {
+  return run_migcheck(
+      with({"compare", source.uri(), target.uri(), "--rounds", "1", "--quiet"}, store));
+}
+
+// The target now holds what the source does: by the servers' own reading,
+// and for a compare round into `store` (exit 0).
+void check_now_identical(t::TestServer& source, t::TestServer& target, const std::string& store) {
+  check_same(source, target);
+  const auto r = compare_once(source, target, store);
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+}
+
 void run_matrix(const char* src_engine, const char* tgt_engine) {
-  const std::string sbin = MIGCHECK_REQUIRE_ENGINE(src_engine);
-  const std::string tbin = MIGCHECK_REQUIRE_ENGINE(tgt_engine);
-  t::TestServer source(t::ServerOptions{.binary = sbin});
-  t::TestServer target(t::ServerOptions{.binary = tbin});
+  auto servers = MIGCHECK_ENGINE_PAIR(src_engine, tgt_engine);
+  auto& [source, target] = servers;
   source.pipeline(dataset());
   const std::string store = tmp_store(std::string(src_engine) + "-" + tgt_engine);
 
@@ -113,13 +127,8 @@ void run_matrix(const char* src_engine, const char* tgt_engine) {
   auto r = run_migcheck(with({"replicate", source.uri(), target.uri(), "--verify"}, store));
   INFO(r.out << r.err);
   REQUIRE(r.exit_code == 0);
-  check_same(source, target);
-
   // compare: identical.
-  r = run_migcheck(
-      with({"compare", source.uri(), target.uri(), "--rounds", "1", "--quiet"}, store));
-  INFO(r.out << r.err);
-  CHECK(r.exit_code == 0);
+  check_now_identical(source, target, store);
 
   // The target drifts: a changed value, a missing key, an extra key, a
   // changed TTL, a changed big collection.
@@ -129,8 +138,7 @@ void run_matrix(const char* src_engine, const char* tgt_engine) {
                    {"PERSIST", "str:ttl"},
                    {"HSET", "hash:big", "f700", "other"},
                    {"ZADD", "zset:big", "1e9", "m3"}});
-  r = run_migcheck(
-      with({"compare", source.uri(), target.uri(), "--rounds", "1", "--quiet"}, store));
+  r = compare_once(source, target, store);
   INFO(r.out << r.err);
   CHECK(r.exit_code == 1);
   r = run_migcheck(with({"diffs", "--format", "jsonl"}, store));
@@ -142,11 +150,7 @@ void run_matrix(const char* src_engine, const char* tgt_engine) {
   r = run_migcheck(with({"repair", source.uri(), target.uri(), "--delete-extra"}, store));
   INFO(r.out << r.err);
   CHECK(r.exit_code == 0);
-  check_same(source, target);
-  r = run_migcheck(
-      with({"compare", source.uri(), target.uri(), "--rounds", "1", "--quiet"}, store));
-  INFO(r.out << r.err);
-  CHECK(r.exit_code == 0);
+  check_now_identical(source, target, store);
   std::filesystem::remove(store);
 }
 
@@ -196,8 +200,7 @@ TEST_CASE("matrix: vector sets copied Redis 8.0 -> 8.0 compare equal; order does
   INFO(r.out << r.err);
   REQUIRE(r.exit_code == 0);
   REQUIRE(target.cmd({"TYPE", "vs:7"}) == "vectorset");
-  r = run_migcheck(
-      with({"compare", source.uri(), target.uri(), "--rounds", "1", "--quiet"}, store));
+  r = compare_once(source, target, store);
   INFO(r.out << r.err);
   CHECK(r.exit_code == 0);
 
@@ -211,8 +214,7 @@ TEST_CASE("matrix: vector sets copied Redis 8.0 -> 8.0 compare equal; order does
   target.cmd({"HPEXPIREAT", "h", source.cmd({"HPEXPIRETIME", "h", "FIELDS", "1", "a"}), "FIELDS",
               "1", "a"});
   source.cmd({"CONFIG", "RESETSTAT"});
-  r = run_migcheck(
-      with({"compare", source.uri(), target.uri(), "--rounds", "1", "--quiet"}, store));
+  r = compare_once(source, target, store);
   INFO(r.out << r.err);
   CHECK(r.exit_code == 0);
   // Vector sets and field expiries are read with read commands only.
@@ -236,8 +238,7 @@ TEST_CASE("matrix: vector sets copied Redis 8.0 -> 8.0 compare equal; order does
   // One changed attribute, one changed vector: two differences, nothing else.
   target.cmd({"VSETATTR", "vs:3", "e8", R"({"i":9})"});
   target.cmd({"VADD", "vs:5", "VALUES", "3", "1", "2", "3", "e1"});
-  r = run_migcheck(
-      with({"compare", source.uri(), target.uri(), "--rounds", "1", "--quiet"}, store));
+  r = compare_once(source, target, store);
   INFO(r.out << r.err);
   CHECK(r.exit_code == 1);
   r = run_migcheck(with({"diffs", "--format", "jsonl"}, store));
@@ -250,18 +251,14 @@ TEST_CASE("matrix: vector sets copied Redis 8.0 -> 8.0 compare equal; order does
   INFO(r.out << r.err);
   CHECK(r.exit_code == 0);
   CHECK(target.cmd({"VGETATTR", "vs:3", "e8"}) == R"({"i":8})");
-  r = run_migcheck(
-      with({"compare", source.uri(), target.uri(), "--rounds", "1", "--quiet"}, store));
+  r = compare_once(source, target, store);
   CHECK(r.exit_code == 0);
   std::filesystem::remove(store);
 }
 
-TEST_CASE("matrix: vector sets onto Valkey 8.1 (no such type) fail per key, clearly",
-          "[integration][matrix]") {
-  const std::string sbin = MIGCHECK_REQUIRE_ENGINE("redis-8.0");
-  const std::string tbin = MIGCHECK_REQUIRE_ENGINE("valkey-8.1");
-  t::TestServer source(t::ServerOptions{.binary = sbin});
-  t::TestServer target(t::ServerOptions{.binary = tbin});
+TEST_CASE_METHOD(t::Redis80ToValkey81,
+                 "matrix: vector sets onto Valkey 8.1 (no such type) fail per key, clearly",
+                 "[integration][matrix]") {
   source.pipeline(vector_sets(3, false));
   source.cmd({"SET", "plain", "v"});
   const std::string store = tmp_store("vset-valkey");
@@ -283,18 +280,15 @@ TEST_CASE("matrix: vector sets onto Valkey 8.1 (no such type) fail per key, clea
   });
   CHECK(failed == 3);
   // compare: the vector sets are missing on the target.
-  r = run_migcheck(
-      with({"compare", source.uri(), target.uri(), "--rounds", "1", "--quiet"}, store));
+  r = compare_once(source, target, store);
   CHECK(r.exit_code == 1);
   std::filesystem::remove(store);
 }
 
 TEST_CASE("matrix: info reads the RDB versions of Redis 8.0 (12) and Valkey 8.1 (11)",
           "[integration][matrix]") {
-  const std::string r8 = MIGCHECK_REQUIRE_ENGINE("redis-8.0");
-  const std::string v81 = MIGCHECK_REQUIRE_ENGINE("valkey-8.1");
-  t::TestServer redis(t::ServerOptions{.binary = r8});
-  t::TestServer valkey(t::ServerOptions{.binary = v81});
+  auto servers = MIGCHECK_ENGINE_PAIR("redis-8.0", "valkey-8.1");
+  auto& [redis, valkey] = servers;
   // Empty: the release's RDB version is named next to "unknown".
   auto r = run_migcheck({"info", redis.uri(), valkey.uri()});
   INFO(r.out << r.err);

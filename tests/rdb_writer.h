@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -93,6 +94,51 @@ class RdbWriter {
   }
 };
 
+// One integer encoding of a ziplist or listpack entry: a value in [lo, hi]
+// is written as the byte `tag`, then `bytes` bytes little-endian.
+struct TaggedInt {
+  int64_t lo, hi;
+  uint8_t tag;
+  int bytes;
+};
+
+// Appends `v` to `ent` in the first of `encodings` whose range holds it.
+inline void put_tagged_int(std::string& ent, int64_t v,
+                           std::initializer_list<TaggedInt> encodings) {
+  for (const TaggedInt& e : encodings)
+    if (v >= e.lo && v <= e.hi) {
+      ent.push_back(static_cast<char>(e.tag));
+      put_le(ent, static_cast<uint64_t>(v), e.bytes);
+      return;
+    }
+}
+
+// How a ziplist or listpack string entry gives its length: one byte
+// `small_tag | len` below 64, two bytes `mid_tag | len >> 8`, `len & 0xff`
+// below `mid_limit`, else `big_tag` and 4 bytes (big- or little-endian).
+struct StrHeader {
+  uint8_t small_tag;
+  size_t mid_limit;
+  uint8_t mid_tag;
+  uint8_t big_tag;
+  bool big_endian;
+};
+
+inline void put_str_header(std::string& ent, size_t len, const StrHeader& h) {
+  if (len < 64) {
+    ent.push_back(static_cast<char>(h.small_tag | len));
+  } else if (len < h.mid_limit) {
+    ent.push_back(static_cast<char>(h.mid_tag | (len >> 8)));
+    ent.push_back(static_cast<char>(len & 0xff));
+  } else {
+    ent.push_back(static_cast<char>(h.big_tag));
+    if (h.big_endian)
+      put_be(ent, len, 4);
+    else
+      put_le(ent, len, 4);
+  }
+}
+
 inline std::string ziplist(const std::vector<Elem>& elems) {
   std::string body;
   size_t prev = 0, last = 10;
@@ -105,36 +151,19 @@ inline std::string ziplist(const std::vector<Elem>& elems) {
       put_le(ent, prev, 4);
     }
     if (auto* s = std::get_if<std::string>(&e)) {
-      if (s->size() < 64)
-        ent.push_back(static_cast<char>(s->size()));
-      else if (s->size() < 16384) {
-        ent.push_back(static_cast<char>(0x40 | (s->size() >> 8)));
-        ent.push_back(static_cast<char>(s->size() & 0xff));
-      } else {
-        ent.push_back(static_cast<char>(0x80));
-        put_be(ent, s->size(), 4);
-      }
+      put_str_header(ent, s->size(), {0x00, 16384, 0x40, 0x80, true});
       ent += *s;
     } else {
       int64_t v = std::get<int64_t>(e);
-      if (v >= 0 && v <= 12) {
+      if (v >= 0 && v <= 12)
         ent.push_back(static_cast<char>(0xf1 + v));
-      } else if (v >= INT8_MIN && v <= INT8_MAX) {
-        ent.push_back(static_cast<char>(0xfe));
-        put_le(ent, static_cast<uint64_t>(v), 1);
-      } else if (v >= INT16_MIN && v <= INT16_MAX) {
-        ent.push_back(static_cast<char>(0xc0));
-        put_le(ent, static_cast<uint64_t>(v), 2);
-      } else if (v >= -(1 << 23) && v < (1 << 23)) {
-        ent.push_back(static_cast<char>(0xf0));
-        put_le(ent, static_cast<uint64_t>(v), 3);
-      } else if (v >= INT32_MIN && v <= INT32_MAX) {
-        ent.push_back(static_cast<char>(0xd0));
-        put_le(ent, static_cast<uint64_t>(v), 4);
-      } else {
-        ent.push_back(static_cast<char>(0xe0));
-        put_le(ent, static_cast<uint64_t>(v), 8);
-      }
+      else
+        put_tagged_int(ent, v,
+                       {{INT8_MIN, INT8_MAX, 0xfe, 1},
+                        {INT16_MIN, INT16_MAX, 0xc0, 2},
+                        {-(1 << 23), (1 << 23) - 1, 0xf0, 3},
+                        {INT32_MIN, INT32_MAX, 0xd0, 4},
+                        {INT64_MIN, INT64_MAX, 0xe0, 8}});
     }
     last = 10 + body.size();
     prev = ent.size();
@@ -152,15 +181,7 @@ inline std::string listpack(const std::vector<Elem>& elems) {
   for (const Elem& e : elems) {
     std::string ent;
     if (auto* s = std::get_if<std::string>(&e)) {
-      if (s->size() < 64)
-        ent.push_back(static_cast<char>(0x80 | s->size()));
-      else if (s->size() < 4096) {
-        ent.push_back(static_cast<char>(0xe0 | (s->size() >> 8)));
-        ent.push_back(static_cast<char>(s->size() & 0xff));
-      } else {
-        ent.push_back(static_cast<char>(0xf0));
-        put_le(ent, s->size(), 4);
-      }
+      put_str_header(ent, s->size(), {0x80, 4096, 0xe0, 0xf0, false});
       ent += *s;
     } else {
       int64_t v = std::get<int64_t>(e);
@@ -170,18 +191,12 @@ inline std::string listpack(const std::vector<Elem>& elems) {
         uint64_t u = static_cast<uint64_t>(v) & 0x1fff;
         ent.push_back(static_cast<char>(0xc0 | (u >> 8)));
         ent.push_back(static_cast<char>(u & 0xff));
-      } else if (v >= INT16_MIN && v <= INT16_MAX) {
-        ent.push_back(static_cast<char>(0xf1));
-        put_le(ent, static_cast<uint64_t>(v), 2);
-      } else if (v >= -(1 << 23) && v < (1 << 23)) {
-        ent.push_back(static_cast<char>(0xf2));
-        put_le(ent, static_cast<uint64_t>(v), 3);
-      } else if (v >= INT32_MIN && v <= INT32_MAX) {
-        ent.push_back(static_cast<char>(0xf3));
-        put_le(ent, static_cast<uint64_t>(v), 4);
       } else {
-        ent.push_back(static_cast<char>(0xf4));
-        put_le(ent, static_cast<uint64_t>(v), 8);
+        put_tagged_int(ent, v,
+                       {{INT16_MIN, INT16_MAX, 0xf1, 2},
+                        {-(1 << 23), (1 << 23) - 1, 0xf2, 3},
+                        {INT32_MIN, INT32_MAX, 0xf3, 4},
+                        {INT64_MIN, INT64_MAX, 0xf4, 8}});
       }
     }
     // back-length: size of encoding + data, 7 bits per byte

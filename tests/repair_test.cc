@@ -203,10 +203,7 @@ TEST_CASE("repair: a target out of memory gets per-key failures with the server'
           "[integration]") {
   t::TestServer source;
   t::TestServer target(t::ServerOptions{.maxmemory = "2mb"});
-  Cmds load;
-  for (int i = 0; i < 10; ++i)
-    load.push_back(
-        {"SET", "blob:" + std::to_string(i), std::string(400000, static_cast<char>('a' + i))});
+  Cmds load = t::letter_values("blob:", 10, 400000);
   for (int i = 0; i < 50; ++i) load.push_back({"HSET", "small:" + std::to_string(i), "f", "v"});
   source.pipeline(load);
   const std::string store = tmp_store("oom");

@@ -21,8 +21,6 @@
 #include "report_fixture.h"
 
 namespace fs = std::filesystem;
-using Catch::Matchers::ContainsSubstring;
-using Catch::Matchers::StartsWith;
 using namespace migcheck;
 using namespace migcheck::test;
 

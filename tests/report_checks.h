@@ -1,9 +1,11 @@
-// Helpers of the report tests: the JSON report against the embedded schema,
-// readiness checks looked up by id, a model on which every check passes, and
-// counting occurrences in a page.
+// Helpers of the report tests: the JSON report (of a model) against the
+// embedded schema, readiness checks looked up by id, a model on which every
+// check passes, counting occurrences in a page, and the string matchers
+// pages are checked with.
 #pragma once
 
 #include <catch2/catch_test_macros.hpp>
+#include <catch2/matchers/catch_matchers_string.hpp>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -15,11 +17,14 @@
 #include "assets.h"
 #include "readiness.h"
 #include "report_fixture.h"
+#include "report_json.h"
 #include "report_model.h"
 #include "report_schema_validator.h"
 
 namespace migcheck::test {
 
+using Catch::Matchers::ContainsSubstring;
+using Catch::Matchers::StartsWith;
 using nlohmann::json;
 
 inline json report_schema() {
@@ -32,6 +37,13 @@ inline void require_valid(const json& doc) {
   auto errors = validate_against_schema(report_schema(), doc);
   for (const auto& e : errors) UNSCOPED_INFO(e);
   REQUIRE(errors.empty());
+}
+
+// The JSON report of `m`, which must validate against the schema.
+inline json valid_report_json(const ReportModel& m) {
+  json doc = json::parse(report_json_text(m));
+  require_valid(doc);
+  return doc;
 }
 
 inline size_t count_of(std::string_view haystack, std::string_view needle) {

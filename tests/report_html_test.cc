@@ -13,9 +13,6 @@
 #include "report_model.h"
 #include "report_schema_validator.h"
 
-using Catch::Matchers::ContainsSubstring;
-using Catch::Matchers::StartsWith;
-using nlohmann::json;
 using namespace migcheck;
 using namespace migcheck::test;
 
@@ -98,8 +95,7 @@ TEST_CASE_METHOD(PopulatedReportStore,
                  "report: where a value differs, in JSON as stored and in HTML as escaped text",
                  "[report]") {
   ReportModel m = build_report(store, {.run = runs.compare, .sample_limit = 100, .now_ms = 1});
-  json j = json::parse(report_json_text(m));
-  require_valid(j);
+  json j = valid_report_json(m);
   const json& s = sample_with_key(j, "emoji \xF0\x9F\x9A\x80 ok");
   CHECK(s["location"] == json::parse(report_stream_location().to_json()));
   CHECK(s["location"]["source"] == "f=<img src=x onerror=alert(2)>\\x1B[31m");

@@ -13,9 +13,6 @@
 #include "report_json.h"
 #include "report_model.h"
 
-using Catch::Matchers::ContainsSubstring;
-using Catch::Matchers::StartsWith;
-using nlohmann::json;
 using namespace migcheck;
 using namespace migcheck::test;
 
@@ -23,8 +20,7 @@ TEST_CASE_METHOD(PopulatedReportStore,
                  "report: JSON of a compare run validates and says what differs", "[report]") {
   ReportModel m =
       build_report(store, {.run = runs.compare, .sample_limit = 100, .now_ms = 1'700'000'000'000});
-  json j = json::parse(report_json_text(m));
-  require_valid(j);
+  json j = valid_report_json(m);
 
   CHECK(j["schema_version"] == kReportSchemaVersion);
   CHECK(j["generated_at"] == "2023-11-14T22:13:20.000Z");
@@ -102,8 +98,7 @@ TEST_CASE_METHOD(PopulatedReportStore,
                  "report: JSON of a repair run shows the compare it repaired and its outcomes",
                  "[report]") {
   ReportModel m = build_report(store, {.run = runs.repair, .sample_limit = 100, .now_ms = 0});
-  json j = json::parse(report_json_text(m));
-  require_valid(j);
+  json j = valid_report_json(m);
 
   CHECK(j["run"]["parent"] == runs.compare);
   REQUIRE(j.contains("parent"));
@@ -175,7 +170,7 @@ TEST_CASE_METHOD(PopulatedReportStore, "report: sample limits bound the samples,
   ReportModel none = build_report(store, {.run = runs.repair, .sample_limit = 0, .now_ms = 0});
   CHECK(none.outcomes->failures.empty());
   CHECK(none.outcomes->failed == 3);
-  require_valid(json::parse(report_json_text(none)));
+  valid_report_json(none);
 }
 
 TEST_CASE("report: unknown runs and empty stores are errors", "[report]") {
@@ -206,5 +201,5 @@ TEST_CASE("report: a run with unreadable stored facts reports them as unavailabl
   CHECK(check(m.checks, "big_keys").status == CheckStatus::kPass);
   CHECK(check(m.checks, "differences").status ==
         CheckStatus::kWarn);  // no round: nothing was checked
-  require_valid(json::parse(report_json_text(m)));
+  valid_report_json(m);
 }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "client.h"
+#include "scan_drain.h"
 #include "scanner.h"
 #include "server_fixture.h"
 #include "uri.h"
@@ -46,9 +47,7 @@ TEST_CASE("scanner: SCAN with MATCH and TYPE covers every key; cursors resume",
   Client client(parse_uri(srv.uri()), ClientOptions{});
   auto scan_all = [&](ScanOptions o) {
     Scanner s(client, o);
-    std::vector<std::string> keys;
-    while (s.next(keys)) {
-    }
+    const auto keys = migcheck::test::drain(s);
     CHECK(s.done());
     CHECK(s.keys_seen() == keys.size());
     return std::set<std::string>(keys.begin(), keys.end());
@@ -70,8 +69,7 @@ TEST_CASE("scanner: SCAN with MATCH and TYPE covers every key; cursors resume",
   CHECK(saved[0].keys == keys.size());
   Scanner second(client, ScanOptions{.count = 50});
   second.restore(saved);
-  while (second.next(keys)) {
-  }
+  migcheck::test::drain(second, keys);
   CHECK(std::set<std::string>(keys.begin(), keys.end()).size() == 3000);
 }
 
@@ -85,9 +83,7 @@ TEST_CASE("scanner: RANDOMKEY sampling returns distinct keys and stops on small 
   Client client(parse_uri(srv.uri()), ClientOptions{});
   auto sample = [&](SampleOptions o) {
     Sampler s(client, o);
-    std::vector<std::string> keys;
-    while (s.next(keys)) {
-    }
+    auto keys = migcheck::test::drain(s);
     CHECK(s.sampled() == keys.size());
     return keys;
   };

@@ -13,6 +13,7 @@
 
 #include "client.h"
 #include "rate_limiter.h"
+#include "scan_drain.h"
 #include "scanner.h"
 #include "server_fixture.h"
 #include "slot_scanner.h"
@@ -20,6 +21,7 @@
 
 using namespace migcheck;
 using namespace std::chrono_literals;
+using migcheck::test::drain;
 using migcheck::test::TestCluster;
 
 namespace {
@@ -44,6 +46,12 @@ std::string node_id(migcheck::test::TestServer& s) {
   return s.reply({"CLUSTER", "MYID"}).str;
 }
 
+// `got` holds every key of `keys`, each once.
+void check_every_key_once(const std::vector<std::string>& got, const std::set<std::string>& keys) {
+  CHECK(got.size() == keys.size());
+  CHECK(std::set<std::string>(got.begin(), got.end()) == keys);
+}
+
 }  // namespace
 
 TEST_CASE("slot scanner: slot ranges round trip", "[slot_scanner]") {
@@ -66,11 +74,7 @@ TEST_CASE("slot scanner: a cluster is enumerated exactly, and resumes from the s
   {
     Scanner s(client, ScanOptions{.count = 200});
     REQUIRE(s.by_slot());
-    std::vector<std::string> got;
-    while (s.next(got)) {
-    }
-    CHECK(got.size() == keys.size());
-    CHECK(std::set<std::string>(got.begin(), got.end()) == keys);
+    check_every_key_once(drain(s), keys);
     CHECK(s.keys_seen() == keys.size());
   }
   // Stopped after a few pages; a new scanner continues from the position.
@@ -84,16 +88,11 @@ TEST_CASE("slot scanner: a cluster is enumerated exactly, and resumes from the s
   CHECK(got.size() < keys.size());
   Scanner s2(client, ScanOptions{.count = 200});
   s2.restore_position(pos);
-  while (s2.next(got)) {
-  }
-  CHECK(got.size() == keys.size());
-  CHECK(std::set<std::string>(got.begin(), got.end()) == keys);
+  drain(s2, got);
+  check_every_key_once(got, keys);
   // MATCH is applied to the slot pages as SCAN would.
   Scanner m(client, ScanOptions{.match = "{tag}*", .count = 200});
-  std::vector<std::string> tagged;
-  while (m.next(tagged)) {
-  }
-  CHECK(tagged.size() == 120);
+  CHECK(drain(m).size() == 120);
 }
 
 TEST_CASE("slot scanner: a slot range resharded during the enumeration: every key once",
@@ -105,9 +104,7 @@ TEST_CASE("slot scanner: a slot range resharded during the enumeration: every ke
   // Slowed down so that the reshard lands mid-run.
   RateLimiter limiter(3000);
   Scanner s(client, ScanOptions{.count = 100, .limiter = &limiter});
-  REQUIRE(s.by_slot());
-  std::vector<std::string> got;
-  for (int i = 0; i < 3; ++i) s.next(got);
+  auto got = migcheck::test::first_slot_pages(s, 3);
   // Slots of node 2 (the end of the range, not read yet) move to node 0.
   const std::string from = node_id(cluster.node(2)), to = node_id(cluster.node(0));
   std::atomic<bool> reshard_done{false};
@@ -173,11 +170,7 @@ TEST_CASE("slot scanner: --read-from replica over a slot half migrated: every ke
   Client client(parse_uri(cluster.seed_uri()), co);
   Scanner s(client, ScanOptions{.count = 100});
   REQUIRE(s.by_slot());
-  std::vector<std::string> got;
-  while (s.next(got)) {
-  }
   // The replica of the migrating node holds only the keys not moved yet,
   // and its view does not show the migration: read on the primary.
-  CHECK(got.size() == keys.size());
-  CHECK(std::set<std::string>(got.begin(), got.end()) == keys);
+  check_every_key_once(drain(s), keys);
 }

@@ -1,5 +1,5 @@
 // Small helpers many test files need alike: client options for a test
-// server, numbered keys to load, a wait
+// server, numbered keys and big values to load, a wait
 // for a condition, a fresh temp store path and its removal, a whole file's bytes, every key of a
 // test server, a run record begun or read back, and one integer read from the store of a running
 // migcheck. One copy here instead of one per test file.
@@ -38,6 +38,17 @@ inline std::vector<std::vector<std::string>> numbered_keys(int n) {
     msets.push_back(std::move(mset));
   }
   return msets;
+}
+
+// SET commands giving <prefix><i>, for every i in [0, n), a value of `bytes`
+// times the letter 'a' + i % 26: big values, to fill a server's maxmemory.
+inline std::vector<std::vector<std::string>> letter_values(const std::string& prefix, int n,
+                                                           size_t bytes) {
+  std::vector<std::vector<std::string>> sets;
+  for (int i = 0; i < n; ++i)
+    sets.push_back(
+        {"SET", prefix + std::to_string(i), std::string(bytes, static_cast<char>('a' + i % 26))});
+  return sets;
 }
 
 // Polls `cond` every 10 ms until it holds (true) or `timeout` has passed
