@@ -151,16 +151,25 @@ Digest128 digest_string(std::string_view bytes) {
   return finish_string(bytes.size(), from_xxh(XXH3_128bits(bytes.data(), bytes.size())));
 }
 
-struct StringDigest::State {
+namespace {
+
+// An XXH3-128 streaming state: fed in pieces, it hashes as the one-shot
+// XXH3_128bits_withSeed of the pieces concatenated.
+struct Xxh3State {
   XXH3_state_t* st = nullptr;
-  State() : st(XXH3_createState()) {
+  Xxh3State() : st(XXH3_createState()) {
     if (!st) throw std::bad_alloc();
     XXH3_128bits_reset(st);
   }
-  ~State() { XXH3_freeState(st); }
-  State(const State&) = delete;
-  State& operator=(const State&) = delete;
+  ~Xxh3State() { XXH3_freeState(st); }
+  Xxh3State(const Xxh3State&) = delete;
+  Xxh3State& operator=(const Xxh3State&) = delete;
+  void update(std::string_view bytes) { XXH3_128bits_update(st, bytes.data(), bytes.size()); }
 };
+
+}  // namespace
+
+struct StringDigest::State : Xxh3State {};
 
 StringDigest::StringDigest() : state_(std::make_unique<State>()) {}
 StringDigest::~StringDigest() = default;
@@ -168,7 +177,7 @@ StringDigest::StringDigest(StringDigest&&) noexcept = default;
 StringDigest& StringDigest::operator=(StringDigest&&) noexcept = default;
 
 void StringDigest::update(std::string_view bytes) {
-  XXH3_128bits_update(state_->st, bytes.data(), bytes.size());
+  state_->update(bytes);
   size_ += bytes.size();
 }
 
@@ -181,6 +190,41 @@ void CollectionDigest::add_list_element(std::string_view value) {
   // changes both of their hashes.
   sum_ += hash_bytes(value, count_);
   ++count_;
+}
+
+struct ElementPieces::State : Xxh3State {};
+
+ElementPieces::ElementPieces() : state_(std::make_unique<State>()) {}
+ElementPieces::~ElementPieces() = default;
+ElementPieces::ElementPieces(ElementPieces&&) noexcept = default;
+ElementPieces& ElementPieces::operator=(ElementPieces&&) noexcept = default;
+
+void ElementPieces::begin(ValueKind kind, uint64_t position) {
+  kind_ = kind;
+  // As add_list_element (seeded with the position) and the others (seed 0).
+  XXH3_128bits_reset_withSeed(state_->st, kind == ValueKind::List ? position : 0);
+}
+
+void ElementPieces::begin_string(uint64_t size) {
+  // put_bytes' length prefix of hash_field_element and add_zset_member; a
+  // list element or set member is hashed as its bare bytes.
+  if (kind_ == ValueKind::List || kind_ == ValueKind::Set) return;
+  std::string& b = scratch();
+  put_u64(b, size);
+  state_->update(b);
+}
+
+void ElementPieces::update(std::string_view bytes) {
+  state_->update(bytes);
+}
+
+Digest128 ElementPieces::finish(double score) {
+  if (kind_ == ValueKind::Zset) {
+    std::string& b = scratch();
+    put_u64(b, canonical_score_bits(score));
+    state_->update(b);
+  }
+  return from_xxh(XXH3_128bits_digest(state_->st));
 }
 
 Digest128 hash_field_element(std::string_view field, std::string_view value) {

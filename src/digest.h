@@ -131,6 +131,34 @@ class CollectionDigest {
   Digest128 sum_{};
 };
 
+// One element of a list, hash, set or sorted set whose bytes come in pieces
+// (a big element of a snapshot file, decompressed as it is read): the hash
+// CollectionDigest's add_* gives the whole element, to add with
+// add_elements(1, ...). The canonical bytes length-prefix each string of a
+// hash field or sorted-set member, so each string's size is given before
+// its bytes (a snapshot's string header tells it).
+class ElementPieces {
+ public:
+  ElementPieces();
+  ~ElementPieces();
+  ElementPieces(ElementPieces&&) noexcept;
+  ElementPieces& operator=(ElementPieces&&) noexcept;
+  // A new element of a collection of `kind`; `position` is a list
+  // element's (the count of elements before it), unused by the others.
+  void begin(ValueKind kind, uint64_t position);
+  // Each string of the element in order (a hash field, then its value; the
+  // element or member alone otherwise): its size, then its bytes in pieces.
+  void begin_string(uint64_t size);
+  void update(std::string_view bytes);
+  // The element's hash; `score` is a sorted-set member's.
+  Digest128 finish(double score = 0);
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+  ValueKind kind_ = ValueKind::List;
+};
+
 // Streams: entries (id, field/value pairs) in id order, stream metadata and
 // consumer groups. Times (seen-time, active-time, delivery time) are not part
 // of a stream's value and are never given here.

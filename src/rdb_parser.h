@@ -55,6 +55,20 @@ class RdbVisitor {
   // field_expire_ms: absolute unix ms of a field TTL (Redis 7.4+), 0 for none.
   virtual void hash_field(std::string_view /*field*/, std::string_view /*value*/,
                           int64_t /*field_expire_ms*/) {}
+  // Big elements in pieces. A visitor returning true here gets an element
+  // of the plain encodings (a linked-list element or quicklist PLAIN node,
+  // a set or sorted-set member, a hash field with its value) one of whose
+  // strings is bigger than a piece (1 MiB) as element_begin(), then each
+  // of its strings (a hash field before its value) as element_string(size)
+  // and its bytes in pieces, then element_end() instead of the element's
+  // callback above: a big LZF element is decompressed as it is read, never
+  // held whole. The others always get whole elements.
+  virtual bool takes_element_pieces() const { return false; }
+  virtual void element_begin() {}
+  virtual void element_string(uint64_t /*size*/) {}
+  virtual void element_bytes(std::string_view /*bytes*/) {}
+  // score: a sorted-set member's; field_expire_ms: a hash field's, as in hash_field().
+  virtual void element_end(double /*score*/, int64_t /*field_expire_ms*/) {}
   // Streams: entries in id order, then the meta, then each group with its
   // pending entries (id order) and consumers.
   virtual void stream_entry_begin(std::string_view /*id*/) {}
@@ -99,6 +113,11 @@ class RdbParser {
   void read_module(uint8_t type, bool report);
   void skip_module_body(std::string_view what);
   void blob(std::string& out, std::string_view what, uint64_t& at);
+  // The strings of one element of the plain encodings (a hash field and its
+  // value when `what2` is given) into s1_ (and s2_); false when they went to
+  // `v` in pieces instead (see takes_element_pieces): the caller then ends
+  // the element with element_end().
+  bool read_element(RdbVisitor& v, std::string_view what, std::string_view what2 = {});
 
   RdbInput& in_;
   RdbVisitor& v_;

@@ -71,6 +71,11 @@ class RdbInput {
   // its compressed bytes are read (lzf_stream.h); a shorter one, or an
   // integer, comes in one piece.
   void string_chunks(const Sink& sink, size_t chunk, std::string_view what);
+  // A string of at most `chunk` bytes into `out` (replaced; returns true),
+  // or a longer one (raw or LZF) in pieces: `begin` with its size, which the
+  // header tells before any byte, then its bytes to `sink` (returns false).
+  bool string_or_chunks(std::string& out, size_t chunk, const std::function<void(uint64_t)>& begin,
+                        const Sink& sink, std::string_view what);
   // Text doubles of the old zset type (length byte, 253 nan, 254 +inf, 255 -inf).
   double text_double(std::string_view what);
   double binary_double(std::string_view what);
