@@ -151,38 +151,41 @@ Digest128 digest_string(std::string_view bytes) {
   return finish_string(bytes.size(), from_xxh(XXH3_128bits(bytes.data(), bytes.size())));
 }
 
-namespace {
-
-// An XXH3-128 streaming state: fed in pieces, it hashes as the one-shot
-// XXH3_128bits_withSeed of the pieces concatenated.
-struct Xxh3State {
+struct Xxh3Stream::State {
   XXH3_state_t* st = nullptr;
-  Xxh3State() : st(XXH3_createState()) {
+  State() : st(XXH3_createState()) {
     if (!st) throw std::bad_alloc();
     XXH3_128bits_reset(st);
   }
-  ~Xxh3State() { XXH3_freeState(st); }
-  Xxh3State(const Xxh3State&) = delete;
-  Xxh3State& operator=(const Xxh3State&) = delete;
-  void update(std::string_view bytes) { XXH3_128bits_update(st, bytes.data(), bytes.size()); }
+  ~State() { XXH3_freeState(st); }
+  State(const State&) = delete;
+  State& operator=(const State&) = delete;
 };
 
-}  // namespace
+Xxh3Stream::Xxh3Stream() : state_(std::make_unique<State>()) {}
+Xxh3Stream::~Xxh3Stream() = default;
+Xxh3Stream::Xxh3Stream(Xxh3Stream&&) noexcept = default;
+Xxh3Stream& Xxh3Stream::operator=(Xxh3Stream&&) noexcept = default;
 
-struct StringDigest::State : Xxh3State {};
+void Xxh3Stream::reset(uint64_t seed) {
+  XXH3_128bits_reset_withSeed(state_->st, seed);
+}
 
-StringDigest::StringDigest() : state_(std::make_unique<State>()) {}
-StringDigest::~StringDigest() = default;
-StringDigest::StringDigest(StringDigest&&) noexcept = default;
-StringDigest& StringDigest::operator=(StringDigest&&) noexcept = default;
+void Xxh3Stream::update(std::string_view bytes) {
+  XXH3_128bits_update(state_->st, bytes.data(), bytes.size());
+}
+
+Digest128 Xxh3Stream::digest() const {
+  return from_xxh(XXH3_128bits_digest(state_->st));
+}
 
 void StringDigest::update(std::string_view bytes) {
-  state_->update(bytes);
+  hash_.update(bytes);
   size_ += bytes.size();
 }
 
 Digest128 StringDigest::finish() const {
-  return finish_string(size_, from_xxh(XXH3_128bits_digest(state_->st)));
+  return finish_string(size_, hash_.digest());
 }
 
 void CollectionDigest::add_list_element(std::string_view value) {
@@ -192,17 +195,10 @@ void CollectionDigest::add_list_element(std::string_view value) {
   ++count_;
 }
 
-struct ElementPieces::State : Xxh3State {};
-
-ElementPieces::ElementPieces() : state_(std::make_unique<State>()) {}
-ElementPieces::~ElementPieces() = default;
-ElementPieces::ElementPieces(ElementPieces&&) noexcept = default;
-ElementPieces& ElementPieces::operator=(ElementPieces&&) noexcept = default;
-
 void ElementPieces::begin(ValueKind kind, uint64_t position) {
   kind_ = kind;
   // As add_list_element (seeded with the position) and the others (seed 0).
-  XXH3_128bits_reset_withSeed(state_->st, kind == ValueKind::List ? position : 0);
+  hash_.reset(kind == ValueKind::List ? position : 0);
 }
 
 void ElementPieces::begin_string(uint64_t size) {
@@ -211,20 +207,20 @@ void ElementPieces::begin_string(uint64_t size) {
   if (kind_ == ValueKind::List || kind_ == ValueKind::Set) return;
   std::string& b = scratch();
   put_u64(b, size);
-  state_->update(b);
+  hash_.update(b);
 }
 
 void ElementPieces::update(std::string_view bytes) {
-  state_->update(bytes);
+  hash_.update(bytes);
 }
 
 Digest128 ElementPieces::finish(double score) {
   if (kind_ == ValueKind::Zset) {
     std::string& b = scratch();
     put_u64(b, canonical_score_bits(score));
-    state_->update(b);
+    hash_.update(b);
   }
-  return from_xxh(XXH3_128bits_digest(state_->st));
+  return hash_.digest();
 }
 
 Digest128 hash_field_element(std::string_view field, std::string_view value) {

@@ -74,21 +74,34 @@ std::optional<double> parse_score(std::string_view text);
 // The bits hashed for a score: -0.0 folds into 0.0, every NaN into one.
 uint64_t canonical_score_bits(double score);
 
+// An XXH3-128 hash fed in pieces: the one-shot hash_bytes() of the pieces
+// concatenated, with the seed of the last reset (0 at first). The state the
+// incremental builders below own.
+class Xxh3Stream {
+ public:
+  Xxh3Stream();
+  ~Xxh3Stream();
+  Xxh3Stream(Xxh3Stream&&) noexcept;
+  Xxh3Stream& operator=(Xxh3Stream&&) noexcept;
+  void reset(uint64_t seed);
+  void update(std::string_view bytes);
+  Digest128 digest() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
 // Strings: the bytes in order. One-shot, or incremental for GETRANGE windows.
 Digest128 digest_string(std::string_view bytes);
 class StringDigest {
  public:
-  StringDigest();
-  ~StringDigest();
-  StringDigest(StringDigest&&) noexcept;
-  StringDigest& operator=(StringDigest&&) noexcept;
   void update(std::string_view bytes);
   uint64_t size() const { return size_; }
   Digest128 finish() const;  // equals digest_string() of all updates concatenated
 
  private:
-  struct State;
-  std::unique_ptr<State> state_;
+  Xxh3Stream hash_;
   uint64_t size_ = 0;
 };
 
@@ -139,10 +152,6 @@ class CollectionDigest {
 // its bytes (a snapshot's string header tells it).
 class ElementPieces {
  public:
-  ElementPieces();
-  ~ElementPieces();
-  ElementPieces(ElementPieces&&) noexcept;
-  ElementPieces& operator=(ElementPieces&&) noexcept;
   // A new element of a collection of `kind`; `position` is a list
   // element's (the count of elements before it), unused by the others.
   void begin(ValueKind kind, uint64_t position);
@@ -154,8 +163,7 @@ class ElementPieces {
   Digest128 finish(double score = 0);
 
  private:
-  struct State;
-  std::unique_ptr<State> state_;
+  Xxh3Stream hash_;
   ValueKind kind_ = ValueKind::List;
 };
 
