@@ -2,7 +2,8 @@
 // RESIZEDB, expiries, LRU/LFU hints, slot info, module aux, functions) and
 // every value type and encoding of RDB versions 1 to 12, reported to an
 // RdbVisitor element by element, so a value is never held whole (a big
-// string comes in pieces, a big collection one element at a time). The
+// string comes in pieces, a big collection one element at a time, a big
+// element of the plain encodings in pieces to a visitor that takes them). The
 // trailing CRC64 is verified. Any truncation or corruption throws RdbError
 // with the byte offset and what was expected there.
 #pragma once
