@@ -352,15 +352,31 @@ Digest128 StreamDigest::finish() const {
   return hash_buf(b);
 }
 
-Digest128 digest_dump(std::string_view type_name, std::string_view payload) {
-  std::string_view body = payload.size() >= 10 ? payload.substr(0, payload.size() - 10) : payload;
-  Digest128 h = hash_bytes(body);
+namespace {
+
+Digest128 finish_dump(std::string_view type_name, uint64_t size, const Digest128& body) {
   std::string& b = scratch();
   b.push_back(static_cast<char>(ValueKind::Dump));
   put_bytes(b, type_name);
-  put_u64(b, body.size());
-  put_digest(b, h);
+  put_u64(b, size);
+  put_digest(b, body);
   return hash_buf(b);
+}
+
+}  // namespace
+
+Digest128 digest_dump(std::string_view type_name, std::string_view payload) {
+  std::string_view body = payload.size() >= 10 ? payload.substr(0, payload.size() - 10) : payload;
+  return finish_dump(type_name, body.size(), hash_bytes(body));
+}
+
+void DumpDigest::update(std::string_view body) {
+  hash_.update(body);
+  size_ += body.size();
+}
+
+Digest128 DumpDigest::finish() const {
+  return finish_dump(type_name_, size_, hash_.digest());
 }
 
 }  // namespace migcheck

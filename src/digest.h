@@ -220,5 +220,18 @@ class StreamDigest {
 // (RDB version + CRC64), so the same value dumped by another server version
 // digests the same when the body is the same. Marked with the type name.
 Digest128 digest_dump(std::string_view type_name, std::string_view payload);
+// The same for a payload's body (no trailer) given in pieces: a big module
+// value of a snapshot file, hashed as it is read.
+class DumpDigest {
+ public:
+  explicit DumpDigest(std::string_view type_name = {}) : type_name_(type_name) {}
+  void update(std::string_view body);
+  Digest128 finish() const;
+
+ private:
+  std::string type_name_;
+  Xxh3Stream hash_;
+  uint64_t size_ = 0;
+};
 
 }  // namespace migcheck

@@ -79,10 +79,14 @@ void RdbDigestVisitor::stream_group(std::string_view name, std::string_view last
   stream_.set_group(name, last_id, opts_.stream_extended_meta ? entries_read : std::nullopt);
 }
 
-void RdbDigestVisitor::module_value(std::string_view type_name, std::string_view serialized) {
+void RdbDigestVisitor::module_begin(std::string_view type_name) {
   state_.type_name.assign(type_name);
-  // The canonical module digest takes a DUMP payload; its footer is not hashed.
-  state_.digest = digest_dump(type_name, frame_dump_payload(serialized, 0));
+  // The canonical module digest of a DUMP payload, whose footer is not hashed.
+  dump_ = DumpDigest(type_name);
+}
+
+void RdbDigestVisitor::module_end() {
+  state_.digest = dump_.finish();
   state_.size = -1;
 }
 

@@ -77,7 +77,11 @@ class RdbDigestVisitor : public RdbVisitor {
   void stream_consumer(std::string_view group, std::string_view name) override {
     stream_.add_consumer(group, name);
   }
-  void module_value(std::string_view type_name, std::string_view serialized) override;
+  // A module value is hashed as it is read (DumpDigest), never held.
+  bool takes_module_pieces() const override { return true; }
+  void module_begin(std::string_view type_name) override;
+  void module_bytes(std::string_view bytes) override { dump_.update(bytes); }
+  void module_end() override;
   void end_key(uint64_t serialized_bytes) override;
 
  private:
@@ -91,6 +95,7 @@ class RdbDigestVisitor : public RdbVisitor {
   StringDigest str_;
   CollectionDigest coll_;
   ElementPieces pieces_;
+  DumpDigest dump_;
   StreamDigest stream_;
   int64_t stream_length_ = 0;
 };

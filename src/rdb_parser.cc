@@ -454,15 +454,25 @@ void RdbParser::read_module(uint8_t type, bool report) {
     in_.fail("a decodable module value (type 6, written by Redis 4.0 release candidates, is not)");
   // A module value is compared by its serialised bytes as the file holds
   // them (strings inside stay LZF-compressed; skip_module_body only checks
-  // them, in pieces): the value is held in that form, never decompressed.
+  // them, in pieces): never decompressed, and held whole only by a visitor
+  // that takes no pieces.
+  const bool pieces = report && v_.takes_module_pieces();
   std::string serialized(1, static_cast<char>(type));
   if (report) in_.begin_capture(&serialized);
   const uint64_t id = in_.length("a module id");
-  skip_module_body("module value data");
-  if (report) {
+  if (pieces) {  // the type byte and the id first, then the body as it is read
     in_.end_capture();
-    v_.module_value(module_type_name(id), serialized);
+    v_.module_begin(module_type_name(id));
+    v_.module_bytes(serialized);
+    in_.begin_capture([this](std::string_view b) { v_.module_bytes(b); });
   }
+  skip_module_body("module value data");
+  if (!report) return;
+  in_.end_capture();
+  if (pieces)
+    v_.module_end();
+  else
+    v_.module_value(module_type_name(id), serialized);
 }
 
 void RdbParser::skip_module_body(std::string_view what) {

@@ -84,6 +84,13 @@ class RdbVisitor {
   // A module value: its type name and the serialised object (type byte and
   // body, as in a DUMP payload without the footer).
   virtual void module_value(std::string_view /*type_name*/, std::string_view /*serialized*/) {}
+  // A visitor returning true here gets a module value in pieces instead, as
+  // read (never held whole): module_begin, the serialised bytes (as
+  // module_value's) in pieces, module_end.
+  virtual bool takes_module_pieces() const { return false; }
+  virtual void module_begin(std::string_view /*type_name*/) {}
+  virtual void module_bytes(std::string_view /*bytes*/) {}
+  virtual void module_end() {}
   // serialized_bytes: the size of the value in the file (type byte included).
   virtual void end_key(uint64_t /*serialized_bytes*/) {}
   // checksum_verified is false when the file was written without one (0).

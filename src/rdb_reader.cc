@@ -115,6 +115,7 @@ void RdbInput::flush_consumed() {
     std::string_view part(buf_ + done_, pos_ - done_);
     crc_ = crc64(crc_, part);
     if (capture_) capture_->append(part);
+    if (capture_sink_) capture_sink_(part);
     done_ = pos_;
   }
 }
@@ -362,9 +363,15 @@ void RdbInput::begin_capture(std::string* out) {
   capture_ = out;
 }
 
+void RdbInput::begin_capture(Sink sink) {
+  flush_consumed();
+  capture_sink_ = std::move(sink);
+}
+
 void RdbInput::end_capture() {
   flush_consumed();
   capture_ = nullptr;
+  capture_sink_ = nullptr;
 }
 
 }  // namespace migcheck

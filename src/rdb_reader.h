@@ -84,6 +84,8 @@ class RdbInput {
   uint64_t crc();
   // While capturing, every consumed byte is also appended to `*out`.
   void begin_capture(std::string* out);
+  // The same to `sink`, in pieces of at most the buffer's size (1 MiB).
+  void begin_capture(Sink sink);
   void end_capture();
 
  private:
@@ -112,6 +114,7 @@ class RdbInput {
   size_t done_ = 0;    // buf_[0..done_) already added to crc_ (and capture)
   uint64_t crc_ = 0;
   std::string* capture_ = nullptr;
+  Sink capture_sink_;
 };
 
 }  // namespace migcheck

@@ -176,6 +176,21 @@ TEST_CASE("digest: DUMP payloads are compared without their version and CRC trai
   CHECK(digest_dump("mymodule", v10) != digest_string(body));
 }
 
+TEST_CASE("digest: a DUMP body in pieces digests as the whole payload", "[digest]") {
+  std::string body;
+  for (int i = 0; i < 3000; ++i) body += static_cast<char>(i * 11);
+  const std::string payload = body + std::string(10, '\x7f');  // any trailer
+  for (size_t piece : {1u, 999u, 5000u}) {
+    DumpDigest d("mytype-01");
+    for (size_t pos = 0; pos < body.size(); pos += piece)
+      d.update(std::string_view(body).substr(pos, piece));
+    CHECK(d.finish() == digest_dump("mytype-01", payload));
+  }
+  DumpDigest other("mytype-02");
+  other.update(body);
+  CHECK(other.finish() != digest_dump("mytype-01", payload));
+}
+
 TEST_CASE("digest: IdSet deduplicates ids, zero included, across growth", "[digest]") {
   IdSet set;
   for (uint64_t i = 0; i < 5000; ++i) CHECK(set.insert(i * 0x9e3779b97f4a7c15ull));

@@ -537,6 +537,21 @@ TEST_CASE("rdb parser: module values are the file's bytes; their LZF strings are
   // The type byte comes before the key name, the rest after it.
   const std::string serialized = "\x07" + good.substr(good.find("mod") + 3, body - 1);
   CHECK(got == digest_dump("testmod01", frame_dump_payload(serialized, 0)));
+  // A visitor taking module pieces gets the same bytes, in pieces, never whole.
+  struct ModulePieces : RdbVisitor {
+    std::string name, bytes;
+    int ends = 0;
+    bool takes_module_pieces() const override { return true; }
+    void module_begin(std::string_view n) override { name = n; }
+    void module_bytes(std::string_view b) override { bytes += b; }
+    void module_end() override { ++ends; }
+    void module_value(std::string_view, std::string_view) override { ends += 100; }
+  } mp;
+  RdbInput in2(good, "t");
+  RdbParser(in2, mp).run();
+  CHECK(mp.name == "testmod01");
+  CHECK(mp.bytes == serialized);
+  CHECK(mp.ends == 1);
   // Bad LZF inside the module value is found (in pieces) and named.
   CHECK_THAT(error_of(file(z.raw_len + 5)),
              ContainsSubstring("module value data") && ContainsSubstring("LZF output"));

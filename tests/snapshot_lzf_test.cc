@@ -210,3 +210,22 @@ TEST_CASE("snapshot: big LZF elements of lists, sets, sorted sets and hashes are
   for (const char* store : {"e0.db", "e1.db", "e2.db", "e3.db"})
     migcheck::test::remove_store(tmp(store));
 }
+
+TEST_CASE("snapshot: a big module value is digested as it is read", "[snapshot][memory]") {
+  // A module value of a big raw string and a big LZF one: compared by its
+  // serialised bytes, it is hashed as read, never held.
+  std::mt19937_64 rng(7);
+  const auto d = migcheck::test::random_lzf(rng, 4 << 20, 10);
+  const std::string file = write_keys("module.rdb", 1, [&](migcheck::test::RdbWriter& w) {
+    w.key(7, "mod").len(0x9a3b9f7c3e1b4c05ull).len(5).str(std::string(kValueBytes, 'm'));
+    w.len(5).lzf_str(d.packed, d.raw_len).len(0);
+  });
+  for (bool digest : {false, true}) {
+    std::vector<std::string> args = {"info", file};
+    if (digest) args.push_back("--digest");
+    Ran r = run_measured(args, digest ? "module-info-digest" : "module-info");
+    CHECK(r.code == 0);
+    CHECK(r.peak_kb < kValueBytes / 1024 / 2);
+  }
+  std::filesystem::remove(file);
+}
