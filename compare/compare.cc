@@ -77,16 +77,10 @@ CompareResult Engine::run() {
     }
     result_.elapsed_ms = run_.elapsed_ms();
     finish();
-  } catch (const UsageError&) {
-    // Refused before any work (e.g. a resume whose nodes changed): the
-    // checkpoint stays usable.
-    try_finish("interrupted");
-    throw;
-  } catch (const Interrupted&) {
-    try_finish("interrupted");
-    throw;
   } catch (...) {
-    try_finish("failed");
+    // A UsageError: refused before any work (e.g. a resume whose nodes
+    // changed); the checkpoint stays usable.
+    try_finish(abnormal_status<UsageError>());
     throw;
   }
   return result_;

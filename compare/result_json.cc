@@ -7,16 +7,6 @@
 
 namespace migcheck {
 
-nlohmann::json reader_stats_json(const ReaderStats& s) {
-  return {{"keys", s.keys},
-          {"steps", s.steps},
-          {"commands", s.commands},
-          {"chunked_keys", s.chunked_keys},
-          {"chunk_commands", s.chunk_commands},
-          {"unstable", s.unstable},
-          {"errors", s.errors}};
-}
-
 nlohmann::json big_key_json(const BigKeyInfo& k) {
   nlohmann::json j = {{"db", k.db}, {"type", k.type}, {"size", k.size}};
   put_binary_key(j, k.key);
@@ -64,8 +54,8 @@ nlohmann::json compare_totals_json(const CompareResult& r, bool sampled,
           {"waited_out", transient::totals_json()},
           {"clock_skew",
            {{"known", clock.known}, {"skew_ms", clock.skew_ms}, {"error_ms", clock.error_ms}}},
-          {"source_reader", reader_stats_json(source_reader)},
-          {"target_reader", reader_stats_json(r.target_stats)},
+          {"source_reader", source_reader},
+          {"target_reader", r.target_stats},
           {"databases", databases_json(r.databases)}};
 }
 

@@ -16,7 +16,10 @@
 
 namespace migcheck {
 
-nlohmann::json reader_stats_json(const ReaderStats& s);
+// A reader's counters (totals.source_reader, totals.target_reader), each
+// under its field's name.
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ReaderStats, keys, steps, commands, chunked_keys,
+                                                chunk_commands, unstable, errors)
 
 // A big key as totals.big_keys and checkpoints list it, binary-safe the way
 // the reports write keys: text as "key", other bytes as "key_base64".

@@ -28,6 +28,8 @@ std::string encode_state(const RdbKeyState& s) {
   std::memcpy(p.data() + kTypeName + 9, &s.digest.hi, 8);
   std::memcpy(p.data() + kTypeName + 17, &s.digest.lo, 8);
   std::memcpy(p.data() + kTypeName + 25, &s.size, 8);
+  std::memcpy(p.data() + kTypeName + 33, &s.offset, 8);
+  std::memcpy(p.data() + kTypeName + 41, &s.serialized_bytes, 8);
   return p;
 }
 
@@ -41,6 +43,8 @@ RdbKeyState decode_state(std::string_view p) {
   std::memcpy(&s.digest.hi, p.data() + kTypeName + 9, 8);
   std::memcpy(&s.digest.lo, p.data() + kTypeName + 17, 8);
   std::memcpy(&s.size, p.data() + kTypeName + 25, 8);
+  std::memcpy(&s.offset, p.data() + kTypeName + 33, 8);
+  std::memcpy(&s.serialized_bytes, p.data() + kTypeName + 41, 8);
   return s;
 }
 

@@ -16,11 +16,18 @@
 
 namespace migcheck {
 
+// Where a key is in its file: the offset of its type byte and its value's
+// size there (RdbKeyState::offset, serialized_bytes); bytes 0: not known.
+struct FileSpot {
+  uint64_t offset = 0, bytes = 0;
+};
+
 // Keys of one db with their source-side states, for the workers.
 struct Batch {
   int db = 0;  // source db
   std::vector<std::string> keys;
   std::vector<KeyState> src;
+  std::vector<FileSpot> spots;  // round 1's stream: each key's place (snapshot_locate.h)
   // Round 1's target keys the file does not hold: only whether they are
   // still there, and their type, are read (TYPE, PTTL), not their values.
   bool extras = false;
@@ -34,9 +41,9 @@ using BatchQueue = WorkQueue<Batch>;
 
 // The payload bytes of encode_state.
 constexpr size_t kTypeName = 16;
-constexpr size_t kStatePayload = kTypeName + 1 + 8 + 16 + 8;
+constexpr size_t kStatePayload = kTypeName + 1 + 8 + 16 + 8 + 16;
 // A file key's type name (truncated to kTypeName bytes: module type names
-// have 9), expiry, digest and size, as kStatePayload bytes.
+// have 9), expiry, digest, size and place in the file, as kStatePayload bytes.
 std::string encode_state(const RdbKeyState& s);
 RdbKeyState decode_state(std::string_view payload);
 // Digest128::hex() read back; nullopt if not 32 lowercase hex digits.

@@ -5,14 +5,12 @@
 
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
-#include <cstring>
-#include <deque>
 #include <exception>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -34,8 +32,9 @@
 #include "run.h"
 #include "scanner.h"
 #include "server_info.h"
-#include "snapshot_batches.h"
+#include "snapshot_locate.h"
 #include "snapshot_resume.h"
+#include "snapshot_sample.h"
 #include "snapshot_totals.h"
 #include "wall_clock.h"
 
@@ -180,7 +179,8 @@ class SnapshotEngine {
             keys_by_type_,
             pairs_,
             res_.expired_skipped,
-            res_.rdb_version};
+            res_.rdb_version,
+            res_.sampled};
   }
   void restore(const SnapshotCounters& c) {
     target_scanned_ = c.target_scanned;
@@ -191,6 +191,7 @@ class SnapshotEngine {
     pairs_ = c.pairs;
     res_.expired_skipped = c.expired_skipped;
     res_.rdb_version = c.rdb_version;
+    res_.sampled = c.sampled;
   }
 
   // In round 1, every key of the file before `offset` is stored and counted.
@@ -382,7 +383,7 @@ class SnapshotEngine {
         ++by_type[s.type_name];
         if (big(s)) bigs.push_back({b.keys[i], b.db, s.type_name, s.size});
       }
-      classify_key(b.keys[i], b.db, round, s, tgt[i], b_.ttl_tolerance, diffs);
+      locate_.classify(*t.client, b, i, round, tgt[i], b_.ttl_tolerance, diffs);
     }
     // Committed in the batches' order (ordered_commit.h): in round 1's stream
     // the committed keys are a prefix of the file, up to the batch's offset.
@@ -499,14 +500,7 @@ class SnapshotEngine {
   // The file's facts as the store keeps a server's: what the report shows.
   void record_server_info(const std::map<int, int64_t>& file_keys, int version,
                           const std::string& target_json) {
-    ServerFacts f;
-    f.endpoint = "file://" + o_.source_file;
-    f.engine = "snapshot";
-    f.version = "RDB " + std::to_string(version);
-    f.mode = "file";
-    f.keys_per_db = file_keys;
-    f.keyspace_known = true;
-    f.rdb_version = version;  // the report's DUMP compatibility check
+    const ServerFacts f = snapshot_file_facts(o_.source_file, version, file_keys);
     res_.compare.source_desc = "snapshot file, RDB " + std::to_string(version);
     store_.set_server_info(res_.compare.run_id, to_json(f).dump(), target_json);
   }
@@ -523,20 +517,32 @@ class SnapshotEngine {
     KeyHashTable keys;  // (db, key) hashes of the file, for the extras
     std::map<int, int64_t> file_keys;
     RdbSourceTotals st;
-    stream_phase_ = true;
+    // --sample: the keys are drawn as the file streams by, checked after it
+    // (a sampled round 1 is not resumable mid-way: done again, as live).
+    std::optional<FileKeySample> sample;
+    if (b_.sample > 0) sample.emplace(b_.sample);
+    stream_phase_ = !sample;
     with_workers(1, [&] {
       Batch b;
-      st = read_rdb_source(o_.source_file, source_options(), [&](const RdbKeyState& k) {
-        if (stopping()) throw StopStream{};
-        if (b_.target_scan) keys.add(db_key_hash(k.db, k.key));
-        ++file_keys[k.db];
-        if (k.offset < resume_offset_) return;  // checked before the checkpoint
+      auto add = [&](const RdbKeyState& k) {
         if (!b.keys.empty() && (b.db != k.db || b.keys.size() >= batch_)) push(b);
         b.next_offset = k.offset + 1;
         b.db = k.db;
         b.keys.push_back(k.key);
         b.src.push_back(to_state(k));
+        b.spots.push_back({k.offset, k.serialized_bytes});
+      };
+      st = read_rdb_source(o_.source_file, source_options(), [&](const RdbKeyState& k) {
+        if (stopping()) throw StopStream{};
+        if (b_.target_scan) keys.add(db_key_hash(k.db, k.key));
+        ++file_keys[k.db];
+        if (k.offset < resume_offset_) return;  // checked before the checkpoint
+        if (sample)
+          sample->offer(k);
+        else
+          add(k);
       });
+      if (sample) res_.sampled = sample->yield_keys(add);
       push(b);
     });
     stream_phase_ = false;
@@ -552,7 +558,7 @@ class SnapshotEngine {
     record_server_info(file_keys, st.rdb_version, to_json(tf_).dump());
     if (b_.target_scan) {
       keys.seal();
-      save_checkpoint(1, kStreamDone);  // a resume scans for extras again
+      if (!sample) save_checkpoint(1, kStreamDone);  // a resume scans for extras again
       scan_extras(keys);
     } else {
       log::info("--no-target-scan: keys that exist only on the target are not looked for");
@@ -579,7 +585,7 @@ class SnapshotEngine {
         Endpoint ep = b_.target;
         ep.db = tdb;
         Client scan_client(ep, b_.target_client);
-        Scanner scanner(scan_client, so);
+        TargetKeys scanner(scan_client, so, res_.sampled ? b_.sample : 0);
         std::vector<std::string> found;
         Batch b;
         b.db = sdb;
@@ -673,26 +679,19 @@ class SnapshotEngine {
           ++file_keys[k.db];
           pairs_[k.db] = target_db_of(k.db);
           const KeyState s = to_state(k);
-          KeyState t;
-          if (auto p = second.find(h)) t = to_state(decode_state(*p));
+          const auto p = second.find(h);
+          const KeyState t = p ? to_state(decode_state(*p)) : KeyState{};
           ++checked;
           ++by_type[s.type_name];
           if (big(s)) bigs.push_back({k.key, k.db, s.type_name, s.size});
-          classify_key(k.key, k.db, 1, s, t, b_.ttl_tolerance, diffs);
+          locate_.classify_files(k, s, t, p, b_.ttl_tolerance, diffs);
           if (checked >= static_cast<int64_t>(batch_)) flush();
         });
     flush();
     res_.rdb_version = st.rdb_version;
     res_.expired_skipped = st.expired_skipped;
     first.seal();
-    ServerFacts tfacts;
-    tfacts.endpoint = "file://" + o_.target_file;
-    tfacts.engine = "snapshot";
-    tfacts.version = "RDB " + std::to_string(tt.rdb_version);
-    tfacts.mode = "file";
-    tfacts.keys_per_db = target_keys;
-    tfacts.rdb_version = tt.rdb_version;
-    tfacts.keyspace_known = true;
+    const ServerFacts tfacts = snapshot_file_facts(o_.target_file, tt.rdb_version, target_keys);
     res_.compare.target_desc = "snapshot file, RDB " + std::to_string(tt.rdb_version);
     record_server_info(file_keys, st.rdb_version, to_json(tfacts).dump());
     if (b_.target_scan) {
@@ -786,6 +785,7 @@ class SnapshotEngine {
   std::vector<BigKeyInfo> big_listed_;
   bool big_known_ = false;
   ReaderStats target_stats_;
+  SnapshotLocator locate_{o_, now0_, stream_ext_};  // value differences' locations
 };
 
 }  // namespace

@@ -38,9 +38,18 @@
 // are committed in the file's order, so a checkpoint's offset, counters and
 // stored rows describe the same keys; a resumed run parses the file from the
 // start and checks the keys after the offset only (snapshot_resume.h). Not
-// supported (refused with one line by the command): --sample, a resume of a
-// file against a file, --max-ops-per-sec (nothing is read from a source
-// server). Value differences are not located (no source server to re-read).
+// supported (refused with one line by the command): --sample or a resume of
+// a file against a file, --max-ops-per-sec (nothing is read from a source
+// server). Value differences are located as a live compare locates them,
+// the file side read again from the file (snapshot_locate.h).
+//
+// --sample N (file against a server), as the live compare's: round 1 checks
+// N keys per db drawn uniformly at random from the file as it streams by
+// once (snapshot_sample.h, memory proportional to N), and looks up in the
+// file N keys per target db drawn with RANDOMKEY (extras); totals.sampled,
+// so a report says INCOMPLETE. When every key of the file's scope was kept
+// it is a whole compare (extras by a full SCAN). A sampled round 1 is not
+// resumable mid-way (a resume draws it again, as live); rounds 2+ are.
 #pragma once
 
 #include <cstdint>
@@ -72,6 +81,9 @@ struct SnapshotCompareResult {
   int rdb_version = 0;
   uint64_t expired_skipped = 0;         // source file keys already expired at the start
   uint64_t target_expired_skipped = 0;  // file against file: the second file's
+  // --sample drew keys (false when every key of the file's scope was kept:
+  // then the compare is a whole one, as the live compare's --sample >= DBSIZE).
+  bool sampled = false;
 };
 
 // Throws RdbError (corrupt or truncated file), UsageError, ConnectionError...

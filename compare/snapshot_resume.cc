@@ -50,7 +50,7 @@ nlohmann::json snapshot_compare_options_json(const SnapshotCompareOptions& o) {
                       {"scan_count", b.scan_count},
                       {"batch", b.batch},
                       {"connections", b.connections},
-                      {"sample", 0},
+                      {"sample", b.sample},
                       {"target_scan", b.target_scan},
                       {"chunk", b.chunk},
                       {"big_string", b.big_string},
@@ -95,6 +95,7 @@ void apply_recorded_snapshot_compare(int64_t run, const nlohmann::json& r,
   b.target_scan = r.value("target_scan", b.target_scan);
   b.chunk = r.value("chunk", b.chunk);
   b.big_string = r.value("big_string", b.big_string);
+  b.sample = r.value("sample", uint64_t{0});
   b.resume_run = run;
 }
 

@@ -36,13 +36,15 @@ struct SnapshotCounters {
   std::map<int, int> pairs;  // source db -> target db compared
   uint64_t expired_skipped = 0;
   int rdb_version = 0;
+  bool sampled = false;  // round 1 checked a sample (--sample)
 };
 // Big keys as big_key_json writes them, for the counters' JSON below.
 void to_json(nlohmann::json& j, const BigKeyInfo& k);
 void from_json(const nlohmann::json& j, BigKeyInfo& k);
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SnapshotCounters, round_keys, round_diffs, round_ms,
                                                 target_scanned, big_count, big_listed, db_keys,
-                                                keys_by_type, pairs, expired_skipped, rdb_version)
+                                                keys_by_type, pairs, expired_skipped, rdb_version,
+                                                sampled)
 
 // "db 1 -> db 2", "dbs 0:0,3:5" or "every db": a run's scope, for refusals.
 std::string snapshot_scope_text(const std::optional<int>& db, const std::optional<int>& target_db,

@@ -7,6 +7,7 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <iterator>
 #include <optional>
 #include <utility>
 
@@ -21,16 +22,16 @@
 namespace migcheck {
 namespace {
 
+// The keyspace event class of each type: kTypeClasses[i] is kTypeNames[i]'s.
+constexpr std::string_view kTypeNames[] = {"string", "list", "set", "hash", "zset", "stream"};
 constexpr std::string_view kTypeClasses = "$lshzt";
+static_assert(std::size(kTypeNames) == kTypeClasses.size());
 constexpr std::string_view kAllClasses = "g$lshztxe";
 
+// The event class of `type`; 0 for a type without one.
 char class_of(std::string_view type) {
-  if (type == "string") return '$';
-  if (type == "list") return 'l';
-  if (type == "set") return 's';
-  if (type == "hash") return 'h';
-  if (type == "zset") return 'z';
-  if (type == "stream") return 't';
+  for (size_t i = 0; i < kTypeClasses.size(); ++i)
+    if (kTypeNames[i] == type) return kTypeClasses[i];
   return 0;
 }
 

@@ -106,11 +106,8 @@ class Engine {
                      : result_.failed + result_.kept_extra + result_.skipped;
       result_.exit_code = remaining > 0 ? kExitDiffer : kExitSame;
       run_.finish("done", result_.exit_code, totals_json());
-    } catch (const Interrupted&) {
-      finish_abnormally("interrupted");
-      throw;
     } catch (...) {
-      finish_abnormally("failed");
+      finish_abnormally(abnormal_status());
       throw;
     }
     return result_;

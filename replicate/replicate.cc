@@ -519,11 +519,8 @@ ReplicateResult Engine::run() {
                         : (not_copied || result_.verify_differences > 0)     ? kExitDiffer
                                                                              : kExitSame;
     run_.finish(result_.interrupted ? "interrupted" : "done", result_.exit_code, totals_json());
-  } catch (const Interrupted&) {
-    finish_abnormally(t0, "interrupted");
-    throw;
   } catch (...) {
-    finish_abnormally(t0, "failed");
+    finish_abnormally(t0, abnormal_status());
     throw;
   }
   return result_;

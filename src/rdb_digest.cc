@@ -4,24 +4,6 @@
 #include "rdb_reader.h"
 
 namespace migcheck {
-namespace {
-
-ValueKind value_kind(RdbKind k) {
-  switch (k) {
-    case RdbKind::List:
-      return ValueKind::List;
-    case RdbKind::Set:
-      return ValueKind::Set;
-    case RdbKind::Zset:
-      return ValueKind::Zset;
-    case RdbKind::Hash:
-      return ValueKind::Hash;
-    default:
-      return ValueKind::List;
-  }
-}
-
-}  // namespace
 
 RdbDigestVisitor::RdbDigestVisitor(Sink sink, RdbDigestOptions opts)
     : sink_(std::move(sink)), opts_(std::move(opts)) {}
@@ -47,7 +29,7 @@ bool RdbDigestVisitor::begin_key(const RdbKey& key) {
     case RdbKind::Module:
       break;
     default:
-      coll_.reset(value_kind(key.kind));
+      coll_.reset(collection_kind(state_.type));
   }
   return true;
 }

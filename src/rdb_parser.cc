@@ -55,43 +55,15 @@ enum : uint8_t {
   kOpEof = 255,
 };
 
+// The kind of each object type byte, indexed by the byte (kString ..
+// kHashListpackEx; 8 was never used).
 std::optional<RdbKind> kind_of(uint8_t t) {
-  switch (t) {
-    case kString:
-      return RdbKind::String;
-    case kList:
-    case kListZiplist:
-    case kListQuicklist:
-    case kListQuicklist2:
-      return RdbKind::List;
-    case kSet:
-    case kSetIntset:
-    case kSetListpack:
-      return RdbKind::Set;
-    case kZset:
-    case kZset2:
-    case kZsetZiplist:
-    case kZsetListpack:
-      return RdbKind::Zset;
-    case kHash:
-    case kHashZipmap:
-    case kHashZiplist:
-    case kHashListpack:
-    case kHashMetadataPreGa:
-    case kHashListpackExPreGa:
-    case kHashMetadata:
-    case kHashListpackEx:
-      return RdbKind::Hash;
-    case kStreamListpacks:
-    case kStreamListpacks2:
-    case kStreamListpacks3:
-      return RdbKind::Stream;
-    case kModulePreGa:
-    case kModule2:
-      return RdbKind::Module;
-    default:
-      return std::nullopt;
-  }
+  using enum RdbKind;
+  static constexpr std::optional<RdbKind> kKinds[] = {
+      String, List, Set,    Zset, Hash, Zset, Module, Module, std::nullopt, Hash, List, Set,  Zset,
+      Hash,   List, Stream, Hash, Zset, List, Stream, Set,    Stream,       Hash, Hash, Hash, Hash};
+  static_assert(std::size(kKinds) == kHashListpackEx + 1);
+  return t < std::size(kKinds) ? kKinds[t] : std::nullopt;
 }
 
 // The strings of a value are read whole up to this size, in pieces above it.
@@ -306,19 +278,25 @@ void RdbParser::read_value(const RdbKey& key, bool report) {
   }
 }
 
+template <typename Sink>
+void RdbParser::read_string_element(RdbVisitor& v, std::string_view what, Sink&& sink) {
+  if (read_element(v, what))
+    sink(s1_);
+  else
+    v.element_end(0, 0);
+}
+
+template <typename Sink>
+void RdbParser::read_strings(RdbVisitor& v, std::string_view count_what, std::string_view what,
+                             Sink&& sink) {
+  for (uint64_t n = in_.length(count_what); n > 0; --n) read_string_element(v, what, sink);
+}
+
 void RdbParser::read_list(uint8_t type, bool report) {
   RdbVisitor& v = report ? v_ : null_visitor();
   const BlobContext ctx{in_.name(), 0};
   auto sink = [&v](std::string_view e) { v.list_element(e); };
-  if (type == kList) {
-    for (uint64_t n = in_.length("a list length"); n > 0; --n) {
-      if (read_element(v, "a list element"))
-        v.list_element(s1_);
-      else
-        v.element_end(0, 0);
-    }
-    return;
-  }
+  if (type == kList) return read_strings(v, "a list length", "a list element", sink);
   if (type == kListZiplist) {
     BlobContext c = ctx;
     blob(blob_, "a list ziplist", c.base);
@@ -332,10 +310,7 @@ void RdbParser::read_list(uint8_t type, bool report) {
       if (container != 1 && container != 2) in_.fail_at(at, "a quicklist container 1 or 2");
     }
     if (container == 1) {  // a PLAIN node: one element, as a string
-      if (read_element(v, "a quicklist node"))
-        v.list_element(s1_);
-      else
-        v.element_end(0, 0);
+      read_string_element(v, "a quicklist node", sink);
       continue;
     }
     BlobContext c = ctx;
@@ -351,15 +326,7 @@ void RdbParser::read_set(uint8_t type, bool report) {
   RdbVisitor& v = report ? v_ : null_visitor();
   BlobContext c{in_.name(), 0};
   auto sink = [&v](std::string_view e) { v.set_member(e); };
-  if (type == kSet) {
-    for (uint64_t n = in_.length("a set size"); n > 0; --n) {
-      if (read_element(v, "a set member"))
-        v.set_member(s1_);
-      else
-        v.element_end(0, 0);
-    }
-    return;
-  }
+  if (type == kSet) return read_strings(v, "a set size", "a set member", sink);
   blob(blob_, type == kSetIntset ? "an intset" : "a set listpack", c.base);
   if (type == kSetIntset)
     decode_intset(blob_, c, sink);

@@ -113,6 +113,14 @@ class RdbParser {
 
  private:
   void read_value(const RdbKey& key, bool report);
+  // The plain encoding of a list or a set: a count (`count_what`), then that
+  // many strings (`what`), each handed to `sink`, or a big one in pieces to
+  // `v` (read_element).
+  template <typename Sink>
+  void read_strings(RdbVisitor& v, std::string_view count_what, std::string_view what, Sink&& sink);
+  // One such string.
+  template <typename Sink>
+  void read_string_element(RdbVisitor& v, std::string_view what, Sink&& sink);
   void read_list(uint8_t type, bool report);
   void read_set(uint8_t type, bool report);
   void read_zset(uint8_t type, bool report);

@@ -23,9 +23,7 @@ int64_t monotonic_ms() {
       .count();
 }
 
-namespace {
-
-ValueKind kind_of(ValueType t) {
+ValueKind collection_kind(ValueType t) {
   switch (t) {
     case ValueType::Hash:
       return ValueKind::Hash;
@@ -37,6 +35,8 @@ ValueKind kind_of(ValueType t) {
       return ValueKind::List;
   }
 }
+
+namespace {
 
 bool is_scan_reply(const Reply& r) {
   return r.is_array() && r.elements.size() == 2 && r.elements[0].is_string() &&
@@ -428,7 +428,7 @@ void KeyReader::process_meta(size_t i, std::span<const Reply> r, int64_t at_ms) 
     w.phase = Work::Phase::Done;
     return;
   }
-  w.coll.reset(kind_of(type));
+  w.coll.reset(collection_kind(type));
   if (s.type_name == "vectorset") w.vset = std::make_unique<VectorSetRead>(opts_.chunk);
   if (type == ValueType::Hash && field_expiry_) {
     w.hfe = std::make_unique<FieldExpiryRead>(opts_.chunk);

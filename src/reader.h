@@ -52,6 +52,10 @@ int64_t monotonic_ms();
 // "string" -> String ...; "none" -> None; any other name (module types) -> Other.
 ValueType value_type_from(std::string_view type_name);
 
+// The digest kind of a collection's elements: Hash, Set, Zset, and List for
+// any other type (the reader and the snapshot digests share it).
+ValueKind collection_kind(ValueType t);
+
 enum class ReadLevel : uint8_t {
   Exists,  // EXISTS only: KeyState::exists (type stays unknown)
   Meta,    // TYPE and PTTL

@@ -30,6 +30,7 @@
 #include <string_view>
 
 #include "client.h"
+#include "errors.h"
 #include "restart_watch.h"
 #include "server_info.h"
 #include "store.h"
@@ -56,6 +57,27 @@ struct RunServers {
 
 // "redis 7.0.15 standalone", "valkey 8.0.1 cluster (3 primaries)".
 std::string describe_server(const ServerFacts& f);
+
+// Whether the exception being handled (in a catch block) is an E.
+template <typename E>
+bool handling() {
+  try {
+    throw;
+  } catch (const E&) {
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+// The status of a run that the exception being handled stopped, for
+// Run::end_abnormally: "interrupted" for a stop (Interrupted, or one of
+// `AlsoStops`: a refusal that leaves the checkpoint usable), "failed" for any
+// other.
+template <typename... AlsoStops>
+const char* abnormal_status() {
+  return (handling<Interrupted>() || ... || handling<AlsoStops>()) ? "interrupted" : "failed";
+}
 
 class Run {
  public:

@@ -105,6 +105,12 @@ class Connection {
   StoreHealth* health_ = nullptr;
 };
 
+// A std::string read from a BLOB column (Statement::columns): binary-safe
+// bytes such as a key.
+struct Blob {
+  std::string& bytes;
+};
+
 // One prepared statement, finalized on destruction. Bind indexes are 1-based,
 // column indexes 0-based, as in the C API.
 class Statement {
@@ -159,8 +165,24 @@ class Statement {
              : std::string();
   }
 
+  // Reads the row's columns 0, 1, ... into `out`, each by its type: int64_t,
+  // int, text into a std::string, a BLOB into a Blob, and NULL as an empty
+  // std::optional<int64_t>.
+  template <typename... T>
+  void columns(T&&... out) {
+    int col = 0;
+    (read(col++, out), ...);
+  }
+
  private:
   sqlite3_stmt* get() const { return s_.get(); }
+  void read(int col, int64_t& v) { v = int64(col); }
+  void read(int col, int& v) { v = int32(col); }
+  void read(int col, std::string& v) { v = text(col); }
+  void read(int col, Blob b) { b.bytes = blob(col); }
+  void read(int col, std::optional<int64_t>& v) {
+    if (!is_null(col)) v = int64(col);
+  }
   Statement& check(int rc) {
     if (rc != SQLITE_OK) c_.fail("write");
     return *this;
@@ -233,41 +255,18 @@ std::string kinds_clause(const DifferenceFilter& f) {
 
 RunRecord read_run(Statement& s) {
   RunRecord r;
-  r.id = s.int64(0);
-  r.command = s.text(1);
-  if (!s.is_null(2)) r.parent = s.int64(2);
-  r.started_ms = s.int64(3);
-  r.finished_ms = s.int64(4);
-  r.status = s.text(5);
-  r.exit_code = s.int32(6);
-  r.source = s.text(7);
-  r.target = s.text(8);
-  r.options_json = s.text(9);
-  r.source_info_json = s.text(10);
-  r.target_info_json = s.text(11);
-  r.totals_json = s.text(12);
-  r.version = s.text(13);
+  s.columns(r.id, r.command, r.parent, r.started_ms, r.finished_ms, r.status, r.exit_code, r.source,
+            r.target, r.options_json, r.source_info_json, r.target_info_json, r.totals_json,
+            r.version);
   return r;
 }
 
-// Reads columns 1.. of kDifferenceColumns (column 0 is the id).
+// Reads the columns of kDifferenceColumns (column 0 is the id).
 Difference read_difference(Statement& s) {
   Difference d;
-  d.id = s.int64(0);
-  d.round = s.int32(1);
-  d.db = s.int32(2);
-  d.key = s.blob(3);
-  d.kind = s.text(4);
-  d.source_type = s.text(5);
-  d.target_type = s.text(6);
-  d.source_ttl_ms = s.int64(7);
-  d.target_ttl_ms = s.int64(8);
-  d.source_digest = s.text(9);
-  d.target_digest = s.text(10);
-  d.source_size = s.int64(11);
-  d.target_size = s.int64(12);
-  d.detail = s.text(13);
-  d.location = s.text(14);
+  s.columns(d.id, d.round, d.db, Blob{d.key}, d.kind, d.source_type, d.target_type, d.source_ttl_ms,
+            d.target_ttl_ms, d.source_digest, d.target_digest, d.source_size, d.target_size,
+            d.detail, d.location);
   return d;
 }
 

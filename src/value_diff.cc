@@ -36,12 +36,6 @@ ValueLocation at(std::string_view part, std::string where, const std::string* a,
   return l;
 }
 
-ValueLocation not_located(std::string reason) {
-  ValueLocation l;
-  l.reason = std::move(reason);
-  return l;
-}
-
 bool by_first(const std::pair<std::string, std::string>& x,
               const std::pair<std::string, std::string>& y) {
   return x.first < y.first;
@@ -96,10 +90,7 @@ FieldValues stream_entries(const Reply& r) {
     if (!e.is_array() || e.elements.size() != 2) continue;
     std::string body;
     const auto& fv = e.elements[1].elements;
-    for (size_t k = 0; k + 1 < fv.size(); k += 2) {
-      if (k) body.push_back(' ');
-      body.append(fv[k].str).append("=").append(fv[k + 1].str);
-    }
+    for (size_t k = 0; k + 1 < fv.size(); k += 2) add_entry_field(body, fv[k].str, fv[k + 1].str);
     out.emplace_back(e.elements[0].str, std::move(body));
   }
   return out;
@@ -112,32 +103,26 @@ std::string field_text(const Reply& r, std::string_view name) {
   return f->is_integer() ? std::to_string(f->integer) : f->str;
 }
 
-// XINFO GROUPS -> (name, "last-delivered-id X, entries-read N, pending P, consumers C").
-FieldValues stream_groups(const Reply& r) {
-  FieldValues out;
-  for (const Reply& g : r.elements) {
-    std::string d = "last-delivered-id " + field_text(g, "last-delivered-id");
-    if (std::string er = field_text(g, "entries-read"); !er.empty()) d += ", entries-read " + er;
-    d += ", pending " + field_text(g, "pending") + ", consumers " + field_text(g, "consumers");
-    out.emplace_back(field_text(g, "name"), std::move(d));
-  }
-  std::sort(out.begin(), out.end(), by_first);
-  return out;
+constexpr const char* kStreamMeta[] = {"last-generated-id", "entries-added",
+                                       "max-deleted-entry-id"};
+
+// XRANGE, XINFO STREAM and XINFO GROUPS replies as a stream's parts.
+StreamParts stream_parts(std::span<const Reply> r) {
+  StreamParts p;
+  p.entries = stream_entries(r[0]);
+  for (const char* f : kStreamMeta) p.meta[f] = field_text(r[1], f);
+  for (const Reply& g : r[2].elements)
+    p.groups.emplace_back(
+        field_text(g, "name"),
+        stream_group_text(field_text(g, "last-delivered-id"), field_text(g, "entries-read"),
+                          field_text(g, "pending"), field_text(g, "consumers")));
+  std::sort(p.groups.begin(), p.groups.end(), by_first);
+  return p;
 }
 
-std::optional<ValueLocation> locate_in_streams(Client& src, Client& tgt, const std::string& key,
-                                               const LocateOptions& o) {
-  const size_t n = o.shown_bytes;
-  const Command range{"XRANGE", key, "-", "+"};
-  const Command info{"XINFO", "STREAM", key};
-  const Command groups{"XINFO", "GROUPS", key};
-  const Command cmds[] = {range, info, groups};
-  auto [a, b] = on_both(src, tgt, cmds, o.limiter);
-  for (size_t k = 0; k < 3; ++k)
-    if (a[k].is_error() || b[k].is_error())
-      return not_located("cannot read the stream again: " +
-                         printable_bytes((a[k].is_error() ? a[k] : b[k]).str));
-  const FieldValues ea = stream_entries(a[0]), eb = stream_entries(b[0]);
+std::optional<ValueLocation> locate_in_streams(const StreamParts& a, const StreamParts& b,
+                                               size_t n) {
+  const FieldValues &ea = a.entries, &eb = b.entries;
   for (size_t i = 0; i < std::max(ea.size(), eb.size()); ++i) {
     if (i < ea.size() && i < eb.size() && ea[i] == eb[i]) continue;
     // Entries before i are equal and ids ascend: the lower id at i is on its side only.
@@ -147,13 +132,14 @@ std::optional<ValueLocation> locate_in_streams(Client& src, Client& tgt, const s
       return at("entry", shown(eb[i].first, n), nullptr, &eb[i].second, n);
     return at("entry", shown(ea[i].first, n), &ea[i].second, &eb[i].second, n);
   }
-  for (const char* f : {"last-generated-id", "entries-added", "max-deleted-entry-id"}) {
-    const std::string x = field_text(a[1], f), y = field_text(b[1], f);
-    // Absent on one side: a server before 7.0, which the compare ignores too.
-    if (!x.empty() && !y.empty() && x != y) return at(f, "", &x, &y, n);
+  for (const char* f : kStreamMeta) {
+    const auto x = a.meta.find(f), y = b.meta.find(f);
+    if (x == a.meta.end() || y == b.meta.end()) continue;
+    // Unknown on one side: a server before 7.0, which the compare ignores too.
+    if (!x->second.empty() && !y->second.empty() && x->second != y->second)
+      return at(f, "", &x->second, &y->second, n);
   }
-  return first_pair_difference(stream_groups(a[2]), stream_groups(b[2]), "group", n,
-                               std::equal_to<>());
+  return first_pair_difference(a.groups, b.groups, "group", n, std::equal_to<>());
 }
 
 FieldValues pairs_of(const Reply& r) {
@@ -224,9 +210,26 @@ std::optional<ValueLocation> locate_in_zsets(FieldValues a, FieldValues b, size_
   });
 }
 
-ValueLocation locate_value_difference(Client& source, Client& target, std::string_view key,
-                                      const KeyState& s, const KeyState& t,
-                                      const LocateOptions& o) {
+void add_entry_field(std::string& entry, std::string_view field, std::string_view value) {
+  if (!entry.empty()) entry.push_back(' ');
+  entry.append(field).append("=").append(value);
+}
+
+std::string stream_group_text(std::string_view last_delivered_id, std::string_view entries_read,
+                              std::string_view pending, std::string_view consumers) {
+  std::string d = "last-delivered-id " + std::string(last_delivered_id);
+  if (!entries_read.empty()) d.append(", entries-read ").append(entries_read);
+  return d.append(", pending ").append(pending).append(", consumers ").append(consumers);
+}
+
+ValueLocation not_located(std::string reason) {
+  ValueLocation l;
+  l.reason = std::move(reason);
+  return l;
+}
+
+std::optional<ValueLocation> locate_refusal(const KeyState& s, const KeyState& t,
+                                            const LocateOptions& o) {
   if (s.type != t.type) return not_located("the types differ");
   const bool string = s.type == ValueType::String;
   const int64_t bound = string ? o.max_bytes : o.max_elements;
@@ -235,53 +238,30 @@ ValueLocation locate_value_difference(Client& source, Client& target, std::strin
     return not_located("key larger than the bound (" + std::to_string(s.size) + " on source, " +
                        std::to_string(t.size) + " on target; bound " + std::to_string(bound) +
                        (string ? " bytes)" : " elements)"));
-  const std::string k(key);
+  return std::nullopt;
+}
+
+ValueLocation locate_in_values(ValueType type, ValueParts a, ValueParts b, size_t n) {
   std::optional<ValueLocation> found;
-  if (s.type == ValueType::Stream) {
-    found = locate_in_streams(source, target, k, o);
-  } else {
-    Command cmd;
-    switch (s.type) {
-      case ValueType::String:
-        cmd = {"GET", k};
-        break;
-      case ValueType::List:
-        cmd = {"LRANGE", k, "0", "-1"};
-        break;
-      case ValueType::Hash:
-        cmd = {"HGETALL", k};
-        break;
-      case ValueType::Set:
-        cmd = {"SMEMBERS", k};
-        break;
-      default:
-        cmd = {"ZRANGE", k, "0", "-1", "WITHSCORES"};
-        break;
-    }
-    auto both = on_both(source, target, std::span<const Command>(&cmd, 1), o.limiter);
-    const Reply a = std::move(both.first.at(0));
-    const Reply b = std::move(both.second.at(0));
-    if (a.is_error() || b.is_error())
-      return not_located("cannot read the key again: " +
-                         printable_bytes((a.is_error() ? a : b).str));
-    const size_t n = o.shown_bytes;
-    switch (s.type) {
-      case ValueType::String:
-        found = locate_in_strings(a.str, b.str, n);
-        break;
-      case ValueType::List:
-        found = locate_in_lists(strings_of(a), strings_of(b), n);
-        break;
-      case ValueType::Hash:
-        found = locate_in_hashes(pairs_of(a), pairs_of(b), n);
-        break;
-      case ValueType::Set:
-        found = locate_in_sets(strings_of(a), strings_of(b), n);
-        break;
-      default:
-        found = locate_in_zsets(pairs_of(a), pairs_of(b), n);
-        break;
-    }
+  switch (type) {
+    case ValueType::String:
+      found = locate_in_strings(a.str, b.str, n);
+      break;
+    case ValueType::List:
+      found = locate_in_lists(a.items, b.items, n);
+      break;
+    case ValueType::Hash:
+      found = locate_in_hashes(std::move(a.pairs), std::move(b.pairs), n);
+      break;
+    case ValueType::Set:
+      found = locate_in_sets(std::move(a.items), std::move(b.items), n);
+      break;
+    case ValueType::Stream:
+      found = locate_in_streams(a.stream, b.stream, n);
+      break;
+    default:
+      found = locate_in_zsets(std::move(a.pairs), std::move(b.pairs), n);
+      break;
   }
   if (found) return *found;
   return not_located(
@@ -289,14 +269,88 @@ ValueLocation locate_value_difference(Client& source, Client& target, std::strin
       "entries differ)");
 }
 
-void locate_value_rows(Client& source, Client& target, std::string_view key, const KeyState& s,
-                       const KeyState& t, const LocateOptions& opts, std::span<Difference> rows) {
+namespace {
+
+// The commands that read a key of `type` again.
+std::vector<Command> reread_commands(ValueType type, const std::string& k) {
+  switch (type) {
+    case ValueType::String:
+      return {{"GET", k}};
+    case ValueType::List:
+      return {{"LRANGE", k, "0", "-1"}};
+    case ValueType::Hash:
+      return {{"HGETALL", k}};
+    case ValueType::Set:
+      return {{"SMEMBERS", k}};
+    case ValueType::Stream:
+      return {{"XRANGE", k, "-", "+"}, {"XINFO", "STREAM", k}, {"XINFO", "GROUPS", k}};
+    default:
+      return {{"ZRANGE", k, "0", "-1", "WITHSCORES"}};
+  }
+}
+
+// One side's replies to reread_commands as its parts; an error reply ends
+// as not located (returned).
+std::optional<ValueLocation> parts_of(ValueType type, std::span<const Reply> r, ValueParts& out) {
+  for (const Reply& e : r)
+    if (e.is_error())
+      return not_located(std::string(type == ValueType::Stream ? "cannot read the stream again: "
+                                                               : "cannot read the key again: ") +
+                         printable_bytes(e.str));
+  switch (type) {
+    case ValueType::String:
+      out.str = r[0].str;
+      break;
+    case ValueType::List:
+    case ValueType::Set:
+      out.items = strings_of(r[0]);
+      break;
+    case ValueType::Stream:
+      out.stream = stream_parts(r);
+      break;
+    default:
+      out.pairs = pairs_of(r[0]);
+      break;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<ValueLocation> read_value_parts(Client& c, std::string_view key, ValueType type,
+                                              RateLimiter* limiter, ValueParts& out) {
+  const std::vector<Command> cmds = reread_commands(type, std::string(key));
+  if (limiter) limiter->acquire(cmds.size());
+  c.submit(cmds);
+  return parts_of(type, c.collect(), out);
+}
+
+ValueLocation locate_value_difference(Client& source, Client& target, std::string_view key,
+                                      const KeyState& s, const KeyState& t,
+                                      const LocateOptions& o) {
+  if (auto refused = locate_refusal(s, t, o)) return *refused;
+  const std::vector<Command> cmds = reread_commands(s.type, std::string(key));
+  auto [a, b] = on_both(source, target, cmds, o.limiter);
+  ValueParts pa, pb;
+  if (auto failed = parts_of(s.type, a, pa)) return *failed;
+  if (auto failed = parts_of(s.type, b, pb)) return *failed;
+  return locate_in_values(s.type, std::move(pa), std::move(pb), o.shown_bytes);
+}
+
+void fill_value_rows(const KeyState& s, const KeyState& t, const LocateOptions& opts,
+                     std::span<Difference> rows, const std::function<ValueLocation()>& locate) {
   const int64_t bound = s.type == ValueType::String ? opts.max_bytes : opts.max_elements;
   if (bound <= 0) return;  // turned off for this type
   if (s.status != ReadStatus::Ok || t.status != ReadStatus::Ok || s.digest == t.digest) return;
   for (Difference& d : rows)
     if (d.kind == kKindValue && !d.source_digest.empty() && !d.target_digest.empty())
-      d.location = locate_value_difference(source, target, key, s, t, opts).to_json();
+      d.location = locate().to_json();
+}
+
+void locate_value_rows(Client& source, Client& target, std::string_view key, const KeyState& s,
+                       const KeyState& t, const LocateOptions& opts, std::span<Difference> rows) {
+  fill_value_rows(s, t, opts, rows,
+                  [&] { return locate_value_difference(source, target, key, s, t, opts); });
 }
 
 std::string ValueLocation::to_json() const {

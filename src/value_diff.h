@@ -8,6 +8,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -70,6 +72,47 @@ std::optional<ValueLocation> locate_in_sets(std::vector<std::string> a, std::vec
 // Member/score pairs (scores as the server prints them).
 std::optional<ValueLocation> locate_in_zsets(FieldValues a, FieldValues b, size_t shown);
 
+// A stream's parts the comparison looks at, as XRANGE, XINFO STREAM and
+// XINFO GROUPS show them (or a snapshot file's stream, in the same texts).
+struct StreamParts {
+  FieldValues entries;  // (id, "f1=v1 f2=v2"; see add_entry_field), ids ascending
+  // "last-generated-id", "entries-added", "max-deleted-entry-id": text, "" when
+  // not known (a server before 7.0, or a file older than RDB 10).
+  std::map<std::string, std::string, std::less<>> meta;
+  FieldValues groups;  // (name, stream_group_text(...)), sorted by name
+};
+// Appends `f=v` to an entry's text, space-separated.
+void add_entry_field(std::string& entry, std::string_view field, std::string_view value);
+// "last-delivered-id X[, entries-read N], pending P, consumers C" (no
+// entries-read when `entries_read` is empty).
+std::string stream_group_text(std::string_view last_delivered_id, std::string_view entries_read,
+                              std::string_view pending, std::string_view consumers);
+
+// One side's value read again, in the form the comparisons take: `str` for a
+// string, `items` for a list or set, `pairs` for a hash (field, value) or a
+// sorted set (member, score text), `stream` for a stream.
+struct ValueParts {
+  std::string str;
+  std::vector<std::string> items;
+  FieldValues pairs;
+  StreamParts stream;
+};
+
+// Locating is refused (not located, with the reason) when the types differ,
+// for module types, and for keys over the bound on either side; nullopt:
+// the key is to be read again.
+std::optional<ValueLocation> locate_refusal(const KeyState& s, const KeyState& t,
+                                            const LocateOptions& opts);
+// A not-located location with its reason.
+ValueLocation not_located(std::string reason);
+// The first difference of two values of `type` (the locate_in_* above); equal
+// values end as not located, with the reason live compares give.
+ValueLocation locate_in_values(ValueType type, ValueParts a, ValueParts b, size_t shown);
+// Reads a key of `type` again on one client, the way locate_value_difference
+// reads each side; a reply error ends as not located (returned).
+std::optional<ValueLocation> read_value_parts(Client& c, std::string_view key, ValueType type,
+                                              RateLimiter* limiter, ValueParts& out);
+
 // Reads the key again on both clients and locates its first difference.
 // `s` and `t` are the key's states from the compare (types and sizes decide
 // the bound). Per-key failures (the key changed type, NOPERM...) end as not
@@ -82,5 +125,9 @@ ValueLocation locate_value_difference(Client& source, Client& target, std::strin
 // its value row when both digests were read and differ.
 void locate_value_rows(Client& source, Client& target, std::string_view key, const KeyState& s,
                        const KeyState& t, const LocateOptions& opts, std::span<Difference> rows);
+// The same for any way of locating: `locate` is called (once) when a value
+// row is to be located.
+void fill_value_rows(const KeyState& s, const KeyState& t, const LocateOptions& opts,
+                     std::span<Difference> rows, const std::function<ValueLocation()>& locate);
 
 }  // namespace migcheck

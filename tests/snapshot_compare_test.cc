@@ -29,7 +29,10 @@ using migcheck::test::TestServer;
 namespace {
 
 using Cmds = std::vector<std::vector<std::string>>;
-using Rows = std::set<std::tuple<int, std::string, std::string>>;  // (db, key, kind)
+using migcheck::test::rows;
+using migcheck::test::Rows;
+using migcheck::test::snap_options;
+using migcheck::test::totals;
 
 std::string tmp(const std::string& name) {
   return migcheck::test::snapshot_tmp("snapcmp", name);
@@ -62,32 +65,6 @@ void fill(TestServer& s, int64_t expire_at) {
 // A file of `s`, copied out of its dir (a later SAVE would overwrite it).
 std::string save(TestServer& s, const std::string& name) {
   return migcheck::test::save_snapshot(s, tmp(name) + ".rdb");
-}
-
-SnapshotCompareOptions snap_options(const std::string& file, TestServer& target) {
-  SnapshotCompareOptions o;
-  o.source_file = file;
-  o.base.target = parse_uri(target.uri());
-  o.base.rounds = 1;
-  o.base.interval = Millis(50);
-  o.base.connections = 2;
-  o.base.batch = 64;
-  o.base.chunk = 1000;
-  o.base.big_string = 100000;
-  o.base.progress = false;
-  return o;
-}
-
-Rows rows(Store& store, int64_t run, std::optional<int> round = std::nullopt) {
-  Rows out;
-  DifferenceFilter f;
-  f.round = round;
-  store.for_each_difference(run, f, [&](const Difference& d) { out.emplace(d.db, d.key, d.kind); });
-  return out;
-}
-
-nlohmann::json totals(Store& store, int64_t run) {
-  return nlohmann::json::parse(store.run(run)->totals_json);
 }
 
 // The differences of the test: a changed value, a missing key, an extra key,

@@ -12,13 +12,21 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <set>
 #include <string>
+#include <tuple>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "cli_runner.h"
 #include "dataset_parts.h"
 #include "server_fixture.h"
+#include "snapshot_compare.h"
+#include "store.h"
 #include "test_util.h"
+#include "uri.h"
 
 namespace migcheck::test {
 
@@ -86,6 +94,36 @@ inline void check_bounded_peak(std::vector<std::string> args, const std::string&
   INFO("VmHWM " << p.max_rss_kb() << " kB");
   CHECK(p.max_rss_kb() > 0);
   CHECK(p.max_rss_kb() < 64 * 1024);
+}
+
+// A snapshot compare of `file` against `target` as the snapshot compare
+// tests run it: one round, two connections, small batches and chunks.
+inline SnapshotCompareOptions snap_options(const std::string& file, TestServer& target) {
+  SnapshotCompareOptions o;
+  o.source_file = file;
+  o.base.target = parse_uri(target.uri());
+  o.base.rounds = 1;
+  o.base.interval = Millis(50);
+  o.base.connections = 2;
+  o.base.batch = 64;
+  o.base.chunk = 1000;
+  o.base.big_string = 100000;
+  o.base.progress = false;
+  return o;
+}
+
+// A run's difference rows (of one round, or all) as (db, key, kind).
+using Rows = std::set<std::tuple<int, std::string, std::string>>;
+inline Rows rows(Store& store, int64_t run, std::optional<int> round = std::nullopt) {
+  Rows out;
+  DifferenceFilter f;
+  f.round = round;
+  store.for_each_difference(run, f, [&](const Difference& d) { out.emplace(d.db, d.key, d.kind); });
+  return out;
+}
+
+inline nlohmann::json totals(Store& store, int64_t run) {
+  return nlohmann::json::parse(store.run(run)->totals_json);
 }
 
 }  // namespace migcheck::test
