@@ -62,7 +62,10 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RdbWriteCounters, copy, keys_rea
                                                 filtered, keys_per_db)
 
 // One value's elements as the parser reports them, held until they are
-// written (whole, or a chunk of a big key).
+// written (whole, or a chunk of a big key). It takes no element pieces
+// (RdbVisitor::takes_element_pieces): each element is one argument of one
+// RPUSH, SADD, ZADD or HSET, and a sorted-set member is also a lookup key,
+// so a big element is held whole here, one at a time.
 class ValueCollector : public RdbVisitor {
  public:
   explicit ValueCollector(int64_t now_ms) : now_ms_(now_ms) {}

@@ -151,7 +151,7 @@ Digest128 digest_string(std::string_view bytes) {
   return finish_string(bytes.size(), from_xxh(XXH3_128bits(bytes.data(), bytes.size())));
 }
 
-struct StringDigest::State {
+struct Xxh3Stream::State {
   XXH3_state_t* st = nullptr;
   State() : st(XXH3_createState()) {
     if (!st) throw std::bad_alloc();
@@ -162,18 +162,30 @@ struct StringDigest::State {
   State& operator=(const State&) = delete;
 };
 
-StringDigest::StringDigest() : state_(std::make_unique<State>()) {}
-StringDigest::~StringDigest() = default;
-StringDigest::StringDigest(StringDigest&&) noexcept = default;
-StringDigest& StringDigest::operator=(StringDigest&&) noexcept = default;
+Xxh3Stream::Xxh3Stream() : state_(std::make_unique<State>()) {}
+Xxh3Stream::~Xxh3Stream() = default;
+Xxh3Stream::Xxh3Stream(Xxh3Stream&&) noexcept = default;
+Xxh3Stream& Xxh3Stream::operator=(Xxh3Stream&&) noexcept = default;
+
+void Xxh3Stream::reset(uint64_t seed) {
+  XXH3_128bits_reset_withSeed(state_->st, seed);
+}
+
+void Xxh3Stream::update(std::string_view bytes) {
+  XXH3_128bits_update(state_->st, bytes.data(), bytes.size());
+}
+
+Digest128 Xxh3Stream::digest() const {
+  return from_xxh(XXH3_128bits_digest(state_->st));
+}
 
 void StringDigest::update(std::string_view bytes) {
-  XXH3_128bits_update(state_->st, bytes.data(), bytes.size());
+  hash_.update(bytes);
   size_ += bytes.size();
 }
 
 Digest128 StringDigest::finish() const {
-  return finish_string(size_, from_xxh(XXH3_128bits_digest(state_->st)));
+  return finish_string(size_, hash_.digest());
 }
 
 void CollectionDigest::add_list_element(std::string_view value) {
@@ -181,6 +193,34 @@ void CollectionDigest::add_list_element(std::string_view value) {
   // changes both of their hashes.
   sum_ += hash_bytes(value, count_);
   ++count_;
+}
+
+void ElementPieces::begin(ValueKind kind, uint64_t position) {
+  kind_ = kind;
+  // As add_list_element (seeded with the position) and the others (seed 0).
+  hash_.reset(kind == ValueKind::List ? position : 0);
+}
+
+void ElementPieces::begin_string(uint64_t size) {
+  // put_bytes' length prefix of hash_field_element and add_zset_member; a
+  // list element or set member is hashed as its bare bytes.
+  if (kind_ == ValueKind::List || kind_ == ValueKind::Set) return;
+  std::string& b = scratch();
+  put_u64(b, size);
+  hash_.update(b);
+}
+
+void ElementPieces::update(std::string_view bytes) {
+  hash_.update(bytes);
+}
+
+Digest128 ElementPieces::finish(double score) {
+  if (kind_ == ValueKind::Zset) {
+    std::string& b = scratch();
+    put_u64(b, canonical_score_bits(score));
+    hash_.update(b);
+  }
+  return hash_.digest();
 }
 
 Digest128 hash_field_element(std::string_view field, std::string_view value) {
@@ -312,15 +352,31 @@ Digest128 StreamDigest::finish() const {
   return hash_buf(b);
 }
 
-Digest128 digest_dump(std::string_view type_name, std::string_view payload) {
-  std::string_view body = payload.size() >= 10 ? payload.substr(0, payload.size() - 10) : payload;
-  Digest128 h = hash_bytes(body);
+namespace {
+
+Digest128 finish_dump(std::string_view type_name, uint64_t size, const Digest128& body) {
   std::string& b = scratch();
   b.push_back(static_cast<char>(ValueKind::Dump));
   put_bytes(b, type_name);
-  put_u64(b, body.size());
-  put_digest(b, h);
+  put_u64(b, size);
+  put_digest(b, body);
   return hash_buf(b);
+}
+
+}  // namespace
+
+Digest128 digest_dump(std::string_view type_name, std::string_view payload) {
+  std::string_view body = payload.size() >= 10 ? payload.substr(0, payload.size() - 10) : payload;
+  return finish_dump(type_name, body.size(), hash_bytes(body));
+}
+
+void DumpDigest::update(std::string_view body) {
+  hash_.update(body);
+  size_ += body.size();
+}
+
+Digest128 DumpDigest::finish() const {
+  return finish_dump(type_name_, size_, hash_.digest());
 }
 
 }  // namespace migcheck

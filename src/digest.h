@@ -74,21 +74,34 @@ std::optional<double> parse_score(std::string_view text);
 // The bits hashed for a score: -0.0 folds into 0.0, every NaN into one.
 uint64_t canonical_score_bits(double score);
 
+// An XXH3-128 hash fed in pieces: the one-shot hash_bytes() of the pieces
+// concatenated, with the seed of the last reset (0 at first). The state the
+// incremental builders below own.
+class Xxh3Stream {
+ public:
+  Xxh3Stream();
+  ~Xxh3Stream();
+  Xxh3Stream(Xxh3Stream&&) noexcept;
+  Xxh3Stream& operator=(Xxh3Stream&&) noexcept;
+  void reset(uint64_t seed);
+  void update(std::string_view bytes);
+  Digest128 digest() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
 // Strings: the bytes in order. One-shot, or incremental for GETRANGE windows.
 Digest128 digest_string(std::string_view bytes);
 class StringDigest {
  public:
-  StringDigest();
-  ~StringDigest();
-  StringDigest(StringDigest&&) noexcept;
-  StringDigest& operator=(StringDigest&&) noexcept;
   void update(std::string_view bytes);
   uint64_t size() const { return size_; }
   Digest128 finish() const;  // equals digest_string() of all updates concatenated
 
  private:
-  struct State;
-  std::unique_ptr<State> state_;
+  Xxh3Stream hash_;
   uint64_t size_ = 0;
 };
 
@@ -129,6 +142,29 @@ class CollectionDigest {
   ValueKind kind_;
   uint64_t count_ = 0;
   Digest128 sum_{};
+};
+
+// One element of a list, hash, set or sorted set whose bytes come in pieces
+// (a big element of a snapshot file, decompressed as it is read): the hash
+// CollectionDigest's add_* gives the whole element, to add with
+// add_elements(1, ...). The canonical bytes length-prefix each string of a
+// hash field or sorted-set member, so each string's size is given before
+// its bytes (a snapshot's string header tells it).
+class ElementPieces {
+ public:
+  // A new element of a collection of `kind`; `position` is a list
+  // element's (the count of elements before it), unused by the others.
+  void begin(ValueKind kind, uint64_t position);
+  // Each string of the element in order (a hash field, then its value; the
+  // element or member alone otherwise): its size, then its bytes in pieces.
+  void begin_string(uint64_t size);
+  void update(std::string_view bytes);
+  // The element's hash; `score` is a sorted-set member's.
+  Digest128 finish(double score = 0);
+
+ private:
+  Xxh3Stream hash_;
+  ValueKind kind_ = ValueKind::List;
 };
 
 // Streams: entries (id, field/value pairs) in id order, stream metadata and
@@ -184,5 +220,18 @@ class StreamDigest {
 // (RDB version + CRC64), so the same value dumped by another server version
 // digests the same when the body is the same. Marked with the type name.
 Digest128 digest_dump(std::string_view type_name, std::string_view payload);
+// The same for a payload's body (no trailer) given in pieces: a big module
+// value of a snapshot file, hashed as it is read.
+class DumpDigest {
+ public:
+  explicit DumpDigest(std::string_view type_name = {}) : type_name_(type_name) {}
+  void update(std::string_view body);
+  Digest128 finish() const;
+
+ private:
+  std::string type_name_;
+  Xxh3Stream hash_;
+  uint64_t size_ = 0;
+};
 
 }  // namespace migcheck

@@ -34,9 +34,17 @@ bool RdbDigestVisitor::begin_key(const RdbKey& key) {
   return true;
 }
 
+bool RdbDigestVisitor::field_expired(int64_t expire_ms) const {
+  return expire_ms > 0 && opts_.now_ms > 0 && expire_ms <= opts_.now_ms;
+}
+
 void RdbDigestVisitor::hash_field(std::string_view f, std::string_view v, int64_t expire_ms) {
-  if (expire_ms > 0 && opts_.now_ms > 0 && expire_ms <= opts_.now_ms) return;
-  coll_.add_hash_field(f, v);
+  if (!field_expired(expire_ms)) coll_.add_hash_field(f, v);
+}
+
+void RdbDigestVisitor::element_end(double score, int64_t field_expire_ms) {
+  const Digest128 d = pieces_.finish(score);
+  if (!field_expired(field_expire_ms)) coll_.add_elements(1, d);
 }
 
 void RdbDigestVisitor::stream_meta(const RdbStreamMeta& meta) {
@@ -53,10 +61,14 @@ void RdbDigestVisitor::stream_group(std::string_view name, std::string_view last
   stream_.set_group(name, last_id, opts_.stream_extended_meta ? entries_read : std::nullopt);
 }
 
-void RdbDigestVisitor::module_value(std::string_view type_name, std::string_view serialized) {
+void RdbDigestVisitor::module_begin(std::string_view type_name) {
   state_.type_name.assign(type_name);
-  // The canonical module digest takes a DUMP payload; its footer is not hashed.
-  state_.digest = digest_dump(type_name, frame_dump_payload(serialized, 0));
+  // The canonical module digest of a DUMP payload, whose footer is not hashed.
+  dump_ = DumpDigest(type_name);
+}
+
+void RdbDigestVisitor::module_end() {
+  state_.digest = dump_.finish();
   state_.size = -1;
 }
 

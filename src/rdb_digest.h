@@ -3,7 +3,8 @@
 // the same key read from a server have equal digests. Values are digested
 // element by element as the parser reports them: memory does not grow with
 // a key's size (a stream's pending entries are the exception, see
-// rdb_stream.cc).
+// rdb_stream.cc), nor with an element's (a big one of the plain encodings is
+// hashed in pieces as it is read).
 #pragma once
 
 #include <cstdint>
@@ -55,6 +56,12 @@ class RdbDigestVisitor : public RdbVisitor {
   void set_member(std::string_view m) override { coll_.add_set_member(m); }
   void zset_member(std::string_view m, double score) override { coll_.add_zset_member(m, score); }
   void hash_field(std::string_view f, std::string_view v, int64_t expire_ms) override;
+  // A big element is hashed as it is read (ElementPieces): same digest, bounded memory.
+  bool takes_element_pieces() const override { return true; }
+  void element_begin() override { pieces_.begin(coll_.kind(), coll_.count()); }
+  void element_string(uint64_t size) override { pieces_.begin_string(size); }
+  void element_bytes(std::string_view bytes) override { pieces_.update(bytes); }
+  void element_end(double score, int64_t field_expire_ms) override;
   void stream_entry_begin(std::string_view id) override { stream_.begin_entry(id); }
   void stream_entry_field(std::string_view f, std::string_view v) override {
     stream_.add_entry_field(f, v);
@@ -70,16 +77,25 @@ class RdbDigestVisitor : public RdbVisitor {
   void stream_consumer(std::string_view group, std::string_view name) override {
     stream_.add_consumer(group, name);
   }
-  void module_value(std::string_view type_name, std::string_view serialized) override;
+  // A module value is hashed as it is read (DumpDigest), never held.
+  bool takes_module_pieces() const override { return true; }
+  void module_begin(std::string_view type_name) override;
+  void module_bytes(std::string_view bytes) override { dump_.update(bytes); }
+  void module_end() override;
   void end_key(uint64_t serialized_bytes) override;
 
  private:
+  // A hash field whose own TTL has passed (RdbDigestOptions::now_ms).
+  bool field_expired(int64_t expire_ms) const;
+
   Sink sink_;
   RdbDigestOptions opts_;
   int version_ = 0;
   RdbKeyState state_;
   StringDigest str_;
   CollectionDigest coll_;
+  ElementPieces pieces_;
+  DumpDigest dump_;
   StreamDigest stream_;
   int64_t stream_length_ = 0;
 };

@@ -51,7 +51,11 @@ class SummaryVisitor : public RdbVisitor {
     // need no element callbacks (the parser still walks them).
     return true;
   }
-  void module_value(std::string_view name, std::string_view) override { module_.assign(name); }
+  // Only a module value's type name is needed: its bytes are not held.
+  bool takes_module_pieces() const override { return true; }
+  void module_begin(std::string_view name) override { module_.assign(name); }
+  // Elements are not looked at: a big one is walked in pieces, never held.
+  bool takes_element_pieces() const override { return true; }
   void end_key(uint64_t bytes) override {
     RdbDbSummary& d = s_.dbs[db_];
     const std::string type = kind_ == RdbKind::Module ? module_ : rdb_kind_name(kind_);

@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cstring>
+#include <functional>
 #include <iterator>
 
 #include "digest.h"
@@ -65,8 +66,17 @@ std::optional<RdbKind> kind_of(uint8_t t) {
   return t < std::size(kKinds) ? kKinds[t] : std::nullopt;
 }
 
+// The strings of a value are read whole up to this size, in pieces above it.
+constexpr size_t kPiece = 1 << 20;
+
+// The visitor of values parsed but not reported: a big element is skipped
+// in pieces, never held whole.
+struct SkipVisitor : RdbVisitor {
+  bool takes_element_pieces() const override { return true; }
+};
+
 RdbVisitor& null_visitor() {
-  static RdbVisitor v;
+  static SkipVisitor v;
   return v;
 }
 
@@ -92,6 +102,40 @@ void RdbParser::blob(std::string& out, std::string_view what, uint64_t& at) {
   in_.string(out, what);
   const uint64_t end = in_.offset();
   at = end >= out.size() ? end - out.size() : 0;
+}
+
+bool RdbParser::read_element(RdbVisitor& v, std::string_view what, std::string_view what2) {
+  if (!v.takes_element_pieces()) {
+    in_.string(s1_, what);
+    if (!what2.empty()) in_.string(s2_, what2);
+    return true;
+  }
+  // The element as the callbacks below see it: they capture one reference
+  // each, which std::function holds without allocating (this runs per element).
+  struct Element {
+    RdbVisitor& v;
+    std::string* outs[2];
+    size_t i = 0;         // the string being read
+    bool pieces = false;  // the element goes in pieces
+    void whole_piece(std::string_view s) const {
+      v.element_string(s.size());
+      v.element_bytes(s);
+    }
+  } e{v, {&s1_, &s2_}};
+  const std::function<void(uint64_t)> begin = [&e](uint64_t size) {
+    if (!e.pieces) {  // the strings before this one were read whole
+      e.v.element_begin();
+      for (size_t j = 0; j < e.i; ++j) e.whole_piece(*e.outs[j]);
+      e.pieces = true;
+    }
+    e.v.element_string(size);
+  };
+  const RdbInput::Sink sink = [&v](std::string_view b) { v.element_bytes(b); };
+  const std::string_view whats[] = {what, what2};
+  for (; e.i < (what2.empty() ? 1u : 2u); ++e.i)
+    if (in_.string_or_chunks(*e.outs[e.i], kPiece, begin, sink, whats[e.i]) && e.pieces)
+      e.whole_piece(*e.outs[e.i]);
+  return !e.pieces;
 }
 
 void RdbParser::run() {
@@ -217,7 +261,7 @@ void RdbParser::read_value(const RdbKey& key, bool report) {
   RdbVisitor& v = report ? v_ : null_visitor();
   switch (key.kind) {
     case RdbKind::String:
-      in_.string_chunks([&v](std::string_view c) { v.string_chunk(c); }, 1 << 20, "a string value");
+      in_.string_chunks([&v](std::string_view c) { v.string_chunk(c); }, kPiece, "a string value");
       return;
     case RdbKind::List:
       return read_list(key.rdb_type, report);
@@ -235,18 +279,24 @@ void RdbParser::read_value(const RdbKey& key, bool report) {
 }
 
 template <typename Sink>
-void RdbParser::read_strings(std::string_view count_what, std::string_view what, Sink&& sink) {
-  for (uint64_t n = in_.length(count_what); n > 0; --n) {
-    in_.string(s1_, what);
+void RdbParser::read_string_element(RdbVisitor& v, std::string_view what, Sink&& sink) {
+  if (read_element(v, what))
     sink(s1_);
-  }
+  else
+    v.element_end(0, 0);
+}
+
+template <typename Sink>
+void RdbParser::read_strings(RdbVisitor& v, std::string_view count_what, std::string_view what,
+                             Sink&& sink) {
+  for (uint64_t n = in_.length(count_what); n > 0; --n) read_string_element(v, what, sink);
 }
 
 void RdbParser::read_list(uint8_t type, bool report) {
   RdbVisitor& v = report ? v_ : null_visitor();
   const BlobContext ctx{in_.name(), 0};
   auto sink = [&v](std::string_view e) { v.list_element(e); };
-  if (type == kList) return read_strings("a list length", "a list element", sink);
+  if (type == kList) return read_strings(v, "a list length", "a list element", sink);
   if (type == kListZiplist) {
     BlobContext c = ctx;
     blob(blob_, "a list ziplist", c.base);
@@ -259,11 +309,13 @@ void RdbParser::read_list(uint8_t type, bool report) {
       container = in_.length("a quicklist node container");
       if (container != 1 && container != 2) in_.fail_at(at, "a quicklist container 1 or 2");
     }
+    if (container == 1) {  // a PLAIN node: one element, as a string
+      read_string_element(v, "a quicklist node", sink);
+      continue;
+    }
     BlobContext c = ctx;
     blob(blob_, "a quicklist node", c.base);
-    if (container == 1)
-      v.list_element(blob_);
-    else if (type == kListQuicklist)
+    if (type == kListQuicklist)
       decode_ziplist(blob_, c, sink);
     else
       decode_listpack(blob_, c, sink);
@@ -274,7 +326,7 @@ void RdbParser::read_set(uint8_t type, bool report) {
   RdbVisitor& v = report ? v_ : null_visitor();
   BlobContext c{in_.name(), 0};
   auto sink = [&v](std::string_view e) { v.set_member(e); };
-  if (type == kSet) return read_strings("a set size", "a set member", sink);
+  if (type == kSet) return read_strings(v, "a set size", "a set member", sink);
   blob(blob_, type == kSetIntset ? "an intset" : "a set listpack", c.base);
   if (type == kSetIntset)
     decode_intset(blob_, c, sink);
@@ -286,9 +338,12 @@ void RdbParser::read_zset(uint8_t type, bool report) {
   RdbVisitor& v = report ? v_ : null_visitor();
   if (type == kZset || type == kZset2) {
     for (uint64_t n = in_.length("a sorted set size"); n > 0; --n) {
-      in_.string(s1_, "a sorted set member");
+      const bool whole = read_element(v, "a sorted set member");
       double score = type == kZset ? in_.text_double("a score") : in_.binary_double("a score");
-      v.zset_member(s1_, score);
+      if (whole)
+        v.zset_member(s1_, score);
+      else
+        v.element_end(score, 0);
     }
     return;
   }
@@ -325,9 +380,10 @@ void RdbParser::read_hash(uint8_t type, bool report) {
         exp = type == kHashMetadata ? (ttl ? static_cast<int64_t>(ttl) + min_expire - 1 : 0)
                                     : static_cast<int64_t>(ttl);
       }
-      in_.string(s1_, "a hash field");
-      in_.string(s2_, "a hash value");
-      v.hash_field(s1_, s2_, exp);
+      if (read_element(v, "a hash field", "a hash value"))
+        v.hash_field(s1_, s2_, exp);
+      else
+        v.element_end(0, exp);
     }
     return;
   }
@@ -363,14 +419,27 @@ void RdbParser::read_hash(uint8_t type, bool report) {
 void RdbParser::read_module(uint8_t type, bool report) {
   if (type == kModulePreGa)
     in_.fail("a decodable module value (type 6, written by Redis 4.0 release candidates, is not)");
+  // A module value is compared by its serialised bytes as the file holds
+  // them (strings inside stay LZF-compressed; skip_module_body only checks
+  // them, in pieces): never decompressed, and held whole only by a visitor
+  // that takes no pieces.
+  const bool pieces = report && v_.takes_module_pieces();
   std::string serialized(1, static_cast<char>(type));
   if (report) in_.begin_capture(&serialized);
   const uint64_t id = in_.length("a module id");
-  skip_module_body("module value data");
-  if (report) {
+  if (pieces) {  // the type byte and the id first, then the body as it is read
     in_.end_capture();
-    v_.module_value(module_type_name(id), serialized);
+    v_.module_begin(module_type_name(id));
+    v_.module_bytes(serialized);
+    in_.begin_capture([this](std::string_view b) { v_.module_bytes(b); });
   }
+  skip_module_body("module value data");
+  if (!report) return;
+  in_.end_capture();
+  if (pieces)
+    v_.module_end();
+  else
+    v_.module_value(module_type_name(id), serialized);
 }
 
 void RdbParser::skip_module_body(std::string_view what) {
@@ -389,8 +458,8 @@ void RdbParser::skip_module_body(std::string_view what) {
       case 4:  // double
         in_.skip(8, what);
         break;
-      case 5:  // string
-        in_.string(s2_, what);
+      case 5:  // string: checked (an LZF one decompressed in pieces), not kept
+        in_.string_chunks([](std::string_view) {}, kPiece, what);
         break;
       default:
         in_.fail_at(at, std::string(what) + " (a module opcode 0-5)");

@@ -2,7 +2,8 @@
 // RESIZEDB, expiries, LRU/LFU hints, slot info, module aux, functions) and
 // every value type and encoding of RDB versions 1 to 12, reported to an
 // RdbVisitor element by element, so a value is never held whole (a big
-// string comes in pieces, a big collection one element at a time). The
+// string comes in pieces, a big collection one element at a time, a big
+// element of the plain encodings in pieces to a visitor that takes them). The
 // trailing CRC64 is verified. Any truncation or corruption throws RdbError
 // with the byte offset and what was expected there.
 #pragma once
@@ -55,6 +56,20 @@ class RdbVisitor {
   // field_expire_ms: absolute unix ms of a field TTL (Redis 7.4+), 0 for none.
   virtual void hash_field(std::string_view /*field*/, std::string_view /*value*/,
                           int64_t /*field_expire_ms*/) {}
+  // Big elements in pieces. A visitor returning true here gets an element
+  // of the plain encodings (a linked-list element or quicklist PLAIN node,
+  // a set or sorted-set member, a hash field with its value) one of whose
+  // strings is bigger than a piece (1 MiB) as element_begin(), then each
+  // of its strings (a hash field before its value) as element_string(size)
+  // and its bytes in pieces, then element_end() instead of the element's
+  // callback above: a big LZF element is decompressed as it is read, never
+  // held whole. The others always get whole elements.
+  virtual bool takes_element_pieces() const { return false; }
+  virtual void element_begin() {}
+  virtual void element_string(uint64_t /*size*/) {}
+  virtual void element_bytes(std::string_view /*bytes*/) {}
+  // score: a sorted-set member's; field_expire_ms: a hash field's, as in hash_field().
+  virtual void element_end(double /*score*/, int64_t /*field_expire_ms*/) {}
   // Streams: entries in id order, then the meta, then each group with its
   // pending entries (id order) and consumers.
   virtual void stream_entry_begin(std::string_view /*id*/) {}
@@ -69,6 +84,13 @@ class RdbVisitor {
   // A module value: its type name and the serialised object (type byte and
   // body, as in a DUMP payload without the footer).
   virtual void module_value(std::string_view /*type_name*/, std::string_view /*serialized*/) {}
+  // A visitor returning true here gets a module value in pieces instead, as
+  // read (never held whole): module_begin, the serialised bytes (as
+  // module_value's) in pieces, module_end.
+  virtual bool takes_module_pieces() const { return false; }
+  virtual void module_begin(std::string_view /*type_name*/) {}
+  virtual void module_bytes(std::string_view /*bytes*/) {}
+  virtual void module_end() {}
   // serialized_bytes: the size of the value in the file (type byte included).
   virtual void end_key(uint64_t /*serialized_bytes*/) {}
   // checksum_verified is false when the file was written without one (0).
@@ -92,9 +114,13 @@ class RdbParser {
  private:
   void read_value(const RdbKey& key, bool report);
   // The plain encoding of a list or a set: a count (`count_what`), then that
-  // many strings (`what`), each handed to `sink`.
+  // many strings (`what`), each handed to `sink`, or a big one in pieces to
+  // `v` (read_element).
   template <typename Sink>
-  void read_strings(std::string_view count_what, std::string_view what, Sink&& sink);
+  void read_strings(RdbVisitor& v, std::string_view count_what, std::string_view what, Sink&& sink);
+  // One such string.
+  template <typename Sink>
+  void read_string_element(RdbVisitor& v, std::string_view what, Sink&& sink);
   void read_list(uint8_t type, bool report);
   void read_set(uint8_t type, bool report);
   void read_zset(uint8_t type, bool report);
@@ -103,6 +129,11 @@ class RdbParser {
   void read_module(uint8_t type, bool report);
   void skip_module_body(std::string_view what);
   void blob(std::string& out, std::string_view what, uint64_t& at);
+  // The strings of one element of the plain encodings (a hash field and its
+  // value when `what2` is given) into s1_ (and s2_); false when they went to
+  // `v` in pieces instead (see takes_element_pieces): the caller then ends
+  // the element with element_end().
+  bool read_element(RdbVisitor& v, std::string_view what, std::string_view what2 = {});
 
   RdbInput& in_;
   RdbVisitor& v_;

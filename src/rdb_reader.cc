@@ -115,6 +115,7 @@ void RdbInput::flush_consumed() {
     std::string_view part(buf_ + done_, pos_ - done_);
     crc_ = crc64(crc_, part);
     if (capture_) capture_->append(part);
+    if (capture_sink_) capture_sink_(part);
     done_ = pos_;
   }
 }
@@ -301,21 +302,37 @@ void RdbInput::read_chunks(uint64_t n, size_t chunk, const Sink& sink, std::stri
 }
 
 void RdbInput::string_chunks(const Sink& sink, size_t chunk, std::string_view what) {
-  Len l = len_or_encoding(what);
-  if (!l.encoded) {
-    if (l.value == 0) sink({});
-    return read_chunks(l.value, chunk, sink, what);
-  }
   std::string buf;
-  if (l.value != 3) {
-    string_encoded(l.value, buf, what);
-  } else {
-    // A value bigger than one chunk is decompressed as it is read.
-    const LzfHeader h = lzf_header(what);
-    if (h.ulen > chunk) return lzf_stream(h, sink, chunk, what);
-    lzf_whole(h, buf, what);
+  if (string_or_chunks(buf, chunk, nullptr, sink, what)) sink(buf);
+}
+
+bool RdbInput::string_or_chunks(std::string& out, size_t chunk,
+                                const std::function<void(uint64_t)>& begin, const Sink& sink,
+                                std::string_view what) {
+  out.clear();
+  const Len l = len_or_encoding(what);
+  if (l.encoded && l.value != 3) {
+    string_encoded(l.value, out, what);
+    return true;
   }
-  sink(buf);
+  if (!l.encoded) {
+    if (l.value <= chunk) {
+      append(out, l.value, what);
+      return true;
+    }
+    if (begin) begin(l.value);
+    read_chunks(l.value, chunk, sink, what);
+    return false;
+  }
+  // A value bigger than one chunk is decompressed as it is read.
+  const LzfHeader h = lzf_header(what);
+  if (h.ulen <= chunk) {
+    lzf_whole(h, out, what);
+    return true;
+  }
+  if (begin) begin(h.ulen);
+  lzf_stream(h, sink, chunk, what);
+  return false;
 }
 
 double RdbInput::text_double(std::string_view what) {
@@ -346,9 +363,15 @@ void RdbInput::begin_capture(std::string* out) {
   capture_ = out;
 }
 
+void RdbInput::begin_capture(Sink sink) {
+  flush_consumed();
+  capture_sink_ = std::move(sink);
+}
+
 void RdbInput::end_capture() {
   flush_consumed();
   capture_ = nullptr;
+  capture_sink_ = nullptr;
 }
 
 }  // namespace migcheck

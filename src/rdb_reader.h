@@ -71,6 +71,11 @@ class RdbInput {
   // its compressed bytes are read (lzf_stream.h); a shorter one, or an
   // integer, comes in one piece.
   void string_chunks(const Sink& sink, size_t chunk, std::string_view what);
+  // A string of at most `chunk` bytes into `out` (replaced; returns true),
+  // or a longer one (raw or LZF) in pieces: `begin` with its size, which the
+  // header tells before any byte, then its bytes to `sink` (returns false).
+  bool string_or_chunks(std::string& out, size_t chunk, const std::function<void(uint64_t)>& begin,
+                        const Sink& sink, std::string_view what);
   // Text doubles of the old zset type (length byte, 253 nan, 254 +inf, 255 -inf).
   double text_double(std::string_view what);
   double binary_double(std::string_view what);
@@ -79,6 +84,8 @@ class RdbInput {
   uint64_t crc();
   // While capturing, every consumed byte is also appended to `*out`.
   void begin_capture(std::string* out);
+  // The same to `sink`, in pieces of at most the buffer's size (1 MiB).
+  void begin_capture(Sink sink);
   void end_capture();
 
  private:
@@ -107,6 +114,7 @@ class RdbInput {
   size_t done_ = 0;    // buf_[0..done_) already added to crc_ (and capture)
   uint64_t crc_ = 0;
   std::string* capture_ = nullptr;
+  Sink capture_sink_;
 };
 
 }  // namespace migcheck

@@ -176,6 +176,21 @@ TEST_CASE("digest: DUMP payloads are compared without their version and CRC trai
   CHECK(digest_dump("mymodule", v10) != digest_string(body));
 }
 
+TEST_CASE("digest: a DUMP body in pieces digests as the whole payload", "[digest]") {
+  std::string body;
+  for (int i = 0; i < 3000; ++i) body += static_cast<char>(i * 11);
+  const std::string payload = body + std::string(10, '\x7f');  // any trailer
+  for (size_t piece : {1u, 999u, 5000u}) {
+    DumpDigest d("mytype-01");
+    for (size_t pos = 0; pos < body.size(); pos += piece)
+      d.update(std::string_view(body).substr(pos, piece));
+    CHECK(d.finish() == digest_dump("mytype-01", payload));
+  }
+  DumpDigest other("mytype-02");
+  other.update(body);
+  CHECK(other.finish() != digest_dump("mytype-01", payload));
+}
+
 TEST_CASE("digest: IdSet deduplicates ids, zero included, across growth", "[digest]") {
   IdSet set;
   for (uint64_t i = 0; i < 5000; ++i) CHECK(set.insert(i * 0x9e3779b97f4a7c15ull));
@@ -187,4 +202,56 @@ TEST_CASE("digest: IdSet deduplicates ids, zero included, across growth", "[dige
   CHECK(set.size() == 0);
   CHECK(set.insert(0));
   CHECK(set.insert(element_id("a")));
+}
+
+TEST_CASE("digest: an element hashed in pieces equals the whole element", "[digest]") {
+  // Short (XXH3's one-shot paths below 240 bytes) and long elements, empty included.
+  std::string big;
+  for (int i = 0; i < 5000; ++i) big += static_cast<char>(i * 13);
+  for (const std::string& a : {std::string(), std::string("f"), std::string(200, 'x'), big}) {
+    for (const std::string& b : {std::string("v"), big}) {
+      // Each string fed in pieces of `piece` bytes after its size.
+      auto feed = [](ElementPieces& p, std::string_view s, size_t piece) {
+        p.begin_string(s.size());
+        for (size_t pos = 0; pos < s.size(); pos += piece) p.update(s.substr(pos, piece));
+      };
+      for (size_t piece : {1u, 100u, 4096u}) {
+        INFO("sizes " << a.size() << "/" << b.size() << ", pieces of " << piece);
+        // A list [b, a]: each element seeded with its position.
+        ElementPieces p;
+        CollectionDigest whole(ValueKind::List), pieces(ValueKind::List);
+        whole.add_list_element(b);
+        whole.add_list_element(a);
+        for (const std::string* e : {&b, &a}) {
+          p.begin(ValueKind::List, pieces.count());
+          feed(p, *e, piece);
+          pieces.add_elements(1, p.finish());
+        }
+        CHECK(pieces.finish() == whole.finish());
+
+        CHECK((p.begin(ValueKind::Set, 7), feed(p, a, piece), p.finish()) == set_member_element(a));
+        p.begin(ValueKind::Hash, 0);
+        feed(p, a, piece);
+        feed(p, b, piece);
+        CHECK(p.finish() == hash_field_element(a, b));
+        CollectionDigest z(ValueKind::Zset), zp(ValueKind::Zset);
+        z.add_zset_member(a, -2.5);
+        p.begin(ValueKind::Zset, 0);
+        feed(p, a, piece);
+        zp.add_elements(1, p.finish(-2.5));
+        CHECK(zp.finish() == z.finish());
+        // The same bytes with another score, or split differently between a
+        // field and its value, hash differently.
+        p.begin(ValueKind::Zset, 0);
+        feed(p, a, piece);
+        CollectionDigest zq(ValueKind::Zset);
+        zq.add_elements(1, p.finish(2.5));
+        CHECK(zq.finish() != z.finish());
+        p.begin(ValueKind::Hash, 0);
+        feed(p, a + b.substr(0, 1), piece);
+        feed(p, b.substr(1), piece);
+        CHECK(p.finish() != hash_field_element(a, b));
+      }
+    }
+  }
 }

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "errors.h"
+#include "lzf_tokens.h"
 #include "rdb_digest.h"
 #include "rdb_writer.h"
 
@@ -72,9 +73,13 @@ Recorder parse(const std::string& bytes) {
   return r;
 }
 
+// The error reading `bytes` with a `Visitor`; "" when there is none.
+template <typename Visitor = Recorder>
 std::string error_of(const std::string& bytes) {
   try {
-    parse(bytes);
+    Visitor r;
+    RdbInput in(bytes, "test.rdb");
+    RdbParser(in, r).run();
   } catch (const RdbError& e) {
     return e.what();
   }
@@ -358,4 +363,197 @@ TEST_CASE("rdb parser: the sample file parses from memory and from a file alike"
   CHECK(f.lines == r.lines);
   CHECK(in.size() == bytes.size());
   CHECK_THROWS_AS(RdbInput("/nonexistent/dump.rdb"), Error);
+}
+
+namespace {
+
+// What a visitor taking element pieces is told: whole elements as the
+// Recorder renders them, pieces as "<" then each string's size and the
+// bytes received ("3:abc", or "[n]" per piece of a long one), then ">" with the score and field
+// expiry.
+struct PieceRecorder : Recorder {
+  bool pieces = true;
+  size_t biggest_piece = 0;
+  uint64_t string_size = 0;
+  bool takes_element_pieces() const override { return pieces; }
+  void element_begin() override { cur += " <"; }
+  void element_string(uint64_t n) override {
+    string_size = n;
+    cur += " " + std::to_string(n) + ":";
+  }
+  void element_bytes(std::string_view b) override {
+    biggest_piece = std::max(biggest_piece, b.size());
+    cur += string_size > 16 ? "[" + std::to_string(b.size()) + "]" : std::string(b);
+  }
+  void element_end(double score, int64_t exp) override {
+    cur += " >" + std::to_string(static_cast<int>(score)) + "@" + std::to_string(exp);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("rdb parser: big elements of the plain encodings come in pieces, digested as whole",
+          "[rdb]") {
+  // A 3 MiB LZF string (bigger than the 1 MiB piece) and a raw 1.5 MiB one.
+  std::mt19937_64 rng(17);
+  const auto z = random_lzf(rng, 3 << 20, 20);
+  std::string big;
+  REQUIRE(lzf_decompress(z.packed, z.raw_len, big));
+  const std::string raw(3 << 19, 'r');
+  auto lzf = [&](RdbWriter& w) -> RdbWriter& { return w.lzf_str(z.packed, z.raw_len); };
+  RdbWriter w(12);
+  w.select(0);
+  lzf(w.key(1, "list").len(3).str("a")).str("b");  // a linked list: a, big, b
+  w.key(18, "q2").len(2).len(2).str(listpack({std::string("x")})).len(1);
+  lzf(w);  // quicklist2: a listpack node, then a PLAIN node
+  lzf(w.key(2, "set").len(2)).str(raw);
+  lzf(w.key(5, "zset").len(1)).u64le(0x4004000000000000ull);  // 2.5
+  lzf(w.key(4, "hv").len(2).str("f").str("1").str("g"));      // value big
+  lzf(w.key(4, "hf").len(1)).str("v");                        // field big
+  // Hash with field TTLs: the big value's field expires at 1000 + 5 - 1.
+  lzf(w.key(24, "hm").u64le(1000).len(1).len(5).str("e"));
+  const std::string file = w.finish();
+
+  // The element callbacks: whole small ones, pieces for the big ones.
+  PieceRecorder r;
+  {
+    RdbInput in(file, "t");
+    RdbParser(in, r).run();
+  }
+  const std::string b = std::to_string(big.size()) + ":";
+  auto pieces_of = [](const std::string& line) {
+    std::string out;
+    for (size_t at = line.find('['); at != std::string::npos; at = line.find('[', at + 1))
+      out += line.substr(at, line.find(']', at) - at + 1);
+    return out;
+  };
+  REQUIRE(r.lines.size() == 7);
+  CHECK(r.lines[0].starts_with("db0 list list: a < " + b));
+  CHECK(r.lines[0].ends_with(" >0@0 b"));
+  CHECK(r.lines[1].starts_with("db0 q2 list: x < " + b));
+  CHECK(r.lines[2].starts_with("db0 set set: < " + b));
+  CHECK(r.lines[2].ends_with(" < 1572864:[1048576][524288] >0@0"));
+  CHECK(r.lines[3].ends_with(" >2@0"));
+  CHECK(r.lines[4].starts_with("db0 hv hash: f=1 < 1:g " + b));  // the field first, whole
+  CHECK(r.lines[5].starts_with("db0 hf hash: < " + b));
+  CHECK(r.lines[5].ends_with(" 1:v >0@0"));  // then the value, whole
+  CHECK(r.lines[6].ends_with(" >0@1004"));
+  // The pieces of the big string: 1 MiB each, the last one shorter.
+  CHECK(pieces_of(r.lines[0]) ==
+        "[1048576][1048576][1048576][" + std::to_string(big.size() - 3 * (1 << 20)) + "]");
+  CHECK(r.biggest_piece == 1 << 20);
+
+  // A visitor that does not take pieces gets the same elements whole.
+  PieceRecorder whole;
+  whole.pieces = false;
+  {
+    RdbInput in(file, "t");
+    RdbParser(in, whole).run();
+  }
+  CHECK(whole.lines[0] == "db0 list list: a " + big + " b");
+  CHECK(whole.lines[4] == "db0 hv hash: f=1 g=" + big);
+  CHECK(whole.biggest_piece == 0);
+
+  // The digests of the elements hashed in pieces are those of the whole
+  // values, the expired field left out as a server would.
+  std::map<std::string, Digest128> d;
+  RdbDigestOptions opts;
+  opts.now_ms = 1004;
+  RdbDigestVisitor v([&d](const RdbKeyState& s) { d[s.key] = s.digest; }, opts);
+  {
+    RdbInput in(file, "t");
+    RdbParser(in, v).run();
+  }
+  CollectionDigest list(ValueKind::List), q2(ValueKind::List), set(ValueKind::Set),
+      zset(ValueKind::Zset), hv(ValueKind::Hash), hf(ValueKind::Hash), hm(ValueKind::Hash);
+  list.add_list_element("a");
+  list.add_list_element(big);
+  list.add_list_element("b");
+  q2.add_list_element("x");
+  q2.add_list_element(big);
+  set.add_set_member(big);
+  set.add_set_member(raw);
+  zset.add_zset_member(big, 2.5);
+  hv.add_hash_field("f", "1");
+  hv.add_hash_field("g", big);
+  hf.add_hash_field(big, "v");
+  CHECK(d["list"] == list.finish());
+  CHECK(d["q2"] == q2.finish());
+  CHECK(d["set"] == set.finish());
+  CHECK(d["zset"] == zset.finish());
+  CHECK(d["hv"] == hv.finish());
+  CHECK(d["hf"] == hf.finish());
+  CHECK(d["hm"] == hm.finish());  // its one field has expired
+
+  SECTION("bad LZF data deep in a big element: one line naming its offset") {
+    RdbWriter c(9);
+    c.select(0).key(4, "h").len(1).str("f");
+    const uint64_t at = c.out.size();
+    c.lzf_str(z.packed, z.raw_len - 1000);  // the data writes past the declared size
+    const std::string bad = c.finish();
+    // Read whole, the element's LZF data is rejected at its start...
+    CHECK_THAT(error_of(bad), ContainsSubstring("offset " + std::to_string(at + 11) +
+                                                ": expected a hash value (valid LZF data)"));
+    // ...in pieces, at the token at fault.
+    const std::string e = error_of<PieceRecorder>(bad);
+    CHECK_THAT(e, ContainsSubstring("a hash value") && ContainsSubstring("writes past its end"));
+    CHECK(e.find('\n') == std::string::npos);
+    // The offset is the token's, past the LZF header and deep in the data.
+    const uint64_t off = std::stoull(e.substr(e.find("offset ") + 7));
+    CHECK(off > at + z.packed.size() / 2);
+    CHECK(off < at + 10 + z.packed.size());
+  }
+  SECTION("a file cut inside a big element") {
+    RdbWriter c(9);
+    c.select(0).key(1, "l").len(1);
+    lzf(c);
+    const std::string cut = c.out.substr(0, c.out.size() - 100);
+    CHECK_THAT(error_of<PieceRecorder>(cut),
+               ContainsSubstring("a list element") && ContainsSubstring("truncated"));
+  }
+}
+
+TEST_CASE("rdb parser: module values are the file's bytes; their LZF strings are checked",
+          "[rdb]") {
+  // A module value holding an LZF string bigger than a piece.
+  std::mt19937_64 rng(5);
+  const auto z = random_lzf(rng, 2 << 20, 20);
+  auto file = [&](size_t declared) {
+    RdbWriter w(9);
+    w.select(0).key(7, "mod").len(module_id("testmod01", 3)).len(5);
+    w.lzf_str(z.packed, declared).len(0);
+    return w.finish();
+  };
+  const std::string good = file(z.raw_len);
+  // The value is compared by its serialised bytes as the file holds them
+  // (compressed): type byte, module id, the opcode, the LZF string, EOF.
+  const size_t body = 1 + 9 + 1 + (1 + 5 + 5 + z.packed.size()) + 1;
+  Recorder r = parse(good);
+  REQUIRE(r.lines.size() == 1);
+  CHECK(r.lines[0] == "db0 mod module: testmod01/" + std::to_string(body));
+  Digest128 got;
+  RdbInput in(good, "t");
+  RdbDigestVisitor v([&got](const RdbKeyState& s) { got = s.digest; });
+  RdbParser(in, v).run();
+  // The type byte comes before the key name, the rest after it.
+  const std::string serialized = "\x07" + good.substr(good.find("mod") + 3, body - 1);
+  CHECK(got == digest_dump("testmod01", frame_dump_payload(serialized, 0)));
+  // A visitor taking module pieces gets the same bytes, in pieces, never whole.
+  struct ModulePieces : RdbVisitor {
+    std::string name, bytes;
+    int ends = 0;
+    bool takes_module_pieces() const override { return true; }
+    void module_begin(std::string_view n) override { name = n; }
+    void module_bytes(std::string_view b) override { bytes += b; }
+    void module_end() override { ++ends; }
+    void module_value(std::string_view, std::string_view) override { ends += 100; }
+  } mp;
+  RdbInput in2(good, "t");
+  RdbParser(in2, mp).run();
+  CHECK(mp.name == "testmod01");
+  CHECK(mp.bytes == serialized);
+  CHECK(mp.ends == 1);
+  // Bad LZF inside the module value is found (in pieces) and named.
+  CHECK_THAT(error_of(file(z.raw_len + 5)),
+             ContainsSubstring("module value data") && ContainsSubstring("LZF output"));
 }

@@ -59,6 +59,41 @@ TEST_CASE("rdb reader: integer, raw and LZF strings; pieces", "[rdb]") {
   CHECK(pieces == std::vector<std::string>{"zzzz", "zzzz", "zz"});
 }
 
+TEST_CASE("rdb reader: a string whole up to a chunk, in pieces above, its size told first",
+          "[rdb]") {
+  test::RdbWriter w(9);
+  w.out.clear();
+  // "abcabcab" (8 bytes) in LZF, a raw string of 10, an integer.
+  const std::string abc8(
+      "\x02"
+      "abc"
+      "\x60\x02",
+      6);
+  w.lzf_str(abc8, 8).str(std::string(10, 'z')).int_str(-7, 1);
+  w.lzf_str(abc8, 8).str(std::string(10, 'z')).str("");
+  const std::string bytes = w.out;
+  RdbInput in(bytes, "t");
+  std::vector<std::string> events;
+  auto begin = [&](uint64_t n) { events.push_back("size " + std::to_string(n)); };
+  auto sink = [&](std::string_view p) { events.emplace_back(p); };
+  std::string out = "old";
+  // Chunks of 8: each fits, and is read whole.
+  for (const char* want : {"abcabcab", "zzzzzzzzzz", "-7"}) {
+    CHECK(in.string_or_chunks(out, std::string_view(want).size(), begin, sink, "s"));
+    CHECK(out == want);
+  }
+  CHECK(events.empty());
+  // Chunks of 3: the size first, then pieces; `out` is left empty.
+  CHECK_FALSE(in.string_or_chunks(out, 3, begin, sink, "s"));
+  CHECK_FALSE(in.string_or_chunks(out, 3, begin, sink, "s"));
+  CHECK(out.empty());
+  CHECK(events == std::vector<std::string>{"size 8", "abc", "abc", "ab", "size 10", "zzz", "zzz",
+                                           "zzz", "z"});
+  CHECK(in.string_or_chunks(out, 3, begin, sink, "s"));
+  CHECK(out.empty());
+  CHECK(in.remaining() == 0);
+}
+
 TEST_CASE("rdb reader: LZF rejects references before the start and wrong sizes", "[rdb]") {
   std::string out;
   CHECK(lzf_decompress(std::string("\x02"
