@@ -70,8 +70,6 @@ class FileKeySample {
   void offer(const RdbKeyState& k);
   // Every key of every db was kept: the sample is the whole file's scope.
   bool holds_all() const;
-  // db -> its reservoir, in db order.
-  const std::map<int, Reservoir<RdbKeyState>>& dbs() const { return dbs_; }
   // Hands every kept key to `add`, db by db, and logs what was drawn.
   // Returns whether the keys are a sample (false: holds_all()).
   bool yield_keys(const std::function<void(const RdbKeyState&)>& add) const;
