@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "noncopyable.h"
 #include "store.h"
 
 namespace migcheck {
@@ -25,12 +26,10 @@ void add_run_output_flags(CLI::App& app, RunOutputOptions& o);
 // UsageError for an address it cannot serve) with the state "running";
 // finish() records how it ended, and a run ended by an exception reads
 // "failed".
-class RunOutput {
+class RunOutput : NonCopyable {
  public:
   RunOutput(const RunOutputOptions& o, std::string_view command);
   ~RunOutput();
-  RunOutput(const RunOutput&) = delete;
-  RunOutput& operator=(const RunOutput&) = delete;
 
   bool json() const { return json_; }
   // With --json: prints the run's summary from the store and returns true

@@ -21,18 +21,17 @@
 
 #include "digest.h"
 #include "fd.h"
+#include "noncopyable.h"
 
 namespace migcheck {
 
 // The hash of (db, key) that the tables are keyed by.
 Digest128 db_key_hash(int db, std::string_view key);
 
-class KeyHashTable {
+class KeyHashTable : NonCopyable {
  public:
   // `payload` bytes follow each 16-byte hash; `budget` records in memory.
   explicit KeyHashTable(size_t payload = 0, size_t budget = size_t{1} << 18);
-  KeyHashTable(const KeyHashTable&) = delete;
-  KeyHashTable& operator=(const KeyHashTable&) = delete;
 
   // Before seal(). `payload` must be payload() bytes. A hash added twice
   // keeps one of its records. Throws Error when the file cannot be written.

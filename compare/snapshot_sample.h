@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "noncopyable.h"
 #include "rdb_digest.h"
 #include "scanner.h"
 
@@ -83,12 +84,10 @@ class FileKeySample {
 // The keys of one target db to look up in the file: all of them (SCAN with
 // `so`), or with `sample` > 0 that many drawn at random (its MATCH only:
 // the type of a drawn key is checked once it is read).
-class TargetKeys {
+class TargetKeys : NonCopyable {
  public:
   TargetKeys(Client& client, const ScanOptions& so, uint64_t sample);
   ~TargetKeys();
-  TargetKeys(const TargetKeys&) = delete;
-  TargetKeys& operator=(const TargetKeys&) = delete;
   // Appends keys; false when there are no more.
   bool next(std::vector<std::string>& out);
 

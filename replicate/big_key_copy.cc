@@ -7,6 +7,7 @@
 
 #include "copier_impl.h"
 #include "log.h"
+#include "noncopyable.h"
 
 namespace migcheck {
 
@@ -21,7 +22,7 @@ namespace {
 // scratch into a new temporary key, never resumed: see redo_after_lost). On
 // an exception nothing is sent: the connection may be what failed, and the
 // temporary TTL (kTempTtlMs) removes the key on its own.
-class TempKey {
+class TempKey : NonCopyable {
  public:
   TempKey(Client& target, std::string name)
       : target_(target), name_(std::move(name)), exceptions_(std::uncaught_exceptions()) {}
@@ -35,8 +36,6 @@ class TempKey {
     } catch (...) {
     }
   }
-  TempKey(const TempKey&) = delete;
-  TempKey& operator=(const TempKey&) = delete;
 
   const std::string& name() const { return name_; }
   void keep() { kept_ = true; }

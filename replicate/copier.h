@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "client.h"
+#include "noncopyable.h"
 #include "rate_limiter.h"
 #include "slot_tag.h"
 #include "store.h"
@@ -83,7 +84,7 @@ struct CopyResult {
   std::string type;  // the source type when known ("none" when gone)
 };
 
-class Copier {
+class Copier : NonCopyable {
  public:
   // Called after each step with the results completed in it.
   using Sink = std::function<void(std::vector<CopyResult>&)>;
@@ -92,8 +93,6 @@ class Copier {
   // calls nothing is in flight, so callers may use them then).
   Copier(Client& source, Client& target, CopyOptions opts, Sink sink = {});
   ~Copier();
-  Copier(const Copier&) = delete;
-  Copier& operator=(const Copier&) = delete;
 
   // Queues keys. A key already in the pipeline is not queued twice: it is
   // copied once more after its current pass, so a change made after its read

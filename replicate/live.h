@@ -23,6 +23,7 @@
 #include "client.h"
 #include "copier.h"
 #include "duration.h"
+#include "noncopyable.h"
 
 namespace migcheck {
 
@@ -99,14 +100,12 @@ struct ListenerStats {
 // a subscription is down and every few seconds: subscriptions follow the
 // primaries holding slots, so a replica promoted by a failover is subscribed
 // to (and a rescan follows), and a node that no longer holds slots is left.
-class KeyspaceListener {
+class KeyspaceListener : NonCopyable {
  public:
   using Handler = std::function<void(std::string_view key, std::string_view event, SteadyTime at)>;
   KeyspaceListener(const Client& source, int db, bool keyevent, ConnectOptions conn,
                    Handler on_key);
   ~KeyspaceListener();
-  KeyspaceListener(const KeyspaceListener&) = delete;
-  KeyspaceListener& operator=(const KeyspaceListener&) = delete;
 
   // Type classes a node's notify-keyspace-events must publish (--type); a
   // node subscribed to after a failover is checked against them.

@@ -19,6 +19,7 @@
 #include "clock_skew.h"
 #include "connection.h"
 #include "errors.h"
+#include "noncopyable.h"
 #include "restart_watch.h"
 #include "slot.h"
 
@@ -54,12 +55,10 @@ struct NodeInfo {
   std::vector<std::pair<int, int>> slots;  // inclusive ranges, primaries only
 };
 
-class Client {
+class Client : NonCopyable {
  public:
   Client(Endpoint seed, ClientOptions opts);
   ~Client();
-  Client(const Client&) = delete;
-  Client& operator=(const Client&) = delete;
 
   bool cluster() const { return cluster_; }
   const Endpoint& seed() const { return seed_; }

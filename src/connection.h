@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "duration.h"
+#include "noncopyable.h"
 #include "resp.h"
 #include "transport.h"
 #include "uri.h"
@@ -29,14 +30,12 @@ struct ConnectOptions {
   bool caller_authenticates = false;
 };
 
-class Connection {
+class Connection : NonCopyable {
  public:
   // Connects and runs the set-up sequence. Throws ConnectionError (auth
   // failures and TLS verification errors are not retryable).
   Connection(Endpoint ep, ConnectOptions opts);
   ~Connection();
-  Connection(const Connection&) = delete;
-  Connection& operator=(const Connection&) = delete;
 
   // Queues a command; nothing is sent until flush() or read().
   void append(std::span<const std::string> args);

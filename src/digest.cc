@@ -13,6 +13,8 @@
 #include <cstring>
 #include <limits>
 
+#include "noncopyable.h"
+
 namespace migcheck {
 namespace {
 
@@ -151,15 +153,13 @@ Digest128 digest_string(std::string_view bytes) {
   return finish_string(bytes.size(), from_xxh(XXH3_128bits(bytes.data(), bytes.size())));
 }
 
-struct Xxh3Stream::State {
+struct Xxh3Stream::State : NonCopyable {
   XXH3_state_t* st = nullptr;
   State() : st(XXH3_createState()) {
     if (!st) throw std::bad_alloc();
     XXH3_128bits_reset(st);
   }
   ~State() { XXH3_freeState(st); }
-  State(const State&) = delete;
-  State& operator=(const State&) = delete;
 };
 
 Xxh3Stream::Xxh3Stream() : state_(std::make_unique<State>()) {}

@@ -9,9 +9,11 @@
 #include <string>
 #include <string_view>
 
+#include "noncopyable.h"
+
 namespace migcheck {
 
-class Metrics {
+class Metrics : NonCopyable {
  public:
   static Metrics& get();
 
@@ -41,8 +43,6 @@ class Metrics {
   void rate_limited_sleep(double seconds);
 
   ~Metrics();
-  Metrics(const Metrics&) = delete;
-  Metrics& operator=(const Metrics&) = delete;
 
  private:
   Metrics();

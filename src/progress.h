@@ -13,12 +13,14 @@
 #include <string>
 #include <thread>
 
+#include "noncopyable.h"
+
 namespace migcheck {
 
 // 1234567 -> "1,234,567"
 std::string grouped(int64_t v);
 
-class Progress {
+class Progress : NonCopyable {
  public:
   // enabled=false (--quiet): counters still count, nothing is printed.
   explicit Progress(bool enabled);
@@ -27,8 +29,6 @@ class Progress {
   // one last time. `line` runs on the ticker thread.
   Progress(bool enabled, std::function<std::string()> line);
   ~Progress();
-  Progress(const Progress&) = delete;
-  Progress& operator=(const Progress&) = delete;
 
   // Starts a phase ("round 2"), resetting the counters; total <= 0 = unknown.
   void start(std::string label, int64_t total);

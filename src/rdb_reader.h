@@ -15,6 +15,8 @@
 #include <string_view>
 #include <vector>
 
+#include "noncopyable.h"
+
 namespace migcheck {
 
 // Decompresses LZF `in` into exactly `out_len` bytes appended to `out`;
@@ -25,7 +27,7 @@ bool lzf_decompress(std::string_view in, size_t out_len, std::string& out);
 // the RDB writer encodes it), the RDB version (2 bytes LE) and the CRC64.
 std::string frame_dump_payload(std::string_view object, uint16_t rdb_version);
 
-class RdbInput {
+class RdbInput : NonCopyable {
  public:
   // Reads a file; throws Error (not RdbError) when it cannot be opened.
   explicit RdbInput(const std::string& path);
@@ -33,8 +35,6 @@ class RdbInput {
   // `name` prefixes errors.
   RdbInput(std::string_view bytes, std::string name);
   ~RdbInput();
-  RdbInput(const RdbInput&) = delete;
-  RdbInput& operator=(const RdbInput&) = delete;
 
   uint64_t offset() const { return base_ + pos_; }
   uint64_t size() const { return size_; }

@@ -39,6 +39,7 @@
 
 #include "client.h"
 #include "digest.h"
+#include "noncopyable.h"
 #include "rate_limiter.h"
 #include "spill_set.h"
 
@@ -126,12 +127,10 @@ struct ReaderStats {
   ReaderStats& operator+=(const ReaderStats& o);
 };
 
-class KeyReader {
+class KeyReader : NonCopyable {
  public:
   KeyReader(Client& client, ReaderOptions opts = {});
   ~KeyReader();
-  KeyReader(const KeyReader&) = delete;
-  KeyReader& operator=(const KeyReader&) = delete;
 
   // Reads a batch to the end. The result is valid until the next begin()/read().
   std::span<const KeyState> read(std::span<const std::string> keys,

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "noncopyable.h"
 #include "reply.h"
 
 namespace migcheck {
@@ -30,12 +31,10 @@ inline Command make_command(std::initializer_list<std::string_view> args) {
 void append_command(std::string& out, std::span<const std::string> args);
 
 // Incremental reply parser over a hiredis redisReader.
-class ReplyParser {
+class ReplyParser : NonCopyable {
  public:
   ReplyParser();
   ~ReplyParser();
-  ReplyParser(const ReplyParser&) = delete;
-  ReplyParser& operator=(const ReplyParser&) = delete;
 
   void feed(std::string_view bytes);
   // The next complete reply, if the bytes fed so far hold one.

@@ -31,6 +31,7 @@
 
 #include "client.h"
 #include "errors.h"
+#include "noncopyable.h"
 #include "restart_watch.h"
 #include "server_info.h"
 #include "store.h"
@@ -79,14 +80,12 @@ const char* abnormal_status() {
   return (handling<Interrupted>() || ... || handling<AlsoStops>()) ? "interrupted" : "failed";
 }
 
-class Run {
+class Run : NonCopyable {
  public:
   // `command` names the run ("compare"); `checkpoint` its checkpoint's name;
   // `stop` is the command's stop request (a signal's flag; may be null).
   Run(Store& store, std::string command, std::string checkpoint,
       const std::atomic<bool>* stop = nullptr);
-  Run(const Run&) = delete;
-  Run& operator=(const Run&) = delete;
 
   Store& store() { return store_; }
   int64_t id() const { return id_; }

@@ -13,14 +13,13 @@
 #include <string>
 
 #include "fd.h"
+#include "noncopyable.h"
 
 namespace migcheck {
 
-class RunLocks {
+class RunLocks : NonCopyable {
  public:
   explicit RunLocks(std::string store_path);
-  RunLocks(const RunLocks&) = delete;
-  RunLocks& operator=(const RunLocks&) = delete;
 
   // Claims run `id` for this object until release() or destruction; a run
   // it already holds is claimed again at no cost. Throws UsageError when

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "duration.h"
+#include "noncopyable.h"
 #include "uri.h"
 
 namespace migcheck {
@@ -61,12 +62,10 @@ nlohmann::json to_json(const SentinelView& v);
 // the failover completes (a demoted primary may go on accepting writes for
 // seconds, until Sentinel reconfigures it). switches() counts the
 // announcements seen; the owner reconnects when it changed.
-class SentinelFollower {
+class SentinelFollower : NonCopyable {
  public:
   SentinelFollower(Endpoint ep, Millis timeout);
   ~SentinelFollower();
-  SentinelFollower(const SentinelFollower&) = delete;
-  SentinelFollower& operator=(const SentinelFollower&) = delete;
   uint64_t switches() const { return switches_.load(); }
 
  private:

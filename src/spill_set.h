@@ -15,6 +15,7 @@
 
 #include "digest.h"
 #include "fd.h"
+#include "noncopyable.h"
 
 namespace migcheck {
 
@@ -24,12 +25,10 @@ struct DigestBudget {
   size_t used = 0;
 };
 
-class DistinctDigests {
+class DistinctDigests : NonCopyable {
  public:
   explicit DistinctDigests(DigestBudget* budget = nullptr) : budget_(budget) {}
   ~DistinctDigests();
-  DistinctDigests(const DistinctDigests&) = delete;
-  DistinctDigests& operator=(const DistinctDigests&) = delete;
 
   void set_budget(DigestBudget* budget) { budget_ = budget; }
   // Adds one element's digest; a digest already added is counted once.

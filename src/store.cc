@@ -18,6 +18,7 @@
 
 #include "errors.h"
 #include "fd.h"
+#include "noncopyable.h"
 #include "store_path.h"
 #include "store_schema.h"
 
@@ -195,7 +196,7 @@ class Statement {
 };
 
 // BEGIN IMMEDIATE on construction; ROLLBACK on destruction unless committed.
-class Transaction {
+class Transaction : NonCopyable {
  public:
   explicit Transaction(Connection& c) : c_(c) { c_.exec("BEGIN IMMEDIATE", "write"); }
   ~Transaction() {
@@ -203,8 +204,6 @@ class Transaction {
     if (!committed_ && !sqlite3_get_autocommit(c_.get()))
       sqlite3_exec(c_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
   }
-  Transaction(const Transaction&) = delete;
-  Transaction& operator=(const Transaction&) = delete;
   void commit() {
     c_.exec("COMMIT", "write");
     committed_ = true;

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "noncopyable.h"
 #include "run_lock.h"
 #include "store_health.h"
 
@@ -104,7 +105,7 @@ struct DifferenceFilter {
   bool by_key = false;             // in (db, key, kind) order, else insertion order
 };
 
-class Store {
+class Store : NonCopyable {
  public:
   // Opens or creates the store. create=false refuses a missing file.
   // Throws StoreError: not SQLite, not a migcheck store, newer schema,
@@ -113,8 +114,6 @@ class Store {
   // in a directory it cannot write.
   explicit Store(const std::string& path, bool create = true, bool read_only = false);
   ~Store();
-  Store(const Store&) = delete;
-  Store& operator=(const Store&) = delete;
 
   const std::string& path() const { return path_; }
 

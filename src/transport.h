@@ -8,19 +8,18 @@
 #include <string_view>
 
 #include "duration.h"
+#include "noncopyable.h"
 #include "uri.h"
 
 namespace migcheck {
 
-class Transport {
+class Transport : NonCopyable {
  public:
   // Connects (and handshakes TLS) within connect_timeout. Throws
   // ConnectionError with a one-line message naming `ep.display()`. A
   // sentinel endpoint connects to the primary its sentinels name now.
   Transport(const Endpoint& ep, Millis connect_timeout);
   ~Transport();
-  Transport(const Transport&) = delete;
-  Transport& operator=(const Transport&) = delete;
 
   // Writes all of `data`, waiting at most `timeout` for each bit of progress.
   void write_all(std::string_view data, Millis timeout);

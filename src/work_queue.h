@@ -16,14 +16,14 @@
 #include <optional>
 #include <utility>
 
+#include "noncopyable.h"
+
 namespace migcheck {
 
 template <typename T>
-class WorkQueue {
+class WorkQueue : NonCopyable {
  public:
   explicit WorkQueue(size_t cap) : cap_(std::max<size_t>(cap, 1)) {}
-  WorkQueue(const WorkQueue&) = delete;
-  WorkQueue& operator=(const WorkQueue&) = delete;
 
   // Blocks while the queue is full. False when it was aborted or its input
   // closed: the item is dropped.

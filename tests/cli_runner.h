@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "noncopyable.h"
 #include "server_fixture.h"
 
 namespace migcheck::test {
@@ -30,7 +31,7 @@ inline ProcessResult run_migcheck(std::vector<std::string> args,
 // signal it mid-run (run_process does not expose the pid). Killed (SIGKILL)
 // if still running when destroyed. other_program: args[0] is another
 // program's path (a server the test needs beside migcheck).
-class Spawned {
+class Spawned : NonCopyable {
  public:
   Spawned(std::vector<std::string> args, std::string out, std::string err,
           bool other_program = false)
@@ -59,8 +60,6 @@ class Spawned {
       ::waitpid(pid_, &status, 0);
     }
   }
-  Spawned(const Spawned&) = delete;
-  Spawned& operator=(const Spawned&) = delete;
 
   void signal(int sig) const {
     if (pid_ > 0) ::kill(pid_, sig);

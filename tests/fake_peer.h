@@ -8,9 +8,11 @@
 #include <string>
 #include <thread>
 
+#include "noncopyable.h"
+
 namespace migcheck::test {
 
-class FakePeer {
+class FakePeer : NonCopyable {
  public:
   enum class Mode {
     Silent,  // accepts, reads, never answers
@@ -19,8 +21,6 @@ class FakePeer {
   };
   explicit FakePeer(Mode mode, std::string answer = {});
   ~FakePeer();
-  FakePeer(const FakePeer&) = delete;
-  FakePeer& operator=(const FakePeer&) = delete;
 
   int port() const { return port_; }
   std::string uri() const { return "redis://127.0.0.1:" + std::to_string(port_); }

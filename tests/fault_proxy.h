@@ -12,15 +12,15 @@
 #include <string>
 #include <thread>
 
+#include "noncopyable.h"
+
 namespace migcheck::test {
 
-class FaultProxy {
+class FaultProxy : NonCopyable {
  public:
   // Listens on 127.0.0.1 (a free port) and forwards to 127.0.0.1:upstream_port.
   explicit FaultProxy(int upstream_port);
   ~FaultProxy();
-  FaultProxy(const FaultProxy&) = delete;
-  FaultProxy& operator=(const FaultProxy&) = delete;
 
   int port() const { return port_; }
   std::string uri() const { return "redis://127.0.0.1:" + std::to_string(port_); }

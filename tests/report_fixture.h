@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "noncopyable.h"
 #include "server_info.h"
 #include "store.h"
 #include "value_diff.h"
@@ -29,12 +30,10 @@ inline const std::string kReportLocationValue = "f=<img src=x onerror=alert(2)>\
 ValueLocation report_stream_location();
 
 // A fresh directory, removed with everything in it on destruction.
-class ReportTempDir {
+class ReportTempDir : NonCopyable {
  public:
   ReportTempDir();
   ~ReportTempDir();
-  ReportTempDir(const ReportTempDir&) = delete;
-  ReportTempDir& operator=(const ReportTempDir&) = delete;
   const std::filesystem::path& path() const { return dir_; }
   std::string file(std::string_view name) const { return (dir_ / name).string(); }
 

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "cli_runner.h"
+#include "noncopyable.h"
 #include "server_fixture.h"
 #include "snapshot_fixture.h"
 #include "store.h"
@@ -59,18 +60,18 @@ std::vector<std::string> args(std::vector<std::string> a) {
 
 // One key per type on both servers; `big` has more elements than the bound (20).
 void fill(TestServer& s) {
-  migcheck::test::DatasetCmds c = {{"SET", "str", "the quick brown fox"},
-                                   {"SET", "bin", "head\0tail\x1B[31m<b>red</b>"s},
-                                   {"RPUSH", "list", "a", "b", "c", "d"},
-                                   {"HSET", "hash", "f1", "v1", "f2", "v2", "f3", "v3"},
-                                   {"SADD", "set", "m1", "m2", "m3"},
-                                   {"ZADD", "zscore", "1", "a", "0.1", "b", "3", "c"},
-                                   {"ZADD", "zmember", "1", "a", "2", "b"},
-                                   {"XADD", "stream", "1-0", "f", "v"},
-                                   {"XADD", "stream", "2-0", "f", "v"},
-                                   {"XADD", "groups", "1-0", "f", "v"},
-                                   {"XGROUP", "CREATE", "groups", "g1", "0"},
-                                   {"SET", "same", "unchanged"}};
+  migcheck::test::Cmds c = {{"SET", "str", "the quick brown fox"},
+                            {"SET", "bin", "head\0tail\x1B[31m<b>red</b>"s},
+                            {"RPUSH", "list", "a", "b", "c", "d"},
+                            {"HSET", "hash", "f1", "v1", "f2", "v2", "f3", "v3"},
+                            {"SADD", "set", "m1", "m2", "m3"},
+                            {"ZADD", "zscore", "1", "a", "0.1", "b", "3", "c"},
+                            {"ZADD", "zmember", "1", "a", "2", "b"},
+                            {"XADD", "stream", "1-0", "f", "v"},
+                            {"XADD", "stream", "2-0", "f", "v"},
+                            {"XADD", "groups", "1-0", "f", "v"},
+                            {"XGROUP", "CREATE", "groups", "g1", "0"},
+                            {"SET", "same", "unchanged"}};
   std::vector<std::string> big = {"RPUSH", "big"};
   for (int i = 0; i < 30; ++i) big.push_back("e" + std::to_string(i));
   c.push_back(big);
@@ -94,7 +95,7 @@ void change(TestServer& t) {
 
 // A source and a target with one difference per type, the source's file,
 // and store paths; all removed at the end.
-struct Changed {
+struct Changed : NonCopyable {
   TestServer source, target;
   std::string name, file;
   std::vector<std::string> stores;
@@ -105,8 +106,6 @@ struct Changed {
     change(target);
     file = migcheck::test::save_snapshot(source, snapshot_tmp("snaplocate", name) + ".rdb");
   }
-  Changed(const Changed&) = delete;
-  Changed& operator=(const Changed&) = delete;
   ~Changed() {
     std::filesystem::remove(file);
     for (const auto& s : stores) migcheck::test::remove_store(s);

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "errors.h"
+#include "noncopyable.h"
 #include "test_util.h"
 
 namespace fs = std::filesystem;
@@ -41,7 +42,7 @@ using migcheck::test::slurp;
 
 // A fresh directory per test case, named by pid and a counter so parallel
 // test processes do not collide; removed on destruction.
-class TempDir {
+class TempDir : migcheck::NonCopyable {
  public:
   TempDir() {
     static std::atomic<int> counter{0};
@@ -55,8 +56,6 @@ class TempDir {
     fs::permissions(dir_, fs::perms::owner_all, ec);
     fs::remove_all(dir_, ec);
   }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
   const fs::path& dir() const { return dir_; }
   std::string file(const std::string& name) const { return (dir_ / name).string(); }
 
@@ -70,15 +69,13 @@ void write_bytes(const std::string& path, const std::string& bytes) {
 }
 
 // Direct SQLite access, bypassing Store, to build and inspect files.
-class RawDb {
+class RawDb : migcheck::NonCopyable {
  public:
   explicit RawDb(const std::string& path) {
     REQUIRE(sqlite3_open_v2(path.c_str(), &h_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
                             nullptr) == SQLITE_OK);
   }
   ~RawDb() { sqlite3_close_v2(h_); }
-  RawDb(const RawDb&) = delete;
-  RawDb& operator=(const RawDb&) = delete;
   void exec(const std::string& sql) {
     INFO(sql);
     REQUIRE(sqlite3_exec(h_, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
@@ -142,7 +139,7 @@ using Counts = std::vector<std::pair<std::string, int64_t>>;
 
 // Makes every write of the unix VFS fail with ENOSPC while active, which
 // SQLite reports as SQLITE_FULL: a full disk without filling one.
-class DiskFull {
+class DiskFull : migcheck::NonCopyable {
  public:
   DiskFull() : vfs_(sqlite3_vfs_find(nullptr)) {
     REQUIRE(vfs_->iVersion >= 3);
@@ -154,8 +151,6 @@ class DiskFull {
     for (const char* name : {"write", "pwrite", "pwrite64"})
       vfs_->xSetSystemCall(vfs_, name, nullptr);
   }
-  DiskFull(const DiskFull&) = delete;
-  DiskFull& operator=(const DiskFull&) = delete;
 
  private:
   void override(const char* name, sqlite3_syscall_ptr fn) {

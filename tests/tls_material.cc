@@ -30,12 +30,14 @@
 #include <stdexcept>
 #include <thread>
 
+#include "noncopyable.h"
+
 namespace migcheck::test {
 
 using namespace internal;
 
 const TlsMaterial& tls_material() {
-  struct Holder {
+  struct Holder : NonCopyable {
     TlsMaterial m;
     Holder() {
       m.dir = make_temp_dir("migcheck-tls");
@@ -51,8 +53,6 @@ const TlsMaterial& tls_material() {
       std::error_code ec;
       fs::remove_all(m.dir, ec);
     }
-    Holder(const Holder&) = delete;
-    Holder& operator=(const Holder&) = delete;
 
     void openssl(std::vector<std::string> args) const {
       args.insert(args.begin(), "openssl");
