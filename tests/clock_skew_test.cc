@@ -32,7 +32,7 @@ using t::run_migcheck;
 
 namespace {
 
-using Cmds = std::vector<std::vector<std::string>>;
+using t::Cmds;
 
 std::string tmp_store(const std::string& name) {
   return migcheck::test::tmp_store("clock", name);

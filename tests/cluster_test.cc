@@ -21,7 +21,7 @@ using namespace std::string_literals;
 
 namespace {
 
-using Cmds = std::vector<std::vector<std::string>>;
+using t::Cmds;
 
 // A small dataset of every type; the same commands load a standalone server or a cluster.
 Cmds dataset(int n) {

@@ -34,7 +34,7 @@ using namespace std::string_literals;
 
 namespace {
 
-using Cmds = std::vector<std::vector<std::string>>;
+using migcheck::test::Cmds;
 using Rows = std::set<std::pair<std::string, std::string>>;  // (key, kind)
 
 std::string tmp_store(const std::string& name) {

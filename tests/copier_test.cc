@@ -24,11 +24,9 @@ using namespace std::string_literals;
 
 namespace {
 
-using Cmds = std::vector<std::vector<std::string>>;
-
 // Every type, binary keys and values, TTLs, intsets and listpacks, infinite
 // scores, and streams with deleted entries, groups, consumers and a PEL.
-Cmds every_type() {
+t::Cmds every_type() {
   return {
       {"SET", "str:1", "hello"},
       {"SET", "str:int", "12345"},
@@ -213,7 +211,7 @@ TEST_CASE("copier: by type (--struct) rebuilds every type, streams with groups, 
 TEST_CASE("copier: big values are read and written in chunks through a temporary key",
           "[integration]") {
   t::TestServer source, target;
-  Cmds load;
+  t::Cmds load;
   std::vector<std::string> list{"RPUSH", "big:list"}, hash{"HSET", "big:hash"},
       set{"SADD", "big:set"}, zset{"ZADD", "big:zset"};
   for (int i = 0; i < 6000; ++i) {
@@ -324,7 +322,7 @@ TEST_CASE("copier: dry run decides and writes nothing", "[integration]") {
 TEST_CASE("copier: target errors are per-key outcomes with the server's text", "[integration]") {
   t::TestServer source;
   t::TestServer target(t::ServerOptions{.maxmemory = "2mb"});
-  Cmds load = t::letter_values("blob:", 12, 400000);
+  t::Cmds load = t::letter_values("blob:", 12, 400000);
   for (int i = 0; i < 12; ++i) load.push_back({"SET", "small:" + std::to_string(i), "v"});
   source.pipeline(load);
   Client src(parse_uri(source.uri()), t::quick_client()),

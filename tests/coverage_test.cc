@@ -53,8 +53,6 @@ const Check& find(const std::vector<Check>& checks, std::string_view id) {
 std::string kind_of(const ReportModel& m) {
   return verdict(readiness_checks(m)).kind;
 }
-
-using Cmds = std::vector<std::vector<std::string>>;
 Cmds keys(int n, const std::string& prefix = "k:") {
   Cmds c;
   for (int i = 0; i < n; ++i) c.push_back({"SET", prefix + std::to_string(i), "v"});

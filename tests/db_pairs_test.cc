@@ -32,7 +32,7 @@ namespace {
 
 using migcheck::test::slurp;
 
-using Cmds = std::vector<std::vector<std::string>>;
+using t::Cmds;
 
 std::string tmp_store(const std::string& name) {
   return migcheck::test::tmp_store("dbs", name);

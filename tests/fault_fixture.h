@@ -32,6 +32,7 @@ namespace migcheck::test::fault {
 
 namespace t = migcheck::test;
 namespace fs = std::filesystem;
+using t::Cmds;
 using t::keys_of;
 using t::run_migcheck;
 using t::slurp;
@@ -46,7 +47,7 @@ inline fs::path temp_dir(const std::string& name) {
 }
 
 inline void load(t::TestServer& s, int n) {
-  std::vector<std::vector<std::string>> cmds;
+  Cmds cmds;
   for (int i = 0; i < n; ++i) {
     std::string k = std::to_string(i);
     cmds.push_back({"SET", "s:" + k, std::string(50, static_cast<char>('a' + i % 26))});
@@ -60,8 +61,6 @@ inline void load(t::TestServer& s, int n) {
 inline t::ServerOptions durable() {
   return t::ServerOptions{.config = {{"appendonly", "yes"}, {"appendfsync", "always"}}};
 }
-
-using Cmds = std::vector<std::vector<std::string>>;
 // (key bytes, difference kind). A struct, not a pair, so that Catch prints it.
 struct KeyKind {
   std::string key, kind;

@@ -31,7 +31,7 @@ using t::run_migcheck;
 
 namespace {
 
-using Cmds = std::vector<std::vector<std::string>>;
+using t::Cmds;
 
 const int64_t kIn1h = 3600 * 1000;
 

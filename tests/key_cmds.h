@@ -1,5 +1,6 @@
-// SET commands for numbered test keys (prefix + i), the data set most
-// integration tests load into a test server with TestServer::pipeline.
+// Commands a test loads into a server (Cmds: one command's words per row, as
+// TestServer::pipeline takes them) and the SET commands for numbered test
+// keys (prefix + i), the data set most integration tests load.
 #pragma once
 
 #include <string>
@@ -7,10 +8,11 @@
 
 namespace migcheck::test {
 
+using Cmds = std::vector<std::vector<std::string>>;
+
 // {"SET", prefix + i, value} for every i in [0, n).
-inline std::vector<std::vector<std::string>> set_cmds(const std::string& prefix, int n,
-                                                      const std::string& value = "v") {
-  std::vector<std::vector<std::string>> c;
+inline Cmds set_cmds(const std::string& prefix, int n, const std::string& value = "v") {
+  Cmds c;
   for (int i = 0; i < n; ++i) c.push_back({"SET", prefix + std::to_string(i), value});
   return c;
 }

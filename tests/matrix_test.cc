@@ -34,10 +34,8 @@ using namespace std::string_literals;
 
 namespace {
 
-using Cmds = std::vector<std::vector<std::string>>;
-
-Cmds dataset() {
-  Cmds c = {
+t::Cmds dataset() {
+  t::Cmds c = {
       {"SET", "str:1", "hello"},
       {"SET", "bin\0key\xff"s, "\0\xff\r\n"s},
       {"SET", "str:ttl", "expires", "PX", "600000"},
@@ -155,8 +153,8 @@ void run_matrix(const char* src_engine, const char* tgt_engine) {
 }
 
 // n vector sets of 30 elements; `reversed` builds each in the other order.
-Cmds vector_sets(int n, bool reversed) {
-  Cmds c;
+t::Cmds vector_sets(int n, bool reversed) {
+  t::Cmds c;
   for (int v = 0; v < n; ++v) {
     for (int k = 0; k < 30; ++k) {
       const int i = reversed ? 29 - k : k;

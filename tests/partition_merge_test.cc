@@ -28,7 +28,7 @@ using json = nlohmann::json;
 
 namespace {
 
-using Cmds = std::vector<std::vector<std::string>>;
+using t::Cmds;
 
 Cmds dataset(int n) {
   Cmds c;

@@ -24,7 +24,7 @@ using migcheck::test::TestServer;
 
 namespace {
 
-using Cmds = std::vector<std::vector<std::string>>;
+using migcheck::test::Cmds;
 
 void load_everything(TestServer& s) {
   // Elements over this many bytes go to plain quicklist nodes (RDB quicklist2 container 1).

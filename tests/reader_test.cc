@@ -19,7 +19,7 @@ using migcheck::test::TestServer;
 
 namespace {
 
-using Cmds = std::vector<std::vector<std::string>>;
+using migcheck::test::Cmds;
 
 // Encodings forced to the "big" forms for every type.
 ServerOptions big_encodings(std::string binary = "valkey-server") {

@@ -32,7 +32,7 @@ namespace {
 using migcheck::test::poll_int;
 using migcheck::test::wait_until;
 
-using Cmds = std::vector<std::vector<std::string>>;
+using t::Cmds;
 
 Cmds dataset() {
   Cmds c = {

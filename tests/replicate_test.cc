@@ -37,7 +37,7 @@ using migcheck::test::poll_int;
 using migcheck::test::slurp;
 using migcheck::test::wait_until;
 
-using Cmds = std::vector<std::vector<std::string>>;
+using t::Cmds;
 
 const t::ServerOptions kNotifying{.config = {{"notify-keyspace-events", "KEA"}}};
 

@@ -34,7 +34,7 @@ using namespace std::chrono_literals;
 namespace {
 
 namespace fs = std::filesystem;
-using Cmds = std::vector<std::vector<std::string>>;
+using t::Cmds;
 using Kinds = std::set<std::pair<std::string, std::string>>;  // (key, kind)
 
 fs::path temp_dir(const std::string& name) {

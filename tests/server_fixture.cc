@@ -376,13 +376,12 @@ std::string TestServer::cmd(const std::vector<std::string>& args) {
   return reply(args).text();
 }
 
-std::vector<Reply> TestServer::replies(const std::vector<std::vector<std::string>>& cmds,
-                                       Auth auth) {
+std::vector<Reply> TestServer::replies(const Cmds& cmds, Auth auth) {
   return exchange(sock_path_, port_, auth == Auth::Password ? opts_.password : std::string(), cmds,
                   kCommandTimeout);
 }
 
-void TestServer::pipeline(const std::vector<std::vector<std::string>>& cmds, bool throw_on_error) {
+void TestServer::pipeline(const Cmds& cmds, bool throw_on_error) {
   std::vector<Reply> r = replies(cmds);
   if (!throw_on_error) return;
   for (size_t i = 0; i < r.size(); ++i) {

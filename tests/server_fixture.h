@@ -14,6 +14,9 @@
 #include <utility>
 #include <vector>
 
+#include "key_cmds.h"
+#include "noncopyable.h"
+
 namespace migcheck::test {
 
 // Members all have initializers, so designated initializers such as
@@ -91,12 +94,10 @@ enum class Auth { Password, None };
 //
 // Servers die with the thread that started them (PR_SET_PDEATHSIG), so a crashed
 // test never leaks them: start servers on a thread that outlives them.
-class TestServer {
+class TestServer : NonCopyable {
  public:
   explicit TestServer(ServerOptions opts = {});
   ~TestServer();
-  TestServer(const TestServer&) = delete;
-  TestServer& operator=(const TestServer&) = delete;
 
   int port() const { return port_; }
   std::string host() const { return "127.0.0.1"; }
@@ -113,11 +114,10 @@ class TestServer {
   std::string cmd(const std::vector<std::string>& args);  // = reply(args).text()
   Reply reply(const std::vector<std::string>& args);
   // All commands pipelined on one connection; every reply is returned, errors too.
-  std::vector<Reply> replies(const std::vector<std::vector<std::string>>& cmds,
-                             Auth auth = Auth::Password);
+  std::vector<Reply> replies(const Cmds& cmds, Auth auth = Auth::Password);
   // Pipelined, binary-safe; throws std::runtime_error naming the first command that
   // got an error reply unless throw_on_error is false.
-  void pipeline(const std::vector<std::vector<std::string>>& cmds, bool throw_on_error = true);
+  void pipeline(const Cmds& cmds, bool throw_on_error = true);
   // Runs the matching CLI against this server (-h, -p, TLS material and the
   // password are added) followed by args.
   ProcessResult cli(const std::vector<std::string>& args) const;

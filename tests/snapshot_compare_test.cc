@@ -17,43 +17,37 @@
 
 #include "cli_runner.h"
 #include "compare.h"
+#include "noncopyable.h"
 #include "server_fixture.h"
 #include "snapshot_compare.h"
 #include "snapshot_fixture.h"
 #include "store.h"
 
 using namespace migcheck;
-using migcheck::test::run_migcheck;
-using migcheck::test::TestServer;
+using namespace migcheck::test;
 
 namespace {
 
-using Cmds = std::vector<std::vector<std::string>>;
-using migcheck::test::rows;
-using migcheck::test::Rows;
-using migcheck::test::snap_options;
-using migcheck::test::totals;
-
 std::string tmp(const std::string& name) {
-  return migcheck::test::snapshot_tmp("snapcmp", name);
+  return snapshot_tmp("snapcmp", name);
 }
 
 // Every type, expiries, two dbs and big keys (more elements than the chunk).
 void fill(TestServer& s, int64_t expire_at) {
   const std::string at = std::to_string(expire_at);
-  Cmds c = migcheck::test::snapshot_basics(at);
-  migcheck::test::append_cmds(c, {{"ZADD", "z:1", "1", "a", "2.5", "b"},
-                                  {"XADD", "x:1", "1-1", "f", "v"},
-                                  {"XADD", "x:1", "2-1", "g", "w"},
-                                  {"XGROUP", "CREATE", "x:1", "grp", "1-1"},
-                                  {"HSET", "ttl:h", "f", "v"},
-                                  {"PEXPIREAT", "ttl:h", at},
-                                  {"SET", "type:k", "string"},
-                                  {"SET", std::string("bin\0key\xff", 8), "binary"},
-                                  {"SELECT", "3"},
-                                  {"SET", "d3:s", "three"},
-                                  {"SADD", "d3:set", "x", "y"},
-                                  {"SELECT", "0"}});
+  auto c = snapshot_basics(at);
+  append_cmds(c, {{"ZADD", "z:1", "1", "a", "2.5", "b"},
+                  {"XADD", "x:1", "1-1", "f", "v"},
+                  {"XADD", "x:1", "2-1", "g", "w"},
+                  {"XGROUP", "CREATE", "x:1", "grp", "1-1"},
+                  {"HSET", "ttl:h", "f", "v"},
+                  {"PEXPIREAT", "ttl:h", at},
+                  {"SET", "type:k", "string"},
+                  {"SET", std::string("bin\0key\xff", 8), "binary"},
+                  {"SELECT", "3"},
+                  {"SET", "d3:s", "three"},
+                  {"SADD", "d3:set", "x", "y"},
+                  {"SELECT", "0"}});
   for (int i = 0; i < 2500; ++i) {
     c.push_back({"HSET", "big:h", "field" + std::to_string(i), "value" + std::to_string(i)});
     c.push_back({"RPUSH", "big:l", std::to_string(i)});
@@ -64,7 +58,7 @@ void fill(TestServer& s, int64_t expire_at) {
 
 // A file of `s`, copied out of its dir (a later SAVE would overwrite it).
 std::string save(TestServer& s, const std::string& name) {
-  return migcheck::test::save_snapshot(s, tmp(name) + ".rdb");
+  return save_snapshot(s, tmp(name) + ".rdb");
 }
 
 // The differences of the test: a changed value, a missing key, an extra key,
@@ -88,13 +82,13 @@ const Rows kChanged = {{0, "s:1", "value"},     {0, "l:1", "missing"}, {0, "extr
 
 // A source and a target filled alike (the target then changed when asked,
 // `source_extra` run on the source) and the source's file, removed at the end.
-struct FilledPair {
+struct FilledPair : NonCopyable {
   TestServer source;
   TestServer target;
-  const int64_t at = migcheck::test::wall_ms() + 3600000;
+  const int64_t at = wall_ms() + 3600000;
   std::string file;
   FilledPair(const std::string& name, bool changed, const Cmds& source_extra = {},
-             migcheck::test::ServerOptions target_options = {})
+             ServerOptions target_options = {})
       : target(std::move(target_options)) {
     fill(source, at);
     fill(target, at);
@@ -102,8 +96,6 @@ struct FilledPair {
     if (!source_extra.empty()) source.pipeline(source_extra);
     file = save(source, name);
   }
-  FilledPair(const FilledPair&) = delete;
-  FilledPair& operator=(const FilledPair&) = delete;
   ~FilledPair() { std::filesystem::remove(file); }
 };
 
@@ -243,7 +235,7 @@ TEST_CASE("snapshot compare: CLI errors, and a file against a file", "[snapshot]
 
   // A truncated file: one line, exit 2.
   const std::string cut = tmp("cut") + ".rdb";
-  migcheck::test::write_first_half(file, cut);
+  write_first_half(file, cut);
   auto c = run_migcheck({"compare", cut, target.uri(), "--store", store, "-q"});
   CHECK(c.exit_code == 2);
   CHECK(std::count(c.err.begin(), c.err.end(), '\n') == 1);
@@ -274,12 +266,11 @@ TEST_CASE("snapshot compare: CLI errors, and a file against a file", "[snapshot]
 TEST_CASE("snapshot compare: peak memory stays bounded with a big key",
           "[snapshot][memory][integration]") {
   TestServer source, target;
-  source.pipeline(migcheck::test::huge_set());
-  target.pipeline(migcheck::test::huge_set());
+  source.pipeline(huge_set());
+  target.pipeline(huge_set());
   const std::string file = save(source, "big");
-  migcheck::test::check_bounded_peak(
-      {"compare", file, target.uri(), "--store", tmp("big.db"), "-q"}, tmp("big.out"),
-      tmp("big.err"));
+  check_bounded_peak({"compare", file, target.uri(), "--store", tmp("big.db"), "-q"},
+                     tmp("big.out"), tmp("big.err"));
   std::filesystem::remove(file);
 }
 
@@ -289,9 +280,8 @@ TEST_CASE("snapshot compare: a signal stops the run, recorded as interrupted",
   auto& [source, target, at, file] = pair;
   const std::string store = tmp("signal.db");
   const std::string err = tmp("signal.err");
-  migcheck::test::Spawned p(
-      {"compare", file, target.uri(), "--store", store, "--rounds", "3", "--interval", "60s"},
-      tmp("signal.out"), err);
+  Spawned p({"compare", file, target.uri(), "--store", store, "--rounds", "3", "--interval", "60s"},
+            tmp("signal.out"), err);
   // Stopped while it waits for round 2.
   std::string text;
   for (int i = 0; i < 600 && text.find("re-checking") == std::string::npos; ++i) {
@@ -311,7 +301,7 @@ TEST_CASE("snapshot compare: a signal stops the run, recorded as interrupted",
 
 TEST_CASE("snapshot compare: a file against a cluster target", "[snapshot][cluster][integration]") {
   TestServer source;
-  migcheck::test::TestCluster cluster;
+  TestCluster cluster;
   Cmds cmds;
   for (int i = 0; i < 300; ++i) cmds.push_back({"SET", "k:" + std::to_string(i), "v"});
   cmds.push_back({"HSET", "h", "f", "v"});
@@ -337,7 +327,7 @@ TEST_CASE("snapshot compare: a file against a cluster target", "[snapshot][clust
 
 TEST_CASE("snapshot compare: a Redis 7.0 file against a Valkey 8 target",
           "[snapshot][integration]") {
-  FilledPair pair("valkey", true, {}, migcheck::test::ServerOptions{.binary = "valkey-server"});
+  FilledPair pair("valkey", true, {}, ServerOptions{.binary = "valkey-server"});
   Store store(tmp("valkey.db"));
   SnapshotCompareResult r = run_snapshot_compare(snap_options(pair.file, pair.target), store);
   CHECK(rows(store, r.compare.run_id) == kChanged);
@@ -345,7 +335,7 @@ TEST_CASE("snapshot compare: a Redis 7.0 file against a Valkey 8 target",
 
 TEST_CASE("snapshot compare: --db-map maps the file's dbs", "[snapshot][integration]") {
   TestServer source, target;
-  fill(source, migcheck::test::wall_ms() + 3600000);
+  fill(source, wall_ms() + 3600000);
   const std::string file = save(source, "dbmap");
   const std::string store = tmp("dbmap.db");
   // db 0 -> db 0 and db 3 -> db 5 on the target, by the snapshot replicate.

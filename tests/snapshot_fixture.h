@@ -57,7 +57,7 @@ inline std::string save_snapshot(TestServer& s, const std::string& path) {
 
 // The first keys of the snapshot tests' datasets: strings (one expiring at
 // `at`, a PXAT in ms), a list, a hash and a set.
-inline DatasetCmds snapshot_basics(const std::string& at) {
+inline Cmds snapshot_basics(const std::string& at) {
   return {{"SET", "s:1", "one"},
           {"SET", "s:int", "12345"},
           {"SET", "s:ttl", "v", "PXAT", at},
@@ -74,8 +74,8 @@ inline void write_first_half(const std::string& file, const std::string& cut) {
 
 // SADD commands making "huge" a set of 400k members (about 10 MB
 // serialised, more in memory): bigger than any chunk.
-inline std::vector<std::vector<std::string>> huge_set() {
-  std::vector<std::vector<std::string>> cmds;
+inline Cmds huge_set() {
+  Cmds cmds;
   for (int b = 0; b < 400; ++b) {
     std::vector<std::string> cmd = {"SADD", "huge"};
     for (int i = 0; i < 1000; ++i)

@@ -27,8 +27,8 @@ namespace migcheck::test {
 
 // MSET commands setting k:<i> to v<i> for every i in [0, n), a thousand keys
 // a command.
-inline std::vector<std::vector<std::string>> numbered_keys(int n) {
-  std::vector<std::vector<std::string>> msets;
+inline Cmds numbered_keys(int n) {
+  Cmds msets;
   for (int base = 0; base < n; base += 1000) {
     std::vector<std::string> mset{"MSET"};
     for (int i = base; i < std::min(n, base + 1000); ++i) {
@@ -42,9 +42,8 @@ inline std::vector<std::vector<std::string>> numbered_keys(int n) {
 
 // SET commands giving <prefix><i>, for every i in [0, n), a value of `bytes`
 // times the letter 'a' + i % 26: big values, to fill a server's maxmemory.
-inline std::vector<std::vector<std::string>> letter_values(const std::string& prefix, int n,
-                                                           size_t bytes) {
-  std::vector<std::vector<std::string>> sets;
+inline Cmds letter_values(const std::string& prefix, int n, size_t bytes) {
+  Cmds sets;
   for (int i = 0; i < n; ++i)
     sets.push_back(
         {"SET", prefix + std::to_string(i), std::string(bytes, static_cast<char>('a' + i % 26))});

@@ -146,7 +146,6 @@ TEST_CASE("value_diff: binary values are escaped; the JSON form round-trips", "[
 TEST_CASE("value_diff: compare locates one changed element of every type, diffs and report show it",
           "[value_diff][integration]") {
   TestServer source, target;
-  using Cmds = std::vector<std::vector<std::string>>;
   Cmds common = {
       {"SET", "str", "the quick brown fox"},
       {"RPUSH", "list", "a", "b", "c", "d"},

@@ -20,7 +20,7 @@ namespace t = migcheck::test;
 
 namespace {
 
-using Cmds = std::vector<std::vector<std::string>>;
+using t::Cmds;
 
 std::unique_ptr<Client> client_for(t::TestServer& s) {
   return std::make_unique<Client>(parse_uri(s.uri()), ClientOptions{});
