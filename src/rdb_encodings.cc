@@ -201,4 +201,18 @@ void decode_zipmap(std::string_view blob, const BlobContext& ctx, const ElementS
   if (!c.at_end()) c.fail("nothing after the end marker");
 }
 
+void decode_blob(BlobFormat format, std::string_view blob, const BlobContext& ctx,
+                 const ElementSink& sink) {
+  switch (format) {
+    case BlobFormat::Ziplist:
+      return decode_ziplist(blob, ctx, sink);
+    case BlobFormat::Listpack:
+      return decode_listpack(blob, ctx, sink);
+    case BlobFormat::Intset:
+      return decode_intset(blob, ctx, sink);
+    case BlobFormat::Zipmap:
+      return decode_zipmap(blob, ctx, sink);
+  }
+}
+
 }  // namespace migcheck

@@ -29,4 +29,10 @@ void decode_intset(std::string_view blob, const BlobContext& ctx, const ElementS
 // Zipmap (hashes before Redis 2.6): field, value, field, value...
 void decode_zipmap(std::string_view blob, const BlobContext& ctx, const ElementSink& sink);
 
+enum class BlobFormat { Ziplist, Listpack, Intset, Zipmap };
+
+// The decoder of `format`, for a caller that reads several.
+void decode_blob(BlobFormat format, std::string_view blob, const BlobContext& ctx,
+                 const ElementSink& sink);
+
 }  // namespace migcheck

@@ -98,10 +98,11 @@ std::string module_type_name(uint64_t id) {
   return name;
 }
 
-void RdbParser::blob(std::string& out, std::string_view what, uint64_t& at) {
-  in_.string(out, what);
+void RdbParser::read_blob(std::string_view what, BlobFormat format, const ElementSink& sink) {
+  in_.string(blob_, what);
   const uint64_t end = in_.offset();
-  at = end >= out.size() ? end - out.size() : 0;
+  blob_at_ = end >= blob_.size() ? end - blob_.size() : 0;
+  decode_blob(format, blob_, BlobContext{in_.name(), blob_at_}, sink);
 }
 
 bool RdbParser::read_element(RdbVisitor& v, std::string_view what, std::string_view what2) {
@@ -294,14 +295,9 @@ void RdbParser::read_strings(RdbVisitor& v, std::string_view count_what, std::st
 
 void RdbParser::read_list(uint8_t type, bool report) {
   RdbVisitor& v = report ? v_ : null_visitor();
-  const BlobContext ctx{in_.name(), 0};
   auto sink = [&v](std::string_view e) { v.list_element(e); };
   if (type == kList) return read_strings(v, "a list length", "a list element", sink);
-  if (type == kListZiplist) {
-    BlobContext c = ctx;
-    blob(blob_, "a list ziplist", c.base);
-    return decode_ziplist(blob_, c, sink);
-  }
+  if (type == kListZiplist) return read_blob("a list ziplist", BlobFormat::Ziplist, sink);
   for (uint64_t n = in_.length("a quicklist node count"); n > 0; --n) {
     uint64_t container = 2;
     if (type == kListQuicklist2) {
@@ -313,25 +309,17 @@ void RdbParser::read_list(uint8_t type, bool report) {
       read_string_element(v, "a quicklist node", sink);
       continue;
     }
-    BlobContext c = ctx;
-    blob(blob_, "a quicklist node", c.base);
-    if (type == kListQuicklist)
-      decode_ziplist(blob_, c, sink);
-    else
-      decode_listpack(blob_, c, sink);
+    read_blob("a quicklist node",
+              type == kListQuicklist ? BlobFormat::Ziplist : BlobFormat::Listpack, sink);
   }
 }
 
 void RdbParser::read_set(uint8_t type, bool report) {
   RdbVisitor& v = report ? v_ : null_visitor();
-  BlobContext c{in_.name(), 0};
   auto sink = [&v](std::string_view e) { v.set_member(e); };
   if (type == kSet) return read_strings(v, "a set size", "a set member", sink);
-  blob(blob_, type == kSetIntset ? "an intset" : "a set listpack", c.base);
-  if (type == kSetIntset)
-    decode_intset(blob_, c, sink);
-  else
-    decode_listpack(blob_, c, sink);
+  if (type == kSetIntset) return read_blob("an intset", BlobFormat::Intset, sink);
+  read_blob("a set listpack", BlobFormat::Listpack, sink);
 }
 
 void RdbParser::read_zset(uint8_t type, bool report) {
@@ -347,8 +335,6 @@ void RdbParser::read_zset(uint8_t type, bool report) {
     }
     return;
   }
-  BlobContext c{in_.name(), 0};
-  blob(blob_, "a sorted set ziplist or listpack", c.base);
   bool have_member = false;
   auto sink = [&](std::string_view e) {
     if (!have_member) {
@@ -357,15 +343,13 @@ void RdbParser::read_zset(uint8_t type, bool report) {
       return;
     }
     auto score = parse_score(e);
-    if (!score) in_.fail_at(c.base, "numeric scores in the sorted set");
+    if (!score) in_.fail_at(blob_at_, "numeric scores in the sorted set");
     v.zset_member(s1_, *score);
     have_member = false;
   };
-  if (type == kZsetZiplist)
-    decode_ziplist(blob_, c, sink);
-  else
-    decode_listpack(blob_, c, sink);
-  if (have_member) in_.fail_at(c.base, "member/score pairs in the sorted set");
+  read_blob("a sorted set ziplist or listpack",
+            type == kZsetZiplist ? BlobFormat::Ziplist : BlobFormat::Listpack, sink);
+  if (have_member) in_.fail_at(blob_at_, "member/score pairs in the sorted set");
 }
 
 void RdbParser::read_hash(uint8_t type, bool report) {
@@ -388,8 +372,6 @@ void RdbParser::read_hash(uint8_t type, bool report) {
     return;
   }
   if (type == kHashListpackEx) in_.u64le("the hash's next field expiry");
-  BlobContext c{in_.name(), 0};
-  blob(blob_, "a hash ziplist, zipmap or listpack", c.base);
   const int per = type == kHashListpackEx || type == kHashListpackExPreGa ? 3 : 2;
   int at = 0;
   auto sink = [&](std::string_view e) {
@@ -402,18 +384,16 @@ void RdbParser::read_hash(uint8_t type, bool report) {
       int64_t exp = 0;
       auto r = std::from_chars(e.data(), e.data() + e.size(), exp);
       if (r.ec != std::errc() || r.ptr != e.data() + e.size())
-        in_.fail_at(c.base, "integer field TTLs in the hash listpack");
+        in_.fail_at(blob_at_, "integer field TTLs in the hash listpack");
       v.hash_field(s1_, s2_, exp);
     }
     at = (at + 1) % per;
   };
-  if (type == kHashZipmap)
-    decode_zipmap(blob_, c, sink);
-  else if (type == kHashZiplist)
-    decode_ziplist(blob_, c, sink);
-  else
-    decode_listpack(blob_, c, sink);
-  if (at != 0) in_.fail_at(c.base, "complete field/value entries in the hash");
+  const BlobFormat format = type == kHashZipmap    ? BlobFormat::Zipmap
+                            : type == kHashZiplist ? BlobFormat::Ziplist
+                                                   : BlobFormat::Listpack;
+  read_blob("a hash ziplist, zipmap or listpack", format, sink);
+  if (at != 0) in_.fail_at(blob_at_, "complete field/value entries in the hash");
 }
 
 void RdbParser::read_module(uint8_t type, bool report) {

@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "rdb_encodings.h"
 #include "rdb_reader.h"
 
 namespace migcheck {
@@ -128,7 +129,10 @@ class RdbParser {
   void read_stream(uint8_t type, bool report);
   void read_module(uint8_t type, bool report);
   void skip_module_body(std::string_view what);
-  void blob(std::string& out, std::string_view what, uint64_t& at);
+  // Reads a compact blob (`what` names it in messages) into blob_ and hands
+  // its elements to `sink`; blob_at_ is its file offset meanwhile and after,
+  // for the messages of a sink or a caller that finds the elements wrong.
+  void read_blob(std::string_view what, BlobFormat format, const ElementSink& sink);
   // The strings of one element of the plain encodings (a hash field and its
   // value when `what2` is given) into s1_ (and s2_); false when they went to
   // `v` in pieces instead (see takes_element_pieces): the caller then ends
@@ -139,6 +143,7 @@ class RdbParser {
   RdbVisitor& v_;
   int version_ = 0;
   std::string s1_, s2_, blob_;  // reused buffers
+  uint64_t blob_at_ = 0;
 };
 
 }  // namespace migcheck

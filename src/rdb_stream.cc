@@ -42,13 +42,11 @@ void RdbParser::read_stream(uint8_t type, bool report) {
     in_.string(s1_, "a stream node key");
     if (s1_.size() != 16) in_.fail_at(key_at, "a 16-byte stream node id");
     const uint64_t master_ms = be64(s1_.data()), master_seq = be64(s1_.data() + 8);
-    BlobContext c{in_.name(), 0};
-    blob(blob_, "a stream listpack", c.base);
     n = 0;
-    decode_listpack(blob_, c, sink);
+    read_blob("a stream listpack", BlobFormat::Listpack, sink);
     size_t i = 0;
     auto next = [&]() -> const std::string& {
-      if (i >= n) in_.fail_at(c.base, "a complete stream entry in the listpack");
+      if (i >= n) in_.fail_at(blob_at_, "a complete stream entry in the listpack");
       return items[i++];
     };
     auto next_int = [&]() -> int64_t {
@@ -56,17 +54,17 @@ void RdbParser::read_stream(uint8_t type, bool report) {
       int64_t x = 0;
       auto r = std::from_chars(s.data(), s.data() + s.size(), x);
       if (r.ec != std::errc() || r.ptr != s.data() + s.size())
-        in_.fail_at(c.base, "an integer in the stream listpack");
+        in_.fail_at(blob_at_, "an integer in the stream listpack");
       return x;
     };
     if (n == 0) continue;
     next_int();  // count of valid entries
     next_int();  // count of deleted entries
     const int64_t nmaster = next_int();
-    if (nmaster < 0 || static_cast<uint64_t>(nmaster) > n) in_.fail_at(c.base, "master fields");
+    if (nmaster < 0 || static_cast<uint64_t>(nmaster) > n) in_.fail_at(blob_at_, "master fields");
     const size_t master_at = i;
     i += static_cast<size_t>(nmaster);
-    if (next_int() != 0) in_.fail_at(c.base, "the master entry terminator 0");
+    if (next_int() != 0) in_.fail_at(blob_at_, "the master entry terminator 0");
     while (i < n) {
       const int64_t flags = next_int();
       const uint64_t ms = master_ms + static_cast<uint64_t>(next_int());
@@ -80,7 +78,7 @@ void RdbParser::read_stream(uint8_t type, bool report) {
         }
       } else {
         const int64_t nf = next_int();
-        if (nf < 0 || static_cast<uint64_t>(nf) > n) in_.fail_at(c.base, "an entry field count");
+        if (nf < 0 || static_cast<uint64_t>(nf) > n) in_.fail_at(blob_at_, "an entry field count");
         for (int64_t f = 0; f < nf; ++f) {
           const std::string& field = next();
           const std::string& value = next();
