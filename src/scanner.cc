@@ -182,7 +182,6 @@ size_t Scanner::node_index(size_t c) {
 bool Scanner::next(std::vector<std::string>& out) {
   if (slots_) {
     const bool more = slots_->next(out);
-    calls_ = slots_->calls();
     keys_ = slots_->keys_seen();
     return more;
   }
@@ -201,7 +200,6 @@ bool Scanner::next(std::vector<std::string>& out) {
   }
   if (opts_.limiter) opts_.limiter->acquire(1);
   Reply r = client_.on_node(node_index(c), cmd);
-  ++calls_;
   if (r.is_error())
     throw ProtocolError("SCAN failed on " + cur.address + " of " + client_.display() + ": " +
                         r.str);

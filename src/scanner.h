@@ -97,7 +97,6 @@ class Scanner {
   static std::vector<NodeCursor> cursors_from_json(const nlohmann::json& j);
 
   uint64_t keys_seen() const { return keys_; }
-  uint64_t calls() const { return calls_; }
   uint64_t repeats_dropped() const { return repeats_; }
   // Keys a SCAN returned whose slot is outside the partition (dropped).
   uint64_t keys_outside() const { return outside_; }
@@ -113,7 +112,6 @@ class Scanner {
   std::unique_ptr<SlotScanner> slots_;
   size_t next_ = 0;
   uint64_t keys_ = 0;
-  uint64_t calls_ = 0;
   uint64_t repeats_ = 0;
   uint64_t outside_ = 0;
 };

@@ -141,7 +141,6 @@ bool SlotScanner::read_page(size_t node, const std::vector<int>& slots,
   cmds.push_back({"CLUSTER", "NODES"});
   if (limiter_) limiter_->acquire(cmds.size());
   std::vector<Reply> replies = client_.connection(node).pipeline(cmds);
-  ++calls_;
   const std::string endpoint = client_.nodes()[node].endpoint.display();
   for (const Reply& r : replies)
     if (r.is_error()) {

@@ -52,7 +52,6 @@ class SlotScanner {
   static bool is_position(const nlohmann::json& j);
 
   uint64_t keys_seen() const { return keys_; }
-  uint64_t calls() const { return calls_; }
   // Slots read again because their owner changed under the read.
   uint64_t slots_reread() const { return reread_; }
   // Slots read on two nodes because they were being migrated.
@@ -87,7 +86,7 @@ class SlotScanner {
   int cursor_ = 0;          // next slot to consider
   size_t page_slots_ = 16;  // adapted to the keys per slot seen
   transient::Wait wait_;    // while no page makes progress
-  uint64_t keys_ = 0, calls_ = 0, reread_ = 0, split_ = 0, to_primary_ = 0;
+  uint64_t keys_ = 0, reread_ = 0, split_ = 0, to_primary_ = 0;
 };
 
 // "0-99,200" <-> bitset
