@@ -17,9 +17,7 @@ namespace migcheck {
 namespace compare_internal {
 
 Engine::Engine(const CompareOptions& o, Store& store)
-    : o_(o),
-      store_(store),
-      run_(store, "compare", std::string(kCheckpoint), o.stop),
+    : EngineBase(o, store, "compare"),
       limiter_(o.max_ops_per_sec, run_.stop_flag()),
       progress_(o.progress) {
   batch_ = std::max<size_t>(o.batch, 1);
@@ -29,9 +27,6 @@ Engine::Engine(const CompareOptions& o, Store& store)
   if (limiter_.limited())
     batch_ = std::clamp<size_t>(static_cast<size_t>(o.max_ops_per_sec / 40), 1, batch_);
   workers_.resize(std::max<size_t>(o.connections, 1));
-  // Every client of the run reports the servers' run_ids to one watch.
-  source_client_ = run_.client_options(o.source_client);
-  target_client_ = run_.client_options(o.target_client);
 }
 
 CompareResult Engine::run() {

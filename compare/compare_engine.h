@@ -32,6 +32,7 @@
 
 #include "clock_skew.h"
 #include "compare.h"
+#include "engine_base.h"
 #include "ordered_commit.h"
 #include "progress.h"
 #include "rate_limiter.h"
@@ -39,8 +40,6 @@
 #include "work_queue.h"
 
 namespace migcheck::compare_internal {
-
-inline constexpr std::string_view kCheckpoint = "compare";
 
 inline int64_t since_ms(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - t).count();
@@ -97,7 +96,7 @@ struct Worker {
 // way the reports write keys: text as "key", other bytes as "key_base64".
 BigKeyInfo big_key_from_json(const nlohmann::json& j);
 
-class Engine {
+class Engine : EngineBase<CompareOptions> {
  public:
   Engine(const CompareOptions& o, Store& store);
   CompareResult run();
@@ -151,10 +150,6 @@ class Engine {
   void aggregate();
   void finish();
 
-  const CompareOptions& o_;
-  Store& store_;
-  // The run in the store: claim, restart watch, checkpoints, stop token, end.
-  Run run_;
   RateLimiter limiter_;
   Progress progress_;
   size_t batch_ = 500;
@@ -168,8 +163,7 @@ class Engine {
   std::vector<std::unique_ptr<Client>> src_mains_, tgt_mains_;  // per pair, for producers
   ClockSkew clock_;  // target's clock minus the source's (shown, never applied)
   int64_t source_keys_ = 0;
-  bool commit_failed_ = false;                   // under commit_mu_
-  ClientOptions source_client_, target_client_;  // the options', with the run's watch
+  bool commit_failed_ = false;  // under commit_mu_
   std::unique_ptr<Client> src_main_, tgt_main_;
   std::vector<std::map<size_t, Worker>> workers_;  // per thread, per db pair
   std::unique_ptr<WorkQueue<WorkItem>> queue_;

@@ -20,6 +20,7 @@
 
 #include "classify.h"
 #include "db_pairs.h"
+#include "engine_base.h"
 #include "errors.h"
 #include "exit_codes.h"
 #include "field_expiry_check.h"
@@ -39,7 +40,6 @@ namespace migcheck {
 namespace {
 
 constexpr size_t kMaxFailuresKept = 20;
-constexpr const char* kCheckpoint = "repair";
 
 // Differences of a few keys, numbered in the order they were read.
 struct Batch {
@@ -63,17 +63,12 @@ struct Side {
   std::unique_ptr<KeyReader> src_reader, tgt_reader;
 };
 
-class Engine {
+class Engine : EngineBase<RepairOptions> {
  public:
   Engine(const RepairOptions& o, Store& store)
-      : o_(o),
-        store_(store),
-        run_(store, "repair", kCheckpoint, o.stop),
+      : EngineBase(o, store, "repair"),
         limiter_(o.max_ops_per_sec, run_.stop_flag()),
         progress_(o.progress) {
-    // Every client of the run reports the servers' run_ids to one watch.
-    source_client_ = run_.client_options(o.source_client);
-    target_client_ = run_.client_options(o.target_client);
     partition_ = o.partition;
   }
 
@@ -563,8 +558,6 @@ class Engine {
     }
   }
 
-  const RepairOptions& o_;
-  Store& store_;
   RepairResult result_;
   int cmp_db_ = 0;         // the compare run's one source db; -1 for several
   Partition partition_;    // the options', else the compare run's
@@ -578,9 +571,7 @@ class Engine {
   Millis tolerance_{o_.ttl_tolerance};
   bool stream_ext_ = true;
   std::shared_ptr<CopyShared> shared_ = std::make_shared<CopyShared>();
-  Run run_;              // the run in the store; its stop token ends loops and sleeps
   RateLimiter limiter_;  // every source command, copies and verification alike
-  ClientOptions source_client_, target_client_;  // the options', with the run's watch
   Progress progress_;
 
   std::unique_ptr<WorkQueue<Batch>> queue_;  // one per pass (work())

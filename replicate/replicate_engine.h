@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "copier.h"
+#include "engine_base.h"
 #include "lag_histogram.h"
 #include "live.h"
 #include "rate_limiter.h"
@@ -36,7 +37,6 @@ namespace migcheck::replicate_internal {
 inline constexpr size_t kKeptOutcomes = 50;  // skipped / failed keys kept for the summary
 inline constexpr size_t kStoreFlush = 500;   // outcomes buffered per worker before a store write
 inline constexpr size_t kMaxPendingOverflow = 100000;  // overflow records waiting for the store
-inline constexpr const char* kCheckpoint = "replicate";
 
 inline int64_t since_ms(SteadyTime t0) {
   return std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - t0).count();
@@ -88,19 +88,14 @@ class Worker {
   std::vector<Outcome> to_store_;
 };
 
-class Engine {
+class Engine : EngineBase<ReplicateOptions> {
  public:
   Engine(const ReplicateOptions& o, Store& store)
-      : o_(o),
-        store_(store),
-        run_(store, "replicate", kCheckpoint, o.stop),
+      : EngineBase(o, store, "replicate"),
         limiter_(o.max_ops_per_sec, &abort_),
         queue_(o.queue_capacity) {
     batch_ = std::max<size_t>(o.batch, 1);
     scan_count_ = o.scan_count;
-    // Every client of the run reports the servers' run_ids to one watch.
-    source_client_ = run_.client_options(o.source_client);
-    target_client_ = run_.client_options(o.target_client);
     worker_source_client_ = source_client_;
     if (limiter_.limited())
       batch_ = std::clamp<size_t>(static_cast<size_t>(o.max_ops_per_sec / 40), 1, batch_);
@@ -174,15 +169,11 @@ class Engine {
   CopyCounters copy_counters() const;
   int64_t elapsed_ms() const { return elapsed_base_ + since_ms(started_); }
 
-  const ReplicateOptions& o_;
-  Store& store_;
   ReplicateResult result_;
   size_t batch_ = 500;
   size_t scan_count_ = 1000;  // SCAN COUNT of the scan pass (in_flight.h may scale it)
   ClientOptions worker_source_client_;
-  Run run_;  // the run in the store: claim, restart watch, checkpoints, stop token, end
   std::shared_ptr<RestartWatch> watch_ = run_.shared_watch();
-  ClientOptions source_client_, target_client_;   // the options', with watch_
   std::atomic<bool>& abort_ = run_.abort_flag();  // the run's stop token
   RateLimiter limiter_;
   std::shared_ptr<CopyShared> shared_ = std::make_shared<CopyShared>();
