@@ -119,7 +119,7 @@ int run(const CompareCli& c) {
     throw UsageError("--partition does not combine with --sample (a sample is drawn at random)");
   // A snapshot file as the source (issue 17): its own engine.
   if (source_is_snapshot(c.common))
-    return run_snapshot_compare_cmd({c.common, c.output, c.o, c.dbs, c.resume});
+    return run_snapshot_compare_cmd({c.common, c.output, c.o, c.dbs, c.resume, c.given});
   CompareOptions o = engine_options(c);
   normalise_types(o.types);
 

@@ -111,8 +111,10 @@ int run_snapshot_compare_cmd(const SnapshotCompareCli& c) {
   if (c.resume > 0) {
     // The run's recorded scope replaces the command line's; its target
     // (server and db) must be the run's own.
-    const ResumableRun run = resumable_run(store, c.resume, "compare");
-    apply_recorded_snapshot_compare(c.resume, run.options, so);
+    ResumableRun run = resumable_run(store, c.resume, "compare");
+    const std::vector<std::string> ignored = apply_recorded_snapshot_compare(run, c.given, so);
+    record_resume_options(store, run);
+    warn_ignored_on_resume(run, ignored);
     const std::string recorded = run.options.value("source_file", std::string());
     if (recorded != so.source_file)
       log::warn("run " + std::to_string(c.resume) + " read " + recorded + "; resuming with " +

@@ -21,6 +21,7 @@ struct SnapshotCompareCli {
   const CompareOptions& options;
   const DbSelection& dbs;
   int64_t resume;
+  const std::vector<std::string>& given;  // the flags given (see apply_recorded)
 };
 
 int run_snapshot_compare_cmd(const SnapshotCompareCli& c);

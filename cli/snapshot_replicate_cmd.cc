@@ -13,6 +13,7 @@
 #include "identity.h"
 #include "log.h"
 #include "progress.h"
+#include "replicate_options.h"
 #include "resume.h"
 #include "signals.h"
 #include "snapshot_replicate.h"
@@ -28,17 +29,18 @@ bool given(const SnapshotReplicateCli& c, const char* flag) {
   return std::ranges::find(c.given, flag) != c.given.end();
 }
 
-// --resume: the run's recorded scope replaces the command line's.
-void apply_recorded(Store& store, int64_t id, SnapshotReplicateOptions& so) {
-  ResumableRun r = resumable_run(store, id, "replicate");
+// --resume: the run's recorded options replace the command line's as a
+// server source's resume does (apply_recorded: the speed and load flags
+// given again stay), and so does its scope (db, target db).
+void resume_options(Store& store, const SnapshotReplicateCli& c, SnapshotReplicateOptions& so) {
+  ResumableRun r = resumable_run(store, c.resume, "replicate");
+  const std::string what = "cannot resume run " + std::to_string(c.resume);
   if (!r.options.contains("source_file"))
-    throw UsageError("cannot resume run " + std::to_string(id) +
-                     " with a snapshot file source: it copied from a server");
-  if (r.options.value("dry_run", false))
-    throw UsageError("cannot resume run " + std::to_string(id) + ": it is a dry run");
+    throw UsageError(what + " with a snapshot file source: it copied from a server");
+  if (r.options.value("dry_run", false)) throw UsageError(what + ": it is a dry run");
   const std::string recorded = r.options.value("source_file", std::string());
   if (recorded != so.source_file)
-    log::warn("run " + std::to_string(id) + " read " + recorded + "; resuming with " +
+    log::warn("run " + std::to_string(c.resume) + " read " + recorded + "; resuming with " +
               so.source_file + " (checked to be the same file)");
   auto opt_int = [&](const char* k) -> std::optional<int> {
     const auto& v = r.options[k];
@@ -48,15 +50,14 @@ void apply_recorded(Store& store, int64_t id, SnapshotReplicateOptions& so) {
   // be the run's: another target db is another target.
   const auto db = opt_int("db"), target_db = opt_int("target_db");
   if (so.db && snapshot_scope_text(so.db, so.target_db) != snapshot_scope_text(db, target_db))
-    throw UsageError("cannot resume run " + std::to_string(id) + ": it copied " +
-                     snapshot_scope_text(db, target_db) + ", not " +
+    throw UsageError(what + ": it copied " + snapshot_scope_text(db, target_db) + ", not " +
                      snapshot_scope_text(so.db, so.target_db) + "; give the run's own target db");
   so.db = db;
   so.target_db = target_db;
-  so.base.match = r.options.value("match", std::string());
-  so.base.types = r.options.value("types", std::vector<std::string>{});
-  so.base.structural = r.options.value("struct", false);
-  so.base.resume_run = id;
+  const std::vector<std::string> ignored = apply_recorded(r, c.given, so.base);
+  so.base.resume_run = c.resume;
+  record_resume_options(store, r);
+  warn_ignored_on_resume(r, ignored);
 }
 
 void print_summary(const SnapshotReplicateOptions& o, const SnapshotReplicateResult& sr,
@@ -131,7 +132,7 @@ int run_snapshot_replicate_cmd(const SnapshotReplicateCli& c) {
   so.base.store_path = c.common.store;
   Store store(c.common.store, c.resume == 0);
   if (c.resume > 0) {
-    apply_recorded(store, c.resume, so);
+    resume_options(store, c, so);
     refuse_resume_target_elsewhere(store, c.resume, so.base.target, so.base.target_client);
   }
   signals::install();

@@ -3,6 +3,7 @@
 #include "snapshot_resume.h"
 
 #include "compare_engine.h"
+#include "compare_options.h"
 #include "errors.h"
 #include "result_json.h"
 
@@ -36,25 +37,14 @@ void from_json(const nlohmann::json& j, BigKeyInfo& k) {
 }
 
 nlohmann::json snapshot_compare_options_json(const SnapshotCompareOptions& o) {
-  const CompareOptions& b = o.base;
+  // The compare's own recorded options, as a live compare records them, then
+  // what a file source adds.
+  nlohmann::json j = recorded_json(o.base);
   const bool file_target = !o.target_file.empty();
-  nlohmann::json j = {{"source", "file://" + o.source_file},
-                      {"source_file", o.source_file},
-                      {"target", file_target ? "file://" + o.target_file : b.target.display()},
-                      {"snapshot", true},
-                      {"rounds", b.rounds},
-                      {"interval_ms", b.interval.count()},
-                      {"ttl_tolerance_ms", b.ttl_tolerance.count()},
-                      {"match", b.match},
-                      {"types", b.types},
-                      {"scan_count", b.scan_count},
-                      {"batch", b.batch},
-                      {"connections", b.connections},
-                      {"sample", b.sample},
-                      {"target_scan", b.target_scan},
-                      {"chunk", b.chunk},
-                      {"big_string", b.big_string},
-                      {"store", b.store_path}};
+  j["source"] = "file://" + o.source_file;
+  j["source_file"] = o.source_file;
+  j["target"] = file_target ? "file://" + o.target_file : o.base.target.display();
+  j["snapshot"] = true;
   if (file_target) j["target_file"] = o.target_file;
   if (o.db) {
     j["db"] = *o.db;
@@ -64,9 +54,11 @@ nlohmann::json snapshot_compare_options_json(const SnapshotCompareOptions& o) {
   return j;
 }
 
-void apply_recorded_snapshot_compare(int64_t run, const nlohmann::json& r,
-                                     SnapshotCompareOptions& o) {
-  const std::string what = "cannot resume run " + std::to_string(run);
+std::vector<std::string> apply_recorded_snapshot_compare(ResumableRun& run,
+                                                         const std::vector<std::string>& given,
+                                                         SnapshotCompareOptions& o) {
+  const nlohmann::json& r = run.options;
+  const std::string what = "cannot resume run " + std::to_string(run.record.id);
   if (!r.value("snapshot", false))
     throw UsageError(what + " with a snapshot file source: it compared two servers");
   if (r.contains("target_file"))
@@ -83,20 +75,8 @@ void apply_recorded_snapshot_compare(int64_t run, const nlohmann::json& r,
   o.db = db;
   o.target_db = target_db;
   o.db_map = pairs;
-  CompareOptions& b = o.base;
-  b.rounds = r.value("rounds", b.rounds);
-  b.interval = Millis(r.value("interval_ms", b.interval.count()));
-  b.ttl_tolerance = Millis(r.value("ttl_tolerance_ms", b.ttl_tolerance.count()));
-  b.match = r.value("match", std::string());
-  b.types = r.value("types", std::vector<std::string>{});
-  b.scan_count = r.value("scan_count", b.scan_count);
-  b.batch = r.value("batch", b.batch);
-  b.connections = r.value("connections", b.connections);
-  b.target_scan = r.value("target_scan", b.target_scan);
-  b.chunk = r.value("chunk", b.chunk);
-  b.big_string = r.value("big_string", b.big_string);
-  b.sample = r.value("sample", uint64_t{0});
-  b.resume_run = run;
+  o.base.resume_run = run.record.id;
+  return apply_recorded(run, given, o.base);
 }
 
 }  // namespace migcheck

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "resume.h"
 #include "snapshot_compare.h"
 
 namespace migcheck {
@@ -53,12 +54,15 @@ std::string snapshot_scope_text(const std::optional<int>& db, const std::optiona
 // The options recorded with a snapshot compare run.
 nlohmann::json snapshot_compare_options_json(const SnapshotCompareOptions& o);
 
-// --resume of the run whose recorded options are `recorded`: its scope
-// (dbs, filters, rounds, tolerances, reading sizes) replaces `o`'s. Throws
-// UsageError for a run that did not compare a file with a server, and for a
-// target db given on the command line (a target URI naming a db, --db,
-// --target-db, --db-map) other than the run's.
-void apply_recorded_snapshot_compare(int64_t run, const nlohmann::json& recorded,
-                                     SnapshotCompareOptions& o);
+// --resume of `run`: its recorded options replace `o`'s as a live compare's
+// resume does (apply_recorded: the speed and load flags of `given` stay,
+// and are written into run.options), and so does its scope (dbs). Returns
+// the flags of `given` that the run's values replace. Throws UsageError for
+// a run that did not compare a file with a server, and for a target db given
+// on the command line (a target URI naming a db, --db, --target-db,
+// --db-map) other than the run's.
+std::vector<std::string> apply_recorded_snapshot_compare(ResumableRun& run,
+                                                         const std::vector<std::string>& given,
+                                                         SnapshotCompareOptions& o);
 
 }  // namespace migcheck

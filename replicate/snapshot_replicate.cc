@@ -15,6 +15,7 @@
 #include "log.h"
 #include "progress.h"
 #include "rdb_key_writer.h"
+#include "replicate_options.h"
 #include "resume.h"
 #include "run.h"
 #include "server_info.h"
@@ -107,17 +108,14 @@ class SnapshotReplicator {
     }
   }
 
+  // A replicate run's recorded options (as a server source's run records
+  // them), and the file and its db.
   nlohmann::json options_json() const {
-    return {{"mode", "scan"},
-            {"source_file", o_.source_file},
-            {"db", o_.db ? nlohmann::json(*o_.db) : nlohmann::json()},
-            {"target_db", o_.target_db ? nlohmann::json(*o_.target_db) : nlohmann::json()},
-            {"match", b_.match},
-            {"types", b_.types},
-            {"struct", b_.structural},
-            {"dry_run", b_.dry_run},
-            {"batch", b_.batch},
-            {"store", b_.store_path}};
+    nlohmann::json j = recorded_json(b_);
+    j["source_file"] = o_.source_file;
+    j["db"] = o_.db ? nlohmann::json(*o_.db) : nlohmann::json();
+    j["target_db"] = o_.target_db ? nlohmann::json(*o_.target_db) : nlohmann::json();
+    return j;
   }
 
   Client& target(int db) {

@@ -50,15 +50,18 @@ void record_resume_options(Store& store, const ResumableRun& run) {
   log::info("resumed run " + std::to_string(run.record.id) + " continues with " + changed);
 }
 
+void warn_ignored_on_resume(const ResumableRun& run, const std::vector<std::string>& ignored) {
+  if (ignored.empty()) return;
+  std::string names;
+  for (const auto& n : ignored) names += (names.empty() ? "" : ", ") + n;
+  log::warn(names + (ignored.size() == 1 ? " is" : " are") + " ignored: resumed run " +
+            std::to_string(run.record.id) + " keeps the options it was started with");
+}
+
 void warn_resume_differences(const ResumableRun& run, const std::vector<std::string>& ignored,
                              const Endpoint& source, const Endpoint& target) {
   const std::string id = std::to_string(run.record.id);
-  if (!ignored.empty()) {
-    std::string names;
-    for (const auto& n : ignored) names += (names.empty() ? "" : ", ") + n;
-    log::warn(names + (ignored.size() == 1 ? " is" : " are") + " ignored: resumed run " + id +
-              " keeps the options it was started with");
-  }
+  warn_ignored_on_resume(run, ignored);
   if (run.record.source != source.display() || run.record.target != target.display())
     log::warn("resuming run " + id + " recorded with " + run.record.source + " -> " +
               run.record.target + " against " + source.display() + " -> " + target.display());

@@ -35,9 +35,11 @@ nlohmann::json load_checkpoint(Store& store, int64_t id, std::string_view name);
 // which were changed.
 void record_resume_options(Store& store, const ResumableRun& run);
 
+// Warns that `ignored`, options given again, are replaced by the run's own.
+void warn_ignored_on_resume(const ResumableRun& run, const std::vector<std::string>& ignored);
+
 // Warns of what a resume does not take from the command line: `ignored`
-// (options given that the run's recorded ones replace), and endpoints other
-// than those the run was started with.
+// (as above), and endpoints other than those the run was started with.
 void warn_resume_differences(const ResumableRun& run, const std::vector<std::string>& ignored,
                              const Endpoint& source, const Endpoint& target);
 

@@ -18,6 +18,7 @@
 
 #include "cli_runner.h"
 #include "dataset_parts.h"
+#include "noncopyable.h"
 #include "server_fixture.h"
 #include "snapshot_fixture.h"
 #include "snapshot_replicate.h"
@@ -29,7 +30,7 @@ using migcheck::test::TestServer;
 
 namespace {
 
-using Cmds = std::vector<std::vector<std::string>>;
+using migcheck::test::Cmds;
 
 std::string tmp(const std::string& name) {
   return migcheck::test::snapshot_tmp("snaprepl", name);
@@ -133,14 +134,12 @@ std::string aged_file(TestServer& source, const std::string& name) {
 
 // A filled source, its file (removed at the end) read once s:soon has
 // expired, and a store.
-struct AgedFile {
+struct AgedFile : NonCopyable {
   TestServer source;
   std::string file;
   Store store;
   explicit AgedFile(const std::string& name)
       : file(aged_file(source, name)), store(tmp(name + ".db")) {}
-  AgedFile(const AgedFile&) = delete;
-  AgedFile& operator=(const AgedFile&) = delete;
   ~AgedFile() { std::filesystem::remove(file); }
   // The file into `target_uri` with the options of the tests.
   SnapshotReplicateResult replicate_into(const std::string& target_uri) {
@@ -150,7 +149,7 @@ struct AgedFile {
 
 // The same into a fresh standalone target, which must succeed (exit 0);
 // `c` is the run's copy counters.
-struct StandaloneRun {
+struct StandaloneRun : NonCopyable {
   TestServer source;
   std::string file;
   Store store;
@@ -165,8 +164,6 @@ struct StandaloneRun {
     INFO("failed " << c.failed << " skipped " << c.skipped);
     CHECK(r.replicate.exit_code == 0);
   }
-  StandaloneRun(const StandaloneRun&) = delete;
-  StandaloneRun& operator=(const StandaloneRun&) = delete;
   ~StandaloneRun() { std::filesystem::remove(file); }
 };
 
@@ -286,12 +283,18 @@ TEST_CASE("snapshot replicate: a run stopped by SIGINT resumes from its checkpoi
     CHECK(t["copied"].get<int64_t>() > 0);
     CHECK(t["copied"].get<int64_t>() < total);
   }
-  // The CLI resumes it (the recorded scope) and counts every key once.
+  // The CLI resumes it (the recorded scope and options: --match given again
+  // is ignored, said so; --batch takes effect) and counts every key once.
   auto res = run_migcheck({"replicate", "--resume", std::to_string(run_id), file, target.uri(),
-                           "--store", store_path, "-q"});
+                           "--store", store_path, "-q", "--batch", "500", "--match", "key:1*"});
   INFO(res.out << res.err);
   CHECK(res.exit_code == 0);
+  CHECK(res.err.find("--match is ignored: resumed run") != std::string::npos);
   Store store(store_path);
+  const auto o = nlohmann::json::parse(store.run(run_id)->options_json);
+  CHECK(o["batch"] == 500);
+  CHECK(o["match"] == "");
+  CHECK(o["source_file"] == file);
   auto t = nlohmann::json::parse(store.run(run_id)->totals_json);
   CHECK(t["copied"] == total);
   CHECK(t["keys"] == total);

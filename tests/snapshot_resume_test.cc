@@ -31,7 +31,7 @@ using migcheck::test::TestServer;
 
 namespace {
 
-using Cmds = std::vector<std::vector<std::string>>;
+using migcheck::test::Cmds;
 using Rows = std::multiset<std::tuple<int, int, std::string, std::string>>;  // round, db, key, kind
 
 std::string tmp(const std::string& name) {
@@ -133,14 +133,18 @@ struct Case {
         store_path(tmp(name + ".db")) {}
 };
 
-// Resumes run `id` of `c` to its end: the same as the reference run.
-void resume_and_check(Case& c, int64_t id) {
-  auto res = run_migcheck({"compare", "--resume", std::to_string(id), c.p.file, c.p.target.uri(),
-                           "--store", c.store_path, "-q"});
+// Resumes run `id` of `c` to its end, with `more` flags: the same as the
+// reference run. Returns its stderr.
+std::string resume_and_check(Case& c, int64_t id, const std::vector<std::string>& more = {}) {
+  std::vector<std::string> args = {"compare",        "--resume", std::to_string(id), c.p.file,
+                                   c.p.target.uri(), "--store",  c.store_path,       "-q"};
+  args.insert(args.end(), more.begin(), more.end());
+  auto res = run_migcheck(args);
   INFO(res.out << res.err);
   CHECK(res.exit_code == 1);
   Store clean_store(c.clean.store_path, false), store(c.store_path, false);
   check_same_run(clean_store, c.clean.run, store, id);
+  return res.err;
 }
 
 // Starts the compare, stops it with `sig` once it has sent `fraction` of a
@@ -208,7 +212,17 @@ TEST_CASE("snapshot compare --resume: stopped by SIGINT in the stream, refusals,
   CHECK(res.err.find("is not the file the run was reading") != std::string::npos);
   std::filesystem::last_write_time(p.file, mtime);
 
-  resume_and_check(c, id);
+  // Options given again are the run's (said so), as on a live resume, but
+  // speed and load flags take effect and are recorded.
+  const std::string err = resume_and_check(c, id, {"--batch", "50", "--match", "nothing:*"});
+  CHECK(err.find("--match is ignored: resumed run " + run) != std::string::npos);
+  {
+    Store store(store_path, false);
+    const auto o = nlohmann::json::parse(store.run(id)->options_json);
+    CHECK(o["batch"] == 50);
+    CHECK(o["connections"] == 1);
+    CHECK(o["match"] == "");
+  }
   // A finished run is not resumed again.
   CHECK(resume(p.target.uri()).exit_code == 2);
 }

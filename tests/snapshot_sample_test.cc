@@ -21,6 +21,7 @@
 #include "cli_runner.h"
 #include "compare.h"
 #include "errors.h"
+#include "noncopyable.h"
 #include "rdb_source.h"
 #include "server_fixture.h"
 #include "snapshot_compare.h"
@@ -113,11 +114,21 @@ TEST_CASE("snapshot compare options: --sample is recorded and read back on --res
   SnapshotCompareOptions o;
   o.source_file = "/tmp/x.rdb";
   o.base.sample = 30;
-  const nlohmann::json j = snapshot_compare_options_json(o);
-  CHECK(j["sample"] == 30);
+  ResumableRun run;
+  run.record.id = 4;
+  run.options = snapshot_compare_options_json(o);
+  CHECK(run.options["sample"] == 30);
   SnapshotCompareOptions back;
-  apply_recorded_snapshot_compare(4, j, back);
+  // Given again, --sample is the run's (and said to be ignored); --batch,
+  // a speed flag, is the command line's and recorded so.
+  back.base.sample = 5;
+  back.base.batch = 7;
+  CHECK(apply_recorded_snapshot_compare(run, {"--batch", "--sample"}, back) ==
+        std::vector<std::string>{"--sample"});
   CHECK(back.base.sample == 30);
+  CHECK(back.base.batch == 7);
+  CHECK(run.options["batch"] == 7);
+  CHECK(back.base.resume_run == 4);
 }
 
 namespace {
@@ -165,7 +176,7 @@ std::map<int, int64_t> keys_per_db(const CompareResult& r) {
 
 // A source filled by fill() and its file, and a target with the same data
 // and known differences: 7 in db 0 (value, missing, ttl, type, extra), 1 in db 2.
-struct SampledPair {
+struct SampledPair : NonCopyable {
   TestServer source, target;
   std::string file;
   explicit SampledPair(const std::string& name) {
@@ -183,8 +194,6 @@ struct SampledPair {
                      {"SET", "d2:7", "changed"}});
     file = save_snapshot(source, tmp(name) + ".rdb");
   }
-  SampledPair(const SampledPair&) = delete;
-  SampledPair& operator=(const SampledPair&) = delete;
   ~SampledPair() { std::filesystem::remove(file); }
 };
 
@@ -374,7 +383,8 @@ TEST_CASE("snapshot compare --sample: stopped between rounds, resumed as a sampl
   CHECK(first.size() == 60);
 
   SnapshotCompareOptions again = options(file, target, 0);
-  apply_recorded_snapshot_compare(1, nlohmann::json::parse(store.run(1)->options_json), again);
+  ResumableRun run{*store.run(1), nlohmann::json::parse(store.run(1)->options_json)};
+  apply_recorded_snapshot_compare(run, {}, again);
   CHECK(again.base.sample == 30);
   SnapshotCompareResult r = run_snapshot_compare(again, store);
   CHECK(r.sampled);
