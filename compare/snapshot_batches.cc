@@ -19,6 +19,18 @@ std::optional<Digest128> digest_from_hex(std::string_view hex) {
   return d;
 }
 
+void put_spot(char* at, FileSpot spot) {
+  std::memcpy(at, &spot.offset, 8);
+  std::memcpy(at + 8, &spot.bytes, 8);
+}
+
+FileSpot get_spot(const char* at) {
+  FileSpot spot;
+  std::memcpy(&spot.offset, at, 8);
+  std::memcpy(&spot.bytes, at + 8, 8);
+  return spot;
+}
+
 std::string encode_state(const RdbKeyState& s) {
   std::string p(kStatePayload, '\0');
   std::memcpy(p.data(), s.type_name.data(), std::min(s.type_name.size(), kTypeName));
@@ -28,8 +40,7 @@ std::string encode_state(const RdbKeyState& s) {
   std::memcpy(p.data() + kTypeName + 9, &s.digest.hi, 8);
   std::memcpy(p.data() + kTypeName + 17, &s.digest.lo, 8);
   std::memcpy(p.data() + kTypeName + 25, &s.size, 8);
-  std::memcpy(p.data() + kTypeName + 33, &s.offset, 8);
-  std::memcpy(p.data() + kTypeName + 41, &s.serialized_bytes, 8);
+  put_spot(p.data() + kTypeName + 33, {s.offset, s.serialized_bytes});
   return p;
 }
 
@@ -43,8 +54,9 @@ RdbKeyState decode_state(std::string_view p) {
   std::memcpy(&s.digest.hi, p.data() + kTypeName + 9, 8);
   std::memcpy(&s.digest.lo, p.data() + kTypeName + 17, 8);
   std::memcpy(&s.size, p.data() + kTypeName + 25, 8);
-  std::memcpy(&s.offset, p.data() + kTypeName + 33, 8);
-  std::memcpy(&s.serialized_bytes, p.data() + kTypeName + 41, 8);
+  const FileSpot spot = get_spot(p.data() + kTypeName + 33);
+  s.offset = spot.offset;
+  s.serialized_bytes = spot.bytes;
   return s;
 }
 

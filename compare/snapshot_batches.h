@@ -21,6 +21,11 @@ namespace migcheck {
 struct FileSpot {
   uint64_t offset = 0, bytes = 0;
 };
+// A FileSpot as kSpotBytes bytes at `at` (in encode_state's record and the
+// value locator's table alike).
+constexpr size_t kSpotBytes = 16;
+void put_spot(char* at, FileSpot spot);
+FileSpot get_spot(const char* at);
 
 // Keys of one db with their source-side states, for the workers.
 struct Batch {
@@ -41,7 +46,7 @@ using BatchQueue = WorkQueue<Batch>;
 
 // The payload bytes of encode_state.
 constexpr size_t kTypeName = 16;
-constexpr size_t kStatePayload = kTypeName + 1 + 8 + 16 + 8 + 16;
+constexpr size_t kStatePayload = kTypeName + 1 + 8 + 16 + 8 + kSpotBytes;
 // A file key's type name (truncated to kTypeName bytes: module type names
 // have 9), expiry, digest, size and place in the file, as kStatePayload bytes.
 std::string encode_state(const RdbKeyState& s);

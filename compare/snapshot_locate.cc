@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
-#include <cstring>
 #include <span>
 
 #include "classify.h"
@@ -145,9 +144,8 @@ FileSpot SnapshotLocator::place(int db, std::string_view key, const KeyState& s,
   if (round == 1) {
     // Only keys a later round could locate: under the bound, read from the file.
     if (spot.bytes > 0 && s.size <= bound(s)) {
-      std::string rec(16, '\0');
-      std::memcpy(rec.data(), &spot.offset, 8);
-      std::memcpy(rec.data() + 8, &spot.bytes, 8);
+      std::string rec(kSpotBytes, '\0');
+      put_spot(rec.data(), spot);
       places_.add(h, rec);
     }
     return spot;
@@ -156,12 +154,8 @@ FileSpot SnapshotLocator::place(int db, std::string_view key, const KeyState& s,
     places_.seal();
     sealed_ = true;
   }
-  FileSpot found;
-  if (auto rec = places_.find(h)) {
-    std::memcpy(&found.offset, rec->data(), 8);
-    std::memcpy(&found.bytes, rec->data() + 8, 8);
-  }
-  return found;
+  auto rec = places_.find(h);
+  return rec ? get_spot(rec->data()) : FileSpot{};
 }
 
 void SnapshotLocator::classify(Client& target, const Batch& b, size_t i, int round,

@@ -92,7 +92,7 @@ class SnapshotLocator {
   const bool& ext_;
   std::mutex mu_;
   OpenFile source_, target_;
-  KeyHashTable places_{16, size_t{1} << 15};
+  KeyHashTable places_{kSpotBytes, size_t{1} << 15};
   bool sealed_ = false;
 };
 
