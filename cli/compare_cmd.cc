@@ -171,7 +171,8 @@ void add_compare_command(CLI::App& app, Runner& runner) {
   add_duration_option(*sub, "--ttl-tolerance", o.ttl_tolerance,
                       "largest accepted difference of absolute expiry times")
       ->group(g);
-  sub->add_option("--sample", o.sample, "check only this many keys drawn at random (RANDOMKEY)")
+  sub->add_option("--sample", o.sample,
+                  "check only this many keys of each db, drawn at random (RANDOMKEY)")
       ->group(g);
   add_resume_flag(*sub, c->resume);
   sub->get_option("--resume")->group(g);
