@@ -245,8 +245,24 @@ void SlotScanner::emit(int slot, std::vector<std::string>& keys, std::vector<std
   mark_done(slot);
 }
 
+void SlotScanner::say_moves() {
+  if (moves_said_) return;
+  moves_said_ = true;
+  std::string what;
+  auto add = [&](uint64_t n, const char* text) {
+    if (n) what += (what.empty() ? "" : ", ") + std::to_string(n) + text;
+  };
+  add(reread_, " slot read(s) again at a new owner");
+  add(split_, " read on both nodes of a migration");
+  add(to_primary_, " read on the primary instead of a replica");
+  if (!what.empty()) log::info("slot-by-slot scan of " + client_.display() + ": " + what);
+}
+
 bool SlotScanner::next(std::vector<std::string>& out) {
-  if (done()) return false;
+  if (done()) {
+    say_moves();
+    return false;
+  }
   int first = -1;
   for (int i = 0; i < kSlots && first < 0; ++i)
     if (!done_[(cursor_ + i) % kSlots]) first = (cursor_ + i) % kSlots;

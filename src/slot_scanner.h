@@ -74,6 +74,9 @@ class SlotScanner {
   bool replica_caught_up(size_t replica, size_t primary);
   void emit(int slot, std::vector<std::string>& keys, std::vector<std::string>& out);
   void mark_done(int slot);
+  // Once the last slot is read: says (info) which slots were read again,
+  // on two nodes or on a primary, the evidence of what moved under the read.
+  void say_moves();
 
   Client& client_;
   std::string match_;
@@ -87,6 +90,7 @@ class SlotScanner {
   size_t page_slots_ = 16;  // adapted to the keys per slot seen
   transient::Wait wait_;    // while no page makes progress
   uint64_t keys_ = 0, reread_ = 0, split_ = 0, to_primary_ = 0;
+  bool moves_said_ = false;
 };
 
 // "0-99,200" <-> bitset
