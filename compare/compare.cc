@@ -20,12 +20,8 @@ Engine::Engine(const CompareOptions& o, Store& store)
     : EngineBase(o, store, "compare"),
       limiter_(o.max_ops_per_sec, run_.stop_flag()),
       progress_(o.progress) {
-  batch_ = std::max<size_t>(o.batch, 1);
+  batch_ = limiter_.paced_batch(o.batch);
   scan_count_ = o.scan_count;
-  // With a rate cap, a step of a batch should be a small fraction of a
-  // second of budget, or the source sees bursts followed by silence.
-  if (limiter_.limited())
-    batch_ = std::clamp<size_t>(static_cast<size_t>(o.max_ops_per_sec / 40), 1, batch_);
   workers_.resize(std::max<size_t>(o.connections, 1));
 }
 

@@ -94,11 +94,9 @@ class Engine : EngineBase<ReplicateOptions> {
       : EngineBase(o, store, "replicate"),
         limiter_(o.max_ops_per_sec, &abort_),
         queue_(o.queue_capacity) {
-    batch_ = std::max<size_t>(o.batch, 1);
+    batch_ = limiter_.paced_batch(o.batch);
     scan_count_ = o.scan_count;
     worker_source_client_ = source_client_;
-    if (limiter_.limited())
-      batch_ = std::clamp<size_t>(static_cast<size_t>(o.max_ops_per_sec / 40), 1, batch_);
   }
 
   ReplicateResult run();

@@ -24,6 +24,14 @@ class RateLimiter {
   bool limited() const { return rate_ > 0; }
   double rate() const { return rate_; }
 
+  // The keys of one pipelined step, at most `batch` (and at least 1): under
+  // a cap, a step is a small fraction (1/40) of a second of budget, or the
+  // server sees bursts followed by silence.
+  size_t paced_batch(size_t batch) const {
+    batch = std::max<size_t>(batch, 1);
+    return limited() ? std::clamp<size_t>(static_cast<size_t>(rate_ / 40), 1, batch) : batch;
+  }
+
   // Takes n tokens, sleeping as long as the bucket is in debt. Returns early
   // (without the full wait) when the cancel flag is raised or the run is
   // asked to stop (stop_token).
