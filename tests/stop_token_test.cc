@@ -144,9 +144,12 @@ TEST_CASE("stop token: a second signal kills while the first waits on a blocked 
   Spawned proc({"compare", source.uri(), target.uri(), "--store", store, "--rounds", "1",
                 "--timeout", "60s"},
                temp("out3"), temp("err3"));
-  std::this_thread::sleep_for(800ms);
+  // Blocked early: on a quiet machine the whole compare takes about 1.5 s.
+  std::this_thread::sleep_for(300ms);
+  REQUIRE(proc.running());
   std::thread sleeper([&] { source.cmd({"DEBUG", "SLEEP", "6"}); });
-  std::this_thread::sleep_for(400ms);
+  std::this_thread::sleep_for(200ms);
+  const bool held = proc.running();  // by the sleeping source, not finished
   proc.signal(SIGINT);
   std::this_thread::sleep_for(400ms);
   const auto t0 = std::chrono::steady_clock::now();
@@ -154,6 +157,7 @@ TEST_CASE("stop token: a second signal kills while the first waits on a blocked 
   const int code = proc.wait(10s);
   const auto took = std::chrono::steady_clock::now() - t0;
   sleeper.join();
+  CHECK(held);
   CHECK(code == 128 + SIGTERM);
   CHECK(took < 1s);
   std::filesystem::remove(store);
