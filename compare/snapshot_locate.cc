@@ -42,7 +42,7 @@ class PartsVisitor : public RdbVisitor {
     out_.pairs.emplace_back(m, score_text(score, o_.scores_17g));
   }
   void hash_field(std::string_view f, std::string_view v, int64_t expire_ms) override {
-    if (expire_ms > 0 && o_.now_ms > 0 && expire_ms <= o_.now_ms) return;  // as the digest
+    if (field_expired(expire_ms, o_.now_ms)) return;  // as the digest
     out_.pairs.emplace_back(f, v);
   }
   void stream_entry_begin(std::string_view id) override {
@@ -124,10 +124,6 @@ std::optional<ValueLocation> read_file_parts(int fd, const std::string& name, Fi
   return std::nullopt;
 }
 
-int64_t SnapshotLocator::bound(const KeyState& s) const {
-  return s.type == ValueType::String ? o_.base.locate.max_bytes : o_.base.locate.max_elements;
-}
-
 const SnapshotLocator::OpenFile* SnapshotLocator::open(OpenFile& f, const std::string& path) {
   std::lock_guard lock(mu_);
   if (f.fd.fd < 0) {
@@ -143,7 +139,7 @@ FileSpot SnapshotLocator::place(int db, std::string_view key, const KeyState& s,
   std::lock_guard lock(mu_);
   if (round == 1) {
     // Only keys a later round could locate: under the bound, read from the file.
-    if (spot.bytes > 0 && s.size <= bound(s)) {
+    if (spot.bytes > 0 && s.size <= o_.base.locate.bound(s.type)) {
       std::string rec(kSpotBytes, '\0');
       put_spot(rec.data(), spot);
       places_.add(h, rec);
@@ -165,7 +161,7 @@ void SnapshotLocator::classify(Client& target, const Batch& b, size_t i, int rou
   const std::string& key = b.keys[i];
   const size_t rows = diffs.size();
   classify_key(key, b.db, round, s, t, ttl_tolerance, diffs);
-  if (diffs.size() == rows || !s.exists || bound(s) <= 0) return;
+  if (diffs.size() == rows || !s.exists || o_.base.locate.bound(s.type) <= 0) return;
   const FileSpot spot = place(b.db, key, s, round, i < b.spots.size() ? b.spots[i] : FileSpot{});
   fill_value_rows(s, t, o_.base.locate, std::span(diffs).subspan(rows), [&] {
     if (auto refused = locate_refusal(s, t, o_.base.locate)) return *refused;

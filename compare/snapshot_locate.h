@@ -81,7 +81,6 @@ class SnapshotLocator {
     Fd fd;
     FileValueOptions options;
   };
-  int64_t bound(const KeyState& s) const;
   // `f` opened (once) for `path`; nullptr when it cannot be.
   const OpenFile* open(OpenFile& f, const std::string& path);
   // Round 1 keeps the places of the differing keys under the bound; later rounds look them up.

@@ -96,9 +96,7 @@ void ValueCollector::zset_member(std::string_view m, double score) {
 }
 
 void ValueCollector::hash_field(std::string_view f, std::string_view v, int64_t expire_ms) {
-  // A field whose own TTL has passed is gone, as a server loading the file
-  // would drop it.
-  if (expire_ms > 0 && now_ms_ > 0 && expire_ms <= now_ms_) return;
+  if (field_expired(expire_ms, now_ms_)) return;
   if (expire_ms > 0) {
     fexp_.push_back({std::string(f), expire_ms});
     ++field_expiries_total_;

@@ -34,17 +34,13 @@ bool RdbDigestVisitor::begin_key(const RdbKey& key) {
   return true;
 }
 
-bool RdbDigestVisitor::field_expired(int64_t expire_ms) const {
-  return expire_ms > 0 && opts_.now_ms > 0 && expire_ms <= opts_.now_ms;
-}
-
 void RdbDigestVisitor::hash_field(std::string_view f, std::string_view v, int64_t expire_ms) {
-  if (!field_expired(expire_ms)) coll_.add_hash_field(f, v);
+  if (!field_expired(expire_ms, opts_.now_ms)) coll_.add_hash_field(f, v);
 }
 
 void RdbDigestVisitor::element_end(double score, int64_t field_expire_ms) {
   const Digest128 d = pieces_.finish(score);
-  if (!field_expired(field_expire_ms)) coll_.add_elements(1, d);
+  if (!field_expired(field_expire_ms, opts_.now_ms)) coll_.add_elements(1, d);
 }
 
 void RdbDigestVisitor::stream_meta(const RdbStreamMeta& meta) {

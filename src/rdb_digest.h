@@ -85,9 +85,6 @@ class RdbDigestVisitor : public RdbVisitor {
   void end_key(uint64_t serialized_bytes) override;
 
  private:
-  // A hash field whose own TTL has passed (RdbDigestOptions::now_ms).
-  bool field_expired(int64_t expire_ms) const;
-
   Sink sink_;
   RdbDigestOptions opts_;
   int version_ = 0;

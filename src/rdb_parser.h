@@ -39,6 +39,13 @@ struct RdbStreamMeta {
   std::optional<int64_t> entries_added;
 };
 
+// Whether a hash field's expiry as RdbVisitor::hash_field gives it (0: none)
+// has passed at `now_ms` (0: expiries are not judged): such a field is gone,
+// as a server loading the file would drop it.
+inline bool field_expired(int64_t field_expire_ms, int64_t now_ms) {
+  return field_expire_ms > 0 && now_ms > 0 && field_expire_ms <= now_ms;
+}
+
 class RdbVisitor {
  public:
   virtual ~RdbVisitor() = default;

@@ -232,7 +232,7 @@ std::optional<ValueLocation> locate_refusal(const KeyState& s, const KeyState& t
                                             const LocateOptions& o) {
   if (s.type != t.type) return not_located("the types differ");
   const bool string = s.type == ValueType::String;
-  const int64_t bound = string ? o.max_bytes : o.max_elements;
+  const int64_t bound = o.bound(s.type);
   if (s.type == ValueType::Other) return not_located("module type: compared by DUMP only");
   if (s.size > bound || t.size > bound)
     return not_located("key larger than the bound (" + std::to_string(s.size) + " on source, " +
@@ -339,12 +339,14 @@ ValueLocation locate_value_difference(Client& source, Client& target, std::strin
 
 void fill_value_rows(const KeyState& s, const KeyState& t, const LocateOptions& opts,
                      std::span<Difference> rows, const std::function<ValueLocation()>& locate) {
-  const int64_t bound = s.type == ValueType::String ? opts.max_bytes : opts.max_elements;
-  if (bound <= 0) return;  // turned off for this type
+  if (opts.bound(s.type) <= 0) return;  // turned off for this type
   if (s.status != ReadStatus::Ok || t.status != ReadStatus::Ok || s.digest == t.digest) return;
+  std::optional<std::string> location;  // read once, whatever the rows
   for (Difference& d : rows)
-    if (d.kind == kKindValue && !d.source_digest.empty() && !d.target_digest.empty())
-      d.location = locate().to_json();
+    if (d.kind == kKindValue && !d.source_digest.empty() && !d.target_digest.empty()) {
+      if (!location) location = locate().to_json();
+      d.location = *location;
+    }
 }
 
 void locate_value_rows(Client& source, Client& target, std::string_view key, const KeyState& s,

@@ -32,6 +32,11 @@ struct LocateOptions {
   size_t shown_bytes = 64;
   // Charged with the commands sent to the source (nullptr: unlimited).
   RateLimiter* limiter = nullptr;
+
+  // The bound of a value of `type`: max_bytes for a string, else max_elements.
+  int64_t bound(ValueType type) const {
+    return type == ValueType::String ? max_bytes : max_elements;
+  }
 };
 
 // The first difference inside a value. Stored as JSON in Difference::location:
