@@ -10,10 +10,8 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <optional>
 #include <random>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "noncopyable.h"
@@ -30,24 +28,16 @@ class Reservoir {
  public:
   Reservoir(uint64_t capacity, uint64_t seed) : capacity_(capacity), rng_(seed) {}
 
-  // Where the next item offered goes (nullopt: it is not kept). Decided
-  // before the item is built, so a dropped item costs no copy.
-  std::optional<size_t> admit() {
-    ++seen_;
-    if (items_.size() < capacity_) return items_.size();
-    const uint64_t j = std::uniform_int_distribution<uint64_t>(0, seen_ - 1)(rng_);
-    if (j < capacity_) return static_cast<size_t>(j);
-    return std::nullopt;
-  }
-  // The item admit() placed at `slot`.
-  void place(size_t slot, T item) {
-    if (slot == items_.size())
-      items_.push_back(std::move(item));
-    else
-      items_[slot] = std::move(item);
-  }
+  // The next item of the stream: kept (copied) while there is room, then
+  // in place of a held one with probability capacity/seen.
   void offer(const T& item) {
-    if (auto slot = admit()) place(*slot, item);
+    ++seen_;
+    if (items_.size() < capacity_) {
+      items_.push_back(item);
+      return;
+    }
+    const uint64_t j = std::uniform_int_distribution<uint64_t>(0, seen_ - 1)(rng_);
+    if (j < capacity_) items_[static_cast<size_t>(j)] = item;
   }
 
   uint64_t seen() const { return seen_; }
