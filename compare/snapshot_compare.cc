@@ -56,7 +56,7 @@ class SnapshotEngine {
       : o_(o),
         b_(o.base),
         store_(store),
-        run_(store, "compare", "compare", o.base.stop),
+        run_(store, "compare", o.base.stop),
         progress_(o.base.progress) {
     batch_ = std::max<size_t>(b_.batch, 1);
   }

@@ -30,7 +30,7 @@ constexpr size_t kStoreFlush = 500;  // outcome rows buffered before a store wri
 class SnapshotReplicator {
  public:
   SnapshotReplicator(const SnapshotReplicateOptions& o, Store& store)
-      : o_(o), b_(o.base), store_(store), run_(store, "replicate", "replicate", o.base.stop) {}
+      : o_(o), b_(o.base), store_(store), run_(store, "replicate", o.base.stop) {}
 
   SnapshotReplicateResult run() {
     identity_ = file_identity(o_.source_file);

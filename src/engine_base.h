@@ -20,7 +20,7 @@ class EngineBase {
   EngineBase(const Options& o, Store& store, const std::string& command)
       : o_(o),
         store_(store),
-        run_(store, command, command, o.stop),
+        run_(store, command, o.stop),
         source_client_(run_.client_options(o.source_client)),
         target_client_(run_.client_options(o.target_client)) {}
 

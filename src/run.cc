@@ -37,8 +37,8 @@ std::string describe_server(const ServerFacts& f) {
   return d;
 }
 
-Run::Run(Store& store, std::string command, std::string checkpoint, const std::atomic<bool>* stop)
-    : store_(store), command_(std::move(command)), checkpoint_(std::move(checkpoint)), stop_(stop) {
+Run::Run(Store& store, std::string command, const std::atomic<bool>* stop)
+    : store_(store), command_(std::move(command)), stop_(stop) {
   restart_checkpoint_clock();
 }
 
@@ -63,7 +63,7 @@ nlohmann::json Run::resume(int64_t id, bool check) {
     resumable_run(store_, id, command_);
   else
     store_.claim_run(id);
-  nlohmann::json cp = load_checkpoint(store_, id, checkpoint_);
+  nlohmann::json cp = load_checkpoint(store_, id, command_);
   id_ = id;
   checkpointed_ = true;
   watch_->load(cp.value("run_ids", nlohmann::json::object()));
@@ -87,7 +87,7 @@ int64_t Run::elapsed_ms() const {
 }
 
 void Run::save_checkpoint(const nlohmann::json& j) {
-  store_.put_checkpoint(id_, checkpoint_, j.dump());
+  store_.put_checkpoint(id_, command_, j.dump());
   checkpointed_ = true;
   restart_checkpoint_clock();
 }
@@ -103,7 +103,7 @@ void Run::restart_checkpoint_clock() {
 }
 
 bool Run::has_stored_checkpoint() {
-  return store_.checkpoint(id_, checkpoint_).has_value();
+  return store_.checkpoint(id_, command_).has_value();
 }
 
 void Run::record_servers(const RunServers& servers) {

@@ -7,7 +7,7 @@
 //    running again once the engine has rolled back what came after it;
 //  - every client of the run reports the servers' run_ids to one
 //    RestartWatch: client_options() wires it into copies of the options;
-//  - checkpoints are stored under the run's checkpoint name, at most every
+//  - checkpoints are stored under the run's command name, at most every
 //    kCheckpointEvery when the engine asks checkpoint_due();
 //  - the servers' facts are gathered and recorded, with the checks engines
 //    draw from them (stream counters, RDB versions);
@@ -82,10 +82,9 @@ const char* abnormal_status() {
 
 class Run : NonCopyable {
  public:
-  // `command` names the run ("compare"); `checkpoint` its checkpoint's name;
-  // `stop` is the command's stop request (a signal's flag; may be null).
-  Run(Store& store, std::string command, std::string checkpoint,
-      const std::atomic<bool>* stop = nullptr);
+  // `command` names the run ("compare") and its checkpoint; `stop` is the
+  // command's stop request (a signal's flag; may be null).
+  Run(Store& store, std::string command, const std::atomic<bool>* stop = nullptr);
 
   Store& store() { return store_; }
   int64_t id() const { return id_; }
@@ -160,7 +159,7 @@ class Run : NonCopyable {
 
  private:
   Store& store_;
-  const std::string command_, checkpoint_;
+  const std::string command_;
   const std::atomic<bool>* stop_;
   int64_t id_ = 0;
   std::shared_ptr<RestartWatch> watch_ = std::make_shared<RestartWatch>();

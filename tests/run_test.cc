@@ -35,7 +35,7 @@ std::string temp_store(const std::string& name) {
 TEST_CASE("run: begun, checkpointed and finished as recorded", "[run]") {
   const std::string path = temp_store("begin");
   Store store(path);
-  Run run(store, "compare", "compare");
+  Run run(store, "compare");
   RunRecord rec;
   rec.source = "a";
   rec.target = "b";
@@ -62,14 +62,14 @@ TEST_CASE("run: a resume claims the run and takes back its checkpoint and run_id
   int64_t id = 0;
   {
     Store store(path);
-    Run run(store, "repair", "repair");
+    Run run(store, "repair");
     id = run.begin(RunRecord{});
     run.watch().observe("127.0.0.1:1", "aaaa");
     run.save_checkpoint({{"after_id", 41}, {"run_ids", run.watch().to_json()}});
     store.finish_run(id, "interrupted", 2);
   }
   Store store(path);
-  Run run(store, "repair", "repair");
+  Run run(store, "repair");
   nlohmann::json cp = run.resume(id);
   CHECK(run.id() == id);
   CHECK(cp["after_id"] == 41);
@@ -85,10 +85,10 @@ TEST_CASE("run: a resume claims the run and takes back its checkpoint and run_id
   CHECK(store.run(id)->status == "running");
   // One writer per run: another Store cannot resume it meanwhile.
   Store other(path);
-  Run second(other, "repair", "repair");
+  Run second(other, "repair");
   CHECK_THROWS_AS(second.resume(id), UsageError);
   // Checked as resumable_run checks: a run of another command is refused.
-  Run wrong(other, "compare", "compare");
+  Run wrong(other, "compare");
   CHECK_THROWS_AS(wrong.resume(id, true), UsageError);
   std::filesystem::remove(path);
 }
@@ -96,7 +96,7 @@ TEST_CASE("run: a resume claims the run and takes back its checkpoint and run_id
 TEST_CASE("run: checkpoints are due every kCheckpointEvery", "[run]") {
   const std::string path = temp_store("throttle");
   Store store(path);
-  Run run(store, "replicate", "replicate");
+  Run run(store, "replicate");
   run.begin(RunRecord{});
   CHECK_FALSE(run.checkpoint_due());
   std::this_thread::sleep_for(kCheckpointEvery + 100ms);
@@ -110,7 +110,7 @@ TEST_CASE("run: the stop token ends loops and wakes a sleeper at once", "[run]")
   const std::string path = temp_store("stop");
   Store store(path);
   std::atomic<bool> signal{false};
-  Run run(store, "compare", "compare", &signal);
+  Run run(store, "compare", &signal);
   CHECK_FALSE(run.stopping());
   signal = true;
   CHECK(run.stop_requested());
@@ -135,7 +135,7 @@ TEST_CASE("run: the stop token ends loops and wakes a sleeper at once", "[run]")
 TEST_CASE("run: an end that cannot be recorded is a warning, never an exception", "[run]") {
   const std::string path = temp_store("end");
   Store store(path);
-  Run run(store, "compare", "compare");
+  Run run(store, "compare");
   const int64_t id = run.begin(RunRecord{});
   bool advised = false;
   CHECK_NOTHROW(run.end_abnormally(
@@ -158,7 +158,7 @@ TEST_CASE("run: server facts, recorded with the run, and their checks", "[run][i
   test::TestServer redis;
   const std::string path = temp_store("facts");
   Store store(path);
-  Run run(store, "compare", "compare");
+  Run run(store, "compare");
   const int64_t id = run.begin(RunRecord{});
   Client a(parse_uri(redis.uri()), ClientOptions{}), b(parse_uri(redis.uri()), ClientOptions{});
   const RunServers servers = RunServers::gather(a, b);
